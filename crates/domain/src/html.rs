@@ -1,0 +1,102 @@
+//! Story bodies as HTML: rendered from their source and sanitized once, on
+//! the way in, so pages can show them as they are.
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+fn cleaner() -> &'static ammonia::Builder<'static> {
+    static CLEANER: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
+    CLEANER.get_or_init(|| {
+        let tags: HashSet<&'static str> = [
+            "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "em", "figcaption",
+            "figure", "h2", "h3", "h4", "hr", "i", "img", "li", "ol", "p", "pre", "q", "s", "small",
+            "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "u", "ul",
+        ]
+        .into_iter()
+        .collect();
+        let mut b = ammonia::Builder::default();
+        b.tags(tags)
+            .add_tag_attributes("img", ["src", "alt", "width", "height"])
+            .add_tag_attributes("a", ["href", "title"])
+            .add_tag_attributes("td", ["colspan", "rowspan"])
+            .add_tag_attributes("th", ["colspan", "rowspan", "scope"])
+            .url_schemes(["http", "https", "mailto"].into_iter().collect())
+            .link_rel(Some("noopener noreferrer"));
+        b
+    })
+}
+
+/// Removes everything from `html` that is not safe, plain article markup.
+pub fn sanitize(html: &str) -> String {
+    cleaner().clean(html).to_string()
+}
+
+/// Escapes text for use inside HTML elements and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+/// Plain paragraphs (blank-line separated) to `<p>` elements; lines inside a
+/// paragraph are joined with a space.
+pub fn text_to_html(text: &str) -> String {
+    paragraphs(text)
+        .map(|p| format!("<p>{}</p>", escape(&p)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Splits plain text into paragraphs at blank lines, joining the lines of each.
+pub fn paragraphs(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split("\n\n")
+        .map(|block| block.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" "))
+        .filter(|p| !p.is_empty())
+}
+
+/// CommonMark to sanitized HTML (raw HTML inside the Markdown is sanitized too).
+pub fn markdown_to_html(markdown: &str) -> String {
+    let parser = pulldown_cmark::Parser::new_ext(
+        markdown,
+        pulldown_cmark::Options::ENABLE_TABLES | pulldown_cmark::Options::ENABLE_STRIKETHROUGH,
+    );
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, parser);
+    sanitize(&html)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_and_handlers_are_removed() {
+        let dirty = r#"<p onclick="x()">Hi<script>alert(1)</script> <a href="javascript:alert(1)">x</a></p>"#;
+        let clean = sanitize(dirty);
+        assert!(!clean.contains("script"));
+        assert!(!clean.contains("onclick"));
+        assert!(!clean.contains("javascript"));
+        assert!(clean.contains("<p>Hi"));
+    }
+
+    #[test]
+    fn text_paragraphs_are_escaped() {
+        assert_eq!(text_to_html("a < b\nc\n\n“q”"), "<p>a &lt; b c</p>\n<p>“q”</p>");
+    }
+
+    #[test]
+    fn markdown_raw_html_is_sanitized() {
+        let html = markdown_to_html("# T\n\n**b** <img src=x onerror=alert(1)>");
+        assert!(html.contains("<strong>b</strong>"));
+        assert!(!html.contains("onerror"));
+    }
+}

@@ -1,0 +1,11 @@
+//! The newsdesk domain: what a story, a section and an edition are, how
+//! dates are shown, how slugs are made, how story bodies are cleaned, and how
+//! the seed's "saved page" text format is read. Nothing here does I/O.
+
+pub mod dates;
+pub mod html;
+pub mod model;
+pub mod saved_page;
+pub mod slug;
+
+pub use model::*;

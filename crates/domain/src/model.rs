@@ -1,0 +1,313 @@
+//! The content model shared by storage, web and the binary.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+/// The public, stable numeric id of a story (`News ID: 84427`), also used in its URL.
+pub type NewsId = i64;
+
+/// Writing direction of an edition's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Left to right (English, ...).
+    Ltr,
+    /// Right to left (Persian, Arabic, ...).
+    Rtl,
+}
+
+impl Direction {
+    /// The value of the HTML `dir` attribute.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Ltr => "ltr",
+            Direction::Rtl => "rtl",
+        }
+    }
+
+    /// Reads the stored form; anything but `rtl` is left to right.
+    pub fn parse(s: &str) -> Direction {
+        if s.eq_ignore_ascii_case("rtl") {
+            Direction::Rtl
+        } else {
+            Direction::Ltr
+        }
+    }
+}
+
+/// One language edition of the site (the default one lives at `/`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Edition {
+    /// Database id.
+    pub id: i64,
+    /// BCP 47 language code, also the URL prefix of non-default editions.
+    pub lang: String,
+    /// Display name of the edition ("Tasnim News Agency", ...).
+    pub name: String,
+    /// Text direction of the edition's pages.
+    pub direction: Direction,
+    /// IANA time zone in which the edition shows times.
+    #[serde(serialize_with = "serialize_tz")]
+    pub time_zone: Tz,
+    /// Whether this edition is served at `/`.
+    pub is_default: bool,
+}
+
+fn serialize_tz<S: serde::Serializer>(tz: &Tz, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(tz.name())
+}
+
+/// A node of an edition's section tree.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Section {
+    /// Database id.
+    pub id: i64,
+    /// Edition the section belongs to.
+    pub edition_id: i64,
+    /// Parent section, `None` for a top-level section.
+    pub parent_id: Option<i64>,
+    /// URL segment, unique among siblings.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Slash-joined slugs from the top level down ("iran/defense"); the section's URL path.
+    pub path: String,
+    /// Order among siblings (navigation order).
+    pub position: i64,
+}
+
+/// Where a story stands in the newsroom workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoryStatus {
+    /// Being written; not public.
+    Draft,
+    /// Sent for review; not public.
+    Submitted,
+    /// Approved and waiting for its publish time; not public.
+    Scheduled,
+    /// Public.
+    Published,
+    /// Taken down; its URL answers 410 Gone.
+    Unpublished,
+    /// Withdrawn for legal reasons; its URL answers 410 Gone with a public note.
+    Killed,
+}
+
+impl StoryStatus {
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoryStatus::Draft => "draft",
+            StoryStatus::Submitted => "submitted",
+            StoryStatus::Scheduled => "scheduled",
+            StoryStatus::Published => "published",
+            StoryStatus::Unpublished => "unpublished",
+            StoryStatus::Killed => "killed",
+        }
+    }
+
+    /// Reads the stored form.
+    pub fn parse(s: &str) -> Option<StoryStatus> {
+        Some(match s {
+            "draft" => StoryStatus::Draft,
+            "submitted" => StoryStatus::Submitted,
+            "scheduled" => StoryStatus::Scheduled,
+            "published" => StoryStatus::Published,
+            "unpublished" => StoryStatus::Unpublished,
+            "killed" => StoryStatus::Killed,
+            _ => return None,
+        })
+    }
+
+    /// Whether a story in this state was public once and now answers 410 Gone.
+    pub fn is_gone(self) -> bool {
+        matches!(self, StoryStatus::Unpublished | StoryStatus::Killed)
+    }
+}
+
+/// How a story body's source is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BodyFormat {
+    /// Plain paragraphs separated by blank lines (imported pages).
+    Text,
+    /// CommonMark.
+    Markdown,
+    /// HTML (sanitized on the way in).
+    Html,
+}
+
+impl BodyFormat {
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BodyFormat::Text => "text",
+            BodyFormat::Markdown => "markdown",
+            BodyFormat::Html => "html",
+        }
+    }
+
+    /// Reads the stored form.
+    pub fn parse(s: &str) -> Option<BodyFormat> {
+        Some(match s {
+            "text" => BodyFormat::Text,
+            "markdown" => BodyFormat::Markdown,
+            "html" => BodyFormat::Html,
+            _ => return None,
+        })
+    }
+
+    /// Renders a body source in this format to sanitized HTML.
+    pub fn render(self, source: &str) -> String {
+        match self {
+            BodyFormat::Text => crate::html::text_to_html(source),
+            BodyFormat::Markdown => crate::html::markdown_to_html(source),
+            BodyFormat::Html => crate::html::sanitize(source),
+        }
+    }
+}
+
+/// A stored image (the lead photo of stories).
+#[derive(Debug, Clone, Serialize)]
+pub struct Photo {
+    /// Database id.
+    pub id: i64,
+    /// Hex SHA-256 of the original bytes; the photo's content address.
+    pub sha256: String,
+    /// Sniffed media type (`image/jpeg`, `image/png`, `image/webp`).
+    pub mime: String,
+    /// Width in pixels.
+    pub width: i64,
+    /// Height in pixels.
+    pub height: i64,
+    /// Caption shown under the photo (also its alt text when set).
+    pub caption: String,
+    /// Credit line ("Photo: ...").
+    pub credit: String,
+}
+
+impl Photo {
+    /// File extension matching the media type.
+    pub fn extension(&self) -> &'static str {
+        match self.mime.as_str() {
+            "image/png" => "png",
+            "image/webp" => "webp",
+            _ => "jpg",
+        }
+    }
+
+    /// Path of the original under `/media/`, content-addressed so it can be cached forever.
+    pub fn path(&self) -> String {
+        format!("/media/{}.{}", self.sha256, self.extension())
+    }
+}
+
+/// A tag (keyword) of an edition.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Tag {
+    /// Database id.
+    pub id: i64,
+    /// URL segment.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// A byline author.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Author {
+    /// Database id.
+    pub id: i64,
+    /// URL segment.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// A story with everything a page needs to show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Story {
+    /// Public id.
+    pub news_id: NewsId,
+    /// Edition of the story.
+    pub edition_id: i64,
+    /// Section of the story.
+    pub section_id: i64,
+    /// URL slug (`/news/{id}/{slug}`).
+    pub slug: String,
+    /// Headline.
+    pub headline: String,
+    /// Lead (standfirst), shown apart from the body.
+    pub lead: String,
+    /// Body as sanitized HTML, ready to show.
+    pub body_html: String,
+    /// Body as written.
+    pub body_source: String,
+    /// Format of `body_source`.
+    pub body_format: BodyFormat,
+    /// Workflow state.
+    pub status: StoryStatus,
+    /// First publish time (UTC), once published.
+    pub published_at: Option<DateTime<Utc>>,
+    /// Time of the last public update after publishing (UTC), if any.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Creation time (UTC).
+    pub created_at: DateTime<Utc>,
+    /// Time of the last change of any kind (UTC); drives `Last-Modified`.
+    pub modified_at: DateTime<Utc>,
+    /// Optimistic-locking version, incremented on each save.
+    pub version: i64,
+    /// Lead photo, if any.
+    pub photo: Option<Photo>,
+    /// Tags, in order.
+    pub tags: Vec<Tag>,
+    /// Byline authors, in order.
+    pub authors: Vec<Author>,
+}
+
+impl Story {
+    /// Canonical path of the story page.
+    pub fn path(&self) -> String {
+        story_path(self.news_id, &self.slug)
+    }
+
+    /// The time the story was last changed in public: the update if any, else the publish time.
+    pub fn public_modified(&self) -> Option<DateTime<Utc>> {
+        self.updated_at.or(self.published_at)
+    }
+}
+
+/// Canonical path of a story page.
+pub fn story_path(news_id: NewsId, slug: &str) -> String {
+    format!("/news/{news_id}/{slug}")
+}
+
+/// A story in a list (home, section, tag pages): what a teaser shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct StorySummary {
+    /// Public id.
+    pub news_id: NewsId,
+    /// URL slug.
+    pub slug: String,
+    /// Headline.
+    pub headline: String,
+    /// Lead.
+    pub lead: String,
+    /// Section of the story.
+    pub section_id: i64,
+    /// First publish time (UTC).
+    pub published_at: DateTime<Utc>,
+    /// Last public update (UTC), if any.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Lead photo, if any.
+    pub photo: Option<Photo>,
+}
+
+impl StorySummary {
+    /// Canonical path of the story page.
+    pub fn path(&self) -> String {
+        story_path(self.news_id, &self.slug)
+    }
+}

@@ -1,0 +1,307 @@
+//! The seed's "saved page" text format: an agency article page saved as text.
+//!
+//! ```text
+//! Updated in: <date>                     site chrome, ignored (optional)
+//! most visited                           site chrome, ignored (optional)
+//! <child> << <parent>                    section breadcrumb, innermost first
+//!
+//! <headline>
+//!
+//! <lead paragraph>
+//! News ID: <integer>
+//! Publish Date: <d Month yyyy - HH:MM>   ("15November" without a space is accepted)
+//!
+//! <headline><first body paragraph>       the lead photo's alt text glued to the body
+//! <body paragraphs, blank-line separated>
+//! your comment                           site chrome, ends the body
+//! ```
+
+use chrono::NaiveDateTime;
+
+use crate::dates;
+
+/// A saved page, read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedPage {
+    /// Section names from the top level down. Adjacent levels that differ only
+    /// in letter case (`iran << Iran`: the slug and the name of one section) are one level.
+    pub sections: Vec<String>,
+    /// Headline.
+    pub headline: String,
+    /// Lead paragraph.
+    pub lead: String,
+    /// The News ID.
+    pub news_id: i64,
+    /// Publish time as shown, in the edition's time zone.
+    pub published_local: NaiveDateTime,
+    /// Body paragraphs, without the photo's alt text.
+    pub paragraphs: Vec<String>,
+    /// Alt text of the lead photo, when the page had one glued to the body.
+    pub photo_alt: Option<String>,
+}
+
+/// Why a saved page was refused: the 1-based line and what was expected there.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {expected}")]
+pub struct ParseError {
+    /// 1-based line number (the line after the last one at end of input).
+    pub line: usize,
+    /// What the reader expected to find.
+    pub expected: String,
+}
+
+/// Labels of one language for the page's fixed lines.
+struct Labels {
+    updated_in: &'static str,
+    most_visited: &'static str,
+    news_id: &'static str,
+    publish_date: &'static str,
+    your_comment: &'static str,
+}
+
+const ENGLISH: Labels = Labels {
+    updated_in: "Updated in:",
+    most_visited: "most visited",
+    news_id: "News ID:",
+    publish_date: "Publish Date:",
+    your_comment: "your comment",
+};
+
+fn err(line: usize, expected: impl Into<String>) -> ParseError {
+    ParseError { line, expected: expected.into() }
+}
+
+/// Reads one saved page. Accepts a UTF-8 byte-order mark and CRLF line ends.
+pub fn parse(text: &str) -> Result<SavedPage, ParseError> {
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+    let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
+    let labels = &ENGLISH;
+    let mut i = 0;
+    let skip_blank = |i: &mut usize| {
+        while *i < lines.len() && lines[*i].trim().is_empty() {
+            *i += 1;
+        }
+    };
+
+    skip_blank(&mut i);
+    if i < lines.len() && lines[i].trim_start().starts_with(labels.updated_in) {
+        i += 1;
+        skip_blank(&mut i);
+    }
+    if i < lines.len() && lines[i].trim().eq_ignore_ascii_case(labels.most_visited) {
+        i += 1;
+        skip_blank(&mut i);
+    }
+
+    // Breadcrumb.
+    let Some(crumb) = lines.get(i) else {
+        return Err(err(i + 1, "a section breadcrumb like `child << parent`, found the end of the file"));
+    };
+    if !crumb.contains("<<") {
+        return Err(err(i + 1, format!("a section breadcrumb like `child << parent`, found `{}`", crumb.trim())));
+    }
+    let mut levels: Vec<String> = Vec::new();
+    for part in crumb.rsplit("<<") {
+        let name = part.trim();
+        if name.is_empty() {
+            return Err(err(i + 1, "a section name on each side of `<<`"));
+        }
+        match levels.last_mut() {
+            Some(last) if last.to_lowercase() == name.to_lowercase() => {
+                // Keep the form with capitals as the display name.
+                if name.chars().any(char::is_uppercase) && !last.chars().any(char::is_uppercase) {
+                    *last = name.to_string();
+                }
+            }
+            _ => levels.push(name.to_string()),
+        }
+    }
+    i += 1;
+
+    // Headline.
+    if i >= lines.len() || !lines[i].trim().is_empty() {
+        return Err(err(i + 1, "a blank line after the breadcrumb"));
+    }
+    skip_blank(&mut i);
+    let headline = match lines.get(i) {
+        Some(l) if !is_label(l, labels) => l.trim().to_string(),
+        Some(l) => return Err(err(i + 1, format!("the headline, found `{}`", l.trim()))),
+        None => return Err(err(i + 1, "the headline, found the end of the file")),
+    };
+    i += 1;
+    if i >= lines.len() || !lines[i].trim().is_empty() {
+        return Err(err(i + 1, "a blank line after the headline"));
+    }
+    skip_blank(&mut i);
+
+    // Lead: every line up to `News ID:`.
+    let lead_start = i;
+    let mut lead_lines = Vec::new();
+    while i < lines.len() && !lines[i].trim_start().starts_with(labels.news_id) {
+        let l = lines[i].trim();
+        if l.starts_with(labels.publish_date) {
+            return Err(err(i + 1, format!("`{}` before `{}`", labels.news_id, labels.publish_date)));
+        }
+        if l.is_empty() {
+            return Err(err(i + 1, format!("the lead paragraph followed directly by `{} <integer>`", labels.news_id)));
+        }
+        lead_lines.push(l);
+        i += 1;
+    }
+    if lead_lines.is_empty() {
+        return Err(err(lead_start + 1, "the lead paragraph"));
+    }
+    if i >= lines.len() {
+        return Err(err(i + 1, format!("`{} <integer>`, found the end of the file", labels.news_id)));
+    }
+    let lead = lead_lines.join(" ");
+
+    // News ID.
+    let id_text = lines[i].trim_start()[labels.news_id.len()..].trim();
+    let news_id: i64 = match id_text.parse() {
+        Ok(n) if n > 0 => n,
+        _ => return Err(err(i + 1, format!("a positive integer after `{}`, found `{id_text}`", labels.news_id))),
+    };
+    i += 1;
+
+    // Publish date.
+    let Some(date_line) = lines.get(i).map(|l| l.trim()) else {
+        return Err(err(i + 1, format!("`{} <d Month yyyy - HH:MM>`, found the end of the file", labels.publish_date)));
+    };
+    let Some(date_text) = date_line.strip_prefix(labels.publish_date) else {
+        return Err(err(i + 1, format!("`{} <d Month yyyy - HH:MM>`, found `{date_line}`", labels.publish_date)));
+    };
+    let published_local = dates::parse_long(date_text.trim()).map_err(|e| err(i + 1, e.to_string()))?;
+    i += 1;
+
+    // Body up to `your comment` (or the end of the file).
+    let mut paragraphs: Vec<String> = Vec::new();
+    let mut current: Vec<&str> = Vec::new();
+    let body_start = i;
+    while i < lines.len() {
+        let l = lines[i].trim();
+        if l.eq_ignore_ascii_case(labels.your_comment) {
+            break;
+        }
+        if l.is_empty() {
+            if !current.is_empty() {
+                paragraphs.push(current.join(" "));
+                current.clear();
+            }
+        } else {
+            current.push(l);
+        }
+        i += 1;
+    }
+    if !current.is_empty() {
+        paragraphs.push(current.join(" "));
+    }
+
+    let mut photo_alt = None;
+    if let Some(first) = paragraphs.first_mut() {
+        if let Some(rest) = first.strip_prefix(headline.as_str()) {
+            photo_alt = Some(headline.clone());
+            let rest = rest.trim().to_string();
+            if rest.is_empty() {
+                paragraphs.remove(0);
+            } else {
+                *first = rest;
+            }
+        }
+    }
+    if paragraphs.is_empty() {
+        return Err(err(body_start + 1, "at least one body paragraph after the publish date"));
+    }
+
+    Ok(SavedPage { sections: levels, headline, lead, news_id, published_local, paragraphs, photo_alt })
+}
+
+fn is_label(line: &str, labels: &Labels) -> bool {
+    let l = line.trim();
+    l.is_empty() || l.starts_with(labels.news_id) || l.starts_with(labels.publish_date)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    pub(crate) const SEED: &str = include_str!("../../../demo/seed/000_ad66ece867d7ed05.txt");
+
+    #[test]
+    fn reads_the_seed() {
+        let page = parse(SEED).expect("seed parses");
+        assert_eq!(page.sections, vec!["Iran".to_string()]);
+        assert_eq!(
+            page.headline,
+            "Defense Ministry: Iran Gaining Access to Modern Military Technologies as Exports Booming"
+        );
+        assert!(page.lead.starts_with("Iran’s Defense Ministry is moving towards"));
+        assert_eq!(page.news_id, 84427);
+        assert_eq!(dates::format_naive_long(page.published_local), "15 November 2023 - 14:37");
+        assert_eq!(page.photo_alt.as_deref(), Some(page.headline.as_str()));
+        assert!(page.paragraphs[0].starts_with("Iranian Deputy Defense Minister Brigadier General Mehdi Farahi"));
+        assert_eq!(page.paragraphs.len(), 9);
+        assert!(page.paragraphs.last().is_some_and(|p| p.ends_with("will never be subject to negotiation.")));
+        assert!(page.paragraphs.iter().all(|p| !p.contains("your comment")));
+    }
+
+    #[test]
+    fn nested_breadcrumb_is_read_top_down() {
+        let text = SEED.replace("iran << Iran", "Defense << Iran");
+        assert_eq!(parse(&text).expect("parses").sections, vec!["Iran", "Defense"]);
+    }
+
+    #[test]
+    fn crlf_and_bom_are_accepted() {
+        let text = format!("\u{FEFF}{}", SEED.replace('\n', "\r\n"));
+        assert_eq!(parse(&text).expect("parses"), parse(SEED).expect("parses"));
+    }
+
+    fn line_of(text: &str, needle: &str) -> usize {
+        text.lines().position(|l| l.contains(needle)).expect("needle") + 1
+    }
+
+    #[test]
+    fn malformed_pages_name_the_line_and_the_expectation() {
+        let cases: Vec<(String, usize, &str)> = vec![
+            (SEED.replace("iran << Iran", "Iran"), 3, "breadcrumb"),
+            (SEED.replace("iran << Iran", "iran << "), 3, "section name"),
+            (SEED.replace("News ID: 84427", "News ID: 84x27"), line_of(SEED, "News ID"), "positive integer"),
+            (SEED.replace("News ID: 84427\n", ""), line_of(SEED, "News ID"), "News ID"),
+            (SEED.replace("15November 2023", "15 Nov 2023x"), line_of(SEED, "Publish Date"), "15 November 2023"),
+            (SEED.replace("15November 2023", "31February 2023"), line_of(SEED, "Publish Date"), "not a real date"),
+            (SEED.replace("Publish Date:", "Published:"), line_of(SEED, "Publish Date"), "Publish Date"),
+            (SEED.split("News ID").next().expect("head").to_string(), line_of(SEED, "News ID"), "end of the file"),
+            (String::new(), 1, "breadcrumb"),
+        ];
+        for (text, line, expected) in cases {
+            let e = parse(&text).expect_err("must be refused");
+            assert_eq!(e.line, line, "{e}");
+            assert!(e.expected.contains(expected), "{e} should mention {expected}");
+        }
+    }
+
+    #[test]
+    fn page_without_body_is_refused() {
+        let cut = SEED.find("Defense Ministry: Iran Gaining Access to Modern Military Technologies as Exports BoomingIranian").expect("body");
+        let text = format!("{}your comment\n", &SEED[..cut]);
+        let e = parse(&text).expect_err("no body");
+        assert!(e.expected.contains("body paragraph"), "{e}");
+    }
+
+    proptest! {
+        #[test]
+        fn parser_never_panics(s in "\\PC*") {
+            let _ = parse(&s);
+        }
+
+        #[test]
+        fn parser_survives_damaged_seed(cut in 0usize..2000, junk in "\\PC{0,20}") {
+            let mut text = SEED.to_string();
+            let at = (0..=cut.min(text.len())).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+            text.insert_str(at, &junk);
+            let _ = parse(&text);
+        }
+    }
+}
