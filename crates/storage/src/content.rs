@@ -1,0 +1,839 @@
+//! Editions, sections, stories, tags, authors and photos.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use newsdesk_domain::dates::from_unix;
+use newsdesk_domain::slug::slugify;
+use newsdesk_domain::{Author, BodyFormat, Direction, Edition, NewsId, Photo, Section, Story, StoryStatus, StorySummary, Tag};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::{Result, Store, StoreError};
+
+/// A new edition (or the settings of an existing one, matched by language).
+#[derive(Debug, Clone)]
+pub struct NewEdition {
+    /// Language code, also the URL prefix of non-default editions.
+    pub lang: String,
+    /// Display name.
+    pub name: String,
+    /// Text direction.
+    pub direction: Direction,
+    /// Time zone in which times are shown.
+    pub time_zone: Tz,
+    /// Whether it is served at `/`.
+    pub is_default: bool,
+}
+
+/// A story as written by an import or an editor, before it gets a News ID.
+#[derive(Debug, Clone)]
+pub struct StoryInput {
+    /// Keep this News ID (imports); `None` takes the next in sequence.
+    pub news_id: Option<NewsId>,
+    /// Edition of the story.
+    pub edition_id: i64,
+    /// Section of the story.
+    pub section: SectionRef,
+    /// Slug; `None` derives it from the headline.
+    pub slug: Option<String>,
+    /// Headline.
+    pub headline: String,
+    /// Lead.
+    pub lead: String,
+    /// Body as written.
+    pub body_source: String,
+    /// Format of the body.
+    pub body_format: BodyFormat,
+    /// Lead photo.
+    pub photo_id: Option<i64>,
+    /// Workflow state.
+    pub status: StoryStatus,
+    /// First publish time.
+    pub published_at: Option<DateTime<Utc>>,
+    /// Tag names, in order.
+    pub tags: Vec<String>,
+    /// Byline names, in order.
+    pub authors: Vec<String>,
+    /// Who saves (user email, `import`, `demo`), recorded in the revision.
+    pub actor: String,
+}
+
+/// How a story names its section.
+#[derive(Debug, Clone)]
+pub enum SectionRef {
+    /// An existing section.
+    Id(i64),
+    /// Section names from the top down; missing ones are created in the same transaction.
+    Names(Vec<String>),
+}
+
+/// What a save did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveOutcome {
+    /// A new story was stored.
+    Created,
+    /// An existing story was changed (a new revision).
+    Updated,
+    /// The story already had exactly this content; nothing was written.
+    Unchanged,
+}
+
+/// Position in a newest-first list, for keyset paging.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    /// Publish time (unix seconds) of the last story shown.
+    pub published_at: i64,
+    /// Its News ID.
+    pub news_id: NewsId,
+}
+
+impl Cursor {
+    /// The cursor after `s`.
+    pub fn after(s: &StorySummary) -> Cursor {
+        Cursor { published_at: s.published_at.timestamp(), news_id: s.news_id }
+    }
+
+    /// URL form: `1700000000-84427`.
+    pub fn encode(&self) -> String {
+        format!("{}-{}", self.published_at, self.news_id)
+    }
+
+    /// Reads the URL form.
+    pub fn decode(s: &str) -> Option<Cursor> {
+        let (a, b) = s.split_once('-')?;
+        Some(Cursor { published_at: a.parse().ok()?, news_id: b.parse().ok().filter(|n: &i64| *n > 0)? })
+    }
+}
+
+/// Which published stories a list shows.
+#[derive(Debug, Clone)]
+pub enum StoryFilter {
+    /// All of an edition.
+    Edition(i64),
+    /// A section and its descendants (by section path).
+    Section {
+        /// Edition of the section.
+        edition_id: i64,
+        /// Path of the section.
+        path: String,
+    },
+    /// Stories with a tag.
+    Tag(i64),
+    /// Stories by an author, in an edition.
+    Author {
+        /// Edition.
+        edition_id: i64,
+        /// Author.
+        author_id: i64,
+    },
+    /// Stories published in `[from, to)` in an edition.
+    Between {
+        /// Edition.
+        edition_id: i64,
+        /// Start (inclusive).
+        from: DateTime<Utc>,
+        /// End (exclusive).
+        to: DateTime<Utc>,
+    },
+}
+
+const SUMMARY_COLUMNS: &str = "s.news_id, s.slug, s.headline, s.lead, s.section_id, s.published_at, s.updated_at, \
+     p.id AS photo_id, p.sha256, p.mime, p.width, p.height, p.caption, p.credit";
+
+fn now() -> i64 {
+    Utc::now().timestamp()
+}
+
+fn edition_from_row(r: &AnyRow) -> Result<Edition> {
+    let tz_name: String = r.try_get("time_zone")?;
+    Ok(Edition {
+        id: r.try_get("id")?,
+        lang: r.try_get("lang")?,
+        name: r.try_get("name")?,
+        direction: Direction::parse(&r.try_get::<String, _>("direction")?),
+        time_zone: tz_name
+            .parse()
+            .map_err(|_| StoreError::Invalid(format!("edition has unknown time zone {tz_name}")))?,
+        is_default: r.try_get::<i64, _>("is_default")? != 0,
+    })
+}
+
+fn section_from_row(r: &AnyRow) -> Result<Section> {
+    Ok(Section {
+        id: r.try_get("id")?,
+        edition_id: r.try_get("edition_id")?,
+        parent_id: r.try_get("parent_id")?,
+        slug: r.try_get("slug")?,
+        name: r.try_get("name")?,
+        path: r.try_get("path")?,
+        position: r.try_get("position")?,
+    })
+}
+
+fn photo_from_row(r: &AnyRow) -> Result<Option<Photo>> {
+    let Some(id) = r.try_get::<Option<i64>, _>("photo_id")? else { return Ok(None) };
+    Ok(Some(Photo {
+        id,
+        sha256: r.try_get("sha256")?,
+        mime: r.try_get("mime")?,
+        width: r.try_get("width")?,
+        height: r.try_get("height")?,
+        caption: r.try_get("caption")?,
+        credit: r.try_get("credit")?,
+    }))
+}
+
+fn summary_from_row(r: &AnyRow) -> Result<StorySummary> {
+    Ok(StorySummary {
+        news_id: r.try_get("news_id")?,
+        slug: r.try_get("slug")?,
+        headline: r.try_get("headline")?,
+        lead: r.try_get("lead")?,
+        section_id: r.try_get("section_id")?,
+        published_at: from_unix(r.try_get::<Option<i64>, _>("published_at")?.unwrap_or_default()),
+        updated_at: r.try_get::<Option<i64>, _>("updated_at")?.map(from_unix),
+        photo: photo_from_row(r)?,
+    })
+}
+
+impl Store {
+    // ----- editions -----
+
+    /// Creates the edition, or updates the one with the same language.
+    pub async fn upsert_edition(&self, e: &NewEdition) -> Result<Edition> {
+        let mut tx = self.pool().begin().await?;
+        if e.is_default {
+            sqlx::query("UPDATE editions SET is_default = 0 WHERE lang <> $1")
+                .bind(&e.lang)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let row = sqlx::query(
+            "INSERT INTO editions (lang, name, direction, time_zone, is_default, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (lang) DO UPDATE SET name = excluded.name, direction = excluded.direction, \
+             time_zone = excluded.time_zone, is_default = excluded.is_default \
+             RETURNING id, lang, name, direction, time_zone, is_default",
+        )
+        .bind(&e.lang)
+        .bind(&e.name)
+        .bind(e.direction.as_str())
+        .bind(e.time_zone.name())
+        .bind(i64::from(e.is_default))
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        edition_from_row(&row)
+    }
+
+    /// All editions, the default first.
+    pub async fn editions(&self) -> Result<Vec<Edition>> {
+        let rows = sqlx::query(
+            "SELECT id, lang, name, direction, time_zone, is_default FROM editions ORDER BY is_default DESC, id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(edition_from_row).collect()
+    }
+
+    /// The edition for a language code.
+    pub async fn edition_by_lang(&self, lang: &str) -> Result<Option<Edition>> {
+        let row = sqlx::query("SELECT id, lang, name, direction, time_zone, is_default FROM editions WHERE lang = $1")
+            .bind(lang)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(edition_from_row).transpose()
+    }
+
+    /// The edition served at `/`.
+    pub async fn default_edition(&self) -> Result<Option<Edition>> {
+        Ok(self.editions().await?.into_iter().next())
+    }
+
+    /// The time of the edition's newest publish or public update.
+    pub async fn edition_updated_at(&self, edition_id: i64) -> Result<Option<DateTime<Utc>>> {
+        let row = sqlx::query(
+            "SELECT MAX(CASE WHEN updated_at IS NOT NULL AND updated_at > published_at THEN updated_at ELSE published_at END) AS t \
+             FROM stories WHERE edition_id = $1 AND status = 'published'",
+        )
+        .bind(edition_id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get::<Option<i64>, _>("t")?.map(from_unix))
+    }
+
+    // ----- sections -----
+
+    /// All sections of an edition, in tree order (parents before children, by position).
+    pub async fn sections(&self, edition_id: i64) -> Result<Vec<Section>> {
+        let rows = sqlx::query(
+            "SELECT id, edition_id, parent_id, slug, name, path, position FROM sections \
+             WHERE edition_id = $1 ORDER BY position, id",
+        )
+        .bind(edition_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(section_from_row).collect()
+    }
+
+    /// Finds or creates the sections named top-down in `names`; returns the innermost.
+    pub async fn ensure_section_path(&self, edition_id: i64, names: &[String]) -> Result<Section> {
+        let mut tx = self.pool().begin().await?;
+        let section = ensure_section_path(&mut tx, edition_id, names).await?;
+        tx.commit().await?;
+        Ok(section)
+    }
+
+    // ----- stories -----
+
+    /// Stores a story: creates it, or (same News ID) updates it as a new revision.
+    /// Tags and authors are created as needed. A save with nothing changed writes nothing.
+    pub async fn save_story(&self, input: &StoryInput) -> Result<(NewsId, SaveOutcome)> {
+        for attempt in 0..5 {
+            match self.try_save_story(input).await {
+                Err(StoreError::Db(e)) if attempt < 4 && input.news_id.is_none() && StoreError::is_unique_violation(&e) => {
+                    // Two writers took the same next News ID; the loser tries again.
+                    continue;
+                }
+                other => return other,
+            }
+        }
+        Err(StoreError::Conflict { field: "news_id" })
+    }
+
+    async fn try_save_story(&self, input: &StoryInput) -> Result<(NewsId, SaveOutcome)> {
+        if input.headline.trim().is_empty() {
+            return Err(StoreError::Invalid("headline must not be empty".into()));
+        }
+        let mut tx = self.pool().begin().await?;
+        let result = save_story_in(&mut tx, input).await;
+        // Roll back explicitly: a dropped transaction is only rolled back when
+        // its connection is next used, and holds its locks until then.
+        match result {
+            Ok((_, SaveOutcome::Unchanged)) | Err(_) => tx.rollback().await?,
+            Ok(_) => tx.commit().await?,
+        }
+        result
+    }
+
+    /// Sets a story's workflow state (publish, unpublish, kill); `updated_at` marks a public update.
+    pub async fn set_story_status(&self, news_id: NewsId, status: StoryStatus) -> Result<bool> {
+        let mut tx = self.pool().begin().await?;
+        let t = now();
+        let row = sqlx::query(
+            "UPDATE stories SET status = $2, published_at = CASE WHEN $2 = 'published' AND published_at IS NULL THEN $3 ELSE published_at END, \
+             modified_at = $3, version = version + 1 WHERE news_id = $1 RETURNING edition_id",
+        )
+        .bind(news_id)
+        .bind(status.as_str())
+        .bind(t)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        record_change(&mut tx, news_id, row.try_get("edition_id")?).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Marks a published story as publicly updated at `at` (a correction).
+    pub async fn mark_updated(&self, news_id: NewsId, at: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        let row = sqlx::query("UPDATE stories SET updated_at = $2, modified_at = $3 WHERE news_id = $1 RETURNING edition_id")
+            .bind(news_id)
+            .bind(at.timestamp())
+            .bind(now())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(row) = row {
+            record_change(&mut tx, news_id, row.try_get("edition_id")?).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// One story with its photo, tags and authors, in any state.
+    pub async fn story(&self, news_id: NewsId) -> Result<Option<Story>> {
+        let row = sqlx::query(
+            "SELECT s.news_id, s.edition_id, s.section_id, s.slug, s.headline, s.lead, s.body_html, s.body_source, \
+             s.body_format, s.status, s.published_at, s.updated_at, s.created_at, s.modified_at, s.version, \
+             p.id AS photo_id, p.sha256, p.mime, p.width, p.height, p.caption, p.credit \
+             FROM stories s LEFT JOIN photos p ON p.id = s.photo_id WHERE s.news_id = $1",
+        )
+        .bind(news_id)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let mut conn = self.pool().acquire().await?;
+        let tags = story_tags(&mut conn, news_id).await?;
+        let authors = story_authors(&mut conn, news_id).await?;
+        let status: String = r.try_get("status")?;
+        let format: String = r.try_get("body_format")?;
+        Ok(Some(Story {
+            news_id: r.try_get("news_id")?,
+            edition_id: r.try_get("edition_id")?,
+            section_id: r.try_get("section_id")?,
+            slug: r.try_get("slug")?,
+            headline: r.try_get("headline")?,
+            lead: r.try_get("lead")?,
+            body_html: r.try_get("body_html")?,
+            body_source: r.try_get("body_source")?,
+            body_format: BodyFormat::parse(&format)
+                .ok_or_else(|| StoreError::Invalid(format!("unknown body format {format}")))?,
+            status: StoryStatus::parse(&status).ok_or_else(|| StoreError::Invalid(format!("unknown status {status}")))?,
+            published_at: r.try_get::<Option<i64>, _>("published_at")?.map(from_unix),
+            updated_at: r.try_get::<Option<i64>, _>("updated_at")?.map(from_unix),
+            created_at: from_unix(r.try_get("created_at")?),
+            modified_at: from_unix(r.try_get("modified_at")?),
+            version: r.try_get("version")?,
+            photo: photo_from_row(&r)?,
+            tags,
+            authors,
+        }))
+    }
+
+    /// Published stories matching `filter`, newest first, after `cursor`.
+    pub async fn published(&self, filter: &StoryFilter, cursor: Option<Cursor>, limit: i64) -> Result<Vec<StorySummary>> {
+        let (join, cond) = match filter {
+            StoryFilter::Edition(_) => ("", "s.edition_id = $1"),
+            StoryFilter::Section { .. } => (
+                "",
+                "s.edition_id = $1 AND s.section_id IN (SELECT id FROM sections WHERE edition_id = $1 AND (path = $2 OR path LIKE $3))",
+            ),
+            StoryFilter::Tag(_) => ("JOIN story_tags st ON st.news_id = s.news_id", "st.tag_id = $1"),
+            StoryFilter::Author { .. } => (
+                "JOIN story_authors sa ON sa.news_id = s.news_id",
+                "s.edition_id = $1 AND sa.author_id = $2",
+            ),
+            StoryFilter::Between { .. } => ("", "s.edition_id = $1 AND s.published_at >= $2 AND s.published_at < $3"),
+        };
+        let n = match filter {
+            StoryFilter::Edition(_) | StoryFilter::Tag(_) => 1,
+            StoryFilter::Author { .. } => 2,
+            StoryFilter::Section { .. } | StoryFilter::Between { .. } => 3,
+        };
+        let keyset = if cursor.is_some() {
+            format!(
+                " AND (s.published_at < ${a} OR (s.published_at = ${a} AND s.news_id < ${b}))",
+                a = n + 1,
+                b = n + 2
+            )
+        } else {
+            String::new()
+        };
+        let limit_param = if cursor.is_some() { n + 3 } else { n + 1 };
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM stories s {join} LEFT JOIN photos p ON p.id = s.photo_id \
+             WHERE {cond} AND s.status = 'published'{keyset} \
+             ORDER BY s.published_at DESC, s.news_id DESC LIMIT ${limit_param}"
+        );
+        let mut q = sqlx::query(&sql);
+        q = match filter {
+            StoryFilter::Edition(e) => q.bind(*e),
+            StoryFilter::Section { edition_id, path } => {
+                q.bind(*edition_id).bind(path.clone()).bind(format!("{}/%", like_escape(path)))
+            }
+            StoryFilter::Tag(t) => q.bind(*t),
+            StoryFilter::Author { edition_id, author_id } => q.bind(*edition_id).bind(*author_id),
+            StoryFilter::Between { edition_id, from, to } => q.bind(*edition_id).bind(from.timestamp()).bind(to.timestamp()),
+        };
+        if let Some(c) = cursor {
+            q = q.bind(c.published_at).bind(c.news_id);
+        }
+        let rows = q.bind(limit).fetch_all(self.pool()).await?;
+        rows.iter().map(summary_from_row).collect()
+    }
+
+    /// Published stories of the same section published before `story`, newest first.
+    /// (Older neighbours: a new story never changes an existing page's list.)
+    pub async fn related(&self, story: &Story, limit: i64) -> Result<Vec<StorySummary>> {
+        let Some(published) = story.published_at else { return Ok(Vec::new()) };
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM stories s LEFT JOIN photos p ON p.id = s.photo_id \
+             WHERE s.section_id = $1 AND s.status = 'published' AND s.news_id <> $2 \
+             AND (s.published_at < $3 OR (s.published_at = $3 AND s.news_id < $2)) \
+             ORDER BY s.published_at DESC, s.news_id DESC LIMIT $4"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(story.section_id)
+            .bind(story.news_id)
+            .bind(published.timestamp())
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(summary_from_row).collect()
+    }
+
+    /// Number of stories in the database.
+    pub async fn story_count(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM stories").fetch_one(self.pool()).await?.try_get("n")?)
+    }
+
+    // ----- tags and authors -----
+
+    /// A tag of an edition by slug.
+    pub async fn tag_by_slug(&self, edition_id: i64, slug: &str) -> Result<Option<Tag>> {
+        let row = sqlx::query("SELECT id, slug, name FROM tags WHERE edition_id = $1 AND slug = $2")
+            .bind(edition_id)
+            .bind(slug)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| Ok(Tag { id: r.try_get("id")?, slug: r.try_get("slug")?, name: r.try_get("name")? })).transpose()
+    }
+
+    /// An author by slug.
+    pub async fn author_by_slug(&self, slug: &str) -> Result<Option<Author>> {
+        let row = sqlx::query("SELECT id, slug, name FROM authors WHERE slug = $1")
+            .bind(slug)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| Ok(Author { id: r.try_get("id")?, slug: r.try_get("slug")?, name: r.try_get("name")? }))
+            .transpose()
+    }
+
+    // ----- photos -----
+
+    /// Stores an image (deduplicated by content); caption and credit are updated if given.
+    pub async fn put_photo(&self, bytes: &[u8], mime: &str, width: i64, height: i64, caption: &str, credit: &str, sha256: &str) -> Result<Photo> {
+        let row = sqlx::query(
+            "INSERT INTO photos (sha256, mime, width, height, bytes, caption, credit, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (sha256) DO UPDATE SET caption = excluded.caption, credit = excluded.credit \
+             RETURNING id AS photo_id, sha256, mime, width, height, caption, credit",
+        )
+        .bind(sha256)
+        .bind(mime)
+        .bind(width)
+        .bind(height)
+        .bind(bytes.to_vec())
+        .bind(caption)
+        .bind(credit)
+        .bind(now())
+        .fetch_one(self.pool())
+        .await?;
+        photo_from_row(&row)?.ok_or_else(|| StoreError::Invalid("photo insert returned nothing".into()))
+    }
+
+    /// The bytes and media type of a photo by content address.
+    pub async fn photo_bytes(&self, sha256: &str) -> Result<Option<(String, Vec<u8>)>> {
+        let row = sqlx::query("SELECT mime, bytes FROM photos WHERE sha256 = $1")
+            .bind(sha256)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| Ok((r.try_get("mime")?, r.try_get("bytes")?))).transpose()
+    }
+
+    // ----- change log -----
+
+    /// Story changes after change id `after`, oldest first: `(change id, news id, edition id)`.
+    pub async fn changes_since(&self, after: i64, limit: i64) -> Result<Vec<(i64, NewsId, i64)>> {
+        let rows = sqlx::query("SELECT id, news_id, edition_id FROM story_changes WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("news_id")?, r.try_get("edition_id")?)))
+            .collect()
+    }
+
+    /// The newest change id (0 when there is none).
+    pub async fn last_change_id(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COALESCE(MAX(id), 0) AS id FROM story_changes").fetch_one(self.pool()).await?;
+        Ok(row.try_get("id")?)
+    }
+}
+
+async fn save_story_in(conn: &mut AnyConnection, input: &StoryInput) -> Result<(NewsId, SaveOutcome)> {
+    let section_id = match &input.section {
+        SectionRef::Id(id) => {
+            let ok = sqlx::query("SELECT 1 FROM sections WHERE id = $1 AND edition_id = $2")
+                .bind(*id)
+                .bind(input.edition_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+            if ok.is_none() {
+                return Err(StoreError::Invalid(format!("section {id} is not in edition {}", input.edition_id)));
+            }
+            *id
+        }
+        SectionRef::Names(names) => ensure_section_path(conn, input.edition_id, names).await?.id,
+    };
+    let slug = input.slug.clone().unwrap_or_else(|| slugify(&input.headline));
+    let body_html = input.body_format.render(&input.body_source);
+    let t = now();
+
+    let existing = match input.news_id {
+        Some(id) => sqlx::query(
+            "SELECT edition_id, section_id, slug, headline, lead, body_source, body_format, photo_id, status, published_at, version \
+             FROM stories WHERE news_id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?,
+        None => None,
+    };
+
+    let (news_id, version, outcome) = if let Some(row) = existing {
+        let news_id = input.news_id.unwrap_or_default();
+        let same = row.try_get::<i64, _>("edition_id")? == input.edition_id
+            && row.try_get::<i64, _>("section_id")? == section_id
+            && row.try_get::<String, _>("slug")? == slug
+            && row.try_get::<String, _>("headline")? == input.headline
+            && row.try_get::<String, _>("lead")? == input.lead
+            && row.try_get::<String, _>("body_source")? == input.body_source
+            && row.try_get::<String, _>("body_format")? == input.body_format.as_str()
+            && row.try_get::<Option<i64>, _>("photo_id")? == input.photo_id
+            && row.try_get::<String, _>("status")? == input.status.as_str()
+            && row.try_get::<Option<i64>, _>("published_at")? == input.published_at.map(|d| d.timestamp())
+            && story_tag_names(conn, news_id).await? == input.tags
+            && story_author_names(conn, news_id).await? == input.authors;
+        if same {
+            return Ok((news_id, SaveOutcome::Unchanged));
+        }
+        let version: i64 = row.try_get::<i64, _>("version")? + 1;
+        sqlx::query(
+            "UPDATE stories SET edition_id = $2, section_id = $3, slug = $4, headline = $5, lead = $6, \
+             body_source = $7, body_format = $8, body_html = $9, photo_id = $10, status = $11, \
+             published_at = $12, modified_at = $13, version = $14 WHERE news_id = $1",
+        )
+        .bind(news_id)
+        .bind(input.edition_id)
+        .bind(section_id)
+        .bind(&slug)
+        .bind(&input.headline)
+        .bind(&input.lead)
+        .bind(&input.body_source)
+        .bind(input.body_format.as_str())
+        .bind(&body_html)
+        .bind(input.photo_id)
+        .bind(input.status.as_str())
+        .bind(input.published_at.map(|d| d.timestamp()))
+        .bind(t)
+        .bind(version)
+        .execute(&mut *conn)
+        .await?;
+        (news_id, version, SaveOutcome::Updated)
+    } else {
+        let news_id = match input.news_id {
+            Some(id) => {
+                if id <= 0 {
+                    return Err(StoreError::Invalid(format!("News ID must be positive, got {id}")));
+                }
+                sqlx::query("UPDATE counters SET value = CASE WHEN value < $1 THEN $1 ELSE value END WHERE name = 'news_id'")
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                id
+            }
+            None => sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'news_id' RETURNING value")
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get::<i64, _>("value")?,
+        };
+        sqlx::query(
+            "INSERT INTO stories (news_id, edition_id, section_id, slug, headline, lead, body_source, body_format, \
+             body_html, photo_id, status, published_at, updated_at, created_at, modified_at, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13, $13, 1)",
+        )
+        .bind(news_id)
+        .bind(input.edition_id)
+        .bind(section_id)
+        .bind(&slug)
+        .bind(&input.headline)
+        .bind(&input.lead)
+        .bind(&input.body_source)
+        .bind(input.body_format.as_str())
+        .bind(&body_html)
+        .bind(input.photo_id)
+        .bind(input.status.as_str())
+        .bind(input.published_at.map(|d| d.timestamp()))
+        .bind(t)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| {
+            if StoreError::is_unique_violation(&e) && input.news_id.is_some() {
+                StoreError::Conflict { field: "news_id" }
+            } else {
+                StoreError::Db(e)
+            }
+        })?;
+        (news_id, 1, SaveOutcome::Created)
+    };
+
+    set_story_tags(conn, news_id, input.edition_id, &input.tags).await?;
+    set_story_authors(conn, news_id, &input.authors).await?;
+    sqlx::query(
+        "INSERT INTO story_revisions (news_id, version, section_id, slug, headline, lead, body_source, body_format, status, actor, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(news_id)
+    .bind(version)
+    .bind(section_id)
+    .bind(&slug)
+    .bind(&input.headline)
+    .bind(&input.lead)
+    .bind(&input.body_source)
+    .bind(input.body_format.as_str())
+    .bind(input.status.as_str())
+    .bind(&input.actor)
+    .bind(t)
+    .execute(&mut *conn)
+    .await?;
+    record_change(conn, news_id, input.edition_id).await?;
+    Ok((news_id, outcome))
+}
+
+fn like_escape(s: &str) -> String {
+    // Section paths are slugs: no `%` or `_` wildcards can occur, but stay safe.
+    s.replace(['%', '_'], "")
+}
+
+async fn record_change(conn: &mut AnyConnection, news_id: NewsId, edition_id: i64) -> Result<()> {
+    sqlx::query("INSERT INTO story_changes (news_id, edition_id, changed_at) VALUES ($1, $2, $3)")
+        .bind(news_id)
+        .bind(edition_id)
+        .bind(now())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn ensure_section_path(conn: &mut AnyConnection, edition_id: i64, names: &[String]) -> Result<Section> {
+    if names.is_empty() {
+        return Err(StoreError::Invalid("a story needs a section".into()));
+    }
+    let mut parent: Option<Section> = None;
+    for name in names {
+        let slug = slugify(name);
+        let path = match &parent {
+            Some(p) => format!("{}/{slug}", p.path),
+            None => slug.clone(),
+        };
+        let found = sqlx::query(
+            "SELECT id, edition_id, parent_id, slug, name, path, position FROM sections WHERE edition_id = $1 AND path = $2",
+        )
+        .bind(edition_id)
+        .bind(&path)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let section = match found {
+            Some(r) => section_from_row(&r)?,
+            None => {
+                let position: i64 = sqlx::query(
+                    "SELECT COALESCE(MAX(position), 0) + 1 AS p FROM sections WHERE edition_id = $1 AND \
+                     ((parent_id IS NULL AND $2 IS NULL) OR parent_id = $2)",
+                )
+                .bind(edition_id)
+                .bind(parent.as_ref().map(|p| p.id))
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get("p")?;
+                let r = sqlx::query(
+                    "INSERT INTO sections (edition_id, parent_id, slug, name, path, position) VALUES ($1, $2, $3, $4, $5, $6) \
+                     RETURNING id, edition_id, parent_id, slug, name, path, position",
+                )
+                .bind(edition_id)
+                .bind(parent.as_ref().map(|p| p.id))
+                .bind(&slug)
+                .bind(name.trim())
+                .bind(&path)
+                .bind(position)
+                .fetch_one(&mut *conn)
+                .await?;
+                section_from_row(&r)?
+            }
+        };
+        parent = Some(section);
+    }
+    parent.ok_or_else(|| StoreError::Invalid("a story needs a section".into()))
+}
+
+async fn story_tags(conn: &mut AnyConnection, news_id: NewsId) -> Result<Vec<Tag>> {
+    let rows = sqlx::query(
+        "SELECT t.id, t.slug, t.name FROM story_tags st JOIN tags t ON t.id = st.tag_id WHERE st.news_id = $1 ORDER BY st.position",
+    )
+    .bind(news_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok(Tag { id: r.try_get("id")?, slug: r.try_get("slug")?, name: r.try_get("name")? }))
+        .collect()
+}
+
+async fn story_authors(conn: &mut AnyConnection, news_id: NewsId) -> Result<Vec<Author>> {
+    let rows = sqlx::query(
+        "SELECT a.id, a.slug, a.name FROM story_authors sa JOIN authors a ON a.id = sa.author_id WHERE sa.news_id = $1 ORDER BY sa.position",
+    )
+    .bind(news_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok(Author { id: r.try_get("id")?, slug: r.try_get("slug")?, name: r.try_get("name")? }))
+        .collect()
+}
+
+async fn story_tag_names(conn: &mut AnyConnection, news_id: NewsId) -> Result<Vec<String>> {
+    Ok(story_tags(conn, news_id).await?.into_iter().map(|t| t.name).collect())
+}
+
+async fn story_author_names(conn: &mut AnyConnection, news_id: NewsId) -> Result<Vec<String>> {
+    Ok(story_authors(conn, news_id).await?.into_iter().map(|a| a.name).collect())
+}
+
+async fn set_story_tags(conn: &mut AnyConnection, news_id: NewsId, edition_id: i64, names: &[String]) -> Result<()> {
+    sqlx::query("DELETE FROM story_tags WHERE news_id = $1").bind(news_id).execute(&mut *conn).await?;
+    let mut seen = std::collections::HashSet::new();
+    for (pos, name) in names.iter().enumerate() {
+        let slug = slugify(name);
+        if !seen.insert(slug.clone()) {
+            continue;
+        }
+        let tag_id: i64 = sqlx::query(
+            "INSERT INTO tags (edition_id, slug, name) VALUES ($1, $2, $3) \
+             ON CONFLICT (edition_id, slug) DO UPDATE SET name = tags.name RETURNING id",
+        )
+        .bind(edition_id)
+        .bind(&slug)
+        .bind(name.trim())
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("id")?;
+        sqlx::query("INSERT INTO story_tags (news_id, tag_id, position) VALUES ($1, $2, $3)")
+            .bind(news_id)
+            .bind(tag_id)
+            .bind(pos as i64)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn set_story_authors(conn: &mut AnyConnection, news_id: NewsId, names: &[String]) -> Result<()> {
+    sqlx::query("DELETE FROM story_authors WHERE news_id = $1").bind(news_id).execute(&mut *conn).await?;
+    let mut seen = std::collections::HashSet::new();
+    for (pos, name) in names.iter().enumerate() {
+        let slug = slugify(name);
+        if !seen.insert(slug.clone()) {
+            continue;
+        }
+        let author_id: i64 = sqlx::query(
+            "INSERT INTO authors (slug, name) VALUES ($1, $2) ON CONFLICT (slug) DO UPDATE SET name = authors.name RETURNING id",
+        )
+        .bind(&slug)
+        .bind(name.trim())
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("id")?;
+        sqlx::query("INSERT INTO story_authors (news_id, author_id, position) VALUES ($1, $2, $3)")
+            .bind(news_id)
+            .bind(author_id)
+            .bind(pos as i64)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}

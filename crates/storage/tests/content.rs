@@ -1,0 +1,164 @@
+//! Storage behaviour, on SQLite and on PostgreSQL.
+
+use chrono::{Duration, TimeZone, Utc};
+use newsdesk_domain::{BodyFormat, Direction, StoryStatus};
+use newsdesk_storage::testing::TestDb;
+use newsdesk_storage::{backend_test, Cursor, NewEdition, SaveOutcome, SectionRef, Store, StoryFilter, StoryInput};
+
+async fn edition(store: &Store) -> i64 {
+    store
+        .upsert_edition(&NewEdition {
+            lang: "en".into(),
+            name: "Agency".into(),
+            direction: Direction::Ltr,
+            time_zone: chrono_tz::Asia::Tehran,
+            is_default: true,
+        })
+        .await
+        .expect("edition")
+        .id
+}
+
+fn story(edition_id: i64, news_id: Option<i64>, sections: &[&str], headline: &str, minute: i64) -> StoryInput {
+    StoryInput {
+        news_id,
+        edition_id,
+        section: SectionRef::Names(sections.iter().map(|s| s.to_string()).collect()),
+        slug: None,
+        headline: headline.into(),
+        lead: format!("Lead of {headline}"),
+        body_source: "First paragraph.\n\nSecond <paragraph>.".into(),
+        body_format: BodyFormat::Text,
+        photo_id: None,
+        status: StoryStatus::Published,
+        published_at: Some(Utc.with_ymd_and_hms(2023, 11, 15, 11, 7, 0).unwrap() + Duration::minutes(minute)),
+        tags: vec!["Defense".into(), "Missiles".into()],
+        authors: vec!["Staff Writer".into()],
+        actor: "test".into(),
+    }
+}
+
+backend_test! {
+    async fn saved_story_reads_back_with_sections_tags_and_authors(db) {
+        let e = edition(&db.store).await;
+        let (id, outcome) = db.store.save_story(&story(e, Some(84427), &["Iran", "Defense"], "Iran’s News", 0)).await.expect("save");
+        assert_eq!((id, outcome), (84427, SaveOutcome::Created));
+        let s = db.store.story(84427).await.expect("load").expect("exists");
+        assert_eq!(s.slug, "irans-news");
+        assert_eq!(s.body_html, "<p>First paragraph.</p>\n<p>Second &lt;paragraph&gt;.</p>");
+        assert_eq!(s.tags.iter().map(|t| t.slug.as_str()).collect::<Vec<_>>(), ["defense", "missiles"]);
+        assert_eq!(s.authors[0].name, "Staff Writer");
+        let sections = db.store.sections(e).await.expect("sections");
+        assert_eq!(sections.iter().map(|s| s.path.as_str()).collect::<Vec<_>>(), ["iran", "iran/defense"]);
+        assert_eq!(sections[1].parent_id, Some(sections[0].id));
+        assert_eq!(s.section_id, sections[1].id);
+    }
+}
+
+backend_test! {
+    async fn saving_the_same_story_twice_changes_nothing(db) {
+        let e = edition(&db.store).await;
+        let input = story(e, Some(84427), &["Iran"], "Same", 0);
+        db.store.save_story(&input).await.expect("first");
+        assert_eq!(db.store.save_story(&input).await.expect("second").1, SaveOutcome::Unchanged);
+        let mut changed = input.clone();
+        changed.lead = "A new lead".into();
+        assert_eq!(db.store.save_story(&changed).await.expect("third").1, SaveOutcome::Updated);
+        let s = db.store.story(84427).await.expect("load").expect("exists");
+        assert_eq!((s.version, s.lead.as_str()), (2, "A new lead"));
+        assert_eq!(db.store.story_count().await.expect("count"), 1);
+    }
+}
+
+backend_test! {
+    async fn new_stories_take_the_next_news_id_after_imported_ones(db) {
+        let e = edition(&db.store).await;
+        db.store.save_story(&story(e, Some(84427), &["Iran"], "Imported", 0)).await.expect("import");
+        let (a, _) = db.store.save_story(&story(e, None, &["Iran"], "New one", 1)).await.expect("new");
+        let (b, _) = db.store.save_story(&story(e, None, &["World"], "New two", 2)).await.expect("new");
+        assert_eq!((a, b), (84428, 84429));
+        db.store.save_story(&story(e, Some(10), &["Iran"], "Old import", 3)).await.expect("old id");
+        let (c, _) = db.store.save_story(&story(e, None, &["Iran"], "New three", 4)).await.expect("new");
+        assert_eq!(c, 84430);
+    }
+}
+
+backend_test! {
+    async fn lists_page_by_keyset_newest_first(db) {
+        let e = edition(&db.store).await;
+        for i in 0..7 {
+            db.store.save_story(&story(e, None, &["Iran", "Defense"], &format!("Story {i}"), i)).await.expect("save");
+        }
+        // Same publish time: ties break on News ID.
+        db.store.save_story(&story(e, None, &["World"], "Tie", 6)).await.expect("save");
+        let filter = StoryFilter::Section { edition_id: e, path: "iran".into() };
+        let first = db.store.published(&filter, None, 3).await.expect("page 1");
+        assert_eq!(first.iter().map(|s| s.headline.as_str()).collect::<Vec<_>>(), ["Story 6", "Story 5", "Story 4"]);
+        let second = db.store.published(&filter, Some(Cursor::after(&first[2])), 3).await.expect("page 2");
+        assert_eq!(second.iter().map(|s| s.headline.as_str()).collect::<Vec<_>>(), ["Story 3", "Story 2", "Story 1"]);
+        let all = db.store.published(&StoryFilter::Edition(e), None, 100).await.expect("all");
+        assert_eq!(all.len(), 8);
+        assert_eq!(all[0].headline, "Tie");
+        let c = Cursor::after(&all[0]);
+        assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        let tag = db.store.tag_by_slug(e, "missiles").await.expect("tag").expect("exists");
+        assert_eq!(db.store.published(&StoryFilter::Tag(tag.id), None, 100).await.expect("tag list").len(), 8);
+        let author = db.store.author_by_slug("staff-writer").await.expect("author").expect("exists");
+        assert_eq!(db.store.published(&StoryFilter::Author { edition_id: e, author_id: author.id }, None, 2).await.expect("author list").len(), 2);
+    }
+}
+
+backend_test! {
+    async fn unpublished_stories_leave_lists_and_related_shows_older_neighbours(db) {
+        let e = edition(&db.store).await;
+        for i in 0..4 {
+            db.store.save_story(&story(e, Some(100 + i), &["Iran"], &format!("S{i}"), i)).await.expect("save");
+        }
+        let s2 = db.store.story(102).await.expect("load").expect("exists");
+        let related = db.store.related(&s2, 5).await.expect("related");
+        assert_eq!(related.iter().map(|s| s.news_id).collect::<Vec<_>>(), [101, 100]);
+        assert!(db.store.set_story_status(101, StoryStatus::Unpublished).await.expect("unpublish"));
+        let related = db.store.related(&s2, 5).await.expect("related");
+        assert_eq!(related.iter().map(|s| s.news_id).collect::<Vec<_>>(), [100]);
+        assert_eq!(db.store.published(&StoryFilter::Edition(e), None, 10).await.expect("list").len(), 3);
+        assert_eq!(db.store.story(101).await.expect("load").expect("kept").status, StoryStatus::Unpublished);
+        let changes = db.store.changes_since(0, 100).await.expect("changes");
+        assert_eq!(changes.len(), 5);
+        assert_eq!(changes.last().map(|c| c.1), Some(101));
+    }
+}
+
+backend_test! {
+    async fn edition_updated_time_is_the_newest_publish_or_update(db) {
+        let e = edition(&db.store).await;
+        assert_eq!(db.store.edition_updated_at(e).await.expect("empty"), None);
+        db.store.save_story(&story(e, Some(1), &["Iran"], "A", 0)).await.expect("save");
+        db.store.save_story(&story(e, Some(2), &["Iran"], "B", 30)).await.expect("save");
+        let b = db.store.story(2).await.expect("load").expect("exists");
+        assert_eq!(db.store.edition_updated_at(e).await.expect("t"), b.published_at);
+        let later = b.published_at.expect("published") + Duration::hours(2);
+        db.store.mark_updated(1, later).await.expect("update");
+        assert_eq!(db.store.edition_updated_at(e).await.expect("t"), Some(later));
+    }
+}
+
+backend_test! {
+    async fn photos_are_deduplicated_by_content(db) {
+        let a = db.store.put_photo(b"bytes", "image/png", 2, 1, "Cap", "Credit", "abc").await.expect("put");
+        let b = db.store.put_photo(b"bytes", "image/png", 2, 1, "New cap", "Credit", "abc").await.expect("put again");
+        assert_eq!(a.id, b.id);
+        assert_eq!(b.caption, "New cap");
+        assert_eq!(db.store.photo_bytes("abc").await.expect("get"), Some(("image/png".to_string(), b"bytes".to_vec())));
+        assert_eq!(db.store.photo_bytes("nope").await.expect("get"), None);
+    }
+}
+
+backend_test! {
+    async fn a_story_in_an_unknown_section_is_refused(db) {
+        let e = edition(&db.store).await;
+        let mut input = story(e, None, &["Iran"], "X", 0);
+        input.section = SectionRef::Id(9999);
+        assert!(db.store.save_story(&input).await.is_err());
+        assert_eq!(db.store.story_count().await.expect("count"), 0);
+    }
+}
