@@ -1,0 +1,177 @@
+//! newsdesk's web layer: the reader site, its page cache and the HTTP
+//! details (compression, conditional requests, security headers).
+
+pub mod cache;
+mod error;
+mod http;
+mod render;
+mod site;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, header};
+use newsdesk_domain::Edition;
+use newsdesk_storage::Store;
+use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use cache::PageCache;
+pub use error::AppError;
+pub use render::Templates;
+
+/// Settings of the web layer.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Absolute base URL of the site as readers reach it (`https://news.example`),
+    /// used for canonical links, Open Graph and JSON-LD. No trailing slash.
+    pub public_url: String,
+    /// Upper bound of the page cache in bytes.
+    pub page_cache_bytes: u64,
+    /// Folder whose templates override the embedded theme, if any.
+    pub theme_dir: Option<PathBuf>,
+    /// How often each node reads the change log to drop stale pages.
+    pub change_poll: Duration,
+    /// Longest time a request may take before it is answered 408.
+    pub request_timeout: Duration,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            public_url: "http://127.0.0.1:8080".into(),
+            page_cache_bytes: 128 * 1024 * 1024,
+            theme_dir: None,
+            change_poll: Duration::from_millis(500),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// Compiled templates of the theme.
+    pub templates: Arc<Templates>,
+    /// Rendered pages.
+    pub pages: Arc<PageCache>,
+    /// Edition-wide fragments ("Updated in", "Latest"), by edition id.
+    pub chrome: Arc<moka::sync::Cache<i64, Arc<cache::Chrome>>>,
+    /// The editions, default first; reloaded when the database says they changed.
+    pub editions: Arc<ArcSwap<Vec<Edition>>>,
+    /// Web settings.
+    pub config: Arc<WebConfig>,
+}
+
+impl AppState {
+    /// Builds the state: loads templates and editions.
+    pub async fn new(store: Store, config: WebConfig) -> Result<AppState, AppError> {
+        let templates = Templates::load(config.theme_dir.as_deref())?;
+        let editions = store.editions().await?;
+        Ok(AppState {
+            store,
+            templates: Arc::new(templates),
+            pages: Arc::new(PageCache::new(config.page_cache_bytes)),
+            chrome: Arc::new(moka::sync::Cache::new(64)),
+            editions: Arc::new(ArcSwap::from_pointee(editions)),
+            config: Arc::new(config),
+        })
+    }
+
+    /// The edition served at `/`, if the site has one.
+    pub fn default_edition(&self) -> Option<Edition> {
+        self.editions.load().first().cloned()
+    }
+
+    /// Drops cached pages that show story `news_id` or would now list it.
+    pub async fn story_changed(&self, news_id: i64, edition_id: i64) -> Result<(), AppError> {
+        let mut deps = vec![format!("story:{news_id}")];
+        if let Some(story) = self.store.story(news_id).await? {
+            if story.status == newsdesk_domain::StoryStatus::Published {
+                deps.extend(site::list_deps_of(self, &story).await?);
+            }
+        }
+        self.pages.invalidate(&deps);
+        self.chrome.invalidate(&edition_id);
+        Ok(())
+    }
+
+    /// Applies the database's change log since `after`; returns the last change id seen.
+    pub async fn apply_changes(&self, after: i64) -> Result<i64, AppError> {
+        let mut last = after;
+        loop {
+            let changes = self.store.changes_since(last, 500).await?;
+            if changes.is_empty() {
+                return Ok(last);
+            }
+            if last == after {
+                // Editions may have been added along with the stories.
+                self.editions.store(Arc::new(self.store.editions().await?));
+            }
+            for (id, news_id, edition_id) in changes {
+                self.story_changed(news_id, edition_id).await?;
+                last = id;
+            }
+        }
+    }
+}
+
+/// Keeps this node's caches in step with the database: reads the change log
+/// every `config.change_poll` (so imports from the command line and writes on
+/// other nodes drop stale pages too). Runs until the task is dropped.
+pub async fn follow_changes(state: AppState) {
+    let mut last = match state.store.last_change_id().await {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the change log; pages will not be refreshed");
+            return;
+        }
+    };
+    let mut tick = tokio::time::interval(state.config.change_poll);
+    loop {
+        tick.tick().await;
+        match state.apply_changes(last).await {
+            Ok(id) => last = id,
+            Err(e) => tracing::warn!(error = %e, "reading the change log failed; retrying"),
+        }
+    }
+}
+
+const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+                   object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
+/// The whole application: every feature's router merged, with the HTTP layers.
+pub fn app(state: AppState) -> Router {
+    let timeout = state.config.request_timeout;
+    Router::new()
+        .merge(site::router())
+        .fallback(|| async { AppError::NotFound })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), error::render_error_pages))
+        .layer(CompressionLayer::new())
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("x-frame-options"),
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

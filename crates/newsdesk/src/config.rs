@@ -1,0 +1,193 @@
+//! Typed configuration, loaded once at start: defaults → TOML file →
+//! `NEWSDESK_*` environment → command-line flags.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// All settings of a newsdesk process.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Data directory (SQLite file, ...). Env `NEWSDESK_DATA`.
+    pub data: PathBuf,
+    /// Address to listen on. Env `NEWSDESK_LISTEN`.
+    pub listen: SocketAddr,
+    /// `sqlite://...` or `postgres://...`; empty means SQLite in the data directory. Env `NEWSDESK_DATABASE_URL`.
+    pub database_url: String,
+    /// Public base URL for canonical links; empty means `http://{listen}`. Env `NEWSDESK_PUBLIC_URL`.
+    pub public_url: String,
+    /// Page cache bound in megabytes. Env `NEWSDESK_PAGE_CACHE_MB`.
+    pub page_cache_mb: u64,
+    /// Folder with templates overriding the embedded theme. Env `NEWSDESK_THEME_DIR`.
+    pub theme_dir: Option<PathBuf>,
+    /// Log format: `text` or `json`. Env `NEWSDESK_LOG_FORMAT`.
+    pub log_format: String,
+    /// Request timeout in seconds. Env `NEWSDESK_REQUEST_TIMEOUT_SECS`.
+    pub request_timeout_secs: u64,
+    /// Default edition created on a site that has none.
+    pub edition: EditionConfig,
+}
+
+/// The edition created on an empty site.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditionConfig {
+    /// Language code. Env `NEWSDESK_EDITION__LANG`.
+    pub lang: String,
+    /// Name of the agency / edition. Env `NEWSDESK_EDITION__NAME`.
+    pub name: String,
+    /// IANA time zone. Env `NEWSDESK_EDITION__TIME_ZONE`.
+    pub time_zone: String,
+    /// `ltr` or `rtl`. Env `NEWSDESK_EDITION__DIRECTION`.
+    pub direction: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data: PathBuf::from("newsdesk-data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: String::new(),
+            public_url: String::new(),
+            page_cache_mb: 128,
+            theme_dir: None,
+            log_format: "text".into(),
+            request_timeout_secs: 30,
+            edition: EditionConfig {
+                lang: "en".into(),
+                name: "Newsdesk Agency".into(),
+                time_zone: "Asia/Tehran".into(),
+                direction: "ltr".into(),
+            },
+        }
+    }
+}
+
+/// Values given on the command line (highest precedence).
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A key has a wrong value (figment names the key and its source).
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads the configuration: defaults, then `file` (must exist if given), then the environment, then `flags`.
+    pub fn load(file: Option<&PathBuf>, flags: &Overrides) -> Result<Config, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(f) = file {
+            if !f.is_file() {
+                return Err(ConfigError::Invalid(format!("config file {} does not exist", f.display())));
+            }
+            fig = fig.merge(Toml::file_exact(f));
+        }
+        fig = fig
+            .merge(Env::prefixed("NEWSDESK_").split("__").ignore(&["CONFIG", "TEST_POSTGRES_URL"]))
+            .merge(Serialized::defaults(flags));
+        let config: Config = fig.extract().map_err(|e| {
+            let msgs: Vec<String> = e.into_iter().map(|e| e.to_string()).collect();
+            ConfigError::Invalid(msgs.join("; "))
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.edition.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "edition.time_zone: `{}` is not an IANA time zone (e.g. Asia/Tehran)",
+                self.edition.time_zone
+            )));
+        }
+        if !matches!(self.edition.direction.as_str(), "ltr" | "rtl") {
+            return Err(ConfigError::Invalid(format!("edition.direction: must be ltr or rtl, found `{}`", self.edition.direction)));
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(ConfigError::Invalid(format!("log_format: must be text or json, found `{}`", self.log_format)));
+        }
+        if self.page_cache_mb == 0 {
+            return Err(ConfigError::Invalid("page_cache_mb: must be at least 1".into()));
+        }
+        if !self.public_url.is_empty() && !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
+            return Err(ConfigError::Invalid(format!("public_url: must start with http:// or https://, found `{}`", self.public_url)));
+        }
+        Ok(())
+    }
+
+    /// The database URL to use.
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            newsdesk_storage::sqlite_url_in(&self.data)
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    /// The public base URL, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        if self.public_url.is_empty() {
+            format!("http://{}", self.listen)
+        } else {
+            self.public_url.trim_end_matches('/').to_string()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_environment_beat_file_beat_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("n.toml", "listen = \"127.0.0.1:9000\"\npage_cache_mb = 64\n[edition]\nname = \"File Agency\"\n")?;
+            jail.set_env("NEWSDESK_PAGE_CACHE_MB", "32");
+            let flags = Overrides { listen: Some("127.0.0.1:9100".into()), ..Default::default() };
+            let c = Config::load(Some(&"n.toml".into()), &flags).map_err(|e| e.to_string())?;
+            assert_eq!(c.listen.port(), 9100);
+            assert_eq!(c.page_cache_mb, 32);
+            assert_eq!(c.edition.name, "File Agency");
+            assert_eq!(c.edition.time_zone, "Asia/Tehran");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_wrong_value_names_its_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("NEWSDESK_PAGE_CACHE_MB", "lots");
+            let e = Config::load(None, &Overrides::default()).expect_err("must fail").to_string();
+            assert!(e.contains("page_cache_mb"), "{e}");
+            jail.set_env("NEWSDESK_PAGE_CACHE_MB", "8");
+            jail.set_env("NEWSDESK_EDITION__TIME_ZONE", "Mars/Olympus");
+            let e = Config::load(None, &Overrides::default()).expect_err("must fail").to_string();
+            assert!(e.contains("edition.time_zone"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("n.toml", "listn = \"127.0.0.1:9000\"\n")?;
+            let e = Config::load(Some(&"n.toml".into()), &Overrides::default()).expect_err("must fail").to_string();
+            assert!(e.contains("listn"), "{e}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,99 @@
+//! `newsdesk import page`: saved article pages into an edition.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow};
+use newsdesk_domain::{BodyFormat, Edition, StoryStatus, dates, saved_page};
+use newsdesk_storage::{SaveOutcome, SectionRef, Store, StoryInput};
+
+use crate::config::Config;
+
+/// Makes sure the site has a default edition (from the configuration) and returns it.
+pub async fn ensure_default_edition(store: &Store, config: &Config) -> anyhow::Result<Edition> {
+    if let Some(e) = store.default_edition().await? {
+        return Ok(e);
+    }
+    let e = &config.edition;
+    Ok(store
+        .upsert_edition(&newsdesk_storage::NewEdition {
+            lang: e.lang.clone(),
+            name: e.name.clone(),
+            direction: newsdesk_domain::Direction::parse(&e.direction),
+            time_zone: e.time_zone.parse().map_err(|_| anyhow!("edition.time_zone: unknown zone {}", e.time_zone))?,
+            is_default: true,
+        })
+        .await?)
+}
+
+/// What one file becomes before anything is written.
+pub fn story_from_page(page: &saved_page::SavedPage, edition: &Edition) -> Result<StoryInput, String> {
+    let published = dates::local_to_utc(page.published_local, edition.time_zone).map_err(|e| e.to_string())?;
+    Ok(StoryInput {
+        news_id: Some(page.news_id),
+        edition_id: edition.id,
+        section: SectionRef::Names(page.sections.clone()),
+        slug: None,
+        headline: page.headline.clone(),
+        lead: page.lead.clone(),
+        body_source: page.paragraphs.join("\n\n"),
+        body_format: BodyFormat::Text,
+        photo_id: None,
+        status: StoryStatus::Published,
+        published_at: Some(published),
+        tags: Vec::new(),
+        authors: Vec::new(),
+        actor: "import".into(),
+    })
+}
+
+/// Reads and checks one file; the error names the file and line.
+fn read_page(path: &Path, edition: &Edition) -> anyhow::Result<StoryInput> {
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let text = String::from_utf8(bytes).map_err(|e| anyhow!("{}: not UTF-8 text (byte {})", path.display(), e.utf8_error().valid_up_to()))?;
+    let page = saved_page::parse(&text).map_err(|e| anyhow!("{}:{}: expected {}", path.display(), e.line, e.expected))?;
+    story_from_page(&page, edition).map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
+/// Imports each file in one transaction; prints `NEWS_ID URL` per story.
+/// A bad file is reported and skipped (nothing of it stored); the command fails if any file failed.
+pub async fn import_pages(config: &Config, edition: Option<&str>, files: &[PathBuf]) -> anyhow::Result<()> {
+    let store = crate::cli::open_store(config).await?;
+    let edition = match edition {
+        Some(lang) => store.edition_by_lang(lang).await?.ok_or_else(|| anyhow!("--edition: there is no edition `{lang}`"))?,
+        None => ensure_default_edition(&store, config).await?,
+    };
+    let base = config.public_url();
+    let prefix = if edition.is_default { String::new() } else { format!("/{}", edition.lang) };
+    let mut failed = Vec::new();
+    for path in files {
+        let result = async {
+            let mut input = read_page(path, &edition)?;
+            if let Some(existing) = store.story(input.news_id.unwrap_or_default()).await? {
+                // The file carries no photo, tags or byline: keep what editors added.
+                input.photo_id = existing.photo.map(|p| p.id);
+                input.tags = existing.tags.into_iter().map(|t| t.name).collect();
+                input.authors = existing.authors.into_iter().map(|a| a.name).collect();
+            }
+            let (id, outcome) = store.save_story(&input).await.with_context(|| format!("{}: cannot store", path.display()))?;
+            let story = store.story(id).await?.ok_or_else(|| anyhow!("story {id} vanished after import"))?;
+            let what = match outcome {
+                SaveOutcome::Created => "created",
+                SaveOutcome::Updated => "updated",
+                SaveOutcome::Unchanged => "unchanged",
+            };
+            println!("{id} {base}{prefix}{} ({what})", story.path());
+            anyhow::Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            eprintln!("{e:#}");
+            failed.push(path.display().to_string());
+        }
+    }
+    store.close().await;
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(anyhow!("{} of {} files not imported: {}", failed.len(), files.len(), failed.join(", ")))
+    }
+}

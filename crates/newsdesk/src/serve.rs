@@ -1,0 +1,68 @@
+//! `newsdesk serve`: the site, with graceful shutdown.
+
+use anyhow::Context;
+use newsdesk_web::{AppState, WebConfig};
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+
+fn init_tracing(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let _ = if format == "json" { builder.json().try_init() } else { builder.try_init() };
+}
+
+/// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
+pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    init_tracing(&config.log_format);
+    let store = crate::cli::open_store(&config).await?;
+    if demo && store.story_count().await? == 0 {
+        let report = crate::demo::fill(&store, 200, chrono::Utc::now()).await.context("cannot create the demo content")?;
+        tracing::info!(stories = report.created, "demo content created");
+    }
+    crate::import::ensure_default_edition(&store, &config).await?;
+    let web = WebConfig {
+        public_url: config.public_url(),
+        page_cache_bytes: config.page_cache_mb * 1024 * 1024,
+        theme_dir: config.theme_dir.clone(),
+        request_timeout: std::time::Duration::from_secs(config.request_timeout_secs),
+        ..WebConfig::default()
+    };
+    let state = AppState::new(store.clone(), web).await?;
+    let follower = tokio::spawn(newsdesk_web::follow_changes(state.clone()));
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (is another server running there?)", config.listen))?;
+    tracing::info!(url = %config.public_url(), "newsdesk is serving");
+    axum::serve(listener, newsdesk_web::app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server failed")?;
+    follower.abort();
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,366 @@
+//! The page cache: rendered pages kept in memory (bounded by bytes) and
+//! dropped precisely when a story they show, or a list they would show it in,
+//! changes.
+//!
+//! Each page is stored as parts: its own bytes, with *slots* for the few
+//! edition-wide fragments that change on every publish (the header's
+//! "Updated in" and the "Latest" box). Slots are filled at serve time from the
+//! edition's [`Chrome`], so a publish re-renders one small fragment instead of
+//! every page of the site. The assembled bytes (and their gzip and brotli
+//! forms) are kept per chrome version.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use arc_swap::ArcSwapOption;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+
+/// A fragment shared by all pages of an edition, filled in at serve time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// The header's `Updated in: ...` line.
+    UpdatedIn,
+    /// The sidebar's "Latest" list.
+    Latest,
+}
+
+impl Slot {
+    const ALL: [Slot; 2] = [Slot::UpdatedIn, Slot::Latest];
+
+    /// The marker a template writes where the slot goes.
+    pub const fn marker(self) -> &'static str {
+        match self {
+            Slot::UpdatedIn => "<!--nd:slot:updated-in-->",
+            Slot::Latest => "<!--nd:slot:latest-->",
+        }
+    }
+}
+
+/// One piece of a cached page.
+#[derive(Debug, Clone)]
+pub enum Part {
+    /// Bytes of the page itself.
+    Fixed(Bytes),
+    /// An edition fragment.
+    Slot(Slot),
+}
+
+/// Splits rendered HTML at slot markers.
+pub fn split_slots(html: &str) -> Vec<Part> {
+    let mut parts = Vec::new();
+    let mut rest = html;
+    loop {
+        let next = Slot::ALL.iter().filter_map(|s| rest.find(s.marker()).map(|i| (i, *s))).min_by_key(|(i, _)| *i);
+        match next {
+            Some((i, slot)) => {
+                if i > 0 {
+                    parts.push(Part::Fixed(Bytes::copy_from_slice(&rest.as_bytes()[..i])));
+                }
+                parts.push(Part::Slot(slot));
+                rest = &rest[i + slot.marker().len()..];
+            }
+            None => {
+                if !rest.is_empty() {
+                    parts.push(Part::Fixed(Bytes::copy_from_slice(rest.as_bytes())));
+                }
+                return parts;
+            }
+        }
+    }
+}
+
+/// The edition-wide fragments at one moment.
+#[derive(Debug)]
+pub struct Chrome {
+    /// Unique version of this chrome (part of every ETag).
+    pub version: u64,
+    /// HTML of the "Updated in" slot.
+    pub updated_in: String,
+    /// HTML of the "Latest" slot.
+    pub latest: String,
+    /// The edition's newest publish or update.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+static VERSIONS: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh, process-unique version number.
+pub fn next_version() -> u64 {
+    VERSIONS.fetch_add(1, Ordering::Relaxed)
+}
+
+impl Chrome {
+    fn slot(&self, slot: Slot) -> &str {
+        match slot {
+            Slot::UpdatedIn => &self.updated_in,
+            Slot::Latest => &self.latest,
+        }
+    }
+}
+
+/// A page ready to serve for one chrome version, in each encoding on demand.
+#[derive(Debug)]
+pub struct Assembled {
+    /// Chrome version it was assembled with.
+    pub chrome_version: u64,
+    /// Strong validator of these bytes.
+    pub etag: String,
+    /// Newest of the page's and the chrome's modification times.
+    pub last_modified: Option<DateTime<Utc>>,
+    /// The bytes, uncompressed.
+    pub identity: Bytes,
+    gzip: OnceLock<Bytes>,
+    brotli: OnceLock<Bytes>,
+}
+
+impl Assembled {
+    /// The gzip form, compressed once.
+    pub fn gzip(&self) -> &Bytes {
+        self.gzip.get_or_init(|| {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+            // Writing into a Vec cannot fail.
+            let _ = enc.write_all(&self.identity);
+            Bytes::from(enc.finish().unwrap_or_default())
+        })
+    }
+
+    /// The brotli form, compressed once.
+    pub fn brotli(&self) -> &Bytes {
+        self.brotli.get_or_init(|| {
+            let mut out = Vec::new();
+            {
+                let mut w = brotli::CompressorWriter::new(&mut out, 4096, 6, 22);
+                let _ = w.write_all(&self.identity);
+            }
+            Bytes::from(out)
+        })
+    }
+}
+
+/// A rendered page in the cache.
+#[derive(Debug)]
+pub struct CachedPage {
+    /// Unique id of this rendering (part of the ETag).
+    pub version: u64,
+    /// The page as parts.
+    pub parts: Vec<Part>,
+    /// `Cache-Control` value for the page.
+    pub cache_control: &'static str,
+    /// When the content of the page last changed.
+    pub modified: Option<DateTime<Utc>>,
+    /// Keys whose invalidation drops the page.
+    pub deps: Vec<String>,
+    assembled: ArcSwapOption<Assembled>,
+}
+
+impl CachedPage {
+    /// A page made of `html` (with slot markers).
+    pub fn new(html: &str, cache_control: &'static str, modified: Option<DateTime<Utc>>, deps: Vec<String>) -> CachedPage {
+        CachedPage {
+            version: next_version(),
+            parts: split_slots(html),
+            cache_control,
+            modified,
+            deps,
+            assembled: ArcSwapOption::empty(),
+        }
+    }
+
+    fn weight(&self) -> u32 {
+        let bytes: usize = self.parts.iter().map(|p| if let Part::Fixed(b) = p { b.len() } else { 0 }).sum();
+        // Room for the assembled copy and its compressed forms.
+        u32::try_from(bytes.saturating_mul(2) + 512).unwrap_or(u32::MAX)
+    }
+
+    /// The page with `chrome` filled in, assembled once per chrome version.
+    pub fn assemble(&self, chrome: &Chrome) -> Arc<Assembled> {
+        if let Some(a) = self.assembled.load_full() {
+            if a.chrome_version == chrome.version {
+                return a;
+            }
+        }
+        let mut buf = Vec::with_capacity(self.weight() as usize / 2 + chrome.latest.len() + 128);
+        for p in &self.parts {
+            match p {
+                Part::Fixed(b) => buf.extend_from_slice(b),
+                Part::Slot(s) => buf.extend_from_slice(chrome.slot(*s).as_bytes()),
+            }
+        }
+        let a = Arc::new(Assembled {
+            chrome_version: chrome.version,
+            etag: format!("\"{:x}-{:x}\"", self.version, chrome.version),
+            last_modified: match (self.modified, chrome.updated_at) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            },
+            identity: Bytes::from(buf),
+            gzip: OnceLock::new(),
+            brotli: OnceLock::new(),
+        });
+        self.assembled.store(Some(a.clone()));
+        a
+    }
+}
+
+/// Rendered pages by request path, with a reverse index from dependency keys to pages.
+pub struct PageCache {
+    pages: moka::sync::Cache<String, Arc<CachedPage>>,
+    index: Arc<Mutex<HashMap<String, HashSet<String>>>>,
+    generation: AtomicU64,
+}
+
+impl PageCache {
+    /// A cache holding at most about `max_bytes` of pages.
+    pub fn new(max_bytes: u64) -> PageCache {
+        let index: Arc<Mutex<HashMap<String, HashSet<String>>>> = Arc::default();
+        let listener_index = index.clone();
+        let pages = moka::sync::Cache::builder()
+            .max_capacity(max_bytes)
+            .weigher(|_k: &String, v: &Arc<CachedPage>| v.weight())
+            .eviction_listener(move |key: Arc<String>, page: Arc<CachedPage>, _cause| {
+                let Ok(mut index) = listener_index.lock() else { return };
+                for dep in &page.deps {
+                    if let Some(keys) = index.get_mut(dep) {
+                        keys.remove(key.as_str());
+                        if keys.is_empty() {
+                            index.remove(dep);
+                        }
+                    }
+                }
+            })
+            .build();
+        PageCache { pages, index, generation: AtomicU64::new(0) }
+    }
+
+    /// The page cached for `key`.
+    pub fn get(&self, key: &str) -> Option<Arc<CachedPage>> {
+        self.pages.get(key)
+    }
+
+    /// A token to take before reading what a page shows; [`PageCache::insert`]
+    /// refuses the page if anything was invalidated since, as it may be stale.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Caches `page` under `key` unless an invalidation happened since `generation`.
+    pub fn insert(&self, key: String, page: Arc<CachedPage>, generation: u64) -> bool {
+        {
+            let Ok(mut index) = self.index.lock() else { return false };
+            if self.generation.load(Ordering::Acquire) != generation {
+                return false;
+            }
+            for dep in &page.deps {
+                index.entry(dep.clone()).or_default().insert(key.clone());
+            }
+        }
+        self.pages.insert(key, page);
+        true
+    }
+
+    /// Drops every page that depends on any of `deps`.
+    pub fn invalidate(&self, deps: &[String]) {
+        let keys: Vec<String> = {
+            let Ok(mut index) = self.index.lock() else { return };
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            deps.iter().filter_map(|d| index.remove(d)).flatten().collect()
+        };
+        for k in keys {
+            self.pages.invalidate(&k);
+        }
+    }
+
+    /// Drops everything.
+    pub fn clear(&self) {
+        if let Ok(mut index) = self.index.lock() {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            index.clear();
+        }
+        self.pages.invalidate_all();
+    }
+
+    /// Number of cached pages (approximate, for metrics and tests).
+    pub fn len(&self) -> u64 {
+        self.pages.run_pending_tasks();
+        self.pages.entry_count()
+    }
+
+    /// Whether the cache holds no page.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(deps: &[&str]) -> Arc<CachedPage> {
+        Arc::new(CachedPage::new("<p>x</p>", "public", None, deps.iter().map(|d| d.to_string()).collect()))
+    }
+
+    #[test]
+    fn slots_are_split_and_filled() {
+        let p = CachedPage::new(
+            &format!("a{}b{}c", Slot::UpdatedIn.marker(), Slot::Latest.marker()),
+            "public",
+            None,
+            vec![],
+        );
+        let chrome = Chrome { version: 7, updated_in: "U".into(), latest: "L".into(), updated_at: None };
+        assert_eq!(&p.assemble(&chrome).identity[..], b"aUbLc");
+        let again = p.assemble(&chrome);
+        assert!(Arc::ptr_eq(&again, &p.assemble(&chrome)));
+        let newer = Chrome { version: 8, updated_in: "V".into(), latest: "".into(), updated_at: None };
+        assert_eq!(&p.assemble(&newer).identity[..], b"aVbc");
+    }
+
+    #[test]
+    fn invalidation_drops_only_dependent_pages() {
+        let cache = PageCache::new(1 << 20);
+        let g = cache.generation();
+        assert!(cache.insert("/a".into(), page(&["story:1", "list:edition:1"]), g));
+        assert!(cache.insert("/b".into(), page(&["story:2"]), g));
+        cache.invalidate(&["story:1".into()]);
+        assert!(cache.get("/a").is_none());
+        assert!(cache.get("/b").is_some());
+    }
+
+    #[test]
+    fn a_page_rendered_across_an_invalidation_is_not_cached() {
+        let cache = PageCache::new(1 << 20);
+        let g = cache.generation();
+        cache.invalidate(&["story:9".into()]);
+        assert!(!cache.insert("/a".into(), page(&["story:1"]), g));
+        assert!(cache.get("/a").is_none());
+    }
+
+    #[test]
+    fn cache_stays_within_its_byte_budget() {
+        let cache = PageCache::new(64 * 1024);
+        let big = "x".repeat(8 * 1024);
+        for i in 0..100 {
+            let g = cache.generation();
+            cache.insert(format!("/p{i}"), Arc::new(CachedPage::new(&big, "public", None, vec![format!("story:{i}")])), g);
+        }
+        cache.pages.run_pending_tasks();
+        assert!(cache.pages.weighted_size() <= 64 * 1024, "{}", cache.pages.weighted_size());
+        assert!(cache.index.lock().map(|i| i.len()).unwrap_or(0) < 100);
+    }
+
+    #[test]
+    fn compressed_forms_decompress_to_the_page() {
+        use std::io::Read;
+        let p = CachedPage::new(&"hello news ".repeat(100), "public", None, vec![]);
+        let a = p.assemble(&Chrome { version: 1, updated_in: String::new(), latest: String::new(), updated_at: None });
+        let mut out = String::new();
+        flate2::read::GzDecoder::new(&a.gzip()[..]).read_to_string(&mut out).expect("gzip");
+        assert_eq!(out.as_bytes(), &a.identity[..]);
+        let mut out = Vec::new();
+        brotli::Decompressor::new(&a.brotli()[..], 4096).read_to_end(&mut out).expect("brotli");
+        assert_eq!(&out[..], &a.identity[..]);
+    }
+}

@@ -1,0 +1,107 @@
+//! One error type for the web layer. Its response carries an [`ErrorPage`]
+//! marker; [`render_error_pages`] turns it into the themed error page, so
+//! handlers never build error HTML themselves.
+
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::AppState;
+
+/// What went wrong, as the reader is told.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No such page.
+    #[error("not_found")]
+    NotFound,
+    /// The story was published once and has been taken down.
+    #[error("gone")]
+    Gone,
+    /// The request is malformed; the message says how.
+    #[error("bad_request: {0}")]
+    BadRequest(String),
+    /// A failure of ours; the cause is logged, never shown.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<newsdesk_storage::StoreError> for AppError {
+    fn from(e: newsdesk_storage::StoreError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
+impl From<minijinja::Error> for AppError {
+    fn from(e: minijinja::Error) -> Self {
+        AppError::Internal(format!("template: {e:#}"))
+    }
+}
+
+/// Marker on an error response, for the page renderer.
+#[derive(Debug, Clone)]
+pub struct ErrorPage {
+    /// Stable snake_case code (`not_found`, `gone`, `bad_request`, `method_not_allowed`, `internal`).
+    pub code: &'static str,
+    /// Message safe to show.
+    pub message: String,
+}
+
+impl AppError {
+    fn parts(&self) -> (StatusCode, ErrorPage) {
+        match self {
+            AppError::NotFound => (
+                StatusCode::NOT_FOUND,
+                ErrorPage { code: "not_found", message: "There is no page at this address.".into() },
+            ),
+            AppError::Gone => (
+                StatusCode::GONE,
+                ErrorPage { code: "gone", message: "This story has been withdrawn and is no longer available.".into() },
+            ),
+            AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, ErrorPage { code: "bad_request", message: m.clone() }),
+            AppError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorPage { code: "internal", message: "Something went wrong on our side. Please try again.".into() },
+            ),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let AppError::Internal(cause) = &self {
+            tracing::error!(%cause, "request failed");
+        }
+        let (status, page) = self.parts();
+        let mut res = (status, page.message.clone()).into_response();
+        res.extensions_mut().insert(page);
+        res
+    }
+}
+
+/// Renders the themed page for error responses (ours, and the router's 405).
+pub async fn render_error_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let is_head = req.method() == axum::http::Method::HEAD;
+    let res = next.run(req).await;
+    let status = res.status();
+    let page = match res.extensions().get::<ErrorPage>() {
+        Some(p) => p.clone(),
+        None if status == StatusCode::METHOD_NOT_ALLOWED => {
+            ErrorPage { code: "method_not_allowed", message: "This address does not accept that method.".into() }
+        }
+        None => return res,
+    };
+    let allow = res.headers().get(header::ALLOW).cloned();
+    let mut out = match crate::site::error_page(&state, status, &page).await {
+        Ok(html) => (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], if is_head { String::new() } else { html }).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot render the error page");
+            (status, page.message).into_response()
+        }
+    };
+    out.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    if let Some(allow) = allow {
+        out.headers_mut().insert(header::ALLOW, allow);
+    }
+    out
+}

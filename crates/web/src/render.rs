@@ -1,0 +1,201 @@
+//! Templates (minijinja) and the view models the pages are rendered from.
+
+use std::path::Path;
+
+use minijinja::{Environment, UndefinedBehavior, Value};
+use newsdesk_domain::{Edition, Photo, Section, StorySummary, dates};
+use serde::Serialize;
+
+use crate::AppError;
+
+/// The embedded default theme: (template name, source).
+const THEME: &[(&str, &str)] = &[
+    ("base.html", include_str!("../templates/base.html")),
+    ("home.html", include_str!("../templates/home.html")),
+    ("story.html", include_str!("../templates/story.html")),
+    ("list.html", include_str!("../templates/list.html")),
+    ("error.html", include_str!("../templates/error.html")),
+    ("latest.html", include_str!("../templates/latest.html")),
+    ("macros.html", include_str!("../templates/macros.html")),
+];
+
+/// The site stylesheet, embedded.
+pub const SITE_CSS: &str = include_str!("../static/site.css");
+/// The agency logo, embedded.
+pub const LOGO_SVG: &str = include_str!("../static/logo.svg");
+
+/// The theme's compiled templates.
+pub struct Templates {
+    env: Environment<'static>,
+    /// URL of the stylesheet, versioned by its content.
+    pub css_href: String,
+}
+
+impl Templates {
+    /// Loads the embedded theme; a file of the same name in `theme_dir` replaces a template.
+    pub fn load(theme_dir: Option<&Path>) -> Result<Templates, AppError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // Escape the five HTML-significant characters only (minijinja also
+        // escapes `/`, which makes every URL in the page unreadable).
+        env.set_formatter(|out, state, value| {
+            if value.is_none() || value.is_undefined() {
+                return Ok(());
+            }
+            if value.is_safe() || state.auto_escape() == minijinja::AutoEscape::None {
+                return write!(out, "{value}").map_err(minijinja::Error::from);
+            }
+            let text = value.to_string();
+            out.write_str(&newsdesk_domain::html::escape(&text)).map_err(minijinja::Error::from)
+        });
+        for (name, source) in THEME {
+            let override_path = theme_dir.map(|d| d.join(name)).filter(|p| p.is_file());
+            let source = match override_path {
+                Some(p) => std::fs::read_to_string(&p)
+                    .map_err(|e| AppError::Internal(format!("cannot read theme file {}: {e}", p.display())))?,
+                None => (*source).to_string(),
+            };
+            env.add_template_owned(*name, source)?;
+        }
+        let css_href = format!("/static/site.css?v={}", &crate::site::content_hash(SITE_CSS.as_bytes())[..12]);
+        Ok(Templates { env, css_href })
+    }
+
+    /// Renders template `name` with `ctx`.
+    pub fn render(&self, name: &str, ctx: Value) -> Result<String, AppError> {
+        Ok(self.env.get_template(name)?.render(ctx)?)
+    }
+}
+
+/// A link with a label.
+#[derive(Debug, Clone, Serialize)]
+pub struct Link {
+    /// Label.
+    pub name: String,
+    /// Path or URL.
+    pub url: String,
+}
+
+/// A photo as a page shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhotoView {
+    /// Path of the image.
+    pub src: String,
+    /// Absolute URL (Open Graph, JSON-LD).
+    pub abs: String,
+    /// Alt text: the caption, else the headline.
+    pub alt: String,
+    /// Width in pixels.
+    pub width: i64,
+    /// Height in pixels.
+    pub height: i64,
+    /// Caption.
+    pub caption: String,
+    /// Credit.
+    pub credit: String,
+}
+
+impl PhotoView {
+    /// The view of `photo` on a story with `headline`.
+    pub fn new(photo: &Photo, headline: &str, public_url: &str) -> PhotoView {
+        let alt = if photo.caption.trim().is_empty() { headline.to_string() } else { photo.caption.clone() };
+        PhotoView {
+            src: photo.path(),
+            abs: format!("{public_url}{}", photo.path()),
+            alt,
+            width: photo.width,
+            height: photo.height,
+            caption: photo.caption.clone(),
+            credit: photo.credit.clone(),
+        }
+    }
+}
+
+/// A story in a list.
+#[derive(Debug, Clone, Serialize)]
+pub struct Teaser {
+    /// News ID.
+    pub news_id: i64,
+    /// Canonical path.
+    pub url: String,
+    /// Headline.
+    pub headline: String,
+    /// Lead.
+    pub lead: String,
+    /// `14:37` in the edition's zone.
+    pub time: String,
+    /// `15 November 2023 - 14:37` in the edition's zone.
+    pub date: String,
+    /// ISO 8601 with offset.
+    pub iso: String,
+    /// Section link, if known.
+    pub section: Option<Link>,
+    /// Photo, if any.
+    pub photo: Option<PhotoView>,
+}
+
+impl Teaser {
+    /// The teaser of `s` in `edition`.
+    pub fn new(s: &StorySummary, edition: &Edition, sections: &[Section], public_url: &str) -> Teaser {
+        let tz = edition.time_zone;
+        Teaser {
+            news_id: s.news_id,
+            url: s.path(),
+            headline: s.headline.clone(),
+            lead: s.lead.clone(),
+            time: dates::format_time(s.published_at, tz),
+            date: dates::format_long(s.published_at, tz),
+            iso: dates::iso8601(s.published_at, tz),
+            section: sections.iter().find(|x| x.id == s.section_id).map(section_link),
+            photo: s.photo.as_ref().map(|p| PhotoView::new(p, &s.headline, public_url)),
+        }
+    }
+}
+
+/// Link to a section page.
+pub fn section_link(s: &Section) -> Link {
+    Link { name: s.name.clone(), url: format!("/section/{}", s.path) }
+}
+
+/// What every page's `<head>` says about it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Meta {
+    /// `<title>` and `og:title`.
+    pub title: String,
+    /// Meta description.
+    pub description: String,
+    /// Absolute canonical URL.
+    pub canonical: String,
+    /// `og:type` (`website`, `article`).
+    pub og_type: &'static str,
+    /// Absolute image URL for cards.
+    pub image: Option<String>,
+    /// Alt text of the card image.
+    pub image_alt: Option<String>,
+    /// JSON-LD, already serialized and safe to embed in `<script>`.
+    pub jsonld: Option<String>,
+    /// `noindex` for pages search engines should not keep.
+    pub noindex: bool,
+}
+
+/// Serializes JSON for a `<script>` element: `<` is escaped so no `</script>` can occur.
+pub fn script_json(v: &serde_json::Value) -> String {
+    v.to_string().replace('<', "\\u003c")
+}
+
+/// The context shared by every page.
+pub fn page_ctx(edition: &Edition, nav: &[Section], templates: &Templates, meta: &Meta, public_url: &str, main: Value) -> Value {
+    let nav: Vec<Link> = nav.iter().filter(|s| s.parent_id.is_none()).map(section_link).collect();
+    minijinja::context! {
+        site => minijinja::context! {
+            lang => edition.lang,
+            dir => edition.direction.as_str(),
+            name => edition.name,
+            nav => nav,
+            css_href => templates.css_href,
+            public_url => public_url,
+        },
+        meta => meta,
+        ..main
+    }
+}

@@ -1,0 +1,699 @@
+//! The reader site: home, story, section, tag, author and archive pages,
+//! media, the stylesheet and the health checks.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{Datelike, Duration, NaiveDate, Utc};
+use minijinja::Value;
+use newsdesk_domain::{Direction, Edition, Section, Story, StoryStatus, dates};
+use newsdesk_storage::{Cursor, StoryFilter};
+use serde::Deserialize;
+use sha2::Digest;
+
+use crate::cache::{CachedPage, Chrome, Slot, next_version, split_slots};
+use crate::error::ErrorPage;
+use crate::render::{Link, Meta, PhotoView, Teaser, page_ctx, script_json, section_link};
+use crate::{AppError, AppState, http};
+
+/// Stories per list page.
+const PAGE_SIZE: i64 = 20;
+/// Stories in the "Latest" box.
+const LATEST: i64 = 10;
+/// Related stories under a story.
+const RELATED: i64 = 5;
+
+const CC_STORY: &str = "public, max-age=60, stale-while-revalidate=300";
+const CC_LIST: &str = "public, max-age=30, stale-while-revalidate=120";
+
+/// Routes of the reader site.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/news/{id}", get(story_short))
+        .route("/news/{id}/{slug}", get(story))
+        .route("/section/{*path}", get(section))
+        .route("/tag/{slug}", get(tag))
+        .route("/author/{slug}", get(author))
+        .route("/archive/{y}/{m}/{d}", get(archive))
+        .route("/media/{file}", get(media))
+        .route("/static/site.css", get(stylesheet))
+        .route("/static/logo.svg", get(logo))
+        .route("/robots.txt", get(robots))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+}
+
+/// Hex SHA-256 of `bytes`.
+pub fn content_hash(bytes: &[u8]) -> String {
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// A placeholder edition for a site that has none yet.
+fn empty_edition() -> Edition {
+    Edition {
+        id: 0,
+        lang: "en".into(),
+        name: "newsdesk".into(),
+        direction: Direction::Ltr,
+        time_zone: chrono_tz::UTC,
+        is_default: true,
+    }
+}
+
+fn edition(state: &AppState) -> Edition {
+    state.default_edition().unwrap_or_else(empty_edition)
+}
+
+/// The edition's current fragments, built once per change.
+async fn chrome(state: &AppState, edition: &Edition) -> Result<Arc<Chrome>, AppError> {
+    if let Some(c) = state.chrome.get(&edition.id) {
+        return Ok(c);
+    }
+    let generation = state.pages.generation();
+    let updated_at = state.store.edition_updated_at(edition.id).await?;
+    let latest = state.store.published(&StoryFilter::Edition(edition.id), None, LATEST).await?;
+    let sections = state.store.sections(edition.id).await?;
+    let teasers: Vec<Teaser> = latest.iter().map(|s| Teaser::new(s, edition, &sections, &state.config.public_url)).collect();
+    let updated_in = match updated_at {
+        Some(t) => format!(
+            "<p class=\"updated\">Updated in: <time datetime=\"{}\">{}</time></p>",
+            dates::iso8601(t, edition.time_zone),
+            dates::format_long(t, edition.time_zone)
+        ),
+        None => String::new(),
+    };
+    let latest = state.templates.render("latest.html", minijinja::context! { latest => teasers })?;
+    let c = Arc::new(Chrome { version: next_version(), updated_in, latest, updated_at });
+    if state.pages.generation() == generation {
+        state.chrome.insert(edition.id, c.clone());
+    }
+    Ok(c)
+}
+
+/// Cache key of a request: its path and the query parameters a page reads.
+fn cache_key(uri: &Uri, before: Option<&str>) -> String {
+    match before {
+        Some(b) => format!("{}?before={b}", uri.path()),
+        None => uri.path().to_string(),
+    }
+}
+
+/// What a page handler produces on a cache miss.
+enum Rendered {
+    /// A page to cache and serve.
+    Page(CachedPage),
+    /// Any other answer (redirect, ...), not cached.
+    Other(Response),
+}
+
+/// Serves `key` from the cache, or renders it with `render` and caches it.
+async fn cached<F, Fut>(state: &AppState, key: String, headers: &HeaderMap, render: F) -> Result<Response, AppError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Rendered, AppError>>,
+{
+    let edition = edition(state);
+    if let Some(page) = state.pages.get(&key) {
+        let chrome = chrome(state, &edition).await?;
+        return Ok(http::serve_page(&page, &chrome, headers));
+    }
+    let generation = state.pages.generation();
+    match render().await? {
+        Rendered::Page(page) => {
+            let page = Arc::new(page);
+            state.pages.insert(key, page.clone(), generation);
+            let chrome = chrome(state, &edition).await?;
+            Ok(http::serve_page(&page, &chrome, headers))
+        }
+        Rendered::Other(res) => Ok(res),
+    }
+}
+
+fn list_dep_edition(edition_id: i64) -> String {
+    format!("list:edition:{edition_id}")
+}
+
+fn list_dep_section(edition_id: i64, path: &str) -> String {
+    format!("list:section:{edition_id}:{path}")
+}
+
+fn list_dep_day(edition_id: i64, day: NaiveDate) -> String {
+    format!("list:day:{edition_id}:{day}")
+}
+
+/// The list pages a published story appears in (edition, each section level,
+/// tags, authors, its day), as cache dependency keys.
+pub async fn list_deps_of(state: &AppState, story: &Story) -> Result<Vec<String>, AppError> {
+    let editions = state.editions.load();
+    let tz = editions.iter().find(|e| e.id == story.edition_id).map(|e| e.time_zone).unwrap_or(chrono_tz::UTC);
+    let mut deps = vec![list_dep_edition(story.edition_id)];
+    let sections = state.store.sections(story.edition_id).await?;
+    if let Some(s) = sections.iter().find(|s| s.id == story.section_id) {
+        let mut path = String::new();
+        for seg in s.path.split('/') {
+            if !path.is_empty() {
+                path.push('/');
+            }
+            path.push_str(seg);
+            deps.push(list_dep_section(story.edition_id, &path));
+        }
+    }
+    deps.extend(story.tags.iter().map(|t| format!("list:tag:{}", t.id)));
+    deps.extend(story.authors.iter().map(|a| format!("list:author:{}", a.id)));
+    if let Some(p) = story.published_at {
+        deps.push(list_dep_day(story.edition_id, p.with_timezone(&tz).date_naive()));
+    }
+    Ok(deps)
+}
+
+fn story_deps(ids: impl IntoIterator<Item = i64>) -> Vec<String> {
+    ids.into_iter().map(|id| format!("story:{id}")).collect()
+}
+
+fn render_page(state: &AppState, edition: &Edition, sections: &[Section], template: &str, meta: &Meta, main: Value) -> Result<String, AppError> {
+    let ctx = page_ctx(edition, sections, &state.templates, meta, &state.config.public_url, main);
+    state.templates.render(template, ctx)
+}
+
+fn abs(state: &AppState, path: &str) -> String {
+    format!("{}{path}", state.config.public_url)
+}
+
+// ----- home -----
+
+async fn home(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Result<Response, AppError> {
+    let key = cache_key(&uri, None);
+    cached(&state, key, &headers, || async {
+        let edition = edition(&state);
+        let sections = state.store.sections(edition.id).await?;
+        let latest = state.store.published(&StoryFilter::Edition(edition.id), None, 25).await?;
+        let public_url = &state.config.public_url;
+        let teasers: Vec<Teaser> = latest.iter().map(|s| Teaser::new(s, &edition, &sections, public_url)).collect();
+        let mut shown: Vec<i64> = teasers.iter().map(|t| t.news_id).collect();
+        let mut blocks = Vec::new();
+        for s in sections.iter().filter(|s| s.parent_id.is_none()) {
+            let items = state
+                .store
+                .published(&StoryFilter::Section { edition_id: edition.id, path: s.path.clone() }, None, 5)
+                .await?;
+            if items.is_empty() {
+                continue;
+            }
+            shown.extend(items.iter().map(|i| i.news_id));
+            let items: Vec<Teaser> = items.iter().map(|i| Teaser::new(i, &edition, &sections, public_url)).collect();
+            blocks.push(minijinja::context! { section => section_link(s), items => items });
+        }
+        let top = teasers.first().cloned();
+        let next: Vec<Teaser> = teasers.iter().skip(1).take(4).cloned().collect();
+        let rest: Vec<Teaser> = teasers.iter().skip(5).cloned().collect();
+        let description = format!("{}: the latest news, as it happens.", edition.name);
+        let meta = Meta {
+            title: edition.name.clone(),
+            description,
+            canonical: abs(&state, "/"),
+            og_type: "website",
+            image: top.as_ref().and_then(|t| t.photo.as_ref().map(|p| p.abs.clone())),
+            image_alt: top.as_ref().and_then(|t| t.photo.as_ref().map(|p| p.alt.clone())),
+            jsonld: Some(script_json(&serde_json::json!({
+                "@context": "https://schema.org",
+                "@type": "WebSite",
+                "name": edition.name,
+                "url": abs(&state, "/"),
+                "inLanguage": edition.lang,
+            }))),
+            noindex: false,
+        };
+        let html = render_page(
+            &state,
+            &edition,
+            &sections,
+            "home.html",
+            &meta,
+            minijinja::context! { top => top, next => next, rest => rest, blocks => blocks },
+        )?;
+        let mut deps = story_deps(shown);
+        deps.push(list_dep_edition(edition.id));
+        let modified = latest.first().map(|s| s.updated_at.unwrap_or(s.published_at).max(s.published_at));
+        Ok(Rendered::Page(CachedPage::new(&html, CC_LIST, modified, deps)))
+    })
+    .await
+}
+
+// ----- story -----
+
+/// A 301 to `path` (permanent: the canonical URL of a story never changes).
+fn moved(path: &str) -> Response {
+    (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, path.to_string()), (header::CACHE_CONTROL, "public, max-age=3600".to_string())]).into_response()
+}
+
+fn parse_news_id(id: &str) -> Result<i64, AppError> {
+    id.parse::<i64>().ok().filter(|n| *n > 0).ok_or(AppError::NotFound)
+}
+
+async fn load_public_story(state: &AppState, id: i64) -> Result<Story, AppError> {
+    let story = state.store.story(id).await?.ok_or(AppError::NotFound)?;
+    match story.status {
+        StoryStatus::Published if story.published_at.is_some() => Ok(story),
+        s if s.is_gone() => Err(AppError::Gone),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+async fn story_short(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, AppError> {
+    let id = parse_news_id(&id)?;
+    let story = load_public_story(&state, id).await?;
+    Ok(moved(&story.path()))
+}
+
+async fn story(State(state): State<AppState>, Path((id, slug)): Path<(String, String)>, uri: Uri, headers: HeaderMap) -> Result<Response, AppError> {
+    let id = parse_news_id(&id)?;
+    let key = cache_key(&uri, None);
+    cached(&state, key, &headers, || async {
+        let story = load_public_story(&state, id).await?;
+        if story.slug != slug {
+            return Ok(Rendered::Other(moved(&story.path())));
+        }
+        let edition = state
+            .editions
+            .load()
+            .iter()
+            .find(|e| e.id == story.edition_id)
+            .cloned()
+            .unwrap_or_else(empty_edition);
+        let tz = edition.time_zone;
+        let sections = state.store.sections(edition.id).await?;
+        let related = state.store.related(&story, RELATED).await?;
+        let public_url = &state.config.public_url;
+        let related: Vec<Teaser> = related.iter().map(|s| Teaser::new(s, &edition, &sections, public_url)).collect();
+        let mut breadcrumb = Vec::new();
+        let mut section_name = String::new();
+        if let Some(s) = sections.iter().find(|s| s.id == story.section_id) {
+            section_name = s.name.clone();
+            let mut cur = Some(s);
+            while let Some(c) = cur {
+                breadcrumb.push(section_link(c));
+                cur = c.parent_id.and_then(|p| sections.iter().find(|x| x.id == p));
+            }
+            breadcrumb.reverse();
+        }
+        let published = story.published_at.unwrap_or(story.created_at);
+        let updated = story.updated_at.filter(|u| *u > published);
+        let modified = updated.unwrap_or(published);
+        let canonical = abs(&state, &story.path());
+        let photo = story.photo.as_ref().map(|p| PhotoView::new(p, &story.headline, public_url));
+        let authors: Vec<Link> =
+            story.authors.iter().map(|a| Link { name: a.name.clone(), url: format!("/author/{}", a.slug) }).collect();
+        let tags: Vec<Link> = story.tags.iter().map(|t| Link { name: t.name.clone(), url: format!("/tag/{}", t.slug) }).collect();
+        let jsonld_authors: Vec<serde_json::Value> = if authors.is_empty() {
+            vec![serde_json::json!({ "@type": "Organization", "name": edition.name, "url": abs(&state, "/") })]
+        } else {
+            authors.iter().map(|a| serde_json::json!({ "@type": "Person", "name": a.name, "url": abs(&state, &a.url) })).collect()
+        };
+        let jsonld = serde_json::json!({
+            "@context": "https://schema.org",
+            "@type": "NewsArticle",
+            "mainEntityOfPage": { "@type": "WebPage", "@id": canonical },
+            "url": canonical,
+            "headline": story.headline,
+            "description": story.lead,
+            "identifier": story.news_id.to_string(),
+            "datePublished": dates::iso8601(published, tz),
+            "dateModified": dates::iso8601(modified, tz),
+            "author": jsonld_authors,
+            "image": photo.as_ref().map(|p| vec![p.abs.clone()]).unwrap_or_else(|| vec![abs(&state, "/static/logo.svg")]),
+            "articleSection": section_name,
+            "keywords": story.tags.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
+            "inLanguage": edition.lang,
+            "publisher": {
+                "@type": "Organization",
+                "name": edition.name,
+                "url": abs(&state, "/"),
+                "logo": { "@type": "ImageObject", "url": abs(&state, "/static/logo.svg") },
+            },
+        });
+        let meta = Meta {
+            title: format!("{} - {}", story.headline, edition.name),
+            description: story.lead.clone(),
+            canonical: canonical.clone(),
+            og_type: "article",
+            image: photo.as_ref().map(|p| p.abs.clone()),
+            image_alt: photo.as_ref().map(|p| p.alt.clone()),
+            jsonld: Some(script_json(&jsonld)),
+            noindex: false,
+        };
+        let share_url = canonical.clone();
+        let view = minijinja::context! {
+            story => minijinja::context! {
+                news_id => story.news_id,
+                headline => story.headline,
+                lead => story.lead,
+                body_html => Value::from_safe_string(story.body_html.clone()),
+                published => dates::format_long(published, tz),
+                published_iso => dates::iso8601(published, tz),
+                published_meta_iso => dates::iso8601(published, tz),
+                updated => updated.map(|u| dates::format_long(u, tz)),
+                updated_iso => updated.map(|u| dates::iso8601(u, tz)),
+                modified_iso => dates::iso8601(modified, tz),
+                photo => photo,
+                authors => authors,
+                tags => tags,
+                section => section_name,
+            },
+            breadcrumb => breadcrumb,
+            related => related,
+            share => share_links(&share_url, &story.headline),
+        };
+        let html = render_page(&state, &edition, &sections, "story.html", &meta, view)?;
+        let mut deps = story_deps(std::iter::once(story.news_id).chain(related.iter().map(|r| r.news_id)));
+        deps.push(format!("story:{}", story.news_id));
+        Ok(Rendered::Page(CachedPage::new(&html, CC_STORY, Some(story.modified_at), deps)))
+    })
+    .await
+}
+
+fn share_links(url: &str, title: &str) -> Vec<Link> {
+    let u = urlencode(url);
+    let t = urlencode(title);
+    vec![
+        Link { name: "X".into(), url: format!("https://x.com/intent/post?url={u}&text={t}") },
+        Link { name: "Facebook".into(), url: format!("https://www.facebook.com/sharer/sharer.php?u={u}") },
+        Link { name: "Telegram".into(), url: format!("https://t.me/share/url?url={u}&text={t}") },
+        Link { name: "WhatsApp".into(), url: format!("https://wa.me/?text={t}%20{u}") },
+        Link { name: "Email".into(), url: format!("mailto:?subject={t}&body={u}") },
+    ]
+}
+
+fn urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+// ----- lists -----
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    before: Option<String>,
+}
+
+fn cursor_of(q: &ListQuery) -> Result<Option<Cursor>, AppError> {
+    match q.before.as_deref() {
+        None | Some("") => Ok(None),
+        Some(b) => Cursor::decode(b)
+            .map(Some)
+            .ok_or_else(|| AppError::BadRequest(format!("`before` must look like 1700000000-84427, found `{b}`"))),
+    }
+}
+
+fn parse_list_query(raw: Option<String>) -> Result<ListQuery, AppError> {
+    let raw = raw.unwrap_or_default();
+    Query::<ListQuery>::try_from_uri(&format!("/?{raw}").parse::<Uri>().map_err(|_| AppError::BadRequest("malformed query string".into()))?)
+        .map(|q| q.0)
+        .map_err(|e| AppError::BadRequest(format!("malformed query string: {e}")))
+}
+
+/// What a list page shows.
+struct ListSpec {
+    title: String,
+    kicker: &'static str,
+    description: String,
+    filter: StoryFilter,
+    dep: String,
+    children: Vec<Link>,
+    breadcrumb: Vec<Link>,
+    extra_nav: Vec<Link>,
+    noindex: bool,
+}
+
+async fn list_page(state: &AppState, uri: &Uri, raw: Option<String>, headers: &HeaderMap, spec: impl Future<Output = Result<ListSpec, AppError>>) -> Result<Response, AppError> {
+    let q = parse_list_query(raw)?;
+    let cursor = cursor_of(&q)?;
+    let key = cache_key(uri, cursor.map(|c| c.encode()).as_deref());
+    let path = uri.path().to_string();
+    cached(state, key, headers, || async move {
+        let spec = spec.await?;
+        let edition = edition(state);
+        let sections = state.store.sections(edition.id).await?;
+        let mut items = state.store.published(&spec.filter, cursor, PAGE_SIZE + 1).await?;
+        let more = items.len() as i64 > PAGE_SIZE;
+        items.truncate(PAGE_SIZE as usize);
+        let next = if more { items.last().map(|s| format!("{path}?before={}", Cursor::after(s).encode())) } else { None };
+        let public_url = &state.config.public_url;
+        let teasers: Vec<Teaser> = items.iter().map(|s| Teaser::new(s, &edition, &sections, public_url)).collect();
+        let canonical = match cursor {
+            Some(c) => abs(state, &format!("{path}?before={}", c.encode())),
+            None => abs(state, &path),
+        };
+        let meta = Meta {
+            title: format!("{} - {}", spec.title, edition.name),
+            description: spec.description.clone(),
+            canonical,
+            og_type: "website",
+            image: None,
+            image_alt: None,
+            jsonld: None,
+            noindex: spec.noindex,
+        };
+        let html = render_page(
+            state,
+            &edition,
+            &sections,
+            "list.html",
+            &meta,
+            minijinja::context! {
+                title => spec.title,
+                kicker => spec.kicker,
+                items => teasers,
+                next => next,
+                first => cursor.map(|_| path.clone()),
+                children => spec.children,
+                breadcrumb => spec.breadcrumb,
+                extra_nav => spec.extra_nav,
+            },
+        )?;
+        let mut deps = story_deps(items.iter().map(|s| s.news_id));
+        deps.push(spec.dep);
+        let modified = items.iter().map(|s| s.updated_at.unwrap_or(s.published_at).max(s.published_at)).max();
+        Ok(Rendered::Page(CachedPage::new(&html, CC_LIST, modified, deps)))
+    })
+    .await
+}
+
+async fn section(State(state): State<AppState>, Path(path): Path<String>, uri: Uri, RawQuery(raw): RawQuery, headers: HeaderMap) -> Result<Response, AppError> {
+    let path = path.trim_end_matches('/').to_string();
+    let st = state.clone();
+    list_page(&state, &uri, raw, &headers, async move {
+        let edition = edition(&st);
+        let sections = st.store.sections(edition.id).await?;
+        let s = sections.iter().find(|s| s.path == path).ok_or(AppError::NotFound)?;
+        let children = sections.iter().filter(|c| c.parent_id == Some(s.id)).map(section_link).collect();
+        let mut breadcrumb = Vec::new();
+        let mut cur = s.parent_id.and_then(|p| sections.iter().find(|x| x.id == p));
+        while let Some(c) = cur {
+            breadcrumb.push(section_link(c));
+            cur = c.parent_id.and_then(|p| sections.iter().find(|x| x.id == p));
+        }
+        breadcrumb.reverse();
+        Ok(ListSpec {
+            title: s.name.clone(),
+            kicker: "Section",
+            description: format!("{} news from {}, newest first.", s.name, edition.name),
+            filter: StoryFilter::Section { edition_id: edition.id, path: s.path.clone() },
+            dep: list_dep_section(edition.id, &s.path),
+            children,
+            breadcrumb,
+            extra_nav: Vec::new(),
+            noindex: false,
+        })
+    })
+    .await
+}
+
+async fn tag(State(state): State<AppState>, Path(slug): Path<String>, uri: Uri, RawQuery(raw): RawQuery, headers: HeaderMap) -> Result<Response, AppError> {
+    let st = state.clone();
+    list_page(&state, &uri, raw, &headers, async move {
+        let edition = edition(&st);
+        let t = st.store.tag_by_slug(edition.id, &slug).await?.ok_or(AppError::NotFound)?;
+        Ok(ListSpec {
+            title: t.name.clone(),
+            kicker: "Tag",
+            description: format!("Stories tagged {} on {}.", t.name, edition.name),
+            filter: StoryFilter::Tag(t.id),
+            dep: format!("list:tag:{}", t.id),
+            children: Vec::new(),
+            breadcrumb: Vec::new(),
+            extra_nav: Vec::new(),
+            noindex: false,
+        })
+    })
+    .await
+}
+
+async fn author(State(state): State<AppState>, Path(slug): Path<String>, uri: Uri, RawQuery(raw): RawQuery, headers: HeaderMap) -> Result<Response, AppError> {
+    let st = state.clone();
+    list_page(&state, &uri, raw, &headers, async move {
+        let edition = edition(&st);
+        let a = st.store.author_by_slug(&slug).await?.ok_or(AppError::NotFound)?;
+        Ok(ListSpec {
+            title: a.name.clone(),
+            kicker: "Author",
+            description: format!("Stories by {} on {}.", a.name, edition.name),
+            filter: StoryFilter::Author { edition_id: edition.id, author_id: a.id },
+            dep: format!("list:author:{}", a.id),
+            children: Vec::new(),
+            breadcrumb: Vec::new(),
+            extra_nav: Vec::new(),
+            noindex: false,
+        })
+    })
+    .await
+}
+
+async fn archive(State(state): State<AppState>, Path((y, m, d)): Path<(String, String, String)>, uri: Uri, RawQuery(raw): RawQuery, headers: HeaderMap) -> Result<Response, AppError> {
+    let bad = || AppError::NotFound;
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return Err(bad());
+    }
+    let day = NaiveDate::from_ymd_opt(y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?)
+        .ok_or_else(bad)?;
+    let st = state.clone();
+    list_page(&state, &uri, raw, &headers, async move {
+        let edition = edition(&st);
+        let tz = edition.time_zone;
+        let start = |day: NaiveDate| dates::local_to_utc(day.and_hms_opt(0, 0, 0).unwrap_or_default(), tz).map_err(|_| AppError::NotFound);
+        let from = start(day)?;
+        let to = start(day + Duration::days(1))?;
+        let link = |day: NaiveDate, label: &str| Link {
+            name: format!("{label} {}", dates::format_day(start(day).unwrap_or(from), tz)),
+            url: format!("/archive/{:04}/{:02}/{:02}", day.year(), day.month(), day.day()),
+        };
+        let mut extra_nav = vec![link(day - Duration::days(1), "←")];
+        if to <= Utc::now() {
+            extra_nav.push(link(day + Duration::days(1), "→"));
+        }
+        Ok(ListSpec {
+            title: format!("Archive: {}", dates::format_day(from, tz)),
+            kicker: "Archive",
+            description: format!("Stories published on {} by {}.", dates::format_day(from, tz), edition.name),
+            filter: StoryFilter::Between { edition_id: edition.id, from, to },
+            dep: list_dep_day(edition.id, day),
+            children: Vec::new(),
+            breadcrumb: Vec::new(),
+            extra_nav,
+            noindex: false,
+        })
+    })
+    .await
+}
+
+// ----- error pages -----
+
+/// Renders the error page for `status` (called by the error middleware).
+pub async fn error_page(state: &AppState, status: StatusCode, page: &ErrorPage) -> Result<String, AppError> {
+    let edition = edition(state);
+    let sections = state.store.sections(edition.id).await.unwrap_or_default();
+    let title = match page.code {
+        "not_found" => "Page not found",
+        "gone" => "Story withdrawn",
+        "bad_request" => "Bad request",
+        "method_not_allowed" => "Method not allowed",
+        _ => "Something went wrong",
+    };
+    let meta = Meta {
+        title: format!("{title} - {}", edition.name),
+        description: page.message.clone(),
+        canonical: abs(state, "/"),
+        og_type: "website",
+        image: None,
+        image_alt: None,
+        jsonld: None,
+        noindex: true,
+    };
+    let html = render_page(
+        state,
+        &edition,
+        &sections,
+        "error.html",
+        &meta,
+        minijinja::context! { status => status.as_u16(), title => title, message => page.message, code => page.code },
+    )?;
+    let chrome = match chrome(state, &edition).await {
+        Ok(c) => c,
+        Err(_) => Arc::new(Chrome { version: 0, updated_in: String::new(), latest: String::new(), updated_at: None }),
+    };
+    let mut out = String::with_capacity(html.len() + chrome.latest.len());
+    for p in split_slots(&html) {
+        match p {
+            crate::cache::Part::Fixed(b) => out.push_str(&String::from_utf8_lossy(&b)),
+            crate::cache::Part::Slot(Slot::UpdatedIn) => out.push_str(&chrome.updated_in),
+            crate::cache::Part::Slot(Slot::Latest) => out.push_str(&chrome.latest),
+        }
+    }
+    Ok(out)
+}
+
+// ----- assets and operations -----
+
+async fn media(State(state): State<AppState>, Path(file): Path<String>, headers: HeaderMap) -> Result<Response, AppError> {
+    let (sha, _ext) = file.split_once('.').ok_or(AppError::NotFound)?;
+    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+        return Err(AppError::NotFound);
+    }
+    let etag = format!("\"{sha}\"");
+    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains(sha)) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    let (mime, bytes) = state.store.photo_bytes(sha).await?.ok_or(AppError::NotFound)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable".to_string()),
+            (header::ETAG, etag),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+async fn stylesheet(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    let versioned = q.is_some_and(|q| state.templates.css_href.ends_with(&format!("?{q}")));
+    let cc = if versioned { "public, max-age=31536000, immutable" } else { "public, max-age=300" };
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")), (header::CACHE_CONTROL, HeaderValue::from_static(cc))],
+        crate::render::SITE_CSS,
+    )
+        .into_response()
+}
+
+async fn logo() -> Response {
+    (
+        [(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")],
+        crate::render::LOGO_SVG,
+    )
+        .into_response()
+}
+
+async fn robots() -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "User-agent: *\nAllow: /\nDisallow: /admin/\n").into_response()
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
