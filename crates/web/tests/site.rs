@@ -1,0 +1,366 @@
+//! The reader site through the real router, on SQLite and on PostgreSQL.
+
+use std::io::Read;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use chrono::{Duration, TimeZone, Utc};
+use http_body_util::BodyExt;
+use newsdesk_domain::{BodyFormat, Direction, StoryStatus, dates, saved_page};
+use newsdesk_storage::testing::TestDb;
+use newsdesk_storage::{NewEdition, SectionRef, StoryInput, backend_test};
+use newsdesk_web::{AppState, WebConfig};
+use tower::ServiceExt;
+
+const SEED: &str = include_str!("../../../demo/seed/000_ad66ece867d7ed05.txt");
+const SEED_PATH: &str = "/news/84427/defense-ministry-iran-gaining-access-to-modern-military-technologies-as-exports";
+
+/// A site on a fresh database with the seed story imported.
+struct TestApp {
+    db: TestDb,
+    state: AppState,
+    edition_id: i64,
+    last_change: std::sync::atomic::AtomicI64,
+}
+
+/// The `<main>` element of a page (lists without the sidebar).
+fn main_of(body: &str) -> &str {
+    let start = body.find("<main").expect("main");
+    let end = body.find("</main>").expect("end of main");
+    &body[start..end]
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl TestApp {
+    async fn new(db: TestDb) -> TestApp {
+        let edition = db
+            .store
+            .upsert_edition(&NewEdition {
+                lang: "en".into(),
+                name: "Test Agency".into(),
+                direction: Direction::Ltr,
+                time_zone: chrono_tz::Asia::Tehran,
+                is_default: true,
+            })
+            .await
+            .expect("edition");
+        let page = saved_page::parse(SEED).expect("seed");
+        db.store
+            .save_story(&StoryInput {
+                news_id: Some(page.news_id),
+                edition_id: edition.id,
+                section: SectionRef::Names(page.sections.clone()),
+                slug: None,
+                headline: page.headline.clone(),
+                lead: page.lead.clone(),
+                body_source: page.paragraphs.join("\n\n"),
+                body_format: BodyFormat::Text,
+                photo_id: None,
+                status: StoryStatus::Published,
+                published_at: Some(dates::local_to_utc(page.published_local, edition.time_zone).expect("time")),
+                tags: vec!["Defense".into()],
+                authors: vec!["Jane Reporter".into()],
+                actor: "test".into(),
+            })
+            .await
+            .expect("seed story");
+        let config = WebConfig { public_url: "https://news.example".into(), ..WebConfig::default() };
+        let state = AppState::new(db.store.clone(), config).await.expect("state");
+        let last_change = db.store.last_change_id().await.expect("changes");
+        TestApp { db, state, edition_id: edition.id, last_change: last_change.into() }
+    }
+
+    fn router(&self) -> Router {
+        newsdesk_web::app(self.state.clone())
+    }
+
+    async fn request(&self, req: Request<Body>) -> Answer {
+        let res = self.router().oneshot(req).await.expect("infallible");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        Answer { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
+    async fn get(&self, uri: &str) -> Answer {
+        self.request(Request::get(uri).body(Body::empty()).expect("request")).await
+    }
+
+    async fn add_story(&self, sections: &[&str], headline: &str, minutes_after_seed: i64) -> i64 {
+        let base = Utc.with_ymd_and_hms(2023, 11, 15, 11, 7, 0).single().expect("time");
+        self.db
+            .store
+            .save_story(&StoryInput {
+                news_id: None,
+                edition_id: self.edition_id,
+                section: SectionRef::Names(sections.iter().map(|s| s.to_string()).collect()),
+                slug: None,
+                headline: headline.into(),
+                lead: format!("Lead of {headline}."),
+                body_source: "Body text.".into(),
+                body_format: BodyFormat::Markdown,
+                photo_id: None,
+                status: StoryStatus::Published,
+                published_at: Some(base + Duration::minutes(minutes_after_seed)),
+                tags: vec!["Synthetic".into()],
+                authors: vec!["Desk".into()],
+                actor: "test".into(),
+            })
+            .await
+            .expect("story")
+            .0
+    }
+
+    /// Applies the change log as the background follower would.
+    async fn sync(&self) {
+        use std::sync::atomic::Ordering;
+        let last = self.state.apply_changes(self.last_change.load(Ordering::SeqCst)).await.expect("apply changes");
+        self.last_change.store(last, Ordering::SeqCst);
+    }
+}
+
+backend_test! {
+    async fn story_page_shows_every_element_of_the_seed(db) {
+        let app = TestApp::new(db).await;
+        let a = app.get(SEED_PATH).await;
+        assert_eq!(a.status, StatusCode::OK);
+        let b = &a.body;
+        assert!(b.starts_with("<!DOCTYPE html>\n<html lang=\"en\" dir=\"ltr\">"));
+        assert!(b.contains("<h1>Defense Ministry: Iran Gaining Access to Modern Military Technologies as Exports Booming</h1>"));
+        assert!(b.contains("<p class=\"lead\">Iran’s Defense Ministry is moving towards manufacturing"));
+        assert!(b.contains("News ID: <span class=\"news-id\">84427</span>"));
+        assert!(b.contains("Publish Date: <time datetime=\"2023-11-15T14:37:00+03:30\">15 November 2023 - 14:37</time>"));
+        assert!(b.contains("Updated in: <time datetime=\"2023-11-15T14:37:00+03:30\">15 November 2023 - 14:37</time>"));
+        assert!(b.contains("<li><a href=\"/section/iran\">Iran</a></li>"), "breadcrumb");
+        assert!(b.contains("<p>Iranian Deputy Defense Minister Brigadier General Mehdi Farahi made the remarks"));
+        assert!(!b.contains("BoomingIranian"), "the photo's alt text is not glued to the body");
+        assert!(b.contains("will never be subject to negotiation.</p>"));
+        assert!(!b.contains("your comment"));
+        assert!(b.contains("By <a rel=\"author\" href=\"/author/jane-reporter\">Jane Reporter</a>"));
+        assert!(b.contains("<a href=\"/tag/defense\" rel=\"tag\">Defense</a>"));
+        assert!(b.contains(&format!("<link rel=\"canonical\" href=\"https://news.example{SEED_PATH}\">")));
+        assert!(b.contains("<meta name=\"description\" content=\"Iran’s Defense Ministry"));
+        assert!(b.contains("<meta property=\"og:type\" content=\"article\">"));
+        assert!(b.contains("<meta name=\"twitter:card\""));
+        let ld_start = b.find("<script type=\"application/ld+json\">").expect("json-ld") + 35;
+        let ld_end = b[ld_start..].find("</script>").expect("end") + ld_start;
+        let ld: serde_json::Value = serde_json::from_str(&b[ld_start..ld_end]).expect("valid JSON-LD");
+        assert_eq!(ld["@type"], "NewsArticle");
+        assert_eq!(ld["datePublished"], "2023-11-15T14:37:00+03:30");
+        assert_eq!(ld["dateModified"], "2023-11-15T14:37:00+03:30");
+        assert_eq!(ld["author"][0]["name"], "Jane Reporter");
+        assert_eq!(ld["publisher"]["name"], "Test Agency");
+        assert!(ld["image"][0].as_str().is_some_and(|s| s.starts_with("https://news.example/")));
+        assert_eq!(a.headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
+    }
+}
+
+backend_test! {
+    async fn short_and_wrong_slug_urls_redirect_permanently(db) {
+        let app = TestApp::new(db).await;
+        for uri in ["/news/84427", "/news/84427/wrong-slug"] {
+            let a = app.get(uri).await;
+            assert_eq!(a.status, StatusCode::MOVED_PERMANENTLY, "{uri}");
+            assert_eq!(a.headers[header::LOCATION], SEED_PATH);
+        }
+    }
+}
+
+backend_test! {
+    async fn unknown_pages_and_news_ids_answer_a_real_404_page(db) {
+        let app = TestApp::new(db).await;
+        for uri in ["/news/99999", "/news/99999/x", "/news/abc", "/news/-1", "/nothing-here", "/section/nope", "/tag/nope", "/author/nope", "/archive/2023/02/30", "/media/zz.jpg"] {
+            let a = app.get(uri).await;
+            assert_eq!(a.status, StatusCode::NOT_FOUND, "{uri}");
+            assert!(a.body.contains("<h1>Page not found</h1>"), "{uri}: {}", a.body);
+            assert!(a.body.starts_with("<!DOCTYPE html>"));
+            assert_eq!(a.headers[header::CACHE_CONTROL], "no-store");
+        }
+    }
+}
+
+backend_test! {
+    async fn unpublished_story_answers_410(db) {
+        let app = TestApp::new(db).await;
+        assert_eq!(app.get(SEED_PATH).await.status, StatusCode::OK);
+        app.db.store.set_story_status(84427, StoryStatus::Unpublished).await.expect("unpublish");
+        app.sync().await;
+        let a = app.get(SEED_PATH).await;
+        assert_eq!(a.status, StatusCode::GONE);
+        assert!(a.body.contains("Story withdrawn"));
+        assert_eq!(app.get("/news/84427").await.status, StatusCode::GONE);
+        let home = app.get("/").await;
+        assert!(!home.body.contains("Defense Ministry: Iran Gaining"), "withdrawn story leaves the home page and the Latest box");
+    }
+}
+
+backend_test! {
+    async fn conditional_requests_answer_304(db) {
+        let app = TestApp::new(db).await;
+        let a = app.get(SEED_PATH).await;
+        let etag = a.headers[header::ETAG].to_str().expect("etag").to_string();
+        let lm = a.headers[header::LAST_MODIFIED].to_str().expect("last-modified").to_string();
+        assert!(a.headers[header::CACHE_CONTROL].to_str().expect("cc").contains("max-age"));
+        let req = Request::get(SEED_PATH).header(header::IF_NONE_MATCH, &etag).body(Body::empty()).expect("req");
+        let b = app.request(req).await;
+        assert_eq!(b.status, StatusCode::NOT_MODIFIED);
+        assert!(b.body.is_empty());
+        let req = Request::get(SEED_PATH).header(header::IF_MODIFIED_SINCE, &lm).body(Body::empty()).expect("req");
+        assert_eq!(app.request(req).await.status, StatusCode::NOT_MODIFIED);
+        let req = Request::get(SEED_PATH).header(header::IF_NONE_MATCH, "\"other\"").body(Body::empty()).expect("req");
+        assert_eq!(app.request(req).await.status, StatusCode::OK);
+        // A change to the story changes the validator.
+        let mut story = app.db.store.story(84427).await.expect("load").expect("exists");
+        story.lead = "Changed lead.".into();
+        app.db.store.save_story(&StoryInput {
+            news_id: Some(84427), edition_id: story.edition_id, section: SectionRef::Id(story.section_id), slug: Some(story.slug.clone()),
+            headline: story.headline.clone(), lead: story.lead.clone(), body_source: story.body_source.clone(), body_format: story.body_format,
+            photo_id: None, status: story.status, published_at: story.published_at, tags: vec!["Defense".into()], authors: vec!["Jane Reporter".into()], actor: "test".into(),
+        }).await.expect("save");
+        app.sync().await;
+        let req = Request::get(SEED_PATH).header(header::IF_NONE_MATCH, &etag).body(Body::empty()).expect("req");
+        let c = app.request(req).await;
+        assert_eq!(c.status, StatusCode::OK);
+        assert!(c.body.contains("Changed lead."));
+    }
+}
+
+backend_test! {
+    async fn head_and_compression_work(db) {
+        let app = TestApp::new(db).await;
+        let full = app.get(SEED_PATH).await;
+        let head = app.request(Request::head(SEED_PATH).body(Body::empty()).expect("req")).await;
+        assert_eq!(head.status, StatusCode::OK);
+        assert!(head.body.is_empty());
+        let req = Request::get(SEED_PATH).header(header::ACCEPT_ENCODING, "gzip").body(Body::empty()).expect("req");
+        let res = app.router().oneshot(req).await.expect("infallible");
+        assert_eq!(res.headers()[header::CONTENT_ENCODING], "gzip");
+        assert_eq!(res.headers()[header::VARY], "Accept-Encoding");
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&bytes[..]).read_to_string(&mut text).expect("gunzip");
+        assert_eq!(text, full.body);
+        let req = Request::get(SEED_PATH).header(header::ACCEPT_ENCODING, "gzip, br").body(Body::empty()).expect("req");
+        let res = app.router().oneshot(req).await.expect("infallible");
+        assert_eq!(res.headers()[header::CONTENT_ENCODING], "br");
+        let req = Request::get("/static/site.css").header(header::ACCEPT_ENCODING, "gzip").body(Body::empty()).expect("req");
+        let res = app.router().oneshot(req).await.expect("infallible");
+        assert_eq!(res.headers()[header::CONTENT_ENCODING], "gzip");
+    }
+}
+
+backend_test! {
+    async fn security_headers_and_405(db) {
+        let app = TestApp::new(db).await;
+        let a = app.get("/").await;
+        let csp = a.headers[header::CONTENT_SECURITY_POLICY].to_str().expect("csp");
+        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
+        assert_eq!(a.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(a.headers[header::REFERRER_POLICY], "strict-origin-when-cross-origin");
+        let post = app.request(Request::post(SEED_PATH).body(Body::empty()).expect("req")).await;
+        assert_eq!(post.status, StatusCode::METHOD_NOT_ALLOWED);
+        assert!(post.body.contains("Method not allowed"));
+        assert!(post.headers.contains_key(header::ALLOW));
+    }
+}
+
+backend_test! {
+    async fn a_change_drops_only_the_pages_that_show_the_story(db) {
+        let app = TestApp::new(db).await;
+        let other = app.add_story(&["World"], "Unrelated world story", 60).await;
+        let other_path = app.db.store.story(other).await.expect("load").expect("exists").path();
+        app.sync().await;
+        for uri in [SEED_PATH, other_path.as_str(), "/", "/section/world", "/section/iran"] {
+            assert_eq!(app.get(uri).await.status, StatusCode::OK, "{uri}");
+            assert!(app.state.pages.get(uri).is_some(), "{uri} is cached");
+        }
+        // Publishing a new story in Iran: the Iran section and home change, the World pages and the seed story do not.
+        let new_id = app.add_story(&["Iran"], "Fresh Iran story", 120).await;
+        app.sync().await;
+        assert!(app.state.pages.get("/").is_none());
+        assert!(app.state.pages.get("/section/iran").is_none());
+        assert!(app.state.pages.get("/section/world").is_some());
+        assert!(app.state.pages.get(SEED_PATH).is_some());
+        assert!(app.state.pages.get(other_path.as_str()).is_some());
+        let home = app.get("/").await;
+        assert!(home.body.contains("Fresh Iran story"));
+        // The header's "Updated in" follows the newest publish on every page, cached or not.
+        let new_time = app.db.store.story(new_id).await.expect("load").expect("exists").published_at.expect("published");
+        let stamp = dates::format_long(new_time, chrono_tz::Asia::Tehran);
+        assert!(app.get(&other_path).await.body.contains(&format!("Updated in: <time datetime=\"{}\">{stamp}</time>", dates::iso8601(new_time, chrono_tz::Asia::Tehran))));
+        assert!(app.state.pages.get(other_path.as_str()).is_some(), "still served from the cache");
+    }
+}
+
+backend_test! {
+    async fn section_pages_page_by_keyset(db) {
+        let app = TestApp::new(db).await;
+        for i in 0..24 {
+            app.add_story(&["Iran", "Defense"], &format!("Defense story {i:02}"), i + 1).await;
+        }
+        let first = app.get("/section/iran/defense").await;
+        assert_eq!(first.status, StatusCode::OK);
+        assert!(first.body.contains("Defense story 23"));
+        assert!(!first.body.contains("Defense story 03"));
+        assert_eq!(first.body.matches("<article class=\"teaser\">").count(), 20);
+        let start = first.body.find("/section/iran/defense?before=").expect("older link");
+        let end = first.body[start..].find('"').expect("quote") + start;
+        let next = first.body[start..end].replace("&amp;", "&");
+        let second = app.get(&next).await;
+        assert_eq!(second.status, StatusCode::OK);
+        assert_eq!(second.body.matches("<article class=\"teaser\">").count(), 4);
+        assert!(second.body.contains("Defense story 00"));
+        assert!(!second.body.contains("rel=\"next\""));
+        // The parent section lists its children's stories too, and shows the child.
+        let parent = app.get("/section/iran").await;
+        assert!(parent.body.contains("Defense story 23"));
+        assert!(parent.body.contains("<a href=\"/section/iran/defense\">Defense</a>"));
+        assert_eq!(app.get("/section/iran?before=garbage").await.status, StatusCode::BAD_REQUEST);
+    }
+}
+
+backend_test! {
+    async fn tag_author_and_archive_pages_list_stories(db) {
+        let app = TestApp::new(db).await;
+        app.add_story(&["World"], "Tagged story", 30).await;
+        let tag = app.get("/tag/synthetic").await;
+        assert_eq!(tag.status, StatusCode::OK);
+        assert!(main_of(&tag.body).contains("Tagged story") && !main_of(&tag.body).contains("Defense Ministry: Iran Gaining"));
+        let author = app.get("/author/jane-reporter").await;
+        assert!(main_of(&author.body).contains("Defense Ministry: Iran Gaining") && !main_of(&author.body).contains("Tagged story"));
+        let day = app.get("/archive/2023/11/15").await;
+        assert_eq!(day.status, StatusCode::OK);
+        assert!(day.body.contains("Defense Ministry: Iran Gaining") && day.body.contains("Tagged story"));
+        assert!(day.body.contains("/archive/2023/11/14"));
+        let empty = app.get("/archive/2023/11/16").await;
+        assert!(main_of(&empty.body).contains("No stories here yet."));
+    }
+}
+
+backend_test! {
+    async fn home_page_has_top_story_and_section_blocks(db) {
+        let app = TestApp::new(db).await;
+        app.add_story(&["World"], "Newest world story", 90).await;
+        let home = app.get("/").await;
+        assert_eq!(home.status, StatusCode::OK);
+        let top = home.body.find("class=\"top-story\"").expect("top story");
+        assert!(home.body[top..].find("Newest world story").is_some_and(|i| i < 1200));
+        assert!(home.body.contains("<h2 id=\"block-1\"><a href=\"/section/iran\">Iran</a></h2>"));
+        assert!(home.body.contains("<a href=\"/section/world\">World</a>"));
+        assert!(home.body.contains("<link rel=\"canonical\" href=\"https://news.example/\">"));
+    }
+}
+
+backend_test! {
+    async fn health_checks_answer(db) {
+        let app = TestApp::new(db).await;
+        assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
+        assert_eq!(app.get("/readyz").await.status, StatusCode::OK);
+    }
+}
