@@ -172,7 +172,7 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("NEWSDESK_PAGE_CACHE_MB", "lots");
             let e = Config::load(None, &Overrides::default()).expect_err("must fail").to_string();
-            assert!(e.contains("page_cache_mb"), "{e}");
+            assert!(e.to_lowercase().contains("page_cache_mb"), "{e}");
             jail.set_env("NEWSDESK_PAGE_CACHE_MB", "8");
             jail.set_env("NEWSDESK_EDITION__TIME_ZONE", "Mars/Olympus");
             let e = Config::load(None, &Overrides::default()).expect_err("must fail").to_string();
