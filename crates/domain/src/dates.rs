@@ -80,7 +80,7 @@ pub fn parse_long(text: &str) -> Result<NaiveDateTime, DateError> {
         return Err(shape());
     }
     let day: u32 = date_part[..digits].parse().map_err(|_| shape())?;
-    let mut rest = date_part[digits..].trim_start().split_whitespace();
+    let mut rest = date_part[digits..].split_whitespace();
     let month_name = rest.next().ok_or_else(shape)?;
     let year_text = rest.next().ok_or_else(shape)?;
     if rest.next().is_some() || year_text.len() != 4 {
@@ -94,20 +94,20 @@ pub fn parse_long(text: &str) -> Result<NaiveDateTime, DateError> {
     }
     let hour: u32 = h.parse().map_err(|_| shape())?;
     let minute: u32 = m.parse().map_err(|_| shape())?;
-    let date =
-        NaiveDate::from_ymd_opt(year, month, day).ok_or_else(|| DateError::Invalid(text.to_string()))?;
-    let time =
-        NaiveTime::from_hms_opt(hour, minute, 0).ok_or_else(|| DateError::Invalid(text.to_string()))?;
+    let date = NaiveDate::from_ymd_opt(year, month, day).ok_or_else(|| DateError::Invalid(text.to_string()))?;
+    let time = NaiveTime::from_hms_opt(hour, minute, 0).ok_or_else(|| DateError::Invalid(text.to_string()))?;
     Ok(NaiveDateTime::new(date, time))
 }
 
 fn month_number(name: &str) -> Option<u32> {
     let lower = name.to_ascii_lowercase();
-    MONTHS.iter().position(|m| {
-        let m = m.to_ascii_lowercase();
-        m == lower || (lower.len() == 3 && m.starts_with(&lower))
-    })
-    .map(|i| i as u32 + 1)
+    MONTHS
+        .iter()
+        .position(|m| {
+            let m = m.to_ascii_lowercase();
+            m == lower || (lower.len() == 3 && m.starts_with(&lower))
+        })
+        .map(|i| i as u32 + 1)
 }
 
 /// Turns a wall-clock time in `tz` into UTC. An ambiguous time (clocks set back)
@@ -146,7 +146,14 @@ mod tests {
 
     #[test]
     fn rejects_bad_shapes_and_impossible_dates() {
-        for bad in ["", "15 November 2023", "November 15 2023 - 14:37", "15 Novembr 2023 - 14:37", "15 November 23 - 14:37", "15 November 2023 - 1437"] {
+        for bad in [
+            "",
+            "15 November 2023",
+            "November 15 2023 - 14:37",
+            "15 Novembr 2023 - 14:37",
+            "15 November 23 - 14:37",
+            "15 November 2023 - 1437",
+        ] {
             assert!(matches!(parse_long(bad), Err(DateError::Shape(_))), "{bad}");
         }
         assert!(matches!(parse_long("31 February 2023 - 10:00"), Err(DateError::Invalid(_))));

@@ -8,9 +8,41 @@ fn cleaner() -> &'static ammonia::Builder<'static> {
     static CLEANER: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
     CLEANER.get_or_init(|| {
         let tags: HashSet<&'static str> = [
-            "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "em", "figcaption",
-            "figure", "h2", "h3", "h4", "hr", "i", "img", "li", "ol", "p", "pre", "q", "s", "small",
-            "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "u", "ul",
+            "a",
+            "abbr",
+            "b",
+            "blockquote",
+            "br",
+            "caption",
+            "cite",
+            "code",
+            "em",
+            "figcaption",
+            "figure",
+            "h2",
+            "h3",
+            "h4",
+            "hr",
+            "i",
+            "img",
+            "li",
+            "ol",
+            "p",
+            "pre",
+            "q",
+            "s",
+            "small",
+            "strong",
+            "sub",
+            "sup",
+            "table",
+            "tbody",
+            "td",
+            "th",
+            "thead",
+            "tr",
+            "u",
+            "ul",
         ]
         .into_iter()
         .collect();
@@ -50,10 +82,7 @@ pub fn escape(text: &str) -> String {
 /// Plain paragraphs (blank-line separated) to `<p>` elements; lines inside a
 /// paragraph are joined with a space.
 pub fn text_to_html(text: &str) -> String {
-    paragraphs(text)
-        .map(|p| format!("<p>{}</p>", escape(&p)))
-        .collect::<Vec<_>>()
-        .join("\n")
+    paragraphs(text).map(|p| format!("<p>{}</p>", escape(&p))).collect::<Vec<_>>().join("\n")
 }
 
 /// Splits plain text into paragraphs at blank lines, joining the lines of each.

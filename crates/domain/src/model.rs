@@ -28,11 +28,7 @@ impl Direction {
 
     /// Reads the stored form; anything but `rtl` is left to right.
     pub fn parse(s: &str) -> Direction {
-        if s.eq_ignore_ascii_case("rtl") {
-            Direction::Rtl
-        } else {
-            Direction::Ltr
-        }
+        if s.eq_ignore_ascii_case("rtl") { Direction::Rtl } else { Direction::Ltr }
     }
 }
 

@@ -198,15 +198,15 @@ pub fn parse(text: &str) -> Result<SavedPage, ParseError> {
     }
 
     let mut photo_alt = None;
-    if let Some(first) = paragraphs.first_mut() {
-        if let Some(rest) = first.strip_prefix(headline.as_str()) {
-            photo_alt = Some(headline.clone());
-            let rest = rest.trim().to_string();
-            if rest.is_empty() {
-                paragraphs.remove(0);
-            } else {
-                *first = rest;
-            }
+    if let Some(first) = paragraphs.first_mut()
+        && let Some(rest) = first.strip_prefix(headline.as_str())
+    {
+        photo_alt = Some(headline.clone());
+        let rest = rest.trim().to_string();
+        if rest.is_empty() {
+            paragraphs.remove(0);
+        } else {
+            *first = rest;
         }
     }
     if paragraphs.is_empty() {
@@ -284,7 +284,9 @@ mod tests {
 
     #[test]
     fn page_without_body_is_refused() {
-        let cut = SEED.find("Defense Ministry: Iran Gaining Access to Modern Military Technologies as Exports BoomingIranian").expect("body");
+        let cut = SEED
+            .find("Defense Ministry: Iran Gaining Access to Modern Military Technologies as Exports BoomingIranian")
+            .expect("body");
         let text = format!("{}your comment\n", &SEED[..cut]);
         let e = parse(&text).expect_err("no body");
         assert!(e.expected.contains("body paragraph"), "{e}");

@@ -46,7 +46,8 @@ pub fn is_valid(s: &str) -> bool {
         && !s.starts_with('-')
         && !s.ends_with('-')
         && !s.contains("--")
-        && s.chars().all(|c| c == '-' || is_joining_mark(c) || (c.is_alphanumeric() && c.to_lowercase().eq(std::iter::once(c))))
+        && s.chars()
+            .all(|c| c == '-' || is_joining_mark(c) || (c.is_alphanumeric() && c.to_lowercase().eq(std::iter::once(c))))
 }
 
 #[cfg(test)]

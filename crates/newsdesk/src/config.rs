@@ -115,7 +115,10 @@ impl Config {
             )));
         }
         if !matches!(self.edition.direction.as_str(), "ltr" | "rtl") {
-            return Err(ConfigError::Invalid(format!("edition.direction: must be ltr or rtl, found `{}`", self.edition.direction)));
+            return Err(ConfigError::Invalid(format!(
+                "edition.direction: must be ltr or rtl, found `{}`",
+                self.edition.direction
+            )));
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return Err(ConfigError::Invalid(format!("log_format: must be text or json, found `{}`", self.log_format)));
@@ -123,8 +126,12 @@ impl Config {
         if self.page_cache_mb == 0 {
             return Err(ConfigError::Invalid("page_cache_mb: must be at least 1".into()));
         }
-        if !self.public_url.is_empty() && !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
-            return Err(ConfigError::Invalid(format!("public_url: must start with http:// or https://, found `{}`", self.public_url)));
+        let url = &self.public_url;
+        if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(ConfigError::Invalid(format!(
+                "public_url: must start with http:// or https://, found `{}`",
+                self.public_url
+            )));
         }
         Ok(())
     }
@@ -149,13 +156,17 @@ impl Config {
 }
 
 #[cfg(test)]
+#[expect(clippy::result_large_err, reason = "figment::Jail's closures return figment::Error")]
 mod tests {
     use super::*;
 
     #[test]
     fn flags_beat_environment_beat_file_beat_defaults() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("n.toml", "listen = \"127.0.0.1:9000\"\npage_cache_mb = 64\n[edition]\nname = \"File Agency\"\n")?;
+            jail.create_file(
+                "n.toml",
+                "listen = \"127.0.0.1:9000\"\npage_cache_mb = 64\n[edition]\nname = \"File Agency\"\n",
+            )?;
             jail.set_env("NEWSDESK_PAGE_CACHE_MB", "32");
             let flags = Overrides { listen: Some("127.0.0.1:9100".into()), ..Default::default() };
             let c = Config::load(Some(&"n.toml".into()), &flags).map_err(|e| e.to_string())?;

@@ -49,8 +49,10 @@ pub fn story_from_page(page: &saved_page::SavedPage, edition: &Edition) -> Resul
 /// Reads and checks one file; the error names the file and line.
 fn read_page(path: &Path, edition: &Edition) -> anyhow::Result<StoryInput> {
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    let text = String::from_utf8(bytes).map_err(|e| anyhow!("{}: not UTF-8 text (byte {})", path.display(), e.utf8_error().valid_up_to()))?;
-    let page = saved_page::parse(&text).map_err(|e| anyhow!("{}:{}: expected {}", path.display(), e.line, e.expected))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| anyhow!("{}: not UTF-8 text (byte {})", path.display(), e.utf8_error().valid_up_to()))?;
+    let page =
+        saved_page::parse(&text).map_err(|e| anyhow!("{}:{}: expected {}", path.display(), e.line, e.expected))?;
     story_from_page(&page, edition).map_err(|e| anyhow!("{}: {e}", path.display()))
 }
 
@@ -59,7 +61,9 @@ fn read_page(path: &Path, edition: &Edition) -> anyhow::Result<StoryInput> {
 pub async fn import_pages(config: &Config, edition: Option<&str>, files: &[PathBuf]) -> anyhow::Result<()> {
     let store = crate::cli::open_store(config).await?;
     let edition = match edition {
-        Some(lang) => store.edition_by_lang(lang).await?.ok_or_else(|| anyhow!("--edition: there is no edition `{lang}`"))?,
+        Some(lang) => {
+            store.edition_by_lang(lang).await?.ok_or_else(|| anyhow!("--edition: there is no edition `{lang}`"))?
+        }
         None => ensure_default_edition(&store, config).await?,
     };
     let base = config.public_url();
@@ -74,7 +78,8 @@ pub async fn import_pages(config: &Config, edition: Option<&str>, files: &[PathB
                 input.tags = existing.tags.into_iter().map(|t| t.name).collect();
                 input.authors = existing.authors.into_iter().map(|a| a.name).collect();
             }
-            let (id, outcome) = store.save_story(&input).await.with_context(|| format!("{}: cannot store", path.display()))?;
+            let (id, outcome) =
+                store.save_story(&input).await.with_context(|| format!("{}: cannot store", path.display()))?;
             let story = store.story(id).await?.ok_or_else(|| anyhow!("story {id} vanished after import"))?;
             let what = match outcome {
                 SaveOutcome::Created => "created",

@@ -34,7 +34,14 @@ fn serve_demo_answers_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().expect("tmp");
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_newsdesk"))
-        .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}"), "--data", &dir.path().display().to_string()])
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data",
+            &dir.path().display().to_string(),
+        ])
         .env_remove("NEWSDESK_DATABASE_URL")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

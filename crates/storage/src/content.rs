@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use newsdesk_domain::dates::from_unix;
 use newsdesk_domain::slug::slugify;
-use newsdesk_domain::{Author, BodyFormat, Direction, Edition, NewsId, Photo, Section, Story, StoryStatus, StorySummary, Tag};
+use newsdesk_domain::{
+    Author, BodyFormat, Direction, Edition, NewsId, Photo, Section, Story, StoryStatus, StorySummary, Tag,
+};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -203,10 +205,7 @@ impl Store {
     pub async fn upsert_edition(&self, e: &NewEdition) -> Result<Edition> {
         let mut tx = self.pool().begin().await?;
         if e.is_default {
-            sqlx::query("UPDATE editions SET is_default = 0 WHERE lang <> $1")
-                .bind(&e.lang)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query("UPDATE editions SET is_default = 0 WHERE lang <> $1").bind(&e.lang).execute(&mut *tx).await?;
         }
         let row = sqlx::query(
             "INSERT INTO editions (lang, name, direction, time_zone, is_default, created_at) \
@@ -292,7 +291,9 @@ impl Store {
     pub async fn save_story(&self, input: &StoryInput) -> Result<(NewsId, SaveOutcome)> {
         for attempt in 0..5 {
             match self.try_save_story(input).await {
-                Err(StoreError::Db(e)) if attempt < 4 && input.news_id.is_none() && StoreError::is_unique_violation(&e) => {
+                Err(StoreError::Db(e))
+                    if attempt < 4 && input.news_id.is_none() && StoreError::is_unique_violation(&e) =>
+                {
                     // Two writers took the same next News ID; the loser tries again.
                     continue;
                 }
@@ -342,12 +343,13 @@ impl Store {
     /// Marks a published story as publicly updated at `at` (a correction).
     pub async fn mark_updated(&self, news_id: NewsId, at: DateTime<Utc>) -> Result<()> {
         let mut tx = self.pool().begin().await?;
-        let row = sqlx::query("UPDATE stories SET updated_at = $2, modified_at = $3 WHERE news_id = $1 RETURNING edition_id")
-            .bind(news_id)
-            .bind(at.timestamp())
-            .bind(now())
-            .fetch_optional(&mut *tx)
-            .await?;
+        let row =
+            sqlx::query("UPDATE stories SET updated_at = $2, modified_at = $3 WHERE news_id = $1 RETURNING edition_id")
+                .bind(news_id)
+                .bind(at.timestamp())
+                .bind(now())
+                .fetch_optional(&mut *tx)
+                .await?;
         if let Some(row) = row {
             record_change(&mut tx, news_id, row.try_get("edition_id")?).await?;
         }
@@ -383,7 +385,8 @@ impl Store {
             body_source: r.try_get("body_source")?,
             body_format: BodyFormat::parse(&format)
                 .ok_or_else(|| StoreError::Invalid(format!("unknown body format {format}")))?,
-            status: StoryStatus::parse(&status).ok_or_else(|| StoreError::Invalid(format!("unknown status {status}")))?,
+            status: StoryStatus::parse(&status)
+                .ok_or_else(|| StoreError::Invalid(format!("unknown status {status}")))?,
             published_at: r.try_get::<Option<i64>, _>("published_at")?.map(from_unix),
             updated_at: r.try_get::<Option<i64>, _>("updated_at")?.map(from_unix),
             created_at: from_unix(r.try_get("created_at")?),
@@ -396,7 +399,12 @@ impl Store {
     }
 
     /// Published stories matching `filter`, newest first, after `cursor`.
-    pub async fn published(&self, filter: &StoryFilter, cursor: Option<Cursor>, limit: i64) -> Result<Vec<StorySummary>> {
+    pub async fn published(
+        &self,
+        filter: &StoryFilter,
+        cursor: Option<Cursor>,
+        limit: i64,
+    ) -> Result<Vec<StorySummary>> {
         let (join, cond) = match filter {
             StoryFilter::Edition(_) => ("", "s.edition_id = $1"),
             StoryFilter::Section { .. } => (
@@ -404,10 +412,9 @@ impl Store {
                 "s.edition_id = $1 AND s.section_id IN (SELECT id FROM sections WHERE edition_id = $1 AND (path = $2 OR path LIKE $3))",
             ),
             StoryFilter::Tag(_) => ("JOIN story_tags st ON st.news_id = s.news_id", "st.tag_id = $1"),
-            StoryFilter::Author { .. } => (
-                "JOIN story_authors sa ON sa.news_id = s.news_id",
-                "s.edition_id = $1 AND sa.author_id = $2",
-            ),
+            StoryFilter::Author { .. } => {
+                ("JOIN story_authors sa ON sa.news_id = s.news_id", "s.edition_id = $1 AND sa.author_id = $2")
+            }
             StoryFilter::Between { .. } => ("", "s.edition_id = $1 AND s.published_at >= $2 AND s.published_at < $3"),
         };
         let n = match filter {
@@ -438,7 +445,9 @@ impl Store {
             }
             StoryFilter::Tag(t) => q.bind(*t),
             StoryFilter::Author { edition_id, author_id } => q.bind(*edition_id).bind(*author_id),
-            StoryFilter::Between { edition_id, from, to } => q.bind(*edition_id).bind(from.timestamp()).bind(to.timestamp()),
+            StoryFilter::Between { edition_id, from, to } => {
+                q.bind(*edition_id).bind(from.timestamp()).bind(to.timestamp())
+            }
         };
         if let Some(c) = cursor {
             q = q.bind(c.published_at).bind(c.news_id);
@@ -490,14 +499,26 @@ impl Store {
             .bind(slug)
             .fetch_optional(self.pool())
             .await?;
-        row.map(|r| Ok(Author { id: r.try_get("id")?, slug: r.try_get("slug")?, name: r.try_get("name")? }))
-            .transpose()
+        row.map(|r| Ok(Author { id: r.try_get("id")?, slug: r.try_get("slug")?, name: r.try_get("name")? })).transpose()
     }
 
     // ----- photos -----
 
     /// Stores an image (deduplicated by content); caption and credit are updated if given.
-    pub async fn put_photo(&self, bytes: &[u8], mime: &str, width: i64, height: i64, caption: &str, credit: &str, sha256: &str) -> Result<Photo> {
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one plain column per argument; a NewPhoto struct comes with uploads"
+    )]
+    pub async fn put_photo(
+        &self,
+        bytes: &[u8],
+        mime: &str,
+        width: i64,
+        height: i64,
+        caption: &str,
+        credit: &str,
+        sha256: &str,
+    ) -> Result<Photo> {
         let row = sqlx::query(
             "INSERT INTO photos (sha256, mime, width, height, bytes, caption, credit, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
@@ -535,9 +556,7 @@ impl Store {
             .bind(limit)
             .fetch_all(self.pool())
             .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("id")?, r.try_get("news_id")?, r.try_get("edition_id")?)))
-            .collect()
+        rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("news_id")?, r.try_get("edition_id")?))).collect()
     }
 
     /// The newest change id (0 when there is none).
@@ -623,10 +642,12 @@ async fn save_story_in(conn: &mut AnyConnection, input: &StoryInput) -> Result<(
                 if id <= 0 {
                     return Err(StoreError::Invalid(format!("News ID must be positive, got {id}")));
                 }
-                sqlx::query("UPDATE counters SET value = CASE WHEN value < $1 THEN $1 ELSE value END WHERE name = 'news_id'")
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
+                sqlx::query(
+                    "UPDATE counters SET value = CASE WHEN value < $1 THEN $1 ELSE value END WHERE name = 'news_id'",
+                )
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
                 id
             }
             None => sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'news_id' RETURNING value")
@@ -759,9 +780,7 @@ async fn story_tags(conn: &mut AnyConnection, news_id: NewsId) -> Result<Vec<Tag
     .bind(news_id)
     .fetch_all(conn)
     .await?;
-    rows.iter()
-        .map(|r| Ok(Tag { id: r.try_get("id")?, slug: r.try_get("slug")?, name: r.try_get("name")? }))
-        .collect()
+    rows.iter().map(|r| Ok(Tag { id: r.try_get("id")?, slug: r.try_get("slug")?, name: r.try_get("name")? })).collect()
 }
 
 async fn story_authors(conn: &mut AnyConnection, news_id: NewsId) -> Result<Vec<Author>> {

@@ -2,8 +2,7 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use newsdesk_domain::{BodyFormat, Direction, StoryStatus};
-use newsdesk_storage::testing::TestDb;
-use newsdesk_storage::{backend_test, Cursor, NewEdition, SaveOutcome, SectionRef, Store, StoryFilter, StoryInput};
+use newsdesk_storage::{Cursor, NewEdition, SaveOutcome, SectionRef, Store, StoryFilter, StoryInput, backend_test};
 
 async fn edition(store: &Store) -> i64 {
     store

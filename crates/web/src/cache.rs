@@ -158,7 +158,12 @@ pub struct CachedPage {
 
 impl CachedPage {
     /// A page made of `html` (with slot markers).
-    pub fn new(html: &str, cache_control: &'static str, modified: Option<DateTime<Utc>>, deps: Vec<String>) -> CachedPage {
+    pub fn new(
+        html: &str,
+        cache_control: &'static str,
+        modified: Option<DateTime<Utc>>,
+        deps: Vec<String>,
+    ) -> CachedPage {
         CachedPage {
             version: next_version(),
             parts: split_slots(html),
@@ -177,10 +182,10 @@ impl CachedPage {
 
     /// The page with `chrome` filled in, assembled once per chrome version.
     pub fn assemble(&self, chrome: &Chrome) -> Arc<Assembled> {
-        if let Some(a) = self.assembled.load_full() {
-            if a.chrome_version == chrome.version {
-                return a;
-            }
+        if let Some(a) = self.assembled.load_full()
+            && a.chrome_version == chrome.version
+        {
+            return a;
         }
         let mut buf = Vec::with_capacity(self.weight() as usize / 2 + chrome.latest.len() + 128);
         for p in &self.parts {
@@ -344,7 +349,11 @@ mod tests {
         let big = "x".repeat(8 * 1024);
         for i in 0..100 {
             let g = cache.generation();
-            cache.insert(format!("/p{i}"), Arc::new(CachedPage::new(&big, "public", None, vec![format!("story:{i}")])), g);
+            cache.insert(
+                format!("/p{i}"),
+                Arc::new(CachedPage::new(&big, "public", None, vec![format!("story:{i}")])),
+                g,
+            );
         }
         cache.pages.run_pending_tasks();
         assert!(cache.pages.weighted_size() <= 64 * 1024, "{}", cache.pages.weighted_size());

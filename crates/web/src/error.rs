@@ -93,7 +93,10 @@ pub async fn render_error_pages(State(state): State<AppState>, req: Request, nex
     };
     let allow = res.headers().get(header::ALLOW).cloned();
     let mut out = match crate::site::error_page(&state, status, &page).await {
-        Ok(html) => (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], if is_head { String::new() } else { html }).into_response(),
+        Ok(html) => {
+            (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], if is_head { String::new() } else { html })
+                .into_response()
+        }
         Err(e) => {
             tracing::error!(error = %e, "cannot render the error page");
             (status, page.message).into_response()

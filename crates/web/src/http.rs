@@ -36,9 +36,7 @@ fn negotiate(headers: &HeaderMap) -> Encoding {
     for item in accept.split(',') {
         let mut it = item.split(';');
         let name = it.next().unwrap_or_default().trim().to_ascii_lowercase();
-        let q = it
-            .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()))
-            .unwrap_or(1.0);
+        let q = it.find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok())).unwrap_or(1.0);
         if q <= 0.0 {
             continue;
         }
@@ -78,7 +76,10 @@ fn not_modified(headers: &HeaderMap, page: &Assembled) -> bool {
         });
     }
     if let (Some(ims), Some(lm)) = (
-        headers.get(header::IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok()).and_then(|s| httpdate::parse_http_date(s).ok()),
+        headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|s| httpdate::parse_http_date(s).ok()),
         page.last_modified,
     ) {
         let ims = ims.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
@@ -120,10 +121,10 @@ pub fn serve_page(page: &CachedPage, chrome: &Chrome, headers: &HeaderMap) -> Re
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
     }
-    if let Some(lm) = assembled.last_modified {
-        if let Ok(v) = HeaderValue::from_str(&http_date(lm)) {
-            h.insert(header::LAST_MODIFIED, v);
-        }
+    if let Some(lm) = assembled.last_modified
+        && let Ok(v) = HeaderValue::from_str(&http_date(lm))
+    {
+        h.insert(header::LAST_MODIFIED, v);
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(page.cache_control));
     h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));

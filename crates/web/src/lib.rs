@@ -93,10 +93,10 @@ impl AppState {
     /// Drops cached pages that show story `news_id` or would now list it.
     pub async fn story_changed(&self, news_id: i64, edition_id: i64) -> Result<(), AppError> {
         let mut deps = vec![format!("story:{news_id}")];
-        if let Some(story) = self.store.story(news_id).await? {
-            if story.status == newsdesk_domain::StoryStatus::Published {
-                deps.extend(site::list_deps_of(self, &story).await?);
-            }
+        if let Some(story) = self.store.story(news_id).await?
+            && story.status == newsdesk_domain::StoryStatus::Published
+        {
+            deps.extend(site::list_deps_of(self, &story).await?);
         }
         self.pages.invalidate(&deps);
         self.chrome.invalidate(&edition_id);
@@ -155,14 +155,8 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async { AppError::NotFound })
         .layer(axum::middleware::from_fn_with_state(state.clone(), error::render_error_pages))
         .layer(CompressionLayer::new())
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(
             header::REFERRER_POLICY,
             HeaderValue::from_static("strict-origin-when-cross-origin"),

@@ -184,7 +184,14 @@ pub fn script_json(v: &serde_json::Value) -> String {
 }
 
 /// The context shared by every page.
-pub fn page_ctx(edition: &Edition, nav: &[Section], templates: &Templates, meta: &Meta, public_url: &str, main: Value) -> Value {
+pub fn page_ctx(
+    edition: &Edition,
+    nav: &[Section],
+    templates: &Templates,
+    meta: &Meta,
+    public_url: &str,
+    main: Value,
+) -> Value {
     let nav: Vec<Link> = nav.iter().filter(|s| s.parent_id.is_none()).map(section_link).collect();
     minijinja::context! {
         site => minijinja::context! {

@@ -79,7 +79,8 @@ async fn chrome(state: &AppState, edition: &Edition) -> Result<Arc<Chrome>, AppE
     let updated_at = state.store.edition_updated_at(edition.id).await?;
     let latest = state.store.published(&StoryFilter::Edition(edition.id), None, LATEST).await?;
     let sections = state.store.sections(edition.id).await?;
-    let teasers: Vec<Teaser> = latest.iter().map(|s| Teaser::new(s, edition, &sections, &state.config.public_url)).collect();
+    let teasers: Vec<Teaser> =
+        latest.iter().map(|s| Teaser::new(s, edition, &sections, &state.config.public_url)).collect();
     let updated_in = match updated_at {
         Some(t) => format!(
             "<p class=\"updated\">Updated in: <time datetime=\"{}\">{}</time></p>",
@@ -176,7 +177,14 @@ fn story_deps(ids: impl IntoIterator<Item = i64>) -> Vec<String> {
     ids.into_iter().map(|id| format!("story:{id}")).collect()
 }
 
-fn render_page(state: &AppState, edition: &Edition, sections: &[Section], template: &str, meta: &Meta, main: Value) -> Result<String, AppError> {
+fn render_page(
+    state: &AppState,
+    edition: &Edition,
+    sections: &[Section],
+    template: &str,
+    meta: &Meta,
+    main: Value,
+) -> Result<String, AppError> {
     let ctx = page_ctx(edition, sections, &state.templates, meta, &state.config.public_url, main);
     state.templates.render(template, ctx)
 }
@@ -249,7 +257,11 @@ async fn home(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Re
 
 /// A 301 to `path` (permanent: the canonical URL of a story never changes).
 fn moved(path: &str) -> Response {
-    (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, path.to_string()), (header::CACHE_CONTROL, "public, max-age=3600".to_string())]).into_response()
+    (
+        StatusCode::MOVED_PERMANENTLY,
+        [(header::LOCATION, path.to_string()), (header::CACHE_CONTROL, "public, max-age=3600".to_string())],
+    )
+        .into_response()
 }
 
 fn parse_news_id(id: &str) -> Result<i64, AppError> {
@@ -271,7 +283,12 @@ async fn story_short(State(state): State<AppState>, Path(id): Path<String>) -> R
     Ok(moved(&story.path()))
 }
 
-async fn story(State(state): State<AppState>, Path((id, slug)): Path<(String, String)>, uri: Uri, headers: HeaderMap) -> Result<Response, AppError> {
+async fn story(
+    State(state): State<AppState>,
+    Path((id, slug)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
     let id = parse_news_id(&id)?;
     let key = cache_key(&uri, None);
     cached(&state, key, &headers, || async {
@@ -418,9 +435,11 @@ fn cursor_of(q: &ListQuery) -> Result<Option<Cursor>, AppError> {
 
 fn parse_list_query(raw: Option<String>) -> Result<ListQuery, AppError> {
     let raw = raw.unwrap_or_default();
-    Query::<ListQuery>::try_from_uri(&format!("/?{raw}").parse::<Uri>().map_err(|_| AppError::BadRequest("malformed query string".into()))?)
-        .map(|q| q.0)
-        .map_err(|e| AppError::BadRequest(format!("malformed query string: {e}")))
+    Query::<ListQuery>::try_from_uri(
+        &format!("/?{raw}").parse::<Uri>().map_err(|_| AppError::BadRequest("malformed query string".into()))?,
+    )
+    .map(|q| q.0)
+    .map_err(|e| AppError::BadRequest(format!("malformed query string: {e}")))
 }
 
 /// What a list page shows.
@@ -436,7 +455,13 @@ struct ListSpec {
     noindex: bool,
 }
 
-async fn list_page(state: &AppState, uri: &Uri, raw: Option<String>, headers: &HeaderMap, spec: impl Future<Output = Result<ListSpec, AppError>>) -> Result<Response, AppError> {
+async fn list_page(
+    state: &AppState,
+    uri: &Uri,
+    raw: Option<String>,
+    headers: &HeaderMap,
+    spec: impl Future<Output = Result<ListSpec, AppError>>,
+) -> Result<Response, AppError> {
     let q = parse_list_query(raw)?;
     let cursor = cursor_of(&q)?;
     let key = cache_key(uri, cursor.map(|c| c.encode()).as_deref());
@@ -448,7 +473,8 @@ async fn list_page(state: &AppState, uri: &Uri, raw: Option<String>, headers: &H
         let mut items = state.store.published(&spec.filter, cursor, PAGE_SIZE + 1).await?;
         let more = items.len() as i64 > PAGE_SIZE;
         items.truncate(PAGE_SIZE as usize);
-        let next = if more { items.last().map(|s| format!("{path}?before={}", Cursor::after(s).encode())) } else { None };
+        let next =
+            if more { items.last().map(|s| format!("{path}?before={}", Cursor::after(s).encode())) } else { None };
         let public_url = &state.config.public_url;
         let teasers: Vec<Teaser> = items.iter().map(|s| Teaser::new(s, &edition, &sections, public_url)).collect();
         let canonical = match cursor {
@@ -490,7 +516,13 @@ async fn list_page(state: &AppState, uri: &Uri, raw: Option<String>, headers: &H
     .await
 }
 
-async fn section(State(state): State<AppState>, Path(path): Path<String>, uri: Uri, RawQuery(raw): RawQuery, headers: HeaderMap) -> Result<Response, AppError> {
+async fn section(
+    State(state): State<AppState>,
+    Path(path): Path<String>,
+    uri: Uri,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
     let path = path.trim_end_matches('/').to_string();
     let st = state.clone();
     list_page(&state, &uri, raw, &headers, async move {
@@ -520,7 +552,13 @@ async fn section(State(state): State<AppState>, Path(path): Path<String>, uri: U
     .await
 }
 
-async fn tag(State(state): State<AppState>, Path(slug): Path<String>, uri: Uri, RawQuery(raw): RawQuery, headers: HeaderMap) -> Result<Response, AppError> {
+async fn tag(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    uri: Uri,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
     let st = state.clone();
     list_page(&state, &uri, raw, &headers, async move {
         let edition = edition(&st);
@@ -540,7 +578,13 @@ async fn tag(State(state): State<AppState>, Path(slug): Path<String>, uri: Uri, 
     .await
 }
 
-async fn author(State(state): State<AppState>, Path(slug): Path<String>, uri: Uri, RawQuery(raw): RawQuery, headers: HeaderMap) -> Result<Response, AppError> {
+async fn author(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    uri: Uri,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
     let st = state.clone();
     list_page(&state, &uri, raw, &headers, async move {
         let edition = edition(&st);
@@ -560,18 +604,30 @@ async fn author(State(state): State<AppState>, Path(slug): Path<String>, uri: Ur
     .await
 }
 
-async fn archive(State(state): State<AppState>, Path((y, m, d)): Path<(String, String, String)>, uri: Uri, RawQuery(raw): RawQuery, headers: HeaderMap) -> Result<Response, AppError> {
+async fn archive(
+    State(state): State<AppState>,
+    Path((y, m, d)): Path<(String, String, String)>,
+    uri: Uri,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
     let bad = || AppError::NotFound;
     if y.len() != 4 || m.len() != 2 || d.len() != 2 {
         return Err(bad());
     }
-    let day = NaiveDate::from_ymd_opt(y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?)
-        .ok_or_else(bad)?;
+    let day = NaiveDate::from_ymd_opt(
+        y.parse().map_err(|_| bad())?,
+        m.parse().map_err(|_| bad())?,
+        d.parse().map_err(|_| bad())?,
+    )
+    .ok_or_else(bad)?;
     let st = state.clone();
     list_page(&state, &uri, raw, &headers, async move {
         let edition = edition(&st);
         let tz = edition.time_zone;
-        let start = |day: NaiveDate| dates::local_to_utc(day.and_hms_opt(0, 0, 0).unwrap_or_default(), tz).map_err(|_| AppError::NotFound);
+        let start = |day: NaiveDate| {
+            dates::local_to_utc(day.and_hms_opt(0, 0, 0).unwrap_or_default(), tz).map_err(|_| AppError::NotFound)
+        };
         let from = start(day)?;
         let to = start(day + Duration::days(1))?;
         let link = |day: NaiveDate, label: &str| Link {
@@ -645,7 +701,11 @@ pub async fn error_page(state: &AppState, status: StatusCode, page: &ErrorPage) 
 
 // ----- assets and operations -----
 
-async fn media(State(state): State<AppState>, Path(file): Path<String>, headers: HeaderMap) -> Result<Response, AppError> {
+async fn media(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
     let (sha, _ext) = file.split_once('.').ok_or(AppError::NotFound)?;
     if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
         return Err(AppError::NotFound);
@@ -670,7 +730,10 @@ async fn stylesheet(State(state): State<AppState>, RawQuery(q): RawQuery) -> Res
     let versioned = q.is_some_and(|q| state.templates.css_href.ends_with(&format!("?{q}")));
     let cc = if versioned { "public, max-age=31536000, immutable" } else { "public, max-age=300" };
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")), (header::CACHE_CONTROL, HeaderValue::from_static(cc))],
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static(cc)),
+        ],
         crate::render::SITE_CSS,
     )
         .into_response()
@@ -685,7 +748,8 @@ async fn logo() -> Response {
 }
 
 async fn robots() -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "User-agent: *\nAllow: /\nDisallow: /admin/\n").into_response()
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "User-agent: *\nAllow: /\nDisallow: /admin/\n")
+        .into_response()
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
