@@ -617,7 +617,9 @@ async fn save_story_in(conn: &mut AnyConnection, input: &StoryInput) -> Result<(
         sqlx::query(
             "UPDATE stories SET edition_id = $2, section_id = $3, slug = $4, headline = $5, lead = $6, \
              body_source = $7, body_format = $8, body_html = $9, photo_id = $10, status = $11, \
-             published_at = $12, modified_at = $13, version = $14 WHERE news_id = $1",
+             published_at = $12, modified_at = $13, version = $14, \
+             updated_at = CASE WHEN status = 'published' AND $11 = 'published' THEN $13 ELSE updated_at END \
+             WHERE news_id = $1",
         )
         .bind(news_id)
         .bind(input.edition_id)

@@ -65,6 +65,8 @@ backend_test! {
         assert_eq!(db.store.save_story(&changed).await.expect("third").1, SaveOutcome::Updated);
         let s = db.store.story(84427).await.expect("load").expect("exists");
         assert_eq!((s.version, s.lead.as_str()), (2, "A new lead"));
+        // An edit of a published story is a public update.
+        assert!(s.updated_at.is_some_and(|u| u > s.published_at.expect("published")));
         assert_eq!(db.store.story_count().await.expect("count"), 1);
     }
 }

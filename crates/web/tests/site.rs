@@ -228,6 +228,10 @@ backend_test! {
         let c = app.request(req).await;
         assert_eq!(c.status, StatusCode::OK);
         assert!(c.body.contains("Changed lead."));
+        // Edited after publishing: the page says so, and JSON-LD's dateModified moves.
+        assert!(c.body.contains("<li>Updated: <time datetime=\""), "Updated line");
+        assert!(!c.body.contains("\"dateModified\":\"2023-11-15T14:37:00+03:30\""));
+        assert!(c.body.contains("\"datePublished\":\"2023-11-15T14:37:00+03:30\""));
     }
 }
 
