@@ -149,6 +149,8 @@ pub struct CachedPage {
     pub parts: Vec<Part>,
     /// `Cache-Control` value for the page.
     pub cache_control: &'static str,
+    /// `Content-Type` of the page.
+    pub content_type: &'static str,
     /// When the content of the page last changed.
     pub modified: Option<DateTime<Utc>>,
     /// Keys whose invalidation drops the page.
@@ -168,6 +170,26 @@ impl CachedPage {
             version: next_version(),
             parts: split_slots(html),
             cache_control,
+            content_type: "text/html; charset=utf-8",
+            modified,
+            deps,
+            assembled: ArcSwapOption::empty(),
+        }
+    }
+
+    /// A document without slots (feeds, sitemaps) of the given content type.
+    pub fn document(
+        body: String,
+        content_type: &'static str,
+        cache_control: &'static str,
+        modified: Option<DateTime<Utc>>,
+        deps: Vec<String>,
+    ) -> CachedPage {
+        CachedPage {
+            version: next_version(),
+            parts: vec![Part::Fixed(Bytes::from(body))],
+            cache_control,
+            content_type,
             modified,
             deps,
             assembled: ArcSwapOption::empty(),

@@ -105,7 +105,7 @@ pub fn serve_page(page: &CachedPage, chrome: &Chrome, headers: &HeaderMap) -> Re
             Encoding::Brotli => assembled.brotli().clone(),
         };
         let mut r = Response::new(Body::from(body));
-        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(page.content_type));
         match encoding {
             Encoding::Gzip => {
                 r.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));

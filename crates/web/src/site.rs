@@ -66,7 +66,8 @@ fn empty_edition() -> Edition {
     }
 }
 
-fn edition(state: &AppState) -> Edition {
+/// The edition a request is for (the default edition until editions get URL prefixes).
+pub(crate) fn edition(state: &AppState) -> Edition {
     state.default_edition().unwrap_or_else(empty_edition)
 }
 
@@ -98,7 +99,7 @@ async fn chrome(state: &AppState, edition: &Edition) -> Result<Arc<Chrome>, AppE
 }
 
 /// Cache key of a request: its path and the query parameters a page reads.
-fn cache_key(uri: &Uri, before: Option<&str>) -> String {
+pub(crate) fn cache_key(uri: &Uri, before: Option<&str>) -> String {
     match before {
         Some(b) => format!("{}?before={b}", uri.path()),
         None => uri.path().to_string(),
@@ -106,7 +107,7 @@ fn cache_key(uri: &Uri, before: Option<&str>) -> String {
 }
 
 /// What a page handler produces on a cache miss.
-enum Rendered {
+pub(crate) enum Rendered {
     /// A page to cache and serve.
     Page(CachedPage),
     /// Any other answer (redirect, ...), not cached.
@@ -114,7 +115,7 @@ enum Rendered {
 }
 
 /// Serves `key` from the cache, or renders it with `render` and caches it.
-async fn cached<F, Fut>(state: &AppState, key: String, headers: &HeaderMap, render: F) -> Result<Response, AppError>
+pub(crate) async fn cached<F, Fut>(state: &AppState, key: String, headers: &HeaderMap, render: F) -> Result<Response, AppError>
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Rendered, AppError>>,
@@ -136,11 +137,11 @@ where
     }
 }
 
-fn list_dep_edition(edition_id: i64) -> String {
+pub(crate) fn list_dep_edition(edition_id: i64) -> String {
     format!("list:edition:{edition_id}")
 }
 
-fn list_dep_section(edition_id: i64, path: &str) -> String {
+pub(crate) fn list_dep_section(edition_id: i64, path: &str) -> String {
     format!("list:section:{edition_id}:{path}")
 }
 
@@ -173,7 +174,7 @@ pub async fn list_deps_of(state: &AppState, story: &Story) -> Result<Vec<String>
     Ok(deps)
 }
 
-fn story_deps(ids: impl IntoIterator<Item = i64>) -> Vec<String> {
+pub(crate) fn story_deps(ids: impl IntoIterator<Item = i64>) -> Vec<String> {
     ids.into_iter().map(|id| format!("story:{id}")).collect()
 }
 
@@ -189,7 +190,7 @@ fn render_page(
     state.templates.render(template, ctx)
 }
 
-fn abs(state: &AppState, path: &str) -> String {
+pub(crate) fn abs(state: &AppState, path: &str) -> String {
     format!("{}{path}", state.config.public_url)
 }
 
