@@ -139,7 +139,7 @@ pub enum StoryFilter {
     },
 }
 
-const SUMMARY_COLUMNS: &str = "s.news_id, s.slug, s.headline, s.lead, s.section_id, s.published_at, s.updated_at, \
+pub(crate) const SUMMARY_COLUMNS: &str = "s.news_id, s.slug, s.headline, s.lead, s.section_id, s.published_at, s.updated_at, \
      p.id AS photo_id, p.sha256, p.mime, p.width, p.height, p.caption, p.credit";
 
 fn now() -> i64 {
@@ -185,7 +185,7 @@ fn photo_from_row(r: &AnyRow) -> Result<Option<Photo>> {
     }))
 }
 
-fn summary_from_row(r: &AnyRow) -> Result<StorySummary> {
+pub(crate) fn summary_from_row(r: &AnyRow) -> Result<StorySummary> {
     Ok(StorySummary {
         news_id: r.try_get("news_id")?,
         slug: r.try_get("slug")?,

@@ -6,6 +6,7 @@
 mod content;
 mod error;
 pub mod testing;
+mod views;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -16,6 +17,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use content::*;
 pub use error::StoreError;
+pub use views::{ViewBucket, hour_of};
 
 /// Result of store operations.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
