@@ -5,6 +5,7 @@
 
 mod content;
 mod error;
+pub mod listing;
 pub mod testing;
 mod views;
 

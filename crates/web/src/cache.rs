@@ -25,16 +25,19 @@ pub enum Slot {
     UpdatedIn,
     /// The sidebar's "Latest" list.
     Latest,
+    /// The sidebar's "Most visited" box.
+    MostVisited,
 }
 
 impl Slot {
-    const ALL: [Slot; 2] = [Slot::UpdatedIn, Slot::Latest];
+    const ALL: [Slot; 3] = [Slot::UpdatedIn, Slot::Latest, Slot::MostVisited];
 
     /// The marker a template writes where the slot goes.
     pub const fn marker(self) -> &'static str {
         match self {
             Slot::UpdatedIn => "<!--nd:slot:updated-in-->",
             Slot::Latest => "<!--nd:slot:latest-->",
+            Slot::MostVisited => "<!--nd:slot:most-visited-->",
         }
     }
 }
@@ -81,6 +84,8 @@ pub struct Chrome {
     pub updated_in: String,
     /// HTML of the "Latest" slot.
     pub latest: String,
+    /// HTML of the "Most visited" slot.
+    pub most_visited: String,
     /// The edition's newest publish or update.
     pub updated_at: Option<DateTime<Utc>>,
 }
@@ -97,6 +102,7 @@ impl Chrome {
         match slot {
             Slot::UpdatedIn => &self.updated_in,
             Slot::Latest => &self.latest,
+            Slot::MostVisited => &self.most_visited,
         }
     }
 }
@@ -337,11 +343,11 @@ mod tests {
             None,
             vec![],
         );
-        let chrome = Chrome { version: 7, updated_in: "U".into(), latest: "L".into(), updated_at: None };
+        let chrome = Chrome { version: 7, updated_in: "U".into(), latest: "L".into(), most_visited: String::new(), updated_at: None };
         assert_eq!(&p.assemble(&chrome).identity[..], b"aUbLc");
         let again = p.assemble(&chrome);
         assert!(Arc::ptr_eq(&again, &p.assemble(&chrome)));
-        let newer = Chrome { version: 8, updated_in: "V".into(), latest: "".into(), updated_at: None };
+        let newer = Chrome { version: 8, updated_in: "V".into(), latest: "".into(), most_visited: String::new(), updated_at: None };
         assert_eq!(&p.assemble(&newer).identity[..], b"aVbc");
     }
 
@@ -386,7 +392,7 @@ mod tests {
     fn compressed_forms_decompress_to_the_page() {
         use std::io::Read;
         let p = CachedPage::new(&"hello news ".repeat(100), "public", None, vec![]);
-        let a = p.assemble(&Chrome { version: 1, updated_in: String::new(), latest: String::new(), updated_at: None });
+        let a = p.assemble(&Chrome { version: 1, updated_in: String::new(), latest: String::new(), most_visited: String::new(), updated_at: None });
         let mut out = String::new();
         flate2::read::GzDecoder::new(&a.gzip()[..]).read_to_string(&mut out).expect("gzip");
         assert_eq!(out.as_bytes(), &a.identity[..]);

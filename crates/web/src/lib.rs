@@ -3,9 +3,12 @@
 
 pub mod cache;
 mod error;
+mod feeds;
 mod http;
 mod render;
 mod site;
+mod sitemaps;
+pub mod views;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -152,6 +155,8 @@ pub fn app(state: AppState) -> Router {
     let timeout = state.config.request_timeout;
     Router::new()
         .merge(site::router())
+        .merge(feeds::router())
+        .merge(sitemaps::router())
         .fallback(|| async { AppError::NotFound })
         .layer(axum::middleware::from_fn_with_state(state.clone(), error::render_error_pages))
         .layer(CompressionLayer::new())

@@ -201,6 +201,7 @@ pub fn page_ctx(
             nav => nav,
             css_href => templates.css_href,
             public_url => public_url,
+            feeds => crate::feeds::alternates(public_url, &edition.name, &meta.canonical, &meta.title),
         },
         meta => meta,
         ..main

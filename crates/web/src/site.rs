@@ -91,7 +91,7 @@ async fn chrome(state: &AppState, edition: &Edition) -> Result<Arc<Chrome>, AppE
         None => String::new(),
     };
     let latest = state.templates.render("latest.html", minijinja::context! { latest => teasers })?;
-    let c = Arc::new(Chrome { version: next_version(), updated_in, latest, updated_at });
+    let c = Arc::new(Chrome { version: next_version(), updated_in, latest, most_visited: String::new(), updated_at });
     if state.pages.generation() == generation {
         state.chrome.insert(edition.id, c.clone());
     }
@@ -115,7 +115,12 @@ pub(crate) enum Rendered {
 }
 
 /// Serves `key` from the cache, or renders it with `render` and caches it.
-pub(crate) async fn cached<F, Fut>(state: &AppState, key: String, headers: &HeaderMap, render: F) -> Result<Response, AppError>
+pub(crate) async fn cached<F, Fut>(
+    state: &AppState,
+    key: String,
+    headers: &HeaderMap,
+    render: F,
+) -> Result<Response, AppError>
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Rendered, AppError>>,
@@ -145,7 +150,7 @@ pub(crate) fn list_dep_section(edition_id: i64, path: &str) -> String {
     format!("list:section:{edition_id}:{path}")
 }
 
-fn list_dep_day(edition_id: i64, day: NaiveDate) -> String {
+pub(crate) fn list_dep_day(edition_id: i64, day: NaiveDate) -> String {
     format!("list:day:{edition_id}:{day}")
 }
 
@@ -525,6 +530,9 @@ async fn section(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let path = path.trim_end_matches('/').to_string();
+    if let Some((section, format)) = crate::feeds::split_section_feed(&path) {
+        return crate::feeds::section_feed(&state, section, format, &uri, &headers).await;
+    }
     let st = state.clone();
     list_page(&state, &uri, raw, &headers, async move {
         let edition = edition(&st);
@@ -687,7 +695,7 @@ pub async fn error_page(state: &AppState, status: StatusCode, page: &ErrorPage) 
     )?;
     let chrome = match chrome(state, &edition).await {
         Ok(c) => c,
-        Err(_) => Arc::new(Chrome { version: 0, updated_in: String::new(), latest: String::new(), updated_at: None }),
+        Err(_) => Arc::new(Chrome { version: 0, updated_in: String::new(), latest: String::new(), most_visited: String::new(), updated_at: None }),
     };
     let mut out = String::with_capacity(html.len() + chrome.latest.len());
     for p in split_slots(&html) {
@@ -695,6 +703,7 @@ pub async fn error_page(state: &AppState, status: StatusCode, page: &ErrorPage) 
             crate::cache::Part::Fixed(b) => out.push_str(&String::from_utf8_lossy(&b)),
             crate::cache::Part::Slot(Slot::UpdatedIn) => out.push_str(&chrome.updated_in),
             crate::cache::Part::Slot(Slot::Latest) => out.push_str(&chrome.latest),
+            crate::cache::Part::Slot(Slot::MostVisited) => out.push_str(&chrome.most_visited),
         }
     }
     Ok(out)
@@ -748,9 +757,12 @@ async fn logo() -> Response {
         .into_response()
 }
 
-async fn robots() -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "User-agent: *\nAllow: /\nDisallow: /admin/\n")
-        .into_response()
+async fn robots(State(state): State<AppState>) -> Response {
+    let body = format!(
+        "User-agent: *\nAllow: /\nDisallow: /admin/\n\nSitemap: {0}/sitemap.xml\nSitemap: {0}/sitemap-news.xml\n",
+        state.config.public_url
+    );
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
