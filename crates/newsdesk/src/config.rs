@@ -28,6 +28,10 @@ pub struct Config {
     pub log_format: String,
     /// Request timeout in seconds. Env `NEWSDESK_REQUEST_TIMEOUT_SECS`.
     pub request_timeout_secs: u64,
+    /// Count story views for "most visited". Env `NEWSDESK_COUNT_VIEWS`.
+    pub count_views: bool,
+    /// Proxies whose `X-Forwarded-For` is believed (IP addresses). Env `NEWSDESK_TRUSTED_PROXIES` as `[ip, ...]`.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Default edition created on a site that has none.
     pub edition: EditionConfig,
 }
@@ -57,6 +61,8 @@ impl Default for Config {
             theme_dir: None,
             log_format: "text".into(),
             request_timeout_secs: 30,
+            count_views: true,
+            trusted_proxies: Vec::new(),
             edition: EditionConfig {
                 lang: "en".into(),
                 name: "Newsdesk Agency".into(),

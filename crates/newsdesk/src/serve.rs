@@ -28,19 +28,23 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         page_cache_bytes: config.page_cache_mb * 1024 * 1024,
         theme_dir: config.theme_dir.clone(),
         request_timeout: std::time::Duration::from_secs(config.request_timeout_secs),
+        count_views: config.count_views,
+        trusted_proxies: config.trusted_proxies.clone(),
         ..WebConfig::default()
     };
     let state = AppState::new(store.clone(), web).await?;
     let follower = tokio::spawn(newsdesk_web::follow_changes(state.clone()));
+    let flusher = tokio::spawn(newsdesk_web::flush_views(state.clone()));
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (is another server running there?)", config.listen))?;
     tracing::info!(url = %config.public_url(), "newsdesk is serving");
-    axum::serve(listener, newsdesk_web::app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server failed")?;
+    let app = newsdesk_web::app(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("server failed")?;
     follower.abort();
+    flusher.abort();
+    // The views counted since the last flush.
+    newsdesk_web::flush_views_now(&state).await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

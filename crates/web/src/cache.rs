@@ -161,6 +161,8 @@ pub struct CachedPage {
     pub modified: Option<DateTime<Utc>>,
     /// Keys whose invalidation drops the page.
     pub deps: Vec<String>,
+    /// The story a view of this page counts for: (News ID, edition, section).
+    pub view: Option<(i64, i64, i64)>,
     assembled: ArcSwapOption<Assembled>,
 }
 
@@ -179,6 +181,7 @@ impl CachedPage {
             content_type: "text/html; charset=utf-8",
             modified,
             deps,
+            view: None,
             assembled: ArcSwapOption::empty(),
         }
     }
@@ -198,6 +201,7 @@ impl CachedPage {
             content_type,
             modified,
             deps,
+            view: None,
             assembled: ArcSwapOption::empty(),
         }
     }

@@ -2,6 +2,7 @@
 //! details (compression, conditional requests, security headers).
 
 pub mod cache;
+pub mod api;
 mod error;
 mod feeds;
 mod http;
@@ -42,6 +43,12 @@ pub struct WebConfig {
     pub change_poll: Duration,
     /// Longest time a request may take before it is answered 408.
     pub request_timeout: Duration,
+    /// Whether story views are counted for "most visited".
+    pub count_views: bool,
+    /// Proxies whose `X-Forwarded-For` is believed; the TCP peer otherwise.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// How often counted views are written to the database.
+    pub views_flush: Duration,
 }
 
 impl Default for WebConfig {
@@ -52,6 +59,9 @@ impl Default for WebConfig {
             theme_dir: None,
             change_poll: Duration::from_millis(500),
             request_timeout: Duration::from_secs(30),
+            count_views: true,
+            trusted_proxies: Vec::new(),
+            views_flush: Duration::from_secs(5),
         }
     }
 }
@@ -65,8 +75,11 @@ pub struct AppState {
     pub templates: Arc<Templates>,
     /// Rendered pages.
     pub pages: Arc<PageCache>,
-    /// Edition-wide fragments ("Updated in", "Latest"), by edition id.
+    /// Edition-wide fragments ("Updated in", "Latest", "Most visited"), by
+    /// edition id; rebuilt on a change and at least every minute (for the ranking).
     pub chrome: Arc<moka::sync::Cache<i64, Arc<cache::Chrome>>>,
+    /// Story views counted in memory, not yet written.
+    pub views: Arc<views::ViewCounter>,
     /// The editions, default first; reloaded when the database says they changed.
     pub editions: Arc<ArcSwap<Vec<Edition>>>,
     /// Web settings.
@@ -82,7 +95,8 @@ impl AppState {
             store,
             templates: Arc::new(templates),
             pages: Arc::new(PageCache::new(config.page_cache_bytes)),
-            chrome: Arc::new(moka::sync::Cache::new(64)),
+            chrome: Arc::new(moka::sync::Cache::builder().max_capacity(64).time_to_live(Duration::from_secs(60)).build()),
+            views: Arc::new(views::ViewCounter::new(config.count_views, views::DEFAULT_BOTS)),
             editions: Arc::new(ArcSwap::from_pointee(editions)),
             config: Arc::new(config),
         })
@@ -147,6 +161,31 @@ pub async fn follow_changes(state: AppState) {
     }
 }
 
+/// Writes counted views to the database every `config.views_flush` and
+/// prunes old buckets hourly. Runs until the task is dropped; call
+/// [`flush_views_now`] at shutdown for the last batch.
+pub async fn flush_views(state: AppState) {
+    let mut tick = tokio::time::interval(state.config.views_flush);
+    let mut last_prune = std::time::Instant::now() - Duration::from_secs(3600);
+    loop {
+        tick.tick().await;
+        flush_views_now(&state).await;
+        if last_prune.elapsed() >= Duration::from_secs(3600) {
+            last_prune = std::time::Instant::now();
+            if let Err(e) = state.store.prune_views(chrono::Utc::now() - views::KEEP).await {
+                tracing::warn!(error = %e, "pruning old view buckets failed");
+            }
+        }
+    }
+}
+
+/// Writes the views counted so far (kept in memory for the next try on failure).
+pub async fn flush_views_now(state: &AppState) {
+    if let Err(e) = state.views.flush(&state.store, chrono::Utc::now()).await {
+        tracing::warn!(error = %e, "writing view counts failed; keeping them for the next flush");
+    }
+}
+
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
                    object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
@@ -157,6 +196,7 @@ pub fn app(state: AppState) -> Router {
         .merge(site::router())
         .merge(feeds::router())
         .merge(sitemaps::router())
+        .merge(api::router())
         .fallback(|| async { AppError::NotFound })
         .layer(axum::middleware::from_fn_with_state(state.clone(), error::render_error_pages))
         .layer(CompressionLayer::new())

@@ -16,6 +16,8 @@ const THEME: &[(&str, &str)] = &[
     ("list.html", include_str!("../templates/list.html")),
     ("error.html", include_str!("../templates/error.html")),
     ("latest.html", include_str!("../templates/latest.html")),
+    ("most_visited.html", include_str!("../templates/most_visited.html")),
+    ("most_visited_page.html", include_str!("../templates/most_visited_page.html")),
     ("macros.html", include_str!("../templates/macros.html")),
 ];
 

@@ -2,11 +2,12 @@
 //! media, the stylesheet and the health checks.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, Query, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{Datelike, Duration, NaiveDate, Utc};
@@ -19,7 +20,7 @@ use sha2::Digest;
 use crate::cache::{CachedPage, Chrome, Slot, next_version, split_slots};
 use crate::error::ErrorPage;
 use crate::render::{Link, Meta, PhotoView, Teaser, page_ctx, script_json, section_link};
-use crate::{AppError, AppState, http};
+use crate::{AppError, AppState, http, views};
 
 /// Stories per list page.
 const PAGE_SIZE: i64 = 20;
@@ -41,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .route("/tag/{slug}", get(tag))
         .route("/author/{slug}", get(author))
         .route("/archive/{y}/{m}/{d}", get(archive))
+        .route("/most-visited", get(most_visited))
         .route("/media/{file}", get(media))
         .route("/static/site.css", get(stylesheet))
         .route("/static/logo.svg", get(logo))
@@ -91,7 +93,11 @@ async fn chrome(state: &AppState, edition: &Edition) -> Result<Arc<Chrome>, AppE
         None => String::new(),
     };
     let latest = state.templates.render("latest.html", minijinja::context! { latest => teasers })?;
-    let c = Arc::new(Chrome { version: next_version(), updated_in, latest, most_visited: String::new(), updated_at });
+    let ranked = state.store.most_visited(edition.id, None, Utc::now() - Duration::hours(24), 10).await?;
+    let ranked: Vec<Teaser> =
+        ranked.iter().map(|(s, _)| Teaser::new(s, edition, &sections, &state.config.public_url)).collect();
+    let most_visited = state.templates.render("most_visited.html", minijinja::context! { items => ranked })?;
+    let c = Arc::new(Chrome { version: next_version(), updated_in, latest, most_visited, updated_at });
     if state.pages.generation() == generation {
         state.chrome.insert(edition.id, c.clone());
     }
@@ -125,20 +131,59 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Rendered, AppError>>,
 {
+    cached_page(state, key, headers, None, render).await
+}
+
+/// Who asked, for counting views of pages that count them.
+pub(crate) struct Reader<'a> {
+    method: &'a Method,
+    peer: Option<SocketAddr>,
+}
+
+/// [`cached`], counting a view for pages that carry a view target.
+async fn cached_page<F, Fut>(
+    state: &AppState,
+    key: String,
+    headers: &HeaderMap,
+    reader: Option<Reader<'_>>,
+    render: F,
+) -> Result<Response, AppError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Rendered, AppError>>,
+{
     let edition = edition(state);
-    if let Some(page) = state.pages.get(&key) {
-        let chrome = chrome(state, &edition).await?;
-        return Ok(http::serve_page(&page, &chrome, headers));
-    }
-    let generation = state.pages.generation();
-    match render().await? {
-        Rendered::Page(page) => {
-            let page = Arc::new(page);
-            state.pages.insert(key, page.clone(), generation);
-            let chrome = chrome(state, &edition).await?;
-            Ok(http::serve_page(&page, &chrome, headers))
+    let page = match state.pages.get(&key) {
+        Some(page) => page,
+        None => {
+            let generation = state.pages.generation();
+            match render().await? {
+                Rendered::Page(page) => {
+                    let page = Arc::new(page);
+                    state.pages.insert(key, page.clone(), generation);
+                    page
+                }
+                Rendered::Other(res) => return Ok(res),
+            }
         }
-        Rendered::Other(res) => Ok(res),
+    };
+    if let (Some(reader), Some((news_id, edition_id, section_id))) = (reader, page.view) {
+        let ip = views::client_ip(reader.peer, headers, &state.config.trusted_proxies);
+        let visit = views::Visit { news_id, edition_id, section_id, ip, method: reader.method, headers };
+        state.views.record(&visit, Utc::now());
+    }
+    let chrome = chrome(state, &edition).await?;
+    Ok(http::serve_page(&page, &chrome, headers))
+}
+
+/// The TCP peer of the request, when the server provides it.
+pub(crate) struct Peer(Option<SocketAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0)))
     }
 }
 
@@ -293,11 +338,13 @@ async fn story(
     State(state): State<AppState>,
     Path((id, slug)): Path<(String, String)>,
     uri: Uri,
+    method: Method,
+    Peer(peer): Peer,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let id = parse_news_id(&id)?;
     let key = cache_key(&uri, None);
-    cached(&state, key, &headers, || async {
+    cached_page(&state, key, &headers, Some(Reader { method: &method, peer }), || async {
         let story = load_public_story(&state, id).await?;
         if story.slug != slug {
             return Ok(Rendered::Other(moved(&story.path())));
@@ -395,7 +442,9 @@ async fn story(
         let html = render_page(&state, &edition, &sections, "story.html", &meta, view)?;
         let mut deps = story_deps(std::iter::once(story.news_id).chain(related.iter().map(|r| r.news_id)));
         deps.push(format!("story:{}", story.news_id));
-        Ok(Rendered::Page(CachedPage::new(&html, CC_STORY, Some(story.modified_at), deps)))
+        let mut page = CachedPage::new(&html, CC_STORY, Some(story.modified_at), deps);
+        page.view = Some((story.news_id, story.edition_id, story.section_id));
+        Ok(Rendered::Page(page))
     })
     .await
 }
@@ -660,6 +709,75 @@ async fn archive(
         })
     })
     .await
+}
+
+// ----- most visited -----
+
+#[derive(Debug, Deserialize)]
+struct WindowQuery {
+    window: Option<String>,
+}
+
+/// The ranking of a window (24 hours, 7 or 30 days) with view counts; not cached
+/// (it changes with every flush), but cheap: one indexed aggregate.
+async fn most_visited(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, AppError> {
+    let uri: Uri = format!("/?{}", raw.unwrap_or_default())
+        .parse()
+        .map_err(|_| AppError::BadRequest("malformed query string".into()))?;
+    let q = Query::<WindowQuery>::try_from_uri(&uri)
+        .map_err(|e| AppError::BadRequest(format!("malformed query string: {}", e.body_text())))?
+        .0;
+    let window = match q.window.as_deref() {
+        None | Some("") => crate::api::Window::Day,
+        Some(w) => crate::api::Window::parse(w)
+            .ok_or_else(|| AppError::BadRequest(format!("window must be 24h, 7d or 30d, found `{w}`")))?,
+    };
+    let edition = edition(&state);
+    let sections = state.store.sections(edition.id).await?;
+    let ranked = state.store.most_visited(edition.id, None, Utc::now() - window.duration(), 30).await?;
+    let public_url = &state.config.public_url;
+    let items: Vec<Value> = ranked
+        .iter()
+        .map(|(s, views)| minijinja::context! { t => Teaser::new(s, &edition, &sections, public_url), views => views })
+        .collect();
+    let label = match window {
+        crate::api::Window::Day => "the last 24 hours",
+        crate::api::Window::Week => "the last 7 days",
+        crate::api::Window::Month => "the last 30 days",
+    };
+    let meta = Meta {
+        title: format!("Most visited in {label} - {}", edition.name),
+        description: format!("The most read stories of {} in {label}.", edition.name),
+        canonical: abs(&state, &format!("/most-visited?window={}", window.as_str())),
+        og_type: "website",
+        image: None,
+        image_alt: None,
+        jsonld: None,
+        noindex: true,
+    };
+    let windows: Vec<Value> = [crate::api::Window::Day, crate::api::Window::Week, crate::api::Window::Month]
+        .iter()
+        .map(|w| {
+            minijinja::context! {
+                url => format!("/most-visited?window={}", w.as_str()),
+                name => match w { crate::api::Window::Day => "24 hours", crate::api::Window::Week => "7 days", crate::api::Window::Month => "30 days" },
+                current => *w == window,
+            }
+        })
+        .collect();
+    let html = render_page(
+        &state,
+        &edition,
+        &sections,
+        "most_visited_page.html",
+        &meta,
+        minijinja::context! { label => label, items => items, windows => windows },
+    )?;
+    let chrome = chrome(&state, &edition).await?;
+    let page = CachedPage::new(&html, "public, max-age=30", None, Vec::new());
+    let mut res = http::serve_page(&page, &chrome, &HeaderMap::new());
+    res.headers_mut().remove(header::ETAG);
+    Ok(res)
 }
 
 // ----- error pages -----

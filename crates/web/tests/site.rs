@@ -368,3 +368,64 @@ backend_test! {
         assert_eq!(app.get("/readyz").await.status, StatusCode::OK);
     }
 }
+
+fn reader_get(uri: &str, ua: &str) -> Request<Body> {
+    Request::get(uri).header(header::USER_AGENT, ua).body(Body::empty()).expect("request")
+}
+
+backend_test! {
+    async fn story_views_feed_the_most_visited_box_page_and_api(db) {
+        let app = TestApp::new(db).await;
+        let other = app.add_story(&["World"], "Second story", 60).await;
+        let other_path = app.db.store.story(other).await.expect("load").expect("exists").path();
+        let (a, b, c) = ("Mozilla/5.0 (X11) Firefox/120", "Mozilla/5.0 (iPhone) Safari", "Mozilla/5.0 (Windows) Edge");
+        for req in [
+            reader_get(&other_path, a),
+            reader_get(&other_path, b),
+            reader_get(&other_path, a), // the same reader again: not counted
+            reader_get(SEED_PATH, a),
+            reader_get(SEED_PATH, "Mozilla/5.0 (compatible; Googlebot/2.1)"),
+            Request::head(SEED_PATH).header(header::USER_AGENT, c).body(Body::empty()).expect("head"),
+            Request::get(SEED_PATH).header(header::USER_AGENT, c).header("sec-purpose", "prefetch").body(Body::empty()).expect("prefetch"),
+        ] {
+            assert!(app.request(req).await.status.is_success());
+        }
+        app.state.views.flush(&app.db.store, Utc::now()).await.expect("flush");
+        let api = app.get("/api/v1/most-visited?window=24h").await;
+        assert_eq!(api.status, StatusCode::OK);
+        let json: serde_json::Value = serde_json::from_str(&api.body).expect("json");
+        assert_eq!(json["window"], "24h");
+        let items: Vec<(i64, i64)> = json["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| (i["news_id"].as_i64().expect("id"), i["views"].as_i64().expect("views")))
+            .collect();
+        assert_eq!(items, [(other, 2), (84427, 1)]);
+        assert_eq!(json["items"][0]["url"], format!("https://news.example{other_path}"));
+        let world = app.get("/api/v1/most-visited?section=world").await;
+        assert!(world.body.contains("Second story") && !world.body.contains("84427"));
+        for (uri, status, code) in [
+            ("/api/v1/most-visited?window=1y", StatusCode::BAD_REQUEST, "bad_request"),
+            ("/api/v1/most-visited?limit=0", StatusCode::BAD_REQUEST, "bad_request"),
+            ("/api/v1/most-visited?section=nope", StatusCode::NOT_FOUND, "not_found"),
+            ("/api/v1/most-visited?bogus=1", StatusCode::BAD_REQUEST, "bad_request"),
+        ] {
+            let e = app.get(uri).await;
+            assert_eq!(e.status, status, "{uri}");
+            let json: serde_json::Value = serde_json::from_str(&e.body).expect("json error");
+            assert_eq!(json["error"]["code"], code, "{uri}");
+        }
+        // The box on every page (rebuilt at least every minute; here at once).
+        app.state.chrome.invalidate_all();
+        let home = app.get("/").await;
+        let boxed = home.body.find("Most visited</h2>").expect("most visited box");
+        let first = home.body[boxed..].find("Second story").expect("ranked");
+        let second = home.body[boxed..].find("Defense Ministry").expect("ranked");
+        assert!(first < second);
+        let page = app.get("/most-visited?window=7d").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("2 views") && page.body.contains("1 view<"));
+        assert_eq!(app.get("/most-visited?window=2d").await.status, StatusCode::BAD_REQUEST);
+    }
+}
