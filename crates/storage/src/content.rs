@@ -250,16 +250,18 @@ impl Store {
         Ok(self.editions().await?.into_iter().next())
     }
 
-    /// The time of the edition's newest publish or public update.
+    /// The time of the edition's newest publish or public update (two index lookups).
     pub async fn edition_updated_at(&self, edition_id: i64) -> Result<Option<DateTime<Utc>>> {
         let row = sqlx::query(
-            "SELECT MAX(CASE WHEN updated_at IS NOT NULL AND updated_at > published_at THEN updated_at ELSE published_at END) AS t \
-             FROM stories WHERE edition_id = $1 AND status = 'published'",
+            "SELECT (SELECT MAX(published_at) FROM stories WHERE edition_id = $1 AND status = 'published') AS p, \
+             (SELECT MAX(updated_at) FROM stories WHERE edition_id = $1 AND status = 'published') AS u",
         )
         .bind(edition_id)
         .fetch_one(self.pool())
         .await?;
-        Ok(row.try_get::<Option<i64>, _>("t")?.map(from_unix))
+        let p = row.try_get::<Option<i64>, _>("p")?;
+        let u = row.try_get::<Option<i64>, _>("u")?;
+        Ok(p.max(u).map(from_unix))
     }
 
     // ----- sections -----
