@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
-use newsdesk_domain::{BodyFormat, Edition, StoryStatus, dates, saved_page};
-use newsdesk_storage::{SaveOutcome, SectionRef, Store, StoryInput};
+use newsdesk_domain::{Edition, saved_page};
+use newsdesk_storage::{SaveOutcome, Store, StoryInput};
 
 use crate::config::Config;
 
@@ -25,27 +25,6 @@ pub async fn ensure_default_edition(store: &Store, config: &Config) -> anyhow::R
         .await?)
 }
 
-/// What one file becomes before anything is written.
-pub fn story_from_page(page: &saved_page::SavedPage, edition: &Edition) -> Result<StoryInput, String> {
-    let published = dates::local_to_utc(page.published_local, edition.time_zone).map_err(|e| e.to_string())?;
-    Ok(StoryInput {
-        news_id: Some(page.news_id),
-        edition_id: edition.id,
-        section: SectionRef::Names(page.sections.clone()),
-        slug: None,
-        headline: page.headline.clone(),
-        lead: page.lead.clone(),
-        body_source: page.paragraphs.join("\n\n"),
-        body_format: BodyFormat::Text,
-        photo_id: None,
-        status: StoryStatus::Published,
-        published_at: Some(published),
-        tags: Vec::new(),
-        authors: Vec::new(),
-        actor: "import".into(),
-    })
-}
-
 /// Reads and checks one file; the error names the file and line.
 fn read_page(path: &Path, edition: &Edition) -> anyhow::Result<StoryInput> {
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
@@ -53,7 +32,7 @@ fn read_page(path: &Path, edition: &Edition) -> anyhow::Result<StoryInput> {
         .map_err(|e| anyhow!("{}: not UTF-8 text (byte {})", path.display(), e.utf8_error().valid_up_to()))?;
     let page =
         saved_page::parse(&text).map_err(|e| anyhow!("{}:{}: expected {}", path.display(), e.line, e.expected))?;
-    story_from_page(&page, edition).map_err(|e| anyhow!("{}: {e}", path.display()))
+    StoryInput::from_saved_page(&page, edition).map_err(|e| anyhow!("{}: {e}", path.display()))
 }
 
 /// Imports each file in one transaction; prints `NEWS_ID URL` per story.

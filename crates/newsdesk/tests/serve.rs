@@ -56,9 +56,17 @@ fn serve_demo_answers_and_stops_cleanly_on_sigterm() {
     let (head, _) = get(port, "/news/84427").expect("answer");
     assert!(head.starts_with("HTTP/1.1 301"), "{head}");
     assert!(head.to_lowercase().contains("location: /news/84427/defense-ministry-iran-gaining-access"), "{head}");
+    let (head, body) =
+        get(port, "/news/84427/defense-ministry-iran-gaining-access-to-modern-military-technologies-as-exports")
+            .expect("story");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(body.contains("<h1>Defense Ministry: Iran Gaining Access"));
     let (head, body) = get(port, "/").expect("home");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(body.contains("Defense Ministry: Iran Gaining Access"));
+    assert!(
+        body.contains("class=\"top-story\"") && body.contains("(Synthetic demo text.)"),
+        "demo stories on the home page"
+    );
 
     let pid = server.0.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());

@@ -60,6 +60,31 @@ pub struct StoryInput {
     pub actor: String,
 }
 
+impl StoryInput {
+    /// The published story a saved page describes, in `edition` (times in the
+    /// page are in the edition's zone). No photo, tags or byline: the format has none.
+    pub fn from_saved_page(page: &newsdesk_domain::saved_page::SavedPage, edition: &Edition) -> Result<StoryInput> {
+        let published = newsdesk_domain::dates::local_to_utc(page.published_local, edition.time_zone)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        Ok(StoryInput {
+            news_id: Some(page.news_id),
+            edition_id: edition.id,
+            section: SectionRef::Names(page.sections.clone()),
+            slug: None,
+            headline: page.headline.clone(),
+            lead: page.lead.clone(),
+            body_source: page.paragraphs.join("\n\n"),
+            body_format: BodyFormat::Text,
+            photo_id: None,
+            status: StoryStatus::Published,
+            published_at: Some(published),
+            tags: Vec::new(),
+            authors: Vec::new(),
+            actor: "import".into(),
+        })
+    }
+}
+
 /// How a story names its section.
 #[derive(Debug, Clone)]
 pub enum SectionRef {

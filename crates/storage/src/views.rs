@@ -82,7 +82,8 @@ impl Store {
 
     /// Deletes buckets older than `before`; returns how many.
     pub async fn prune_views(&self, before: DateTime<Utc>) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM story_views WHERE hour < $1").bind(hour_of(before)).execute(self.pool()).await?;
+        let done =
+            sqlx::query("DELETE FROM story_views WHERE hour < $1").bind(hour_of(before)).execute(self.pool()).await?;
         Ok(done.rows_affected())
     }
 }

@@ -115,7 +115,8 @@ async fn most_visited(State(state): State<AppState>, RawQuery(raw): RawQuery) ->
     let q: MostVisitedQuery = serde_urlencoded_query(raw.as_deref().unwrap_or(""))?;
     let window = match q.window.as_deref() {
         None => Window::Day,
-        Some(w) => Window::parse(w).ok_or_else(|| ApiError::bad_request(format!("window must be 24h, 7d or 30d, found `{w}`")))?,
+        Some(w) => Window::parse(w)
+            .ok_or_else(|| ApiError::bad_request(format!("window must be 24h, 7d or 30d, found `{w}`")))?,
     };
     let limit = match q.limit.as_deref() {
         None => 10,
@@ -132,7 +133,8 @@ async fn most_visited(State(state): State<AppState>, RawQuery(raw): RawQuery) ->
             return Err(ApiError::not_found(format!("there is no section `{path}`")));
         }
     }
-    let ranked = state.store.most_visited(edition.id, q.section.as_deref(), Utc::now() - window.duration(), limit).await?;
+    let ranked =
+        state.store.most_visited(edition.id, q.section.as_deref(), Utc::now() - window.duration(), limit).await?;
     let items = ranked
         .into_iter()
         .map(|(s, views)| MostVisitedItem {

@@ -347,11 +347,23 @@ mod tests {
             None,
             vec![],
         );
-        let chrome = Chrome { version: 7, updated_in: "U".into(), latest: "L".into(), most_visited: String::new(), updated_at: None };
+        let chrome = Chrome {
+            version: 7,
+            updated_in: "U".into(),
+            latest: "L".into(),
+            most_visited: String::new(),
+            updated_at: None,
+        };
         assert_eq!(&p.assemble(&chrome).identity[..], b"aUbLc");
         let again = p.assemble(&chrome);
         assert!(Arc::ptr_eq(&again, &p.assemble(&chrome)));
-        let newer = Chrome { version: 8, updated_in: "V".into(), latest: "".into(), most_visited: String::new(), updated_at: None };
+        let newer = Chrome {
+            version: 8,
+            updated_in: "V".into(),
+            latest: "".into(),
+            most_visited: String::new(),
+            updated_at: None,
+        };
         assert_eq!(&p.assemble(&newer).identity[..], b"aVbc");
     }
 
@@ -396,7 +408,13 @@ mod tests {
     fn compressed_forms_decompress_to_the_page() {
         use std::io::Read;
         let p = CachedPage::new(&"hello news ".repeat(100), "public", None, vec![]);
-        let a = p.assemble(&Chrome { version: 1, updated_in: String::new(), latest: String::new(), most_visited: String::new(), updated_at: None });
+        let a = p.assemble(&Chrome {
+            version: 1,
+            updated_in: String::new(),
+            latest: String::new(),
+            most_visited: String::new(),
+            updated_at: None,
+        });
         let mut out = String::new();
         flate2::read::GzDecoder::new(&a.gzip()[..]).read_to_string(&mut out).expect("gzip");
         assert_eq!(out.as_bytes(), &a.identity[..]);

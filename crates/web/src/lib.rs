@@ -1,8 +1,8 @@
 //! newsdesk's web layer: the reader site, its page cache and the HTTP
 //! details (compression, conditional requests, security headers).
 
-pub mod cache;
 pub mod api;
+pub mod cache;
 mod error;
 mod feeds;
 mod http;
@@ -95,7 +95,9 @@ impl AppState {
             store,
             templates: Arc::new(templates),
             pages: Arc::new(PageCache::new(config.page_cache_bytes)),
-            chrome: Arc::new(moka::sync::Cache::builder().max_capacity(64).time_to_live(Duration::from_secs(60)).build()),
+            chrome: Arc::new(
+                moka::sync::Cache::builder().max_capacity(64).time_to_live(Duration::from_secs(60)).build(),
+            ),
             views: Arc::new(views::ViewCounter::new(config.count_views, views::DEFAULT_BOTS)),
             editions: Arc::new(ArcSwap::from_pointee(editions)),
             config: Arc::new(config),

@@ -813,7 +813,13 @@ pub async fn error_page(state: &AppState, status: StatusCode, page: &ErrorPage) 
     )?;
     let chrome = match chrome(state, &edition).await {
         Ok(c) => c,
-        Err(_) => Arc::new(Chrome { version: 0, updated_in: String::new(), latest: String::new(), most_visited: String::new(), updated_at: None }),
+        Err(_) => Arc::new(Chrome {
+            version: 0,
+            updated_in: String::new(),
+            latest: String::new(),
+            most_visited: String::new(),
+            updated_at: None,
+        }),
     };
     let mut out = String::with_capacity(html.len() + chrome.latest.len());
     for p in split_slots(&html) {

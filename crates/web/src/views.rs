@@ -200,7 +200,8 @@ mod tests {
     use axum::http::HeaderValue;
     use chrono::TimeZone;
 
-    const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120 Safari/537.36";
+    const BROWSER: &str =
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120 Safari/537.36";
 
     fn headers(ua: &str, extra: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -224,7 +225,8 @@ mod tests {
         let other_browser = headers("Mozilla/5.0 (iPhone) Safari", &[]);
         let googlebot = headers("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", &[]);
         let prefetch = headers(BROWSER, &[("sec-purpose", "prefetch")]);
-        let visit = |news_id, ip, method, h| Visit { news_id, edition_id: 1, section_id: 9, ip: Some(ip), method, headers: h };
+        let visit =
+            |news_id, ip, method, h| Visit { news_id, edition_id: 1, section_id: 9, ip: Some(ip), method, headers: h };
         let m = |mins: i64| t0 + Duration::minutes(mins);
         let counted: Vec<bool> = vec![
             c.record(&visit(1, alice, &get, &plain), m(0)),           // counted

@@ -2,128 +2,17 @@
 
 use std::io::Read;
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use chrono::{Duration, TimeZone, Utc};
+use chrono::Utc;
 use http_body_util::BodyExt;
-use newsdesk_domain::{BodyFormat, Direction, StoryStatus, dates, saved_page};
-use newsdesk_storage::testing::TestDb;
-use newsdesk_storage::{NewEdition, SectionRef, StoryInput, backend_test};
-use newsdesk_web::{AppState, WebConfig};
+use newsdesk_domain::{StoryStatus, dates};
+use newsdesk_storage::{SectionRef, StoryInput, backend_test};
 use tower::ServiceExt;
 
-const SEED: &str = include_str!("../../../demo/seed/000_ad66ece867d7ed05.txt");
-const SEED_PATH: &str = "/news/84427/defense-ministry-iran-gaining-access-to-modern-military-technologies-as-exports";
+mod common;
 
-/// A site on a fresh database with the seed story imported.
-struct TestApp {
-    db: TestDb,
-    state: AppState,
-    edition_id: i64,
-    last_change: std::sync::atomic::AtomicI64,
-}
-
-/// The `<main>` element of a page (lists without the sidebar).
-fn main_of(body: &str) -> &str {
-    let start = body.find("<main").expect("main");
-    let end = body.find("</main>").expect("end of main");
-    &body[start..end]
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: String,
-}
-
-impl TestApp {
-    async fn new(db: TestDb) -> TestApp {
-        let edition = db
-            .store
-            .upsert_edition(&NewEdition {
-                lang: "en".into(),
-                name: "Test Agency".into(),
-                direction: Direction::Ltr,
-                time_zone: chrono_tz::Asia::Tehran,
-                is_default: true,
-            })
-            .await
-            .expect("edition");
-        let page = saved_page::parse(SEED).expect("seed");
-        db.store
-            .save_story(&StoryInput {
-                news_id: Some(page.news_id),
-                edition_id: edition.id,
-                section: SectionRef::Names(page.sections.clone()),
-                slug: None,
-                headline: page.headline.clone(),
-                lead: page.lead.clone(),
-                body_source: page.paragraphs.join("\n\n"),
-                body_format: BodyFormat::Text,
-                photo_id: None,
-                status: StoryStatus::Published,
-                published_at: Some(dates::local_to_utc(page.published_local, edition.time_zone).expect("time")),
-                tags: vec!["Defense".into()],
-                authors: vec!["Jane Reporter".into()],
-                actor: "test".into(),
-            })
-            .await
-            .expect("seed story");
-        let config = WebConfig { public_url: "https://news.example".into(), ..WebConfig::default() };
-        let state = AppState::new(db.store.clone(), config).await.expect("state");
-        let last_change = db.store.last_change_id().await.expect("changes");
-        TestApp { db, state, edition_id: edition.id, last_change: last_change.into() }
-    }
-
-    fn router(&self) -> Router {
-        newsdesk_web::app(self.state.clone())
-    }
-
-    async fn request(&self, req: Request<Body>) -> Answer {
-        let res = self.router().oneshot(req).await.expect("infallible");
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = res.into_body().collect().await.expect("body").to_bytes();
-        Answer { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
-    }
-
-    async fn get(&self, uri: &str) -> Answer {
-        self.request(Request::get(uri).body(Body::empty()).expect("request")).await
-    }
-
-    async fn add_story(&self, sections: &[&str], headline: &str, minutes_after_seed: i64) -> i64 {
-        let base = Utc.with_ymd_and_hms(2023, 11, 15, 11, 7, 0).single().expect("time");
-        self.db
-            .store
-            .save_story(&StoryInput {
-                news_id: None,
-                edition_id: self.edition_id,
-                section: SectionRef::Names(sections.iter().map(|s| s.to_string()).collect()),
-                slug: None,
-                headline: headline.into(),
-                lead: format!("Lead of {headline}."),
-                body_source: "Body text.".into(),
-                body_format: BodyFormat::Markdown,
-                photo_id: None,
-                status: StoryStatus::Published,
-                published_at: Some(base + Duration::minutes(minutes_after_seed)),
-                tags: vec!["Synthetic".into()],
-                authors: vec!["Desk".into()],
-                actor: "test".into(),
-            })
-            .await
-            .expect("story")
-            .0
-    }
-
-    /// Applies the change log as the background follower would.
-    async fn sync(&self) {
-        use std::sync::atomic::Ordering;
-        let last = self.state.apply_changes(self.last_change.load(Ordering::SeqCst)).await.expect("apply changes");
-        self.last_change.store(last, Ordering::SeqCst);
-    }
-}
+use common::{SEED_PATH, TestApp, main_of};
 
 backend_test! {
     async fn story_page_shows_every_element_of_the_seed(db) {

@@ -1,0 +1,149 @@
+//! The test site shared by the web crate's integration tests: a fresh
+//! database (SQLite or PostgreSQL) with the seed story imported, and the real router.
+#![allow(dead_code, reason = "each test file uses a part of these helpers")]
+
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use http_body_util::BodyExt;
+use newsdesk_domain::{BodyFormat, Direction, StoryStatus, saved_page};
+use newsdesk_storage::testing::TestDb;
+use newsdesk_storage::{NewEdition, SectionRef, StoryInput};
+use newsdesk_web::{AppState, WebConfig};
+use tower::ServiceExt;
+
+pub const SEED: &str = include_str!("../../../../demo/seed/000_ad66ece867d7ed05.txt");
+pub const SEED_PATH: &str =
+    "/news/84427/defense-ministry-iran-gaining-access-to-modern-military-technologies-as-exports";
+pub const SEED_URL: &str =
+    "https://news.example/news/84427/defense-ministry-iran-gaining-access-to-modern-military-technologies-as-exports";
+pub const SEED_HEADLINE: &str =
+    "Defense Ministry: Iran Gaining Access to Modern Military Technologies as Exports Booming";
+
+/// A site on a fresh database with the seed story imported (tag Defense, byline Jane Reporter).
+pub struct TestApp {
+    pub db: TestDb,
+    pub state: AppState,
+    pub edition_id: i64,
+    last_change: AtomicI64,
+}
+
+/// A response, read whole.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    /// The `Content-Type` header, or "".
+    pub fn content_type(&self) -> &str {
+        self.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+}
+
+/// What a test story looks like.
+pub struct NewStory<'a> {
+    pub sections: &'a [&'a str],
+    pub headline: &'a str,
+    pub published_at: DateTime<Utc>,
+    pub tags: &'a [&'a str],
+    pub photo_id: Option<i64>,
+}
+
+/// The `<main>` element of a page (lists without the sidebar).
+pub fn main_of(body: &str) -> &str {
+    let start = body.find("<main").expect("main");
+    let end = body.find("</main>").expect("end of main");
+    &body[start..end]
+}
+
+/// The seed's publish time, 2023-11-15 14:37 in Tehran.
+pub fn seed_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2023, 11, 15, 11, 7, 0).single().expect("time")
+}
+
+impl TestApp {
+    pub async fn new(db: TestDb) -> TestApp {
+        let edition = db
+            .store
+            .upsert_edition(&NewEdition {
+                lang: "en".into(),
+                name: "Test Agency".into(),
+                direction: Direction::Ltr,
+                time_zone: chrono_tz::Asia::Tehran,
+                is_default: true,
+            })
+            .await
+            .expect("edition");
+        let page = saved_page::parse(SEED).expect("seed");
+        let mut seed = StoryInput::from_saved_page(&page, &edition).expect("seed story");
+        seed.tags = vec!["Defense".into()];
+        seed.authors = vec!["Jane Reporter".into()];
+        db.store.save_story(&seed).await.expect("seed story");
+        let config = WebConfig { public_url: "https://news.example".into(), ..WebConfig::default() };
+        let state = AppState::new(db.store.clone(), config).await.expect("state");
+        let last_change = db.store.last_change_id().await.expect("changes");
+        TestApp { db, state, edition_id: edition.id, last_change: last_change.into() }
+    }
+
+    pub fn router(&self) -> Router {
+        newsdesk_web::app(self.state.clone())
+    }
+
+    pub async fn request(&self, req: Request<Body>) -> Answer {
+        let res = self.router().oneshot(req).await.expect("infallible");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        Answer { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
+    pub async fn get(&self, uri: &str) -> Answer {
+        self.request(Request::get(uri).body(Body::empty()).expect("request")).await
+    }
+
+    /// Publishes a story; returns its News ID.
+    pub async fn add(&self, s: NewStory<'_>) -> i64 {
+        self.db
+            .store
+            .save_story(&StoryInput {
+                news_id: None,
+                edition_id: self.edition_id,
+                section: SectionRef::Names(s.sections.iter().map(|x| x.to_string()).collect()),
+                slug: None,
+                headline: s.headline.into(),
+                lead: format!("Lead of {} & more.", s.headline),
+                body_source: "Body text.".into(),
+                body_format: BodyFormat::Markdown,
+                photo_id: s.photo_id,
+                status: StoryStatus::Published,
+                published_at: Some(s.published_at),
+                tags: s.tags.iter().map(|t| t.to_string()).collect(),
+                authors: vec!["Desk".into()],
+                actor: "test".into(),
+            })
+            .await
+            .expect("story")
+            .0
+    }
+
+    /// Publishes a story tagged Synthetic at `published_at`.
+    pub async fn add_at(&self, sections: &[&str], headline: &str, published_at: DateTime<Utc>) -> i64 {
+        self.add(NewStory { sections, headline, published_at, tags: &["Synthetic"], photo_id: None }).await
+    }
+
+    /// Publishes a story tagged Synthetic, `minutes` after the seed story.
+    pub async fn add_story(&self, sections: &[&str], headline: &str, minutes: i64) -> i64 {
+        self.add_at(sections, headline, seed_time() + Duration::minutes(minutes)).await
+    }
+
+    /// Applies the change log as the background follower would.
+    pub async fn sync(&self) {
+        let last = self.state.apply_changes(self.last_change.load(Ordering::SeqCst)).await.expect("apply changes");
+        self.last_change.store(last, Ordering::SeqCst);
+    }
+}
