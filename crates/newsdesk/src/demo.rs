@@ -90,7 +90,7 @@ pub fn demo_edition() -> NewEdition {
 /// publish order after the seed's), each with 2-3 tags (one of them
 /// [`SYNTHETIC_TAG`]), the [`SYNTHETIC_AUTHOR`] byline and, on most of them, a
 /// drawn lead photo (one to three drawings per top-level section, reused).
-/// 10,000 stories take about 40 seconds on SQLite: one transaction per story.
+/// 10,000 stories take 30-40 s on SQLite (one transaction and fsync per story).
 ///
 /// When the store already has stories it writes nothing and reports
 /// `created: 0`; the caller decides when a demo fill is wanted.
