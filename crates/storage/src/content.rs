@@ -641,29 +641,14 @@ async fn save_story_in(conn: &mut AnyConnection, input: &StoryInput) -> Result<(
             return Ok((news_id, SaveOutcome::Unchanged));
         }
         let version: i64 = row.try_get::<i64, _>("version")? + 1;
-        sqlx::query(
+        let q = sqlx::query(
             "UPDATE stories SET edition_id = $2, section_id = $3, slug = $4, headline = $5, lead = $6, \
              body_source = $7, body_format = $8, body_html = $9, photo_id = $10, status = $11, \
              published_at = $12, modified_at = $13, version = $14, \
              updated_at = CASE WHEN status = 'published' AND $11 = 'published' THEN $13 ELSE updated_at END \
              WHERE news_id = $1",
-        )
-        .bind(news_id)
-        .bind(input.edition_id)
-        .bind(section_id)
-        .bind(&slug)
-        .bind(&input.headline)
-        .bind(&input.lead)
-        .bind(&input.body_source)
-        .bind(input.body_format.as_str())
-        .bind(&body_html)
-        .bind(input.photo_id)
-        .bind(input.status.as_str())
-        .bind(input.published_at.map(|d| d.timestamp()))
-        .bind(t)
-        .bind(version)
-        .execute(&mut *conn)
-        .await?;
+        );
+        bind_story(q, news_id, section_id, &slug, &body_html, input, t).bind(version).execute(&mut *conn).await?;
         (news_id, version, SaveOutcome::Updated)
     } else {
         let news_id = match input.news_id {
@@ -684,27 +669,12 @@ async fn save_story_in(conn: &mut AnyConnection, input: &StoryInput) -> Result<(
                 .await?
                 .try_get::<i64, _>("value")?,
         };
-        sqlx::query(
+        let q = sqlx::query(
             "INSERT INTO stories (news_id, edition_id, section_id, slug, headline, lead, body_source, body_format, \
              body_html, photo_id, status, published_at, updated_at, created_at, modified_at, version) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13, $13, 1)",
-        )
-        .bind(news_id)
-        .bind(input.edition_id)
-        .bind(section_id)
-        .bind(&slug)
-        .bind(&input.headline)
-        .bind(&input.lead)
-        .bind(&input.body_source)
-        .bind(input.body_format.as_str())
-        .bind(&body_html)
-        .bind(input.photo_id)
-        .bind(input.status.as_str())
-        .bind(input.published_at.map(|d| d.timestamp()))
-        .bind(t)
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| {
+        );
+        bind_story(q, news_id, section_id, &slug, &body_html, input, t).execute(&mut *conn).await.map_err(|e| {
             if StoreError::is_unique_violation(&e) && input.news_id.is_some() {
                 StoreError::Conflict { field: "news_id" }
             } else {
@@ -735,6 +705,35 @@ async fn save_story_in(conn: &mut AnyConnection, input: &StoryInput) -> Result<(
     .await?;
     record_change(conn, news_id, input.edition_id).await?;
     Ok((news_id, outcome))
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds `$1`..`$13` shared by the story INSERT and UPDATE: News ID, edition,
+/// section, slug, headline, lead, body source, format, body HTML, photo,
+/// status, publish time, and the time of the save.
+fn bind_story<'q>(
+    q: AnyQuery<'q>,
+    news_id: NewsId,
+    section_id: i64,
+    slug: &str,
+    body_html: &str,
+    input: &StoryInput,
+    t: i64,
+) -> AnyQuery<'q> {
+    q.bind(news_id)
+        .bind(input.edition_id)
+        .bind(section_id)
+        .bind(slug.to_string())
+        .bind(input.headline.clone())
+        .bind(input.lead.clone())
+        .bind(input.body_source.clone())
+        .bind(input.body_format.as_str())
+        .bind(body_html.to_string())
+        .bind(input.photo_id)
+        .bind(input.status.as_str())
+        .bind(input.published_at.map(|d| d.timestamp()))
+        .bind(t)
 }
 
 fn like_escape(s: &str) -> String {
