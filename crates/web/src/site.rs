@@ -17,7 +17,7 @@ use newsdesk_storage::{Cursor, StoryFilter};
 use serde::Deserialize;
 use sha2::Digest;
 
-use crate::cache::{CachedPage, Chrome, Slot, next_version, split_slots};
+use crate::cache::{CachedPage, Chrome, next_version};
 use crate::error::ErrorPage;
 use crate::render::{Link, Meta, PhotoView, Teaser, page_ctx, script_json, section_link};
 use crate::{AppError, AppState, http, views};
@@ -426,7 +426,6 @@ async fn story(
                 body_html => Value::from_safe_string(story.body_html.clone()),
                 published => dates::format_long(published, tz),
                 published_iso => dates::iso8601(published, tz),
-                published_meta_iso => dates::iso8601(published, tz),
                 updated => updated.map(|u| dates::format_long(u, tz)),
                 updated_iso => updated.map(|u| dates::iso8601(u, tz)),
                 modified_iso => dates::iso8601(modified, tz),
@@ -440,8 +439,7 @@ async fn story(
             share => share_links(&share_url, &story.headline),
         };
         let html = render_page(&state, &edition, &sections, "story.html", &meta, view)?;
-        let mut deps = story_deps(std::iter::once(story.news_id).chain(related.iter().map(|r| r.news_id)));
-        deps.push(format!("story:{}", story.news_id));
+        let deps = story_deps(std::iter::once(story.news_id).chain(related.iter().map(|r| r.news_id)));
         let mut page = CachedPage::new(&html, CC_STORY, Some(story.modified_at), deps);
         page.view = Some((story.news_id, story.edition_id, story.section_id));
         Ok(Rendered::Page(page))
@@ -821,16 +819,9 @@ pub async fn error_page(state: &AppState, status: StatusCode, page: &ErrorPage) 
             updated_at: None,
         }),
     };
-    let mut out = String::with_capacity(html.len() + chrome.latest.len());
-    for p in split_slots(&html) {
-        match p {
-            crate::cache::Part::Fixed(b) => out.push_str(&String::from_utf8_lossy(&b)),
-            crate::cache::Part::Slot(Slot::UpdatedIn) => out.push_str(&chrome.updated_in),
-            crate::cache::Part::Slot(Slot::Latest) => out.push_str(&chrome.latest),
-            crate::cache::Part::Slot(Slot::MostVisited) => out.push_str(&chrome.most_visited),
-        }
-    }
-    Ok(out)
+    // The same slot filling as cached pages, without caching the result.
+    let page = CachedPage::new(&html, "no-store", None, Vec::new());
+    Ok(String::from_utf8_lossy(&page.assemble(&chrome).identity).into_owned())
 }
 
 // ----- assets and operations -----
