@@ -2,9 +2,11 @@
 //! dates are shown, how slugs are made, how story bodies are cleaned, and how
 //! the seed's "saved page" text format is read. Nothing here does I/O.
 
+pub mod calendar;
 pub mod dates;
 pub mod html;
 pub mod model;
+pub mod roles;
 pub mod saved_page;
 pub mod slug;
 

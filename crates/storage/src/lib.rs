@@ -3,6 +3,7 @@
 //! written once in the dialect both engines share (`$n` parameters,
 //! `RETURNING`, `ON CONFLICT`), and the schema has one migration folder per engine.
 
+mod accounts;
 mod content;
 mod error;
 pub mod listing;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
+pub use accounts::*;
 pub use content::*;
 pub use error::StoreError;
 pub use views::{ViewBucket, hour_of};

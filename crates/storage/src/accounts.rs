@@ -1,0 +1,355 @@
+//! Back-office users, sessions, login throttling and the audit log.
+
+use chrono::{DateTime, Utc};
+use newsdesk_domain::dates::from_unix;
+use newsdesk_domain::roles::Role;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::{Result, Store, StoreError};
+
+/// A back-office user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Row id.
+    pub id: i64,
+    /// Lower-cased e-mail address, the login name.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Whether the user may log in.
+    pub active: bool,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// E-mail address, already normalized.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+}
+
+/// A live session with its user.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    /// The logged-in user.
+    pub user: User,
+    /// The session's CSRF token.
+    pub csrf: String,
+    /// When it expires unless used.
+    pub expires_at: DateTime<Utc>,
+    /// When it was last used.
+    pub last_seen_at: DateTime<Utc>,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who: a user's e-mail, or `cli`, `scheduler`, ...
+    pub actor: String,
+    /// The user's id, when a user did it.
+    pub user_id: Option<i64>,
+    /// What (`story.publish`, `user.create`, `login`, ...).
+    pub action: String,
+    /// Kind of the thing acted on (`story`, `user`, `section`, ...).
+    pub target_kind: String,
+    /// Its id.
+    pub target_id: String,
+    /// Free text.
+    pub detail: String,
+}
+
+const USER_COLUMNS: &str = "u.id, u.email, u.name, u.role, u.active, u.created_at";
+
+fn user_from(r: &AnyRow) -> Result<User> {
+    let role: String = r.try_get("role")?;
+    Ok(User {
+        id: r.try_get("id")?,
+        email: r.try_get("email")?,
+        name: r.try_get("name")?,
+        role: role.parse().map_err(|e: newsdesk_domain::roles::UnknownRole| StoreError::Invalid(e.to_string()))?,
+        active: r.try_get::<i64, _>("active")? != 0,
+        created_at: from_unix(r.try_get("created_at")?),
+    })
+}
+
+impl Store {
+    /// Creates a user; [`StoreError::Conflict`] on `email` when the address is taken.
+    pub async fn create_user(&self, u: &NewUser, now: DateTime<Utc>) -> Result<User> {
+        let row = sqlx::query(
+            "INSERT INTO users (email, name, role, password_hash, active, created_at, password_changed_at) \
+             VALUES ($1, $2, $3, $4, 1, $5, $5) RETURNING id, email, name, role, active, created_at",
+        )
+        .bind(&u.email)
+        .bind(&u.name)
+        .bind(u.role.as_str())
+        .bind(&u.password_hash)
+        .bind(now.timestamp())
+        .fetch_one(self.pool())
+        .await
+        .map_err(|e| {
+            if StoreError::is_unique_violation(&e) { StoreError::Conflict { field: "email" } } else { e.into() }
+        })?;
+        user_from(&row)
+    }
+
+    /// How many users exist (active or not).
+    pub async fn user_count(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(self.pool()).await?.try_get("n")?)
+    }
+
+    /// The user with this (normalized) e-mail and their password hash.
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<(User, String)>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.email = $1"))
+            .bind(email)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| Ok((user_from(&r)?, r.try_get("password_hash")?))).transpose()
+    }
+
+    /// The user with this id.
+    pub async fn user(&self, id: i64) -> Result<Option<User>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(user_from).transpose()
+    }
+
+    /// The password hash of user `id`.
+    pub async fn password_hash(&self, id: i64) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1").bind(id).fetch_optional(self.pool()).await?;
+        Ok(row.map(|r| r.try_get("password_hash")).transpose()?)
+    }
+
+    /// All users, by e-mail.
+    pub async fn users(&self) -> Result<Vec<User>> {
+        let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.email"))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(user_from).collect()
+    }
+
+    /// Sets a new password hash and ends every session of the user.
+    pub async fn set_password(&self, user_id: i64, hash: &str, now: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3")
+            .bind(hash)
+            .bind(now.timestamp())
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Activates or deactivates a user; deactivating ends their sessions.
+    pub async fn set_user_active(&self, user_id: i64, active: bool) -> Result<bool> {
+        let mut tx = self.pool().begin().await?;
+        let n = sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
+            .bind(i64::from(active))
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if !active {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    /// Changes a user's role.
+    pub async fn set_user_role(&self, user_id: i64, role: Role) -> Result<bool> {
+        let n = sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+            .bind(role.as_str())
+            .bind(user_id)
+            .execute(self.pool())
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Stores a new session (the token's hash only).
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        csrf: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, csrf, created_at, last_seen_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $4, $5)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(csrf)
+        .bind(now.timestamp())
+        .bind(expires_at.timestamp())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The live session with this token hash, if it has not expired and its user is active.
+    pub async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<SessionRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS}, s.csrf, s.expires_at, s.last_seen_at FROM sessions s \
+             JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active = 1"
+        ))
+        .bind(token_hash)
+        .bind(now.timestamp())
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            Ok(SessionRow {
+                user: user_from(&r)?,
+                csrf: r.try_get("csrf")?,
+                expires_at: from_unix(r.try_get("expires_at")?),
+                last_seen_at: from_unix(r.try_get("last_seen_at")?),
+            })
+        })
+        .transpose()
+    }
+
+    /// Extends a session that is in use.
+    pub async fn touch_session(&self, token_hash: &str, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1, expires_at = $2 WHERE token_hash = $3")
+            .bind(now.timestamp())
+            .bind(expires_at.timestamp())
+            .bind(token_hash)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Ends one session.
+    pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    /// Ends every session of a user ("log out everywhere"); returns how many.
+    pub async fn delete_user_sessions(&self, user_id: i64) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(self.pool())
+            .await?
+            .rows_affected())
+    }
+
+    /// Drops expired sessions and old login failures.
+    pub async fn prune_sessions(&self, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now.timestamp()).execute(self.pool()).await?;
+        sqlx::query("DELETE FROM login_failures WHERE minute < $1")
+            .bind(now.timestamp() / 60 - 24 * 60)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Counts a failed login for each key (`ip:...`, `account:...`) in the current minute.
+    pub async fn add_login_failure(&self, keys: &[String], now: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        for key in keys {
+            sqlx::query(
+                "INSERT INTO login_failures (key, minute, count) VALUES ($1, $2, 1) \
+                 ON CONFLICT (key, minute) DO UPDATE SET count = login_failures.count + 1",
+            )
+            .bind(key)
+            .bind(now.timestamp() / 60)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Failed logins for `key` since `since`.
+    pub async fn login_failures(&self, key: &str, since: DateTime<Utc>) -> Result<i64> {
+        let row = sqlx::query("SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) AS n FROM login_failures WHERE key = $1 AND minute >= $2")
+            .bind(key)
+            .bind(since.timestamp() / 60)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// Forgets the failures of `key` (after a successful login).
+    pub async fn clear_login_failures(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM login_failures WHERE key = $1").bind(key).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    /// Appends to the audit log.
+    pub async fn audit(&self, e: &AuditEntry) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit_log (at, user_id, actor, action, target_kind, target_id, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(e.at.timestamp())
+        .bind(e.user_id)
+        .bind(&e.actor)
+        .bind(&e.action)
+        .bind(&e.target_kind)
+        .bind(&e.target_id)
+        .bind(&e.detail)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The newest audit entries, optionally for one target (`kind`, `id`).
+    pub async fn audit_log(&self, target: Option<(&str, &str)>, limit: i64) -> Result<Vec<AuditEntry>> {
+        let rows = match target {
+            Some((kind, id)) => {
+                sqlx::query(
+                    "SELECT at, user_id, actor, action, target_kind, target_id, detail FROM audit_log \
+                     WHERE target_kind = $1 AND target_id = $2 ORDER BY id DESC LIMIT $3",
+                )
+                .bind(kind)
+                .bind(id)
+                .bind(limit)
+                .fetch_all(self.pool())
+                .await?
+            }
+            None => {
+                sqlx::query(
+                    "SELECT at, user_id, actor, action, target_kind, target_id, detail FROM audit_log \
+                     ORDER BY id DESC LIMIT $1",
+                )
+                .bind(limit)
+                .fetch_all(self.pool())
+                .await?
+            }
+        };
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    at: from_unix(r.try_get("at")?),
+                    user_id: r.try_get("user_id")?,
+                    actor: r.try_get("actor")?,
+                    action: r.try_get("action")?,
+                    target_kind: r.try_get("target_kind")?,
+                    target_id: r.try_get("target_id")?,
+                    detail: r.try_get("detail")?,
+                })
+            })
+            .collect()
+    }
+}
