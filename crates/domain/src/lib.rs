@@ -3,6 +3,7 @@
 //! the seed's "saved page" text format is read. Nothing here does I/O.
 
 pub mod calendar;
+pub mod comments;
 pub mod dates;
 pub mod html;
 pub mod model;
