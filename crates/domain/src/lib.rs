@@ -7,6 +7,7 @@ pub mod comments;
 pub mod dates;
 pub mod html;
 pub mod model;
+pub mod ninjs;
 pub mod roles;
 pub mod saved_page;
 pub mod slug;
