@@ -442,7 +442,8 @@ mod tests {
         while let Some(i) = rest.find("<a href=\"") {
             out.push_str(&rest[..i]);
             let after = &rest[i..];
-            let end = after.find("rel=\"nofollow ugc\">").map(|e| e + "rel=\"nofollow ugc\">".len()).unwrap_or(after.len());
+            let end =
+                after.find("rel=\"nofollow ugc\">").map(|e| e + "rel=\"nofollow ugc\">".len()).unwrap_or(after.len());
             rest = &after[end..];
         }
         out.push_str(rest);

@@ -4,6 +4,7 @@
 //! `RETURNING`, `ON CONFLICT`), and the schema has one migration folder per engine.
 
 mod accounts;
+mod comments;
 mod content;
 mod error;
 pub mod listing;
@@ -18,6 +19,7 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
 pub use accounts::*;
+pub use comments::*;
 pub use content::*;
 pub use error::StoreError;
 pub use views::{ViewBucket, hour_of};
