@@ -10,6 +10,7 @@ mod error;
 pub mod listing;
 pub mod testing;
 mod views;
+mod wire;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -23,6 +24,7 @@ pub use comments::*;
 pub use content::*;
 pub use error::StoreError;
 pub use views::{ViewBucket, hour_of};
+pub use wire::*;
 
 /// Result of store operations.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,122 @@
+-- The wire: subscribers with API keys, usage and rate limits, and webhooks fed
+-- from a durable outbox derived from the change log (story_changes).
+-- Times are unix seconds, UTC.
+
+CREATE TABLE subscribers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    -- comma-separated section paths the subscriber may see (with their subsections); empty: all
+    sections TEXT NOT NULL DEFAULT '',
+    -- comma-separated edition languages; empty: all
+    editions TEXT NOT NULL DEFAULT '',
+    -- requests per minute and key
+    rate_limit INTEGER NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE api_keys (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    subscriber_id INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+    -- hex SHA-256 of the whole key; the key itself is never stored
+    key_hash TEXT NOT NULL UNIQUE,
+    -- the first characters of the key, to recognise it in lists
+    prefix TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER,
+    revoked_at INTEGER
+);
+CREATE INDEX api_keys_subscriber ON api_keys (subscriber_id);
+
+-- Requests per key and hour.
+CREATE TABLE api_usage (
+    key_id INTEGER NOT NULL REFERENCES api_keys (id) ON DELETE CASCADE,
+    hour INTEGER NOT NULL,
+    requests INTEGER NOT NULL,
+    PRIMARY KEY (key_id, hour)
+);
+
+-- Requests per key in the current minute (rate limit shared by all nodes).
+CREATE TABLE api_rate (
+    key_id INTEGER NOT NULL REFERENCES api_keys (id) ON DELETE CASCADE,
+    minute INTEGER NOT NULL,
+    requests INTEGER NOT NULL,
+    PRIMARY KEY (key_id, minute)
+);
+
+CREATE TABLE webhooks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    subscriber_id INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+    url TEXT NOT NULL,
+    -- HMAC-SHA256 signing secret (needed in clear to sign)
+    secret TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX webhooks_subscriber ON webhooks (subscriber_id);
+
+-- Named positions and values of the wire's background work (the change-log cursor).
+CREATE TABLE wire_state (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+
+-- What the wire last announced for each story, to name the next event.
+CREATE TABLE wire_sent (
+    news_id INTEGER PRIMARY KEY,
+    status TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    updated_at INTEGER
+);
+
+-- One row per event: the payload is fixed when the event is made, so every retry sends the same bytes.
+CREATE TABLE wire_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    -- public idempotency key
+    event_id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    news_id INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    payload TEXT NOT NULL,
+    occurred_at INTEGER NOT NULL
+);
+CREATE INDEX wire_events_story ON wire_events (news_id, id);
+
+-- Durable outbox: one row per event and webhook, delivered in id order per (webhook, story).
+CREATE TABLE webhook_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    webhook_id INTEGER NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+    event_row INTEGER NOT NULL REFERENCES wire_events (id),
+    news_id INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    delivered_at INTEGER,
+    last_status INTEGER,
+    last_error TEXT
+);
+CREATE INDEX webhook_outbox_pending ON webhook_outbox (delivered_at, next_attempt_at, id);
+CREATE INDEX webhook_outbox_story ON webhook_outbox (webhook_id, news_id, id);
+
+-- Every delivery attempt, for the back office.
+CREATE TABLE webhook_deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    outbox_id INTEGER NOT NULL REFERENCES webhook_outbox (id) ON DELETE CASCADE,
+    attempt INTEGER NOT NULL,
+    attempted_at INTEGER NOT NULL,
+    status INTEGER,
+    error TEXT,
+    duration_ms INTEGER NOT NULL
+);
+CREATE INDEX webhook_deliveries_outbox ON webhook_deliveries (outbox_id);
+
+-- Leases: which node does a singleton job (webhook dispatch) until when.
+CREATE TABLE leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+
+-- ninjs lists newest version first.
+CREATE INDEX stories_wire_version ON stories (
+    (CASE WHEN status = 'published' THEN COALESCE(updated_at, published_at) ELSE modified_at END) DESC, news_id DESC
+);

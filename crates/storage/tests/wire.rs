@@ -1,0 +1,181 @@
+//! The wire's storage: subscribers and keys, rate limits and usage, leases,
+//! the dispatch cursor and the outbox, on SQLite and on PostgreSQL.
+
+use chrono::{Duration, TimeZone, Utc};
+use newsdesk_storage::{
+    DeliveryAttempt, NewSubscriber, NewWireEvent, RateDecision, SentState, Store, StoreError, backend_test, hash_key,
+};
+use sqlx::Row;
+
+async fn subscriber(store: &Store, name: &str, sections: &[&str], rate_limit: i64) -> i64 {
+    store
+        .add_subscriber(&NewSubscriber {
+            name: name.into(),
+            sections: sections.iter().map(|s| s.to_string()).collect(),
+            editions: vec![],
+            rate_limit,
+        })
+        .await
+        .expect("subscriber")
+        .id
+}
+
+fn event(id: &str, news_id: i64, version: i64, webhooks: &[i64]) -> NewWireEvent {
+    NewWireEvent {
+        event_id: id.into(),
+        kind: "publish".into(),
+        news_id,
+        state: SentState { status: "published".into(), version, updated_at: None },
+        payload: format!("{{\"id\":\"{id}\"}}"),
+        occurred_at: Utc::now() - Duration::seconds(1),
+        webhook_ids: webhooks.to_vec(),
+    }
+}
+
+fn failed(at: chrono::DateTime<Utc>) -> DeliveryAttempt {
+    DeliveryAttempt {
+        status: Some(500),
+        error: Some("receiver answered 500".into()),
+        duration_ms: 3,
+        delivered: false,
+        next_attempt_at: at,
+    }
+}
+
+fn delivered() -> DeliveryAttempt {
+    DeliveryAttempt { status: Some(204), error: None, duration_ms: 2, delivered: true, next_attempt_at: Utc::now() }
+}
+
+backend_test! {
+    async fn keys_are_stored_hashed_and_authenticate_until_revoked(db) {
+        let id = subscriber(&db.store, "Daily Planet", &["iran"], 60).await;
+        let (key, info) = db.store.create_api_key(id).await.expect("key");
+        assert!(key.starts_with("nd_") && key.len() == 3 + 64, "{key}");
+        assert!(key.starts_with(&info.prefix) && info.prefix.len() == 11);
+
+        // Only the hash is in the database.
+        let pool = sqlx::AnyPool::connect(&db.url).await.expect("raw pool");
+        let rows = sqlx::query("SELECT key_hash, prefix FROM api_keys").fetch_all(&pool).await.expect("rows");
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].get::<String, _>("key_hash"), hash_key(&key));
+        assert_ne!(rows[0].get::<String, _>("key_hash"), key);
+        pool.close().await;
+
+        let (s, key_id) = db.store.authenticate_key(&key).await.expect("auth").expect("known key");
+        assert_eq!((s.name.as_str(), s.sections.as_slice(), key_id), ("Daily Planet", &["iran".to_string()][..], info.id));
+        assert!(db.store.authenticate_key("nd_0000").await.expect("auth").is_none());
+        assert!(db.store.authenticate_key(&key[3..]).await.expect("auth").is_none());
+
+        let dup = db.store.add_subscriber(&NewSubscriber {
+            name: "Daily Planet".into(), sections: vec![], editions: vec![], rate_limit: 1,
+        }).await;
+        assert!(matches!(dup, Err(StoreError::Conflict { field: "name" })), "{dup:?}");
+
+        assert!(db.store.revoke_subscriber("Daily Planet").await.expect("revoke"));
+        assert!(!db.store.revoke_subscriber("Nobody").await.expect("revoke"));
+        assert!(db.store.authenticate_key(&key).await.expect("auth").is_none());
+        assert!(db.store.api_keys(id).await.expect("keys")[0].revoked_at.is_some());
+    }
+}
+
+backend_test! {
+    async fn rate_limit_counts_per_key_and_minute_and_usage_per_hour(db) {
+        let id = subscriber(&db.store, "Wire Client", &[], 3).await;
+        let (_, key) = db.store.create_api_key(id).await.expect("key");
+        let (_, other) = db.store.create_api_key(id).await.expect("second key");
+        let t = Utc.with_ymd_and_hms(2024, 7, 22, 14, 38, 15).single().expect("time");
+        for remaining in [2, 1, 0] {
+            assert_eq!(db.store.count_request(key.id, 3, t).await.expect("count"), RateDecision::Allowed { remaining });
+        }
+        assert_eq!(db.store.count_request(key.id, 3, t).await.expect("count"), RateDecision::Limited { retry_after: 45 });
+        // Another key has its own budget; the next minute starts afresh.
+        assert_eq!(db.store.count_request(other.id, 3, t).await.expect("count"), RateDecision::Allowed { remaining: 2 });
+        let next = t + Duration::seconds(50);
+        assert_eq!(db.store.count_request(key.id, 3, next).await.expect("count"), RateDecision::Allowed { remaining: 2 });
+
+        let usage = db.store.api_usage(key.id, 10).await.expect("usage");
+        assert_eq!(usage, vec![(Utc.with_ymd_and_hms(2024, 7, 22, 14, 0, 0).single().expect("hour"), 5)]);
+        let keys = db.store.api_keys(id).await.expect("keys");
+        assert_eq!(keys[0].last_used_at, Some(next));
+    }
+}
+
+backend_test! {
+    async fn a_lease_has_one_holder_until_released_or_expired(db) {
+        assert!(db.store.try_lease("webhooks", "a", 30).await.expect("lease"));
+        assert!(!db.store.try_lease("webhooks", "b", 30).await.expect("lease"));
+        assert!(db.store.try_lease("webhooks", "a", 30).await.expect("renew"));
+        db.store.release_lease("webhooks", "b").await.expect("not b's to release");
+        assert!(!db.store.try_lease("webhooks", "b", 30).await.expect("lease"));
+        db.store.release_lease("webhooks", "a").await.expect("release");
+        assert!(db.store.try_lease("webhooks", "b", -1).await.expect("lease"));
+        // b's lease has expired (ttl -1): a takes over.
+        assert!(db.store.try_lease("webhooks", "a", 30).await.expect("take over"));
+    }
+}
+
+backend_test! {
+    async fn the_cursor_moves_only_from_where_it_was(db) {
+        let start = db.store.wire_cursor().await.expect("cursor");
+        assert_eq!(start, 0);
+        let id = subscriber(&db.store, "S", &[], 60).await;
+        let hook = db.store.add_webhook(id, "http://127.0.0.1:9/hook").await.expect("webhook");
+        assert!(hook.secret.starts_with("whsec_"));
+        assert!(db.store.commit_wire_events(0, 5, &[event("evt_a", 7, 1, &[hook.id])]).await.expect("commit"));
+        // A second dispatcher that read the same changes writes nothing.
+        assert!(!db.store.commit_wire_events(0, 5, &[event("evt_b", 7, 1, &[hook.id])]).await.expect("commit"));
+        assert_eq!(db.store.wire_cursor().await.expect("cursor"), 5);
+        let sent = db.store.wire_sent(&[7, 8]).await.expect("sent");
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[&7].version, 1);
+        let due = db.store.due_deliveries(Utc::now(), 10).await.expect("due");
+        assert_eq!(due.iter().map(|d| d.event_id.as_str()).collect::<Vec<_>>(), ["evt_a"]);
+    }
+}
+
+backend_test! {
+    async fn outbox_delivers_in_order_per_webhook_and_story_with_retries(db) {
+        db.store.wire_cursor().await.expect("cursor");
+        let s = subscriber(&db.store, "S", &[], 60).await;
+        let h1 = db.store.add_webhook(s, "http://127.0.0.1:9/one").await.expect("webhook").id;
+        let h2 = db.store.add_webhook(s, "http://127.0.0.1:9/two").await.expect("webhook").id;
+        let events = [
+            event("evt_1", 100, 1, &[h1, h2]),
+            event("evt_2", 200, 1, &[h1]),
+            event("evt_3", 100, 2, &[h1, h2]),
+        ];
+        assert!(db.store.commit_wire_events(0, 3, &events).await.expect("commit"));
+        let ids = |d: &[newsdesk_storage::DueDelivery]| {
+            d.iter().map(|d| (d.webhook_id, d.event_id.clone())).collect::<Vec<_>>()
+        };
+        let now = Utc::now();
+        let due = db.store.due_deliveries(now, 10).await.expect("due");
+        // evt_3 waits for evt_1 of the same story on each webhook.
+        assert_eq!(ids(&due), [(h1, "evt_1".into()), (h2, "evt_1".into()), (h1, "evt_2".into())]);
+
+        // evt_1 fails on h1: it is retried later, and evt_3 still waits behind it.
+        db.store.record_delivery(due[0].outbox_id, &failed(now + Duration::seconds(60))).await.expect("record");
+        db.store.record_delivery(due[1].outbox_id, &delivered()).await.expect("record");
+        db.store.record_delivery(due[2].outbox_id, &delivered()).await.expect("record");
+        let due = db.store.due_deliveries(now, 10).await.expect("due");
+        assert_eq!(ids(&due), [(h2, "evt_3".into())]);
+        let later = db.store.due_deliveries(now + Duration::seconds(61), 10).await.expect("due");
+        assert_eq!(ids(&later), [(h1, "evt_1".into()), (h2, "evt_3".into())]);
+        assert_eq!(later[0].attempts, 1);
+
+        db.store.record_delivery(later[0].outbox_id, &delivered()).await.expect("record");
+        // A delivered row is never delivered again, even if recorded twice.
+        db.store.record_delivery(later[0].outbox_id, &failed(now)).await.expect("record");
+        let due = db.store.due_deliveries(now + Duration::seconds(61), 10).await.expect("due");
+        assert_eq!(ids(&due), [(h1, "evt_3".into()), (h2, "evt_3".into())]);
+
+        let log = db.store.outbox_of(s, 10).await.expect("log");
+        let first = log.iter().find(|e| e.webhook_id == h1 && e.event_id == "evt_1").expect("evt_1 on h1");
+        assert_eq!((first.attempts, first.last_status), (2, Some(204)));
+        assert!(first.delivered_at.is_some());
+
+        // A revoked subscriber's rows are not sent.
+        db.store.revoke_subscriber("S").await.expect("revoke");
+        assert!(db.store.due_deliveries(now + Duration::seconds(61), 10).await.expect("due").is_empty());
+    }
+}
