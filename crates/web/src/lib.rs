@@ -10,6 +10,8 @@ mod render;
 mod site;
 mod sitemaps;
 pub mod views;
+pub mod webhooks;
+pub mod wire;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -49,6 +51,8 @@ pub struct WebConfig {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// How often counted views are written to the database.
     pub views_flush: Duration,
+    /// The wire: ninjs rights statements and webhook timing.
+    pub wire: wire::WireSettings,
 }
 
 impl Default for WebConfig {
@@ -62,6 +66,7 @@ impl Default for WebConfig {
             count_views: true,
             trusted_proxies: Vec::new(),
             views_flush: Duration::from_secs(5),
+            wire: wire::WireSettings::default(),
         }
     }
 }
@@ -199,6 +204,7 @@ pub fn app(state: AppState) -> Router {
         .merge(feeds::router())
         .merge(sitemaps::router())
         .merge(api::router())
+        .merge(wire::router())
         .fallback(|| async { AppError::NotFound })
         .layer(axum::middleware::from_fn_with_state(state.clone(), error::render_error_pages))
         .layer(CompressionLayer::new())
