@@ -11,5 +11,6 @@ pub mod ninjs;
 pub mod roles;
 pub mod saved_page;
 pub mod slug;
+pub mod workflow;
 
 pub use model::*;

@@ -42,6 +42,48 @@ pub enum Command {
     Import(ImportCommand),
     /// Fill an empty site with the demo edition, the seed story and N synthetic stories.
     Demo(DemoArgs),
+    /// Wire subscribers: API keys, webhooks, delivery log.
+    #[command(subcommand)]
+    Subscriber(crate::subscriber::SubscriberCommand),
+    /// Back-office users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; prints a generated password once (or reads one line from stdin with --password-stdin).
+    Add(UserAddArgs),
+    /// List users.
+    List,
+    /// Set a new password (generated and printed, or from stdin) and end the user's sessions.
+    Password(UserPasswordArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    /// E-mail address (the login name).
+    #[arg(value_name = "EMAIL")]
+    pub email: String,
+    /// reporter, editor or admin.
+    #[arg(long, value_name = "ROLE")]
+    pub role: String,
+    /// Display name (default: the part of the address before @).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Read the password from the first line of stdin instead of generating one.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UserPasswordArgs {
+    /// E-mail address of the user.
+    #[arg(value_name = "EMAIL")]
+    pub email: String,
+    /// Read the password from the first line of stdin instead of generating one.
+    #[arg(long)]
+    pub password_stdin: bool,
 }
 
 #[derive(Debug, Args)]
@@ -112,6 +154,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(ImportCommand::Page(args)) => {
             let config = load_config(&cli, None)?;
             crate::import::import_pages(&config, args.edition.as_deref(), &args.files).await
+        }
+        Command::Subscriber(cmd) => {
+            let config = load_config(&cli, None)?;
+            crate::subscriber::run(&config, cmd).await
+        }
+        Command::User(cmd) => {
+            let config = load_config(&cli, None)?;
+            let store = open_store(&config).await?;
+            let result = match cmd {
+                UserCommand::Add(a) => {
+                    crate::users::add(&store, &a.email, &a.role, a.name.as_deref(), a.password_stdin).await
+                }
+                UserCommand::List => crate::users::list(&store).await,
+                UserCommand::Password(a) => crate::users::set_password(&store, &a.email, a.password_stdin).await,
+            };
+            store.close().await;
+            result
+        }
+        Command::Subscriber(cmd) => {
+            let config = load_config(&cli, None)?;
+            crate::subscriber::run(&config, cmd).await
         }
         Command::Demo(args) => {
             let config = load_config(&cli, None)?;

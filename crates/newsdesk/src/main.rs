@@ -6,6 +6,9 @@ mod config;
 mod demo;
 mod import;
 mod serve;
+mod subscriber;
+mod users;
+mod subscriber;
 
 use clap::Parser;
 

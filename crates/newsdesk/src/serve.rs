@@ -36,11 +36,23 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         request_timeout: std::time::Duration::from_secs(config.request_timeout_secs),
         count_views: config.count_views,
         trusted_proxies: config.trusted_proxies.clone(),
+        wire: config.wire.settings(),
+        comments: config.comments.settings(),
         ..WebConfig::default()
     };
     let state = AppState::new(store.clone(), web).await?;
     let follower = tokio::spawn(newsdesk_web::follow_changes(state.clone()));
     let flusher = tokio::spawn(newsdesk_web::flush_views(state.clone()));
+    let webhook_holder = newsdesk_web::webhooks::holder_id();
+    let webhooks = tokio::spawn(newsdesk_web::webhooks::run_webhooks(state.clone(), webhook_holder.clone()));
+    let scheduler = tokio::spawn(newsdesk_web::scheduler::run(state.clone()));
+    if store.user_count().await? == 0 {
+        tracing::info!(
+            "the back office has no users yet: create the first admin with \
+             `newsdesk user add you@example.org --role admin`, then log in at {}/admin",
+            config.public_url()
+        );
+    }
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (is another server running there?)", config.listen))?;
@@ -49,6 +61,10 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("server failed")?;
     follower.abort();
     flusher.abort();
+    webhooks.abort();
+    // Another node (or this one after a restart) takes over the webhooks at once.
+    newsdesk_web::webhooks::release_lease(&state, &webhook_holder).await;
+    scheduler.abort();
     // The views counted since the last flush.
     newsdesk_web::flush_views_now(&state).await;
     store.close().await;

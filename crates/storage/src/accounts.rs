@@ -353,3 +353,55 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// Stores a one-time invite link for `user_id` (the token's hash), replacing older ones.
+    pub async fn create_invite(&self, token_hash: &str, user_id: i64, expires_at: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("DELETE FROM invites WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO invites (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(expires_at.timestamp())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The user an unexpired invite is for.
+    pub async fn invite(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM invites i JOIN users u ON u.id = i.user_id \
+             WHERE i.token_hash = $1 AND i.expires_at > $2 AND u.active = 1"
+        ))
+        .bind(token_hash)
+        .bind(now.timestamp())
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(user_from).transpose()
+    }
+
+    /// Uses an invite: sets the password and deletes the invite, at most once.
+    pub async fn accept_invite(&self, token_hash: &str, hash: &str, now: DateTime<Utc>) -> Result<Option<i64>> {
+        let mut tx = self.pool().begin().await?;
+        let row = sqlx::query("DELETE FROM invites WHERE token_hash = $1 AND expires_at > $2 RETURNING user_id")
+            .bind(token_hash)
+            .bind(now.timestamp())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let user_id: i64 = row.try_get("user_id")?;
+        sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3")
+            .bind(hash)
+            .bind(now.timestamp())
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(user_id))
+    }
+}

@@ -167,7 +167,7 @@ pub enum StoryFilter {
 pub(crate) const SUMMARY_COLUMNS: &str = "s.news_id, s.slug, s.headline, s.lead, s.section_id, s.published_at, s.updated_at, \
      p.id AS photo_id, p.sha256, p.mime, p.width, p.height, p.caption, p.credit";
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     Utc::now().timestamp()
 }
 
@@ -593,7 +593,7 @@ impl Store {
     }
 }
 
-async fn save_story_in(conn: &mut AnyConnection, input: &StoryInput) -> Result<(NewsId, SaveOutcome)> {
+pub(crate) async fn save_story_in(conn: &mut AnyConnection, input: &StoryInput) -> Result<(NewsId, SaveOutcome)> {
     let section_id = match &input.section {
         SectionRef::Id(id) => {
             let ok = sqlx::query("SELECT 1 FROM sections WHERE id = $1 AND edition_id = $2")
@@ -741,7 +741,7 @@ fn like_escape(s: &str) -> String {
     s.replace(['%', '_'], "")
 }
 
-async fn record_change(conn: &mut AnyConnection, news_id: NewsId, edition_id: i64) -> Result<()> {
+pub(crate) async fn record_change(conn: &mut AnyConnection, news_id: NewsId, edition_id: i64) -> Result<()> {
     sqlx::query("INSERT INTO story_changes (news_id, edition_id, changed_at) VALUES ($1, $2, $3)")
         .bind(news_id)
         .bind(edition_id)

@@ -18,6 +18,15 @@ pub enum StoreError {
         /// The field (column) whose value is taken.
         field: &'static str,
     },
+    /// The story changed since the version an editor based a change on.
+    #[error(
+        "this story was changed by someone else meanwhile (it is now at version {current}); \
+         reload it to see their changes"
+    )]
+    Stale {
+        /// The story's version now.
+        current: i64,
+    },
     /// Input that the store refuses (unknown section, bad reference, ...).
     #[error("{0}")]
     Invalid(String),

@@ -8,6 +8,8 @@ mod comments;
 mod content;
 mod error;
 pub mod listing;
+mod newsroom;
+mod search_feed;
 pub mod testing;
 mod views;
 mod wire;
@@ -23,6 +25,8 @@ pub use accounts::*;
 pub use comments::*;
 pub use content::*;
 pub use error::StoreError;
+pub use newsroom::*;
+pub use search_feed::IndexableStory;
 pub use views::{ViewBucket, hour_of};
 pub use wire::*;
 

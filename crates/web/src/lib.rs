@@ -1,12 +1,15 @@
 //! newsdesk's web layer: the reader site, its page cache and the HTTP
 //! details (compression, conditional requests, security headers).
 
+pub mod admin;
 pub mod api;
 pub mod cache;
+pub mod comments;
 mod error;
 mod feeds;
 mod http;
 mod render;
+pub mod scheduler;
 mod site;
 mod sitemaps;
 pub mod views;
@@ -51,6 +54,8 @@ pub struct WebConfig {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// How often counted views are written to the database.
     pub views_flush: Duration,
+    /// Readers' comments: content rules, moderation, closing, rate limits.
+    pub comments: comments::CommentSettings,
     /// The wire: ninjs rights statements and webhook timing.
     pub wire: wire::WireSettings,
 }
@@ -66,6 +71,7 @@ impl Default for WebConfig {
             count_views: true,
             trusted_proxies: Vec::new(),
             views_flush: Duration::from_secs(5),
+            comments: comments::CommentSettings::default(),
             wire: wire::WireSettings::default(),
         }
     }
@@ -89,6 +95,8 @@ pub struct AppState {
     pub editions: Arc<ArcSwap<Vec<Edition>>>,
     /// Web settings.
     pub config: Arc<WebConfig>,
+    /// Comment settings and the key that signs comment forms (shared by all nodes through the database).
+    pub comments: Arc<comments::Comments>,
 }
 
 impl AppState {
@@ -96,6 +104,7 @@ impl AppState {
     pub async fn new(store: Store, config: WebConfig) -> Result<AppState, AppError> {
         let templates = Templates::load(config.theme_dir.as_deref())?;
         let editions = store.editions().await?;
+        let comments = comments::Comments::load(&store, config.comments.clone()).await?;
         Ok(AppState {
             store,
             templates: Arc::new(templates),
@@ -106,6 +115,7 @@ impl AppState {
             views: Arc::new(views::ViewCounter::new(config.count_views, views::DEFAULT_BOTS)),
             editions: Arc::new(ArcSwap::from_pointee(editions)),
             config: Arc::new(config),
+            comments: Arc::new(comments),
         })
     }
 
@@ -201,9 +211,11 @@ pub fn app(state: AppState) -> Router {
     let timeout = state.config.request_timeout;
     Router::new()
         .merge(site::router())
+        .merge(comments::router())
         .merge(feeds::router())
         .merge(sitemaps::router())
         .merge(api::router())
+        .merge(admin::router(state.clone()))
         .merge(wire::router())
         .fallback(|| async { AppError::NotFound })
         .layer(axum::middleware::from_fn_with_state(state.clone(), error::render_error_pages))

@@ -19,6 +19,20 @@ const THEME: &[(&str, &str)] = &[
     ("most_visited.html", include_str!("../templates/most_visited.html")),
     ("most_visited_page.html", include_str!("../templates/most_visited_page.html")),
     ("macros.html", include_str!("../templates/macros.html")),
+    ("admin/base.html", include_str!("../templates/admin/base.html")),
+    ("admin/login.html", include_str!("../templates/admin/login.html")),
+    ("admin/message.html", include_str!("../templates/admin/message.html")),
+    ("admin/dashboard.html", include_str!("../templates/admin/dashboard.html")),
+    ("admin/account.html", include_str!("../templates/admin/account.html")),
+    ("admin/stories.html", include_str!("../templates/admin/stories.html")),
+    ("admin/editor.html", include_str!("../templates/admin/editor.html")),
+    ("admin/revisions.html", include_str!("../templates/admin/revisions.html")),
+    ("admin/revision.html", include_str!("../templates/admin/revision.html")),
+    ("admin/users.html", include_str!("../templates/admin/users.html")),
+    ("admin/audit.html", include_str!("../templates/admin/audit.html")),
+    ("admin/invite.html", include_str!("../templates/admin/invite.html")),
+    ("comments.html", include_str!("../templates/comments.html")),
+    ("comment_form.html", include_str!("../templates/comment_form.html")),
 ];
 
 /// The site stylesheet, embedded.

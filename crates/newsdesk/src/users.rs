@@ -1,0 +1,93 @@
+//! `newsdesk user ...`: back-office accounts from the command line (the first
+//! admin of a fresh site is made here).
+
+use std::io::BufRead;
+
+use anyhow::{Context, bail};
+use newsdesk_domain::roles::{self, Role};
+use newsdesk_storage::{AuditEntry, NewUser, Store, StoreError};
+use rand::Rng;
+
+/// A generated password: 20 characters from an alphabet without look-alikes.
+pub fn generate_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..20).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
+/// Reads one line from stdin as the password (trailing newline removed).
+fn password_from_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("cannot read the password from stdin")?;
+    let p = line.trim_end_matches(['\n', '\r']).to_string();
+    roles::check_password(&p).map_err(|m| anyhow::anyhow!("the password from stdin is refused: {m}"))?;
+    Ok(p)
+}
+
+/// `user add`: creates a user; prints the generated password once unless one came on stdin.
+pub async fn add(store: &Store, email: &str, role: &str, name: Option<&str>, stdin: bool) -> anyhow::Result<()> {
+    let email = roles::normalize_email(email).map_err(|m| anyhow::anyhow!("{m}"))?;
+    let role: Role = role.parse()?;
+    let name = name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or_else(|| email.split('@').next().unwrap_or("user"));
+    if name.chars().count() > 80 {
+        bail!("the name is longer than 80 characters");
+    }
+    let (password, generated) = if stdin { (password_from_stdin()?, false) } else { (generate_password(), true) };
+    let hash = newsdesk_web::admin::hash_password(password.clone()).await?;
+    let now = chrono::Utc::now();
+    let user = match store.create_user(&NewUser { email: email.clone(), name: name.to_string(), role, password_hash: hash }, now).await {
+        Ok(u) => u,
+        Err(StoreError::Conflict { .. }) => bail!("there is already a user {email}"),
+        Err(e) => return Err(e.into()),
+    };
+    store
+        .audit(&AuditEntry {
+            at: now,
+            actor: "cli".into(),
+            user_id: None,
+            action: "user.create".into(),
+            target_kind: "user".into(),
+            target_id: user.id.to_string(),
+            detail: format!("{email} as {role}"),
+        })
+        .await?;
+    println!("created {role} {email}");
+    if generated {
+        println!("password: {password}");
+        println!("(shown once; change it under Your account after logging in at /admin/login)");
+    }
+    Ok(())
+}
+
+/// `user list`.
+pub async fn list(store: &Store) -> anyhow::Result<()> {
+    for u in store.users().await? {
+        println!("{}\t{}\t{}\t{}", u.email, u.role, if u.active { "active" } else { "inactive" }, u.name);
+    }
+    Ok(())
+}
+
+/// `user password EMAIL`: sets a new password (generated, or from stdin) and ends the user's sessions.
+pub async fn set_password(store: &Store, email: &str, stdin: bool) -> anyhow::Result<()> {
+    let email = roles::normalize_email(email).map_err(|m| anyhow::anyhow!("{m}"))?;
+    let Some((user, _)) = store.user_by_email(&email).await? else { bail!("there is no user {email}") };
+    let (password, generated) = if stdin { (password_from_stdin()?, false) } else { (generate_password(), true) };
+    let hash = newsdesk_web::admin::hash_password(password.clone()).await?;
+    store.set_password(user.id, &hash, chrono::Utc::now()).await?;
+    println!("password of {email} changed; their sessions were ended");
+    if generated {
+        println!("password: {password}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn generated_passwords_pass_the_rules() {
+        let p = super::generate_password();
+        assert_eq!(p.len(), 20);
+        assert!(newsdesk_domain::roles::check_password(&p).is_ok());
+        assert_ne!(p, super::generate_password());
+    }
+}

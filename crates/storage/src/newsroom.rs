@@ -1,0 +1,419 @@
+//! The newsroom's view of stories: the desk list, saves checked against the
+//! version they were based on, workflow transitions, corrections, the
+//! scheduler and revisions.
+
+use chrono::{DateTime, Utc};
+use newsdesk_domain::dates::from_unix;
+use newsdesk_domain::{NewsId, StoryStatus};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::content::{now, record_change, save_story_in};
+use crate::{Result, SaveOutcome, Store, StoreError, StoryInput};
+
+/// Newsroom fields of a story that the public model does not carry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoryExtras {
+    /// User who created the story.
+    pub created_by: Option<i64>,
+    /// Internal note for the desk.
+    pub editorial_note: String,
+    /// Public note of the last correction.
+    pub correction_note: String,
+    /// Public note of a killed story.
+    pub public_note: String,
+    /// When a scheduled story goes out.
+    pub scheduled_at: Option<DateTime<Utc>>,
+}
+
+/// A story in the desk list.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeskRow {
+    /// News ID.
+    pub news_id: NewsId,
+    /// Headline.
+    pub headline: String,
+    /// Workflow state.
+    pub status: String,
+    /// Section path.
+    pub section: String,
+    /// Last change (unix seconds).
+    pub modified_at: i64,
+    /// Publish time, if published once (unix seconds).
+    pub published_at: Option<i64>,
+    /// Scheduled time (unix seconds).
+    pub scheduled_at: Option<i64>,
+    /// E-mail of the creator.
+    pub created_by: Option<String>,
+    /// Version.
+    pub version: i64,
+}
+
+/// Which stories the desk list shows.
+#[derive(Debug, Clone, Default)]
+pub struct DeskFilter {
+    /// Only this state.
+    pub status: Option<StoryStatus>,
+    /// Only this section (and below).
+    pub section_id: Option<i64>,
+    /// Only stories created by this user.
+    pub created_by: Option<i64>,
+    /// Headline contains this text (case-insensitive).
+    pub headline: Option<String>,
+    /// Last changed at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Last changed before.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// One saved version of a story.
+#[derive(Debug, Clone, Serialize)]
+pub struct Revision {
+    /// Version number.
+    pub version: i64,
+    /// Section id.
+    pub section_id: i64,
+    /// Slug.
+    pub slug: String,
+    /// Headline.
+    pub headline: String,
+    /// Lead.
+    pub lead: String,
+    /// Body as written.
+    pub body_source: String,
+    /// Body format.
+    pub body_format: String,
+    /// Workflow state after this save.
+    pub status: String,
+    /// Who saved.
+    pub actor: String,
+    /// What happened (`publish`, `correction: ...`), empty for an edit.
+    pub note: String,
+    /// When (unix seconds).
+    pub created_at: i64,
+}
+
+/// A workflow change to apply.
+#[derive(Debug, Clone)]
+pub struct Transition {
+    /// The story.
+    pub news_id: NewsId,
+    /// The version the user saw; refused when the story has moved on.
+    pub expected_version: i64,
+    /// The state it must be in now.
+    pub from: StoryStatus,
+    /// The new state.
+    pub to: StoryStatus,
+    /// For a scheduled story: when it goes out.
+    pub scheduled_at: Option<DateTime<Utc>>,
+    /// For a killed story: the public note.
+    pub public_note: Option<String>,
+    /// Who.
+    pub actor: String,
+    /// What, for the revision list.
+    pub note: String,
+}
+
+/// Copies the story's current row into its revisions.
+async fn snapshot(conn: &mut AnyConnection, news_id: NewsId, actor: &str, note: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO story_revisions (news_id, version, section_id, slug, headline, lead, body_source, body_format, \
+         status, actor, created_at, note) \
+         SELECT news_id, version, section_id, slug, headline, lead, body_source, body_format, status, $2, $3, $4 \
+         FROM stories WHERE news_id = $1",
+    )
+    .bind(news_id)
+    .bind(actor)
+    .bind(now())
+    .bind(note)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Saves a story from the editor. With `expected_version`, the save is
+    /// refused ([`StoreError::Stale`]) when the story has changed since that
+    /// version: two people never silently overwrite each other.
+    pub async fn save_story_checked(
+        &self,
+        input: &StoryInput,
+        expected_version: Option<i64>,
+        editorial_note: &str,
+        created_by: Option<i64>,
+    ) -> Result<(NewsId, SaveOutcome)> {
+        if input.headline.trim().is_empty() {
+            return Err(StoreError::Invalid("headline must not be empty".into()));
+        }
+        let mut tx = self.pool().begin().await?;
+        if let (Some(id), Some(expected)) = (input.news_id, expected_version) {
+            let row = sqlx::query("SELECT version FROM stories WHERE news_id = $1").bind(id).fetch_optional(&mut *tx).await?;
+            let current: i64 = match row {
+                Some(r) => r.try_get("version")?,
+                None => return Err(StoreError::Invalid(format!("there is no story {id}"))),
+            };
+            if current != expected {
+                tx.rollback().await?;
+                return Err(StoreError::Stale { current });
+            }
+        }
+        let (news_id, outcome) = match save_story_in(&mut tx, input).await {
+            Ok(r) => r,
+            Err(e) => {
+                tx.rollback().await?;
+                return Err(e);
+            }
+        };
+        let note_changed = sqlx::query(
+            "UPDATE stories SET editorial_note = $2, created_by = COALESCE(created_by, $3) \
+             WHERE news_id = $1 AND (editorial_note <> $2 OR (created_by IS NULL AND $3 IS NOT NULL))",
+        )
+        .bind(news_id)
+        .bind(editorial_note)
+        .bind(created_by)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if outcome == SaveOutcome::Unchanged && !note_changed {
+            tx.rollback().await?;
+        } else {
+            tx.commit().await?;
+        }
+        Ok((news_id, if outcome == SaveOutcome::Unchanged && note_changed { SaveOutcome::Updated } else { outcome }))
+    }
+
+    /// The newsroom fields of a story.
+    pub async fn story_extras(&self, news_id: NewsId) -> Result<Option<StoryExtras>> {
+        let row = sqlx::query(
+            "SELECT created_by, editorial_note, correction_note, public_note, scheduled_at FROM stories WHERE news_id = $1",
+        )
+        .bind(news_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            Ok(StoryExtras {
+                created_by: r.try_get("created_by")?,
+                editorial_note: r.try_get("editorial_note")?,
+                correction_note: r.try_get("correction_note")?,
+                public_note: r.try_get("public_note")?,
+                scheduled_at: r.try_get::<Option<i64>, _>("scheduled_at")?.map(from_unix),
+            })
+        })
+        .transpose()
+    }
+
+    /// Applies a workflow transition, checked against the version and state the user saw.
+    pub async fn transition(&self, t: &Transition) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        let row = sqlx::query("SELECT version, status, edition_id FROM stories WHERE news_id = $1")
+            .bind(t.news_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Err(StoreError::Invalid(format!("there is no story {}", t.news_id)));
+        };
+        let (version, status): (i64, String) = (row.try_get("version")?, row.try_get("status")?);
+        if version != t.expected_version || status != t.from.as_str() {
+            tx.rollback().await?;
+            return Err(StoreError::Stale { current: version });
+        }
+        let edition_id: i64 = row.try_get("edition_id")?;
+        let at = now();
+        sqlx::query(
+            "UPDATE stories SET status = $2, version = version + 1, modified_at = $3, \
+             published_at = CASE WHEN $2 = 'published' AND published_at IS NULL THEN $3 ELSE published_at END, \
+             scheduled_at = $4, public_note = COALESCE($5, public_note) WHERE news_id = $1",
+        )
+        .bind(t.news_id)
+        .bind(t.to.as_str())
+        .bind(at)
+        .bind(t.scheduled_at.map(|d| d.timestamp()))
+        .bind(t.public_note.clone())
+        .execute(&mut *tx)
+        .await?;
+        snapshot(&mut tx, t.news_id, &t.actor, &t.note).await?;
+        record_change(&mut tx, t.news_id, edition_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records a public correction of a published story: the note, and
+    /// `updated_at` (shown as "Updated:" and as dateModified).
+    pub async fn add_correction(&self, news_id: NewsId, expected_version: i64, note: &str, actor: &str) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        let row = sqlx::query("SELECT version, status, edition_id FROM stories WHERE news_id = $1")
+            .bind(news_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::Invalid(format!("there is no story {news_id}")))?;
+        let version: i64 = row.try_get("version")?;
+        if version != expected_version {
+            tx.rollback().await?;
+            return Err(StoreError::Stale { current: version });
+        }
+        if row.try_get::<String, _>("status")? != "published" {
+            tx.rollback().await?;
+            return Err(StoreError::Invalid("only a published story can be corrected".into()));
+        }
+        let at = now();
+        sqlx::query(
+            "UPDATE stories SET correction_note = $2, updated_at = $3, modified_at = $3, version = version + 1 \
+             WHERE news_id = $1",
+        )
+        .bind(news_id)
+        .bind(note)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        snapshot(&mut tx, news_id, actor, &format!("correction: {note}")).await?;
+        record_change(&mut tx, news_id, row.try_get("edition_id")?).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Publishes every scheduled story whose time has come; returns their News IDs.
+    /// Each story goes out once: the update only matches stories still scheduled.
+    pub async fn publish_due(&self, now_at: DateTime<Utc>) -> Result<Vec<NewsId>> {
+        let mut tx = self.pool().begin().await?;
+        let rows = sqlx::query(
+            "UPDATE stories SET status = 'published', version = version + 1, modified_at = $1, \
+             published_at = COALESCE(published_at, $1), scheduled_at = NULL \
+             WHERE status = 'scheduled' AND scheduled_at <= $1 RETURNING news_id, edition_id",
+        )
+        .bind(now_at.timestamp())
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut ids = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let news_id: NewsId = r.try_get("news_id")?;
+            snapshot(&mut tx, news_id, "scheduler", "publish (scheduled)").await?;
+            record_change(&mut tx, news_id, r.try_get("edition_id")?).await?;
+            ids.push(news_id);
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    /// Story counts by state, for the desk.
+    pub async fn desk_counts(&self) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM stories GROUP BY status ORDER BY status")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get("status")?, r.try_get("n")?))).collect()
+    }
+
+    /// The desk list: stories matching `f`, last changed first.
+    pub async fn desk_stories(&self, f: &DeskFilter, offset: i64, limit: i64) -> Result<Vec<DeskRow>> {
+        let mut sql = String::from(
+            "SELECT s.news_id, s.headline, s.status, sec.path AS section, s.modified_at, s.published_at, \
+             s.scheduled_at, u.email AS created_by, s.version FROM stories s \
+             JOIN sections sec ON sec.id = s.section_id LEFT JOIN users u ON u.id = s.created_by WHERE 1 = 1",
+        );
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        if f.status.is_some() {
+            sql += &format!(" AND s.status = {}", next());
+        }
+        if f.section_id.is_some() {
+            let (a, b) = (next(), next());
+            sql += &format!(
+                " AND s.section_id IN (SELECT id FROM sections WHERE id = {a} OR path LIKE \
+                 (SELECT path FROM sections WHERE id = {b}) || '/%')"
+            );
+        }
+        if f.created_by.is_some() {
+            sql += &format!(" AND s.created_by = {}", next());
+        }
+        if f.headline.is_some() {
+            sql += &format!(" AND LOWER(s.headline) LIKE {}", next());
+        }
+        if f.from.is_some() {
+            sql += &format!(" AND s.modified_at >= {}", next());
+        }
+        if f.to.is_some() {
+            sql += &format!(" AND s.modified_at < {}", next());
+        }
+        sql += &format!(" ORDER BY s.modified_at DESC, s.news_id DESC LIMIT {} OFFSET {}", next(), next());
+        let mut q = sqlx::query(&sql);
+        if let Some(s) = f.status {
+            q = q.bind(s.as_str());
+        }
+        if let Some(id) = f.section_id {
+            q = q.bind(id).bind(id);
+        }
+        if let Some(u) = f.created_by {
+            q = q.bind(u);
+        }
+        if let Some(h) = &f.headline {
+            q = q.bind(format!("%{}%", h.to_lowercase().replace(['%', '_'], "")));
+        }
+        if let Some(t) = f.from {
+            q = q.bind(t.timestamp());
+        }
+        if let Some(t) = f.to {
+            q = q.bind(t.timestamp());
+        }
+        let rows = q.bind(limit).bind(offset).fetch_all(self.pool()).await?;
+        rows.iter().map(desk_row).collect()
+    }
+
+    /// All revisions of a story, newest first.
+    pub async fn revisions(&self, news_id: NewsId) -> Result<Vec<Revision>> {
+        let rows = sqlx::query(&format!("{REVISION_SELECT} WHERE news_id = $1 ORDER BY version DESC, id DESC"))
+            .bind(news_id)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(revision_from).collect()
+    }
+
+    /// One revision of a story (the last one saved with that version).
+    pub async fn revision(&self, news_id: NewsId, version: i64) -> Result<Option<Revision>> {
+        let row = sqlx::query(&format!(
+            "{REVISION_SELECT} WHERE news_id = $1 AND version = $2 ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(news_id)
+        .bind(version)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(revision_from).transpose()
+    }
+}
+
+const REVISION_SELECT: &str = "SELECT version, section_id, slug, headline, lead, body_source, body_format, status, \
+                               actor, note, created_at FROM story_revisions";
+
+fn revision_from(r: &AnyRow) -> Result<Revision> {
+    Ok(Revision {
+        version: r.try_get("version")?,
+        section_id: r.try_get("section_id")?,
+        slug: r.try_get("slug")?,
+        headline: r.try_get("headline")?,
+        lead: r.try_get("lead")?,
+        body_source: r.try_get("body_source")?,
+        body_format: r.try_get("body_format")?,
+        status: r.try_get("status")?,
+        actor: r.try_get("actor")?,
+        note: r.try_get("note")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+fn desk_row(r: &AnyRow) -> Result<DeskRow> {
+    Ok(DeskRow {
+        news_id: r.try_get("news_id")?,
+        headline: r.try_get("headline")?,
+        status: r.try_get("status")?,
+        section: r.try_get("section")?,
+        modified_at: r.try_get("modified_at")?,
+        published_at: r.try_get("published_at")?,
+        scheduled_at: r.try_get("scheduled_at")?,
+        created_by: r.try_get("created_by")?,
+        version: r.try_get("version")?,
+    })
+}

@@ -1,0 +1,536 @@
+//! Logging in and out, sessions, CSRF, and the account page.
+//!
+//! Sessions live in the database (so they survive restarts and work across
+//! nodes); the browser holds a random token in an `HttpOnly`, `SameSite=Lax`
+//! cookie (`Secure` when the site is served over HTTPS), the database only its
+//! SHA-256. Every state-changing request must come from our own origin
+//! (`Sec-Fetch-Site`/`Origin`) and carry the session's CSRF token, checked
+//! here for all routes at once: a handler cannot forget it.
+
+use std::net::SocketAddr;
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{ConnectInfo, FromRequestParts, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use chrono::{DateTime, Duration, Utc};
+use newsdesk_domain::roles::{self, Permission, Role};
+use newsdesk_storage::AuditEntry;
+use rand::Rng;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::{AdminError, page};
+use crate::AppState;
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "nd_session";
+/// Name of the cookie that protects the login form itself.
+const LOGIN_COOKIE: &str = "nd_login";
+/// A session unused for this long ends.
+const IDLE: Duration = Duration::hours(12);
+/// Failed logins allowed per account, and per address, within [`THROTTLE_WINDOW`].
+const MAX_FAILURES_ACCOUNT: i64 = 5;
+const MAX_FAILURES_IP: i64 = 20;
+const THROTTLE_WINDOW: Duration = Duration::minutes(15);
+/// Largest form body read for the CSRF check (story bodies are long).
+const MAX_FORM_BYTES: usize = 8 * 1024 * 1024;
+
+/// The logged-in back-office user of a request.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    /// User id.
+    pub user_id: i64,
+    /// E-mail address (login name).
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// The session's CSRF token, to put in forms as the `csrf` field.
+    pub csrf: String,
+    token_hash: String,
+}
+
+impl Staff {
+    /// Refuses with 403 unless the role has `p`.
+    pub fn require(&self, p: Permission) -> Result<(), AdminError> {
+        if self.role.can(p) {
+            Ok(())
+        } else {
+            Err(AdminError::Forbidden(format!("Your role ({}) may not do this.", self.role)))
+        }
+    }
+
+    /// Whether the role has `p`.
+    pub fn can(&self, p: Permission) -> bool {
+        self.role.can(p)
+    }
+
+    /// An audit entry by this user.
+    pub fn audit(&self, action: &str, target_kind: &str, target_id: impl ToString, detail: impl Into<String>) -> AuditEntry {
+        AuditEntry {
+            at: Utc::now(),
+            actor: self.email.clone(),
+            user_id: Some(self.user_id),
+            action: action.into(),
+            target_kind: target_kind.into(),
+            target_id: target_id.to_string(),
+            detail: detail.into(),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Staff {
+    type Rejection = AdminError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Staff>().cloned().ok_or(AdminError::LoginRequired)
+    }
+}
+
+impl<S: Send + Sync> axum::extract::OptionalFromRequestParts<S> for Staff {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        Ok(parts.extensions.get::<Staff>().cloned())
+    }
+}
+
+/// The TCP peer of a request, when the server records it.
+pub(crate) struct PeerAddr(pub Option<SocketAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PeerAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(PeerAddr(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)))
+    }
+}
+
+/// SHA-256 of a token, hex.
+fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A fresh random token (32 bytes, hex).
+pub(crate) fn random_token() -> String {
+    let bytes: [u8; 32] = rand::rng().random();
+    hex::encode(bytes)
+}
+
+/// A short random id (8 bytes, hex), e.g. to name a node.
+pub fn random_token_short() -> String {
+    let bytes: [u8; 8] = rand::rng().random();
+    hex::encode(bytes)
+}
+
+/// Compares secrets in time independent of where they differ.
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn is_safe(m: &Method) -> bool {
+    matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Whether a state-changing request comes from our own pages: `Sec-Fetch-Site`
+/// when the browser sends it, else `Origin` against the public URL or the Host.
+/// Clients that send neither (scripts, curl) still need the CSRF token.
+fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return matches!(site, "same-origin" | "none");
+    }
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return true };
+    if origin == public_url.trim_end_matches('/') {
+        return true;
+    }
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    !host.is_empty() && (origin == format!("http://{host}") || origin == format!("https://{host}"))
+}
+
+/// Loads the session of every back-office request and checks the origin and
+/// CSRF token of every state-changing one.
+pub async fn session_layer(State(state): State<AppState>, jar: CookieJar, req: Request, next: Next) -> Response {
+    match check_request(&state, &jar, req).await {
+        Ok(req) => {
+            let staff = req.extensions().get::<Staff>().cloned();
+            let mut res = next.run(req).await;
+            if let Some(staff) = staff {
+                res.extensions_mut().insert(staff);
+            }
+            res.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+            res.headers_mut().insert("x-robots-tag", header::HeaderValue::from_static("noindex, nofollow"));
+            res
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn check_request(state: &AppState, jar: &CookieJar, mut req: Request) -> Result<Request, AdminError> {
+    let now = Utc::now();
+    let staff = match jar.get(SESSION_COOKIE) {
+        Some(c) => {
+            let token_hash = hash_token(c.value());
+            match state.store.session(&token_hash, now).await? {
+                Some(s) => {
+                    if now - s.last_seen_at > Duration::minutes(5) {
+                        state.store.touch_session(&token_hash, now, now + IDLE).await?;
+                    }
+                    Some(Staff {
+                        user_id: s.user.id,
+                        email: s.user.email,
+                        name: s.user.name,
+                        role: s.user.role,
+                        csrf: s.csrf,
+                        token_hash,
+                    })
+                }
+                None => None,
+            }
+        }
+        None => None,
+    };
+    if !is_safe(req.method()) {
+        if !same_origin(req.headers(), &state.config.public_url) {
+            return Err(AdminError::Csrf);
+        }
+        // The login form has no session yet; its handler checks its own token.
+        if let Some(staff) = &staff
+            && req.uri().path() != "/admin/login"
+        {
+            let (token, rebuilt) = csrf_token_of(req).await?;
+            req = rebuilt;
+            if !token.is_some_and(|t| same_secret(&t, &staff.csrf)) {
+                return Err(AdminError::Csrf);
+            }
+        }
+    }
+    if let Some(staff) = staff {
+        req.extensions_mut().insert(staff);
+    }
+    Ok(req)
+}
+
+/// The CSRF token of a request: the `X-CSRF-Token` header, a `csrf` query
+/// parameter (multipart uploads), or the `csrf` field of a urlencoded form
+/// (the body is read and put back).
+async fn csrf_token_of(req: Request) -> Result<(Option<String>, Request), AdminError> {
+    if let Some(t) = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()) {
+        let t = t.to_string();
+        return Ok((Some(t), req));
+    }
+    let from_query = req.uri().query().and_then(|q| {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+            .ok()
+            .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v))
+    });
+    if from_query.is_some() {
+        return Ok((from_query, req));
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Ok((None, req));
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = to_bytes(body, MAX_FORM_BYTES)
+        .await
+        .map_err(|_| AdminError::BadRequest(format!("the form is larger than {} MB", MAX_FORM_BYTES >> 20)))?;
+    let token = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+        .ok()
+        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v));
+    Ok((token, Request::from_parts(parts, Body::from(bytes))))
+}
+
+/// A browser-session cookie: gone when the browser closes; the session row expires on its own.
+fn cookie<'c>(state: &AppState, name: &'c str, value: String) -> Cookie<'c> {
+    Cookie::build((name, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.config.public_url.starts_with("https://"))
+        .build()
+}
+
+fn removal(state: &AppState, name: &'static str) -> Cookie<'static> {
+    let mut c = cookie(state, name, String::new());
+    c.make_removal();
+    c
+}
+
+/// Where to go after logging in: a back-office path, never another site.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with("/admin") && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/admin".to_string(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct NextQuery {
+    next: Option<String>,
+}
+
+/// The login page (also shown with 401 for anonymous back-office requests).
+pub(super) async fn login_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    staff: Option<Staff>,
+    Query(q): Query<NextQuery>,
+) -> Result<Response, AdminError> {
+    let next = safe_next(q.next.as_deref());
+    if staff.is_some() {
+        return Ok(Redirect::to(&next).into_response());
+    }
+    login_form(&state, jar, axum::http::StatusCode::OK, &next, "", None)
+}
+
+/// Renders the login form with a fresh login token.
+pub(super) fn login_form(
+    state: &AppState,
+    jar: CookieJar,
+    status: axum::http::StatusCode,
+    next: &str,
+    email: &str,
+    error: Option<&str>,
+) -> Result<Response, AdminError> {
+    let token = random_token();
+    let html = page::render_anonymous(
+        state,
+        "admin/login.html",
+        "Log in",
+        minijinja::context! { next => next, email => email, error => error, csrf => token },
+    )?;
+    let jar = jar.add(cookie(state, LOGIN_COOKIE, token));
+    Ok((status, jar, html).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct LoginForm {
+    email: String,
+    password: String,
+    csrf: String,
+    next: Option<String>,
+}
+
+/// Checks a password against a stored Argon2id hash, off the async threads.
+pub(crate) async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || password_auth::verify_password(password, &hash).is_ok())
+        .await
+        .unwrap_or(false)
+}
+
+/// Hashes a password with Argon2id, off the async threads.
+pub async fn hash_password(password: String) -> Result<String, AdminError> {
+    tokio::task::spawn_blocking(move || password_auth::generate_hash(password))
+        .await
+        .map_err(|e| AdminError::Internal(format!("hashing task failed: {e}")))
+}
+
+/// A hash of a random password, checked when the account does not exist so
+/// that the answer takes as long as for a real one.
+static DUMMY_HASH: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| password_auth::generate_hash(random_token()));
+
+/// Logs in: throttled per account and per address; a new session on success.
+pub(super) async fn login(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    PeerAddr(peer): PeerAddr,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, AdminError> {
+    let next = safe_next(form.next.as_deref());
+    let login_token = jar.get(LOGIN_COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
+    if login_token.is_empty() || !same_secret(&login_token, &form.csrf) {
+        return login_form(
+            &state,
+            jar,
+            axum::http::StatusCode::FORBIDDEN,
+            &next,
+            &form.email,
+            Some("The login form expired. Please try again."),
+        );
+    }
+    let email = roles::normalize_email(&form.email).unwrap_or_else(|_| form.email.trim().to_lowercase());
+    let ip = crate::views::client_ip(peer, &headers, &state.config.trusted_proxies)
+        .map(|ip| ip.to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let now = Utc::now();
+    let (ip_key, account_key) = (format!("ip:{ip}"), format!("account:{email}"));
+    let since = now - THROTTLE_WINDOW;
+    if state.store.login_failures(&account_key, since).await? >= MAX_FAILURES_ACCOUNT
+        || state.store.login_failures(&ip_key, since).await? >= MAX_FAILURES_IP
+    {
+        return login_form(
+            &state,
+            jar,
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            &next,
+            &form.email,
+            Some("Too many failed logins. Wait 15 minutes and try again, or ask an admin to reset your password."),
+        );
+    }
+    let found = state.store.user_by_email(&email).await?;
+    let (user, hash) = match found {
+        Some((u, h)) if u.active && !h.is_empty() => (Some(u), h),
+        _ => (None, DUMMY_HASH.clone()),
+    };
+    let ok = verify_password(form.password.clone(), hash).await;
+    let Some(user) = user.filter(|_| ok) else {
+        state.store.add_login_failure(&[ip_key, account_key], now).await?;
+        return login_form(
+            &state,
+            jar,
+            axum::http::StatusCode::UNAUTHORIZED,
+            &next,
+            &form.email,
+            Some("Wrong e-mail address or password."),
+        );
+    };
+    state.store.clear_login_failures(&account_key).await?;
+    let jar = start_session(&state, jar.remove(removal(&state, LOGIN_COOKIE)), user.id, now).await?;
+    state
+        .store
+        .audit(&AuditEntry {
+            at: now,
+            actor: user.email.clone(),
+            user_id: Some(user.id),
+            action: "login".into(),
+            target_kind: "user".into(),
+            target_id: user.id.to_string(),
+            detail: format!("from {ip}"),
+        })
+        .await?;
+    Ok((jar, Redirect::to(&next)).into_response())
+}
+
+/// Creates a session for `user_id` and sets its cookie.
+async fn start_session(state: &AppState, jar: CookieJar, user_id: i64, now: DateTime<Utc>) -> Result<CookieJar, AdminError> {
+    let token = random_token();
+    state.store.create_session(&hash_token(&token), user_id, &random_token(), now, now + IDLE).await?;
+    Ok(jar.add(cookie(state, SESSION_COOKIE, token)))
+}
+
+/// Ends this session.
+pub(super) async fn logout(State(state): State<AppState>, jar: CookieJar, staff: Staff) -> Result<Response, AdminError> {
+    state.store.delete_session(&staff.token_hash).await?;
+    state.store.audit(&staff.audit("logout", "user", staff.user_id, "")).await?;
+    Ok((jar.remove(removal(&state, SESSION_COOKIE)), Redirect::to("/admin/login")).into_response())
+}
+
+/// Ends every session of this user, on every device.
+pub(super) async fn logout_everywhere(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    staff: Staff,
+) -> Result<Response, AdminError> {
+    let n = state.store.delete_user_sessions(staff.user_id).await?;
+    state.store.audit(&staff.audit("logout_everywhere", "user", staff.user_id, format!("{n} sessions"))).await?;
+    Ok((jar.remove(removal(&state, SESSION_COOKIE)), Redirect::to("/admin/login")).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct DoneQuery {
+    done: Option<String>,
+}
+
+/// The account page: who you are, password change, log out everywhere.
+pub(super) async fn account_page(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<DoneQuery>,
+) -> Result<Response, AdminError> {
+    let notice = (q.done.as_deref() == Some("password")).then_some("Your password was changed. Other sessions were ended.");
+    account_form(&state, &staff, axum::http::StatusCode::OK, notice, None)
+}
+
+fn account_form(
+    state: &AppState,
+    staff: &Staff,
+    status: axum::http::StatusCode,
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> Result<Response, AdminError> {
+    let html = page::render(state, staff, "admin/account.html", "Your account", minijinja::context! {
+        notice => notice, error => error, min_password => roles::MIN_PASSWORD_CHARS,
+    })?;
+    Ok((status, html).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct PasswordForm {
+    current: String,
+    new: String,
+    confirm: String,
+}
+
+/// Changes the password; every other session ends, this one is renewed.
+pub(super) async fn change_password(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    staff: Staff,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response, AdminError> {
+    let bad = |msg: &str| account_form(&state, &staff, axum::http::StatusCode::UNPROCESSABLE_ENTITY, None, Some(msg));
+    let hash = state.store.password_hash(staff.user_id).await?.unwrap_or_default();
+    if !verify_password(form.current, hash).await {
+        return bad("The current password is wrong.");
+    }
+    if form.new != form.confirm {
+        return bad("The new password and its confirmation differ.");
+    }
+    if let Err(msg) = roles::check_password(&form.new) {
+        return bad(&format!("The new password is refused: {msg}."));
+    }
+    let now = Utc::now();
+    state.store.set_password(staff.user_id, &hash_password(form.new).await?, now).await?;
+    state.store.audit(&staff.audit("password_change", "user", staff.user_id, "")).await?;
+    let jar = start_session(&state, jar, staff.user_id, now).await?;
+    Ok((jar, Redirect::to("/admin/account?done=password")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_stays_in_the_back_office() {
+        assert_eq!(safe_next(Some("/admin/stories?status=draft")), "/admin/stories?status=draft");
+        for bad in ["https://evil.example/", "//evil.example/admin", "/news/1", "/admin\\@evil"] {
+            assert_eq!(safe_next(Some(bad)), "/admin", "{bad}");
+        }
+        assert_eq!(safe_next(None), "/admin");
+    }
+
+    #[test]
+    fn origin_check() {
+        let mut h = HeaderMap::new();
+        assert!(same_origin(&h, "https://news.example"), "no header: token decides");
+        h.insert("sec-fetch-site", "cross-site".parse().expect("value"));
+        assert!(!same_origin(&h, "https://news.example"));
+        h.insert("sec-fetch-site", "same-origin".parse().expect("value"));
+        assert!(same_origin(&h, "https://news.example"));
+        let mut h = HeaderMap::new();
+        h.insert(header::ORIGIN, "https://evil.example".parse().expect("value"));
+        h.insert(header::HOST, "news.example".parse().expect("value"));
+        assert!(!same_origin(&h, "https://news.example"));
+        h.insert(header::ORIGIN, "https://news.example".parse().expect("value"));
+        assert!(same_origin(&h, "http://127.0.0.1:8080"));
+    }
+
+    #[test]
+    fn secrets_compare() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("abc", "abcd"));
+    }
+}

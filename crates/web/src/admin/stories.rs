@@ -1,0 +1,863 @@
+//! The story desk: the list, the editor (with live preview and autosave),
+//! workflow actions, corrections and revisions.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::{Form, Json};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use newsdesk_domain::roles::Permission;
+use newsdesk_domain::workflow::{Action, may_edit};
+use newsdesk_domain::{BodyFormat, Edition, Section, Story, StoryStatus, dates, slug::slugify};
+use newsdesk_storage::{DeskFilter, SaveOutcome, SectionRef, StoreError, StoryInput, Transition};
+use serde::{Deserialize, Serialize};
+
+use super::{AdminError, Staff, Table, page};
+use crate::AppState;
+
+/// Stories per page of the desk list.
+const PAGE: i64 = 50;
+/// Limits of the editor's fields (characters).
+const MAX_HEADLINE: usize = 300;
+const MAX_LEAD: usize = 2_000;
+const MAX_BODY: usize = 500_000;
+const MAX_TAGS: usize = 30;
+const MAX_NAME: usize = 80;
+const MAX_NOTE: usize = 2_000;
+
+pub(super) fn routes(t: Table) -> Table {
+    use Permission::*;
+    t.get("/admin/stories", WriteStories, list)
+        .get("/admin/stories/new", WriteStories, new_story)
+        .post("/admin/stories", WriteStories, create)
+        .post("/admin/preview", WriteStories, preview_body)
+        .get("/admin/stories/{id}/edit", WriteStories, edit)
+        .post("/admin/stories/{id}", WriteStories, save)
+        .post("/admin/stories/{id}/autosave", WriteStories, autosave)
+        .post("/admin/stories/{id}/workflow", WriteStories, workflow)
+        .post("/admin/stories/{id}/correction", Publish, correction)
+        .get("/admin/stories/{id}/revisions", WriteStories, revisions)
+        .get("/admin/stories/{id}/revisions/{version}", WriteStories, revision)
+        .post("/admin/stories/{id}/revisions/{version}/restore", WriteStories, restore)
+}
+
+fn edition_of(state: &AppState, id: i64) -> Result<Edition, AdminError> {
+    state.editions.load().iter().find(|e| e.id == id).cloned().ok_or(AdminError::NotFound)
+}
+
+fn default_edition(state: &AppState) -> Result<Edition, AdminError> {
+    state.default_edition().ok_or_else(|| {
+        AdminError::BadRequest("The site has no edition yet: run `newsdesk demo` or import a page first.".into())
+    })
+}
+
+fn parse_id(id: &str) -> Result<i64, AdminError> {
+    id.parse::<i64>().ok().filter(|n| *n > 0).ok_or(AdminError::NotFound)
+}
+
+async fn load(state: &AppState, id: &str) -> Result<(Story, newsdesk_storage::StoryExtras), AdminError> {
+    let id = parse_id(id)?;
+    let story = state.store.story(id).await?.ok_or(AdminError::NotFound)?;
+    let extras = state.store.story_extras(id).await?.unwrap_or_default();
+    Ok((story, extras))
+}
+
+fn own(staff: &Staff, extras: &newsdesk_storage::StoryExtras) -> bool {
+    extras.created_by == Some(staff.user_id)
+}
+
+fn check_edit(staff: &Staff, story: &Story, extras: &newsdesk_storage::StoryExtras) -> Result<(), AdminError> {
+    if may_edit(staff.role, story.status, own(staff, extras)) {
+        Ok(())
+    } else if story.status == StoryStatus::Killed {
+        Err(AdminError::Conflict("A killed story cannot be edited.".into()))
+    } else {
+        Err(AdminError::Forbidden(format!(
+            "Your role ({}) may edit only your own drafts; this story is {} and {}.",
+            staff.role,
+            story.status.as_str(),
+            if own(staff, extras) { "yours" } else { "not yours" }
+        )))
+    }
+}
+
+fn conflict_of(e: StoreError) -> AdminError {
+    match e {
+        StoreError::Stale { .. } => AdminError::Conflict(e.to_string()),
+        other => other.into(),
+    }
+}
+
+// ----- list -----
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct ListQuery {
+    status: Option<String>,
+    section: Option<String>,
+    mine: Option<String>,
+    q: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    page: Option<String>,
+}
+
+fn parse_day(s: Option<&str>, field: &str) -> Result<Option<NaiveDate>, AdminError> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| AdminError::BadRequest(format!("{field} must be a date like 2026-11-27, not `{d}`"))),
+    }
+}
+
+async fn list(State(state): State<AppState>, staff: Staff, Query(q): Query<ListQuery>) -> Result<Html<String>, AdminError> {
+    let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(StoryStatus::parse(s).ok_or_else(|| AdminError::BadRequest(format!("unknown status `{s}`")))?),
+    };
+    let section_id = match q.section.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(s.parse::<i64>().map_err(|_| AdminError::BadRequest(format!("unknown section `{s}`")))?),
+    };
+    let page_no = match q.page.as_deref().filter(|s| !s.is_empty()) {
+        None => 1,
+        Some(p) => p.parse::<i64>().ok().filter(|p| (1..=10_000).contains(p)).ok_or_else(|| {
+            AdminError::BadRequest(format!("page must be a number from 1 to 10000, not `{p}`"))
+        })?,
+    };
+    let edition = default_edition(&state)?;
+    let tz = edition.time_zone;
+    let day_start = |d: NaiveDate| tz.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()).earliest();
+    let from = parse_day(q.from.as_deref(), "from")?.and_then(day_start).map(|d| d.with_timezone(&Utc));
+    let to = parse_day(q.to.as_deref(), "to")?
+        .and_then(|d| d.succ_opt())
+        .and_then(day_start)
+        .map(|d| d.with_timezone(&Utc));
+    let headline = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(String::from);
+    if headline.as_ref().is_some_and(|h| h.chars().count() > 200) {
+        return Err(AdminError::BadRequest("the search text is longer than 200 characters".into()));
+    }
+    let mine = q.mine.as_deref() == Some("1") || !staff.can(Permission::EditAnyStory);
+    let filter = DeskFilter { status, section_id, created_by: mine.then_some(staff.user_id), headline, from, to };
+    let mut rows = state.store.desk_stories(&filter, (page_no - 1) * PAGE, PAGE + 1).await?;
+    let more = rows.len() as i64 > PAGE;
+    rows.truncate(PAGE as usize);
+    #[derive(Serialize)]
+    struct Row {
+        news_id: i64,
+        headline: String,
+        status: String,
+        section: String,
+        modified: String,
+        scheduled: Option<String>,
+        created_by: Option<String>,
+    }
+    let rows: Vec<Row> = rows
+        .into_iter()
+        .map(|r| Row {
+            news_id: r.news_id,
+            headline: r.headline,
+            status: r.status,
+            section: r.section,
+            modified: dates::format_long(dates::from_unix(r.modified_at), tz),
+            scheduled: r.scheduled_at.map(|t| dates::format_long(dates::from_unix(t), tz)),
+            created_by: r.created_by,
+        })
+        .collect();
+    let sections = state.store.sections(edition.id).await?;
+    let query_without_page = serde_urlencoded::to_string([
+        ("status", q.status.clone().unwrap_or_default()),
+        ("section", q.section.clone().unwrap_or_default()),
+        ("mine", q.mine.clone().unwrap_or_default()),
+        ("q", q.q.clone().unwrap_or_default()),
+        ("from", q.from.clone().unwrap_or_default()),
+        ("to", q.to.clone().unwrap_or_default()),
+    ])
+    .unwrap_or_default();
+    page::render(&state, &staff, "admin/stories.html", "Stories", minijinja::context! {
+        rows => rows,
+        sections => section_options(&sections),
+        statuses => ["draft", "submitted", "scheduled", "published", "unpublished", "killed"],
+        q => minijinja::context! {
+            status => q.status, section => q.section, mine => mine, q => q.q, from => q.from, to => q.to,
+        },
+        page => page_no,
+        prev => (page_no > 1).then(|| format!("/admin/stories?{query_without_page}&page={}", page_no - 1)),
+        next => more.then(|| format!("/admin/stories?{query_without_page}&page={}", page_no + 1)),
+        can_see_all => staff.can(Permission::EditAnyStory),
+    })
+}
+
+#[derive(Debug, Serialize)]
+struct SectionOption {
+    id: i64,
+    label: String,
+}
+
+fn section_options(sections: &[Section]) -> Vec<SectionOption> {
+    let mut v: Vec<SectionOption> = sections
+        .iter()
+        .map(|s| {
+            let depth = s.path.matches('/').count();
+            SectionOption { id: s.id, label: format!("{}{}", "— ".repeat(depth), s.name) }
+        })
+        .collect();
+    // Keep the tree order: parents before children.
+    let paths: std::collections::HashMap<i64, &str> = sections.iter().map(|s| (s.id, s.path.as_str())).collect();
+    v.sort_by(|a, b| paths.get(&a.id).cmp(&paths.get(&b.id)));
+    v
+}
+
+// ----- the editor -----
+
+/// What the editor form sends.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub(super) struct StoryForm {
+    #[serde(default)]
+    headline: String,
+    #[serde(default)]
+    lead: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    body_format: Option<String>,
+    #[serde(default)]
+    section_id: String,
+    #[serde(default)]
+    tags: String,
+    #[serde(default)]
+    authors: String,
+    #[serde(default)]
+    slug: Option<String>,
+    #[serde(default)]
+    editorial_note: String,
+    #[serde(default)]
+    version: Option<String>,
+}
+
+fn split_names(s: &str, what: &str) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for n in s.split(',').map(|n| n.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|n| !n.is_empty()) {
+        if n.chars().count() > MAX_NAME {
+            return Err(format!("{what} “{n}” is longer than {MAX_NAME} characters"));
+        }
+        if !out.iter().any(|o| o.eq_ignore_ascii_case(&n)) {
+            out.push(n);
+        }
+    }
+    if out.len() > MAX_TAGS {
+        return Err(format!("at most {MAX_TAGS} {what}s"));
+    }
+    Ok(out)
+}
+
+fn too_long(field: &str, value: &str, max: usize) -> Option<String> {
+    (value.chars().count() > max).then(|| format!("The {field} is longer than {max} characters."))
+}
+
+/// Checks the form; the errors by field, or the input to save.
+fn validate(
+    form: &StoryForm,
+    edition: &Edition,
+    sections: &[Section],
+    existing: Option<&Story>,
+    actor: &str,
+) -> Result<StoryInput, Vec<String>> {
+    let mut errors = Vec::new();
+    let headline = form.headline.trim().to_string();
+    if headline.is_empty() {
+        errors.push("The headline is empty.".to_string());
+    }
+    errors.extend(too_long("headline", &headline, MAX_HEADLINE));
+    errors.extend(too_long("lead", &form.lead, MAX_LEAD));
+    errors.extend(too_long("body", &form.body, MAX_BODY));
+    errors.extend(too_long("editorial note", &form.editorial_note, MAX_NOTE));
+    let section_id = form.section_id.parse::<i64>().ok().filter(|id| sections.iter().any(|s| s.id == *id));
+    if section_id.is_none() {
+        errors.push("Choose a section.".into());
+    }
+    let format = match form.body_format.as_deref() {
+        None | Some("") => existing.map(|s| s.body_format).unwrap_or(BodyFormat::Markdown),
+        Some(f) => BodyFormat::parse(f).unwrap_or_else(|| {
+            errors.push(format!("Unknown body format `{f}`."));
+            BodyFormat::Markdown
+        }),
+    };
+    let tags = split_names(&form.tags, "tag").unwrap_or_else(|e| {
+        errors.push(format!("Tags: {e}."));
+        Vec::new()
+    });
+    let authors = split_names(&form.authors, "byline").unwrap_or_else(|e| {
+        errors.push(format!("Byline: {e}."));
+        Vec::new()
+    });
+    // The slug is the story's address: editable until the first publish, then fixed.
+    let published_once = existing.is_some_and(|s| s.published_at.is_some());
+    let slug = match (existing, form.slug.as_deref().map(str::trim)) {
+        (Some(s), _) if published_once => s.slug.clone(),
+        (_, Some(wanted)) if !wanted.is_empty() => {
+            let clean = slugify(wanted);
+            if clean != wanted {
+                errors.push(format!(
+                    "The slug may hold only lower-case letters, digits and hyphens (for example “{clean}”)."
+                ));
+            }
+            clean
+        }
+        (Some(s), _) => s.slug.clone(),
+        (None, _) => slugify(&headline),
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(StoryInput {
+        news_id: existing.map(|s| s.news_id),
+        edition_id: edition.id,
+        section: SectionRef::Id(section_id.unwrap_or_default()),
+        slug: Some(if slug.is_empty() { "story".into() } else { slug }),
+        headline,
+        lead: form.lead.trim().to_string(),
+        body_source: form.body.clone(),
+        body_format: format,
+        photo_id: existing.and_then(|s| s.photo.as_ref().map(|p| p.id)),
+        status: existing.map(|s| s.status).unwrap_or(StoryStatus::Draft),
+        published_at: existing.and_then(|s| s.published_at),
+        tags,
+        authors,
+        actor: actor.to_string(),
+    })
+}
+
+fn form_of(story: &Story, extras: &newsdesk_storage::StoryExtras) -> StoryForm {
+    StoryForm {
+        headline: story.headline.clone(),
+        lead: story.lead.clone(),
+        body: story.body_source.clone(),
+        body_format: Some(story.body_format.as_str().to_string()),
+        section_id: story.section_id.to_string(),
+        tags: story.tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", "),
+        authors: story.authors.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", "),
+        slug: Some(story.slug.clone()),
+        editorial_note: extras.editorial_note.clone(),
+        version: Some(story.version.to_string()),
+    }
+}
+
+struct EditorPage<'a> {
+    story: Option<&'a Story>,
+    extras: Option<&'a newsdesk_storage::StoryExtras>,
+    form: StoryForm,
+    errors: Vec<String>,
+    notice: Option<String>,
+    status: StatusCode,
+}
+
+async fn render_editor(state: &AppState, staff: &Staff, edition: &Edition, p: EditorPage<'_>) -> Result<Response, AdminError> {
+    let sections = state.store.sections(edition.id).await?;
+    let tz = edition.time_zone;
+    let story = p.story.map(|s| {
+        let own = p.extras.is_some_and(|e| own(staff, e));
+        minijinja::context! {
+            news_id => s.news_id,
+            status => s.status.as_str(),
+            version => s.version,
+            path => s.path(),
+            published => s.published_at.map(|t| dates::format_long(t, tz)),
+            updated => s.updated_at.map(|t| dates::format_long(t, tz)),
+            scheduled => p.extras.and_then(|e| e.scheduled_at).map(|t| dates::format_long(t, tz)),
+            correction_note => p.extras.map(|e| e.correction_note.clone()),
+            public_note => p.extras.map(|e| e.public_note.clone()),
+            editable => may_edit(staff.role, s.status, own),
+            slug_fixed => s.published_at.is_some(),
+            actions => Action::available(staff.role, s.status)
+                .into_iter()
+                .filter(|a| *a != Action::Submit || own || staff.can(Permission::EditAnyStory))
+                .map(|a| minijinja::context! { name => a.as_str(), label => a.label() })
+                .collect::<Vec<_>>(),
+            can_correct => s.status == StoryStatus::Published && staff.can(Permission::Publish),
+        }
+    });
+    let title = p.story.map(|s| format!("Edit: {}", s.headline)).unwrap_or_else(|| "New story".into());
+    let html = page::render(state, staff, "admin/editor.html", &title, minijinja::context! {
+        story => story,
+        form => p.form,
+        errors => p.errors,
+        notice => p.notice,
+        sections => section_options(&sections),
+        time_zone => tz.name(),
+        now_local => Utc::now().with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string(),
+    })?;
+    Ok((p.status, html).into_response())
+}
+
+async fn new_story(State(state): State<AppState>, staff: Staff) -> Result<Response, AdminError> {
+    let edition = default_edition(&state)?;
+    let form = StoryForm { authors: staff.name.clone(), body_format: Some("markdown".into()), ..StoryForm::default() };
+    render_editor(&state, &staff, &edition, EditorPage {
+        story: None,
+        extras: None,
+        form,
+        errors: Vec::new(),
+        notice: None,
+        status: StatusCode::OK,
+    })
+    .await
+}
+
+async fn create(State(state): State<AppState>, staff: Staff, Form(form): Form<StoryForm>) -> Result<Response, AdminError> {
+    let edition = default_edition(&state)?;
+    let sections = state.store.sections(edition.id).await?;
+    let input = match validate(&form, &edition, &sections, None, &staff.email) {
+        Ok(i) => i,
+        Err(errors) => {
+            return render_editor(&state, &staff, &edition, EditorPage {
+                story: None,
+                extras: None,
+                form,
+                errors,
+                notice: None,
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+            })
+            .await;
+        }
+    };
+    let (id, _) = state.store.save_story_checked(&input, None, form.editorial_note.trim(), Some(staff.user_id)).await?;
+    state.store.audit(&staff.audit("story.create", "story", id, &input.headline)).await?;
+    Ok(Redirect::to(&format!("/admin/stories/{id}/edit?saved=created")).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct EditQuery {
+    saved: Option<String>,
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Query(q): Query<EditQuery>,
+) -> Result<Response, AdminError> {
+    let (story, extras) = load(&state, &id).await?;
+    if !staff.can(Permission::EditAnyStory) && !own(&staff, &extras) {
+        return Err(AdminError::Forbidden(format!("Your role ({}) may open only your own stories.", staff.role)));
+    }
+    let edition = edition_of(&state, story.edition_id)?;
+    let notice = q.saved.as_deref().map(|s| match s {
+        "created" => "The story was created.".to_string(),
+        "unchanged" => "Nothing had changed.".to_string(),
+        "restored" => "The revision was restored as a new version.".to_string(),
+        "correction" => "The correction was published.".to_string(),
+        other => match other.parse::<Action>() {
+            Ok(a) => format!("Done: {}.", a.label()),
+            Err(_) => "Saved.".to_string(),
+        },
+    });
+    let form = form_of(&story, &extras);
+    render_editor(&state, &staff, &edition, EditorPage {
+        story: Some(&story),
+        extras: Some(&extras),
+        form,
+        errors: Vec::new(),
+        notice,
+        status: StatusCode::OK,
+    })
+    .await
+}
+
+fn expected_version(form: &StoryForm) -> Result<i64, AdminError> {
+    form.version
+        .as_deref()
+        .and_then(|v| v.parse::<i64>().ok())
+        .ok_or_else(|| AdminError::BadRequest("the form lacks the story's version; reload the editor".into()))
+}
+
+async fn save(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(form): Form<StoryForm>,
+) -> Result<Response, AdminError> {
+    let (story, extras) = load(&state, &id).await?;
+    check_edit(&staff, &story, &extras)?;
+    let edition = edition_of(&state, story.edition_id)?;
+    let sections = state.store.sections(edition.id).await?;
+    let version = expected_version(&form)?;
+    let errors = |errors: Vec<String>, status: StatusCode, form: StoryForm| EditorPage {
+        story: Some(&story),
+        extras: Some(&extras),
+        form,
+        errors,
+        notice: None,
+        status,
+    };
+    let input = match validate(&form, &edition, &sections, Some(&story), &staff.email) {
+        Ok(i) => i,
+        Err(e) => return render_editor(&state, &staff, &edition, errors(e, StatusCode::UNPROCESSABLE_ENTITY, form)).await,
+    };
+    match state.store.save_story_checked(&input, Some(version), form.editorial_note.trim(), None).await {
+        Ok((_, outcome)) => {
+            if outcome != SaveOutcome::Unchanged {
+                state.store.audit(&staff.audit("story.edit", "story", story.news_id, &input.headline)).await?;
+            }
+            let saved = if outcome == SaveOutcome::Unchanged { "unchanged" } else { "saved" };
+            Ok(Redirect::to(&format!("/admin/stories/{}/edit?saved={saved}", story.news_id)).into_response())
+        }
+        Err(StoreError::Stale { current }) => {
+            // Keep what this user typed, and show how it differs from what is stored now.
+            let msg = format!(
+                "Someone else saved this story meanwhile (it is now at version {current}, you started from version \
+                 {version}). Your text is kept below; the differences to the stored version are shown. Copy what \
+                 you need, reload, and save again."
+            );
+            let mut page = errors(vec![msg], StatusCode::CONFLICT, form.clone());
+            page.notice = Some(diff_summary(&story, &form));
+            render_editor(&state, &staff, &edition, page).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A plain-text word diff of the stored story against a form, for a refused save.
+fn diff_summary(stored: &Story, form: &StoryForm) -> String {
+    let mut out = String::new();
+    for (field, a, b) in [
+        ("Headline", stored.headline.as_str(), form.headline.as_str()),
+        ("Lead", stored.lead.as_str(), form.lead.as_str()),
+        ("Body", stored.body_source.as_str(), form.body.as_str()),
+    ] {
+        if a != b {
+            let ops = word_diff(a, b);
+            let removed: Vec<&str> = ops.iter().filter(|o| o.kind == "del").map(|o| o.text.as_str()).collect();
+            let added: Vec<&str> = ops.iter().filter(|o| o.kind == "ins").map(|o| o.text.as_str()).collect();
+            out += &format!(
+                "{field}: stored version has “{}”, yours has “{}”. ",
+                removed.join(" … ").trim(),
+                added.join(" … ").trim()
+            );
+        }
+    }
+    if out.is_empty() { "Your text and the stored version have the same headline, lead and body.".into() } else { out }
+}
+
+/// Autosave from the editor's script: JSON in, JSON out; never loses the draft silently.
+async fn autosave(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(form): Form<StoryForm>,
+) -> Result<Response, AdminError> {
+    let (story, extras) = load(&state, &id).await?;
+    check_edit(&staff, &story, &extras)?;
+    if story.status != StoryStatus::Draft {
+        return Ok((
+            StatusCode::CONFLICT,
+            Json(serde_json::json!({ "saved": false, "message": "Only drafts are saved automatically; use Save." })),
+        )
+            .into_response());
+    }
+    let edition = edition_of(&state, story.edition_id)?;
+    let sections = state.store.sections(edition.id).await?;
+    let version = expected_version(&form)?;
+    let input = match validate(&form, &edition, &sections, Some(&story), &staff.email) {
+        Ok(i) => i,
+        Err(errors) => {
+            return Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(serde_json::json!({ "saved": false, "message": errors.join(" ") })),
+            )
+                .into_response());
+        }
+    };
+    match state.store.save_story_checked(&input, Some(version), form.editorial_note.trim(), None).await {
+        Ok(_) => {
+            let now = state.store.story(story.news_id).await?.map(|s| s.version).unwrap_or(version);
+            Ok(Json(serde_json::json!({ "saved": true, "version": now })).into_response())
+        }
+        Err(e @ StoreError::Stale { .. }) => Ok((
+            StatusCode::CONFLICT,
+            Json(serde_json::json!({ "saved": false, "message": e.to_string() })),
+        )
+            .into_response()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct PreviewForm {
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    body_format: Option<String>,
+}
+
+/// The body rendered by the same code as the public page (live preview).
+async fn preview_body(Form(form): Form<PreviewForm>) -> Result<Response, AdminError> {
+    if form.body.chars().count() > MAX_BODY {
+        return Err(AdminError::BadRequest(format!("The body is longer than {MAX_BODY} characters.")));
+    }
+    let format = BodyFormat::parse(form.body_format.as_deref().unwrap_or("markdown")).unwrap_or(BodyFormat::Markdown);
+    Ok(Html(format.render(&form.body)).into_response())
+}
+
+// ----- workflow -----
+
+#[derive(Debug, Deserialize)]
+pub(super) struct WorkflowForm {
+    action: String,
+    version: String,
+    #[serde(default)]
+    scheduled_at: String,
+    #[serde(default)]
+    public_note: String,
+}
+
+/// Reads `2026-11-27T14:30` in the edition's zone.
+fn parse_local(s: &str, edition: &Edition) -> Result<DateTime<Utc>, AdminError> {
+    let naive = NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M")
+        .or_else(|_| NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M:%S"))
+        .map_err(|_| AdminError::BadRequest(format!("The time must look like 2026-11-27T14:30, not “{}”.", s.trim())))?;
+    dates::local_to_utc(naive, edition.time_zone).map_err(|e| AdminError::BadRequest(e.to_string()))
+}
+
+async fn workflow(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(form): Form<WorkflowForm>,
+) -> Result<Response, AdminError> {
+    let (story, extras) = load(&state, &id).await?;
+    let action: Action = form.action.parse().map_err(AdminError::BadRequest)?;
+    staff.require(action.permission())?;
+    if action == Action::Submit && !own(&staff, &extras) && !staff.can(Permission::EditAnyStory) {
+        return Err(AdminError::Forbidden("Reporters submit only their own drafts.".into()));
+    }
+    let to = action.apply(story.status).map_err(AdminError::Conflict)?;
+    let version = form
+        .version
+        .parse::<i64>()
+        .map_err(|_| AdminError::BadRequest("the form lacks the story's version; reload the editor".into()))?;
+    let edition = edition_of(&state, story.edition_id)?;
+    let scheduled_at = if action == Action::Schedule {
+        let at = parse_local(&form.scheduled_at, &edition)?;
+        if at <= Utc::now() {
+            return Err(AdminError::BadRequest("The scheduled time is in the past; use Publish now instead.".into()));
+        }
+        Some(at)
+    } else {
+        None
+    };
+    let public_note = if action == Action::Kill {
+        let note = form.public_note.trim();
+        if note.is_empty() {
+            return Err(AdminError::BadRequest("A killed story needs a public note saying why it was withdrawn.".into()));
+        }
+        if note.chars().count() > MAX_NOTE {
+            return Err(AdminError::BadRequest(format!("The public note is longer than {MAX_NOTE} characters.")));
+        }
+        Some(note.to_string())
+    } else {
+        None
+    };
+    let note = match scheduled_at {
+        Some(at) => format!("schedule for {}", dates::format_long(at, edition.time_zone)),
+        None => action.as_str().to_string(),
+    };
+    state
+        .store
+        .transition(&Transition {
+            news_id: story.news_id,
+            expected_version: version,
+            from: story.status,
+            to,
+            scheduled_at,
+            public_note,
+            actor: staff.email.clone(),
+            note: note.clone(),
+        })
+        .await
+        .map_err(conflict_of)?;
+    state.store.audit(&staff.audit(&format!("story.{action}"), "story", story.news_id, note)).await?;
+    state.story_changed(story.news_id, story.edition_id).await?;
+    Ok(Redirect::to(&format!("/admin/stories/{}/edit?saved={action}", story.news_id)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct CorrectionForm {
+    version: String,
+    note: String,
+}
+
+async fn correction(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(form): Form<CorrectionForm>,
+) -> Result<Response, AdminError> {
+    let (story, _) = load(&state, &id).await?;
+    let note = form.note.trim();
+    if note.is_empty() {
+        return Err(AdminError::BadRequest("Write the correction note readers will see.".into()));
+    }
+    if note.chars().count() > MAX_NOTE {
+        return Err(AdminError::BadRequest(format!("The correction note is longer than {MAX_NOTE} characters.")));
+    }
+    let version = form
+        .version
+        .parse::<i64>()
+        .map_err(|_| AdminError::BadRequest("the form lacks the story's version; reload the editor".into()))?;
+    state.store.add_correction(story.news_id, version, note, &staff.email).await.map_err(conflict_of)?;
+    state.store.audit(&staff.audit("story.correction", "story", story.news_id, note)).await?;
+    state.story_changed(story.news_id, story.edition_id).await?;
+    Ok(Redirect::to(&format!("/admin/stories/{}/edit?saved=correction", story.news_id)).into_response())
+}
+
+// ----- revisions -----
+
+async fn revisions(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Html<String>, AdminError> {
+    let (story, extras) = load(&state, &id).await?;
+    if !staff.can(Permission::EditAnyStory) && !own(&staff, &extras) {
+        return Err(AdminError::Forbidden(format!("Your role ({}) may open only your own stories.", staff.role)));
+    }
+    let tz = edition_of(&state, story.edition_id)?.time_zone;
+    let revs = state.store.revisions(story.news_id).await?;
+    let rows: Vec<_> = revs
+        .iter()
+        .map(|r| {
+            minijinja::context! {
+                version => r.version, status => r.status, actor => r.actor, note => r.note,
+                headline => r.headline, at => dates::format_long(dates::from_unix(r.created_at), tz),
+            }
+        })
+        .collect();
+    page::render(&state, &staff, "admin/revisions.html", "Revisions", minijinja::context! {
+        story => minijinja::context! { news_id => story.news_id, headline => story.headline, version => story.version },
+        rows => rows,
+    })
+}
+
+/// One piece of a word diff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct DiffOp {
+    /// `eq`, `del` or `ins`.
+    pub kind: &'static str,
+    /// The words.
+    pub text: String,
+}
+
+/// A word-level diff of `old` against `new`.
+pub(crate) fn word_diff(old: &str, new: &str) -> Vec<DiffOp> {
+    let diff = similar::TextDiff::from_words(old, new);
+    let mut ops: Vec<DiffOp> = Vec::new();
+    for change in diff.iter_all_changes() {
+        let kind = match change.tag() {
+            similar::ChangeTag::Equal => "eq",
+            similar::ChangeTag::Delete => "del",
+            similar::ChangeTag::Insert => "ins",
+        };
+        match ops.last_mut() {
+            Some(last) if last.kind == kind => last.text.push_str(change.value()),
+            _ => ops.push(DiffOp { kind, text: change.value().to_string() }),
+        }
+    }
+    ops
+}
+
+async fn revision(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((id, version)): Path<(String, String)>,
+) -> Result<Html<String>, AdminError> {
+    let (story, extras) = load(&state, &id).await?;
+    if !staff.can(Permission::EditAnyStory) && !own(&staff, &extras) {
+        return Err(AdminError::Forbidden(format!("Your role ({}) may open only your own stories.", staff.role)));
+    }
+    let version = version.parse::<i64>().map_err(|_| AdminError::NotFound)?;
+    let rev = state.store.revision(story.news_id, version).await?.ok_or(AdminError::NotFound)?;
+    let tz = edition_of(&state, story.edition_id)?.time_zone;
+    let fields: Vec<_> = [
+        ("Headline", rev.headline.as_str(), story.headline.as_str()),
+        ("Lead", rev.lead.as_str(), story.lead.as_str()),
+        ("Body", rev.body_source.as_str(), story.body_source.as_str()),
+    ]
+    .into_iter()
+    .map(|(name, old, new)| {
+        minijinja::context! { name => name, old => old, new => new, diff => word_diff(old, new), same => old == new }
+    })
+    .collect();
+    page::render(&state, &staff, "admin/revision.html", &format!("Version {version}"), minijinja::context! {
+        story => minijinja::context! {
+            news_id => story.news_id, headline => story.headline, version => story.version,
+            editable => may_edit(staff.role, story.status, own(&staff, &extras)),
+        },
+        rev => minijinja::context! {
+            version => rev.version, actor => rev.actor, status => rev.status, note => rev.note,
+            at => dates::format_long(dates::from_unix(rev.created_at), tz),
+        },
+        fields => fields,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct RestoreForm {
+    current: String,
+}
+
+async fn restore(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((id, version)): Path<(String, String)>,
+    Form(form): Form<RestoreForm>,
+) -> Result<Response, AdminError> {
+    let (story, extras) = load(&state, &id).await?;
+    check_edit(&staff, &story, &extras)?;
+    let version = version.parse::<i64>().map_err(|_| AdminError::NotFound)?;
+    let rev = state.store.revision(story.news_id, version).await?.ok_or(AdminError::NotFound)?;
+    let current = form
+        .current
+        .parse::<i64>()
+        .map_err(|_| AdminError::BadRequest("the form lacks the story's version; reload the page".into()))?;
+    let format = BodyFormat::parse(&rev.body_format).unwrap_or(story.body_format);
+    let input = StoryInput {
+        news_id: Some(story.news_id),
+        edition_id: story.edition_id,
+        section: SectionRef::Id(rev.section_id),
+        // The address never changes after the first publish.
+        slug: Some(if story.published_at.is_some() { story.slug.clone() } else { rev.slug.clone() }),
+        headline: rev.headline.clone(),
+        lead: rev.lead.clone(),
+        body_source: rev.body_source.clone(),
+        body_format: format,
+        photo_id: story.photo.as_ref().map(|p| p.id),
+        status: story.status,
+        published_at: story.published_at,
+        tags: story.tags.iter().map(|t| t.name.clone()).collect(),
+        authors: story.authors.iter().map(|a| a.name.clone()).collect(),
+        actor: staff.email.clone(),
+    };
+    state
+        .store
+        .save_story_checked(&input, Some(current), &extras.editorial_note, None)
+        .await
+        .map_err(conflict_of)?;
+    state.store.audit(&staff.audit("story.restore", "story", story.news_id, format!("version {version}"))).await?;
+    state.story_changed(story.news_id, story.edition_id).await?;
+    Ok(Redirect::to(&format!("/admin/stories/{}/edit?saved=restored", story.news_id)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_diff_marks_changed_words() {
+        let ops = word_diff("the quick brown fox", "the slow brown fox");
+        let kinds: Vec<(&str, &str)> = ops.iter().map(|o| (o.kind, o.text.as_str())).collect();
+        assert_eq!(kinds, vec![("eq", "the "), ("del", "quick"), ("ins", "slow"), ("eq", " brown fox")]);
+    }
+
+    #[test]
+    fn names_are_split_trimmed_and_deduplicated() {
+        assert_eq!(split_names(" Iran ,  oil  exports, iran,,", "tag"), Ok(vec!["Iran".to_string(), "oil exports".into()]));
+        assert!(split_names(&"x".repeat(81), "tag").is_err());
+    }
+}

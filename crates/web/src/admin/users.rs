@@ -1,0 +1,272 @@
+//! Users (invite, role, deactivate), invite links, and the audit log.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use axum_extra::extract::CookieJar;
+use chrono::{Duration, Utc};
+use newsdesk_domain::dates;
+use newsdesk_domain::roles::{self, Permission, Role};
+use newsdesk_storage::{NewUser, StoreError};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::auth::random_token;
+use super::{AdminError, Staff, Table, page};
+use crate::AppState;
+
+/// How long an invite link works.
+const INVITE_VALID: Duration = Duration::days(7);
+
+pub(super) fn routes(t: Table) -> Table {
+    use Permission::*;
+    t.get("/admin/users", ManageUsers, list)
+        .post("/admin/users", ManageUsers, create)
+        .post("/admin/users/{id}/role", ManageUsers, set_role)
+        .post("/admin/users/{id}/active", ManageUsers, set_active)
+        .post("/admin/users/{id}/invite", ManageUsers, reinvite)
+        .get("/admin/audit", ViewAudit, audit)
+        .add(axum::http::Method::GET, "/admin/invite/{token}", None, invite_page)
+        .add(axum::http::Method::POST, "/admin/invite/{token}", None, accept_invite)
+}
+
+fn tz(state: &AppState) -> chrono_tz::Tz {
+    state.default_edition().map(|e| e.time_zone).unwrap_or(chrono_tz::UTC)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct ListQuery {
+    invite: Option<String>,
+}
+
+async fn render_list(
+    state: &AppState,
+    staff: &Staff,
+    status: StatusCode,
+    error: Option<String>,
+    invite_link: Option<String>,
+) -> Result<Response, AdminError> {
+    let tz = tz(state);
+    let users: Vec<_> = state
+        .store
+        .users()
+        .await?
+        .into_iter()
+        .map(|u| {
+            minijinja::context! {
+                id => u.id, email => u.email, name => u.name, role => u.role.as_str(), active => u.active,
+                created => dates::format_long(u.created_at, tz), me => u.id == staff.user_id,
+            }
+        })
+        .collect();
+    let html = page::render(state, staff, "admin/users.html", "Users", minijinja::context! {
+        users => users, roles => Role::ALL.map(Role::as_str), error => error, invite_link => invite_link,
+    })?;
+    Ok((status, html).into_response())
+}
+
+async fn list(State(state): State<AppState>, staff: Staff, Query(q): Query<ListQuery>) -> Result<Response, AdminError> {
+    // The one-time link is shown once, right after it was made (it is in the
+    // admin's own address bar only; it is not stored in clear anywhere).
+    let link = q.invite.filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()));
+    let link = link.map(|t| format!("{}/admin/invite/{t}", state.config.public_url));
+    render_list(&state, &staff, StatusCode::OK, None, link).await
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct NewUserForm {
+    email: String,
+    #[serde(default)]
+    name: String,
+    role: String,
+}
+
+/// Creates an invite for `user_id`; returns the token.
+async fn make_invite(state: &AppState, user_id: i64) -> Result<String, AdminError> {
+    let token = random_token();
+    let hash = hex::encode(Sha256::digest(token.as_bytes()));
+    state.store.create_invite(&hash, user_id, Utc::now() + INVITE_VALID).await?;
+    Ok(token)
+}
+
+async fn create(State(state): State<AppState>, staff: Staff, Form(form): Form<NewUserForm>) -> Result<Response, AdminError> {
+    let bad = |m: String| render_list(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, Some(m), None);
+    let email = match roles::normalize_email(&form.email) {
+        Ok(e) => e,
+        Err(m) => return bad(format!("{m}.")).await,
+    };
+    let role: Role = match form.role.parse() {
+        Ok(r) => r,
+        Err(e) => return bad(format!("{e}.")).await,
+    };
+    let name = form.name.split_whitespace().collect::<Vec<_>>().join(" ");
+    if name.chars().count() > 80 {
+        return bad("The name is longer than 80 characters.".into()).await;
+    }
+    let name = if name.is_empty() { email.split('@').next().unwrap_or_default().to_string() } else { name };
+    let user = match state
+        .store
+        .create_user(&NewUser { email: email.clone(), name, role, password_hash: String::new() }, Utc::now())
+        .await
+    {
+        Ok(u) => u,
+        Err(StoreError::Conflict { .. }) => return bad(format!("There is already a user {email}.")).await,
+        Err(e) => return Err(e.into()),
+    };
+    let token = make_invite(&state, user.id).await?;
+    state.store.audit(&staff.audit("user.create", "user", user.id, format!("{email} as {role}"))).await?;
+    Ok(Redirect::to(&format!("/admin/users?invite={token}")).into_response())
+}
+
+async fn reinvite(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Response, AdminError> {
+    let user = user_of(&state, &id).await?;
+    let token = make_invite(&state, user.id).await?;
+    state.store.audit(&staff.audit("user.invite", "user", user.id, &user.email)).await?;
+    Ok(Redirect::to(&format!("/admin/users?invite={token}")).into_response())
+}
+
+async fn user_of(state: &AppState, id: &str) -> Result<newsdesk_storage::User, AdminError> {
+    let id = id.parse::<i64>().map_err(|_| AdminError::NotFound)?;
+    state.store.user(id).await?.ok_or(AdminError::NotFound)
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct RoleForm {
+    role: String,
+}
+
+async fn set_role(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(form): Form<RoleForm>,
+) -> Result<Response, AdminError> {
+    let user = user_of(&state, &id).await?;
+    let role: Role = form.role.parse().map_err(|e: roles::UnknownRole| AdminError::BadRequest(e.to_string()))?;
+    if user.id == staff.user_id && role != Role::Admin {
+        return Err(AdminError::Conflict("You cannot take the admin role from yourself.".into()));
+    }
+    state.store.set_user_role(user.id, role).await?;
+    state.store.audit(&staff.audit("user.role", "user", user.id, format!("{} → {role}", user.role))).await?;
+    Ok(Redirect::to("/admin/users").into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ActiveForm {
+    active: String,
+}
+
+async fn set_active(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(form): Form<ActiveForm>,
+) -> Result<Response, AdminError> {
+    let user = user_of(&state, &id).await?;
+    let active = match form.active.as_str() {
+        "1" | "true" => true,
+        "0" | "false" => false,
+        other => return Err(AdminError::BadRequest(format!("active must be 1 or 0, not `{other}`"))),
+    };
+    if user.id == staff.user_id && !active {
+        return Err(AdminError::Conflict("You cannot deactivate yourself.".into()));
+    }
+    state.store.set_user_active(user.id, active).await?;
+    let action = if active { "user.activate" } else { "user.deactivate" };
+    state.store.audit(&staff.audit(action, "user", user.id, &user.email)).await?;
+    Ok(Redirect::to("/admin/users").into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct AuditQuery {
+    kind: Option<String>,
+    id: Option<String>,
+}
+
+async fn audit(State(state): State<AppState>, staff: Staff, Query(q): Query<AuditQuery>) -> Result<Html<String>, AdminError> {
+    let target = match (q.kind.as_deref().filter(|s| !s.is_empty()), q.id.as_deref().filter(|s| !s.is_empty())) {
+        (Some(k), Some(i)) => Some((k, i)),
+        (None, None) => None,
+        _ => return Err(AdminError::BadRequest("give both kind and id, or neither".into())),
+    };
+    let tz = tz(&state);
+    let rows: Vec<_> = state
+        .store
+        .audit_log(target, 500)
+        .await?
+        .into_iter()
+        .map(|e| {
+            minijinja::context! {
+                at => dates::format_long(e.at, tz), actor => e.actor, action => e.action,
+                target_kind => e.target_kind, target_id => e.target_id, detail => e.detail,
+            }
+        })
+        .collect();
+    page::render(&state, &staff, "admin/audit.html", "Audit log", minijinja::context! { rows => rows, kind => q.kind, id => q.id })
+}
+
+fn token_hash(token: &str) -> Option<String> {
+    (token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| hex::encode(Sha256::digest(token.as_bytes())))
+}
+
+async fn invite_form(state: &AppState, status: StatusCode, email: &str, error: Option<&str>) -> Result<Response, AdminError> {
+    let html = page::render_anonymous(state, "admin/invite.html", "Set your password", minijinja::context! {
+        email => email, error => error, min_password => roles::MIN_PASSWORD_CHARS,
+    })?;
+    Ok((status, html).into_response())
+}
+
+const INVITE_GONE: &str = "This invite link is not valid: it was used already, has expired, or was replaced by a newer \
+                           one. Ask an admin for a new link.";
+
+async fn invite_page(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, AdminError> {
+    let Some(hash) = token_hash(&token) else { return Err(AdminError::NotFound) };
+    match state.store.invite(&hash, Utc::now()).await? {
+        Some(user) => invite_form(&state, StatusCode::OK, &user.email, None).await,
+        None => page::message(&state, None, StatusCode::GONE, "Invite", INVITE_GONE),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct InviteForm {
+    new: String,
+    confirm: String,
+}
+
+async fn accept_invite(
+    State(state): State<AppState>,
+    _jar: CookieJar,
+    Path(token): Path<String>,
+    Form(form): Form<InviteForm>,
+) -> Result<Response, AdminError> {
+    let Some(hash) = token_hash(&token) else { return Err(AdminError::NotFound) };
+    let now = Utc::now();
+    let Some(user) = state.store.invite(&hash, now).await? else {
+        return page::message(&state, None, StatusCode::GONE, "Invite", INVITE_GONE);
+    };
+    if form.new != form.confirm {
+        return invite_form(&state, StatusCode::UNPROCESSABLE_ENTITY, &user.email, Some("The two passwords differ.")).await;
+    }
+    if let Err(m) = roles::check_password(&form.new) {
+        return invite_form(&state, StatusCode::UNPROCESSABLE_ENTITY, &user.email, Some(&format!("Refused: {m}."))).await;
+    }
+    let password_hash = super::hash_password(form.new).await?;
+    if state.store.accept_invite(&hash, &password_hash, now).await?.is_none() {
+        return page::message(&state, None, StatusCode::GONE, "Invite", INVITE_GONE);
+    }
+    state
+        .store
+        .audit(&newsdesk_storage::AuditEntry {
+            at: now,
+            actor: user.email.clone(),
+            user_id: Some(user.id),
+            action: "user.accept_invite".into(),
+            target_kind: "user".into(),
+            target_id: user.id.to_string(),
+            detail: String::new(),
+        })
+        .await?;
+    Ok(Redirect::to("/admin/login").into_response())
+}

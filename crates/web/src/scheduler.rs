@@ -1,0 +1,43 @@
+//! Publishes scheduled stories when their time comes. One node at a time does
+//! it (a lease in the database), and each story goes out once: the store only
+//! publishes stories that are still scheduled, in one statement. A node that
+//! was down at the due time publishes at its next tick after start.
+
+use std::time::Duration;
+
+use chrono::Utc;
+
+use crate::AppState;
+
+/// How often the scheduler looks for due stories.
+pub const TICK: Duration = Duration::from_secs(1);
+/// How long a node holds the scheduler lease without renewing it.
+const LEASE_SECS: i64 = 10;
+
+/// Publishes due stories now (if this node holds the lease); returns their News IDs.
+pub async fn publish_due_now(state: &AppState, node: &str) -> Result<Vec<i64>, crate::AppError> {
+    if !state.store.try_lease("scheduler", node, LEASE_SECS).await? {
+        return Ok(Vec::new());
+    }
+    let ids = state.store.publish_due(Utc::now()).await?;
+    for id in &ids {
+        if let Some(story) = state.store.story(*id).await? {
+            state.story_changed(*id, story.edition_id).await?;
+        }
+        tracing::info!(news_id = id, "scheduled story published");
+    }
+    Ok(ids)
+}
+
+/// Runs the scheduler until the task is dropped.
+pub async fn run(state: AppState) {
+    let node = format!("{}-{}", std::process::id(), crate::admin::auth::random_token_short());
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = publish_due_now(&state, &node).await {
+            tracing::warn!(error = %e, "the scheduler failed; retrying");
+        }
+    }
+}
