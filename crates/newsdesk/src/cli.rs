@@ -172,10 +172,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             store.close().await;
             result
         }
-        Command::Subscriber(cmd) => {
-            let config = load_config(&cli, None)?;
-            crate::subscriber::run(&config, cmd).await
-        }
         Command::Demo(args) => {
             let config = load_config(&cli, None)?;
             let store = open_store(&config).await?;

@@ -34,6 +34,35 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Default edition created on a site that has none.
     pub edition: EditionConfig,
+    /// The wire for subscribers. Env `NEWSDESK_WIRE__<KEY>`.
+    pub wire: WireConfig,
+}
+
+/// The wire for subscribers: rights statements on every ninjs item.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireConfig {
+    /// `copyrightholder` of ninjs items; empty: the edition's name. Env `NEWSDESK_WIRE__COPYRIGHT_HOLDER`.
+    pub copyright_holder: String,
+    /// `usageterms` of ninjs items. Env `NEWSDESK_WIRE__USAGE_TERMS`.
+    pub usage_terms: String,
+}
+
+impl Default for WireConfig {
+    fn default() -> Self {
+        WireConfig { copyright_holder: String::new(), usage_terms: newsdesk_web::wire::DEFAULT_USAGE_TERMS.into() }
+    }
+}
+
+impl WireConfig {
+    /// The web layer's wire settings.
+    pub fn settings(&self) -> newsdesk_web::wire::WireSettings {
+        newsdesk_web::wire::WireSettings {
+            copyright_holder: self.copyright_holder.trim().to_string(),
+            usage_terms: self.usage_terms.trim().to_string(),
+            ..newsdesk_web::wire::WireSettings::default()
+        }
+    }
 }
 
 /// The edition created on an empty site.
@@ -69,6 +98,7 @@ impl Default for Config {
                 time_zone: "Asia/Tehran".into(),
                 direction: "ltr".into(),
             },
+            wire: WireConfig::default(),
         }
     }
 }

@@ -8,7 +8,6 @@ mod import;
 mod serve;
 mod subscriber;
 mod users;
-mod subscriber;
 
 use clap::Parser;
 

@@ -60,6 +60,8 @@ CREATE TABLE wire_state (
     name TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 );
+-- Webhooks announce what changes from now on: the dispatcher starts at the end of the change log.
+INSERT INTO wire_state (name, value) SELECT 'webhook_cursor', COALESCE(MAX(id), 0) FROM story_changes;
 
 -- What the wire last announced for each story, to name the next event.
 CREATE TABLE wire_sent (

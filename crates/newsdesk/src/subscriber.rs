@@ -1,0 +1,243 @@
+//! `newsdesk subscriber ...`: wire subscribers, their API keys and webhooks.
+//!
+//! Secrets (API keys, webhook signing secrets) are printed once, alone on
+//! stdout, so scripts can capture them (`KEY=$(newsdesk subscriber add x)`);
+//! what was done goes to stderr.
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use newsdesk_storage::{NewSubscriber, Store, StoreError, Subscriber};
+
+use crate::config::Config;
+
+/// Default requests per minute and key.
+pub const DEFAULT_RATE_LIMIT: u32 = 120;
+
+#[derive(Debug, Subcommand)]
+pub enum SubscriberCommand {
+    /// Create a subscriber and print its API key (shown once).
+    Add(AddArgs),
+    /// List subscribers with their keys and webhooks.
+    List,
+    /// Make another API key for a subscriber and print it (shown once).
+    Key(NameArg),
+    /// Webhooks of a subscriber.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+    /// The latest webhook deliveries of a subscriber (the delivery log).
+    Deliveries(DeliveriesArgs),
+    /// Deactivate a subscriber: its keys stop working and its webhooks get nothing more.
+    Revoke(NameArg),
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// Unique name of the subscriber.
+    pub name: String,
+    /// Sections it may see, each with its subsections (slugs or paths such as iran/defense); default: all.
+    #[arg(long, value_name = "SLUG,...", value_delimiter = ',')]
+    pub sections: Vec<String>,
+    /// Editions (languages) it may see; default: all.
+    #[arg(long, value_name = "LANG,...", value_delimiter = ',')]
+    pub editions: Vec<String>,
+    /// Requests per minute allowed for each of its keys.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_RATE_LIMIT,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub rate_limit: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct NameArg {
+    /// Name of the subscriber.
+    pub name: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Add a webhook URL and print its signing secret (shown once).
+    Add(WebhookAddArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WebhookAddArgs {
+    /// Name of the subscriber.
+    pub name: String,
+    /// http:// or https:// URL that receives the events.
+    pub url: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DeliveriesArgs {
+    /// Name of the subscriber.
+    pub name: String,
+    /// How many of the newest deliveries to show.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..=1000))]
+    pub limit: i64,
+}
+
+/// Runs a `subscriber` command.
+pub async fn run(config: &Config, cmd: &SubscriberCommand) -> anyhow::Result<()> {
+    let store = crate::cli::open_store(config).await?;
+    let result = run_on(&store, cmd).await;
+    store.close().await;
+    result
+}
+
+async fn run_on(store: &Store, cmd: &SubscriberCommand) -> anyhow::Result<()> {
+    match cmd {
+        SubscriberCommand::Add(a) => {
+            let sections = resolve_sections(store, &a.sections).await?;
+            let editions = check_editions(store, &a.editions).await?;
+            let s = store
+                .add_subscriber(&NewSubscriber {
+                    name: a.name.clone(),
+                    sections,
+                    editions,
+                    rate_limit: i64::from(a.rate_limit),
+                })
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict { .. } => anyhow::anyhow!("a subscriber named `{}` exists already", a.name),
+                    other => other.into(),
+                })?;
+            let (key, _) = store.create_api_key(s.id).await?;
+            eprintln!(
+                "created subscriber `{}` (sections: {}, editions: {}, {} requests/minute); its API key follows, shown only now:",
+                s.name,
+                list_or_all(&s.sections),
+                list_or_all(&s.editions),
+                s.rate_limit
+            );
+            println!("{key}");
+        }
+        SubscriberCommand::List => {
+            let subs = store.subscribers().await?;
+            if subs.is_empty() {
+                eprintln!("no subscribers yet; add one with `newsdesk subscriber add NAME`");
+            }
+            for s in subs {
+                println!(
+                    "{}\t{}\tsections: {}\teditions: {}\t{}/min",
+                    s.name,
+                    if s.active { "active" } else { "revoked" },
+                    list_or_all(&s.sections),
+                    list_or_all(&s.editions),
+                    s.rate_limit
+                );
+                for k in store.api_keys(s.id).await? {
+                    let used = k.last_used_at.map_or("never used".to_string(), |t| format!("last used {t}"));
+                    let state = if k.revoked_at.is_some() { ", revoked" } else { "" };
+                    println!("\tkey {}…\t{used}{state}", k.prefix);
+                }
+                for w in store.webhooks(s.id).await? {
+                    println!("\twebhook {}\t{}", w.url, if w.active { "active" } else { "stopped" });
+                }
+            }
+        }
+        SubscriberCommand::Key(n) => {
+            let s = find(store, &n.name).await?;
+            let (key, _) = store.create_api_key(s.id).await?;
+            eprintln!("new API key for `{}`, shown only now:", s.name);
+            println!("{key}");
+        }
+        SubscriberCommand::Webhook(WebhookCommand::Add(a)) => {
+            check_url(&a.url)?;
+            let s = find(store, &a.name).await?;
+            let w = store.add_webhook(s.id, &a.url).await?;
+            eprintln!("webhook {} added for `{}`; its signing secret follows, shown only now:", w.url, s.name);
+            println!("{}", w.secret);
+        }
+        SubscriberCommand::Deliveries(a) => {
+            let s = find(store, &a.name).await?;
+            for e in store.outbox_of(s.id, a.limit).await? {
+                let state = match (e.delivered_at, &e.last_error) {
+                    (Some(t), _) => format!("delivered {t}"),
+                    (None, Some(err)) => format!("retry at {} ({err})", e.next_attempt_at),
+                    (None, None) => "pending".into(),
+                };
+                println!(
+                    "{}\t{}\tnews {} v{}\tattempts {}\t{state}",
+                    e.event_id, e.kind, e.news_id, e.version, e.attempts
+                );
+            }
+        }
+        SubscriberCommand::Revoke(n) => {
+            if !store.revoke_subscriber(&n.name).await? {
+                bail!("there is no subscriber named `{}`", n.name);
+            }
+            eprintln!("subscriber `{}` revoked: its keys and webhooks no longer work", n.name);
+        }
+    }
+    Ok(())
+}
+
+async fn find(store: &Store, name: &str) -> anyhow::Result<Subscriber> {
+    store.subscriber_by_name(name).await?.with_context(|| format!("there is no subscriber named `{name}`"))
+}
+
+fn list_or_all(items: &[String]) -> String {
+    if items.is_empty() { "all".into() } else { items.join(",") }
+}
+
+/// Section paths for the given paths or slugs; each must name a section.
+async fn resolve_sections(store: &Store, given: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut all = Vec::new();
+    for e in store.editions().await? {
+        all.extend(store.sections(e.id).await?);
+    }
+    let mut out = Vec::new();
+    for g in given.iter().map(|g| g.trim().trim_matches('/')).filter(|g| !g.is_empty()) {
+        let path = if all.iter().any(|s| s.path == g) {
+            g.to_string()
+        } else {
+            let mut by_slug: Vec<&str> = all.iter().filter(|s| s.slug == g).map(|s| s.path.as_str()).collect();
+            by_slug.sort_unstable();
+            by_slug.dedup();
+            match by_slug.as_slice() {
+                [one] => one.to_string(),
+                [] => bail!("--sections: there is no section `{g}`"),
+                many => bail!("--sections: `{g}` names several sections; give one of {}", many.join(", ")),
+            }
+        };
+        if !out.contains(&path) {
+            out.push(path);
+        }
+    }
+    Ok(out)
+}
+
+async fn check_editions(store: &Store, given: &[String]) -> anyhow::Result<Vec<String>> {
+    let editions = store.editions().await?;
+    let mut out = Vec::new();
+    for g in given.iter().map(|g| g.trim()).filter(|g| !g.is_empty()) {
+        if !editions.iter().any(|e| e.lang == g) {
+            let known: Vec<&str> = editions.iter().map(|e| e.lang.as_str()).collect();
+            bail!("--editions: there is no edition `{g}` (editions: {})", known.join(", "));
+        }
+        out.push(g.to_string());
+    }
+    Ok(out)
+}
+
+/// A webhook URL must be an absolute http(s) URL with a host.
+fn check_url(url: &str) -> anyhow::Result<()> {
+    let uri: axum::http::Uri = url.parse().with_context(|| format!("`{url}` is not a URL"))?;
+    match (uri.scheme_str(), uri.host()) {
+        (Some("http" | "https"), Some(h)) if !h.is_empty() => Ok(()),
+        _ => bail!("the webhook URL must start with http:// or https:// and name a host, found `{url}`"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_urls_are_checked() {
+        assert!(check_url("https://example.com/hook").is_ok());
+        assert!(check_url("http://127.0.0.1:9000/").is_ok());
+        assert!(check_url("ftp://example.com/").is_err());
+        assert!(check_url("/relative").is_err());
+        assert!(check_url("not a url").is_err());
+    }
+}
