@@ -1,0 +1,577 @@
+//! Full-text search of published stories, one tantivy index per node.
+//!
+//! Each story is indexed with the analyzer of its edition's language (see
+//! [`analysis`]): its headline, lead, body text, tags and byline go into that
+//! analyzer's fields, and queries in the edition go through the same analyzer.
+//! Results are ranked by BM25 with a freshness boost, filtered by edition,
+//! section (with its subsections) and publish date, and come with highlighted,
+//! HTML-escaped snippets.
+//!
+//! The index follows the database's change log ([`follow`]): the id of the last
+//! change applied is stored in the index's own commit, so a node that was down
+//! catches up from there. An index that is missing, or was written by an older
+//! format of this crate, is recreated empty and filled from the database.
+
+pub mod analysis;
+mod feed;
+mod text;
+
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use newsdesk_domain::dates::from_unix;
+use newsdesk_domain::{NewsId, StoryStatus, story_path};
+use newsdesk_storage::IndexableStory;
+use serde::Serialize;
+use tantivy::collector::{Count, TopDocs};
+use tantivy::directory::MmapDirectory;
+use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::schema::{
+    FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TantivyDocument,
+    TextFieldIndexing, TextOptions, Value,
+};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentReader, Term};
+
+pub use analysis::Analyzer;
+pub use feed::{ChangeCursor, follow, reindex_all, update};
+pub use text::html_to_text;
+
+/// Version of the index layout (schema and analysis). An index written with
+/// another version is thrown away and rebuilt from the database.
+pub const FORMAT_VERSION: u32 = 1;
+/// File in the index directory holding [`FORMAT_VERSION`].
+const VERSION_FILE: &str = "newsdesk-search-format";
+/// Hits per page.
+pub const PER_PAGE: usize = 10;
+/// Deepest page a search may ask for.
+pub const MAX_PAGE: usize = 100;
+/// Longest query text accepted, in characters.
+pub const MAX_QUERY_CHARS: usize = 300;
+/// Memory of the index writer.
+const WRITER_MEMORY: usize = 64 * 1024 * 1024;
+/// A story published now scores this much more (×1.5); the boost halves every [`FRESH_HALF_LIFE_DAYS`].
+const FRESH_BOOST: f32 = 0.5;
+/// Days after which the freshness boost has halved.
+const FRESH_HALF_LIFE_DAYS: f32 = 30.0;
+
+/// What can go wrong with search.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    /// The index could not be read or written.
+    #[error("search index: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    /// The index directory could not be used.
+    #[error("search index directory {path}: {source}")]
+    Dir {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The directory holds files that are not an index; it is left alone.
+    #[error("{0} holds files that are not a search index; point the index at an empty directory")]
+    NotAnIndex(PathBuf),
+    /// Another process (a running server) has the index open for writing.
+    #[error("the search index in {0} is in use by another process (a running server?)")]
+    Locked(PathBuf),
+    /// The database could not be read.
+    #[error("database: {0}")]
+    Store(#[from] newsdesk_storage::StoreError),
+    /// The request is not acceptable (names the parameter).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Result of search operations.
+pub type Result<T, E = SearchError> = std::result::Result<T, E>;
+
+/// The fields of one analyzer.
+#[derive(Debug, Clone, Copy)]
+struct TextFields {
+    headline: Field,
+    lead: Field,
+    body: Field,
+    tags: Field,
+    byline: Field,
+}
+
+/// The index's fields.
+#[derive(Debug, Clone)]
+struct Fields {
+    news_id: Field,
+    edition: Field,
+    section: Field,
+    section_path: Field,
+    section_name: Field,
+    slug: Field,
+    published: Field,
+    updated: Field,
+    text: Vec<(Analyzer, TextFields)>,
+}
+
+impl Fields {
+    fn text(&self, analyzer: Analyzer) -> TextFields {
+        self.text.iter().find(|(a, _)| *a == analyzer).map(|(_, f)| *f).unwrap_or(self.text[0].1)
+    }
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let news_id = b.add_i64_field("news_id", INDEXED | STORED | FAST);
+    let edition = b.add_text_field("edition", STRING | STORED);
+    let section = b.add_facet_field("section", FacetOptions::default());
+    let section_path = b.add_text_field("section_path", STORED);
+    let section_name = b.add_text_field("section_name", STORED);
+    let slug = b.add_text_field("slug", STORED);
+    let published = b.add_i64_field("published", INDEXED | STORED | FAST);
+    let updated = b.add_i64_field("updated", STORED);
+    let mut text = Vec::new();
+    for a in Analyzer::ALL {
+        let indexing = TextFieldIndexing::default()
+            .set_tokenizer(&a.tokenizer_name())
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+        let shown = TextOptions::default().set_indexing_options(indexing.clone()).set_stored();
+        let hidden = TextOptions::default().set_indexing_options(indexing);
+        let c = a.code();
+        text.push((
+            a,
+            TextFields {
+                headline: b.add_text_field(&format!("headline_{c}"), shown.clone()),
+                lead: b.add_text_field(&format!("lead_{c}"), shown.clone()),
+                body: b.add_text_field(&format!("body_{c}"), shown),
+                tags: b.add_text_field(&format!("tags_{c}"), hidden.clone()),
+                byline: b.add_text_field(&format!("byline_{c}"), hidden),
+            },
+        ));
+    }
+    let fields = Fields { news_id, edition, section, section_path, section_name, slug, published, updated, text };
+    (b.build(), fields)
+}
+
+/// Filters of a search besides the edition.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    /// Section path (`iran` or `iran/politics`); subsections are included.
+    pub section: Option<String>,
+    /// Published at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Published before this time.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// One found story.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    /// Public id.
+    pub news_id: NewsId,
+    /// Canonical path within the edition (`/news/{id}/{slug}`).
+    pub path: String,
+    /// Headline, plain.
+    pub headline: String,
+    /// Headline as HTML: escaped, query terms in `<mark>`.
+    pub headline_html: String,
+    /// A passage of the body (or the lead) as HTML: escaped, query terms in `<mark>`.
+    pub snippet_html: String,
+    /// Section path of the story.
+    pub section_path: String,
+    /// Section name of the story.
+    pub section_name: String,
+    /// First publish time.
+    pub published_at: DateTime<Utc>,
+    /// Last public update, if any.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Relevance (BM25 with the freshness boost).
+    pub score: f32,
+}
+
+/// One page of results.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResults {
+    /// Number of matching stories.
+    pub total: usize,
+    /// The page shown, from 1.
+    pub page: usize,
+    /// Hits per page.
+    pub per_page: usize,
+    /// The hits of this page, best first.
+    pub hits: Vec<Hit>,
+}
+
+impl SearchResults {
+    /// Number of pages (at most [`MAX_PAGE`]).
+    pub fn pages(&self) -> usize {
+        self.total.div_ceil(self.per_page).min(MAX_PAGE)
+    }
+}
+
+/// The search index of this node.
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    fields: Fields,
+    dir: PathBuf,
+    /// Last change-log id whose effect is in the index, as committed; `None`: never filled.
+    applied: Mutex<Option<i64>>,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex").field("dir", &self.dir).finish_non_exhaustive()
+    }
+}
+
+#[derive(Serialize, serde::Deserialize)]
+struct Payload {
+    applied_change: i64,
+}
+
+fn dir_error(path: &Path) -> impl FnOnce(std::io::Error) -> SearchError + '_ {
+    move |source| SearchError::Dir { path: path.to_path_buf(), source }
+}
+
+/// Whether `dir` holds an index of the current format; clears it when it holds
+/// an index of another format. Refuses to touch a directory of other files.
+fn prepare_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(dir_error(dir))?;
+    let version = std::fs::read_to_string(dir.join(VERSION_FILE)).ok();
+    if version.as_deref().map(str::trim) == Some(FORMAT_VERSION.to_string().as_str()) {
+        return Ok(());
+    }
+    let entries: Vec<_> =
+        std::fs::read_dir(dir).map_err(dir_error(dir))?.collect::<std::io::Result<_>>().map_err(dir_error(dir))?;
+    if !entries.is_empty() {
+        let is_index = version.is_some() || dir.join("meta.json").exists();
+        if !is_index {
+            return Err(SearchError::NotAnIndex(dir.to_path_buf()));
+        }
+        tracing::info!(dir = %dir.display(), "search index has an older format; rebuilding it");
+        for e in entries {
+            let path = e.path();
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path).map_err(dir_error(&path))?;
+            } else {
+                std::fs::remove_file(&path).map_err(dir_error(&path))?;
+            }
+        }
+    }
+    std::fs::write(dir.join(VERSION_FILE), format!("{FORMAT_VERSION}\n")).map_err(dir_error(dir))?;
+    Ok(())
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir`, creating it (empty) if it is missing or of an
+    /// older format. An empty index reports [`SearchIndex::needs_rebuild`].
+    pub fn open_or_create(dir: &Path) -> Result<SearchIndex> {
+        prepare_dir(dir)?;
+        let (schema, fields) = schema();
+        let mmap = MmapDirectory::open(dir)
+            .map_err(|e| SearchError::Dir { path: dir.to_path_buf(), source: std::io::Error::other(e.to_string()) })?;
+        let index = Index::open_or_create(mmap, schema)?;
+        analysis::register(index.tokenizers());
+        let writer = index.writer(WRITER_MEMORY).map_err(|e| match e {
+            tantivy::TantivyError::LockFailure(..) => SearchError::Locked(dir.to_path_buf()),
+            e => SearchError::Index(e),
+        })?;
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        let applied = index
+            .load_metas()?
+            .payload
+            .and_then(|p| serde_json::from_str::<Payload>(&p).ok())
+            .map(|p| p.applied_change);
+        Ok(SearchIndex {
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+            dir: dir.to_path_buf(),
+            applied: Mutex::new(applied),
+        })
+    }
+
+    /// Where the index lives.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether the index was never filled from the database (new, or rebuilt for a new format).
+    pub fn needs_rebuild(&self) -> bool {
+        self.applied_change().is_none()
+    }
+
+    /// The last change-log id whose effect is committed in the index.
+    pub fn applied_change(&self) -> Option<i64> {
+        *lock(&self.applied)
+    }
+
+    fn writer(&self) -> MutexGuard<'_, IndexWriter> {
+        lock(&self.writer)
+    }
+
+    /// Adds or replaces a story; a story that is not published (or has no
+    /// publish time) is removed instead. Visible after [`SearchIndex::commit`].
+    pub fn index_story(&self, story: &IndexableStory) -> Result<()> {
+        let Some(published) = story.published_at.filter(|_| story.status == StoryStatus::Published) else {
+            return self.remove(story.news_id);
+        };
+        let f = &self.fields;
+        let t = f.text(Analyzer::for_lang(&story.edition_lang));
+        let mut doc = TantivyDocument::default();
+        doc.add_i64(f.news_id, story.news_id);
+        doc.add_text(f.edition, &story.edition_lang);
+        let segments: Vec<&str> = story.section_path.split('/').filter(|s| !s.is_empty()).collect();
+        doc.add_facet(f.section, Facet::from_path(segments));
+        doc.add_text(f.section_path, &story.section_path);
+        doc.add_text(f.section_name, &story.section_name);
+        doc.add_text(f.slug, &story.slug);
+        doc.add_i64(f.published, published.timestamp());
+        if let Some(u) = story.updated_at {
+            doc.add_i64(f.updated, u.timestamp());
+        }
+        doc.add_text(t.headline, &story.headline);
+        doc.add_text(t.lead, &story.lead);
+        doc.add_text(t.body, html_to_text(&story.body_html));
+        for tag in &story.tags {
+            doc.add_text(t.tags, tag);
+        }
+        for name in &story.authors {
+            doc.add_text(t.byline, name);
+        }
+        let writer = self.writer();
+        writer.delete_term(Term::from_field_i64(f.news_id, story.news_id));
+        writer.add_document(doc)?;
+        Ok(())
+    }
+
+    /// Removes a story. Visible after [`SearchIndex::commit`].
+    pub fn remove(&self, news_id: NewsId) -> Result<()> {
+        self.writer().delete_term(Term::from_field_i64(self.fields.news_id, news_id));
+        Ok(())
+    }
+
+    /// Removes every story (a rebuild starts so). Visible after [`SearchIndex::commit`].
+    pub fn clear(&self) -> Result<()> {
+        self.writer().delete_all_documents()?;
+        Ok(())
+    }
+
+    /// Makes the changes so far durable and visible to searches, recording the
+    /// change-log id applied so far (unchanged if `None`).
+    pub fn commit_applied(&self, applied_change: Option<i64>) -> Result<()> {
+        let mut applied = lock(&self.applied);
+        let next = applied_change.or(*applied);
+        {
+            let mut writer = self.writer();
+            let mut prepared = writer.prepare_commit()?;
+            if let Some(id) = next {
+                let payload = serde_json::to_string(&Payload { applied_change: id })
+                    .map_err(|e| SearchError::Invalid(e.to_string()))?;
+                prepared.set_payload(&payload);
+            }
+            prepared.commit()?;
+        }
+        *applied = next;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Makes the changes so far durable and visible to searches.
+    pub fn commit(&self) -> Result<()> {
+        self.commit_applied(None)
+    }
+
+    /// Number of searchable stories.
+    pub fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Whether no story is searchable.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Searches published stories of `edition` (a language code) for `query`,
+    /// page `page` (from 1). An empty query finds nothing.
+    pub fn search(&self, edition: &str, query: &str, filters: &Filters, page: usize) -> Result<SearchResults> {
+        self.search_at(edition, query, filters, page, Utc::now())
+    }
+
+    /// [`SearchIndex::search`] as of `now` (for the freshness boost and the embargo cut-off).
+    pub fn search_at(
+        &self,
+        edition: &str,
+        query: &str,
+        filters: &Filters,
+        page: usize,
+        now: DateTime<Utc>,
+    ) -> Result<SearchResults> {
+        if !(1..=MAX_PAGE).contains(&page) {
+            return Err(SearchError::Invalid(format!("page must be between 1 and {MAX_PAGE}")));
+        }
+        if query.chars().count() > MAX_QUERY_CHARS {
+            return Err(SearchError::Invalid(format!("q must be at most {MAX_QUERY_CHARS} characters")));
+        }
+        if let (Some(from), Some(to)) = (filters.from, filters.to)
+            && from >= to
+        {
+            return Err(SearchError::Invalid("from must be before to".into()));
+        }
+        let empty = SearchResults { total: 0, page, per_page: PER_PAGE, hits: Vec::new() };
+        if query.trim().is_empty() {
+            return Ok(empty);
+        }
+        let f = &self.fields;
+        let analyzer = Analyzer::for_lang(edition);
+        let t = f.text(analyzer);
+        let mut parser = QueryParser::new(
+            self.index.schema(),
+            vec![t.headline, t.lead, t.body, t.tags, t.byline],
+            self.index.tokenizers().clone(),
+        );
+        parser.set_conjunction_by_default();
+        parser.set_field_boost(t.headline, 3.0);
+        parser.set_field_boost(t.tags, 2.0);
+        parser.set_field_boost(t.lead, 1.5);
+        parser.set_field_boost(t.byline, 1.5);
+        // Lenient: a reader's stray quote or colon is not an error.
+        let (text_query, _) = parser.parse_query_lenient(&strip_field_syntax(query));
+        // Only stop words, or syntax alone (`*`): nothing to look for.
+        let mut has_terms = false;
+        text_query.query_terms(&mut |_, _| has_terms = true);
+        if !has_terms {
+            return Ok(empty);
+        }
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
+            (Occur::Must, text_query.box_clone()),
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(Term::from_field_text(f.edition, edition), IndexRecordOption::Basic)),
+            ),
+        ];
+        if let Some(section) = filters.section.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            let facet = Facet::from_path(section.split('/').filter(|s| !s.is_empty()));
+            clauses.push((
+                Occur::Must,
+                Box::new(TermQuery::new(Term::from_facet(f.section, &facet), IndexRecordOption::Basic)),
+            ));
+        }
+        // Stories whose publish time is still ahead (embargo) are not found.
+        let upper = filters.to.map_or(now, |to| to.min(now));
+        let upper_bound = if filters.to.is_some_and(|to| to <= now) {
+            Bound::Excluded(Term::from_field_i64(f.published, upper.timestamp()))
+        } else {
+            Bound::Included(Term::from_field_i64(f.published, upper.timestamp()))
+        };
+        let lower_bound = match filters.from {
+            Some(from) => Bound::Included(Term::from_field_i64(f.published, from.timestamp())),
+            None => Bound::Unbounded,
+        };
+        clauses.push((Occur::Must, Box::new(RangeQuery::new(lower_bound, upper_bound))));
+        let query = BooleanQuery::new(clauses);
+
+        let searcher = self.reader.searcher();
+        let now_secs = now.timestamp();
+        let top = TopDocs::with_limit(PER_PAGE).and_offset((page - 1) * PER_PAGE).tweak_score(
+            move |segment: &SegmentReader| {
+                let published = segment.fast_fields().i64("published").ok().map(|c| c.first_or_default_col(now_secs));
+                move |doc: DocId, score: Score| match &published {
+                    Some(col) => score * freshness(now_secs - col.get_val(doc)),
+                    None => score,
+                }
+            },
+        );
+        let (total, top) = searcher.search(&query, &(Count, top))?;
+        let mut headline_gen = SnippetGenerator::create(&searcher, &*text_query, t.headline)?;
+        headline_gen.set_max_num_chars(1000);
+        let mut body_gen = SnippetGenerator::create(&searcher, &*text_query, t.body)?;
+        body_gen.set_max_num_chars(220);
+        let mut lead_gen = SnippetGenerator::create(&searcher, &*text_query, t.lead)?;
+        lead_gen.set_max_num_chars(220);
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, addr) in top {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            let text = |field: Field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            let int = |field: Field| doc.get_first(field).and_then(|v| v.as_i64());
+            let headline = text(t.headline);
+            let lead = text(t.lead);
+            let news_id = int(f.news_id).unwrap_or_default();
+            let headline_html = highlighted(&headline_gen, &headline).unwrap_or_else(|| escape(&headline));
+            let snippet_html = highlighted(&body_gen, &text(t.body))
+                .or_else(|| highlighted(&lead_gen, &lead))
+                .unwrap_or_else(|| escape(&truncate_chars(&lead, 220)));
+            hits.push(Hit {
+                news_id,
+                path: story_path(news_id, &text(f.slug)),
+                headline,
+                headline_html,
+                snippet_html,
+                section_path: text(f.section_path),
+                section_name: text(f.section_name),
+                published_at: from_unix(int(f.published).unwrap_or_default()),
+                updated_at: int(f.updated).map(from_unix),
+                score,
+            });
+        }
+        Ok(SearchResults { total, page, per_page: PER_PAGE, hits })
+    }
+}
+
+/// The freshness factor for a story `age_secs` old: 1 + [`FRESH_BOOST`], halving every [`FRESH_HALF_LIFE_DAYS`].
+fn freshness(age_secs: i64) -> f32 {
+    let days = age_secs.max(0) as f32 / 86_400.0;
+    1.0 + FRESH_BOOST * 0.5f32.powf(days / FRESH_HALF_LIFE_DAYS)
+}
+
+/// A snippet with its matches in `<mark>`, or `None` when nothing in `text` matched.
+fn highlighted(generator: &SnippetGenerator, text: &str) -> Option<String> {
+    let mut snippet = generator.snippet(text);
+    if snippet.is_empty() {
+        return None;
+    }
+    snippet.set_snippet_prefix_postfix("<mark>", "</mark>");
+    Some(snippet.to_html())
+}
+
+/// Readers do not address index fields: `field:value` is searched as two words.
+fn strip_field_syntax(query: &str) -> String {
+    query.replace(':', " ")
+}
+
+fn truncate_chars(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+fn escape(text: &str) -> String {
+    newsdesk_domain::html::escape(text)
+}
+
+/// Locks a mutex, going on after a panic in another holder: the guarded
+/// values (writer, a counter) stay consistent between calls.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn freshness_halves_with_age() {
+        assert!((freshness(0) - 1.5).abs() < 1e-6);
+        assert!((freshness(30 * 86_400) - 1.25).abs() < 1e-6);
+        assert!((freshness(-100) - 1.5).abs() < 1e-6);
+        assert!(freshness(3650 * 86_400) < 1.001);
+    }
+
+    #[test]
+    fn truncates_on_char_boundaries() {
+        assert_eq!(truncate_chars("سلام دنیا", 4), "سلام…");
+        assert_eq!(truncate_chars("abc", 5), "abc");
+    }
+}
