@@ -181,6 +181,9 @@ backend_test! {
             std::fs::write(&p, SEED).expect("seed");
             p.display().to_string()
         }]).await;
+        let (a, b, c, e) = (900001, 900002, 900003, 900004);
+        // Story A (and its section) exists before the server first runs: it is announced at the start.
+        import(&db, d, a, "Story A", "Lead A.").await;
         let key = newsdesk(&db, d, &["subscriber", "add", "Loopback Daily", "--sections", "world"]).await;
         assert!(key.starts_with("nd_"), "{key}");
         let secret = newsdesk(&db, d, &["subscriber", "webhook", "add", "Loopback Daily",
@@ -188,9 +191,7 @@ backend_test! {
         assert!(secret.starts_with("whsec_"), "{secret}");
         *receiver.secret.lock().expect("lock") = secret;
 
-        let (a, b, c, e) = (900001, 900002, 900003, 900004);
         let mut server = Server::start(&db, d).await;
-        import(&db, d, a, "Story A", "Lead A.").await;
         import(&db, d, b, "Story B", "Lead B.").await;
         import(&db, d, c, "Story C", "Lead C.").await;
         until(30, "three publish events", || count_unique(&receiver) == 3).await;
