@@ -18,6 +18,9 @@ pub enum AppError {
     /// The story was published once and has been taken down.
     #[error("gone")]
     Gone,
+    /// The story was killed (withdrawn for legal reasons); the public note says why.
+    #[error("withdrawn: {0}")]
+    Withdrawn(String),
     /// The request is malformed; the message says how.
     #[error("bad_request: {0}")]
     BadRequest(String),
@@ -57,6 +60,10 @@ impl AppError {
             AppError::Gone => (
                 StatusCode::GONE,
                 ErrorPage { code: "gone", message: "This story has been withdrawn and is no longer available.".into() },
+            ),
+            AppError::Withdrawn(note) => (
+                StatusCode::GONE,
+                ErrorPage { code: "gone", message: format!("This story has been withdrawn. {note}") },
             ),
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, ErrorPage { code: "bad_request", message: m.clone() }),
             AppError::Internal(_) => (

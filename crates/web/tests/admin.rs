@@ -1,0 +1,500 @@
+//! The back office through the real router, on SQLite and on PostgreSQL:
+//! the role matrix over every route, login and sessions, CSRF, the editor,
+//! the workflow, corrections, scheduling and revisions.
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use chrono::{Duration, Utc};
+use newsdesk_domain::roles::Role;
+use newsdesk_storage::{NewUser, backend_test};
+use sha2::{Digest, Sha256};
+
+mod common;
+use common::{Answer, SEED_PATH, TestApp};
+
+/// A logged-in browser: its session cookie and CSRF token.
+#[derive(Clone)]
+struct Session {
+    cookie: String,
+    csrf: String,
+    user_id: i64,
+}
+
+async fn user(app: &TestApp, email: &str, role: Role, password: &str) -> i64 {
+    let hash = password_auth::generate_hash(password);
+    app.db
+        .store
+        .create_user(
+            &NewUser { email: email.into(), name: email.split('@').next().unwrap_or("x").into(), role, password_hash: hash },
+            Utc::now(),
+        )
+        .await
+        .expect("user")
+        .id
+}
+
+/// A session made directly in the store (the login form is tested separately).
+async fn session_of(app: &TestApp, user_id: i64) -> Session {
+    let token = format!("{:064x}", rand_u128(user_id));
+    let csrf = format!("{:064x}", rand_u128(user_id + 1_000_000));
+    let hash = hex::encode(Sha256::digest(token.as_bytes()));
+    let now = Utc::now();
+    app.db.store.create_session(&hash, user_id, &csrf, now, now + Duration::hours(1)).await.expect("session");
+    Session { cookie: format!("nd_session={token}"), csrf, user_id }
+}
+
+fn rand_u128(salt: i64) -> u128 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    nanos ^ ((salt as u128) << 64) ^ (std::process::id() as u128)
+}
+
+async fn get_as(app: &TestApp, s: Option<&Session>, uri: &str) -> Answer {
+    let mut b = Request::builder().uri(uri).header(header::ACCEPT, "text/html");
+    if let Some(s) = s {
+        b = b.header(header::COOKIE, &s.cookie);
+    }
+    app.request(b.body(Body::empty()).expect("request")).await
+}
+
+/// A form post from our own page, with the session's CSRF token unless `csrf` is false.
+async fn post_as(app: &TestApp, s: Option<&Session>, uri: &str, form: &[(&str, &str)], csrf: bool) -> Answer {
+    let mut fields: Vec<(String, String)> = form.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let mut b = Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header(header::ACCEPT, "text/html")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "same-origin");
+    if let Some(s) = s {
+        b = b.header(header::COOKIE, &s.cookie);
+        if csrf {
+            fields.push(("csrf".into(), s.csrf.clone()));
+        }
+    }
+    let body = serde_urlencoded::to_string(&fields).expect("form");
+    app.request(b.body(Body::from(body)).expect("request")).await
+}
+
+fn location(a: &Answer) -> &str {
+    a.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default()
+}
+
+struct Desk {
+    app: TestApp,
+    reporter: Session,
+    editor: Session,
+    admin: Session,
+    section_id: i64,
+}
+
+async fn desk(db: newsdesk_storage::testing::TestDb) -> Desk {
+    let app = TestApp::new(db).await;
+    let r = user(&app, "reporter@example.org", Role::Reporter, "reporter password 1").await;
+    let e = user(&app, "editor@example.org", Role::Editor, "editor password 12").await;
+    let a = user(&app, "admin@example.org", Role::Admin, "admin password 123").await;
+    let section_id = app.db.store.sections(app.edition_id).await.expect("sections")[0].id;
+    let (reporter, editor, admin) = (session_of(&app, r).await, session_of(&app, e).await, session_of(&app, a).await);
+    Desk { app, reporter, editor, admin, section_id }
+}
+
+/// Creates a draft through the editor as `s`; returns its News ID.
+async fn create_draft(d: &Desk, s: &Session, headline: &str) -> i64 {
+    let section = d.section_id.to_string();
+    let a = post_as(
+        &d.app,
+        Some(s),
+        "/admin/stories",
+        &[
+            ("headline", headline),
+            ("lead", "A lead."),
+            ("body", "First paragraph with **bold**.\n\nSecond paragraph."),
+            ("section_id", &section),
+            ("tags", "Oil, Exports"),
+            ("authors", "Sam Reporter"),
+            ("editorial_note", "check the figures"),
+        ],
+        true,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let loc = location(&a).to_string();
+    loc.trim_start_matches("/admin/stories/").split('/').next().and_then(|n| n.parse().ok()).expect("news id in location")
+}
+
+async fn version_of(d: &Desk, id: i64) -> String {
+    d.app.db.store.story(id).await.expect("read").expect("story").version.to_string()
+}
+
+backend_test! {
+    async fn every_route_answers_each_role_as_the_matrix_says(db) {
+        let d = desk(db).await;
+        let own_draft = create_draft(&d, &d.reporter, "Reporter's own draft").await;
+        let specs = newsdesk_web::admin::route_specs();
+        assert!(specs.len() >= 20, "the table holds the back office");
+        let mut checked = 0;
+        for spec in &specs {
+            let path = spec
+                .path
+                .replace("{id}", &own_draft.to_string())
+                .replace("{version}", "1")
+                .replace("{token}", &"0".repeat(64));
+            for role in [None, Some(Role::Reporter), Some(Role::Editor), Some(Role::Admin)] {
+                // A fresh session per request: some routes (log out) end it.
+                let session = match role {
+                    None => None,
+                    Some(Role::Reporter) => Some(session_of(&d.app, d.reporter.user_id).await),
+                    Some(Role::Editor) => Some(session_of(&d.app, d.editor.user_id).await),
+                    Some(Role::Admin) => Some(session_of(&d.app, d.admin.user_id).await),
+                };
+                let a = if spec.method == Method::GET {
+                    get_as(&d.app, session.as_ref(), &path).await
+                } else {
+                    post_as(&d.app, session.as_ref(), &path, &[], true).await
+                };
+                let allowed = match (spec.permission, role) {
+                    (None, _) => true,
+                    (Some(_), None) => false,
+                    (Some(p), Some(r)) => r.can(p),
+                };
+                let who = role.map(|r| r.as_str()).unwrap_or("anonymous");
+                if allowed {
+                    assert!(
+                        a.status != StatusCode::UNAUTHORIZED && a.status != StatusCode::FORBIDDEN,
+                        "{} {} as {who}: expected to be let in, got {}",
+                        spec.method, spec.path, a.status
+                    );
+                } else if role.is_none() {
+                    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{} {} as {who}", spec.method, spec.path);
+                    assert!(a.body.contains("name=\"password\""), "401 shows the login form");
+                } else {
+                    assert_eq!(a.status, StatusCode::FORBIDDEN, "{} {} as {who}", spec.method, spec.path);
+                }
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, specs.len() * 4);
+        // Every page the menu links to is a route of the table (so it has a declared permission).
+        // (A fresh session: "log out everywhere" above ended the admin's others.)
+        let admin = session_of(&d.app, d.admin.user_id).await;
+        let home = get_as(&d.app, Some(&admin), "/admin").await;
+        let nav = home.body.split("<nav aria-label=\"Back office\">").nth(1).and_then(|n| n.split("</nav>").next()).unwrap_or_else(|| panic!("nav in {}", home.body));
+        for href in nav.split("href=\"").skip(1).filter_map(|h| h.split('"').next()) {
+            assert!(specs.iter().any(|s| s.method == Method::GET && s.path == href), "{href} is not in the route table");
+        }
+        assert_eq!(get_as(&d.app, Some(&admin), "/admin/no-such-page").await.status, StatusCode::NOT_FOUND);
+    }
+}
+
+backend_test! {
+    async fn state_changes_need_the_csrf_token_and_our_origin(db) {
+        let d = desk(db).await;
+        let a = post_as(&d.app, Some(&d.editor), "/admin/logout", &[], false).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "no token");
+        let a = post_as(&d.app, Some(&d.editor), "/admin/logout", &[("csrf", "0000")], false).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "wrong token");
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri("/admin/logout")
+            .header(header::COOKIE, &d.editor.cookie)
+            .header("sec-fetch-site", "cross-site")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("csrf={}", d.editor.csrf)))
+            .expect("request");
+        assert_eq!(d.app.request(req).await.status, StatusCode::FORBIDDEN, "cross-site, even with the token");
+        // The session is still alive after the refused requests; with the token it ends.
+        assert_eq!(get_as(&d.app, Some(&d.editor), "/admin").await.status, StatusCode::OK);
+        let a = post_as(&d.app, Some(&d.editor), "/admin/logout", &[], true).await;
+        assert_eq!((a.status, location(&a)), (StatusCode::SEE_OTHER, "/admin/login"));
+        assert_eq!(get_as(&d.app, Some(&d.editor), "/admin").await.status, StatusCode::UNAUTHORIZED);
+    }
+}
+
+/// Logs in through the form; the session cookie on success.
+async fn login(app: &TestApp, email: &str, password: &str) -> (StatusCode, Option<String>, String) {
+    let page = get_as(app, None, "/admin/login").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let login_cookie = page
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("nd_login="))
+        .and_then(|c| c.split(';').next())
+        .expect("login cookie")
+        .to_string();
+    assert!(page.headers.get_all(header::SET_COOKIE).iter().any(|c| {
+        let c = c.to_str().unwrap_or_default();
+        c.contains("HttpOnly") && c.contains("SameSite=Lax") && c.contains("Secure")
+    }));
+    let token = login_cookie.trim_start_matches("nd_login=").to_string();
+    let body = serde_urlencoded::to_string([("email", email), ("password", password), ("csrf", &token), ("next", "/admin/stories")])
+        .expect("form");
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/admin/login")
+        .header(header::COOKIE, &login_cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .expect("request");
+    let a = app.request(req).await;
+    let session = a
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("nd_session=") && !c.starts_with("nd_session=;"))
+        .and_then(|c| c.split(';').next())
+        .map(String::from);
+    (a.status, session, a.body)
+}
+
+backend_test! {
+    async fn login_works_and_is_throttled_per_account(db) {
+        let app = TestApp::new(db).await;
+        user(&app, "jane@example.org", Role::Editor, "a long enough password").await;
+        let (status, session, body) = login(&app, "jane@example.org", "wrong password!").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(session.is_none());
+        assert!(body.contains("Wrong e-mail address or password."));
+        let (status, session, _) = login(&app, "Jane@Example.org", "a long enough password").await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "the address is not case-sensitive");
+        let cookie = session.expect("session cookie");
+        let req = Request::builder().uri("/admin/stories").header(header::COOKIE, &cookie).body(Body::empty()).expect("r");
+        let a = app.request(req).await;
+        assert_eq!(a.status, StatusCode::OK);
+        assert_eq!(a.headers.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()), Some("no-store"));
+
+        for _ in 0..5 {
+            assert_eq!(login(&app, "jane@example.org", "guessing wrong").await.0, StatusCode::UNAUTHORIZED);
+        }
+        let (status, session, body) = login(&app, "jane@example.org", "a long enough password").await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "even the right password waits after 5 failures");
+        assert!(session.is_none());
+        assert!(body.contains("Too many failed logins"));
+        let log = app.db.store.audit_log(None, 10).await.expect("audit");
+        assert!(log.iter().any(|e| e.action == "login" && e.actor == "jane@example.org"));
+    }
+}
+
+backend_test! {
+    async fn reporters_write_and_submit_editors_publish(db) {
+        let d = desk(db).await;
+        let id = create_draft(&d, &d.reporter, "Oil exports rise").await;
+        let story = d.app.db.store.story(id).await.expect("read").expect("story");
+        assert_eq!(story.status.as_str(), "draft");
+        assert_eq!(story.slug, "oil-exports-rise");
+        assert!(story.body_html.contains("<strong>bold</strong>"));
+        assert_eq!(d.app.get(&format!("/news/{id}")).await.status, StatusCode::NOT_FOUND, "drafts are not public");
+
+        // Another reporter's draft is closed to a reporter.
+        let other = user(&d.app, "other@example.org", Role::Reporter, "other password 1").await;
+        let other = session_of(&d.app, other).await;
+        assert_eq!(get_as(&d.app, Some(&other), &format!("/admin/stories/{id}/edit")).await.status, StatusCode::FORBIDDEN);
+
+        let v = version_of(&d, id).await;
+        let a = post_as(&d.app, Some(&d.reporter), &format!("/admin/stories/{id}/workflow"), &[("action", "publish"), ("version", &v)], true).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "reporters do not publish");
+        let a = post_as(&d.app, Some(&d.reporter), &format!("/admin/stories/{id}/workflow"), &[("action", "submit"), ("version", &v)], true).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        let v = version_of(&d, id).await;
+        let a = post_as(&d.app, Some(&d.reporter), &format!("/admin/stories/{id}"), &[("headline", "Changed"), ("section_id", &d.section_id.to_string()), ("version", &v)], true).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "a submitted story is out of the reporter's hands");
+
+        let a = post_as(&d.app, Some(&d.editor), &format!("/admin/stories/{id}/workflow"), &[("action", "publish"), ("version", &v)], true).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        let public = d.app.get(&format!("/news/{id}/oil-exports-rise")).await;
+        assert_eq!(public.status, StatusCode::OK);
+        assert!(public.body.contains("Oil exports rise"));
+        assert!(!public.body.contains("check the figures"), "the editorial note stays internal");
+
+        // Unpublish: 410; republish: back.
+        let v = version_of(&d, id).await;
+        post_as(&d.app, Some(&d.editor), &format!("/admin/stories/{id}/workflow"), &[("action", "unpublish"), ("version", &v)], true).await;
+        assert_eq!(d.app.get(&format!("/news/{id}/oil-exports-rise")).await.status, StatusCode::GONE);
+        let v = version_of(&d, id).await;
+        let a = post_as(&d.app, Some(&d.editor), &format!("/admin/stories/{id}/workflow"), &[("action", "kill"), ("version", &v), ("public_note", "")], true).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "a kill needs a public note");
+        let a = post_as(&d.app, Some(&d.editor), &format!("/admin/stories/{id}/workflow"), &[("action", "republish"), ("version", &v)], true).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER);
+        assert_eq!(d.app.get(&format!("/news/{id}/oil-exports-rise")).await.status, StatusCode::OK);
+        let a = post_as(&d.app, Some(&d.editor), &format!("/admin/stories/{id}/workflow"), &[("action", "republish"), ("version", &version_of(&d, id).await)], true).await;
+        assert_eq!(a.status, StatusCode::CONFLICT, "a published story cannot be republished");
+
+        let log = d.app.db.store.audit_log(Some(("story", &id.to_string())), 20).await.expect("audit");
+        let actions: Vec<&str> = log.iter().rev().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["story.create", "story.submit", "story.publish", "story.unpublish", "story.republish"]);
+    }
+}
+
+backend_test! {
+    async fn a_save_based_on_an_old_version_is_refused_and_keeps_the_text(db) {
+        let d = desk(db).await;
+        let id = create_draft(&d, &d.editor, "Two editors").await;
+        let v = version_of(&d, id).await;
+        let section = d.section_id.to_string();
+        let first = post_as(&d.app, Some(&d.editor), &format!("/admin/stories/{id}"), &[("headline", "Two editors: first"), ("section_id", &section), ("version", &v), ("body", "mine")], true).await;
+        assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.body);
+        let second = post_as(&d.app, Some(&d.admin), &format!("/admin/stories/{id}"), &[("headline", "Two editors: second"), ("section_id", &section), ("version", &v), ("body", "theirs")], true).await;
+        assert_eq!(second.status, StatusCode::CONFLICT);
+        assert!(second.body.contains("Someone else saved this story meanwhile"));
+        assert!(second.body.contains("Two editors: second"), "the refused text is still in the form");
+        let stored = d.app.db.store.story(id).await.expect("read").expect("story");
+        assert_eq!(stored.headline, "Two editors: first", "nothing was overwritten");
+    }
+}
+
+backend_test! {
+    async fn bad_input_is_refused_with_clear_messages(db) {
+        let d = desk(db).await;
+        let a = post_as(&d.app, Some(&d.editor), "/admin/stories", &[("headline", "  "), ("section_id", "999999"), ("slug", "Not A Slug"), ("lead", "kept lead")], true).await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+        for msg in ["The headline is empty.", "Choose a section.", "The slug may hold only"] {
+            assert!(a.body.contains(msg), "{msg}");
+        }
+        assert!(a.body.contains("kept lead"), "what was typed is kept");
+        let a = get_as(&d.app, Some(&d.editor), "/admin/stories?status=bogus").await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST);
+        assert!(a.body.contains("unknown status `bogus`"));
+        let a = get_as(&d.app, Some(&d.editor), "/admin/stories?from=yesterday").await;
+        assert!(a.body.contains("from must be a date like 2026-11-27"));
+        assert_eq!(get_as(&d.app, Some(&d.editor), "/admin/stories/abc/edit").await.status, StatusCode::NOT_FOUND);
+    }
+}
+
+backend_test! {
+    async fn the_desk_list_filters(db) {
+        let d = desk(db).await;
+        create_draft(&d, &d.reporter, "Wheat harvest").await;
+        create_draft(&d, &d.editor, "Wheat prices").await;
+        let a = get_as(&d.app, Some(&d.editor), "/admin/stories?q=wheat").await;
+        assert!(a.body.contains("Wheat harvest") && a.body.contains("Wheat prices"));
+        assert!(!a.body.contains("Defense Ministry"));
+        let a = get_as(&d.app, Some(&d.editor), "/admin/stories?q=wheat&mine=1").await;
+        assert!(!a.body.contains("Wheat harvest") && a.body.contains("Wheat prices"));
+        let a = get_as(&d.app, Some(&d.editor), "/admin/stories?status=published").await;
+        assert!(a.body.contains("Defense Ministry") && !a.body.contains("Wheat"));
+        let a = get_as(&d.app, Some(&d.reporter), "/admin/stories").await;
+        assert!(a.body.contains("Wheat harvest") && !a.body.contains("Wheat prices"), "reporters see their own");
+    }
+}
+
+backend_test! {
+    async fn corrections_show_on_the_page_and_in_json_ld(db) {
+        let d = desk(db).await;
+        let before = d.app.get(SEED_PATH).await;
+        assert!(!before.body.contains("Correction:"));
+        let v = version_of(&d, 84427).await;
+        let a = post_as(&d.app, Some(&d.reporter), "/admin/stories/84427/correction", &[("version", &v), ("note", "x")], true).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN);
+        let a = post_as(&d.app, Some(&d.editor), "/admin/stories/84427/correction", &[("version", &v), ("note", "An earlier version misstated the export figure.")], true).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        let after = d.app.get(SEED_PATH).await;
+        assert!(after.body.contains("Correction:</strong> An earlier version misstated the export figure."), "{}", common::main_of(&after.body));
+        assert!(after.body.contains("Updated:"));
+        let modified = |b: &str| b.split("\"dateModified\":\"").nth(1).and_then(|s| s.split('"').next()).map(String::from);
+        assert_ne!(modified(&before.body), modified(&after.body), "dateModified moves");
+    }
+}
+
+backend_test! {
+    async fn kill_shows_the_public_note_with_410(db) {
+        let d = desk(db).await;
+        let v = version_of(&d, 84427).await;
+        let a = post_as(&d.app, Some(&d.editor), "/admin/stories/84427/workflow", &[("action", "kill"), ("version", &v), ("public_note", "Withdrawn by court order.")], true).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        let page = d.app.get(SEED_PATH).await;
+        assert_eq!(page.status, StatusCode::GONE);
+        assert!(page.body.contains("Withdrawn by court order."));
+        let v = version_of(&d, 84427).await;
+        let a = post_as(&d.app, Some(&d.admin), "/admin/stories/84427", &[("headline", "x"), ("section_id", &d.section_id.to_string()), ("version", &v)], true).await;
+        assert_eq!(a.status, StatusCode::CONFLICT, "killed stories are not edited");
+    }
+}
+
+backend_test! {
+    async fn scheduled_stories_go_out_once_on_time(db) {
+        let d = desk(db).await;
+        let id = create_draft(&d, &d.editor, "Embargoed report").await;
+        let v = version_of(&d, id).await;
+        let tz = chrono_tz::Asia::Tehran;
+        let past = (Utc::now() - Duration::hours(1)).with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string();
+        let a = post_as(&d.app, Some(&d.editor), &format!("/admin/stories/{id}/workflow"), &[("action", "schedule"), ("version", &v), ("scheduled_at", &past)], true).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST);
+        let at = (Utc::now() + Duration::hours(2)).with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string();
+        let a = post_as(&d.app, Some(&d.editor), &format!("/admin/stories/{id}/workflow"), &[("action", "schedule"), ("version", &v), ("scheduled_at", &at)], true).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        let extras = d.app.db.store.story_extras(id).await.expect("extras").expect("story");
+        let due = extras.scheduled_at.expect("scheduled");
+        assert!((due - (Utc::now() + Duration::hours(2))).num_seconds().abs() < 61, "the time is read in the edition's zone");
+
+        // Not public before its time: no page, feed or sitemap.
+        assert_eq!(d.app.get(&format!("/news/{id}")).await.status, StatusCode::NOT_FOUND);
+        assert!(!d.app.get("/feed.rss").await.body.contains("Embargoed report"));
+        assert!(d.app.db.store.publish_due(Utc::now()).await.expect("tick").is_empty());
+
+        // Two nodes ticking at the due time: the story goes out once.
+        let (a, b) = tokio::join!(d.app.db.store.publish_due(due), d.app.db.store.publish_due(due));
+        let mut all = a.expect("node a");
+        all.extend(b.expect("node b"));
+        assert_eq!(all, vec![id]);
+        d.app.sync().await;
+        assert_eq!(d.app.get(&format!("/news/{id}")).await.status, StatusCode::MOVED_PERMANENTLY);
+        let revs = d.app.db.store.revisions(id).await.expect("revisions");
+        assert_eq!(revs.iter().filter(|r| r.note == "publish (scheduled)").count(), 1);
+    }
+}
+
+backend_test! {
+    async fn revisions_are_listed_compared_and_restored(db) {
+        let d = desk(db).await;
+        let id = create_draft(&d, &d.editor, "The quick brown fox").await;
+        let v = version_of(&d, id).await;
+        let section = d.section_id.to_string();
+        post_as(&d.app, Some(&d.editor), &format!("/admin/stories/{id}"), &[("headline", "The slow brown fox"), ("section_id", &section), ("version", &v), ("body", "new body")], true).await;
+        let list = get_as(&d.app, Some(&d.editor), &format!("/admin/stories/{id}/revisions")).await;
+        assert_eq!(list.status, StatusCode::OK);
+        assert!(list.body.contains("The quick brown fox") && list.body.contains("The slow brown fox"));
+        let one = get_as(&d.app, Some(&d.editor), &format!("/admin/stories/{id}/revisions/1")).await;
+        assert!(one.body.contains("<del>quick</del>") && one.body.contains("<ins>slow</ins>"), "word-level diff");
+        let current = version_of(&d, id).await;
+        let a = post_as(&d.app, Some(&d.editor), &format!("/admin/stories/{id}/revisions/1/restore"), &[("current", &current)], true).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        let story = d.app.db.store.story(id).await.expect("read").expect("story");
+        assert_eq!(story.headline, "The quick brown fox");
+        assert!(story.version > current.parse::<i64>().expect("n"), "restored as a new revision");
+    }
+}
+
+backend_test! {
+    async fn admins_invite_users_who_set_their_password_once(db) {
+        let d = desk(db).await;
+        let a = post_as(&d.app, Some(&d.admin), "/admin/users", &[("email", "new@example.org"), ("name", "New Person"), ("role", "reporter")], true).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        let token = location(&a).split("invite=").nth(1).expect("token").to_string();
+        let shown = get_as(&d.app, Some(&d.admin), location(&a)).await;
+        assert!(shown.body.contains(&format!("https://news.example/admin/invite/{token}")));
+        let a = post_as(&d.app, Some(&d.admin), "/admin/users", &[("email", "new@example.org"), ("role", "reporter")], true).await;
+        assert!(a.body.contains("There is already a user new@example.org."));
+        let a = post_as(&d.app, Some(&d.admin), "/admin/users", &[("email", "not an address"), ("role", "reporter")], true).await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+        let invite = format!("/admin/invite/{token}");
+        assert_eq!(get_as(&d.app, None, &invite).await.status, StatusCode::OK);
+        let a = post_as(&d.app, None, &invite, &[("new", "short"), ("confirm", "short")], false).await;
+        assert!(a.body.contains("at least 12 characters"));
+        let a = post_as(&d.app, None, &invite, &[("new", "a brand new password"), ("confirm", "a brand new password")], false).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER);
+        assert_eq!(login(&d.app, "new@example.org", "a brand new password").await.0, StatusCode::SEE_OTHER);
+        let again = post_as(&d.app, None, &invite, &[("new", "another password!"), ("confirm", "another password!")], false).await;
+        assert_eq!(again.status, StatusCode::GONE, "an invite works once");
+
+        // Deactivating ends the user's sessions at once.
+        let (u, _) = d.app.db.store.user_by_email("new@example.org").await.expect("read").expect("user");
+        let s = session_of(&d.app, u.id).await;
+        assert_eq!(get_as(&d.app, Some(&s), "/admin").await.status, StatusCode::OK);
+        post_as(&d.app, Some(&d.admin), &format!("/admin/users/{}/active", u.id), &[("active", "0")], true).await;
+        assert_eq!(get_as(&d.app, Some(&s), "/admin").await.status, StatusCode::UNAUTHORIZED);
+        let audit = get_as(&d.app, Some(&d.admin), "/admin/audit").await;
+        assert!(audit.body.contains("user.deactivate") && audit.body.contains("user.create"));
+    }
+}
