@@ -36,6 +36,78 @@ pub struct Config {
     pub edition: EditionConfig,
     /// The wire for subscribers. Env `NEWSDESK_WIRE__<KEY>`.
     pub wire: WireConfig,
+    /// Readers' comments. Env `NEWSDESK_COMMENTS__<KEY>`.
+    pub comments: CommentsConfig,
+}
+
+/// Readers' comments: moderation, closing, content rules and rate limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommentsConfig {
+    /// `pre` (an editor approves each comment first) or `post` (shown at once), for editions that set none.
+    pub moderation: String,
+    /// Comments close this many days after publication; 0 never closes them.
+    pub close_after_days: u32,
+    /// Most characters in a comment.
+    pub max_length: usize,
+    /// Most links in a comment.
+    pub max_links: usize,
+    /// Fewest seconds between showing the form and sending it.
+    pub min_fill_secs: u32,
+    /// Words and phrases that refuse a comment (whole words, any case).
+    pub blocklist: Vec<String>,
+    /// Whether links in comments are clickable (always `rel="nofollow ugc"`).
+    pub links_clickable: bool,
+    /// Comments per client address per window; 0 is no limit.
+    pub rate_per_ip: u32,
+    /// Comments per story per window; 0 is no limit.
+    pub rate_per_story: u32,
+    /// Length of the rate window in seconds.
+    pub rate_window_secs: u64,
+    /// The same text is refused as a duplicate for this many hours.
+    pub duplicate_hours: u32,
+}
+
+impl Default for CommentsConfig {
+    fn default() -> Self {
+        let web = newsdesk_web::comments::CommentSettings::default();
+        CommentsConfig {
+            moderation: web.moderation.as_str().into(),
+            close_after_days: web.close_after_days,
+            max_length: web.rules.max_length,
+            max_links: web.rules.max_links,
+            min_fill_secs: u32::try_from(web.rules.min_fill_secs).unwrap_or(3),
+            blocklist: web.rules.blocklist,
+            links_clickable: web.rules.links_clickable,
+            rate_per_ip: web.rate_per_ip,
+            rate_per_story: web.rate_per_story,
+            rate_window_secs: web.rate_window_secs,
+            duplicate_hours: web.duplicate_hours,
+        }
+    }
+}
+
+impl CommentsConfig {
+    /// The web layer's comment settings (call after [`Config::load`] validated them).
+    pub fn settings(&self) -> newsdesk_web::comments::CommentSettings {
+        let defaults = newsdesk_web::comments::CommentSettings::default();
+        newsdesk_web::comments::CommentSettings {
+            rules: newsdesk_domain::comments::CommentRules {
+                max_length: self.max_length,
+                max_links: self.max_links,
+                min_fill_secs: i64::from(self.min_fill_secs),
+                blocklist: self.blocklist.iter().map(|w| w.trim().to_string()).filter(|w| !w.is_empty()).collect(),
+                links_clickable: self.links_clickable,
+                ..defaults.rules
+            },
+            moderation: newsdesk_domain::comments::ModerationMode::parse(&self.moderation).unwrap_or_default(),
+            close_after_days: self.close_after_days,
+            rate_per_ip: self.rate_per_ip,
+            rate_per_story: self.rate_per_story,
+            rate_window_secs: self.rate_window_secs,
+            duplicate_hours: self.duplicate_hours,
+        }
+    }
 }
 
 /// The wire for subscribers: rights statements on every ninjs item.
@@ -99,6 +171,7 @@ impl Default for Config {
                 direction: "ltr".into(),
             },
             wire: WireConfig::default(),
+            comments: CommentsConfig::default(),
         }
     }
 }
@@ -158,6 +231,18 @@ impl Config {
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return Err(ConfigError::Invalid(format!("log_format: must be text or json, found `{}`", self.log_format)));
+        }
+        if newsdesk_domain::comments::ModerationMode::parse(&self.comments.moderation).is_none() {
+            return Err(ConfigError::Invalid(format!(
+                "comments.moderation: must be pre or post, found `{}`",
+                self.comments.moderation
+            )));
+        }
+        if self.comments.max_length == 0 {
+            return Err(ConfigError::Invalid("comments.max_length: must be at least 1".into()));
+        }
+        if self.comments.rate_window_secs == 0 {
+            return Err(ConfigError::Invalid("comments.rate_window_secs: must be at least 1".into()));
         }
         if self.page_cache_mb == 0 {
             return Err(ConfigError::Invalid("page_cache_mb: must be at least 1".into()));
@@ -224,6 +309,23 @@ mod tests {
             jail.set_env("NEWSDESK_EDITION__TIME_ZONE", "Mars/Olympus");
             let e = Config::load(None, &Overrides::default()).expect_err("must fail").to_string();
             assert!(e.contains("edition.time_zone"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn comment_settings_come_from_file_and_environment_and_are_checked() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("n.toml", "[comments]\nmoderation = \"post\"\nblocklist = [\"casino\", \" \"]\n")?;
+            jail.set_env("NEWSDESK_COMMENTS__RATE_PER_IP", "1000");
+            let c = Config::load(Some(&"n.toml".into()), &Overrides::default()).map_err(|e| e.to_string())?;
+            let s = c.comments.settings();
+            assert_eq!(s.moderation, newsdesk_domain::comments::ModerationMode::Post);
+            assert_eq!((s.rate_per_ip, s.close_after_days, s.rules.max_length), (1000, 30, 5000));
+            assert_eq!(s.rules.blocklist, ["casino"]);
+            jail.set_env("NEWSDESK_COMMENTS__MODERATION", "later");
+            let e = Config::load(None, &Overrides::default()).expect_err("must fail").to_string();
+            assert!(e.contains("comments.moderation"), "{e}");
             Ok(())
         });
     }

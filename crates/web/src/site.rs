@@ -131,7 +131,7 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Rendered, AppError>>,
 {
-    cached_page(state, key, headers, None, render).await
+    cached_page(state, key, headers, None, crate::comments::Deco::None, render).await
 }
 
 /// Who asked, for counting views of pages that count them.
@@ -146,6 +146,7 @@ async fn cached_page<F, Fut>(
     key: String,
     headers: &HeaderMap,
     reader: Option<Reader<'_>>,
+    deco: crate::comments::Deco,
     render: F,
 ) -> Result<Response, AppError>
 where
@@ -173,11 +174,11 @@ where
         state.views.record(&visit, Utc::now());
     }
     let chrome = chrome(state, &edition).await?;
-    Ok(http::serve_page(&page, &chrome, headers))
+    Ok(crate::comments::serve(&page, &chrome, headers, deco))
 }
 
 /// The TCP peer of the request, when the server provides it.
-pub(crate) struct Peer(Option<SocketAddr>);
+pub(crate) struct Peer(pub(crate) Option<SocketAddr>);
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
     type Rejection = std::convert::Infallible;
@@ -340,11 +341,40 @@ async fn story(
     uri: Uri,
     method: Method,
     Peer(peer): Peer,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let id = parse_news_id(&id)?;
     let key = cache_key(&uri, None);
-    cached_page(&state, key, &headers, Some(Reader { method: &method, peer }), || async {
+    // `?comment=…` and `?reply=…` answer from the same cached page, decorated for this reader.
+    let deco = crate::comments::decoration(&state, id, raw.as_deref()).await?;
+    story_response(&state, id, &slug, key, &headers, Some(Reader { method: &method, peer }), deco).await
+}
+
+/// The story page `id` (cached under `key`), decorated for one reader by `deco`
+/// (the comment form's answers use it for errors).
+pub(crate) async fn story_page(
+    state: &AppState,
+    id: i64,
+    slug: &str,
+    key: &str,
+    headers: &HeaderMap,
+    deco: crate::comments::Deco,
+) -> Result<Response, AppError> {
+    story_response(state, id, slug, key.to_string(), headers, None, deco).await
+}
+
+async fn story_response(
+    state: &AppState,
+    id: i64,
+    slug: &str,
+    key: String,
+    headers: &HeaderMap,
+    reader: Option<Reader<'_>>,
+    deco: crate::comments::Deco,
+) -> Result<Response, AppError> {
+    let state = state.clone();
+    cached_page(&state, key, headers, reader, deco, || async {
         let story = load_public_story(&state, id).await?;
         if story.slug != slug {
             return Ok(Rendered::Other(moved(&story.path())));
@@ -437,6 +467,7 @@ async fn story(
             breadcrumb => breadcrumb,
             related => related,
             share => share_links(&share_url, &story.headline),
+            comments => crate::comments::story_ctx(&state, &story, &edition).await?,
         };
         let html = render_page(&state, &edition, &sections, "story.html", &meta, view)?;
         let deps = story_deps(std::iter::once(story.news_id).chain(related.iter().map(|r| r.news_id)));
