@@ -391,11 +391,16 @@ mod tests {
 
     #[test]
     fn signature_is_hmac_sha256_of_id_timestamp_and_body() {
-        // The worked example of the README.
-        let sig = sign("whsec_test", "evt_1", 1721651880, "{\"id\":\"evt_1\"}");
-        assert!(sig.starts_with("v1=") && sig.len() == 3 + 64, "{sig}");
-        assert_ne!(sig, sign("whsec_test", "evt_1", 1721651881, "{\"id\":\"evt_1\"}"));
-        assert_ne!(sig, sign("whsec_other", "evt_1", 1721651880, "{\"id\":\"evt_1\"}"));
+        // The worked example of the README ("For subscribers"), computed there with Python and openssl.
+        let id = "evt_0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+        let body = r#"{"id":"evt_0a1b2c3d4e5f60718293a4b5c6d7e8f9","type":"kill","news_id":84427}"#;
+        let secret = "whsec_5f2b8c1e0d3a4b6c9e7f1a2b3c4d5e6f";
+        assert_eq!(
+            sign(secret, id, 1721651880, body),
+            "v1=2f130974d4470882dddcc91c456e7c52b9cf3223b46e7394c723a4c960358785"
+        );
+        assert_ne!(sign(secret, id, 1721651881, body), sign(secret, id, 1721651880, body));
+        assert_ne!(sign("whsec_other", id, 1721651880, body), sign(secret, id, 1721651880, body));
     }
 
     #[test]
