@@ -742,12 +742,16 @@ impl Store {
     pub async fn wire_items(&self, q: &WireQuery) -> Result<Vec<(NewsId, i64)>> {
         let mut sql = format!("SELECT s.news_id, {VERSION_TIME} AS vt FROM stories s WHERE ");
         let mut binds: Vec<Bind> = Vec::new();
+        // `s.status || ''` keeps the planner off the status indexes (nearly every story
+        // is published): walking `stories_wire_version` in order and stopping at the
+        // limit beats sorting every published story.
         if q.since.is_some() {
             sql.push_str(
-                "(s.status = 'published' OR (s.status IN ('unpublished', 'killed') AND s.published_at IS NOT NULL))",
+                "((s.status || '') = 'published' OR ((s.status || '') IN ('unpublished', 'killed') \
+                 AND s.published_at IS NOT NULL))",
             );
         } else {
-            sql.push_str("s.status = 'published'");
+            sql.push_str("(s.status || '') = 'published'");
         }
         if let Some(ids) = &q.edition_ids {
             if ids.is_empty() {
