@@ -31,6 +31,15 @@ pub enum Calendar {
 }
 
 impl Calendar {
+    /// The calendar readers of a language expect when the edition names none:
+    /// Solar Hijri for Persian, Gregorian otherwise (Arabic editions choose Hijri explicitly).
+    pub fn for_lang(lang: &str) -> Calendar {
+        match Lang::of(lang) {
+            Lang::Persian => Calendar::SolarHijri,
+            Lang::English | Lang::Arabic => Calendar::Gregorian,
+        }
+    }
+
     /// The stored and configured form: `gregorian`, `solar_hijri` or `hijri`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -611,6 +620,9 @@ mod tests {
             assert_eq!(c.as_str().parse::<Calendar>(), Ok(c));
         }
         assert_eq!("Jalali".parse::<Calendar>(), Ok(Calendar::SolarHijri));
+        assert_eq!(Calendar::for_lang("fa"), Calendar::SolarHijri);
+        assert_eq!(Calendar::for_lang("ar"), Calendar::Gregorian);
+        assert_eq!(Calendar::for_lang("en"), Calendar::Gregorian);
         assert_eq!("islamic-civil".parse::<Calendar>(), Ok(Calendar::Hijri));
         let err = "julian".parse::<Calendar>().expect_err("unknown");
         assert!(err.to_string().contains("julian"));
