@@ -31,8 +31,13 @@ const THEME: &[(&str, &str)] = &[
     ("admin/users.html", include_str!("../templates/admin/users.html")),
     ("admin/audit.html", include_str!("../templates/admin/audit.html")),
     ("admin/invite.html", include_str!("../templates/admin/invite.html")),
+    ("admin/subscribers.html", include_str!("../templates/admin/subscribers.html")),
+    ("admin/deliveries.html", include_str!("../templates/admin/deliveries.html")),
+    ("admin/media.html", include_str!("../templates/admin/media.html")),
+    ("admin/comments.html", include_str!("../templates/admin/comments.html")),
     ("comments.html", include_str!("../templates/comments.html")),
     ("comment_form.html", include_str!("../templates/comment_form.html")),
+    ("search.html", include_str!("../templates/search.html")),
 ];
 
 /// The site stylesheet, embedded.

@@ -74,7 +74,7 @@ pub(crate) fn edition(state: &AppState) -> Edition {
 }
 
 /// The edition's current fragments, built once per change.
-async fn chrome(state: &AppState, edition: &Edition) -> Result<Arc<Chrome>, AppError> {
+pub(crate) async fn chrome(state: &AppState, edition: &Edition) -> Result<Arc<Chrome>, AppError> {
     if let Some(c) = state.chrome.get(&edition.id) {
         return Ok(c);
     }
@@ -324,6 +324,10 @@ async fn load_public_story(state: &AppState, id: i64) -> Result<Story, AppError>
     let story = state.store.story(id).await?.ok_or(AppError::NotFound)?;
     match story.status {
         StoryStatus::Published if story.published_at.is_some() => Ok(story),
+        StoryStatus::Killed => {
+            let note = state.store.story_extras(id).await?.map(|e| e.public_note).unwrap_or_default();
+            Err(if note.trim().is_empty() { AppError::Gone } else { AppError::Withdrawn(note) })
+        }
         s if s.is_gone() => Err(AppError::Gone),
         _ => Err(AppError::NotFound),
     }
@@ -379,103 +383,117 @@ async fn story_response(
         if story.slug != slug {
             return Ok(Rendered::Other(moved(&story.path())));
         }
-        let edition = state
-            .editions
-            .load()
-            .iter()
-            .find(|e| e.id == story.edition_id)
-            .cloned()
-            .unwrap_or_else(empty_edition);
-        let tz = edition.time_zone;
-        let sections = state.store.sections(edition.id).await?;
-        let related = state.store.related(&story, RELATED).await?;
-        let public_url = &state.config.public_url;
-        let related: Vec<Teaser> = related.iter().map(|s| Teaser::new(s, &edition, &sections, public_url)).collect();
-        let mut breadcrumb = Vec::new();
-        let mut section_name = String::new();
-        if let Some(s) = sections.iter().find(|s| s.id == story.section_id) {
-            section_name = s.name.clone();
-            let mut cur = Some(s);
-            while let Some(c) = cur {
-                breadcrumb.push(section_link(c));
-                cur = c.parent_id.and_then(|p| sections.iter().find(|x| x.id == p));
-            }
-            breadcrumb.reverse();
-        }
-        let published = story.published_at.unwrap_or(story.created_at);
-        let updated = story.updated_at.filter(|u| *u > published);
-        let modified = updated.unwrap_or(published);
-        let canonical = abs(&state, &story.path());
-        let photo = story.photo.as_ref().map(|p| PhotoView::new(p, &story.headline, public_url));
-        let authors: Vec<Link> =
-            story.authors.iter().map(|a| Link { name: a.name.clone(), url: format!("/author/{}", a.slug) }).collect();
-        let tags: Vec<Link> = story.tags.iter().map(|t| Link { name: t.name.clone(), url: format!("/tag/{}", t.slug) }).collect();
-        let jsonld_authors: Vec<serde_json::Value> = if authors.is_empty() {
-            vec![serde_json::json!({ "@type": "Organization", "name": edition.name, "url": abs(&state, "/") })]
-        } else {
-            authors.iter().map(|a| serde_json::json!({ "@type": "Person", "name": a.name, "url": abs(&state, &a.url) })).collect()
-        };
-        let jsonld = serde_json::json!({
-            "@context": "https://schema.org",
-            "@type": "NewsArticle",
-            "mainEntityOfPage": { "@type": "WebPage", "@id": canonical },
-            "url": canonical,
-            "headline": story.headline,
-            "description": story.lead,
-            "identifier": story.news_id.to_string(),
-            "datePublished": dates::iso8601(published, tz),
-            "dateModified": dates::iso8601(modified, tz),
-            "author": jsonld_authors,
-            "image": photo.as_ref().map(|p| vec![p.abs.clone()]).unwrap_or_else(|| vec![abs(&state, "/static/logo.svg")]),
-            "articleSection": section_name,
-            "keywords": story.tags.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
-            "inLanguage": edition.lang,
-            "publisher": {
-                "@type": "Organization",
-                "name": edition.name,
-                "url": abs(&state, "/"),
-                "logo": { "@type": "ImageObject", "url": abs(&state, "/static/logo.svg") },
-            },
-        });
-        let meta = Meta {
-            title: format!("{} - {}", story.headline, edition.name),
-            description: story.lead.clone(),
-            canonical: canonical.clone(),
-            og_type: "article",
-            image: photo.as_ref().map(|p| p.abs.clone()),
-            image_alt: photo.as_ref().map(|p| p.alt.clone()),
-            jsonld: Some(script_json(&jsonld)),
-            noindex: false,
-        };
-        let share_url = canonical.clone();
-        let view = minijinja::context! {
-            story => minijinja::context! {
-                news_id => story.news_id,
-                headline => story.headline,
-                lead => story.lead,
-                body_html => Value::from_safe_string(story.body_html.clone()),
-                published => dates::format_long(published, tz),
-                published_iso => dates::iso8601(published, tz),
-                updated => updated.map(|u| dates::format_long(u, tz)),
-                updated_iso => updated.map(|u| dates::iso8601(u, tz)),
-                modified_iso => dates::iso8601(modified, tz),
-                photo => photo,
-                authors => authors,
-                tags => tags,
-                section => section_name,
-            },
-            breadcrumb => breadcrumb,
-            related => related,
-            share => share_links(&share_url, &story.headline),
-            comments => crate::comments::story_ctx(&state, &story, &edition).await?,
-        };
-        let html = render_page(&state, &edition, &sections, "story.html", &meta, view)?;
-        let deps = story_deps(std::iter::once(story.news_id).chain(related.iter().map(|r| r.news_id)));
-        let mut page = CachedPage::new(&html, CC_STORY, Some(story.modified_at), deps);
-        page.view = Some((story.news_id, story.edition_id, story.section_id));
-        Ok(Rendered::Page(page))
+        Ok(Rendered::Page(render_story(&state, &story, false).await?))
     })
     .await
+}
+
+/// Renders the page of `story` (any state when `preview`: the back office
+/// shows unpublished stories this way, marked and kept out of search engines).
+pub(crate) async fn render_story(state: &AppState, story: &Story, preview: bool) -> Result<CachedPage, AppError> {
+    let edition = state
+        .editions
+        .load()
+        .iter()
+        .find(|e| e.id == story.edition_id)
+        .cloned()
+        .unwrap_or_else(empty_edition);
+    let tz = edition.time_zone;
+    let sections = state.store.sections(edition.id).await?;
+    let related = state.store.related(&story, RELATED).await?;
+    let public_url = &state.config.public_url;
+    let related: Vec<Teaser> = related.iter().map(|s| Teaser::new(s, &edition, &sections, public_url)).collect();
+    let mut breadcrumb = Vec::new();
+    let mut section_name = String::new();
+    if let Some(s) = sections.iter().find(|s| s.id == story.section_id) {
+        section_name = s.name.clone();
+        let mut cur = Some(s);
+        while let Some(c) = cur {
+            breadcrumb.push(section_link(c));
+            cur = c.parent_id.and_then(|p| sections.iter().find(|x| x.id == p));
+        }
+        breadcrumb.reverse();
+    }
+    let published = story.published_at.unwrap_or(story.created_at);
+    let updated = story.updated_at.filter(|u| *u > published);
+    let correction = state
+        .store
+        .story_extras(story.news_id)
+        .await?
+        .map(|e| e.correction_note)
+        .filter(|n| !n.trim().is_empty() && updated.is_some());
+    let modified = updated.unwrap_or(published);
+    let canonical = abs(&state, &story.path());
+    let photo = story.photo.as_ref().map(|p| PhotoView::new(p, &story.headline, public_url));
+    let authors: Vec<Link> =
+        story.authors.iter().map(|a| Link { name: a.name.clone(), url: format!("/author/{}", a.slug) }).collect();
+    let tags: Vec<Link> = story.tags.iter().map(|t| Link { name: t.name.clone(), url: format!("/tag/{}", t.slug) }).collect();
+    let jsonld_authors: Vec<serde_json::Value> = if authors.is_empty() {
+        vec![serde_json::json!({ "@type": "Organization", "name": edition.name, "url": abs(&state, "/") })]
+    } else {
+        authors.iter().map(|a| serde_json::json!({ "@type": "Person", "name": a.name, "url": abs(&state, &a.url) })).collect()
+    };
+    let jsonld = serde_json::json!({
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "mainEntityOfPage": { "@type": "WebPage", "@id": canonical },
+        "url": canonical,
+        "headline": story.headline,
+        "description": story.lead,
+        "identifier": story.news_id.to_string(),
+        "datePublished": dates::iso8601(published, tz),
+        "dateModified": dates::iso8601(modified, tz),
+        "author": jsonld_authors,
+        "image": photo.as_ref().map(|p| vec![p.abs.clone()]).unwrap_or_else(|| vec![abs(&state, "/static/logo.svg")]),
+        "articleSection": section_name,
+        "keywords": story.tags.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
+        "inLanguage": edition.lang,
+        "publisher": {
+            "@type": "Organization",
+            "name": edition.name,
+            "url": abs(&state, "/"),
+            "logo": { "@type": "ImageObject", "url": abs(&state, "/static/logo.svg") },
+        },
+    });
+    let meta = Meta {
+        title: format!("{} - {}", story.headline, edition.name),
+        description: story.lead.clone(),
+        canonical: canonical.clone(),
+        og_type: "article",
+        image: photo.as_ref().map(|p| p.abs.clone()),
+        image_alt: photo.as_ref().map(|p| p.alt.clone()),
+        jsonld: Some(script_json(&jsonld)),
+        noindex: preview,
+    };
+    let share_url = canonical.clone();
+    let view = minijinja::context! {
+        story => minijinja::context! {
+            news_id => story.news_id,
+            headline => story.headline,
+            lead => story.lead,
+            body_html => Value::from_safe_string(story.body_html.clone()),
+            published => dates::format_long(published, tz),
+            published_iso => dates::iso8601(published, tz),
+            updated => updated.map(|u| dates::format_long(u, tz)),
+            updated_iso => updated.map(|u| dates::iso8601(u, tz)),
+            correction => correction,
+            modified_iso => dates::iso8601(modified, tz),
+            photo => photo,
+            authors => authors,
+            tags => tags,
+            section => section_name,
+        },
+        breadcrumb => breadcrumb,
+        preview => preview,
+        related => related,
+        share => share_links(&share_url, &story.headline),
+        comments => crate::comments::story_ctx(&state, &story, &edition).await?,
+    };
+    let html = render_page(&state, &edition, &sections, "story.html", &meta, view)?;
+    let deps = story_deps(std::iter::once(story.news_id).chain(related.iter().map(|r| r.news_id)));
+    let mut page = CachedPage::new(&html, CC_STORY, Some(story.modified_at), deps);
+    page.view = Some((story.news_id, story.edition_id, story.section_id));
+    Ok(page)
 }
 
 fn share_links(url: &str, title: &str) -> Vec<Link> {
@@ -919,4 +937,12 @@ async fn readyz(State(state): State<AppState>) -> Response {
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
         }
     }
+}
+
+/// The public page of `story` in any state, for the newsroom's preview (not cached).
+pub(crate) async fn preview_story_html(state: &AppState, story: &Story) -> Result<String, AppError> {
+    let page = render_story(state, story, true).await?;
+    let edition = state.editions.load().iter().find(|e| e.id == story.edition_id).cloned().unwrap_or_else(empty_edition);
+    let chrome = chrome(state, &edition).await?;
+    Ok(String::from_utf8_lossy(&page.assemble(&chrome).identity).into_owned())
 }

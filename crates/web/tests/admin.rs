@@ -498,3 +498,63 @@ backend_test! {
         assert!(audit.body.contains("user.deactivate") && audit.body.contains("user.create"));
     }
 }
+
+backend_test! {
+    async fn drafts_are_previewed_as_the_public_page_behind_the_login(db) {
+        let d = desk(db).await;
+        let id = create_draft(&d, &d.reporter, "Preview me").await;
+        let a = get_as(&d.app, Some(&d.reporter), &format!("/admin/stories/{id}/preview")).await;
+        assert_eq!(a.status, StatusCode::OK);
+        assert!(a.body.contains("<h1>Preview me</h1>"));
+        assert!(a.body.contains("Preview: this story is not public."));
+        assert!(a.body.contains("noindex"));
+        assert!(a.body.contains("<strong>bold</strong>"), "the body is rendered by the public page's code");
+        assert_eq!(get_as(&d.app, None, &format!("/admin/stories/{id}/preview")).await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(d.app.get(&format!("/news/{id}")).await.status, StatusCode::NOT_FOUND);
+        // The live preview of the editor uses the same renderer.
+        let a = post_as(&d.app, Some(&d.reporter), "/admin/preview", &[("body", "Hello <script>x</script>*there*")], true).await;
+        assert_eq!(a.status, StatusCode::OK);
+        assert!(a.body.contains("<em>there</em>") && !a.body.contains("<script>"), "{}", a.body);
+    }
+}
+
+backend_test! {
+    async fn admins_manage_subscribers_whose_keys_open_the_wire(db) {
+        let d = desk(db).await;
+        let a = post_as(&d.app, Some(&d.admin), "/admin/subscribers", &[("name", "Daily Planet"), ("rate_limit", "60"), ("sections", "iran")], true).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        let key = a.body.split("<code class=\"invite\">").nth(1).and_then(|s| s.split('<').next()).expect("key shown").to_string();
+        assert!(key.starts_with("nd_"), "{key}");
+        let again = get_as(&d.app, Some(&d.admin), "/admin/subscribers").await;
+        assert!(again.body.contains("Daily Planet") && !again.body.contains(&key), "the key is shown once only");
+        let req = Request::builder()
+            .uri("/api/ninjs/v2/items/84427")
+            .header(header::AUTHORIZATION, format!("Bearer {key}"))
+            .body(Body::empty())
+            .expect("request");
+        assert_eq!(d.app.request(req).await.status, StatusCode::OK, "the key works on the wire");
+
+        let a = post_as(&d.app, Some(&d.admin), "/admin/subscribers", &[("name", "Daily Planet"), ("rate_limit", "60")], true).await;
+        assert!(a.body.contains("exists already"));
+        let a = post_as(&d.app, Some(&d.admin), "/admin/subscribers", &[("name", "X"), ("rate_limit", "0")], true).await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let a = post_as(&d.app, Some(&d.admin), "/admin/subscribers", &[("name", "Y"), ("rate_limit", "5"), ("sections", "nowhere")], true).await;
+        assert!(a.body.contains("There is no section `nowhere`."));
+
+        let s = d.app.db.store.subscriber_by_name("Daily Planet").await.expect("read").expect("subscriber");
+        let a = post_as(&d.app, Some(&d.admin), &format!("/admin/subscribers/{}/webhooks", s.id), &[("url", "ftp://x")], true).await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let a = post_as(&d.app, Some(&d.admin), &format!("/admin/subscribers/{}/webhooks", s.id), &[("url", "https://planet.example/hook")], true).await;
+        assert!(a.body.contains("webhook signing secret"));
+        assert_eq!(get_as(&d.app, Some(&d.admin), &format!("/admin/subscribers/{}/deliveries", s.id)).await.status, StatusCode::OK);
+        assert_eq!(get_as(&d.app, Some(&d.editor), "/admin/subscribers").await.status, StatusCode::FORBIDDEN);
+
+        post_as(&d.app, Some(&d.admin), &format!("/admin/subscribers/{}/revoke", s.id), &[], true).await;
+        let req = Request::builder()
+            .uri("/api/ninjs/v2/items/84427")
+            .header(header::AUTHORIZATION, format!("Bearer {key}"))
+            .body(Body::empty())
+            .expect("request");
+        assert_eq!(d.app.request(req).await.status, StatusCode::UNAUTHORIZED, "revoked keys stop working");
+    }
+}

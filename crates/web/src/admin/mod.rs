@@ -6,8 +6,11 @@
 //! Sessions and CSRF are checked for all routes by [`auth::session_layer`].
 
 pub mod auth;
+mod comments;
+mod media;
 mod page;
 mod stories;
+mod subscribers;
 mod users;
 
 use axum::extract::{Request, State};
@@ -214,6 +217,9 @@ fn table() -> Table {
         .get("/admin/account", UseBackOffice, auth::account_page)
         .post("/admin/account/password", UseBackOffice, auth::change_password);
     let t = stories::routes(t);
+    let t = subscribers::routes(t);
+    let t = media::routes(t);
+    let t = comments::routes(t);
     users::routes(t)
 }
 

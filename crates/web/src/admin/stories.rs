@@ -32,6 +32,7 @@ pub(super) fn routes(t: Table) -> Table {
         .post("/admin/stories", WriteStories, create)
         .post("/admin/preview", WriteStories, preview_body)
         .get("/admin/stories/{id}/edit", WriteStories, edit)
+        .get("/admin/stories/{id}/preview", WriteStories, preview_page)
         .post("/admin/stories/{id}", WriteStories, save)
         .post("/admin/stories/{id}/autosave", WriteStories, autosave)
         .post("/admin/stories/{id}/workflow", WriteStories, workflow)
@@ -385,7 +386,7 @@ async fn render_editor(state: &AppState, staff: &Staff, edition: &Edition, p: Ed
         notice => p.notice,
         sections => section_options(&sections),
         time_zone => tz.name(),
-        now_local => Utc::now().with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string(),
+        now_local => Utc::now().with_timezone(&tz).format("%Y-%m-%dT%H:%M:%S").to_string(),
     })?;
     Ok((p.status, html).into_response())
 }
@@ -597,6 +598,16 @@ async fn preview_body(Form(form): Form<PreviewForm>) -> Result<Response, AdminEr
     }
     let format = BodyFormat::parse(form.body_format.as_deref().unwrap_or("markdown")).unwrap_or(BodyFormat::Markdown);
     Ok(Html(format.render(&form.body)).into_response())
+}
+
+/// The public page of the story as it would look, at a private URL (behind the login).
+async fn preview_page(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Response, AdminError> {
+    let (story, extras) = load(&state, &id).await?;
+    if !staff.can(Permission::EditAnyStory) && !own(&staff, &extras) {
+        return Err(AdminError::Forbidden(format!("Your role ({}) may open only your own stories.", staff.role)));
+    }
+    let html = crate::site::preview_story_html(&state, &story).await?;
+    Ok(Html(html).into_response())
 }
 
 // ----- workflow -----

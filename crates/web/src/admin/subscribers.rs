@@ -1,0 +1,205 @@
+//! Wire subscribers in the back office: create them with an API key (shown
+//! once), new keys, webhooks (the signing secret shown once), revoke, and the
+//! delivery log. The same as `newsdesk subscriber ...` on the command line.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use newsdesk_domain::dates;
+use newsdesk_domain::roles::Permission;
+use newsdesk_storage::{NewSubscriber, StoreError, Subscriber};
+use serde::Deserialize;
+
+use super::{AdminError, Staff, Table, page};
+use crate::AppState;
+
+pub(super) fn routes(t: Table) -> Table {
+    use Permission::ManageSubscribers as M;
+    t.get("/admin/subscribers", M, list)
+        .post("/admin/subscribers", M, create)
+        .post("/admin/subscribers/{id}/key", M, new_key)
+        .post("/admin/subscribers/{id}/webhooks", M, add_webhook)
+        .post("/admin/subscribers/{id}/revoke", M, revoke)
+        .get("/admin/subscribers/{id}/deliveries", M, deliveries)
+}
+
+/// A secret to show once on the page.
+struct Shown<'a> {
+    what: &'a str,
+    value: String,
+}
+
+async fn render(
+    state: &AppState,
+    staff: &Staff,
+    status: StatusCode,
+    error: Option<String>,
+    shown: Option<Shown<'_>>,
+) -> Result<Response, AdminError> {
+    let tz = state.default_edition().map(|e| e.time_zone).unwrap_or(chrono_tz::UTC);
+    let mut rows = Vec::new();
+    for s in state.store.subscribers().await? {
+        let keys: Vec<_> = state
+            .store
+            .api_keys(s.id)
+            .await?
+            .into_iter()
+            .map(|k| {
+                minijinja::context! {
+                    prefix => k.prefix,
+                    created => dates::format_long(k.created_at, tz),
+                    last_used => k.last_used_at.map(|t| dates::format_long(t, tz)),
+                    revoked => k.revoked_at.is_some(),
+                }
+            })
+            .collect();
+        let hooks: Vec<_> = state
+            .store
+            .webhooks(s.id)
+            .await?
+            .into_iter()
+            .map(|w| minijinja::context! { url => w.url, active => w.active })
+            .collect();
+        rows.push(minijinja::context! {
+            id => s.id, name => s.name, active => s.active, rate_limit => s.rate_limit,
+            sections => if s.sections.is_empty() { "all".to_string() } else { s.sections.join(", ") },
+            editions => if s.editions.is_empty() { "all".to_string() } else { s.editions.join(", ") },
+            keys => keys, webhooks => hooks,
+        });
+    }
+    let mut sections = Vec::new();
+    for e in state.editions.load().iter() {
+        sections.extend(state.store.sections(e.id).await?.into_iter().map(|s| s.path));
+    }
+    sections.sort();
+    sections.dedup();
+    let html = page::render(state, staff, "admin/subscribers.html", "Subscribers", minijinja::context! {
+        rows => rows, sections => sections, error => error,
+        shown => shown.map(|s| minijinja::context! { what => s.what, value => s.value }),
+    })?;
+    Ok((status, html).into_response())
+}
+
+async fn list(State(state): State<AppState>, staff: Staff) -> Result<Response, AdminError> {
+    render(&state, &staff, StatusCode::OK, None, None).await
+}
+
+/// The form: `name`, `rate_limit`, and `sections` repeated (checkboxes).
+async fn create(State(state): State<AppState>, staff: Staff, body: String) -> Result<Response, AdminError> {
+    let fields: Vec<(String, String)> = serde_urlencoded::from_str(&body)
+        .map_err(|e| AdminError::BadRequest(format!("the form could not be read: {e}")))?;
+    let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let bad = |m: String| render(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, Some(m), None);
+    let name = get("name");
+    if name.is_empty() || name.chars().count() > 80 || name.chars().any(char::is_control) {
+        return bad("The name must be 1 to 80 characters of text.".into()).await;
+    }
+    let rate_limit = match get("rate_limit").parse::<i64>() {
+        Ok(n) if (1..=1_000_000).contains(&n) => n,
+        _ => return bad("The rate limit must be a whole number of requests per minute, 1 to 1000000.".into()).await,
+    };
+    let mut known = Vec::new();
+    for e in state.editions.load().iter() {
+        known.extend(state.store.sections(e.id).await?.into_iter().map(|s| s.path));
+    }
+    let mut sections = Vec::new();
+    for (_, p) in fields.iter().filter(|(k, _)| k == "sections") {
+        if !known.contains(p) {
+            return bad(format!("There is no section `{p}`.")).await;
+        }
+        sections.push(p.clone());
+    }
+    let s = match state.store.add_subscriber(&NewSubscriber { name: name.clone(), sections, editions: Vec::new(), rate_limit }).await
+    {
+        Ok(s) => s,
+        Err(StoreError::Conflict { .. }) => return bad(format!("A subscriber named “{name}” exists already.")).await,
+        Err(e) => return Err(e.into()),
+    };
+    let (key, _) = state.store.create_api_key(s.id).await?;
+    state.store.audit(&staff.audit("subscriber.create", "subscriber", s.id, &s.name)).await?;
+    render(&state, &staff, StatusCode::OK, None, Some(Shown { what: "API key", value: key })).await
+}
+
+async fn subscriber_of(state: &AppState, id: &str) -> Result<Subscriber, AdminError> {
+    let id = id.parse::<i64>().map_err(|_| AdminError::NotFound)?;
+    state.store.subscribers().await?.into_iter().find(|s| s.id == id).ok_or(AdminError::NotFound)
+}
+
+async fn new_key(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Response, AdminError> {
+    let s = subscriber_of(&state, &id).await?;
+    if !s.active {
+        return Err(AdminError::Conflict("This subscriber is revoked.".into()));
+    }
+    let (key, _) = state.store.create_api_key(s.id).await?;
+    state.store.audit(&staff.audit("subscriber.key", "subscriber", s.id, &s.name)).await?;
+    render(&state, &staff, StatusCode::OK, None, Some(Shown { what: "API key", value: key })).await
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct WebhookForm {
+    url: String,
+}
+
+/// Whether `url` is an absolute http(s) URL with a host.
+fn webhook_url_ok(url: &str) -> bool {
+    url.len() <= 2000
+        && url.parse::<axum::http::Uri>().is_ok_and(|u| {
+            matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some_and(|h| !h.is_empty())
+        })
+}
+
+async fn add_webhook(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(form): Form<WebhookForm>,
+) -> Result<Response, AdminError> {
+    let s = subscriber_of(&state, &id).await?;
+    let url = form.url.trim();
+    if !webhook_url_ok(url) {
+        let m = format!("The webhook URL must start with http:// or https:// and name a host, not “{url}”.");
+        return render(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, Some(m), None).await;
+    }
+    let w = state.store.add_webhook(s.id, url).await?;
+    state.store.audit(&staff.audit("subscriber.webhook", "subscriber", s.id, url)).await?;
+    render(&state, &staff, StatusCode::OK, None, Some(Shown { what: "webhook signing secret", value: w.secret })).await
+}
+
+async fn revoke(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Response, AdminError> {
+    let s = subscriber_of(&state, &id).await?;
+    state.store.revoke_subscriber(&s.name).await?;
+    state.store.audit(&staff.audit("subscriber.revoke", "subscriber", s.id, &s.name)).await?;
+    Ok(Redirect::to("/admin/subscribers").into_response())
+}
+
+async fn deliveries(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Html<String>, AdminError> {
+    let s = subscriber_of(&state, &id).await?;
+    let tz = state.default_edition().map(|e| e.time_zone).unwrap_or(chrono_tz::UTC);
+    let rows: Vec<_> = state
+        .store
+        .outbox_of(s.id, 500)
+        .await?
+        .into_iter()
+        .map(|e| {
+            minijinja::context! {
+                event_id => e.event_id, kind => e.kind, news_id => e.news_id, version => e.version,
+                attempts => e.attempts, status => e.last_status, error => e.last_error,
+                delivered => e.delivered_at.map(|t| dates::format_long(t, tz)),
+                next => dates::format_long(e.next_attempt_at, tz),
+            }
+        })
+        .collect();
+    page::render(&state, &staff, "admin/deliveries.html", "Deliveries", minijinja::context! { name => s.name, rows => rows })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn webhook_urls() {
+        assert!(super::webhook_url_ok("https://example.com/hook"));
+        assert!(!super::webhook_url_ok("ftp://example.com/"));
+        assert!(!super::webhook_url_ok("/relative"));
+        assert!(!super::webhook_url_ok("javascript:alert(1)"));
+    }
+}
