@@ -31,6 +31,7 @@ const THEME: &[(&str, &str)] = &[
     ("admin/users.html", include_str!("../templates/admin/users.html")),
     ("admin/audit.html", include_str!("../templates/admin/audit.html")),
     ("admin/invite.html", include_str!("../templates/admin/invite.html")),
+    ("admin/comments.html", include_str!("../templates/admin/comments.html")),
     ("admin/subscribers.html", include_str!("../templates/admin/subscribers.html")),
     ("admin/deliveries.html", include_str!("../templates/admin/deliveries.html")),
     ("admin/media.html", include_str!("../templates/admin/media.html")),

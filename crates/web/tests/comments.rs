@@ -373,3 +373,126 @@ backend_test! {
         assert_eq!(app.get("/static/comments.js").await.status, StatusCode::OK);
     }
 }
+
+/// A back-office session made in the store: (cookie, csrf, email).
+async fn staff_session(app: &TestApp, email: &str, role: newsdesk_domain::roles::Role) -> (String, String) {
+    use sha2::Digest;
+    let user = app
+        .db
+        .store
+        .create_user(
+            &newsdesk_storage::NewUser {
+                email: email.into(),
+                name: "Staff".into(),
+                role,
+                password_hash: String::new(),
+            },
+            Utc::now(),
+        )
+        .await
+        .expect("user");
+    let token = hex::encode(rand::random::<[u8; 32]>());
+    let csrf = hex::encode(rand::random::<[u8; 32]>());
+    let hash = hex::encode(sha2::Sha256::digest(token.as_bytes()));
+    let now = Utc::now();
+    app.db.store.create_session(&hash, user.id, &csrf, now, now + Duration::hours(1)).await.expect("session");
+    (format!("nd_session={token}"), csrf)
+}
+
+async fn admin_get(app: &TestApp, cookie: &str, uri: &str) -> Answer {
+    app.request(
+        Request::get(uri)
+            .header(header::COOKIE, cookie)
+            .header(header::ACCEPT, "text/html")
+            .body(Body::empty())
+            .expect("req"),
+    )
+    .await
+}
+
+async fn admin_post(app: &TestApp, cookie: &str, uri: &str, fields: &[(&str, &str)]) -> Answer {
+    let body: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect();
+    app.request(
+        Request::post(uri)
+            .header(header::COOKIE, cookie)
+            .header(header::ACCEPT, "text/html")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "same-origin")
+            .body(Body::from(body.join("&")))
+            .expect("req"),
+    )
+    .await
+}
+
+backend_test! {
+    async fn the_moderation_queue_approves_rejects_and_marks_spam_in_bulk(db) {
+        use newsdesk_domain::roles::Role;
+        let (app, id, path) = site(db, open_settings()).await;
+        for (name, text) in [("One", "First words."), ("Two", "Second words."), ("Three", "Buy pills now.")] {
+            assert_eq!(post(&app, id, name, text).await.status, StatusCode::SEE_OTHER);
+        }
+        let (editor, csrf) = staff_session(&app, "editor@example.org", Role::Editor).await;
+        let (reporter, _) = staff_session(&app, "reporter@example.org", Role::Reporter).await;
+        assert_eq!(admin_get(&app, &reporter, "/admin/comments").await.status, StatusCode::FORBIDDEN);
+        assert_eq!(admin_get(&app, "", "/admin/comments").await.status, StatusCode::UNAUTHORIZED);
+
+        let q = admin_get(&app, &editor, "/admin/comments").await;
+        assert_eq!(q.status, StatusCode::OK);
+        assert!(q.body.contains("pending (3)") && q.body.contains("First words.") && q.body.contains("Fresh story"));
+        let ids: Vec<i64> = app.db.store.published_comments(id).await.expect("list").iter().map(|c| c.id).collect();
+        assert!(ids.is_empty());
+        let pending = app
+            .db
+            .store
+            .comment_queue(&QueueFilter { status: Some(CommentStatus::Pending), news_id: Some(id), before_id: None, limit: 10 })
+            .await
+            .expect("queue");
+        let by_text = |t: &str| pending.iter().find(|q| q.comment.body == t).expect("comment").comment.id.to_string();
+        let (one, two, three) = (by_text("First words."), by_text("Second words."), by_text("Buy pills now."));
+
+        // The story page is cached with no comments.
+        assert!(app.get(&path).await.body.contains("Comments (0)"));
+        // Without the session's CSRF token nothing happens.
+        let refused = admin_post(&app, &editor, "/admin/comments/moderate", &[("action", "approve"), ("id", &one)]).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        // Bulk: tick two, press Approve.
+        let a = admin_post(
+            &app,
+            &editor,
+            "/admin/comments/moderate",
+            &[("csrf", &csrf), ("return_status", "pending"), ("return_story", ""), ("action", "approve"), ("id", &one), ("id", &two)],
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        assert_eq!(a.headers[header::LOCATION], "/admin/comments?status=pending&done=2");
+        let page = app.get(&path).await.body;
+        assert!(page.contains("Comments (2)") && page.contains("First words.") && page.contains("Second words."));
+        // One row's own button: spam.
+        let spam = format!("{three}:spam");
+        let a = admin_post(&app, &editor, "/admin/comments/moderate", &[("csrf", &csrf), ("one", &spam)]).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        let two_spam = format!("{two}:reject");
+        admin_post(&app, &editor, "/admin/comments/moderate", &[("csrf", &csrf), ("one", &two_spam)]).await;
+        let page = app.get(&path).await.body;
+        assert!(page.contains("Comments (1)") && !page.contains("Second words."), "a rejected comment leaves the page");
+
+        let c = app.db.store.comment(three.parse().expect("id")).await.expect("load").expect("comment");
+        assert_eq!((c.status, c.moderated_by.as_deref()), (CommentStatus::Spam, Some("editor@example.org")));
+        let audit = app.db.store.audit_log(None, 10).await.expect("audit");
+        assert!(audit.iter().any(|e| e.action == "comment.moderate" && e.actor == "editor@example.org"));
+
+        let filtered = admin_get(&app, &editor, &format!("/admin/comments?status=spam&story={id}")).await;
+        assert!(filtered.body.contains("Buy pills now.") && !filtered.body.contains("First words."));
+        let bad = admin_get(&app, &editor, "/admin/comments?status=maybe").await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        let none = admin_post(&app, &editor, "/admin/comments/moderate", &[("csrf", &csrf), ("action", "approve")]).await;
+        assert_eq!(none.status, StatusCode::BAD_REQUEST);
+        assert!(none.body.contains("Tick at least one comment"));
+
+        // Closing a story from the queue refuses new comments.
+        let a = admin_post(&app, &editor, &format!("/admin/comments/story/{id}/closed"), &[("csrf", &csrf), ("closed", "1")]).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        assert!(app.get(&path).await.body.contains("Comments on this story are closed."));
+        assert_eq!(post(&app, id, "Late", "After closing.").await.status, StatusCode::FORBIDDEN);
+    }
+}
