@@ -565,12 +565,18 @@ impl Store {
         photo_from_row(&row)?.ok_or_else(|| StoreError::Invalid("photo insert returned nothing".into()))
     }
 
-    /// The bytes and media type of a photo by content address.
+    /// The bytes and media type of a photo or one of its renditions by content address.
     pub async fn photo_bytes(&self, sha256: &str) -> Result<Option<(String, Vec<u8>)>> {
-        let row = sqlx::query("SELECT mime, bytes FROM photos WHERE sha256 = $1")
+        let mut row = sqlx::query("SELECT mime, bytes FROM photos WHERE sha256 = $1")
             .bind(sha256)
             .fetch_optional(self.pool())
             .await?;
+        if row.is_none() {
+            row = sqlx::query("SELECT mime, bytes FROM photo_renditions WHERE sha256 = $1 LIMIT 1")
+                .bind(sha256)
+                .fetch_optional(self.pool())
+                .await?;
+        }
         row.map(|r| Ok((r.try_get("mime")?, r.try_get("bytes")?))).transpose()
     }
 

@@ -1,0 +1,287 @@
+//! Photos for the back office: an upload with its renditions (resized WebP
+//! and JPEG copies, made once), the media library with search by caption,
+//! caption and credit edits.
+//!
+//! Originals and renditions are content-addressed by the SHA-256 of their
+//! stored bytes and served from `/media/{sha256}.{ext}` ([`Store::photo_bytes`]).
+
+use std::collections::HashMap;
+
+use newsdesk_domain::Photo;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::content::{now, record_change};
+use crate::{Result, Store};
+
+/// A photo to store: the original as kept (metadata already cleaned) and its text.
+#[derive(Debug, Clone)]
+pub struct NewPhoto {
+    /// Hex SHA-256 of `bytes`.
+    pub sha256: String,
+    /// Sniffed media type.
+    pub mime: String,
+    /// Width in pixels, as displayed (after the EXIF orientation).
+    pub width: i64,
+    /// Height in pixels, as displayed.
+    pub height: i64,
+    /// The stored original.
+    pub bytes: Vec<u8>,
+    /// Caption (also the alt text).
+    pub caption: String,
+    /// Credit line.
+    pub credit: String,
+}
+
+/// A resized copy of a photo, made at upload.
+#[derive(Debug, Clone)]
+pub struct NewRendition {
+    /// Hex SHA-256 of `bytes`.
+    pub sha256: String,
+    /// `image/webp` or `image/jpeg`.
+    pub mime: String,
+    /// Width in pixels.
+    pub width: i64,
+    /// Height in pixels.
+    pub height: i64,
+    /// The encoded image.
+    pub bytes: Vec<u8>,
+}
+
+/// A stored rendition, without its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendition {
+    /// Photo it was made from.
+    pub photo_id: i64,
+    /// Hex SHA-256 of the bytes: its content address.
+    pub sha256: String,
+    /// Media type.
+    pub mime: String,
+    /// Width in pixels.
+    pub width: i64,
+    /// Height in pixels.
+    pub height: i64,
+    /// Size in bytes.
+    pub size: i64,
+}
+
+impl Rendition {
+    /// File extension matching the media type.
+    pub fn extension(&self) -> &'static str {
+        match self.mime.as_str() {
+            "image/webp" => "webp",
+            "image/png" => "png",
+            _ => "jpg",
+        }
+    }
+
+    /// Path under `/media/`, content-addressed so it can be cached forever.
+    pub fn path(&self) -> String {
+        format!("/media/{}.{}", self.sha256, self.extension())
+    }
+}
+
+/// A photo as the media library lists it.
+#[derive(Debug, Clone)]
+pub struct MediaItem {
+    /// The photo.
+    pub photo: Photo,
+    /// Size of the stored original in bytes.
+    pub size: i64,
+    /// Upload time, unix seconds.
+    pub created_at: i64,
+}
+
+const PHOTO_COLUMNS: &str = "id AS photo_id, sha256, mime, width, height, caption, credit";
+
+fn photo_of(r: &AnyRow) -> Result<Photo> {
+    Ok(Photo {
+        id: r.try_get("photo_id")?,
+        sha256: r.try_get("sha256")?,
+        mime: r.try_get("mime")?,
+        width: r.try_get("width")?,
+        height: r.try_get("height")?,
+        caption: r.try_get("caption")?,
+        credit: r.try_get("credit")?,
+    })
+}
+
+fn rendition_of(r: &AnyRow) -> Result<Rendition> {
+    Ok(Rendition {
+        photo_id: r.try_get("photo_id")?,
+        sha256: r.try_get("sha256")?,
+        mime: r.try_get("mime")?,
+        width: r.try_get("width")?,
+        height: r.try_get("height")?,
+        size: r.try_get("size")?,
+    })
+}
+
+/// `%` and `_` are wildcards of LIKE: escape them (with `\`) to search for them literally.
+fn like_pattern(text: &str) -> String {
+    let mut out = String::from("%");
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+impl Store {
+    /// Stores an uploaded photo and its renditions in one transaction. The
+    /// same bytes uploaded again give the same photo: its caption and credit
+    /// are replaced by the new ones when those are not empty.
+    pub async fn add_photo(&self, photo: &NewPhoto, renditions: &[NewRendition]) -> Result<Photo> {
+        let mut tx = self.pool().begin().await?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO photos (sha256, mime, width, height, bytes, caption, credit, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (sha256) DO UPDATE SET \
+               caption = CASE WHEN excluded.caption = '' THEN photos.caption ELSE excluded.caption END, \
+               credit = CASE WHEN excluded.credit = '' THEN photos.credit ELSE excluded.credit END \
+             RETURNING {PHOTO_COLUMNS}"
+        ))
+        .bind(&photo.sha256)
+        .bind(&photo.mime)
+        .bind(photo.width)
+        .bind(photo.height)
+        .bind(photo.bytes.clone())
+        .bind(&photo.caption)
+        .bind(&photo.credit)
+        .bind(now())
+        .fetch_one(&mut *tx)
+        .await?;
+        let stored = photo_of(&row)?;
+        for r in renditions {
+            sqlx::query(
+                "INSERT INTO photo_renditions (photo_id, width, height, mime, sha256, bytes, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (photo_id, width, mime) DO NOTHING",
+            )
+            .bind(stored.id)
+            .bind(r.width)
+            .bind(r.height)
+            .bind(&r.mime)
+            .bind(&r.sha256)
+            .bind(r.bytes.clone())
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    /// A photo by id.
+    pub async fn photo(&self, id: i64) -> Result<Option<Photo>> {
+        let row = sqlx::query(&format!("SELECT {PHOTO_COLUMNS} FROM photos WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(photo_of).transpose()
+    }
+
+    /// A photo by the content address of its original.
+    pub async fn photo_by_sha256(&self, sha256: &str) -> Result<Option<Photo>> {
+        let row = sqlx::query(&format!("SELECT {PHOTO_COLUMNS} FROM photos WHERE sha256 = $1"))
+            .bind(sha256)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(photo_of).transpose()
+    }
+
+    /// The renditions of a photo, narrowest first (JPEG before WebP at each width).
+    pub async fn photo_renditions(&self, photo_id: i64) -> Result<Vec<Rendition>> {
+        Ok(self.photo_renditions_of(&[photo_id]).await?.remove(&photo_id).unwrap_or_default())
+    }
+
+    /// The renditions of several photos, by photo id, narrowest first.
+    pub async fn photo_renditions_of(&self, photo_ids: &[i64]) -> Result<HashMap<i64, Vec<Rendition>>> {
+        let mut out: HashMap<i64, Vec<Rendition>> = HashMap::new();
+        if photo_ids.is_empty() {
+            return Ok(out);
+        }
+        let params: Vec<String> = (1..=photo_ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT photo_id, sha256, mime, width, height, CAST(LENGTH(bytes) AS BIGINT) AS size \
+             FROM photo_renditions WHERE photo_id IN ({}) ORDER BY photo_id, width, mime",
+            params.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for id in photo_ids {
+            q = q.bind(*id);
+        }
+        for row in q.fetch_all(self.pool()).await? {
+            let r = rendition_of(&row)?;
+            out.entry(r.photo_id).or_default().push(r);
+        }
+        Ok(out)
+    }
+
+    /// The media library: photos whose caption contains `caption` (any case;
+    /// all when `None`), newest first.
+    pub async fn media_library(&self, caption: Option<&str>, offset: i64, limit: i64) -> Result<Vec<MediaItem>> {
+        let filter = if caption.is_some() { "WHERE LOWER(caption) LIKE $3 ESCAPE '\\'" } else { "" };
+        let sql = format!(
+            "SELECT {PHOTO_COLUMNS}, created_at, CAST(LENGTH(bytes) AS BIGINT) AS size FROM photos {filter} \
+             ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2"
+        );
+        let mut q = sqlx::query(&sql).bind(limit).bind(offset);
+        if let Some(c) = caption {
+            q = q.bind(like_pattern(c));
+        }
+        let rows = q.fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(MediaItem { photo: photo_of(r)?, size: r.try_get("size")?, created_at: r.try_get("created_at")? })
+            })
+            .collect()
+    }
+
+    /// Changes the caption and credit of a photo; every story showing it is
+    /// marked changed (so all nodes drop its cached page). `None` if there is no such photo.
+    pub async fn update_photo_text(&self, id: i64, caption: &str, credit: &str) -> Result<Option<Photo>> {
+        let mut tx = self.pool().begin().await?;
+        let row = sqlx::query(&format!(
+            "UPDATE photos SET caption = $1, credit = $2 WHERE id = $3 RETURNING {PHOTO_COLUMNS}"
+        ))
+        .bind(caption)
+        .bind(credit)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let photo = photo_of(&row)?;
+        let stories = sqlx::query("SELECT news_id, edition_id FROM stories WHERE photo_id = $1")
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
+        for s in &stories {
+            record_change(&mut tx, s.try_get("news_id")?, s.try_get("edition_id")?).await?;
+        }
+        tx.commit().await?;
+        Ok(Some(photo))
+    }
+
+    /// News IDs and editions of the stories whose lead photo is `photo_id`.
+    pub async fn stories_with_photo(&self, photo_id: i64) -> Result<Vec<(i64, i64)>> {
+        let rows = sqlx::query("SELECT news_id, edition_id FROM stories WHERE photo_id = $1 ORDER BY news_id")
+            .bind(photo_id)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get("news_id")?, r.try_get("edition_id")?))).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(like_pattern("50% Off_x"), "%50\\% off\\_x%");
+        assert_eq!(like_pattern("a\\b"), "%a\\\\b%");
+    }
+}

@@ -1,0 +1,126 @@
+//! Photos and their renditions, the media library and caption edits, on SQLite and on PostgreSQL.
+
+use newsdesk_domain::{BodyFormat, Direction, StoryStatus};
+use newsdesk_storage::{NewEdition, NewPhoto, NewRendition, SectionRef, Store, StoryInput, backend_test};
+use sha2::{Digest, Sha256};
+
+fn sha(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn photo(bytes: &[u8], caption: &str) -> NewPhoto {
+    NewPhoto {
+        sha256: sha(bytes),
+        mime: "image/jpeg".into(),
+        width: 2000,
+        height: 1000,
+        bytes: bytes.to_vec(),
+        caption: caption.into(),
+        credit: "Agency".into(),
+    }
+}
+
+fn rendition(bytes: &[u8], mime: &str, width: i64) -> NewRendition {
+    NewRendition { sha256: sha(bytes), mime: mime.into(), width, height: width / 2, bytes: bytes.to_vec() }
+}
+
+async fn story_with_photo(store: &Store, photo_id: i64) -> i64 {
+    let edition = store
+        .upsert_edition(&NewEdition {
+            lang: "en".into(),
+            name: "Agency".into(),
+            direction: Direction::Ltr,
+            time_zone: chrono_tz::Asia::Tehran,
+            is_default: true,
+        })
+        .await
+        .expect("edition");
+    store
+        .save_story(&StoryInput {
+            news_id: None,
+            edition_id: edition.id,
+            section: SectionRef::Names(vec!["World".into()]),
+            slug: None,
+            headline: "With a photo".into(),
+            lead: "Lead.".into(),
+            body_source: "Body.".into(),
+            body_format: BodyFormat::Text,
+            photo_id: Some(photo_id),
+            status: StoryStatus::Published,
+            published_at: Some(chrono::Utc::now()),
+            tags: Vec::new(),
+            authors: Vec::new(),
+            actor: "test".into(),
+        })
+        .await
+        .expect("story")
+        .0
+}
+
+backend_test! {
+    async fn a_photo_and_its_renditions_are_stored_and_served_by_content_address(db) {
+        let p = photo(b"original bytes", "Harbour at dawn");
+        let rs = [rendition(b"small webp", "image/webp", 320), rendition(b"small jpeg", "image/jpeg", 320), rendition(b"wider jpeg", "image/jpeg", 640)];
+        let stored = db.store.add_photo(&p, &rs).await.expect("add");
+        assert_eq!((stored.caption.as_str(), stored.width, stored.mime.as_str()), ("Harbour at dawn", 2000, "image/jpeg"));
+        assert_eq!(db.store.photo_bytes(&p.sha256).await.expect("read"), Some(("image/jpeg".into(), b"original bytes".to_vec())));
+        assert_eq!(db.store.photo_bytes(&sha(b"small webp")).await.expect("read"), Some(("image/webp".into(), b"small webp".to_vec())));
+        assert_eq!(db.store.photo_bytes(&sha(b"nothing")).await.expect("read"), None);
+        let listed = db.store.photo_renditions(stored.id).await.expect("renditions");
+        let shape: Vec<(i64, &str, i64)> = listed.iter().map(|r| (r.width, r.mime.as_str(), r.size)).collect();
+        assert_eq!(shape, vec![(320, "image/jpeg", 10), (320, "image/webp", 10), (640, "image/jpeg", 10)]);
+        assert_eq!(listed[1].path(), format!("/media/{}.webp", sha(b"small webp")));
+        assert_eq!(db.store.photo(stored.id).await.expect("photo").map(|p| p.sha256), Some(p.sha256.clone()));
+        assert!(db.store.photo(stored.id + 100).await.expect("photo").is_none());
+        assert_eq!(db.store.photo_by_sha256(&p.sha256).await.expect("by sha").map(|p| p.id), Some(stored.id));
+    }
+}
+
+backend_test! {
+    async fn the_same_upload_twice_is_one_photo_keeping_its_text(db) {
+        let first = db.store.add_photo(&photo(b"same", "First caption"), &[rendition(b"r", "image/jpeg", 320)]).await.expect("add");
+        let mut again = photo(b"same", "");
+        again.credit = String::new();
+        let second = db.store.add_photo(&again, &[rendition(b"r", "image/jpeg", 320)]).await.expect("add again");
+        assert_eq!(second.id, first.id);
+        assert_eq!((second.caption.as_str(), second.credit.as_str()), ("First caption", "Agency"));
+        assert_eq!(db.store.photo_renditions(first.id).await.expect("renditions").len(), 1);
+        let third = db.store.add_photo(&photo(b"same", "Better caption"), &[]).await.expect("add with caption");
+        assert_eq!((third.id, third.caption.as_str()), (first.id, "Better caption"));
+    }
+}
+
+backend_test! {
+    async fn the_library_searches_captions_newest_first_and_pages(db) {
+        for (bytes, caption) in [(&b"a"[..], "Oil tanker in the Gulf"), (b"b", "Parliament in session"), (b"c", "An OIL refinery at 100% output"), (b"d", "under_score")] {
+            db.store.add_photo(&photo(bytes, caption), &[]).await.expect("add");
+        }
+        let all = db.store.media_library(None, 0, 10).await.expect("all");
+        assert_eq!(all.len(), 4);
+        assert_eq!(all[0].photo.caption, "under_score", "newest first");
+        assert_eq!(all[0].size, 1);
+        let oil: Vec<String> = db.store.media_library(Some("oil"), 0, 10).await.expect("oil").into_iter().map(|m| m.photo.caption).collect();
+        assert_eq!(oil, vec!["An OIL refinery at 100% output".to_string(), "Oil tanker in the Gulf".into()]);
+        assert_eq!(db.store.media_library(Some("100%"), 0, 10).await.expect("percent").len(), 1, "% is literal");
+        assert_eq!(db.store.media_library(Some("n_s"), 0, 10).await.expect("underscore").len(), 0, "_ is literal (no “in session”)");
+        assert_eq!(db.store.media_library(Some("r_s"), 0, 10).await.expect("underscore").len(), 1);
+        let page2 = db.store.media_library(None, 2, 2).await.expect("page 2");
+        assert_eq!(page2.iter().map(|m| m.photo.caption.as_str()).collect::<Vec<_>>(), vec!["Parliament in session", "Oil tanker in the Gulf"]);
+    }
+}
+
+backend_test! {
+    async fn editing_a_caption_marks_the_stories_showing_it_changed(db) {
+        let p = db.store.add_photo(&photo(b"x", "Old"), &[]).await.expect("add");
+        let news_id = story_with_photo(&db.store, p.id).await;
+        let before = db.store.last_change_id().await.expect("changes");
+        let updated = db.store.update_photo_text(p.id, "New caption", "New credit").await.expect("update").expect("exists");
+        assert_eq!((updated.caption.as_str(), updated.credit.as_str()), ("New caption", "New credit"));
+        let changes = db.store.changes_since(before, 10).await.expect("changes");
+        assert_eq!(changes.iter().map(|c| c.1).collect::<Vec<_>>(), vec![news_id]);
+        let story = db.store.story(news_id).await.expect("story").expect("exists");
+        assert_eq!(story.photo.map(|p| p.caption), Some("New caption".into()));
+        assert_eq!(db.store.stories_with_photo(p.id).await.expect("stories").iter().map(|s| s.0).collect::<Vec<_>>(), vec![news_id]);
+        assert!(db.store.update_photo_text(p.id + 50, "a", "b").await.expect("update").is_none());
+    }
+}
