@@ -183,6 +183,9 @@ pub enum Refusal {
     /// Sent faster than a person can type.
     #[error("That was very fast. Please check your comment and send it again.")]
     TooFast,
+    /// Invisible control characters (other than line breaks and tabs in the text).
+    #[error("The {0} contains invisible control characters. Please remove them and send it again.")]
+    ControlCharacters(&'static str),
 }
 
 impl Refusal {
@@ -191,6 +194,7 @@ impl Refusal {
         match self {
             Refusal::NameMissing | Refusal::NameTooLong(_) => "name",
             Refusal::BadEmail => "email",
+            Refusal::ControlCharacters(field) => field,
             Refusal::Honeypot => "website",
             Refusal::TextMissing
             | Refusal::TooLong { .. }
@@ -205,6 +209,12 @@ impl Refusal {
 pub fn check(rules: &CommentRules, draft: &CommentDraft) -> Result<CheckedComment, Refusal> {
     if !draft.honeypot.trim().is_empty() {
         return Err(Refusal::Honeypot);
+    }
+    if draft.name.chars().any(char::is_control) {
+        return Err(Refusal::ControlCharacters("name"));
+    }
+    if draft.text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(Refusal::ControlCharacters("text"));
     }
     let name = draft.name.trim();
     if name.is_empty() {
@@ -381,6 +391,8 @@ mod tests {
             (draft("Please buy   NOW!"), Refusal::Blocked("Buy Now".into())),
             (CommentDraft { honeypot: "http://spam".into(), ..draft("x") }, Refusal::Honeypot),
             (CommentDraft { fill_secs: 1, ..draft("x") }, Refusal::TooFast),
+            (draft("nul \u{0} byte"), Refusal::ControlCharacters("text")),
+            (CommentDraft { name: "Sa\nra".into(), ..draft("x") }, Refusal::ControlCharacters("name")),
         ];
         for (d, want) in cases {
             let got = check(&rules, &d).expect_err("must be refused");
@@ -390,6 +402,7 @@ mod tests {
         assert_eq!(Refusal::BadEmail.field(), "email");
         assert!(check(&rules, &draft("I like casinos and buying now")).is_ok(), "whole words only");
         assert!(check(&rules, &CommentDraft { email: "a@b.example".into(), ..draft("x") }).is_ok());
+        assert!(check(&rules, &draft("tab\there\r\nand lines")).is_ok(), "line breaks and tabs are text");
         assert!(check(&rules, &draft(&"é".repeat(5000))).is_ok(), "length counts characters, not bytes");
     }
 

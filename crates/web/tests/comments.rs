@@ -212,6 +212,13 @@ backend_test! {
             ("too long", vec![("text", "x".repeat(5001))], same.to_vec(), StatusCode::UNPROCESSABLE_ENTITY, "at most 5000 are allowed"),
             ("links", vec![("text", "a http://1.example b http://2.example c http://3.example".into())], same.to_vec(), StatusCode::UNPROCESSABLE_ENTITY, "has 3 links; at most 2"),
             ("blocklist", vec![("text", "Visit my CASINO today".into())], same.to_vec(), StatusCode::UNPROCESSABLE_ENTITY, "which is not allowed here"),
+            (
+                "control characters",
+                vec![("text", "nul \u{0} byte".into())],
+                same.to_vec(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invisible control characters",
+            ),
             ("cross site", vec![], vec![("sec-fetch-site", "cross-site")], StatusCode::FORBIDDEN, "must be sent from this site"),
             ("other origin", vec![], vec![("origin", "https://evil.example")], StatusCode::FORBIDDEN, "must be sent from this site"),
             ("forged token", vec![("token", format!("{}.-.{}", Utc::now().timestamp() - 60, "0".repeat(32)))], same.to_vec(), StatusCode::FORBIDDEN, "could not be verified"),
