@@ -11,6 +11,7 @@ mod http;
 mod render;
 pub mod scheduler;
 mod site;
+pub mod search;
 mod sitemaps;
 pub mod views;
 pub mod webhooks;
@@ -101,6 +102,8 @@ pub struct AppState {
 
 impl AppState {
     /// Builds the state: loads templates and editions.
+    /// This node's full-text index; `None` until the binary opens one (search then answers 503).
+    pub search: Option<Arc<newsdesk_search::SearchIndex>>,
     pub async fn new(store: Store, config: WebConfig) -> Result<AppState, AppError> {
         let templates = Templates::load(config.theme_dir.as_deref())?;
         let editions = store.editions().await?;
@@ -120,6 +123,7 @@ impl AppState {
     }
 
     /// The edition served at `/`, if the site has one.
+            search: None,
     pub fn default_edition(&self) -> Option<Edition> {
         self.editions.load().first().cloned()
     }
@@ -219,6 +223,7 @@ pub fn app(state: AppState) -> Router {
         .merge(wire::router())
         .fallback(|| async { AppError::NotFound })
         .layer(axum::middleware::from_fn_with_state(state.clone(), error::render_error_pages))
+        .merge(search::router())
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
