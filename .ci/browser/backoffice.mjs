@@ -1,0 +1,190 @@
+// End-to-end test of the newsroom in headless Chromium (Debian's chromium,
+// driven by playwright-core; no browser download).
+//
+//   node .ci/browser/backoffice.mjs BASE_URL SCREENSHOT_DIR
+//
+// Needs two users on the site: reporter@ci.example and editor@ci.example with
+// the passwords in REPORTER_PASSWORD / EDITOR_PASSWORD (.ci/run makes them).
+// Prints one line per check ("ok  ..." / "FAIL ..."); exits 1 if any failed.
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+
+const [base, shots] = process.argv.slice(2);
+if (!base || !shots) {
+  console.error("usage: backoffice.mjs BASE_URL SCREENSHOT_DIR");
+  process.exit(2);
+}
+mkdirSync(shots, { recursive: true });
+const REPORTER = { email: "reporter@ci.example", password: process.env.REPORTER_PASSWORD };
+const EDITOR = { email: "editor@ci.example", password: process.env.EDITOR_PASSWORD };
+
+let failed = 0;
+function ok(name) { console.log(`ok    ${name}`); }
+function fail(name, why) { failed++; console.log(`FAIL  ${name}\n      ${String(why).split("\n").join("\n      ")}`); }
+async function check(name, fn) {
+  try { await fn(); ok(name); } catch (e) { fail(name, e && e.message ? e.message : e); }
+}
+function expect(cond, msg) { if (!cond) throw new Error(msg); }
+async function shot(page, name) {
+  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-dev-shm-usage"],
+});
+const errors = [];
+async function context() {
+  const ctx = await browser.newContext({ baseURL: base, viewport: { width: 1280, height: 900 } });
+  ctx.on("page", (p) => p.on("pageerror", (e) => errors.push(e.message)));
+  return ctx;
+}
+async function login(ctx, who) {
+  const page = await ctx.newPage();
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto("/admin/login");
+  await page.fill("input[name=email]", who.email);
+  await page.fill("input[name=password]", who.password);
+  await Promise.all([page.waitForURL(/\/admin(\?|$|\/$)/), page.click("button[type=submit]")]);
+  return page;
+}
+
+const headline = `CI browser story ${Date.now()}`;
+let newsId = null;
+let sectionPath = null;
+
+try {
+  // ----- the reporter writes and submits -----
+  const reporterCtx = await context();
+  const rp = await reporterCtx.newPage();
+  await check("login page renders", async () => {
+    await rp.goto("/admin/login");
+    expect(await rp.locator("h1").innerText() === "Log in to the newsroom", "no login heading");
+    await shot(rp, "01-login");
+  });
+  await check("a wrong password is refused with a message", async () => {
+    await rp.fill("input[name=email]", REPORTER.email);
+    await rp.fill("input[name=password]", "not the password at all");
+    await rp.click("button[type=submit]");
+    await rp.waitForSelector(".error");
+    expect((await rp.locator(".error").innerText()).includes("Wrong e-mail address or password"), "no message");
+  });
+  const reporter = await login(reporterCtx, REPORTER);
+  await check("reporter sees the desk", async () => {
+    await reporter.goto("/admin/stories");
+    expect(await reporter.locator("table.list tbody tr").count() > 0, "empty desk");
+    await shot(reporter, "02-desk");
+  });
+  await check("reporter writes a story with a live preview and a photo", async () => {
+    await reporter.goto("/admin/stories/new");
+    await reporter.fill("input[name=headline]", headline);
+    await reporter.fill("textarea[name=lead]", "A story written by the browser test.");
+    await reporter.fill("textarea[name=body]", "The **first** paragraph.\n\nThe second paragraph.");
+    await reporter.waitForFunction(() => document.querySelector("#preview")?.innerHTML.includes("<strong>first</strong>"));
+    const option = reporter.locator("select[name=section_id] option").nth(1);
+    await reporter.selectOption("select[name=section_id]", await option.getAttribute("value"));
+    await reporter.fill("input[name=tags]", "Browser, Testing");
+    const photo = reporter.locator("input[type=file][name=photo_file], input[type=file]#photo-file");
+    if (await photo.count() > 0) {
+      const png = await reporter.screenshot({ clip: { x: 0, y: 0, width: 800, height: 450 } });
+      await photo.first().setInputFiles({ name: "scene.png", mimeType: "image/png", buffer: png });
+      await reporter.waitForFunction(() => document.querySelector("input[name=photo_id]")?.value !== "", null, { timeout: 20000 });
+    }
+    await shot(reporter, "03-editor-new");
+    await Promise.all([reporter.waitForURL(/\/admin\/stories\/\d+\/edit/), reporter.click("form#story-form button[type=submit]")]);
+    newsId = Number(reporter.url().match(/stories\/(\d+)\/edit/)[1]);
+    expect((await reporter.locator("h1 .status").innerText()) === "draft", "not a draft");
+  });
+  await check("reporter submits the draft", async () => {
+    await Promise.all([reporter.waitForURL(/saved=submit/), reporter.click("button.action.submit")]);
+    expect((await reporter.locator("h1 .status").innerText()) === "submitted", "not submitted");
+    expect(await reporter.locator("button.action.publish").count() === 0, "a reporter sees a publish button");
+    await shot(reporter, "04-editor-submitted");
+  });
+
+  // ----- the editor previews and schedules -----
+  const editorCtx = await context();
+  const editor = await login(editorCtx, EDITOR);
+  await check("editor previews the story at its private URL", async () => {
+    await editor.goto(`/admin/stories/${newsId}/preview`);
+    expect((await editor.locator("h1").first().innerText()) === headline, "headline missing in preview");
+    expect(await editor.locator(".preview-banner").count() === 1, "no preview banner");
+    await shot(editor, "05-preview");
+    const anon = await (await context()).newPage();
+    const res = await anon.goto(`/news/${newsId}`);
+    expect(res.status() === 404, `the public URL answered ${res.status()} before publishing`);
+  });
+  await check("editor schedules it a few seconds ahead", async () => {
+    await editor.goto(`/admin/stories/${newsId}/edit`);
+    const min = await editor.locator("input[name=scheduled_at]").getAttribute("min");
+    const t = new Date(min + "Z");
+    t.setUTCSeconds(t.getUTCSeconds() + 6);
+    await editor.fill("input[name=scheduled_at]", t.toISOString().slice(0, 19));
+    await Promise.all([editor.waitForURL(/saved=schedule/), editor.click("button.action.schedule")]);
+    expect((await editor.locator("h1 .status").innerText()) === "scheduled", "not scheduled");
+    sectionPath = await editor.locator("select[name=section_id] option:checked").innerText();
+    await shot(editor, "06-scheduled");
+  });
+  await check("when due, the story is on its URL, the home page and its section page", async () => {
+    const anon = await (await context()).newPage();
+    const deadline = Date.now() + 40000;
+    let res;
+    for (;;) {
+      res = await anon.goto(`/news/${newsId}`);
+      if (res.status() === 200 || Date.now() > deadline) break;
+      await anon.waitForTimeout(500);
+    }
+    expect(res.status() === 200, `story URL answered ${res.status()} after the due time`);
+    expect((await anon.locator("h1").first().innerText()) === headline, "wrong page");
+    const crumbs = await anon.locator("nav.breadcrumb a").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
+    await shot(anon, "07-published");
+    await anon.goto("/");
+    expect((await anon.content()).includes(headline), "not on the home page");
+    const section = crumbs.filter((h) => h.startsWith("/section/")).pop();
+    await anon.goto(section);
+    expect((await anon.content()).includes(headline), `not on ${section}`);
+  });
+  await check("a correction shows Updated: on the public page", async () => {
+    await editor.goto(`/admin/stories/${newsId}/edit`);
+    await editor.fill("textarea[name=note]", "An earlier version gave the wrong day.");
+    await Promise.all([editor.waitForURL(/saved=correction/), editor.click("form[action$=correction] button")]);
+    const anon = await (await context()).newPage();
+    await anon.goto(`/news/${newsId}`);
+    const meta = await anon.locator(".story-meta").innerText();
+    expect(meta.includes("Updated:"), `no Updated: in ${meta}`);
+    expect((await anon.content()).includes("An earlier version gave the wrong day."), "no correction note");
+    await shot(anon, "08-corrected");
+  });
+  await check("a second browser editing the same story gets the conflict message", async () => {
+    const other = await login(await context(), EDITOR);
+    await editor.goto(`/admin/stories/${newsId}/edit`);
+    await other.goto(`/admin/stories/${newsId}/edit`);
+    await editor.fill("textarea[name=lead]", "Lead changed in the first browser.");
+    await Promise.all([editor.waitForURL(/saved=saved/), editor.click("form#story-form button[type=submit]")]);
+    await other.fill("textarea[name=lead]", "Lead changed in the second browser.");
+    await other.click("form#story-form button[type=submit]");
+    await other.waitForSelector(".error");
+    const msg = await other.locator(".error").innerText();
+    expect(msg.includes("Someone else saved this story meanwhile"), `message was: ${msg}`);
+    expect((await other.inputValue("textarea[name=lead]")) === "Lead changed in the second browser.", "the text was lost");
+    await shot(other, "09-conflict");
+  });
+  await check("the other back-office screens render", async () => {
+    for (const [path, name] of [["/admin", "10-dashboard"], [`/admin/stories/${newsId}/revisions`, "11-revisions"], ["/admin/comments", "12-comments"], ["/admin/media", "13-media"], ["/admin/account", "14-account"]]) {
+      const res = await editor.goto(path);
+      expect(res.status() === 200, `${path} answered ${res.status()}`);
+      await shot(editor, name);
+    }
+    const res = await reporter.goto("/admin/users");
+    expect(res.status() === 403, `a reporter opened /admin/users: ${res.status()}`);
+  });
+  await check("no script errors in any page", async () => {
+    expect(errors.length === 0, errors.join("\n"));
+  });
+} catch (e) {
+  fail("browser test crashed", e.stack || e);
+} finally {
+  await browser.close();
+}
+console.log(`screenshots: ${shots}`);
+process.exit(failed ? 1 : 0);
