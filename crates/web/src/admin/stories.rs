@@ -234,6 +234,9 @@ pub(super) struct StoryForm {
     editorial_note: String,
     #[serde(default)]
     version: Option<String>,
+    /// Lead photo id; empty: none; absent: unchanged.
+    #[serde(default)]
+    photo_id: Option<String>,
 }
 
 fn split_names(s: &str, what: &str) -> Result<Vec<String>, String> {
@@ -256,15 +259,40 @@ fn too_long(field: &str, value: &str, max: usize) -> Option<String> {
     (value.chars().count() > max).then(|| format!("The {field} is longer than {max} characters."))
 }
 
-/// Checks the form; the errors by field, or the input to save.
+/// The lead photo a form names, checked against the media library: `None`
+/// to keep the story's, `Some(None)` for no photo, or why it is refused.
+async fn form_photo(state: &AppState, form: &StoryForm) -> Result<Result<Option<Option<i64>>, String>, AdminError> {
+    let Some(raw) = form.photo_id.as_deref().map(str::trim) else { return Ok(Ok(None)) };
+    if raw.is_empty() {
+        return Ok(Ok(Some(None)));
+    }
+    let Some(id) = raw.parse::<i64>().ok().filter(|n| *n > 0) else {
+        return Ok(Err(format!("The lead photo must be a photo number from the media library, not “{raw}”.")));
+    };
+    Ok(match state.store.photo(id).await? {
+        Some(_) => Ok(Some(Some(id))),
+        None => Err(format!("There is no photo {id} in the media library: upload it or choose another.")),
+    })
+}
+
+/// Checks the form (with its lead photo checked by [`form_photo`]); the errors by field, or the input to save.
 fn validate(
     form: &StoryForm,
+    photo: Result<Option<Option<i64>>, String>,
     edition: &Edition,
     sections: &[Section],
     existing: Option<&Story>,
     actor: &str,
 ) -> Result<StoryInput, Vec<String>> {
     let mut errors = Vec::new();
+    let photo_id = match photo {
+        Ok(Some(chosen)) => chosen,
+        Ok(None) => existing.and_then(|s| s.photo.as_ref().map(|p| p.id)),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
     let headline = form.headline.trim().to_string();
     if headline.is_empty() {
         errors.push("The headline is empty.".to_string());
@@ -320,7 +348,7 @@ fn validate(
         lead: form.lead.trim().to_string(),
         body_source: form.body.clone(),
         body_format: format,
-        photo_id: existing.and_then(|s| s.photo.as_ref().map(|p| p.id)),
+        photo_id,
         status: existing.map(|s| s.status).unwrap_or(StoryStatus::Draft),
         published_at: existing.and_then(|s| s.published_at),
         tags,
@@ -341,6 +369,7 @@ fn form_of(story: &Story, extras: &newsdesk_storage::StoryExtras) -> StoryForm {
         slug: Some(story.slug.clone()),
         editorial_note: extras.editorial_note.clone(),
         version: Some(story.version.to_string()),
+        photo_id: Some(story.photo.as_ref().map(|p| p.id.to_string()).unwrap_or_default()),
     }
 }
 
@@ -379,8 +408,11 @@ async fn render_editor(state: &AppState, staff: &Staff, edition: &Edition, p: Ed
         }
     });
     let title = p.story.map(|s| format!("Edit: {}", s.headline)).unwrap_or_else(|| "New story".into());
+    let photo_id = p.form.photo_id.as_deref().and_then(|v| v.trim().parse::<i64>().ok());
+    let photo = super::media::editor_photo(state, photo_id).await?;
     let html = page::render(state, staff, "admin/editor.html", &title, minijinja::context! {
         story => story,
+        photo => photo,
         form => p.form,
         errors => p.errors,
         notice => p.notice,
@@ -408,7 +440,7 @@ async fn new_story(State(state): State<AppState>, staff: Staff) -> Result<Respon
 async fn create(State(state): State<AppState>, staff: Staff, Form(form): Form<StoryForm>) -> Result<Response, AdminError> {
     let edition = default_edition(&state)?;
     let sections = state.store.sections(edition.id).await?;
-    let input = match validate(&form, &edition, &sections, None, &staff.email) {
+    let input = match validate(&form, form_photo(&state, &form).await?, &edition, &sections, None, &staff.email) {
         Ok(i) => i,
         Err(errors) => {
             return render_editor(&state, &staff, &edition, EditorPage {
@@ -491,7 +523,7 @@ async fn save(
         notice: None,
         status,
     };
-    let input = match validate(&form, &edition, &sections, Some(&story), &staff.email) {
+    let input = match validate(&form, form_photo(&state, &form).await?, &edition, &sections, Some(&story), &staff.email) {
         Ok(i) => i,
         Err(e) => return render_editor(&state, &staff, &edition, errors(e, StatusCode::UNPROCESSABLE_ENTITY, form)).await,
     };
@@ -510,8 +542,7 @@ async fn save(
                  {version}). Your text is kept below; the differences to the stored version are shown. Copy what \
                  you need, reload, and save again."
             );
-            let mut page = errors(vec![msg], StatusCode::CONFLICT, form.clone());
-            page.notice = Some(diff_summary(&story, &form));
+            let page = errors(vec![msg, diff_summary(&story, &form)], StatusCode::CONFLICT, form.clone());
             render_editor(&state, &staff, &edition, page).await
         }
         Err(e) => Err(e.into()),
@@ -559,7 +590,7 @@ async fn autosave(
     let edition = edition_of(&state, story.edition_id)?;
     let sections = state.store.sections(edition.id).await?;
     let version = expected_version(&form)?;
-    let input = match validate(&form, &edition, &sections, Some(&story), &staff.email) {
+    let input = match validate(&form, form_photo(&state, &form).await?, &edition, &sections, Some(&story), &staff.email) {
         Ok(i) => i,
         Err(errors) => {
             return Ok((
