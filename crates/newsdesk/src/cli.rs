@@ -48,6 +48,9 @@ pub enum Command {
     /// Back-office users.
     #[command(subcommand)]
     User(UserCommand),
+    /// The full-text search index.
+    #[command(subcommand)]
+    Search(crate::search::SearchCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,6 +161,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Subscriber(cmd) => {
             let config = load_config(&cli, None)?;
             crate::subscriber::run(&config, cmd).await
+        }
+        Command::Search(cmd) => {
+            let config = load_config(&cli, None)?;
+            crate::search::run(&config, cmd).await
         }
         Command::User(cmd) => {
             let config = load_config(&cli, None)?;

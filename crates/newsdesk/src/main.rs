@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod demo;
 mod import;
+mod search;
 mod serve;
 mod subscriber;
 mod users;

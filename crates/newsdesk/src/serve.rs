@@ -40,7 +40,18 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         comments: config.comments.settings(),
         ..WebConfig::default()
     };
-    let state = AppState::new(store.clone(), web).await?;
+    let mut state = AppState::new(store.clone(), web).await?;
+    // Search is this node's own index, kept current from the change log; without it the site still serves.
+    let search = match crate::search::open_index(&config) {
+        Ok(index) => {
+            state.search = Some(index.clone());
+            Some(tokio::spawn(newsdesk_search::follow(index, store.clone(), state.config.change_poll)))
+        }
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "search is off");
+            None
+        }
+    };
     let follower = tokio::spawn(newsdesk_web::follow_changes(state.clone()));
     let flusher = tokio::spawn(newsdesk_web::flush_views(state.clone()));
     let webhook_holder = newsdesk_web::webhooks::holder_id();
@@ -61,6 +72,9 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("server failed")?;
     follower.abort();
     flusher.abort();
+    if let Some(search) = search {
+        search.abort();
+    }
     webhooks.abort();
     // Another node (or this one after a restart) takes over the webhooks at once.
     newsdesk_web::webhooks::release_lease(&state, &webhook_holder).await;
