@@ -38,6 +38,22 @@ pub struct Config {
     pub wire: WireConfig,
     /// Readers' comments. Env `NEWSDESK_COMMENTS__<KEY>`.
     pub comments: CommentsConfig,
+    /// Photo uploads. Env `NEWSDESK_MEDIA__<KEY>`.
+    pub media: MediaConfig,
+}
+
+/// Photo uploads in the back office.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaConfig {
+    /// Largest upload accepted, in megabytes (1–1024).
+    pub max_upload_mb: u64,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig { max_upload_mb: 20 }
+    }
 }
 
 /// Readers' comments: moderation, closing, content rules and rate limits.
@@ -172,6 +188,7 @@ impl Default for Config {
             },
             wire: WireConfig::default(),
             comments: CommentsConfig::default(),
+            media: MediaConfig::default(),
         }
     }
 }
@@ -243,6 +260,12 @@ impl Config {
         }
         if self.comments.rate_window_secs == 0 {
             return Err(ConfigError::Invalid("comments.rate_window_secs: must be at least 1".into()));
+        }
+        if !(1..=1024).contains(&self.media.max_upload_mb) {
+            return Err(ConfigError::Invalid(format!(
+                "media.max_upload_mb: must be from 1 to 1024, found {}",
+                self.media.max_upload_mb
+            )));
         }
         if self.page_cache_mb == 0 {
             return Err(ConfigError::Invalid("page_cache_mb: must be at least 1".into()));
@@ -326,6 +349,19 @@ mod tests {
             jail.set_env("NEWSDESK_COMMENTS__MODERATION", "later");
             let e = Config::load(None, &Overrides::default()).expect_err("must fail").to_string();
             assert!(e.contains("comments.moderation"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_upload_limit_defaults_to_20_mb_and_is_checked() {
+        figment::Jail::expect_with(|jail| {
+            assert_eq!(Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?.media.max_upload_mb, 20);
+            jail.set_env("NEWSDESK_MEDIA__MAX_UPLOAD_MB", "5");
+            assert_eq!(Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?.media.max_upload_mb, 5);
+            jail.set_env("NEWSDESK_MEDIA__MAX_UPLOAD_MB", "0");
+            let e = Config::load(None, &Overrides::default()).expect_err("must fail").to_string();
+            assert!(e.contains("media.max_upload_mb"), "{e}");
             Ok(())
         });
     }

@@ -38,6 +38,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         trusted_proxies: config.trusted_proxies.clone(),
         wire: config.wire.settings(),
         comments: config.comments.settings(),
+        media_max_upload_bytes: usize::try_from(config.media.max_upload_mb * 1024 * 1024).unwrap_or(usize::MAX),
         ..WebConfig::default()
     };
     let mut state = AppState::new(store.clone(), web).await?;

@@ -8,6 +8,7 @@ pub mod comments;
 mod error;
 mod feeds;
 mod http;
+pub mod media;
 mod render;
 pub mod scheduler;
 mod site;
@@ -59,6 +60,8 @@ pub struct WebConfig {
     pub comments: comments::CommentSettings,
     /// The wire: ninjs rights statements and webhook timing.
     pub wire: wire::WireSettings,
+    /// Largest photo upload accepted, in bytes.
+    pub media_max_upload_bytes: usize,
 }
 
 impl Default for WebConfig {
@@ -74,6 +77,7 @@ impl Default for WebConfig {
             views_flush: Duration::from_secs(5),
             comments: comments::CommentSettings::default(),
             wire: wire::WireSettings::default(),
+            media_max_upload_bytes: 20 * 1024 * 1024,
         }
     }
 }

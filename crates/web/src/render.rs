@@ -115,9 +115,40 @@ pub struct PhotoView {
     pub caption: String,
     /// Credit.
     pub credit: String,
+    /// `srcset` of the WebP renditions (a `<source>`); empty when there are none.
+    pub webp_srcset: String,
+    /// `srcset` of the JPEG renditions and the original (the `<img>`); empty when there are no renditions.
+    pub srcset: String,
+    /// `sizes` for the lead photo: the story column's width.
+    pub sizes: &'static str,
 }
 
+/// How wide the lead photo is shown: the story column (the page is at most
+/// 1180px, less 32px padding, a 300px sidebar and a 32px gap) or the screen on narrow ones.
+const LEAD_PHOTO_SIZES: &str = "(max-width: 860px) calc(100vw - 32px), 816px";
+
 impl PhotoView {
+    /// Adds the responsive candidates: WebP renditions for a `<source>`, JPEG
+    /// renditions plus the original for the `<img>`.
+    pub fn with_renditions(mut self, renditions: &[newsdesk_storage::Rendition]) -> PhotoView {
+        if renditions.is_empty() {
+            return self;
+        }
+        let list = |mime: &str| -> Vec<String> {
+            renditions.iter().filter(|r| r.mime == mime).map(|r| format!("{} {}w", r.path(), r.width)).collect()
+        };
+        let original = format!("{} {}w", self.src, self.width);
+        let mut webp = list("image/webp");
+        if self.src.ends_with(".webp") {
+            webp.push(original.clone());
+        }
+        let mut jpeg = list("image/jpeg");
+        jpeg.push(original);
+        self.webp_srcset = webp.join(", ");
+        self.srcset = jpeg.join(", ");
+        self
+    }
+
     /// The view of `photo` on a story with `headline`.
     pub fn new(photo: &Photo, headline: &str, public_url: &str) -> PhotoView {
         let alt = if photo.caption.trim().is_empty() { headline.to_string() } else { photo.caption.clone() };
@@ -129,6 +160,9 @@ impl PhotoView {
             height: photo.height,
             caption: photo.caption.clone(),
             credit: photo.credit.clone(),
+            webp_srcset: String::new(),
+            srcset: String::new(),
+            sizes: LEAD_PHOTO_SIZES,
         }
     }
 }

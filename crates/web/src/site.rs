@@ -424,7 +424,12 @@ pub(crate) async fn render_story(state: &AppState, story: &Story, preview: bool)
         .filter(|n| !n.trim().is_empty() && updated.is_some());
     let modified = updated.unwrap_or(published);
     let canonical = abs(&state, &story.path());
-    let photo = story.photo.as_ref().map(|p| PhotoView::new(p, &story.headline, public_url));
+    let photo = match story.photo.as_ref() {
+        Some(p) => Some(
+            PhotoView::new(p, &story.headline, public_url).with_renditions(&state.store.photo_renditions(p.id).await?),
+        ),
+        None => None,
+    };
     let authors: Vec<Link> =
         story.authors.iter().map(|a| Link { name: a.name.clone(), url: format!("/author/{}", a.slug) }).collect();
     let tags: Vec<Link> = story.tags.iter().map(|t| Link { name: t.name.clone(), url: format!("/tag/{}", t.slug) }).collect();

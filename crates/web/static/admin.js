@@ -58,3 +58,114 @@
   });
   renderPreview();
 })();
+
+// Photos: drag and drop on the media library's upload form, and the lead
+// photo field of the editor (upload by dropping a file, or choose from the
+// library). Without the script both still work as plain forms.
+(function () {
+  const csrf = document.body.dataset.csrf || "";
+
+  function errorText(res, answer) {
+    if (answer && answer.error && answer.error.message) return answer.error.message;
+    if (res.status === 413) return "The photo is too large.";
+    return "The upload failed (" + res.status + ").";
+  }
+
+  function onDrop(zone, handle) {
+    zone.addEventListener("dragover", function (ev) { ev.preventDefault(); zone.classList.add("dragging"); });
+    zone.addEventListener("dragleave", function () { zone.classList.remove("dragging"); });
+    zone.addEventListener("drop", function (ev) {
+      ev.preventDefault();
+      zone.classList.remove("dragging");
+      if (ev.dataTransfer && ev.dataTransfer.files.length) handle(ev.dataTransfer.files);
+    });
+  }
+
+  // The library: a dropped file goes into the form's file field.
+  document.querySelectorAll("form.drop-upload").forEach(function (form) {
+    const input = form.querySelector("input[type=file]");
+    const status = form.querySelector(".upload-status");
+    const max = Number(form.dataset.maxBytes || 0);
+    onDrop(form, function (files) {
+      input.files = files;
+      input.dispatchEvent(new Event("change"));
+    });
+    input.addEventListener("change", function () {
+      const f = input.files[0];
+      if (!f || !status) return;
+      status.textContent = max && f.size > max
+        ? f.name + " is larger than the limit; it will be refused."
+        : f.name + " is ready: add a caption and credit, then Upload.";
+    });
+  });
+
+  // The editor's lead photo.
+  const field = document.querySelector("[data-photo-field]");
+  if (!field) return;
+  const idInput = field.querySelector("input[name=photo_id]");
+  const preview = field.querySelector("[data-photo-preview]");
+  const status = field.querySelector("[data-photo-status]");
+  const picker = field.querySelector("[data-photo-picker]");
+  field.querySelectorAll("[data-js-only]").forEach(function (el) { el.hidden = false; });
+
+  function choose(item) {
+    idInput.value = String(item.id);
+    preview.replaceChildren();
+    const img = document.createElement("img");
+    img.src = item.thumb;
+    img.alt = "";
+    const p = document.createElement("p");
+    p.className = "meta";
+    p.textContent = "Photo " + item.id + ": " + (item.caption || "no caption") + (item.credit ? " · " + item.credit : "");
+    preview.append(img, p);
+    idInput.dispatchEvent(new Event("input", { bubbles: true })); // unsaved change, autosave
+  }
+
+  async function upload(file) {
+    const data = new FormData();
+    data.append("file", file);
+    data.append("caption", field.querySelector("[data-photo-caption]").value);
+    data.append("credit", field.querySelector("[data-photo-credit]").value);
+    status.textContent = "Uploading " + file.name + "…";
+    const res = await fetch("/admin/media", {
+      method: "POST",
+      headers: { "X-CSRF-Token": csrf, "Accept": "application/json" },
+      body: data,
+      credentials: "same-origin",
+    });
+    let answer = null;
+    try { answer = await res.json(); } catch (e) { answer = null; }
+    if (res.ok && answer && answer.id) {
+      choose(answer);
+      status.textContent = "Uploaded as photo " + answer.id + ".";
+    } else {
+      status.textContent = errorText(res, answer);
+    }
+  }
+
+  onDrop(field, function (files) { upload(files[0]); });
+  field.querySelector("[data-photo-file]").addEventListener("change", function (ev) {
+    if (ev.target.files.length) upload(ev.target.files[0]);
+  });
+  field.querySelector("[data-pick-photo]").addEventListener("click", async function () {
+    const res = await fetch("/admin/media", { headers: { "Accept": "application/json" }, credentials: "same-origin" });
+    if (!res.ok) { status.textContent = "The library could not be loaded (" + res.status + ")."; return; }
+    const answer = await res.json();
+    picker.replaceChildren();
+    answer.items.forEach(function (item) {
+      const li = document.createElement("li");
+      const b = document.createElement("button");
+      b.type = "button";
+      b.title = "Photo " + item.id + ": " + (item.caption || "no caption");
+      const img = document.createElement("img");
+      img.src = item.thumb;
+      img.alt = b.title;
+      b.append(img);
+      b.addEventListener("click", function () { choose(item); picker.hidden = true; });
+      li.append(b);
+      picker.append(li);
+    });
+    if (!answer.items.length) status.textContent = "The library has no photo yet.";
+    picker.hidden = false;
+  });
+})();

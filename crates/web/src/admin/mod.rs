@@ -7,7 +7,6 @@
 
 pub mod auth;
 mod comments;
-mod comments;
 mod media;
 mod page;
 mod stories;
@@ -218,7 +217,6 @@ fn table() -> Table {
         .get("/admin/account", UseBackOffice, auth::account_page)
         .post("/admin/account/password", UseBackOffice, auth::change_password);
     let t = stories::routes(t);
-    let t = comments::routes(t);
     let t = subscribers::routes(t);
     let t = media::routes(t);
     let t = comments::routes(t);

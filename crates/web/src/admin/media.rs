@@ -1,0 +1,379 @@
+//! Photos in the back office: upload (a plain multipart form, or the
+//! editor's and library's drag and drop), the media library with search by
+//! caption, and caption/credit edits.
+
+use axum::Form;
+use axum::Json;
+use axum::body::{Body, to_bytes};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
+use axum::handler::Handler;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use newsdesk_domain::Photo;
+use newsdesk_domain::roles::Permission;
+use newsdesk_storage::Rendition;
+use serde::{Deserialize, Serialize};
+
+use super::{AdminError, ErrorMarker, Staff, Table, page};
+use crate::AppState;
+use crate::media::{self, MediaError};
+
+/// Photos per page of the library.
+const PAGE: i64 = 30;
+/// Limits of the text fields (characters).
+const MAX_CAPTION: usize = 1_000;
+const MAX_CREDIT: usize = 200;
+/// Room for the form's other fields and the multipart framing, beyond the file.
+const FORM_SLACK: usize = 64 * 1024;
+
+pub(super) fn routes(t: Table) -> Table {
+    use Permission::*;
+    t.get("/admin/media", UploadMedia, library)
+        // The configured limit is applied in the handler (it is a setting, the table is static).
+        .post("/admin/media", UploadMedia, upload.layer(DefaultBodyLimit::disable()))
+        .post("/admin/media/{id}", UploadMedia, edit_text)
+}
+
+/// A refusal with its own status (413, 415, 422), rendered like other back-office errors.
+fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
+    let message = message.into();
+    let mut res = (status, message.clone()).into_response();
+    res.extensions_mut().insert(ErrorMarker { login: false, message });
+    res
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.starts_with("application/json"))
+}
+
+fn megabytes(n: usize) -> String {
+    let mb = n as f64 / (1024.0 * 1024.0);
+    if mb >= 10.0 || mb.fract() == 0.0 { format!("{mb:.0} MB") } else { format!("{mb:.1} MB") }
+}
+
+fn human_size(n: i64) -> String {
+    match n {
+        n if n >= 1024 * 1024 => format!("{:.1} MB", n as f64 / (1024.0 * 1024.0)),
+        n if n >= 1024 => format!("{} KB", (n + 512) / 1024),
+        n => format!("{n} bytes"),
+    }
+}
+
+/// Cleans a caption or credit: one line, trimmed, within `max` characters.
+fn clean_text(field: &str, value: &str, max: usize) -> Result<String, String> {
+    let v = value.split_whitespace().collect::<Vec<_>>().join(" ");
+    if v.chars().count() > max {
+        return Err(format!("The {field} is longer than {max} characters."));
+    }
+    Ok(v)
+}
+
+/// A photo as the library page and the editor's script see it.
+#[derive(Debug, Serialize)]
+struct Item {
+    id: i64,
+    caption: String,
+    credit: String,
+    width: i64,
+    height: i64,
+    mime: String,
+    size: Option<String>,
+    url: String,
+    thumb: String,
+    renditions: usize,
+}
+
+fn item_of(photo: &Photo, renditions: &[Rendition], size: Option<i64>) -> Item {
+    // The narrowest rendition as JPEG (every browser shows it); the original when there is none.
+    let thumb = renditions.iter().find(|r| r.mime == "image/jpeg").map(Rendition::path).unwrap_or_else(|| photo.path());
+    Item {
+        id: photo.id,
+        caption: photo.caption.clone(),
+        credit: photo.credit.clone(),
+        width: photo.width,
+        height: photo.height,
+        mime: photo.mime.clone(),
+        size: size.map(human_size),
+        url: photo.path(),
+        thumb,
+        renditions: renditions.len(),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct LibraryQuery {
+    q: Option<String>,
+    page: Option<String>,
+    uploaded: Option<String>,
+    saved: Option<String>,
+}
+
+/// `GET /admin/media`: the library, newest first, searchable by caption; JSON for the editor's picker.
+async fn library(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Query(q): Query<LibraryQuery>,
+) -> Result<Response, AdminError> {
+    let search = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(String::from);
+    if search.as_ref().is_some_and(|s| s.chars().count() > 200) {
+        return Err(AdminError::BadRequest("the search text is longer than 200 characters".into()));
+    }
+    let page_no = match q.page.as_deref().filter(|s| !s.is_empty()) {
+        None => 1,
+        Some(p) => p
+            .parse::<i64>()
+            .ok()
+            .filter(|p| (1..=10_000).contains(p))
+            .ok_or_else(|| AdminError::BadRequest(format!("page must be a number from 1 to 10000, not `{p}`")))?,
+    };
+    let mut rows = state.store.media_library(search.as_deref(), (page_no - 1) * PAGE, PAGE + 1).await?;
+    let more = rows.len() as i64 > PAGE;
+    rows.truncate(PAGE as usize);
+    let ids: Vec<i64> = rows.iter().map(|r| r.photo.id).collect();
+    let renditions = state.store.photo_renditions_of(&ids).await?;
+    let items: Vec<Item> = rows
+        .iter()
+        .map(|r| item_of(&r.photo, renditions.get(&r.photo.id).map(Vec::as_slice).unwrap_or_default(), Some(r.size)))
+        .collect();
+    let query = serde_urlencoded::to_string([("q", search.clone().unwrap_or_default())]).unwrap_or_default();
+    let prev = (page_no > 1).then(|| format!("/admin/media?{query}&page={}", page_no - 1));
+    let next = more.then(|| format!("/admin/media?{query}&page={}", page_no + 1));
+    if wants_json(&headers) {
+        return Ok(Json(serde_json::json!({ "items": items, "page": page_no, "next": next })).into_response());
+    }
+    let notice = match (q.uploaded.as_deref(), q.saved.as_deref()) {
+        (Some(id), _) => Some(format!("Photo {id} was uploaded; its resized copies are ready.")),
+        (_, Some(id)) => Some(format!("The caption and credit of photo {id} were saved.")),
+        _ => None,
+    };
+    let html = page::render(
+        &state,
+        &staff,
+        "admin/media.html",
+        "Media",
+        minijinja::context! {
+            items => items,
+            q => search,
+            page => page_no,
+            prev => prev,
+            next => next,
+            notice => notice,
+            max_upload => megabytes(state.config.media_max_upload_bytes),
+            max_upload_bytes => state.config.media_max_upload_bytes,
+            max_caption => MAX_CAPTION,
+            max_credit => MAX_CREDIT,
+        },
+    )?;
+    Ok(html.into_response())
+}
+
+/// What an upload form sent.
+struct UploadForm {
+    file: Option<(Option<String>, bytes::Bytes)>,
+    caption: String,
+    credit: String,
+}
+
+/// `POST /admin/media`: multipart `file`, `caption`, `credit`. The CSRF token
+/// comes in the `X-CSRF-Token` header or the `csrf` query parameter.
+async fn upload(State(state): State<AppState>, staff: Staff, req: Request) -> Result<Response, AdminError> {
+    let limit = state.config.media_max_upload_bytes;
+    let json = wants_json(req.headers());
+    let too_large = || {
+        refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "The photo is larger than {}, the most this site accepts. Export it smaller and retry.",
+                megabytes(limit)
+            ),
+        )
+    };
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !is_multipart {
+        return Ok(refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Send the photo as a file upload (multipart/form-data with a `file` field).",
+        ));
+    }
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit + FORM_SLACK) {
+        return Ok(too_large());
+    }
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = to_bytes(body, limit + FORM_SLACK).await else { return Ok(too_large()) };
+    let form = match read_form(Request::from_parts(parts, Body::from(bytes)), &state).await {
+        Ok(f) => f,
+        Err(msg) => return Ok(refuse(StatusCode::BAD_REQUEST, msg)),
+    };
+    let Some((_name, file)) = form.file.filter(|(_, b)| !b.is_empty()) else {
+        return Ok(refuse(StatusCode::UNPROCESSABLE_ENTITY, "Choose a photo to upload: the file is missing or empty."));
+    };
+    if file.len() > limit {
+        return Ok(too_large());
+    }
+    let caption = match clean_text("caption", &form.caption, MAX_CAPTION) {
+        Ok(c) => c,
+        Err(m) => return Ok(refuse(StatusCode::UNPROCESSABLE_ENTITY, m)),
+    };
+    let credit = match clean_text("credit", &form.credit, MAX_CREDIT) {
+        Ok(c) => c,
+        Err(m) => return Ok(refuse(StatusCode::UNPROCESSABLE_ENTITY, m)),
+    };
+    let photo = match store_upload(&state, file, caption, credit).await? {
+        Ok(p) => p,
+        Err(e) => {
+            let status = match e {
+                MediaError::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                MediaError::Undecodable(..) | MediaError::TooManyPixels(..) => StatusCode::UNPROCESSABLE_ENTITY,
+                MediaError::Encode(cause) => return Err(AdminError::Internal(cause)),
+            };
+            return Ok(refuse(status, e.to_string()));
+        }
+    };
+    state.store.audit(&staff.audit("media.upload", "photo", photo.id, &photo.caption)).await?;
+    if json {
+        let renditions = state.store.photo_renditions(photo.id).await?;
+        return Ok((StatusCode::CREATED, Json(item_of(&photo, &renditions, None))).into_response());
+    }
+    Ok(Redirect::to(&format!("/admin/media?uploaded={}", photo.id)).into_response())
+}
+
+async fn read_form(req: Request, state: &AppState) -> Result<UploadForm, String> {
+    let bad = |e: axum::extract::multipart::MultipartError| format!("The upload could not be read: {}", e.body_text());
+    let mut multipart = Multipart::from_request(req, state)
+        .await
+        .map_err(|e| format!("The upload could not be read: {}", e.body_text()))?;
+    let mut form = UploadForm { file: None, caption: String::new(), credit: String::new() };
+    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+        match field.name() {
+            Some("file") => {
+                let name = field.file_name().map(String::from);
+                form.file = Some((name, field.bytes().await.map_err(bad)?));
+            }
+            Some("caption") => form.caption = field.text().await.map_err(bad)?,
+            Some("credit") => form.credit = field.text().await.map_err(bad)?,
+            _ => {}
+        }
+    }
+    Ok(form)
+}
+
+/// Checks, cleans and stores an upload with its renditions (made once, off the async threads).
+async fn store_upload(
+    state: &AppState,
+    file: bytes::Bytes,
+    caption: String,
+    credit: String,
+) -> Result<Result<Photo, MediaError>, AdminError> {
+    let join = |e: tokio::task::JoinError| AdminError::Internal(format!("image task failed: {e}"));
+    let prepared = {
+        let (caption, credit) = (caption.clone(), credit.clone());
+        match tokio::task::spawn_blocking(move || media::prepare(&file, &caption, &credit)).await.map_err(join)? {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        }
+    };
+    // The same photo again: keep its renditions, take the new text if any.
+    if let Some(existing) = state.store.photo_by_sha256(&prepared.photo.sha256).await?
+        && (!state.store.photo_renditions(existing.id).await?.is_empty()
+            || existing.width <= i64::from(media::RENDITION_WIDTHS[0]))
+    {
+        let caption = if caption.is_empty() { existing.caption.clone() } else { caption };
+        let credit = if credit.is_empty() { existing.credit.clone() } else { credit };
+        if caption == existing.caption && credit == existing.credit {
+            return Ok(Ok(existing));
+        }
+        let updated =
+            state.store.update_photo_text(existing.id, &caption, &credit).await?.ok_or(AdminError::NotFound)?;
+        photo_text_changed(state, existing.id).await?;
+        return Ok(Ok(updated));
+    }
+    let (prepared, renditions) = tokio::task::spawn_blocking(move || {
+        let r = prepared.renditions();
+        (prepared, r)
+    })
+    .await
+    .map_err(join)?;
+    let renditions = match renditions {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(Ok(state.store.add_photo(&prepared.photo, &renditions).await?))
+}
+
+/// Drops this node's cached pages of the stories that show photo `id` (other nodes read the change log).
+async fn photo_text_changed(state: &AppState, id: i64) -> Result<(), AdminError> {
+    for (news_id, edition_id) in state.store.stories_with_photo(id).await? {
+        state.story_changed(news_id, edition_id).await?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct TextForm {
+    #[serde(default)]
+    caption: String,
+    #[serde(default)]
+    credit: String,
+}
+
+/// `POST /admin/media/{id}`: a new caption and credit.
+async fn edit_text(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<TextForm>,
+) -> Result<Response, AdminError> {
+    let id = id.parse::<i64>().ok().filter(|n| *n > 0).ok_or(AdminError::NotFound)?;
+    let caption = match clean_text("caption", &form.caption, MAX_CAPTION) {
+        Ok(c) => c,
+        Err(m) => return Ok(refuse(StatusCode::UNPROCESSABLE_ENTITY, m)),
+    };
+    let credit = match clean_text("credit", &form.credit, MAX_CREDIT) {
+        Ok(c) => c,
+        Err(m) => return Ok(refuse(StatusCode::UNPROCESSABLE_ENTITY, m)),
+    };
+    let photo = state.store.update_photo_text(id, &caption, &credit).await?.ok_or(AdminError::NotFound)?;
+    photo_text_changed(&state, id).await?;
+    state.store.audit(&staff.audit("media.edit", "photo", id, &caption)).await?;
+    if wants_json(&headers) {
+        let renditions = state.store.photo_renditions(id).await?;
+        return Ok(Json(item_of(&photo, &renditions, None)).into_response());
+    }
+    Ok(Redirect::to(&format!("/admin/media?saved={id}")).into_response())
+}
+
+/// The view of the lead photo in the editor: `None` when there is none or it is gone.
+pub(super) async fn editor_photo(state: &AppState, id: Option<i64>) -> Result<Option<serde_json::Value>, AdminError> {
+    let Some(id) = id else { return Ok(None) };
+    let Some(photo) = state.store.photo(id).await? else { return Ok(None) };
+    let renditions = state.store.photo_renditions(id).await?;
+    Ok(Some(serde_json::to_value(item_of(&photo, &renditions, None)).map_err(|e| AdminError::Internal(e.to_string()))?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_well() {
+        assert_eq!(megabytes(20 * 1024 * 1024), "20 MB");
+        assert_eq!(megabytes(1536 * 1024), "1.5 MB");
+        assert_eq!(human_size(999), "999 bytes");
+        assert_eq!(human_size(2048), "2 KB");
+        assert_eq!(human_size(3 * 1024 * 1024), "3.0 MB");
+    }
+
+    #[test]
+    fn text_is_one_trimmed_line_within_its_limit() {
+        assert_eq!(clean_text("caption", "  A\n  harbour\tat dawn ", 100), Ok("A harbour at dawn".into()));
+        assert!(clean_text("credit", &"x".repeat(201), 200).is_err());
+    }
+}
