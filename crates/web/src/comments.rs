@@ -452,10 +452,9 @@ async fn refuse(
     field: &'static str,
 ) -> Result<Response, AppError> {
     view.error = Some((message.to_string(), field));
-    let edition = edition_of(state, story.edition_id);
     let target = open_target(state, story.news_id).await?;
     let premoderated = state.comments.mode(&target) == ModerationMode::Pre;
-    let form = render_form(state, story, &edition, &view, true, premoderated)?;
+    let form = render_form(state, story, &view, true, premoderated)?;
     crate::site::story_page(
         state,
         story.news_id,
@@ -467,14 +466,9 @@ async fn refuse(
     .await
 }
 
-fn edition_of(state: &AppState, edition_id: i64) -> Edition {
-    state.editions.load().iter().find(|e| e.id == edition_id).cloned().unwrap_or_else(|| crate::site::edition(state))
-}
-
 fn render_form(
     state: &AppState,
     story: &Story,
-    edition: &Edition,
     view: &FormView,
     open: bool,
     premoderated: bool,
@@ -485,7 +479,6 @@ fn render_form(
         minijinja::context! {
             open => open,
             premoderated => premoderated,
-            lang => edition.lang,
             action => format!("/news/{}/comments", story.news_id),
             token_url => format!("/news/{}/comments/token", story.news_id),
             token => c.form_token(story.news_id, Utc::now(), None),
@@ -529,7 +522,7 @@ pub(crate) async fn story_ctx(state: &AppState, story: &Story, edition: &Edition
     }
     let open = c.is_open(&target, Utc::now());
     let premoderated = c.mode(&target) == ModerationMode::Pre;
-    let form = render_form(state, story, edition, &FormView::default(), open, premoderated)?;
+    let form = render_form(state, story, &FormView::default(), open, premoderated)?;
     Ok(minijinja::context! {
         count => all.len(),
         items => items,
@@ -587,14 +580,13 @@ pub(crate) async fn decoration(state: &AppState, news_id: NewsId, raw: Option<&s
     if !c.is_open(&target, Utc::now()) {
         return Ok(Deco::None);
     }
-    let edition = edition_of(state, story.edition_id);
     let view = FormView {
         parent_id: Some(parent.parent_id.unwrap_or(parent.id)),
         reply_to: Some(parent.name),
         focus: true,
         ..FormView::default()
     };
-    let html = render_form(state, &story, &edition, &view, true, c.mode(&target) == ModerationMode::Pre)?;
+    let html = render_form(state, &story, &view, true, c.mode(&target) == ModerationMode::Pre)?;
     Ok(Deco::Form { status: StatusCode::OK, html })
 }
 
