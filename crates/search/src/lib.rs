@@ -532,7 +532,11 @@ fn highlighted(generator: &SnippetGenerator, text: &str) -> Option<String> {
         return None;
     }
     snippet.set_snippet_prefix_postfix("<mark>", "</mark>");
-    Some(snippet.to_html())
+    // Say where the passage was cut out of a longer text.
+    let fragment = snippet.fragment().trim();
+    let before = if text.trim_start().starts_with(fragment) { "" } else { "… " };
+    let after = if text.trim_end().ends_with(fragment) { "" } else { " …" };
+    Some(format!("{before}{}{after}", snippet.to_html().trim()))
 }
 
 /// Readers do not address index fields: `field:value` is searched as two words.

@@ -483,3 +483,15 @@ fn a_second_writer_is_told_the_index_is_in_use() {
     let second = SearchIndex::open_or_create(&path).expect_err("second must fail");
     assert!(matches!(second, SearchError::Locked(_)), "{second}");
 }
+
+#[test]
+fn passages_cut_from_long_bodies_show_ellipses() {
+    let filler = "Nothing of note happened in the capital today. ".repeat(20);
+    let body = format!("{filler}Then the volcano erupted. {filler}");
+    let s = story(800, "en", "world", at(2025, 5, 1), "A long day", "Lead.", &body);
+    let (_dir, index) = index_with(&[s]);
+    let r = index.search_at("en", "volcano", &Filters::default(), 1, now()).expect("search");
+    let snippet = &r.hits[0].snippet_html;
+    assert!(snippet.starts_with("… ") && snippet.ends_with(" …"), "{snippet}");
+    assert!(snippet.contains("<mark>volcano</mark>"), "{snippet}");
+}
