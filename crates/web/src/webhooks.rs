@@ -45,7 +45,12 @@ use crate::wire::Mapper;
 /// Name of the lease that makes one node the dispatcher.
 pub const LEASE: &str = "webhooks";
 /// How long a lease holds without renewal; a node that died is replaced after this.
-pub const LEASE_SECS: i64 = 10;
+pub const LEASE_SECS: i64 = 20;
+/// How often the lease holder renews it.
+const RENEW: Duration = Duration::from_secs(5);
+/// Work per round before the lease is renewed again (a round may overrun by one
+/// receiver timeout: RENEW + ROUND + timeout stays below LEASE_SECS).
+const ROUND: Duration = Duration::from_secs(8);
 /// Longest pause between two attempts of one delivery.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 /// Changes read per dispatch step.
@@ -148,11 +153,19 @@ pub fn holder_id() -> String {
     format!("{}-{:08x}", std::process::id(), rand::random::<u32>())
 }
 
-/// Turns new change-log entries into events and outbox rows; returns how many events were made.
+/// Turns all new change-log entries into events and outbox rows; returns how many events were made.
 /// Safe to run on several nodes: a step whose cursor moved meanwhile writes nothing.
 pub async fn dispatch_once(state: &AppState) -> Result<usize, StoreError> {
+    dispatch(state, None).await
+}
+
+/// [`dispatch_once`], stopping after the batch that passes `deadline`.
+async fn dispatch(state: &AppState, deadline: Option<Instant>) -> Result<usize, StoreError> {
     let mut made = 0;
     loop {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(made);
+        }
         let cursor = state.store.wire_cursor().await?;
         let changes = state.store.changes_since(cursor, BATCH).await?;
         let Some(&(to, _, _)) = changes.last() else { return Ok(made) };
@@ -205,13 +218,16 @@ pub async fn dispatch_once(state: &AppState) -> Result<usize, StoreError> {
     }
 }
 
-/// Sends the due outbox rows once; returns how many were delivered.
-pub async fn deliver_once(state: &AppState, client: &reqwest::Client) -> Result<usize, StoreError> {
+/// Sends the due outbox rows once, stopping at `deadline`; returns how many were delivered.
+pub async fn deliver_once(state: &AppState, client: &reqwest::Client, deadline: Instant) -> Result<usize, StoreError> {
     let due = state.store.due_deliveries(Utc::now(), 100).await?;
     let mut delivered = 0;
     // A failing endpoint is not tried again in the same round.
     let mut failed: HashMap<i64, ()> = HashMap::new();
     for d in due {
+        if Instant::now() >= deadline {
+            break;
+        }
         if failed.contains_key(&d.webhook_id) {
             continue;
         }
@@ -300,28 +316,33 @@ pub async fn run_webhooks(state: AppState, holder: String) {
     let mut tick = tokio::time::interval(state.config.wire.webhook_poll);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut leading = false;
+    let mut renewed = Instant::now();
     loop {
         tick.tick().await;
-        match state.store.try_lease(LEASE, &holder, LEASE_SECS).await {
-            Ok(true) => {
-                if !leading {
-                    tracing::info!(holder = %holder, "this node dispatches webhooks");
+        if !leading || renewed.elapsed() >= RENEW {
+            match state.store.try_lease(LEASE, &holder, LEASE_SECS).await {
+                Ok(true) => {
+                    if !leading {
+                        tracing::info!(holder = %holder, "this node dispatches webhooks");
+                    }
                     leading = true;
+                    renewed = Instant::now();
+                }
+                Ok(false) => leading = false,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot renew the webhook lease; retrying");
+                    leading = false;
                 }
             }
-            Ok(false) => {
-                leading = false;
-                continue;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot take the webhook lease; retrying");
-                continue;
-            }
         }
-        if let Err(e) = dispatch_once(&state).await {
+        if !leading {
+            continue;
+        }
+        let deadline = Instant::now() + ROUND;
+        if let Err(e) = dispatch(&state, Some(deadline)).await {
             tracing::warn!(error = %e, "webhook dispatch failed; retrying");
         }
-        if let Err(e) = deliver_once(&state, &client).await {
+        if let Err(e) = deliver_once(&state, &client, deadline).await {
             tracing::warn!(error = %e, "webhook delivery failed; retrying");
         }
     }

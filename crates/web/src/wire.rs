@@ -43,7 +43,7 @@ impl Default for WireSettings {
             copyright_holder: String::new(),
             usage_terms: DEFAULT_USAGE_TERMS.into(),
             webhook_poll: std::time::Duration::from_millis(500),
-            webhook_timeout: std::time::Duration::from_secs(10),
+            webhook_timeout: std::time::Duration::from_secs(5),
         }
     }
 }
