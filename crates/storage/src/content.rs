@@ -185,7 +185,7 @@ fn edition_from_row(r: &AnyRow) -> Result<Edition> {
     })
 }
 
-fn section_from_row(r: &AnyRow) -> Result<Section> {
+pub(crate) fn section_from_row(r: &AnyRow) -> Result<Section> {
     Ok(Section {
         id: r.try_get("id")?,
         edition_id: r.try_get("edition_id")?,

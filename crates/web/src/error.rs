@@ -21,6 +21,9 @@ pub enum AppError {
     /// The story was killed (withdrawn for legal reasons); the public note says why.
     #[error("withdrawn: {0}")]
     Withdrawn(String),
+    /// The page lives at another path now (a renamed section, a merged tag): 301.
+    #[error("moved to {0}")]
+    Moved(String),
     /// The request is malformed; the message says how.
     #[error("bad_request: {0}")]
     BadRequest(String),
@@ -65,6 +68,7 @@ impl AppError {
                 StatusCode::GONE,
                 ErrorPage { code: "gone", message: format!("This story has been withdrawn. {note}") },
             ),
+            AppError::Moved(_) => (StatusCode::MOVED_PERMANENTLY, ErrorPage { code: "moved", message: String::new() }),
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, ErrorPage { code: "bad_request", message: m.clone() }),
             AppError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -76,6 +80,13 @@ impl AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        if let AppError::Moved(to) = &self {
+            return (
+                StatusCode::MOVED_PERMANENTLY,
+                [(header::LOCATION, to.clone()), (header::CACHE_CONTROL, "public, max-age=3600".to_string())],
+            )
+                .into_response();
+        }
         if let AppError::Internal(cause) = &self {
             tracing::error!(%cause, "request failed");
         }

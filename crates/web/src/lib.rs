@@ -11,8 +11,8 @@ mod http;
 pub mod media;
 mod render;
 pub mod scheduler;
-mod site;
 pub mod search;
+mod site;
 mod sitemaps;
 pub mod views;
 pub mod webhooks;
@@ -102,12 +102,12 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     /// Comment settings and the key that signs comment forms (shared by all nodes through the database).
     pub comments: Arc<comments::Comments>,
+    /// This node's full-text index; `None` until the binary opens one (search then answers 503).
+    pub search: Option<Arc<newsdesk_search::SearchIndex>>,
 }
 
 impl AppState {
     /// Builds the state: loads templates and editions.
-    /// This node's full-text index; `None` until the binary opens one (search then answers 503).
-    pub search: Option<Arc<newsdesk_search::SearchIndex>>,
     pub async fn new(store: Store, config: WebConfig) -> Result<AppState, AppError> {
         let templates = Templates::load(config.theme_dir.as_deref())?;
         let editions = store.editions().await?;
@@ -123,11 +123,11 @@ impl AppState {
             editions: Arc::new(ArcSwap::from_pointee(editions)),
             config: Arc::new(config),
             comments: Arc::new(comments),
+            search: None,
         })
     }
 
     /// The edition served at `/`, if the site has one.
-            search: None,
     pub fn default_edition(&self) -> Option<Edition> {
         self.editions.load().first().cloned()
     }
@@ -145,6 +145,13 @@ impl AppState {
         Ok(())
     }
 
+    /// Drops every cached page and fragment after a site-wide change made on
+    /// this node (other nodes see it in the change log).
+    pub fn apply_site_change(&self) {
+        self.pages.clear();
+        self.chrome.invalidate_all();
+    }
+
     /// Applies the database's change log since `after`; returns the last change id seen.
     pub async fn apply_changes(&self, after: i64) -> Result<i64, AppError> {
         let mut last = after;
@@ -158,7 +165,14 @@ impl AppState {
                 self.editions.store(Arc::new(self.store.editions().await?));
             }
             for (id, news_id, edition_id) in changes {
-                self.story_changed(news_id, edition_id).await?;
+                if news_id == newsdesk_storage::SITE_CHANGE {
+                    // Sections or tags were renamed, moved or merged: every page may show them.
+                    self.editions.store(Arc::new(self.store.editions().await?));
+                    self.pages.clear();
+                    self.chrome.invalidate_all();
+                } else {
+                    self.story_changed(news_id, edition_id).await?;
+                }
                 last = id;
             }
         }
@@ -223,11 +237,11 @@ pub fn app(state: AppState) -> Router {
         .merge(feeds::router())
         .merge(sitemaps::router())
         .merge(api::router())
+        .merge(search::router())
         .merge(admin::router(state.clone()))
         .merge(wire::router())
         .fallback(|| async { AppError::NotFound })
         .layer(axum::middleware::from_fn_with_state(state.clone(), error::render_error_pages))
-        .merge(search::router())
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))

@@ -638,7 +638,12 @@ async fn section(
     list_page(&state, &uri, raw, &headers, async move {
         let edition = edition(&st);
         let sections = st.store.sections(edition.id).await?;
-        let s = sections.iter().find(|s| s.path == path).ok_or(AppError::NotFound)?;
+        let Some(s) = sections.iter().find(|s| s.path == path) else {
+            return Err(match st.store.section_redirect(edition.id, &path).await? {
+                Some(to) => AppError::Moved(format!("/section/{to}")),
+                None => AppError::NotFound,
+            });
+        };
         let children = sections.iter().filter(|c| c.parent_id == Some(s.id)).map(section_link).collect();
         let mut breadcrumb = Vec::new();
         let mut cur = s.parent_id.and_then(|p| sections.iter().find(|x| x.id == p));
@@ -672,7 +677,12 @@ async fn tag(
     let st = state.clone();
     list_page(&state, &uri, raw, &headers, async move {
         let edition = edition(&st);
-        let t = st.store.tag_by_slug(edition.id, &slug).await?.ok_or(AppError::NotFound)?;
+        let Some(t) = st.store.tag_by_slug(edition.id, &slug).await? else {
+            return Err(match st.store.tag_redirect(edition.id, &slug).await? {
+                Some(to) => AppError::Moved(format!("/tag/{to}")),
+                None => AppError::NotFound,
+            });
+        };
         Ok(ListSpec {
             title: t.name.clone(),
             kicker: "Tag",

@@ -169,3 +169,22 @@
     picker.hidden = false;
   });
 })();
+
+// Tag autocomplete for a comma-separated field: the suggestions complete the
+// last tag being typed and keep the ones before it.
+(function () {
+  const input = document.querySelector("input[name=tags][list]");
+  const list = input && document.getElementById(input.getAttribute("list"));
+  if (!input || !list) return;
+  const known = Array.from(list.options).map((o) => o.value);
+  input.addEventListener("input", function () {
+    const parts = input.value.split(",");
+    const last = parts.pop().trim().toLowerCase();
+    const before = parts.map((p) => p.trim()).filter(Boolean);
+    const prefix = before.length ? before.join(", ") + ", " : "";
+    list.replaceChildren(...known
+      .filter((t) => last && t.toLowerCase().startsWith(last) && !before.includes(t))
+      .slice(0, 20)
+      .map((t) => { const o = document.createElement("option"); o.value = prefix + t; return o; }));
+  });
+})();

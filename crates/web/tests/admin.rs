@@ -558,3 +558,57 @@ backend_test! {
         assert_eq!(d.app.request(req).await.status, StatusCode::UNAUTHORIZED, "revoked keys stop working");
     }
 }
+
+backend_test! {
+    async fn renamed_sections_and_merged_tags_keep_old_addresses_working(db) {
+        let d = desk(db).await;
+        let seed = d.app.get(SEED_PATH).await;
+        assert!(seed.body.contains("<li><a href=\"/section/iran\">Iran</a></li>"));
+        let sections = d.app.db.store.sections(d.app.edition_id).await.expect("sections");
+        let iran = sections.iter().find(|s| s.path == "iran").expect("iran");
+        let a = post_as(&d.app, Some(&d.admin), "/admin/sections", &[("name", "Nuclear Talks"), ("parent_id", &iran.id.to_string())], true).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        let a = post_as(&d.app, Some(&d.admin), "/admin/sections", &[("name", "Nuclear Talks"), ("parent_id", &iran.id.to_string())], true).await;
+        assert!(a.body.contains("there is already a section at /section/iran/nuclear-talks"));
+
+        let a = post_as(&d.app, Some(&d.admin), &format!("/admin/sections/{}", iran.id), &[("name", "Iran News"), ("slug", "iran-news"), ("position", "1")], true).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        let old = d.app.get("/section/iran").await;
+        assert_eq!(old.status, StatusCode::MOVED_PERMANENTLY);
+        assert_eq!(location(&old), "/section/iran-news");
+        let sub = d.app.get("/section/iran/nuclear-talks").await;
+        assert_eq!(location(&sub), "/section/iran-news/nuclear-talks", "subsections move along");
+        assert_eq!(d.app.get("/section/iran-news").await.status, StatusCode::OK);
+        let seed = d.app.get(SEED_PATH).await;
+        assert!(seed.body.contains("<li><a href=\"/section/iran-news\">Iran News</a></li>"), "cached pages were dropped");
+
+        let a = post_as(&d.app, Some(&d.admin), &format!("/admin/sections/{}", iran.id), &[("name", "Iran News"), ("slug", "Bad Slug!")], true).await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let sub_id = d.app.db.store.sections(d.app.edition_id).await.expect("s").into_iter().find(|s| s.slug == "nuclear-talks").expect("sub").id;
+        let a = post_as(&d.app, Some(&d.admin), &format!("/admin/sections/{}", iran.id), &[("name", "Iran News"), ("parent_id", &sub_id.to_string())], true).await;
+        assert!(a.body.contains("cannot move into itself"), "no cycles");
+        assert_eq!(post_as(&d.app, Some(&d.editor), "/admin/sections", &[("name", "X")], true).await.status, StatusCode::FORBIDDEN);
+
+        // Tags: the seed has Defense; a draft-free published story gets "Defence".
+        let id = create_draft(&d, &d.editor, "Spelling").await;
+        let mut input = newsdesk_storage::StoryInput::from_saved_page(
+            &newsdesk_domain::saved_page::parse(common::SEED).expect("seed"),
+            &d.app.db.store.default_edition().await.expect("e").expect("edition"),
+        )
+        .expect("input");
+        input.news_id = Some(id);
+        input.headline = "Spelling".into();
+        input.tags = vec!["Defence".into()];
+        d.app.db.store.save_story(&input).await.expect("save");
+        let tags = d.app.db.store.tags_with_counts(d.app.edition_id).await.expect("tags");
+        let from = tags.iter().find(|(t, _)| t.slug == "defence").expect("defence").0.id;
+        let into = tags.iter().find(|(t, _)| t.slug == "defense").expect("defense").0.id;
+        let a = post_as(&d.app, Some(&d.admin), "/admin/tags/merge", &[("from", &from.to_string()), ("into", &into.to_string())], true).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        assert_eq!(location(&d.app.get("/tag/defence").await), "/tag/defense");
+        let list = d.app.get("/tag/defense").await;
+        assert!(list.body.contains("Spelling") && list.body.contains("Defense Ministry"), "both stories under the kept tag");
+        let a = post_as(&d.app, Some(&d.admin), "/admin/tags/merge", &[("from", &into.to_string()), ("into", &into.to_string())], true).await;
+        assert!(a.body.contains("cannot be merged into itself"));
+    }
+}

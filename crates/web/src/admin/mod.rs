@@ -11,6 +11,7 @@ mod media;
 mod page;
 mod stories;
 mod subscribers;
+mod taxonomy;
 mod users;
 
 use axum::extract::{Request, State};
@@ -218,6 +219,7 @@ fn table() -> Table {
         .post("/admin/account/password", UseBackOffice, auth::change_password);
     let t = stories::routes(t);
     let t = subscribers::routes(t);
+    let t = taxonomy::routes(t);
     let t = media::routes(t);
     let t = comments::routes(t);
     users::routes(t)

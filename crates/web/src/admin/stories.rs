@@ -384,6 +384,7 @@ struct EditorPage<'a> {
 
 async fn render_editor(state: &AppState, staff: &Staff, edition: &Edition, p: EditorPage<'_>) -> Result<Response, AdminError> {
     let sections = state.store.sections(edition.id).await?;
+    let known_tags: Vec<String> = state.store.tags_in_use(edition.id, 2000).await?.into_iter().map(|t| t.name).collect();
     let tz = edition.time_zone;
     let story = p.story.map(|s| {
         let own = p.extras.is_some_and(|e| own(staff, e));
@@ -417,6 +418,7 @@ async fn render_editor(state: &AppState, staff: &Staff, edition: &Edition, p: Ed
         errors => p.errors,
         notice => p.notice,
         sections => section_options(&sections),
+        known_tags => known_tags,
         time_zone => tz.name(),
         now_local => Utc::now().with_timezone(&tz).format("%Y-%m-%dT%H:%M:%S").to_string(),
     })?;
