@@ -58,6 +58,8 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let webhook_holder = newsdesk_web::webhooks::holder_id();
     let webhooks = tokio::spawn(newsdesk_web::webhooks::run_webhooks(state.clone(), webhook_holder.clone()));
     let scheduler = tokio::spawn(newsdesk_web::scheduler::run(state.clone()));
+    // Photos stored before resized copies existed (the demo's) get them, once, in the background.
+    let renditions = tokio::spawn(newsdesk_web::media::complete_renditions(store.clone()));
     if store.user_count().await? == 0 {
         tracing::info!(
             "the back office has no users yet: create the first admin with \
@@ -80,6 +82,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     // Another node (or this one after a restart) takes over the webhooks at once.
     newsdesk_web::webhooks::release_lease(&state, &webhook_holder).await;
     scheduler.abort();
+    renditions.abort();
     // The views counted since the last flush.
     newsdesk_web::flush_views_now(&state).await;
     store.close().await;

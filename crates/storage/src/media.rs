@@ -265,6 +265,51 @@ impl Store {
         Ok(Some(photo))
     }
 
+    /// Photos wider than `min_width` that have no rendition yet (stored
+    /// before renditions existed, e.g. by the demo), after id `after`, by id.
+    pub async fn photos_without_renditions(&self, min_width: i64, after: i64, limit: i64) -> Result<Vec<Photo>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PHOTO_COLUMNS} FROM photos p WHERE p.width > $1 AND p.id > $2 \
+             AND NOT EXISTS (SELECT 1 FROM photo_renditions r WHERE r.photo_id = p.id) ORDER BY p.id LIMIT $3"
+        ))
+        .bind(min_width)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(photo_of).collect()
+    }
+
+    /// Adds renditions to a stored photo (kept if they exist already); the
+    /// stories showing it are marked changed so their pages pick them up.
+    pub async fn add_renditions(&self, photo_id: i64, renditions: &[NewRendition]) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        for r in renditions {
+            sqlx::query(
+                "INSERT INTO photo_renditions (photo_id, width, height, mime, sha256, bytes, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (photo_id, width, mime) DO NOTHING",
+            )
+            .bind(photo_id)
+            .bind(r.width)
+            .bind(r.height)
+            .bind(&r.mime)
+            .bind(&r.sha256)
+            .bind(r.bytes.clone())
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+        }
+        let stories = sqlx::query("SELECT news_id, edition_id FROM stories WHERE photo_id = $1")
+            .bind(photo_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        for s in &stories {
+            record_change(&mut tx, s.try_get("news_id")?, s.try_get("edition_id")?).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// News IDs and editions of the stories whose lead photo is `photo_id`.
     pub async fn stories_with_photo(&self, photo_id: i64) -> Result<Vec<(i64, i64)>> {
         let rows = sqlx::query("SELECT news_id, edition_id FROM stories WHERE photo_id = $1 ORDER BY news_id")

@@ -124,3 +124,21 @@ backend_test! {
         assert!(db.store.update_photo_text(p.id + 50, "a", "b").await.expect("update").is_none());
     }
 }
+
+backend_test! {
+    async fn photos_stored_before_renditions_are_found_and_completed(db) {
+        let old = db.store.put_photo(b"legacy", "image/jpeg", 1200, 675, "Legacy", "", &sha(b"legacy")).await.expect("put");
+        let small = db.store.put_photo(b"tiny", "image/jpeg", 200, 100, "Tiny", "", &sha(b"tiny")).await.expect("put");
+        let done = db.store.add_photo(&photo(b"new", "New"), &[rendition(b"r", "image/jpeg", 320)]).await.expect("add");
+        let todo = db.store.photos_without_renditions(320, 0, 10).await.expect("todo");
+        assert_eq!(todo.iter().map(|p| p.id).collect::<Vec<_>>(), vec![old.id], "not {} nor {}", small.id, done.id);
+        assert!(db.store.photos_without_renditions(320, old.id, 10).await.expect("after").is_empty());
+        let news_id = story_with_photo(&db.store, old.id).await;
+        let before = db.store.last_change_id().await.expect("changes");
+        db.store.add_renditions(old.id, &[rendition(b"l1", "image/jpeg", 320), rendition(b"l2", "image/webp", 320)]).await.expect("add");
+        assert_eq!(db.store.photo_renditions(old.id).await.expect("renditions").len(), 2);
+        let changes = db.store.changes_since(before, 10).await.expect("changes");
+        assert_eq!(changes.iter().map(|c| c.1).collect::<Vec<_>>(), vec![news_id], "its pages refresh");
+        assert!(db.store.photos_without_renditions(320, 0, 10).await.expect("todo").is_empty());
+    }
+}

@@ -10,8 +10,8 @@
 //! - XMP packets (JPEG APP1, PNG `iTXt`, WebP `XMP `) that mention GPS are
 //!   dropped, and so are PNG text chunks that carry a raw EXIF copy.
 //!
-//! Everything here is CPU-bound and blocking: call it from
-//! `tokio::task::spawn_blocking`.
+//! The processing is CPU-bound and blocking: call it from
+//! `tokio::task::spawn_blocking` ([`complete_renditions`] does so itself).
 
 use std::io::Cursor;
 
@@ -166,8 +166,9 @@ impl Prepared {
         for &width in RENDITION_WIDTHS.iter().rev().filter(|&&rw| rw < w) {
             let height = ((u64::from(h) * u64::from(width) + u64::from(w) / 2) / u64::from(w)).max(1) as u32;
             let resized = source.resize_exact(width, height, FilterType::Lanczos3);
-            out.push(encode_jpeg(&resized)?);
+            // Reversed below: narrowest first, JPEG before WebP.
             out.push(encode_webp(&resized)?);
+            out.push(encode_jpeg(&resized)?);
             source = resized;
         }
         out.reverse();
@@ -342,6 +343,51 @@ fn png_text_with_location(kind: [u8; 4], contents: &[u8]) -> bool {
         // An iTXt packet may be compressed (flag right after the keyword): drop it unseen.
         b"XML:com.adobe.xmp" => contents.get(keyword.len() + 1) != Some(&0) || xmp_has_location(contents),
         _ => false,
+    }
+}
+
+/// Makes the missing renditions of photos stored before renditions existed
+/// (the demo's, or a site's from before this version), one photo at a time
+/// off the async threads; ends when none is left. A photo that cannot be
+/// read is logged and skipped. Several nodes may run it at once: the rows
+/// they both make are kept once.
+pub async fn complete_renditions(store: newsdesk_storage::Store) {
+    let mut after = 0;
+    let mut done = 0;
+    loop {
+        let batch = match store.photos_without_renditions(i64::from(RENDITION_WIDTHS[0]), after, 20).await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot look for photos without resized copies");
+                return;
+            }
+        };
+        if batch.is_empty() {
+            if done > 0 {
+                tracing::info!(photos = done, "resized copies made for older photos");
+            }
+            return;
+        }
+        for photo in batch {
+            after = photo.id;
+            let bytes = match store.photo_bytes(&photo.sha256).await {
+                Ok(Some((_, bytes))) => bytes,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read a photo to resize");
+                    return;
+                }
+            };
+            let made = tokio::task::spawn_blocking(move || prepare(&bytes, "", "").and_then(|p| p.renditions())).await;
+            match made {
+                Ok(Ok(renditions)) => match store.add_renditions(photo.id, &renditions).await {
+                    Ok(()) => done += 1,
+                    Err(e) => tracing::warn!(photo = photo.id, error = %e, "cannot store resized copies"),
+                },
+                Ok(Err(e)) => tracing::warn!(photo = photo.id, error = %e, "cannot make resized copies"),
+                Err(e) => tracing::warn!(photo = photo.id, error = %e, "the resizing task failed"),
+            }
+        }
     }
 }
 

@@ -453,3 +453,24 @@ backend_test! {
         assert!(feed.body.contains(&format!("https://news.example{}", original.path())), "{}", feed.body);
     }
 }
+
+backend_test! {
+    async fn photos_stored_before_renditions_get_them_and_their_pages_use_them(db) {
+        let app = TestApp::new(db).await;
+        let jpeg = encode(&DynamicImage::ImageRgb8(picture(1000, 500)), ImageFormat::Jpeg);
+        let sha = hex::encode(Sha256::digest(&jpeg));
+        let legacy = app.db.store.put_photo(&jpeg, "image/jpeg", 1000, 500, "Old photo", "", &sha).await.expect("put");
+        let broken = app.db.store.put_photo(b"not an image", "image/jpeg", 900, 500, "Broken", "", &"b".repeat(64)).await.expect("put");
+        let id = app.add(NewStory { sections: &["World"], headline: "Old story", published_at: seed_time(), tags: &[], photo_id: Some(legacy.id) }).await;
+        let page = app.get(&format!("/news/{id}")).await;
+        let path = page.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).expect("canonical").to_string();
+        assert!(!app.get(&path).await.body.contains("srcset"), "no renditions yet");
+        newsdesk_web::media::complete_renditions(app.db.store.clone()).await;
+        let r = app.db.store.photo_renditions(legacy.id).await.expect("renditions");
+        assert_eq!(r.iter().map(|r| (r.width, r.height)).collect::<Vec<_>>(), vec![(320, 160), (320, 160), (640, 320), (640, 320)]);
+        assert!(app.db.store.photo_renditions(broken.id).await.expect("renditions").is_empty(), "skipped, logged");
+        app.sync().await;
+        let body = app.get(&path).await.body;
+        assert!(body.contains(&format!("{} 640w", r[3].path())), "{body}");
+    }
+}
