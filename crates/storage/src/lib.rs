@@ -4,6 +4,7 @@
 //! `RETURNING`, `ON CONFLICT`), and the schema has one migration folder per engine.
 
 mod accounts;
+mod api_tokens;
 mod comments;
 mod content;
 mod error;
@@ -24,6 +25,7 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
 pub use accounts::*;
+pub use api_tokens::*;
 pub use comments::*;
 pub use content::*;
 pub use error::StoreError;
