@@ -447,6 +447,15 @@ impl Store {
 
     /// Adds a webhook URL to a subscriber, with a new signing secret.
     pub async fn add_webhook(&self, subscriber_id: i64, url: &str) -> Result<Webhook> {
+        let host = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).map(|rest| {
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            authority.rsplit('@').next().unwrap_or_default().to_string()
+        });
+        if host.is_none_or(|h| h.is_empty()) || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(StoreError::Invalid(format!(
+                "a webhook URL must be an http:// or https:// URL with a host, found `{url}`"
+            )));
+        }
         let row = sqlx::query(
             "INSERT INTO webhooks (subscriber_id, url, secret, active, created_at) VALUES ($1, $2, $3, 1, $4) \
              RETURNING id, subscriber_id, url, secret, active, created_at",

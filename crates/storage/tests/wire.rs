@@ -121,6 +121,9 @@ backend_test! {
         let id = subscriber(&db.store, "S", &[], 60).await;
         let hook = db.store.add_webhook(id, "http://127.0.0.1:9/hook").await.expect("webhook");
         assert!(hook.secret.starts_with("whsec_"));
+        for bad in ["ftp://example.com/", "https:///path", "http://exa mple.com/", "example.com"] {
+            assert!(matches!(db.store.add_webhook(id, bad).await, Err(StoreError::Invalid(_))), "{bad}");
+        }
         assert!(db.store.commit_wire_events(0, 5, &[event("evt_a", 7, 1, &[hook.id])]).await.expect("commit"));
         // A second dispatcher that read the same changes writes nothing.
         assert!(!db.store.commit_wire_events(0, 5, &[event("evt_b", 7, 1, &[hook.id])]).await.expect("commit"));
