@@ -182,7 +182,13 @@ async fn dispatch(state: &AppState, deadline: Option<Instant>) -> Result<usize, 
         let now = Utc::now();
         for id in ids {
             let Some(story) = state.store.story(id).await? else { continue };
-            let Some(kind) = event_for(sent.get(&id), &story) else { continue };
+            let Some(mut kind) = event_for(sent.get(&id), &story) else { continue };
+            // A new version made by the newsroom's "Publish correction" is a correction, not a silent update.
+            if kind == EventKind::Update
+                && state.store.revision(id, story.version).await?.is_some_and(|r| r.note.starts_with("correction"))
+            {
+                kind = EventKind::Correction;
+            }
             let Some((edition, trail)) = mapper.place(&story).await? else { continue };
             let path = trail.last().map(|s| s.path.clone()).unwrap_or_default();
             let item = mapper.item(&story).await?;

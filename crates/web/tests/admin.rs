@@ -612,3 +612,91 @@ backend_test! {
         assert!(a.body.contains("cannot be merged into itself"));
     }
 }
+
+/// Everything a subscriber or reader can see of the seed story, at one moment.
+struct Seen {
+    page_status: StatusCode,
+    page: String,
+    rss: String,
+    sitemap: String,
+    ninjs: serde_json::Value,
+}
+
+async fn seen(d: &Desk, key: &str) -> Seen {
+    let page = d.app.get(SEED_PATH).await;
+    let rss = d.app.get("/feed.rss").await.body;
+    let sitemap = d.app.get("/sitemaps/stories-2023-11.xml").await.body;
+    let req = Request::builder()
+        .uri("/api/ninjs/v2/items/84427")
+        .header(header::AUTHORIZATION, format!("Bearer {key}"))
+        .body(Body::empty())
+        .expect("request");
+    let ninjs = serde_json::from_str(&d.app.request(req).await.body).unwrap_or(serde_json::Value::Null);
+    Seen { page_status: page.status, page: page.body, rss, sitemap, ninjs }
+}
+
+/// The event kinds queued for the subscriber's webhook, oldest first.
+async fn events(d: &Desk, subscriber: i64) -> Vec<String> {
+    newsdesk_web::webhooks::dispatch_once(&d.app.state).await.expect("dispatch");
+    let mut out: Vec<(i64, String)> =
+        d.app.db.store.outbox_of(subscriber, 100).await.expect("outbox").into_iter().map(|e| (e.outbox_id, e.kind)).collect();
+    out.sort();
+    out.into_iter().map(|(_, k)| k).collect()
+}
+
+backend_test! {
+    async fn corrections_unpublish_and_kill_reach_every_channel_at_once(db) {
+        let d = desk(db).await;
+        let s = d
+            .app
+            .db
+            .store
+            .add_subscriber(&newsdesk_storage::NewSubscriber { name: "Wire".into(), sections: vec![], editions: vec![], rate_limit: 1000 })
+            .await
+            .expect("subscriber");
+        let (key, _) = d.app.db.store.create_api_key(s.id).await.expect("key");
+        d.app.db.store.add_webhook(s.id, "http://127.0.0.1:9/hook").await.expect("webhook");
+        // The seed story was published after the wire started: announced first.
+        assert_eq!(events(&d, s.id).await, ["publish"]);
+        let before = seen(&d, &key).await;
+        assert_eq!(before.page_status, StatusCode::OK);
+        assert!(before.rss.contains(SEED_PATH) && before.sitemap.contains(SEED_PATH));
+        assert_eq!(before.ninjs["pubstatus"], "usable");
+
+        // A correction: page, JSON-LD, feed, sitemap and ninjs move; a webhook event is queued.
+        let v = version_of(&d, 84427).await;
+        post_as(&d.app, Some(&d.editor), "/admin/stories/84427/correction", &[("version", &v), ("note", "Figures fixed.")], true).await;
+        let after = seen(&d, &key).await;
+        assert!(after.page.contains("Figures fixed.") && after.page.contains("Updated:"));
+        let modified = |b: &str| b.split("\"dateModified\":\"").nth(1).and_then(|s| s.split('"').next()).map(String::from);
+        assert_ne!(modified(&before.page), modified(&after.page), "JSON-LD dateModified");
+        let lastmod = |b: &str| b.split(SEED_PATH).nth(1).and_then(|s| s.split("<lastmod>").nth(1)).and_then(|s| s.split('<').next()).map(String::from);
+        assert_ne!(lastmod(&before.sitemap), lastmod(&after.sitemap), "sitemap lastmod");
+        assert_ne!(before.ninjs["versioncreated"], after.ninjs["versioncreated"], "ninjs versioncreated");
+        assert_ne!(after.ninjs["version"], before.ninjs["version"], "ninjs version");
+        assert_eq!(events(&d, s.id).await, ["publish", "correction"]);
+
+        // Unpublish: 410, gone from feed and sitemap, ninjs withheld, webhook.
+        let v = version_of(&d, 84427).await;
+        post_as(&d.app, Some(&d.editor), "/admin/stories/84427/workflow", &[("action", "unpublish"), ("version", &v)], true).await;
+        let now = seen(&d, &key).await;
+        assert_eq!(now.page_status, StatusCode::GONE);
+        assert!(!now.rss.contains(SEED_PATH) && !now.sitemap.contains(SEED_PATH));
+        assert_eq!(now.ninjs["pubstatus"], "withheld");
+        assert_eq!(events(&d, s.id).await, ["publish", "correction", "unpublish"]);
+
+        // Republish, then kill: 410 with the note, canceled on the wire.
+        let v = version_of(&d, 84427).await;
+        post_as(&d.app, Some(&d.editor), "/admin/stories/84427/workflow", &[("action", "republish"), ("version", &v)], true).await;
+        assert_eq!(seen(&d, &key).await.page_status, StatusCode::OK);
+        assert_eq!(events(&d, s.id).await, ["publish", "correction", "unpublish", "publish"]);
+        let v = version_of(&d, 84427).await;
+        post_as(&d.app, Some(&d.editor), "/admin/stories/84427/workflow", &[("action", "kill"), ("version", &v), ("public_note", "Legal takedown.")], true).await;
+        let now = seen(&d, &key).await;
+        assert_eq!(now.page_status, StatusCode::GONE);
+        assert!(now.page.contains("Legal takedown."));
+        assert!(!now.rss.contains(SEED_PATH) && !now.sitemap.contains(SEED_PATH));
+        assert_eq!(now.ninjs["pubstatus"], "canceled");
+        assert_eq!(events(&d, s.id).await, ["publish", "correction", "unpublish", "publish", "kill"]);
+    }
+}
