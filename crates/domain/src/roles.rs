@@ -161,7 +161,10 @@ mod tests {
         for r in Role::ALL {
             assert_eq!(r.as_str().parse::<Role>(), Ok(r));
         }
-        assert_eq!("root".parse::<Role>().unwrap_err().to_string(), "unknown role `root`: expected reporter, editor or admin");
+        assert_eq!(
+            "root".parse::<Role>().map_err(|e| e.to_string()),
+            Err("unknown role `root`: expected reporter, editor or admin".to_string())
+        );
     }
 
     #[test]

@@ -146,8 +146,8 @@ mod tests {
             assert!(a.apply(StoryStatus::Killed).is_err(), "{a}");
         }
         assert_eq!(
-            Action::Unpublish.apply(StoryStatus::Draft).unwrap_err(),
-            "a draft story cannot be changed by “Unpublish”"
+            Action::Unpublish.apply(StoryStatus::Draft),
+            Err("a draft story cannot be changed by “Unpublish”".to_string())
         );
     }
 
