@@ -48,6 +48,68 @@ pub struct Edition {
     pub time_zone: Tz,
     /// Whether this edition is served at `/`.
     pub is_default: bool,
+    /// The calendar readers see dates in (machines always get ISO 8601).
+    #[serde(serialize_with = "serialize_display")]
+    pub calendar: crate::calendar::Calendar,
+    /// The digits numbers and dates are written in.
+    #[serde(serialize_with = "serialize_digits")]
+    pub digits: crate::calendar::Digits,
+}
+
+impl Edition {
+    /// The URL prefix of the edition's pages: empty for the default edition, `/fa` for the others.
+    pub fn prefix(&self) -> String {
+        if self.is_default { String::new() } else { format!("/{}", self.lang) }
+    }
+
+    /// `path` (`/`, `/news/1/x`, `/section/iran`) inside this edition: `/fa/`, `/fa/news/1/x`.
+    pub fn url(&self, path: &str) -> String {
+        if self.is_default {
+            path.to_string()
+        } else if path == "/" {
+            format!("/{}/", self.lang)
+        } else {
+            format!("/{}{path}", self.lang)
+        }
+    }
+
+    /// `15 November 2023 - 14:37` (or `۲۴ آبان ۱۴۰۲ - ۱۴:۳۷`) in the edition's zone, calendar and digits.
+    pub fn format_long(&self, at: DateTime<Utc>) -> String {
+        crate::calendar::format_local(at.with_timezone(&self.time_zone).naive_local(), self.calendar, &self.lang, self.digits)
+    }
+
+    /// The calendar day of `at` in the edition's zone: `15 November 2023`, `۲۴ آبان ۱۴۰۲`.
+    pub fn format_day(&self, at: DateTime<Utc>) -> String {
+        let long = self.format_long(at);
+        long.rsplit_once(" - ").map(|(day, _)| day.to_string()).unwrap_or(long)
+    }
+
+    /// The wall-clock time of `at` in the edition's zone and digits: `14:37`, `۱۴:۳۷`.
+    pub fn format_time(&self, at: DateTime<Utc>) -> String {
+        self.digits.apply(&crate::dates::format_time(at, self.time_zone))
+    }
+
+    /// Writes the ASCII digits of `text` (a News ID, a count) in the edition's digits.
+    pub fn number(&self, text: &str) -> String {
+        self.digits.apply(text)
+    }
+}
+
+fn serialize_display<S: serde::Serializer, T: std::fmt::Display>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+fn serialize_digits<S: serde::Serializer>(v: &crate::calendar::Digits, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(digits_name(*v))
+}
+
+/// The stored and configured name of a digit style: `latin`, `persian` or `arabic`.
+pub fn digits_name(d: crate::calendar::Digits) -> &'static str {
+    match d {
+        crate::calendar::Digits::Latin => "latin",
+        crate::calendar::Digits::Persian => "persian",
+        crate::calendar::Digits::ArabicIndic => "arabic",
+    }
 }
 
 fn serialize_tz<S: serde::Serializer>(tz: &Tz, s: S) -> Result<S::Ok, S::Error> {

@@ -311,6 +311,8 @@ mod tests {
             direction: Direction::Ltr,
             time_zone: chrono_tz::Asia::Tehran,
             is_default: default,
+            calendar: crate::calendar::Calendar::Gregorian,
+            digits: crate::calendar::Digits::Latin,
         }
     }
 

@@ -182,6 +182,14 @@ fn edition_from_row(r: &AnyRow) -> Result<Edition> {
             .parse()
             .map_err(|_| StoreError::Invalid(format!("edition has unknown time zone {tz_name}")))?,
         is_default: r.try_get::<i64, _>("is_default")? != 0,
+        calendar: r
+            .try_get::<String, _>("calendar")?
+            .parse()
+            .map_err(|e| StoreError::Invalid(format!("edition calendar: {e}")))?,
+        digits: r
+            .try_get::<String, _>("digits")?
+            .parse()
+            .map_err(|e| StoreError::Invalid(format!("edition digits: {e}")))?,
     })
 }
 
@@ -233,11 +241,11 @@ impl Store {
             sqlx::query("UPDATE editions SET is_default = 0 WHERE lang <> $1").bind(&e.lang).execute(&mut *tx).await?;
         }
         let row = sqlx::query(
-            "INSERT INTO editions (lang, name, direction, time_zone, is_default, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
+            "INSERT INTO editions (lang, name, direction, time_zone, is_default, created_at, calendar, digits) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT (lang) DO UPDATE SET name = excluded.name, direction = excluded.direction, \
              time_zone = excluded.time_zone, is_default = excluded.is_default \
-             RETURNING id, lang, name, direction, time_zone, is_default",
+             RETURNING id, lang, name, direction, time_zone, is_default, calendar, digits",
         )
         .bind(&e.lang)
         .bind(&e.name)
@@ -245,16 +253,35 @@ impl Store {
         .bind(e.time_zone.name())
         .bind(i64::from(e.is_default))
         .bind(now())
+        // A new edition shows the calendar and digits of its language until set otherwise.
+        .bind(newsdesk_domain::calendar::Calendar::for_lang(&e.lang).as_str())
+        .bind(newsdesk_domain::digits_name(newsdesk_domain::calendar::Digits::for_lang(&e.lang)))
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
         edition_from_row(&row)
     }
 
+    /// Sets the calendar and digits an edition shows dates and numbers in.
+    pub async fn set_edition_locale(
+        &self,
+        edition_id: i64,
+        calendar: newsdesk_domain::calendar::Calendar,
+        digits: newsdesk_domain::calendar::Digits,
+    ) -> Result<()> {
+        sqlx::query("UPDATE editions SET calendar = $1, digits = $2 WHERE id = $3")
+            .bind(calendar.as_str())
+            .bind(newsdesk_domain::digits_name(digits))
+            .bind(edition_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// All editions, the default first.
     pub async fn editions(&self) -> Result<Vec<Edition>> {
         let rows = sqlx::query(
-            "SELECT id, lang, name, direction, time_zone, is_default FROM editions ORDER BY is_default DESC, id",
+            "SELECT id, lang, name, direction, time_zone, is_default, calendar, digits FROM editions ORDER BY is_default DESC, id",
         )
         .fetch_all(self.pool())
         .await?;
@@ -263,10 +290,12 @@ impl Store {
 
     /// The edition for a language code.
     pub async fn edition_by_lang(&self, lang: &str) -> Result<Option<Edition>> {
-        let row = sqlx::query("SELECT id, lang, name, direction, time_zone, is_default FROM editions WHERE lang = $1")
-            .bind(lang)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, lang, name, direction, time_zone, is_default, calendar, digits FROM editions WHERE lang = $1",
+        )
+        .bind(lang)
+        .fetch_optional(self.pool())
+        .await?;
         row.as_ref().map(edition_from_row).transpose()
     }
 

@@ -4,6 +4,7 @@
 //! `RETURNING`, `ON CONFLICT`), and the schema has one migration folder per engine.
 
 mod accounts;
+mod api;
 mod api_tokens;
 mod comments;
 mod content;
@@ -12,6 +13,7 @@ pub mod listing;
 mod media;
 mod newsroom;
 mod taxonomy;
+mod translations;
 mod search_feed;
 pub mod testing;
 mod views;
@@ -25,6 +27,7 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
 pub use accounts::*;
+pub use api::*;
 pub use api_tokens::*;
 pub use comments::*;
 pub use content::*;
@@ -32,6 +35,7 @@ pub use error::StoreError;
 pub use media::*;
 pub use newsroom::*;
 pub use taxonomy::*;
+pub use translations::Translation;
 pub use search_feed::IndexableStory;
 pub use views::{ViewBucket, hour_of};
 pub use wire::*;

@@ -337,6 +337,8 @@ mod tests {
             direction: Direction::Rtl,
             time_zone: chrono_tz::Asia::Tehran,
             is_default: false,
+            calendar: newsdesk_domain::calendar::Calendar::SolarHijri,
+            digits: newsdesk_domain::calendar::Digits::Persian,
         }
     }
 
