@@ -32,6 +32,8 @@ pub struct Config {
     pub count_views: bool,
     /// Proxies whose `X-Forwarded-For` is believed (IP addresses). Env `NEWSDESK_TRUSTED_PROXIES` as `[ip, ...]`.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Stories per feed (RSS, Atom, JSON Feed), 1–500. Env `NEWSDESK_FEED_ITEMS`.
+    pub feed_items: u32,
     /// Default edition created on a site that has none.
     pub edition: EditionConfig,
     /// The wire for subscribers. Env `NEWSDESK_WIRE__<KEY>`.
@@ -180,6 +182,7 @@ impl Default for Config {
             request_timeout_secs: 30,
             count_views: true,
             trusted_proxies: Vec::new(),
+            feed_items: 50,
             edition: EditionConfig {
                 lang: "en".into(),
                 name: "Newsdesk Agency".into(),
@@ -266,6 +269,9 @@ impl Config {
                 "media.max_upload_mb: must be from 1 to 1024, found {}",
                 self.media.max_upload_mb
             )));
+        }
+        if !(1..=500).contains(&self.feed_items) {
+            return Err(ConfigError::Invalid(format!("feed_items: must be from 1 to 500, found {}", self.feed_items)));
         }
         if self.page_cache_mb == 0 {
             return Err(ConfigError::Invalid("page_cache_mb: must be at least 1".into()));
@@ -362,6 +368,19 @@ mod tests {
             jail.set_env("NEWSDESK_MEDIA__MAX_UPLOAD_MB", "0");
             let e = Config::load(None, &Overrides::default()).expect_err("must fail").to_string();
             assert!(e.contains("media.max_upload_mb"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn feed_length_defaults_to_50_and_is_checked() {
+        figment::Jail::expect_with(|jail| {
+            assert_eq!(Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?.feed_items, 50);
+            jail.set_env("NEWSDESK_FEED_ITEMS", "20");
+            assert_eq!(Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?.feed_items, 20);
+            jail.set_env("NEWSDESK_FEED_ITEMS", "0");
+            let e = Config::load(None, &Overrides::default()).expect_err("must fail").to_string();
+            assert!(e.contains("feed_items"), "{e}");
             Ok(())
         });
     }

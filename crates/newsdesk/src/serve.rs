@@ -36,6 +36,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         request_timeout: std::time::Duration::from_secs(config.request_timeout_secs),
         count_views: config.count_views,
         trusted_proxies: config.trusted_proxies.clone(),
+        feed_items: i64::from(config.feed_items),
         wire: config.wire.settings(),
         comments: config.comments.settings(),
         media_max_upload_bytes: usize::try_from(config.media.max_upload_mb * 1024 * 1024).unwrap_or(usize::MAX),
@@ -74,10 +75,10 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let app = newsdesk_web::app(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("server failed")?;
     follower.abort();
-    flusher.abort();
     if let Some(search) = search {
         search.abort();
     }
+    flusher.abort();
     webhooks.abort();
     // Another node (or this one after a restart) takes over the webhooks at once.
     newsdesk_web::webhooks::release_lease(&state, &webhook_holder).await;

@@ -25,7 +25,7 @@ use crate::cache::CachedPage;
 use crate::site::{Rendered, abs, cached, edition, list_dep_edition, list_dep_section, story_deps};
 use crate::{AppError, AppState};
 
-/// Stories in a feed, newest first.
+/// Stories in a feed, newest first, unless configured (`feed_items`).
 pub const FEED_ITEMS: i64 = 50;
 
 const CC_FEED: &str = "public, max-age=60, stale-while-revalidate=300";
@@ -295,7 +295,7 @@ async fn load(state: &AppState, scope: &Scope) -> Result<Feed, AppError> {
             )
         }
     };
-    let summaries = state.store.published(&filter, None, FEED_ITEMS).await?;
+    let summaries = state.store.published(&filter, None, state.config.feed_items).await?;
     let mut stories = Vec::with_capacity(summaries.len());
     for s in &summaries {
         if let Some(story) = state.store.story(s.news_id).await?

@@ -56,6 +56,8 @@ pub struct WebConfig {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// How often counted views are written to the database.
     pub views_flush: Duration,
+    /// Stories per feed.
+    pub feed_items: i64,
     /// Readers' comments: content rules, moderation, closing, rate limits.
     pub comments: comments::CommentSettings,
     /// The wire: ninjs rights statements and webhook timing.
@@ -75,6 +77,7 @@ impl Default for WebConfig {
             count_views: true,
             trusted_proxies: Vec::new(),
             views_flush: Duration::from_secs(5),
+            feed_items: feeds::FEED_ITEMS,
             comments: comments::CommentSettings::default(),
             wire: wire::WireSettings::default(),
             media_max_upload_bytes: 20 * 1024 * 1024,

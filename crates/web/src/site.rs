@@ -65,6 +65,8 @@ fn empty_edition() -> Edition {
         direction: Direction::Ltr,
         time_zone: chrono_tz::UTC,
         is_default: true,
+        calendar: newsdesk_domain::calendar::Calendar::Gregorian,
+        digits: newsdesk_domain::calendar::Digits::Latin,
     }
 }
 
@@ -778,6 +780,7 @@ async fn archive(
 #[derive(Debug, Deserialize)]
 struct WindowQuery {
     window: Option<String>,
+    section: Option<String>,
 }
 
 /// The ranking of a window (24 hours, 7 or 30 days) with view counts; not cached
@@ -796,7 +799,18 @@ async fn most_visited(State(state): State<AppState>, RawQuery(raw): RawQuery) ->
     };
     let edition = edition(&state);
     let sections = state.store.sections(edition.id).await?;
-    let ranked = state.store.most_visited(edition.id, None, Utc::now() - window.duration(), 30).await?;
+    let section = match q.section.as_deref().map(|s| s.trim_matches('/')).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(p) => Some(
+            sections
+                .iter()
+                .find(|s| s.path == p)
+                .ok_or_else(|| AppError::BadRequest(format!("there is no section `{p}`")))?,
+        ),
+    };
+    let ranked =
+        state.store.most_visited(edition.id, section.map(|s| s.path.as_str()), Utc::now() - window.duration(), 30).await?;
+    let section_q = section.map(|s| format!("&section={}", s.path)).unwrap_or_default();
     let public_url = &state.config.public_url;
     let items: Vec<Value> = ranked
         .iter()
@@ -807,10 +821,14 @@ async fn most_visited(State(state): State<AppState>, RawQuery(raw): RawQuery) ->
         crate::api::Window::Week => "the last 7 days",
         crate::api::Window::Month => "the last 30 days",
     };
+    let label = match section {
+        Some(s) => format!("{} in {label}", s.name),
+        None => label.to_string(),
+    };
     let meta = Meta {
         title: format!("Most visited in {label} - {}", edition.name),
         description: format!("The most read stories of {} in {label}.", edition.name),
-        canonical: abs(&state, &format!("/most-visited?window={}", window.as_str())),
+        canonical: abs(&state, &format!("/most-visited?window={}{section_q}", window.as_str())),
         og_type: "website",
         image: None,
         image_alt: None,
@@ -821,7 +839,7 @@ async fn most_visited(State(state): State<AppState>, RawQuery(raw): RawQuery) ->
         .iter()
         .map(|w| {
             minijinja::context! {
-                url => format!("/most-visited?window={}", w.as_str()),
+                url => format!("/most-visited?window={}{section_q}", w.as_str()),
                 name => match w { crate::api::Window::Day => "24 hours", crate::api::Window::Week => "7 days", crate::api::Window::Month => "30 days" },
                 current => *w == window,
             }
@@ -833,7 +851,22 @@ async fn most_visited(State(state): State<AppState>, RawQuery(raw): RawQuery) ->
         &sections,
         "most_visited_page.html",
         &meta,
-        minijinja::context! { label => label, items => items, windows => windows },
+        minijinja::context! {
+            label => label,
+            items => items,
+            windows => windows,
+            scopes => std::iter::once(minijinja::context! {
+                url => format!("/most-visited?window={}", window.as_str()),
+                name => "All sections",
+                current => section.is_none(),
+            })
+            .chain(sections.iter().filter(|s| s.parent_id.is_none()).map(|s| minijinja::context! {
+                url => format!("/most-visited?window={}&section={}", window.as_str(), s.path),
+                name => s.name,
+                current => section.is_some_and(|c| c.id == s.id),
+            }))
+            .collect::<Vec<_>>(),
+        },
     )?;
     let chrome = chrome(&state, &edition).await?;
     let page = CachedPage::new(&html, "public, max-age=30", None, Vec::new());

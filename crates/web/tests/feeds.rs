@@ -448,3 +448,20 @@ backend_test! {
         }
     }
 }
+
+backend_test! {
+    async fn the_feed_length_is_configurable(db) {
+        let app = TestApp::new(db).await;
+        for i in 0..5 {
+            app.add_story(&["World"], &format!("Feed story {i}"), 60 + i).await;
+        }
+        let config = newsdesk_web::WebConfig { public_url: "https://news.example".into(), feed_items: 3, ..Default::default() };
+        let state = newsdesk_web::AppState::new(app.db.store.clone(), config).await.expect("state");
+        let res = newsdesk_web::app(state).oneshot(Request::get("/feed.rss").body(Body::empty()).expect("r")).await.expect("ok");
+        let body = res.into_body().collect().await.expect("body").to_bytes();
+        let rss = String::from_utf8_lossy(&body);
+        assert_eq!(rss.matches("<item>").count(), 3, "feed_items = 3");
+        assert!(rss.contains("Feed story 4") && !rss.contains("Feed story 1"), "the newest three");
+        assert_eq!(app.get("/feed.rss").await.body.matches("<item>").count(), 6, "default 50 holds all six");
+    }
+}
