@@ -254,3 +254,52 @@ backend_test! {
         assert_eq!(count_unique(&receiver), 8);
     }
 }
+
+/// Runs a newsdesk command expected to fail; returns stderr.
+async fn newsdesk_fails(db: &TestDb, dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+        .args(["--data", &dir.display().to_string(), "--database-url", &db.url])
+        .args(args)
+        .env_remove("NEWSDESK_CONFIG")
+        .output()
+        .await
+        .expect("run newsdesk");
+    assert!(!out.status.success(), "newsdesk {args:?} should fail");
+    assert!(out.stdout.is_empty(), "nothing on stdout when refused");
+    String::from_utf8_lossy(&out.stderr).trim().to_string()
+}
+
+backend_test! {
+    async fn subscriber_commands_check_their_input_and_show_secrets_once(db) {
+        let dir = tempfile::tempdir().expect("tmp");
+        let d = dir.path();
+        import(&db, d, 900001, "Story A", "Lead A.").await;
+        let e = newsdesk_fails(&db, d, &["subscriber", "add", "X", "--sections", "nowhere"]).await;
+        assert!(e.contains("no section `nowhere`"), "{e}");
+        let e = newsdesk_fails(&db, d, &["subscriber", "add", "X", "--editions", "xx"]).await;
+        assert!(e.contains("no edition `xx`"), "{e}");
+        let e = newsdesk_fails(&db, d, &["subscriber", "add", "X", "--rate-limit", "0"]).await;
+        assert!(e.contains("rate-limit"), "{e}");
+
+        let key = newsdesk(&db, d, &["subscriber", "add", "X", "--sections", "world", "--rate-limit", "5"]).await;
+        assert!(key.starts_with("nd_") && key.len() == 67, "{key}");
+        let e = newsdesk_fails(&db, d, &["subscriber", "add", "X"]).await;
+        assert!(e.contains("exists already"), "{e}");
+        let e = newsdesk_fails(&db, d, &["subscriber", "webhook", "add", "X", "ftp://example.com/"]).await;
+        assert!(e.contains("http://"), "{e}");
+        let e = newsdesk_fails(&db, d, &["subscriber", "webhook", "add", "Nobody", "https://example.com/"]).await;
+        assert!(e.contains("no subscriber named `Nobody`"), "{e}");
+        newsdesk(&db, d, &["subscriber", "webhook", "add", "X", "https://example.com/hook"]).await;
+
+        let list = newsdesk(&db, d, &["subscriber", "list"]).await;
+        assert!(list.contains("X\tactive\tsections: world\teditions: all\t5/min"), "{list}");
+        assert!(list.contains(&format!("key {}…", &key[..11])), "{list}");
+        assert!(!list.contains(&key), "the key is never shown again");
+        assert!(list.contains("webhook https://example.com/hook\tactive"), "{list}");
+
+        newsdesk(&db, d, &["subscriber", "revoke", "X"]).await;
+        assert!(db.store.authenticate_key(&key).await.expect("auth").is_none());
+        let e = newsdesk_fails(&db, d, &["subscriber", "revoke", "Nobody"]).await;
+        assert!(e.contains("no subscriber named `Nobody`"), "{e}");
+    }
+}
