@@ -1,51 +1,15 @@
-//! The JSON API (`/api/v1/...`). Errors are JSON with a stable code and a message.
+//! `/api/v1/most-visited`: the ranking behind the "most visited" box.
 
+use axum::Json;
 use axum::extract::{RawQuery, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use super::{ApiError, ErrorBody, parse_query};
 use crate::AppState;
-
-/// Routes of the JSON API.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/most-visited", get(most_visited))
-}
-
-/// An API error: `{"error": {"code": "...", "message": "..."}}`.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-impl ApiError {
-    fn bad_request(message: impl Into<String>) -> ApiError {
-        ApiError { status: StatusCode::BAD_REQUEST, code: "bad_request", message: message.into() }
-    }
-
-    fn not_found(message: impl Into<String>) -> ApiError {
-        ApiError { status: StatusCode::NOT_FOUND, code: "not_found", message: message.into() }
-    }
-}
-
-impl From<newsdesk_storage::StoreError> for ApiError {
-    fn from(e: newsdesk_storage::StoreError) -> Self {
-        tracing::error!(error = %e, "API request failed");
-        ApiError { status: StatusCode::INTERNAL_SERVER_ERROR, code: "internal", message: "internal error".into() }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
-        (self.status, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
-    }
-}
 
 /// A ranking window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,23 +60,50 @@ struct MostVisitedQuery {
     limit: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-struct MostVisitedItem {
+/// A story in the ranking.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MostVisitedItem {
+    /// News ID.
     news_id: i64,
+    /// Headline.
     headline: String,
+    /// Canonical URL of the story page.
     url: String,
+    /// Views counted in the window.
     views: i64,
 }
 
-#[derive(Debug, Serialize)]
-struct MostVisited {
+/// The most visited published stories of a window.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MostVisited {
+    /// The window: `24h`, `7d` or `30d`.
+    #[schema(value_type = String, example = "24h")]
     window: &'static str,
+    /// The section path asked for, if any.
     section: Option<String>,
+    /// Most viewed first.
     items: Vec<MostVisitedItem>,
 }
 
-async fn most_visited(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
-    let q: MostVisitedQuery = serde_urlencoded_query(raw.as_deref().unwrap_or(""))?;
+/// The most visited published stories of the last 24 hours, 7 or 30 days.
+#[utoipa::path(
+    get,
+    path = "/api/v1/most-visited",
+    tag = "read",
+    params(
+        ("window" = Option<String>, Query, description = "`24h` (default), `7d` or `30d`",
+            pattern = "^(24h|7d|30d)$"),
+        ("section" = Option<String>, Query, description = "A section path; its subsections count too"),
+        ("limit" = Option<i64>, Query, description = "How many, 1 to 100 (default 10)", minimum = 1, maximum = 100),
+    ),
+    responses(
+        (status = 200, description = "The ranking", body = MostVisited),
+        (status = 400, description = "A parameter is malformed", body = ErrorBody),
+        (status = 404, description = "No such section", body = ErrorBody),
+    )
+)]
+pub(super) async fn most_visited(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+    let q: MostVisitedQuery = parse_query(raw.as_deref())?;
     let window = match q.window.as_deref() {
         None => Window::Day,
         Some(w) => Window::parse(w)
@@ -146,12 +137,4 @@ async fn most_visited(State(state): State<AppState>, RawQuery(raw): RawQuery) ->
         .collect();
     let body = MostVisited { window: window.as_str(), section: q.section, items };
     Ok(([(header::CACHE_CONTROL, "public, max-age=30")], Json(body)).into_response())
-}
-
-fn serde_urlencoded_query<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, ApiError> {
-    let uri: axum::http::Uri =
-        format!("/?{raw}").parse().map_err(|_| ApiError::bad_request("malformed query string"))?;
-    axum::extract::Query::<T>::try_from_uri(&uri)
-        .map(|q| q.0)
-        .map_err(|e| ApiError::bad_request(format!("malformed query string: {}", e.body_text())))
 }
