@@ -23,7 +23,7 @@ pub struct Item {
     /// Always `text` (a story).
     #[serde(rename = "type")]
     pub item_type: &'static str,
-    /// Always `full`.
+    /// `full`, or `partial` for a retraction (the content is left out).
     pub representationtype: &'static str,
     /// The standard and version followed.
     pub standard: Standard,
@@ -49,6 +49,7 @@ pub struct Item {
     /// The News ID (and other ids).
     pub altids: Vec<AltId>,
     /// The headline (`role: main`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub headlines: Vec<Text>,
     /// The lead (`role: summary`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -237,7 +238,7 @@ pub fn from_story(story: &Story, cx: &Context<'_>) -> Item {
             height: (p.height > 0).then_some(p.height),
         })
         .collect();
-    Item {
+    let mut item = Item {
         uri: story_uri(base, story.news_id),
         item_type: "text",
         representationtype: "full",
@@ -265,7 +266,21 @@ pub fn from_story(story: &Story, cx: &Context<'_>) -> Item {
         by,
         subjects,
         renditions,
+    };
+    if matches!(
+        story.status,
+        StoryStatus::Unpublished | StoryStatus::Killed | StoryStatus::Draft | StoryStatus::Submitted
+    ) {
+        // A retraction names the item but does not hand out its content again
+        // (a kill is often for legal reasons); subjects stay for routing.
+        item.representationtype = "partial";
+        item.headlines.clear();
+        item.descriptions.clear();
+        item.bodies.clear();
+        item.by = None;
+        item.renditions.clear();
     }
+    item
 }
 
 /// Makes site-relative `src` and `href` values absolute, so the HTML works
@@ -417,6 +432,12 @@ mod tests {
         let killed = map(&story(StoryStatus::Killed), true);
         assert_eq!(killed.pubstatus, "canceled");
         assert_eq!(killed.versioncreated, "2024-07-22T14:00:00Z");
+        // A retraction does not hand the content out again.
+        assert_eq!(killed.representationtype, "partial");
+        assert!(killed.headlines.is_empty() && killed.bodies.is_empty() && killed.descriptions.is_empty());
+        assert!(killed.renditions.is_empty() && killed.by.is_none());
+        assert_eq!(killed.uri, "https://news.example/news/84427");
+        assert_eq!(map(&story(StoryStatus::Published), true).representationtype, "full");
         assert_eq!(map(&story(StoryStatus::Unpublished), true).pubstatus, "withheld");
         let scheduled = map(&story(StoryStatus::Scheduled), true);
         assert_eq!(scheduled.pubstatus, "withheld");

@@ -228,6 +228,8 @@ backend_test! {
         let item = json(&get(&app, "/api/ninjs/v2/items/84427", &k).await);
         assert_eq!(item["pubstatus"], "canceled");
         assert_eq!(item["version"], "2");
+        assert_eq!(item["representationtype"], "partial");
+        assert!(item.get("bodies").is_none() && item.get("headlines").is_none(), "no content in a retraction: {item}");
 
         app.db.store.set_story_status(other, StoryStatus::Unpublished).await.expect("unpublish");
         let item = json(&get(&app, &format!("/api/ninjs/v2/items/{other}"), &k).await);
