@@ -8,7 +8,6 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use newsdesk_storage::backend_test;
-use newsdesk_storage::testing::TestDb;
 
 const SEED: &str = include_str!("../../../demo/seed/000_ad66ece867d7ed05.txt");
 const SEED_HEADLINE: &str = "Defense Ministry: Iran Gaining Access to Modern Military Technologies as Exports Booming";
