@@ -61,6 +61,18 @@ pub enum UserCommand {
     List,
     /// Set a new password (generated and printed, or from stdin) and end the user's sessions.
     Password(UserPasswordArgs),
+    /// Make a personal API token for the /api/v1 write API; prints it once.
+    Token(UserTokenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UserTokenArgs {
+    /// E-mail address of the user the token acts as.
+    #[arg(value_name = "EMAIL")]
+    pub email: String,
+    /// What the token is for, to recognise it later (default: `cli`).
+    #[arg(long, value_name = "NAME", default_value = "cli")]
+    pub name: String,
 }
 
 #[derive(Debug, Args)]
@@ -175,6 +187,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 UserCommand::List => crate::users::list(&store).await,
                 UserCommand::Password(a) => crate::users::set_password(&store, &a.email, a.password_stdin).await,
+                UserCommand::Token(a) => crate::users::token(&store, &a.email, &a.name).await,
             };
             store.close().await;
             result

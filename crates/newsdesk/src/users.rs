@@ -81,6 +81,35 @@ pub async fn set_password(store: &Store, email: &str, stdin: bool) -> anyhow::Re
     Ok(())
 }
 
+/// `user token EMAIL --name NAME`: makes a personal API token and prints it once.
+pub async fn token(store: &Store, email: &str, name: &str) -> anyhow::Result<()> {
+    let email = roles::normalize_email(email).map_err(|m| anyhow::anyhow!("{m}"))?;
+    let Some((user, _)) = store.user_by_email(&email).await? else { bail!("there is no user {email}") };
+    if !user.active {
+        bail!("the user {email} is deactivated");
+    }
+    let now = chrono::Utc::now();
+    let (token, stored) = match store.create_api_token(user.id, name, now).await {
+        Ok(t) => t,
+        Err(StoreError::Invalid(m)) => bail!("{m}"),
+        Err(e) => return Err(e.into()),
+    };
+    store
+        .audit(&AuditEntry {
+            at: now,
+            actor: "cli".into(),
+            user_id: None,
+            action: "token.create".into(),
+            target_kind: "user".into(),
+            target_id: user.id.to_string(),
+            detail: format!("API token {} ({}) for {email}", stored.prefix, stored.name),
+        })
+        .await?;
+    println!("{token}");
+    eprintln!("API token for {email} as {} (shown once; send it as `Authorization: Bearer TOKEN`)", user.role);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
