@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod comments;
 pub mod dates;
 pub mod html;
+pub mod i18n;
 pub mod model;
 pub mod ninjs;
 pub mod roles;

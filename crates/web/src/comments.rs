@@ -416,7 +416,8 @@ async fn post_comment(
             } else {
                 ("pending", "comments".to_string())
             };
-            let location = format!("{}?comment={flag}#{anchor}", story.path());
+            let path = crate::editions::story_path(&state, story.edition_id, story.news_id, &story.slug);
+            let location = format!("{path}?comment={flag}#{anchor}");
             return Ok((
                 StatusCode::SEE_OTHER,
                 [(header::LOCATION, location), (header::CACHE_CONTROL, "no-store".to_string())],
@@ -479,8 +480,8 @@ fn render_form(
         minijinja::context! {
             open => open,
             premoderated => premoderated,
-            action => format!("/news/{}/comments", story.news_id),
-            token_url => format!("/news/{}/comments/token", story.news_id),
+            action => crate::editions::url(&format!("/news/{}/comments", story.news_id)),
+            token_url => crate::editions::url(&format!("/news/{}/comments/token", story.news_id)),
             token => c.form_token(story.news_id, Utc::now(), None),
             name => view.name,
             email => view.email,
@@ -491,7 +492,7 @@ fn render_form(
             error_field => view.error.as_ref().map(|(_, f)| *f),
             focus => view.focus,
             max_length => c.settings.rules.max_length,
-            cancel_url => format!("{}#your-comment", story.path()),
+            cancel_url => format!("{}#your-comment", crate::editions::story_path(state, story.edition_id, story.news_id, &story.slug)),
         },
     )
 }
@@ -504,12 +505,12 @@ pub(crate) async fn story_ctx(state: &AppState, story: &Story, edition: &Edition
     let all = state.store.published_comments(story.news_id).await?;
     let tz = edition.time_zone;
     let links = c.settings.rules.links_clickable;
-    let path = story.path();
+    let path = crate::editions::story_path(state, story.edition_id, story.news_id, &story.slug);
     let item = |cm: &newsdesk_storage::Comment| {
         minijinja::context! {
             id => cm.id,
             name => cm.name,
-            date => dates::format_long(cm.created_at, tz),
+            date => edition.format_long(cm.created_at),
             iso => dates::iso8601(cm.created_at, tz),
             body_html => Value::from_safe_string(rules::render(&cm.body, links)),
             reply_url => format!("{path}?reply={}#your-comment", cm.id),

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod api;
 pub mod cache;
 pub mod comments;
+mod editions;
 mod error;
 mod feeds;
 mod http;
@@ -234,7 +235,7 @@ const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; s
 /// The whole application: every feature's router merged, with the HTTP layers.
 pub fn app(state: AppState) -> Router {
     let timeout = state.config.request_timeout;
-    Router::new()
+    let routes = Router::new()
         .merge(site::router())
         .merge(comments::router())
         .merge(feeds::router())
@@ -258,5 +259,10 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state.clone());
+    // The edition prefix (`/fa/…`) is taken off before the routes see the path, so
+    // this runs around the whole router rather than as a route layer.
+    Router::new()
+        .fallback_service(routes)
+        .layer(axum::middleware::from_fn_with_state(state, editions::resolve))
 }

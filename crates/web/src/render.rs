@@ -2,7 +2,11 @@
 
 use std::path::Path;
 
+use std::sync::Arc;
+
 use minijinja::{Environment, UndefinedBehavior, Value};
+use newsdesk_domain::calendar::Digits;
+use newsdesk_domain::i18n::Catalogs;
 use newsdesk_domain::{Edition, Photo, Section, StorySummary, dates};
 use serde::Serialize;
 
@@ -47,11 +51,39 @@ pub const SITE_CSS: &str = include_str!("../static/site.css");
 /// The agency logo, embedded.
 pub const LOGO_SVG: &str = include_str!("../static/logo.svg");
 
+/// The message catalogs of the reader site, one per language (English is the reference).
+const CATALOGS: &[(&str, &str)] = &[
+    ("en", include_str!("../i18n/en.toml")),
+    ("fa", include_str!("../i18n/fa.toml")),
+    ("ar", include_str!("../i18n/ar.toml")),
+];
+
 /// The theme's compiled templates.
 pub struct Templates {
     env: Environment<'static>,
     /// URL of the stylesheet, versioned by its content.
     pub css_href: String,
+    /// The words of the reader site per language.
+    pub catalogs: Arc<Catalogs>,
+}
+
+/// The language and digits a template writes in: the page's `site` (or a
+/// fragment's `lang`), else the edition of the request being served.
+fn lang_of(state: &minijinja::State) -> (String, Digits) {
+    let from = |v: Value| -> Option<(String, Digits)> {
+        let lang = v.get_attr("lang").ok().filter(|l| !l.is_undefined())?.to_string();
+        let digits = v.get_attr("digits").ok().and_then(|d| d.as_str().and_then(|d| d.parse().ok()));
+        Some((lang.clone(), digits.unwrap_or_else(|| Digits::for_lang(&lang))))
+    };
+    if let Some(found) = state.lookup("site").and_then(from) {
+        return found;
+    }
+    if let Some(lang) = state.lookup("lang").filter(|l| !l.is_undefined()) {
+        let lang = lang.to_string();
+        let digits = Digits::for_lang(&lang);
+        return (lang, digits);
+    }
+    crate::editions::current_lang_digits().unwrap_or_else(|| ("en".into(), Digits::Latin))
 }
 
 impl Templates {
@@ -80,8 +112,29 @@ impl Templates {
             };
             env.add_template_owned(*name, source)?;
         }
+        let catalogs =
+            Arc::new(Catalogs::load(CATALOGS).map_err(|e| AppError::Internal(format!("message catalogs: {e}")))?);
+        // `t("story.news_id")`, `t("comments.title", n=3)`: a message in the page's language.
+        let words = catalogs.clone();
+        env.add_function("t", move |state: &minijinja::State, key: &str, kwargs: minijinja::value::Kwargs| {
+            let (lang, digits) = lang_of(state);
+            let mut text = words.text(&lang, key).to_string();
+            for name in kwargs.args() {
+                let value: Value = kwargs.get(name)?;
+                let value = if value.is_number() { digits.apply(&value.to_string()) } else { value.to_string() };
+                text = text.replace(&format!("{{{name}}}"), &value);
+            }
+            Ok(text)
+        });
+        // `{{ story.news_id|num }}`: a number in the page's digits.
+        env.add_filter("num", |state: &minijinja::State, value: Value| lang_of(state).1.apply(&value.to_string()));
         let css_href = format!("/static/site.css?v={}", &crate::site::content_hash(SITE_CSS.as_bytes())[..12]);
-        Ok(Templates { env, css_href })
+        Ok(Templates { env, css_href, catalogs })
+    }
+
+    /// The message `key` in `lang` with its `{name}` placeholders filled.
+    pub fn text(&self, lang: &str, key: &str, args: &[(&str, &str)]) -> String {
+        self.catalogs.format(lang, key, args)
     }
 
     /// Renders template `name` with `ctx`.
@@ -197,11 +250,11 @@ impl Teaser {
         let tz = edition.time_zone;
         Teaser {
             news_id: s.news_id,
-            url: s.path(),
+            url: edition.url(&s.path()),
             headline: s.headline.clone(),
             lead: s.lead.clone(),
-            time: dates::format_time(s.published_at, tz),
-            date: dates::format_long(s.published_at, tz),
+            time: edition.format_time(s.published_at),
+            date: edition.format_long(s.published_at),
             iso: dates::iso8601(s.published_at, tz),
             section: sections.iter().find(|x| x.id == s.section_id).map(section_link),
             photo: s.photo.as_ref().map(|p| PhotoView::new(p, &s.headline, public_url)),
@@ -209,9 +262,9 @@ impl Teaser {
     }
 }
 
-/// Link to a section page.
+/// Link to a section page (inside the edition being served).
 pub fn section_link(s: &Section) -> Link {
-    Link { name: s.name.clone(), url: format!("/section/{}", s.path) }
+    Link { name: s.name.clone(), url: crate::editions::url(&format!("/section/{}", s.path)) }
 }
 
 /// What every page's `<head>` says about it.
@@ -250,15 +303,19 @@ pub fn page_ctx(
     main: Value,
 ) -> Value {
     let nav: Vec<Link> = nav.iter().filter(|s| s.parent_id.is_none()).map(section_link).collect();
+    let edition_url = format!("{public_url}{}", edition.prefix());
     minijinja::context! {
         site => minijinja::context! {
             lang => edition.lang,
             dir => edition.direction.as_str(),
+            digits => newsdesk_domain::digits_name(edition.digits),
             name => edition.name,
+            home => edition.url("/"),
+            search => edition.url("/search"),
             nav => nav,
             css_href => templates.css_href,
             public_url => public_url,
-            feeds => crate::feeds::alternates(public_url, &edition.name, &meta.canonical, &meta.title),
+            feeds => crate::feeds::alternates(&edition_url, &edition.name, &meta.canonical, &meta.title),
         },
         meta => meta,
         ..main

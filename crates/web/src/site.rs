@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{Datelike, Duration, NaiveDate, Utc};
 use minijinja::Value;
-use newsdesk_domain::{Direction, Edition, Section, Story, StoryStatus, dates};
+use newsdesk_domain::{Edition, Section, Story, StoryStatus, dates};
 use newsdesk_storage::{Cursor, StoryFilter};
 use serde::Deserialize;
 use sha2::Digest;
@@ -56,23 +56,16 @@ pub fn content_hash(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
-/// A placeholder edition for a site that has none yet.
-fn empty_edition() -> Edition {
-    Edition {
-        id: 0,
-        lang: "en".into(),
-        name: "newsdesk".into(),
-        direction: Direction::Ltr,
-        time_zone: chrono_tz::UTC,
-        is_default: true,
-        calendar: newsdesk_domain::calendar::Calendar::Gregorian,
-        digits: newsdesk_domain::calendar::Digits::Latin,
-    }
+use crate::editions::empty_edition;
+
+/// The edition a request is for: the one its path prefix names (see [`crate::editions`]).
+pub(crate) fn edition(state: &AppState) -> Edition {
+    crate::editions::current(state)
 }
 
-/// The edition a request is for (the default edition until editions get URL prefixes).
-pub(crate) fn edition(state: &AppState) -> Edition {
-    state.default_edition().unwrap_or_else(empty_edition)
+/// The message `key` of the edition's catalog, placeholders filled.
+fn tr(state: &AppState, edition: &Edition, key: &str, args: &[(&str, &str)]) -> String {
+    state.templates.text(&edition.lang, key, args)
 }
 
 /// The edition's current fragments, built once per change.
@@ -88,17 +81,24 @@ pub(crate) async fn chrome(state: &AppState, edition: &Edition) -> Result<Arc<Ch
         latest.iter().map(|s| Teaser::new(s, edition, &sections, &state.config.public_url)).collect();
     let updated_in = match updated_at {
         Some(t) => format!(
-            "<p class=\"updated\">Updated in: <time datetime=\"{}\">{}</time></p>",
+            "<p class=\"updated\">{} <time datetime=\"{}\">{}</time></p>",
+            newsdesk_domain::html::escape(&tr(state, edition, "site.updated_in", &[])),
             dates::iso8601(t, edition.time_zone),
-            dates::format_long(t, edition.time_zone)
+            edition.format_long(t)
         ),
         None => String::new(),
     };
-    let latest = state.templates.render("latest.html", minijinja::context! { latest => teasers })?;
+    let lang = edition.lang.clone();
+    let latest = state.templates.render("latest.html", minijinja::context! { latest => teasers, lang => lang })?;
     let ranked = state.store.most_visited(edition.id, None, Utc::now() - Duration::hours(24), 10).await?;
     let ranked: Vec<Teaser> =
         ranked.iter().map(|(s, _)| Teaser::new(s, edition, &sections, &state.config.public_url)).collect();
-    let most_visited = state.templates.render("most_visited.html", minijinja::context! { items => ranked })?;
+    let most_visited = state
+        .templates
+        .render(
+        "most_visited.html",
+        minijinja::context! { items => ranked, lang => edition.lang.clone(), prefix => edition.prefix() },
+    )?;
     let c = Arc::new(Chrome { version: next_version(), updated_in, latest, most_visited, updated_at });
     if state.pages.generation() == generation {
         state.chrome.insert(edition.id, c.clone());
@@ -156,6 +156,8 @@ where
     Fut: Future<Output = Result<Rendered, AppError>>,
 {
     let edition = edition(state);
+    // `/` of the Persian edition is cached as `/fa/`: one entry per edition.
+    let key = crate::editions::url(&key);
     let page = match state.pages.get(&key) {
         Some(page) => page,
         None => {
@@ -239,12 +241,14 @@ fn render_page(
     meta: &Meta,
     main: Value,
 ) -> Result<String, AppError> {
+    // The language switcher (`editions`), beside what the page itself says.
+    let main = minijinja::context! { editions => crate::editions::edition_links(state, edition), ..main };
     let ctx = page_ctx(edition, sections, &state.templates, meta, &state.config.public_url, main);
     state.templates.render(template, ctx)
 }
 
 pub(crate) fn abs(state: &AppState, path: &str) -> String {
-    format!("{}{path}", state.config.public_url)
+    format!("{}{}", state.config.public_url, crate::editions::url(path))
 }
 
 // ----- home -----
@@ -274,7 +278,7 @@ async fn home(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Re
         let top = teasers.first().cloned();
         let next: Vec<Teaser> = teasers.iter().skip(1).take(4).cloned().collect();
         let rest: Vec<Teaser> = teasers.iter().skip(5).cloned().collect();
-        let description = format!("{}: the latest news, as it happens.", edition.name);
+        let description = tr(&state, &edition, "site.home_description", &[("edition", &edition.name)]);
         let meta = Meta {
             title: edition.name.clone(),
             description,
@@ -338,7 +342,7 @@ async fn load_public_story(state: &AppState, id: i64) -> Result<Story, AppError>
 async fn story_short(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, AppError> {
     let id = parse_news_id(&id)?;
     let story = load_public_story(&state, id).await?;
-    Ok(moved(&story.path()))
+    Ok(moved(&crate::editions::story_path(&state, story.edition_id, story.news_id, &story.slug)))
 }
 
 async fn story(
@@ -382,8 +386,14 @@ async fn story_response(
     let state = state.clone();
     cached_page(&state, key, headers, reader, deco, || async {
         let story = load_public_story(&state, id).await?;
-        if story.slug != slug {
-            return Ok(Rendered::Other(moved(&story.path())));
+        // A wrong slug, or a story asked for under another edition's prefix.
+        if story.slug != slug || story.edition_id != edition(&state).id {
+            return Ok(Rendered::Other(moved(&crate::editions::story_path(
+                &state,
+                story.edition_id,
+                story.news_id,
+                &story.slug,
+            ))));
         }
         Ok(Rendered::Page(render_story(&state, &story, false).await?))
     })
@@ -393,13 +403,18 @@ async fn story_response(
 /// Renders the page of `story` (any state when `preview`: the back office
 /// shows unpublished stories this way, marked and kept out of search engines).
 pub(crate) async fn render_story(state: &AppState, story: &Story, preview: bool) -> Result<CachedPage, AppError> {
-    let edition = state
-        .editions
-        .load()
-        .iter()
-        .find(|e| e.id == story.edition_id)
-        .cloned()
-        .unwrap_or_else(empty_edition);
+    let edition =
+        state.editions.load().iter().find(|e| e.id == story.edition_id).cloned().unwrap_or_else(empty_edition);
+    // Links and dates in the story's own edition, whoever asks (the back office's preview too).
+    crate::editions::scope(edition.clone(), render_story_in(state, story, preview, edition)).await
+}
+
+async fn render_story_in(
+    state: &AppState,
+    story: &Story,
+    preview: bool,
+    edition: Edition,
+) -> Result<CachedPage, AppError> {
     let tz = edition.time_zone;
     let sections = state.store.sections(edition.id).await?;
     let related = state.store.related(&story, RELATED).await?;
@@ -425,20 +440,45 @@ pub(crate) async fn render_story(state: &AppState, story: &Story, preview: bool)
         .map(|e| e.correction_note)
         .filter(|n| !n.trim().is_empty() && updated.is_some());
     let modified = updated.unwrap_or(published);
-    let canonical = abs(&state, &story.path());
+    let canonical = abs(state, &story.path());
+    // The other languages of this story, for readers and for `hreflang`.
+    let mut translations = Vec::new();
+    for t in state.store.translations(story.news_id).await? {
+        if t.status != StoryStatus::Published {
+            continue;
+        }
+        let path = crate::editions::story_path(state, t.edition_id, t.news_id, &t.slug);
+        translations.push(minijinja::context! {
+            lang => t.lang,
+            label => crate::editions::endonym(&t.lang),
+            headline => t.headline,
+            url => path.clone(),
+            href => format!("{}{path}", state.config.public_url),
+        });
+    }
     let photo = match story.photo.as_ref() {
         Some(p) => Some(
             PhotoView::new(p, &story.headline, public_url).with_renditions(&state.store.photo_renditions(p.id).await?),
         ),
         None => None,
     };
-    let authors: Vec<Link> =
-        story.authors.iter().map(|a| Link { name: a.name.clone(), url: format!("/author/{}", a.slug) }).collect();
-    let tags: Vec<Link> = story.tags.iter().map(|t| Link { name: t.name.clone(), url: format!("/tag/{}", t.slug) }).collect();
+    let authors: Vec<Link> = story
+        .authors
+        .iter()
+        .map(|a| Link { name: a.name.clone(), url: crate::editions::url(&format!("/author/{}", a.slug)) })
+        .collect();
+    let tags: Vec<Link> = story
+        .tags
+        .iter()
+        .map(|t| Link { name: t.name.clone(), url: crate::editions::url(&format!("/tag/{}", t.slug)) })
+        .collect();
     let jsonld_authors: Vec<serde_json::Value> = if authors.is_empty() {
         vec![serde_json::json!({ "@type": "Organization", "name": edition.name, "url": abs(&state, "/") })]
     } else {
-        authors.iter().map(|a| serde_json::json!({ "@type": "Person", "name": a.name, "url": abs(&state, &a.url) })).collect()
+        authors
+            .iter()
+            .map(|a| serde_json::json!({ "@type": "Person", "name": a.name, "url": abs(&state, &a.url) }))
+            .collect()
     };
     let jsonld = serde_json::json!({
         "@context": "https://schema.org",
@@ -479,9 +519,9 @@ pub(crate) async fn render_story(state: &AppState, story: &Story, preview: bool)
             headline => story.headline,
             lead => story.lead,
             body_html => Value::from_safe_string(story.body_html.clone()),
-            published => dates::format_long(published, tz),
+            published => edition.format_long(published),
             published_iso => dates::iso8601(published, tz),
-            updated => updated.map(|u| dates::format_long(u, tz)),
+            updated => updated.map(|u| edition.format_long(u)),
             updated_iso => updated.map(|u| dates::iso8601(u, tz)),
             correction => correction,
             modified_iso => dates::iso8601(modified, tz),
@@ -493,6 +533,7 @@ pub(crate) async fn render_story(state: &AppState, story: &Story, preview: bool)
         breadcrumb => breadcrumb,
         preview => preview,
         related => related,
+        translations => translations,
         share => share_links(&share_url, &story.headline),
         comments => crate::comments::story_ctx(&state, &story, &edition).await?,
     };
@@ -554,7 +595,7 @@ fn parse_list_query(raw: Option<String>) -> Result<ListQuery, AppError> {
 /// What a list page shows.
 struct ListSpec {
     title: String,
-    kicker: &'static str,
+    kicker: String,
     description: String,
     filter: StoryFilter,
     dep: String,
@@ -574,7 +615,8 @@ async fn list_page(
     let q = parse_list_query(raw)?;
     let cursor = cursor_of(&q)?;
     let key = cache_key(uri, cursor.map(|c| c.encode()).as_deref());
-    let path = uri.path().to_string();
+    // Pager links stay inside the edition (`/fa/section/iran?before=…`).
+    let path = crate::editions::url(uri.path());
     cached(state, key, headers, || async move {
         let spec = spec.await?;
         let edition = edition(state);
@@ -642,7 +684,7 @@ async fn section(
         let sections = st.store.sections(edition.id).await?;
         let Some(s) = sections.iter().find(|s| s.path == path) else {
             return Err(match st.store.section_redirect(edition.id, &path).await? {
-                Some(to) => AppError::Moved(format!("/section/{to}")),
+                Some(to) => AppError::Moved(crate::editions::url(&format!("/section/{to}"))),
                 None => AppError::NotFound,
             });
         };
@@ -656,8 +698,13 @@ async fn section(
         breadcrumb.reverse();
         Ok(ListSpec {
             title: s.name.clone(),
-            kicker: "Section",
-            description: format!("{} news from {}, newest first.", s.name, edition.name),
+            kicker: tr(&st, &edition, "list.section", &[]),
+            description: tr(
+                &st,
+                &edition,
+                "list.section_description",
+                &[("section", &s.name), ("edition", &edition.name)],
+            ),
             filter: StoryFilter::Section { edition_id: edition.id, path: s.path.clone() },
             dep: list_dep_section(edition.id, &s.path),
             children,
@@ -681,14 +728,14 @@ async fn tag(
         let edition = edition(&st);
         let Some(t) = st.store.tag_by_slug(edition.id, &slug).await? else {
             return Err(match st.store.tag_redirect(edition.id, &slug).await? {
-                Some(to) => AppError::Moved(format!("/tag/{to}")),
+                Some(to) => AppError::Moved(crate::editions::url(&format!("/tag/{to}"))),
                 None => AppError::NotFound,
             });
         };
         Ok(ListSpec {
             title: t.name.clone(),
-            kicker: "Tag",
-            description: format!("Stories tagged {} on {}.", t.name, edition.name),
+            kicker: tr(&st, &edition, "list.tag", &[]),
+            description: tr(&st, &edition, "list.tag_description", &[("tag", &t.name), ("edition", &edition.name)]),
             filter: StoryFilter::Tag(t.id),
             dep: format!("list:tag:{}", t.id),
             children: Vec::new(),
@@ -713,8 +760,13 @@ async fn author(
         let a = st.store.author_by_slug(&slug).await?.ok_or(AppError::NotFound)?;
         Ok(ListSpec {
             title: a.name.clone(),
-            kicker: "Author",
-            description: format!("Stories by {} on {}.", a.name, edition.name),
+            kicker: tr(&st, &edition, "list.author", &[]),
+            description: tr(
+                &st,
+                &edition,
+                "list.author_description",
+                &[("author", &a.name), ("edition", &edition.name)],
+            ),
             filter: StoryFilter::Author { edition_id: edition.id, author_id: a.id },
             dep: format!("list:author:{}", a.id),
             children: Vec::new(),
@@ -753,17 +805,22 @@ async fn archive(
         let from = start(day)?;
         let to = start(day + Duration::days(1))?;
         let link = |day: NaiveDate, label: &str| Link {
-            name: format!("{label} {}", dates::format_day(start(day).unwrap_or(from), tz)),
-            url: format!("/archive/{:04}/{:02}/{:02}", day.year(), day.month(), day.day()),
+            name: format!("{label} {}", edition.format_day(start(day).unwrap_or(from))),
+            url: crate::editions::url(&format!("/archive/{:04}/{:02}/{:02}", day.year(), day.month(), day.day())),
         };
         let mut extra_nav = vec![link(day - Duration::days(1), "←")];
         if to <= Utc::now() {
             extra_nav.push(link(day + Duration::days(1), "→"));
         }
         Ok(ListSpec {
-            title: format!("Archive: {}", dates::format_day(from, tz)),
-            kicker: "Archive",
-            description: format!("Stories published on {} by {}.", dates::format_day(from, tz), edition.name),
+            title: tr(&st, &edition, "list.archive_title", &[("day", &edition.format_day(from))]),
+            kicker: tr(&st, &edition, "list.archive", &[]),
+            description: tr(
+                &st,
+                &edition,
+                "list.archive_description",
+                &[("day", &edition.format_day(from)), ("edition", &edition.name)],
+            ),
             filter: StoryFilter::Between { edition_id: edition.id, from, to },
             dep: list_dep_day(edition.id, day),
             children: Vec::new(),
@@ -808,26 +865,33 @@ async fn most_visited(State(state): State<AppState>, RawQuery(raw): RawQuery) ->
                 .ok_or_else(|| AppError::BadRequest(format!("there is no section `{p}`")))?,
         ),
     };
-    let ranked =
-        state.store.most_visited(edition.id, section.map(|s| s.path.as_str()), Utc::now() - window.duration(), 30).await?;
+    let ranked = state
+        .store
+        .most_visited(edition.id, section.map(|s| s.path.as_str()), Utc::now() - window.duration(), 30)
+        .await?;
     let section_q = section.map(|s| format!("&section={}", s.path)).unwrap_or_default();
     let public_url = &state.config.public_url;
     let items: Vec<Value> = ranked
         .iter()
         .map(|(s, views)| minijinja::context! { t => Teaser::new(s, &edition, &sections, public_url), views => views })
         .collect();
-    let label = match window {
-        crate::api::Window::Day => "the last 24 hours",
-        crate::api::Window::Week => "the last 7 days",
-        crate::api::Window::Month => "the last 30 days",
-    };
+    let label = tr(
+        &state,
+        &edition,
+        match window {
+            crate::api::Window::Day => "most_visited.in_day",
+            crate::api::Window::Week => "most_visited.in_week",
+            crate::api::Window::Month => "most_visited.in_month",
+        },
+        &[],
+    );
     let label = match section {
         Some(s) => format!("{} in {label}", s.name),
         None => label.to_string(),
     };
     let meta = Meta {
-        title: format!("Most visited in {label} - {}", edition.name),
-        description: format!("The most read stories of {} in {label}.", edition.name),
+        title: format!("{} - {}", tr(&state, &edition, "most_visited.heading", &[("label", &label)]), edition.name),
+        description: tr(&state, &edition, "most_visited.description", &[("edition", &edition.name), ("label", &label)]),
         canonical: abs(&state, &format!("/most-visited?window={}{section_q}", window.as_str())),
         og_type: "website",
         image: None,
@@ -839,8 +903,12 @@ async fn most_visited(State(state): State<AppState>, RawQuery(raw): RawQuery) ->
         .iter()
         .map(|w| {
             minijinja::context! {
-                url => format!("/most-visited?window={}{section_q}", w.as_str()),
-                name => match w { crate::api::Window::Day => "24 hours", crate::api::Window::Week => "7 days", crate::api::Window::Month => "30 days" },
+                url => crate::editions::url(&format!("/most-visited?window={}{section_q}", w.as_str())),
+                name => tr(&state, &edition, match w {
+                    crate::api::Window::Day => "most_visited.day",
+                    crate::api::Window::Week => "most_visited.week",
+                    crate::api::Window::Month => "most_visited.month",
+                }, &[]),
                 current => *w == window,
             }
         })
@@ -856,12 +924,12 @@ async fn most_visited(State(state): State<AppState>, RawQuery(raw): RawQuery) ->
             items => items,
             windows => windows,
             scopes => std::iter::once(minijinja::context! {
-                url => format!("/most-visited?window={}", window.as_str()),
+                url => crate::editions::url(&format!("/most-visited?window={}", window.as_str())),
                 name => "All sections",
                 current => section.is_none(),
             })
             .chain(sections.iter().filter(|s| s.parent_id.is_none()).map(|s| minijinja::context! {
-                url => format!("/most-visited?window={}&section={}", window.as_str(), s.path),
+                url => crate::editions::url(&format!("/most-visited?window={}&section={}", window.as_str(), s.path)),
                 name => s.name,
                 current => section.is_some_and(|c| c.id == s.id),
             }))
@@ -881,16 +949,25 @@ async fn most_visited(State(state): State<AppState>, RawQuery(raw): RawQuery) ->
 pub async fn error_page(state: &AppState, status: StatusCode, page: &ErrorPage) -> Result<String, AppError> {
     let edition = edition(state);
     let sections = state.store.sections(edition.id).await.unwrap_or_default();
-    let title = match page.code {
-        "not_found" => "Page not found",
-        "gone" => "Story withdrawn",
-        "bad_request" => "Bad request",
-        "method_not_allowed" => "Method not allowed",
-        _ => "Something went wrong",
+    let key = match page.code {
+        "not_found" | "gone" | "bad_request" | "method_not_allowed" => page.code,
+        _ => "other",
+    };
+    let title = tr(state, &edition, &format!("error.{key}"), &[]);
+    // Editions in other languages say what happened in their words; the English
+    // message (which may name the exact fault) stays on English pages.
+    let message = match (edition.lang.as_str(), key) {
+        ("en", _) | (_, "bad_request" | "method_not_allowed") => page.message.clone(),
+        // A withdrawal's public note is kept after the edition's own sentence.
+        (_, "gone") => match page.message.strip_prefix("This story has been withdrawn. ") {
+            Some(note) => format!("{} {note}", tr(state, &edition, "error.gone_message", &[])),
+            None => tr(state, &edition, "error.gone_message", &[]),
+        },
+        (_, k) => tr(state, &edition, &format!("error.{k}_message"), &[]),
     };
     let meta = Meta {
         title: format!("{title} - {}", edition.name),
-        description: page.message.clone(),
+        description: message.clone(),
         canonical: abs(state, "/"),
         og_type: "website",
         image: None,
@@ -904,7 +981,7 @@ pub async fn error_page(state: &AppState, status: StatusCode, page: &ErrorPage) 
         &sections,
         "error.html",
         &meta,
-        minijinja::context! { status => status.as_u16(), title => title, message => page.message, code => page.code },
+        minijinja::context! { status => status.as_u16(), title => title, message => message, code => page.code },
     )?;
     let chrome = match chrome(state, &edition).await {
         Ok(c) => c,
@@ -990,7 +1067,8 @@ async fn readyz(State(state): State<AppState>) -> Response {
 /// The public page of `story` in any state, for the newsroom's preview (not cached).
 pub(crate) async fn preview_story_html(state: &AppState, story: &Story) -> Result<String, AppError> {
     let page = render_story(state, story, true).await?;
-    let edition = state.editions.load().iter().find(|e| e.id == story.edition_id).cloned().unwrap_or_else(empty_edition);
+    let edition =
+        state.editions.load().iter().find(|e| e.id == story.edition_id).cloned().unwrap_or_else(empty_edition);
     let chrome = chrome(state, &edition).await?;
     Ok(String::from_utf8_lossy(&page.assemble(&chrome).identity).into_owned())
 }

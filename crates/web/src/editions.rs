@@ -1,0 +1,179 @@
+//! Which edition a request is for. The default edition lives at `/`; every
+//! other one at `/{lang}/` (`/fa/`, `/ar/`). A middleware in front of the
+//! router reads the prefix, takes it off the path (so one set of routes serves
+//! every edition) and runs the request inside a task-local scope that names its
+//! edition. Handlers ask [`current`]; the page cache keys, canonical URLs and
+//! links are written inside the edition by [`url`], so `/fa/` and `/` are two
+//! pages with two cache entries.
+//!
+//! Story pages: a story's canonical URL is `/news/{id}/{slug}` inside its own
+//! edition (`/fa/news/{id}/{slug}` for a Persian story). `/news/{id}` under any
+//! prefix, or a story asked for under another edition's prefix, answers a 301
+//! to the canonical URL, so News IDs stay global and old links keep working.
+
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use newsdesk_domain::calendar::{Calendar, Digits};
+use newsdesk_domain::{Direction, Edition};
+
+use crate::AppState;
+
+tokio::task_local! {
+    static CURRENT: Edition;
+}
+
+/// Paths that exist once for the whole site, never under an edition prefix.
+const SITE_WIDE: &[&str] = &["admin", "api", "media", "static", "healthz", "readyz", "metrics", "robots.txt"];
+
+/// A placeholder edition for a site that has none yet.
+pub(crate) fn empty_edition() -> Edition {
+    Edition {
+        id: 0,
+        lang: "en".into(),
+        name: "newsdesk".into(),
+        direction: Direction::Ltr,
+        time_zone: chrono_tz::UTC,
+        is_default: true,
+        calendar: Calendar::Gregorian,
+        digits: Digits::Latin,
+    }
+}
+
+/// The edition of the request being served: the one its path prefix names, else the default.
+pub(crate) fn current(state: &AppState) -> Edition {
+    CURRENT.try_with(Clone::clone).ok().unwrap_or_else(|| state.default_edition().unwrap_or_else(empty_edition))
+}
+
+/// Runs `f` inside `edition` (links, cache keys and words are that edition's).
+pub(crate) async fn scope<F: std::future::Future>(edition: Edition, f: F) -> F::Output {
+    CURRENT.scope(edition, f).await
+}
+
+/// The language of the request being served, when inside one (templates use it for words and digits).
+pub(crate) fn current_lang_digits() -> Option<(String, Digits)> {
+    CURRENT.try_with(|e| (e.lang.clone(), e.digits)).ok()
+}
+
+/// `path` inside the current edition (`/news/1/x` → `/fa/news/1/x`). Site-wide
+/// paths (`/media/…`, `/static/…`, `/api/…`) and paths already inside the edition are kept.
+pub(crate) fn url(path: &str) -> String {
+    match CURRENT.try_with(|e| within(e, path)) {
+        Ok(p) => p,
+        Err(_) => path.to_string(),
+    }
+}
+
+/// `path` inside `edition` (see [`url`]).
+pub(crate) fn within(edition: &Edition, path: &str) -> String {
+    let prefix = edition.prefix();
+    if prefix.is_empty() || is_site_wide(path) || path == prefix || path.starts_with(&format!("{prefix}/")) {
+        return path.to_string();
+    }
+    edition.url(path)
+}
+
+fn is_site_wide(path: &str) -> bool {
+    let first = path.trim_start_matches('/').split(['/', '?']).next().unwrap_or_default();
+    SITE_WIDE.contains(&first)
+}
+
+/// The canonical path of story `news_id` with `slug` in the edition `edition_id`.
+pub(crate) fn story_path(state: &AppState, edition_id: i64, news_id: i64, slug: &str) -> String {
+    let path = newsdesk_domain::story_path(news_id, slug);
+    match state.editions.load().iter().find(|e| e.id == edition_id) {
+        Some(e) => e.url(&path),
+        None => path,
+    }
+}
+
+/// Middleware: resolves the edition from the path prefix, strips it, and runs
+/// the rest of the stack inside that edition. `/fa` is redirected to `/fa/`;
+/// the default edition's own prefix (`/en/…`) to the path without it.
+pub(crate) async fn resolve(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let editions = state.editions.load_full();
+    let default = editions.first().cloned().unwrap_or_else(empty_edition);
+    let path = req.uri().path().to_string();
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or_default();
+    let Some(edition) = editions.iter().find(|e| !first.is_empty() && e.lang == first).cloned() else {
+        return CURRENT.scope(default, next.run(req)).await;
+    };
+    let rest = &path[1 + first.len()..];
+    let query = req.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+    if edition.is_default {
+        let to = if rest.is_empty() { "/".to_string() } else { rest.to_string() };
+        return moved(&format!("{to}{query}"));
+    }
+    if rest.is_empty() {
+        return moved(&format!("/{first}/{query}"));
+    }
+    if is_site_wide(rest) {
+        // Not part of an edition: left as it is, so the router answers the edition's 404 page.
+        return CURRENT.scope(edition, next.run(req)).await;
+    }
+    let Ok(uri) = format!("{rest}{query}").parse::<Uri>() else {
+        return (StatusCode::BAD_REQUEST, "malformed path").into_response();
+    };
+    *req.uri_mut() = uri;
+    CURRENT.scope(edition, next.run(req)).await
+}
+
+fn moved(location: &str) -> Response {
+    (
+        StatusCode::MOVED_PERMANENTLY,
+        [(header::LOCATION, location.to_string()), (header::CACHE_CONTROL, "public, max-age=3600".to_string())],
+    )
+        .into_response()
+}
+
+/// An edition as the page header's language switcher and `hreflang` links show it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct EditionLink {
+    /// BCP 47 language.
+    pub lang: String,
+    /// Its own name for itself ("فارسی").
+    pub label: String,
+    /// Absolute URL of its home page.
+    pub href: String,
+    /// Path of its home page.
+    pub url: String,
+    /// Whether it is the edition of this page.
+    pub current: bool,
+}
+
+/// The name a language calls itself, for the switcher.
+pub(crate) fn endonym(lang: &str) -> &str {
+    match lang.split(['-', '_']).next().unwrap_or(lang) {
+        "en" => "English",
+        "fa" => "فارسی",
+        "ar" => "العربية",
+        "ur" => "اردو",
+        "tr" => "Türkçe",
+        "fr" => "Français",
+        "de" => "Deutsch",
+        "es" => "Español",
+        "ru" => "Русский",
+        "zh" => "中文",
+        _ => lang,
+    }
+}
+
+/// Every edition's home page, for the switcher and the home pages' `hreflang` links.
+pub(crate) fn edition_links(state: &AppState, current: &Edition) -> Vec<EditionLink> {
+    state
+        .editions
+        .load()
+        .iter()
+        .map(|e| {
+            let url = e.url("/");
+            EditionLink {
+                lang: e.lang.clone(),
+                label: endonym(&e.lang).to_string(),
+                href: format!("{}{url}", state.config.public_url),
+                url,
+                current: e.id == current.id,
+            }
+        })
+        .collect()
+}
