@@ -745,6 +745,36 @@ impl Store {
             .collect()
     }
 
+    /// Forgets what is done with: delivered outbox rows (with their delivery log)
+    /// and rows of stopped webhooks made before `before`, events no row needs
+    /// any more, and rate counters older than an hour. Returns the outbox rows removed.
+    pub async fn prune_wire(&self, before: DateTime<Utc>) -> Result<u64> {
+        let t = before.timestamp();
+        let mut tx = self.pool().begin().await?;
+        let old_rows = "SELECT o.id FROM webhook_outbox o JOIN webhooks w ON w.id = o.webhook_id \
+                        JOIN wire_events e ON e.id = o.event_row \
+                        WHERE e.occurred_at < $1 AND (o.delivered_at IS NOT NULL OR w.active = 0)";
+        sqlx::query(&format!("DELETE FROM webhook_deliveries WHERE outbox_id IN ({old_rows})"))
+            .bind(t)
+            .execute(&mut *tx)
+            .await?;
+        let removed = sqlx::query(&format!("DELETE FROM webhook_outbox WHERE id IN ({old_rows})"))
+            .bind(t)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query(
+            "DELETE FROM wire_events WHERE occurred_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM webhook_outbox o WHERE o.event_row = wire_events.id)",
+        )
+        .bind(t)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM api_rate WHERE minute < $1").bind(now() - 3600).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(removed)
+    }
+
     // ----- ninjs listing -----
 
     /// Stories for the ninjs wire, newest version first: `(news id, version time)`.

@@ -182,3 +182,22 @@ backend_test! {
         assert!(db.store.due_deliveries(now + Duration::seconds(61), 10).await.expect("due").is_empty());
     }
 }
+
+backend_test! {
+    async fn pruning_keeps_what_is_still_to_deliver(db) {
+        db.store.wire_cursor().await.expect("cursor");
+        let s = subscriber(&db.store, "S", &[], 60).await;
+        let h = db.store.add_webhook(s, "http://127.0.0.1:9/one").await.expect("webhook").id;
+        let events = [event("evt_1", 100, 1, &[h]), event("evt_2", 200, 1, &[h])];
+        assert!(db.store.commit_wire_events(0, 2, &events).await.expect("commit"));
+        let due = db.store.due_deliveries(Utc::now(), 10).await.expect("due");
+        db.store.record_delivery(due[0].outbox_id, &delivered()).await.expect("record");
+        // Nothing is old enough yet.
+        assert_eq!(db.store.prune_wire(Utc::now() - Duration::days(30)).await.expect("prune"), 0);
+        // Later: the delivered row goes, the pending one stays.
+        assert_eq!(db.store.prune_wire(Utc::now() + Duration::days(1)).await.expect("prune"), 1);
+        let log = db.store.outbox_of(s, 10).await.expect("log");
+        assert_eq!(log.iter().map(|e| e.event_id.as_str()).collect::<Vec<_>>(), ["evt_2"]);
+        assert_eq!(db.store.due_deliveries(Utc::now(), 10).await.expect("due").len(), 1);
+    }
+}

@@ -53,6 +53,8 @@ const RENEW: Duration = Duration::from_secs(5);
 const ROUND: Duration = Duration::from_secs(8);
 /// Longest pause between two attempts of one delivery.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+/// How long delivered events and their delivery log are kept.
+pub const KEEP: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Changes read per dispatch step.
 const BATCH: i64 = 200;
 
@@ -323,6 +325,7 @@ pub async fn run_webhooks(state: AppState, holder: String) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut leading = false;
     let mut renewed = Instant::now();
+    let mut pruned: Option<Instant> = None;
     loop {
         tick.tick().await;
         if !leading || renewed.elapsed() >= RENEW {
@@ -350,6 +353,13 @@ pub async fn run_webhooks(state: AppState, holder: String) {
         }
         if let Err(e) = deliver_once(&state, &client, deadline).await {
             tracing::warn!(error = %e, "webhook delivery failed; retrying");
+        }
+        if pruned.is_none_or(|p| p.elapsed() >= Duration::from_secs(3600)) {
+            pruned = Some(Instant::now());
+            let before = Utc::now() - chrono::Duration::from_std(KEEP).unwrap_or(chrono::Duration::days(30));
+            if let Err(e) = state.store.prune_wire(before).await {
+                tracing::warn!(error = %e, "pruning old webhook deliveries failed");
+            }
         }
     }
 }
