@@ -18,6 +18,7 @@
 
 use chrono::NaiveDateTime;
 
+use crate::calendar::{self, Calendar};
 use crate::dates;
 
 /// A saved page, read.
@@ -67,6 +68,88 @@ const ENGLISH: Labels = Labels {
     your_comment: "your comment",
 };
 
+/// The labels of a Persian agency's page («کد خبر», «تاریخ انتشار»).
+const PERSIAN: Labels = Labels {
+    updated_in: "به‌روز شده در:",
+    most_visited: "پربازدیدترین‌ها",
+    news_id: "کد خبر:",
+    publish_date: "تاریخ انتشار:",
+    your_comment: "نظر شما",
+};
+
+/// The labels of an Arabic agency's page («رقم الخبر», «تاريخ النشر»).
+const ARABIC: Labels = Labels {
+    updated_in: "آخر تحديث:",
+    most_visited: "الأكثر قراءة",
+    news_id: "رقم الخبر:",
+    publish_date: "تاريخ النشر:",
+    your_comment: "تعليقك",
+};
+
+/// The label set a page uses: the one whose `News ID` line it has (English when none).
+fn labels_of(lines: &[&str]) -> &'static Labels {
+    [&PERSIAN, &ARABIC]
+        .into_iter()
+        .find(|l| lines.iter().any(|line| normalize(line).trim_start().starts_with(l.news_id)))
+        .unwrap_or(&ENGLISH)
+}
+
+/// Persian pages are written with and without the zero-width non-joiner
+/// («به‌روز» / «بهروز»), with Arabic yeh and kaf («كد خبر»): one spelling for matching labels.
+fn normalize(line: &str) -> String {
+    line.chars()
+        .filter_map(|c| match c {
+            '\u{200C}' => None,
+            '\u{064A}' | '\u{0649}' => Some('\u{06CC}'),
+            '\u{0643}' => Some('\u{06A9}'),
+            c => Some(c),
+        })
+        .collect()
+}
+
+/// Reads a publish date as agencies write it: `15 November 2023 - 14:37`
+/// (English, the seed's `15November` too), `۲۴ آبان ۱۴۰۲ - ۱۴:۳۷` (Solar Hijri,
+/// Persian or Latin digits), `١٥ نوفمبر ٢٠٢٣ - ١٤:٣٧` (Gregorian, Arabic or Persian
+/// month names) or `١ جمادى الأولى ١٤٤٥ - ١٤:٣٧` (Hijri).
+pub fn parse_date(text: &str) -> Result<NaiveDateTime, dates::DateError> {
+    let ascii = calendar::digits_to_ascii(text);
+    if let Ok(t) = dates::parse_long(&ascii) {
+        return Ok(t);
+    }
+    let shape = || dates::DateError::Shape(text.to_string());
+    let (date_part, time_part) = ascii.split_once(" - ").ok_or_else(shape)?;
+    let date_part = date_part.trim();
+    let digits = date_part.chars().take_while(char::is_ascii_digit).count();
+    let day: u32 = date_part[..digits].parse().map_err(|_| shape())?;
+    let rest = date_part[digits..].trim();
+    let (month_text, year_text) = rest.rsplit_once(' ').ok_or_else(shape)?;
+    let year: i32 = year_text.trim().parse().map_err(|_| shape())?;
+    let month_text = normalize(month_text.trim());
+    let mut found = None;
+    'search: for cal in [Calendar::SolarHijri, Calendar::Gregorian, Calendar::Hijri] {
+        for lang in ["fa", "ar"] {
+            for m in 1..=12 {
+                if calendar::month_name(cal, lang, m).is_some_and(|name| normalize(name) == month_text) {
+                    found = Some((cal, m));
+                    break 'search;
+                }
+            }
+        }
+    }
+    let (cal, month) = found.ok_or_else(shape)?;
+    let invalid = || dates::DateError::Invalid(text.to_string());
+    let date = match cal {
+        Calendar::Gregorian => chrono::NaiveDate::from_ymd_opt(year, month, day),
+        Calendar::SolarHijri => calendar::gregorian_from_solar_hijri(year, month, day),
+        Calendar::Hijri => calendar::gregorian_from_hijri(year, month, day),
+    }
+    .ok_or_else(invalid)?;
+    let (h, m) = time_part.trim().split_once(':').ok_or_else(shape)?;
+    let time = chrono::NaiveTime::from_hms_opt(h.parse().map_err(|_| shape())?, m.parse().map_err(|_| shape())?, 0)
+        .ok_or_else(invalid)?;
+    Ok(NaiveDateTime::new(date, time))
+}
+
 fn err(line: usize, expected: impl Into<String>) -> ParseError {
     ParseError { line, expected: expected.into() }
 }
@@ -75,7 +158,7 @@ fn err(line: usize, expected: impl Into<String>) -> ParseError {
 pub fn parse(text: &str) -> Result<SavedPage, ParseError> {
     let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
     let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
-    let labels = &ENGLISH;
+    let labels = labels_of(&lines);
     let mut i = 0;
     let skip_blank = |i: &mut usize| {
         while *i < lines.len() && lines[*i].trim().is_empty() {
@@ -84,11 +167,11 @@ pub fn parse(text: &str) -> Result<SavedPage, ParseError> {
     };
 
     skip_blank(&mut i);
-    if i < lines.len() && lines[i].trim_start().starts_with(labels.updated_in) {
+    if i < lines.len() && has_label(lines[i], labels.updated_in) {
         i += 1;
         skip_blank(&mut i);
     }
-    if i < lines.len() && lines[i].trim().eq_ignore_ascii_case(labels.most_visited) {
+    if i < lines.len() && is_line(lines[i], labels.most_visited) {
         i += 1;
         skip_blank(&mut i);
     }
@@ -137,9 +220,9 @@ pub fn parse(text: &str) -> Result<SavedPage, ParseError> {
     // Lead: every line up to `News ID:`.
     let lead_start = i;
     let mut lead_lines = Vec::new();
-    while i < lines.len() && !lines[i].trim_start().starts_with(labels.news_id) {
+    while i < lines.len() && !has_label(lines[i], labels.news_id) {
         let l = lines[i].trim();
-        if l.starts_with(labels.publish_date) {
+        if has_label(l, labels.publish_date) {
             return Err(err(i + 1, format!("`{}` before `{}`", labels.news_id, labels.publish_date)));
         }
         if l.is_empty() {
@@ -157,8 +240,8 @@ pub fn parse(text: &str) -> Result<SavedPage, ParseError> {
     let lead = lead_lines.join(" ");
 
     // News ID.
-    let id_text = lines[i].trim_start()[labels.news_id.len()..].trim();
-    let news_id: i64 = match id_text.parse() {
+    let id_text = after_label(lines[i]);
+    let news_id: i64 = match calendar::digits_to_ascii(id_text).parse() {
         Ok(n) if n > 0 => n,
         _ => return Err(err(i + 1, format!("a positive integer after `{}`, found `{id_text}`", labels.news_id))),
     };
@@ -168,10 +251,10 @@ pub fn parse(text: &str) -> Result<SavedPage, ParseError> {
     let Some(date_line) = lines.get(i).map(|l| l.trim()) else {
         return Err(err(i + 1, format!("`{} <d Month yyyy - HH:MM>`, found the end of the file", labels.publish_date)));
     };
-    let Some(date_text) = date_line.strip_prefix(labels.publish_date) else {
+    let Some(date_text) = has_label(date_line, labels.publish_date).then(|| after_label(date_line)) else {
         return Err(err(i + 1, format!("`{} <d Month yyyy - HH:MM>`, found `{date_line}`", labels.publish_date)));
     };
-    let published_local = dates::parse_long(date_text.trim()).map_err(|e| err(i + 1, e.to_string()))?;
+    let published_local = parse_date(date_text.trim()).map_err(|e| err(i + 1, e.to_string()))?;
     i += 1;
 
     // Body up to `your comment` (or the end of the file).
@@ -180,7 +263,7 @@ pub fn parse(text: &str) -> Result<SavedPage, ParseError> {
     let body_start = i;
     while i < lines.len() {
         let l = lines[i].trim();
-        if l.eq_ignore_ascii_case(labels.your_comment) {
+        if is_line(l, labels.your_comment) {
             break;
         }
         if l.is_empty() {
@@ -218,7 +301,22 @@ pub fn parse(text: &str) -> Result<SavedPage, ParseError> {
 
 fn is_label(line: &str, labels: &Labels) -> bool {
     let l = line.trim();
-    l.is_empty() || l.starts_with(labels.news_id) || l.starts_with(labels.publish_date)
+    l.is_empty() || has_label(l, labels.news_id) || has_label(l, labels.publish_date)
+}
+
+/// Whether `line` starts with `label` (compared in [`normalize`]d spelling, English case-sensitively as before).
+fn has_label(line: &str, label: &str) -> bool {
+    normalize(line.trim_start()).starts_with(&normalize(label))
+}
+
+/// Whether `line` is `label` alone (letter case ignored).
+fn is_line(line: &str, label: &str) -> bool {
+    normalize(line.trim()).to_lowercase() == normalize(label).to_lowercase()
+}
+
+/// What follows a `Label:` line's colon, trimmed.
+fn after_label(line: &str) -> &str {
+    line.split_once(':').map(|(_, rest)| rest).unwrap_or_default().trim()
 }
 
 #[cfg(test)]

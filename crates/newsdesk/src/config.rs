@@ -42,6 +42,8 @@ pub struct Config {
     pub comments: CommentsConfig,
     /// Photo uploads. Env `NEWSDESK_MEDIA__<KEY>`.
     pub media: MediaConfig,
+    /// Calendar of the demo's Arabic edition: `gregorian` or `hijri`. Env `NEWSDESK_DEMO_ARABIC_CALENDAR`.
+    pub demo_arabic_calendar: String,
 }
 
 /// Photo uploads in the back office.
@@ -192,6 +194,7 @@ impl Default for Config {
             wire: WireConfig::default(),
             comments: CommentsConfig::default(),
             media: MediaConfig::default(),
+            demo_arabic_calendar: "gregorian".into(),
         }
     }
 }
@@ -237,6 +240,7 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        self.demo_arabic_calendar()?;
         if self.edition.time_zone.parse::<chrono_tz::Tz>().is_err() {
             return Err(ConfigError::Invalid(format!(
                 "edition.time_zone: `{}` is not an IANA time zone (e.g. Asia/Tehran)",
@@ -292,6 +296,18 @@ impl Config {
             newsdesk_storage::sqlite_url_in(&self.data)
         } else {
             self.database_url.clone()
+        }
+    }
+
+    /// The calendar of the demo's Arabic edition (`demo_arabic_calendar`).
+    pub fn demo_arabic_calendar(&self) -> Result<newsdesk_domain::calendar::Calendar, ConfigError> {
+        use newsdesk_domain::calendar::Calendar;
+        match self.demo_arabic_calendar.parse::<Calendar>() {
+            Ok(c @ (Calendar::Gregorian | Calendar::Hijri)) => Ok(c),
+            _ => Err(ConfigError::Invalid(format!(
+                "demo_arabic_calendar: must be gregorian or hijri, found `{}`",
+                self.demo_arabic_calendar
+            ))),
         }
     }
 

@@ -201,6 +201,23 @@ pub async fn fill(store: &Store, count: usize, now: DateTime<Utc>) -> anyhow::Re
     Ok(DemoReport { created, edition_id: edition.id })
 }
 
+/// The whole demo site: [`fill`] (English), then, when it wrote anything, the
+/// Persian and Arabic editions with their stories and the seed's Persian
+/// translation ([`crate::demo_editions`]), whose News IDs follow the English ones.
+pub async fn fill_site(
+    store: &Store,
+    count: usize,
+    now: DateTime<Utc>,
+    arabic_calendar: newsdesk_domain::calendar::Calendar,
+) -> anyhow::Result<DemoReport> {
+    let mut report = fill(store, count, now).await?;
+    if report.created > 0 {
+        let seed = saved_page::parse(SEED_PAGE).context("reading the seed page")?.news_id;
+        report.created += crate::demo_editions::fill(store, seed, now, arabic_calendar).await?.created;
+    }
+    Ok(report)
+}
+
 /// Imports the seed story (News ID 84427) into an edition exactly as `newsdesk
 /// import page` would (publish time read in the edition's time zone), then
 /// adds its tags and a drawn lead photo captioned with the headline.
@@ -1463,6 +1480,32 @@ async fn draw_section_photos(per_section: usize) -> anyhow::Result<Vec<DrawnPhot
 }
 
 /// Draws one photo on a blocking thread.
+/// Draws a photo in the style of top-level section `style` (index in the
+/// section tree; `variant` picks the scene), stores it with `caption` and
+/// `credit`, and returns its id (the demo's other editions use it).
+pub(crate) async fn store_drawn_photo(
+    store: &Store,
+    style: usize,
+    variant: u64,
+    caption: &str,
+    credit: &str,
+) -> anyhow::Result<i64> {
+    let p = draw_photo_blocking(style, variant, caption.to_string()).await?;
+    let stored = store
+        .put_photo(
+            &p.bytes,
+            "image/jpeg",
+            i64::from(PHOTO_WIDTH),
+            i64::from(PHOTO_HEIGHT),
+            &p.caption,
+            credit,
+            &p.sha256,
+        )
+        .await
+        .context("storing a demo photo")?;
+    Ok(stored.id)
+}
+
 async fn draw_photo_blocking(style: usize, variant: u64, caption: String) -> anyhow::Result<DrawnPhoto> {
     tokio::task::spawn_blocking(move || encode_photo(style, variant, caption)).await.context("drawing a demo photo")?
 }

@@ -420,7 +420,10 @@ async fn post_comment(
             let location = format!("{path}?comment={flag}#{anchor}");
             return Ok((
                 StatusCode::SEE_OTHER,
-                [(header::LOCATION, location), (header::CACHE_CONTROL, "no-store".to_string())],
+                [
+                    (header::LOCATION, crate::editions::encode_location(&location)),
+                    (header::CACHE_CONTROL, "no-store".to_string()),
+                ],
             )
                 .into_response());
         }

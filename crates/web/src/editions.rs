@@ -119,10 +119,24 @@ pub(crate) async fn resolve(State(state): State<AppState>, mut req: Request, nex
     CURRENT.scope(edition, next.run(req)).await
 }
 
+/// A path or URL as an HTTP header may carry it: bytes outside visible ASCII
+/// (the letters of a Persian slug, spaces) percent-encoded; the rest kept.
+pub(crate) fn encode_location(location: &str) -> String {
+    let mut out = String::with_capacity(location.len());
+    for b in location.bytes() {
+        if b.is_ascii_graphic() {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 fn moved(location: &str) -> Response {
     (
         StatusCode::MOVED_PERMANENTLY,
-        [(header::LOCATION, location.to_string()), (header::CACHE_CONTROL, "public, max-age=3600".to_string())],
+        [(header::LOCATION, encode_location(location)), (header::CACHE_CONTROL, "public, max-age=3600".to_string())],
     )
         .into_response()
 }

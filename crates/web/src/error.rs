@@ -83,7 +83,10 @@ impl IntoResponse for AppError {
         if let AppError::Moved(to) = &self {
             return (
                 StatusCode::MOVED_PERMANENTLY,
-                [(header::LOCATION, to.clone()), (header::CACHE_CONTROL, "public, max-age=3600".to_string())],
+                [
+                    (header::LOCATION, crate::editions::encode_location(to)),
+                    (header::CACHE_CONTROL, "public, max-age=3600".to_string()),
+                ],
             )
                 .into_response();
         }

@@ -93,9 +93,7 @@ pub(crate) async fn chrome(state: &AppState, edition: &Edition) -> Result<Arc<Ch
     let ranked = state.store.most_visited(edition.id, None, Utc::now() - Duration::hours(24), 10).await?;
     let ranked: Vec<Teaser> =
         ranked.iter().map(|(s, _)| Teaser::new(s, edition, &sections, &state.config.public_url)).collect();
-    let most_visited = state
-        .templates
-        .render(
+    let most_visited = state.templates.render(
         "most_visited.html",
         minijinja::context! { items => ranked, lang => edition.lang.clone(), prefix => edition.prefix() },
     )?;
@@ -248,7 +246,8 @@ fn render_page(
 }
 
 pub(crate) fn abs(state: &AppState, path: &str) -> String {
-    format!("{}{}", state.config.public_url, crate::editions::url(path))
+    // Percent-encoded: Persian and Arabic slugs go into headers, sitemaps and feeds as well.
+    crate::editions::encode_location(&format!("{}{}", state.config.public_url, crate::editions::url(path)))
 }
 
 // ----- home -----
@@ -317,7 +316,10 @@ async fn home(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Re
 fn moved(path: &str) -> Response {
     (
         StatusCode::MOVED_PERMANENTLY,
-        [(header::LOCATION, path.to_string()), (header::CACHE_CONTROL, "public, max-age=3600".to_string())],
+        [
+            (header::LOCATION, crate::editions::encode_location(path)),
+            (header::CACHE_CONTROL, "public, max-age=3600".to_string()),
+        ],
     )
         .into_response()
 }
@@ -417,7 +419,7 @@ async fn render_story_in(
 ) -> Result<CachedPage, AppError> {
     let tz = edition.time_zone;
     let sections = state.store.sections(edition.id).await?;
-    let related = state.store.related(&story, RELATED).await?;
+    let related = state.store.related(story, RELATED).await?;
     let public_url = &state.config.public_url;
     let related: Vec<Teaser> = related.iter().map(|s| Teaser::new(s, &edition, &sections, public_url)).collect();
     let mut breadcrumb = Vec::new();
@@ -453,7 +455,7 @@ async fn render_story_in(
             label => crate::editions::endonym(&t.lang),
             headline => t.headline,
             url => path.clone(),
-            href => format!("{}{path}", state.config.public_url),
+            href => crate::editions::encode_location(&format!("{}{path}", state.config.public_url)),
         });
     }
     let photo = match story.photo.as_ref() {
@@ -473,11 +475,11 @@ async fn render_story_in(
         .map(|t| Link { name: t.name.clone(), url: crate::editions::url(&format!("/tag/{}", t.slug)) })
         .collect();
     let jsonld_authors: Vec<serde_json::Value> = if authors.is_empty() {
-        vec![serde_json::json!({ "@type": "Organization", "name": edition.name, "url": abs(&state, "/") })]
+        vec![serde_json::json!({ "@type": "Organization", "name": edition.name, "url": abs(state, "/") })]
     } else {
         authors
             .iter()
-            .map(|a| serde_json::json!({ "@type": "Person", "name": a.name, "url": abs(&state, &a.url) }))
+            .map(|a| serde_json::json!({ "@type": "Person", "name": a.name, "url": abs(state, &a.url) }))
             .collect()
     };
     let jsonld = serde_json::json!({
@@ -491,15 +493,15 @@ async fn render_story_in(
         "datePublished": dates::iso8601(published, tz),
         "dateModified": dates::iso8601(modified, tz),
         "author": jsonld_authors,
-        "image": photo.as_ref().map(|p| vec![p.abs.clone()]).unwrap_or_else(|| vec![abs(&state, "/static/logo.svg")]),
+        "image": photo.as_ref().map(|p| vec![p.abs.clone()]).unwrap_or_else(|| vec![abs(state, "/static/logo.svg")]),
         "articleSection": section_name,
         "keywords": story.tags.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
         "inLanguage": edition.lang,
         "publisher": {
             "@type": "Organization",
             "name": edition.name,
-            "url": abs(&state, "/"),
-            "logo": { "@type": "ImageObject", "url": abs(&state, "/static/logo.svg") },
+            "url": abs(state, "/"),
+            "logo": { "@type": "ImageObject", "url": abs(state, "/static/logo.svg") },
         },
     });
     let meta = Meta {
@@ -535,9 +537,9 @@ async fn render_story_in(
         related => related,
         translations => translations,
         share => share_links(&share_url, &story.headline),
-        comments => crate::comments::story_ctx(&state, &story, &edition).await?,
+        comments => crate::comments::story_ctx(state, story, &edition).await?,
     };
-    let html = render_page(&state, &edition, &sections, "story.html", &meta, view)?;
+    let html = render_page(state, &edition, &sections, "story.html", &meta, view)?;
     let deps = story_deps(std::iter::once(story.news_id).chain(related.iter().map(|r| r.news_id)));
     let mut page = CachedPage::new(&html, CC_STORY, Some(story.modified_at), deps);
     page.view = Some((story.news_id, story.edition_id, story.section_id));
