@@ -195,7 +195,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => {
             let config = load_config(&cli, None)?;
             let store = open_store(&config).await?;
-            let report = crate::demo::fill(&store, args.stories as usize, chrono::Utc::now()).await?;
+            let report = crate::demo::fill_site(
+                &store,
+                args.stories as usize,
+                chrono::Utc::now(),
+                config.demo_arabic_calendar()?,
+            )
+            .await?;
             store.close().await;
             if report.created == 0 {
                 println!("the site already has stories; nothing was added");

@@ -4,6 +4,7 @@
 mod cli;
 mod config;
 mod demo;
+mod demo_editions;
 mod import;
 mod search;
 mod serve;

@@ -24,8 +24,9 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     init_tracing(&config.log_format);
     let store = crate::cli::open_store(&config).await?;
     if demo && store.story_count().await? == 0 {
-        let report =
-            crate::demo::fill(&store, 200, chrono::Utc::now()).await.context("cannot create the demo content")?;
+        let report = crate::demo::fill_site(&store, 200, chrono::Utc::now(), config.demo_arabic_calendar()?)
+            .await
+            .context("cannot create the demo content")?;
         tracing::info!(stories = report.created, "demo content created");
     }
     crate::import::ensure_default_edition(&store, &config).await?;
