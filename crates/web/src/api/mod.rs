@@ -290,8 +290,8 @@ pub struct SearchHit {
     params(
         ("q" = String, Query, description = "The words to find (at most 300 characters)", min_length = 1, max_length = 300),
         ("section" = Option<String>, Query, description = "A section path; its subsections count too"),
-        ("from" = Option<String>, Query, description = "First day, YYYY-MM-DD in the edition's time zone"),
-        ("to" = Option<String>, Query, description = "Last day (included), YYYY-MM-DD"),
+        ("from" = Option<String>, Query, format = Date, description = "First day, YYYY-MM-DD in the edition's time zone"),
+        ("to" = Option<String>, Query, format = Date, description = "Last day (included), YYYY-MM-DD"),
         ("page" = Option<u32>, Query, description = "Page, 1 to 100", minimum = 1, maximum = 100),
         ("edition" = Option<String>, Query, description = "Edition language (default: the default edition)"),
     ),

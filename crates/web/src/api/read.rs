@@ -199,6 +199,11 @@ fn edition_named(state: &AppState, lang: Option<&str>) -> Result<Edition, ApiErr
     }
 }
 
+/// A query parameter's value, with an empty one (`?tag=`) taken as absent, as HTML forms send them.
+fn given(v: Option<String>) -> Option<String> {
+    v.filter(|v| !v.trim().is_empty())
+}
+
 fn limit_of(raw: Option<&str>, default: i64, max: i64) -> Result<i64, ApiError> {
     match raw {
         None => Ok(default),
@@ -369,14 +374,15 @@ struct ListQuery {
     tag = "read",
     params(
         ("edition" = Option<String>, Query, description = "Edition language (default: the default edition)"),
-        ("section" = Option<String>, Query, description = "A section path (`iran/defense`); its subsections count too"),
+        ("section" = Option<String>, Query, description = "A section path (`iran/defense`); its subsections count too",
+            example = "world"),
         ("tag" = Option<String>, Query, description = "A tag slug"),
         ("author" = Option<String>, Query, description = "An author slug"),
         ("since" = Option<String>, Query, format = DateTime,
             description = "Published at or after this time (RFC 3339 with offset)"),
         ("until" = Option<String>, Query, format = DateTime,
             description = "Published before this time (RFC 3339 with offset)"),
-        ("cursor" = Option<String>, Query, description = "Opaque position from a `next` link"),
+        ("cursor" = Option<String>, Query, description = "Opaque position from a `next` link", pattern = "^[0-9a-f]*$"),
         ("limit" = Option<i64>, Query, description = "Stories per page, 1 to 100 (default 20)", minimum = 1, maximum = 100),
     ),
     responses(
@@ -387,6 +393,16 @@ struct ListQuery {
 )]
 pub(super) async fn list_stories(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let q: ListQuery = parse_query(raw.as_deref())?;
+    let q = ListQuery {
+        edition: given(q.edition),
+        section: given(q.section),
+        tag: given(q.tag),
+        author: given(q.author),
+        since: given(q.since),
+        until: given(q.until),
+        cursor: given(q.cursor),
+        limit: given(q.limit),
+    };
     let limit = limit_of(q.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
     let since = time_of(q.since.as_deref(), "since")?;
     let until = time_of(q.until.as_deref(), "until")?;
@@ -474,7 +490,7 @@ pub(super) async fn list_stories(State(state): State<AppState>, RawQuery(raw): R
     get,
     path = "/api/v1/stories/{id}",
     tag = "read",
-    params(("id" = i64, Path, description = "News ID", minimum = 1)),
+    params(("id" = i64, Path, description = "News ID", minimum = 1, example = 84427)),
     responses(
         (status = 200, description = "The story", body = StoryView),
         (status = 400, description = "The News ID is malformed", body = ErrorBody),
@@ -537,7 +553,7 @@ fn subtree(state: &AppState, sections: &[Section], parent: Option<i64>, depth: u
 )]
 pub(super) async fn sections(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let q: EditionQuery = parse_query(raw.as_deref())?;
-    let edition = edition_named(&state, q.edition.as_deref())?;
+    let edition = edition_named(&state, given(q.edition).as_deref())?;
     let sections = state.store.sections(edition.id).await?;
     Ok(cached(60, SectionTree { edition: edition.lang.clone(), items: subtree(&state, &sections, None, 0) }))
 }
@@ -566,8 +582,8 @@ struct NamesQuery {
 )]
 pub(super) async fn tags(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let q: NamesQuery = parse_query(raw.as_deref())?;
-    let limit = limit_of(q.limit.as_deref(), 100, MAX_NAMES)?;
-    let edition = edition_named(&state, q.edition.as_deref())?;
+    let limit = limit_of(given(q.limit).as_deref(), 100, MAX_NAMES)?;
+    let edition = edition_named(&state, given(q.edition).as_deref())?;
     let items = state
         .store
         .api_tags(edition.id, limit)
@@ -600,8 +616,8 @@ pub(super) async fn tags(State(state): State<AppState>, RawQuery(raw): RawQuery)
 )]
 pub(super) async fn authors(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let q: NamesQuery = parse_query(raw.as_deref())?;
-    let limit = limit_of(q.limit.as_deref(), 100, MAX_NAMES)?;
-    let edition = edition_named(&state, q.edition.as_deref())?;
+    let limit = limit_of(given(q.limit).as_deref(), 100, MAX_NAMES)?;
+    let edition = edition_named(&state, given(q.edition).as_deref())?;
     let items = state
         .store
         .api_authors(edition.id, limit)

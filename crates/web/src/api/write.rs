@@ -61,6 +61,7 @@ pub struct NewStory {
     #[schema(min_length = 1, max_length = 300)]
     pub headline: String,
     /// Section path, e.g. `iran/defense` (must exist).
+    #[schema(example = "world")]
     pub section: String,
     /// Lead (at most 2,000 characters).
     #[serde(default)]
@@ -87,7 +88,16 @@ pub struct NewStory {
     pub editorial_note: String,
     /// Lead photo: a photo id from the media library.
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub photo_id: Option<i64>,
+}
+
+/// Reads a version number: a JSON integer, also written as `3.0` (JSON does not tell the two apart).
+fn version_number<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    n.as_i64()
+        .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
+        .ok_or_else(|| serde::de::Error::custom(format!("version must be an integer, found {n}")))
 }
 
 /// Reads a field that may be absent (keep), null (clear) or a value.
@@ -100,6 +110,7 @@ fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result
 #[serde(deny_unknown_fields)]
 pub struct StoryPatch {
     /// The version the change is based on; refused with 409 `conflict` when the story has moved on.
+    #[serde(deserialize_with = "version_number")]
     pub version: i64,
     /// Headline.
     #[schema(min_length = 1, max_length = 300)]
@@ -124,7 +135,7 @@ pub struct StoryPatch {
     pub editorial_note: Option<String>,
     /// Lead photo id; null removes the photo.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1)]
     pub photo_id: Option<Option<i64>>,
 }
 
@@ -172,6 +183,7 @@ pub struct WorkflowRequest {
     /// What to do.
     pub action: WorkflowAction,
     /// The version the step is based on.
+    #[serde(deserialize_with = "version_number")]
     pub version: i64,
     /// For `schedule`: when to publish (RFC 3339 with offset, in the future).
     #[serde(default)]
@@ -187,6 +199,7 @@ pub struct WorkflowRequest {
 #[serde(deny_unknown_fields)]
 pub struct PublishRequest {
     /// The version being published.
+    #[serde(deserialize_with = "version_number")]
     pub version: i64,
 }
 
@@ -198,6 +211,7 @@ pub struct NewsroomStory {
     /// Workflow state: draft, submitted, scheduled, published, unpublished or killed.
     pub status: String,
     /// Version; send it back with the next change.
+    #[serde(deserialize_with = "version_number")]
     pub version: i64,
     /// Canonical URL (answers only while published).
     pub url: String,
@@ -475,7 +489,7 @@ pub(super) async fn create_story(
     path = "/api/v1/stories/{id}",
     tag = "write",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "News ID", minimum = 1)),
+    params(("id" = i64, Path, description = "News ID", minimum = 1, example = 84427)),
     request_body = StoryPatch,
     responses(
         (status = 200, description = "The story as stored now", body = NewsroomStory),
@@ -634,7 +648,7 @@ async fn apply_action(state: &AppState, user: &ApiUser, id: i64, req: WorkflowRe
     path = "/api/v1/stories/{id}/workflow",
     tag = "write",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "News ID", minimum = 1)),
+    params(("id" = i64, Path, description = "News ID", minimum = 1, example = 84427)),
     request_body = WorkflowRequest,
     responses(
         (status = 200, description = "The story in its new state", body = NewsroomStory),
@@ -667,7 +681,7 @@ pub(super) async fn story_workflow(
     path = "/api/v1/stories/{id}/publish",
     tag = "write",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "News ID", minimum = 1)),
+    params(("id" = i64, Path, description = "News ID", minimum = 1, example = 84427)),
     request_body = PublishRequest,
     responses(
         (status = 200, description = "The published story", body = NewsroomStory),
