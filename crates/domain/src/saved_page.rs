@@ -113,8 +113,9 @@ fn normalize(line: &str) -> String {
 /// month names) or `١ جمادى الأولى ١٤٤٥ - ١٤:٣٧` (Hijri).
 pub fn parse_date(text: &str) -> Result<NaiveDateTime, dates::DateError> {
     let ascii = calendar::digits_to_ascii(text);
-    if let Ok(t) = dates::parse_long(&ascii) {
-        return Ok(t);
+    match dates::parse_long(&ascii) {
+        Err(dates::DateError::Shape(_)) => {}
+        other => return other,
     }
     let shape = || dates::DateError::Shape(text.to_string());
     let (date_part, time_part) = ascii.split_once(" - ").ok_or_else(shape)?;
@@ -167,11 +168,13 @@ pub fn parse(text: &str) -> Result<SavedPage, ParseError> {
     };
 
     skip_blank(&mut i);
-    if i < lines.len() && has_label(lines[i], labels.updated_in) {
+    // Site chrome is skipped in any language (pages mixing label languages exist).
+    let all = [&ENGLISH, &PERSIAN, &ARABIC];
+    if i < lines.len() && all.iter().any(|l| has_label(lines[i], l.updated_in)) {
         i += 1;
         skip_blank(&mut i);
     }
-    if i < lines.len() && is_line(lines[i], labels.most_visited) {
+    if i < lines.len() && all.iter().any(|l| is_line(lines[i], l.most_visited)) {
         i += 1;
         skip_blank(&mut i);
     }
@@ -263,7 +266,7 @@ pub fn parse(text: &str) -> Result<SavedPage, ParseError> {
     let body_start = i;
     while i < lines.len() {
         let l = lines[i].trim();
-        if is_line(l, labels.your_comment) {
+        if all.iter().any(|labels| is_line(l, labels.your_comment)) {
             break;
         }
         if l.is_empty() {
@@ -325,6 +328,49 @@ mod tests {
     use proptest::prelude::*;
 
     pub(crate) const SEED: &str = include_str!("../../../demo/seed/000_ad66ece867d7ed05.txt");
+
+    const PERSIAN_PAGE: &str = include_str!("../../../demo/pages/fa-90001.txt");
+
+    #[test]
+    fn reads_a_page_with_persian_labels_and_a_solar_hijri_date() {
+        let page = parse(PERSIAN_PAGE).expect("Persian page parses");
+        assert_eq!(page.sections, vec!["ایران".to_string(), "دفاعی".to_string()]);
+        assert_eq!(page.news_id, 90001);
+        assert!(page.headline.starts_with("وزارت دفاع:"));
+        assert!(page.lead.ends_with("اعلام کرد."));
+        // ۲۴ آبان ۱۴۰۲ is 15 November 2023, the seed's day.
+        assert_eq!(dates::format_naive_long(page.published_local), "15 November 2023 - 14:37");
+        assert_eq!(page.photo_alt.as_deref(), Some(page.headline.as_str()));
+        assert_eq!(page.paragraphs.len(), 4);
+        assert!(page.paragraphs[0].starts_with("سردار سرتیپ"));
+        assert!(page.paragraphs.iter().all(|p| !p.contains("نظر شما")));
+        // The ZWNJ of the text is kept as written.
+        assert!(page.paragraphs[1].contains("می\u{200C}دارند") || page.paragraphs[1].contains("برمی\u{200C}دارند"));
+        // Written with Arabic yeh/kaf and without the ZWNJ, the labels still read.
+        let arabic_letters = PERSIAN_PAGE.replace("کد خبر", "كد خبر").replace("به‌روز", "بهروز");
+        assert_eq!(parse(&arabic_letters).expect("variant spelling parses").news_id, 90001);
+        // English labels in the same page still work (mixed exports).
+        let english = PERSIAN_PAGE.replace("کد خبر:", "News ID:").replace("تاریخ انتشار:", "Publish Date:");
+        assert_eq!(parse(&english).expect("English labels").news_id, 90001);
+    }
+
+    #[test]
+    fn reads_localized_dates() {
+        let d = |s: &str| dates::format_naive_long(parse_date(s).expect(s));
+        assert_eq!(d("۲۴ آبان ۱۴۰۲ - ۱۴:۳۷"), "15 November 2023 - 14:37");
+        assert_eq!(d("24 آبان 1402 - 14:37"), "15 November 2023 - 14:37");
+        assert_eq!(d("١٥ نوفمبر ٢٠٢٣ - ١٤:٣٧"), "15 November 2023 - 14:37");
+        assert_eq!(d("15November 2023 - 14:37"), "15 November 2023 - 14:37");
+        // A Hijri date reads back to the day it was written for.
+        let day = chrono::NaiveDate::from_ymd_opt(2023, 11, 15).expect("date");
+        let h = calendar::hijri_from_gregorian(day);
+        let name = calendar::month_name(Calendar::Hijri, "ar", h.month).expect("month");
+        let text = calendar::to_arabic_indic_digits(&format!("{} {name} {} - 14:37", h.day, h.year));
+        assert_eq!(d(&text), "15 November 2023 - 14:37");
+        assert!(matches!(parse_date("۳۱ اسفند ۱۴۰۲ - ۱۰:۰۰"), Err(dates::DateError::Invalid(_))), "1402 is not leap");
+        assert!(matches!(parse_date("۲۴ آبانی ۱۴۰۲ - ۱۴:۳۷"), Err(dates::DateError::Shape(_))));
+        assert!(matches!(parse_date("31 February 2023 - 10:00"), Err(dates::DateError::Invalid(_))));
+    }
 
     #[test]
     fn reads_the_seed() {
