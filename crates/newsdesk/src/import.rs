@@ -25,6 +25,35 @@ pub async fn ensure_default_edition(store: &Store, config: &Config) -> anyhow::R
         .await?)
 }
 
+/// Creates the edition `lang` on first import into it, for the languages the
+/// site has words for (Persian, Arabic, English): right to left for Persian
+/// and Arabic, in the default edition's time zone, with its language's calendar
+/// and digits (Solar Hijri and Persian digits for `fa`). Other codes are refused.
+async fn create_edition(store: &Store, config: &Config, lang: &str) -> anyhow::Result<Edition> {
+    if !matches!(lang, "fa" | "ar" | "en") {
+        return Err(anyhow!(
+            "--edition: there is no edition `{lang}` (editions are created on first import for fa, ar and en)"
+        ));
+    }
+    let rtl = matches!(lang, "fa" | "ar");
+    let time_zone = config
+        .edition
+        .time_zone
+        .parse()
+        .map_err(|_| anyhow!("edition.time_zone: unknown zone {}", config.edition.time_zone))?;
+    let e = store
+        .upsert_edition(&newsdesk_storage::NewEdition {
+            lang: lang.to_string(),
+            name: config.edition.name.clone(),
+            direction: if rtl { newsdesk_domain::Direction::Rtl } else { newsdesk_domain::Direction::Ltr },
+            time_zone,
+            is_default: false,
+        })
+        .await?;
+    eprintln!("created the edition `{lang}` (served at /{lang}/)");
+    Ok(e)
+}
+
 /// Reads and checks one file; the error names the file and line.
 fn read_page(path: &Path, edition: &Edition) -> anyhow::Result<StoryInput> {
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
@@ -39,11 +68,13 @@ fn read_page(path: &Path, edition: &Edition) -> anyhow::Result<StoryInput> {
 /// A bad file is reported and skipped (nothing of it stored); the command fails if any file failed.
 pub async fn import_pages(config: &Config, edition: Option<&str>, files: &[PathBuf]) -> anyhow::Result<()> {
     let store = crate::cli::open_store(config).await?;
+    let default = ensure_default_edition(&store, config).await?;
     let edition = match edition {
-        Some(lang) => {
-            store.edition_by_lang(lang).await?.ok_or_else(|| anyhow!("--edition: there is no edition `{lang}`"))?
-        }
-        None => ensure_default_edition(&store, config).await?,
+        Some(lang) if lang != default.lang => match store.edition_by_lang(lang).await? {
+            Some(e) => e,
+            None => create_edition(&store, config, lang).await?,
+        },
+        _ => default,
     };
     let base = config.public_url();
     let prefix = if edition.is_default { String::new() } else { format!("/{}", edition.lang) };

@@ -124,3 +124,34 @@ fn migrate_creates_the_sqlite_database_in_the_data_dir() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(data.join("newsdesk.db").is_file());
 }
+
+const PERSIAN_PAGE: &str = include_str!("../../../demo/pages/fa-90001.txt");
+
+backend_test! {
+    async fn a_page_with_persian_labels_imports_into_the_persian_edition(db) {
+        let dir = tempfile::tempdir().expect("tmp");
+        let page = write(dir.path(), "fa.txt", PERSIAN_PAGE);
+        let out = newsdesk(&db, dir.path(), &["import", "page", "--edition", "fa", &page.display().to_string()]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(stdout.starts_with("90001 http://127.0.0.1:8080/fa/news/90001/وزارت-دفاع"), "{stdout}");
+        assert!(stdout.trim_end().ends_with("(created)"), "{stdout}");
+        let story = db.store.story(90001).await.expect("load").expect("imported");
+        let fa = db.store.edition_by_lang("fa").await.expect("read").expect("created on first import");
+        assert_eq!(story.edition_id, fa.id);
+        assert_eq!(fa.direction, newsdesk_domain::Direction::Rtl);
+        assert_eq!(fa.calendar, newsdesk_domain::calendar::Calendar::SolarHijri);
+        assert!(!fa.is_default, "the default edition stays the configured one");
+        // ۲۴ آبان ۱۴۰۲ - ۱۴:۳۷ in Tehran.
+        assert_eq!(
+            newsdesk_domain::dates::iso8601(story.published_at.expect("published"), fa.time_zone),
+            "2023-11-15T14:37:00+03:30"
+        );
+        assert_eq!(fa.format_long(story.published_at.expect("published")), "۲۴ آبان ۱۴۰۲ - ۱۴:۳۷");
+        let again = newsdesk(&db, dir.path(), &["import", "page", "--edition", "fa", &page.display().to_string()]);
+        assert!(text(&again.stdout).trim_end().ends_with("(unchanged)"));
+        let bad = newsdesk(&db, dir.path(), &["import", "page", "--edition", "F A", &page.display().to_string()]);
+        assert!(!bad.status.success());
+        assert!(text(&bad.stderr).contains("there is no edition `F A`"), "{}", text(&bad.stderr));
+    }
+}
