@@ -138,3 +138,54 @@ impl Store {
             .collect()
     }
 }
+
+impl crate::StoreError {
+    /// Whether SQLite refused a transaction because another connection wrote
+    /// meanwhile ("database is locked": a deferred transaction that read first
+    /// cannot take the write lock). The transaction was rolled back whole, so
+    /// the caller may simply run it again.
+    pub fn is_busy(&self) -> bool {
+        match self {
+            crate::StoreError::Db(sqlx::Error::Database(e)) => {
+                // 5 SQLITE_BUSY, 517 SQLITE_BUSY_SNAPSHOT, 261 SQLITE_BUSY_RECOVERY, 6 SQLITE_LOCKED.
+                matches!(e.code().as_deref(), Some("5" | "517" | "261" | "6"))
+            }
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::TestDb;
+    use crate::{AuditEntry, StoreError};
+
+    fn entry(actor: &str) -> AuditEntry {
+        AuditEntry {
+            at: chrono::Utc::now(),
+            actor: actor.into(),
+            user_id: None,
+            action: "test".into(),
+            target_kind: "test".into(),
+            target_id: "1".into(),
+            detail: String::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_transaction_overtaken_by_another_writer_is_busy() {
+        let db = TestDb::sqlite().await;
+        let mut tx = db.store.pool().begin().await.expect("begin");
+        sqlx::query("SELECT COUNT(*) FROM audit_log").fetch_one(&mut *tx).await.expect("read first");
+        db.store.audit(&entry("other")).await.expect("another connection writes");
+        let err = sqlx::query(
+            "INSERT INTO audit_log (at, actor, action, target_kind, target_id) VALUES (1, 'a', 'b', 'c', 'd')",
+        )
+        .execute(&mut *tx)
+        .await
+        .expect_err("the snapshot is stale");
+        let err = StoreError::from(err);
+        assert!(err.is_busy(), "{err}");
+        assert!(!StoreError::Invalid("x".into()).is_busy());
+    }
+}
