@@ -122,6 +122,14 @@ backend_test! {
         assert_eq!(s["published"], "2023-11-15T14:37:00+03:30");
         assert_eq!(s["edition"], "en");
         assert!(s["section"]["path"].is_string());
+        // Conditional GET: the ETag answers 304 until the story changes.
+        let etag = a.headers[header::ETAG].to_str().expect("etag").to_string();
+        let again = app.request(Request::get("/api/v1/stories/84427").header(header::IF_NONE_MATCH, &etag).body(Body::empty()).expect("request")).await;
+        assert_eq!((again.status, again.body.as_str()), (StatusCode::NOT_MODIFIED, ""));
+        app.db.store.mark_updated(84427, Utc::now()).await.expect("update");
+        let changed = app.request(Request::get("/api/v1/stories/84427").header(header::IF_NONE_MATCH, &etag).body(Body::empty()).expect("request")).await;
+        assert_eq!(changed.status, StatusCode::OK);
+        assert_ne!(changed.headers[header::ETAG], etag.as_str());
 
         assert_error(&app.get("/api/v1/stories/999999").await, StatusCode::NOT_FOUND, "not_found", "unknown");
         let draft = app.add_story(&["World"], "Soon", 5).await;

@@ -1,15 +1,15 @@
 //! The public read API: published stories (a filtered, cursor-paged list and
 //! one by News ID), the section tree, tags and authors.
 
-use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::header;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use newsdesk_domain::{Edition, Photo, Section, Story, StoryStatus, StorySummary, dates};
 use newsdesk_storage::{ApiStoryQuery, Cursor};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use super::{ApiError, ErrorBody, parse_query};
@@ -181,8 +181,33 @@ pub struct NameList {
 
 // ----- helpers -----
 
-fn cached<T: Serialize>(max_age: u32, body: T) -> Response {
-    ([(header::CACHE_CONTROL, format!("public, max-age={max_age}"))], Json(body)).into_response()
+/// A public, briefly cacheable JSON answer with a weak ETag; 304 when the
+/// client's `If-None-Match` names it.
+fn cached<T: Serialize>(headers: &HeaderMap, max_age: u32, body: T) -> Result<Response, ApiError> {
+    let bytes = serde_json::to_vec(&body).map_err(|e| {
+        tracing::error!(error = %e, "cannot serialize an API answer");
+        ApiError::internal()
+    })?;
+    let etag = format!("W/\"{}\"", &hex::encode(Sha256::digest(&bytes))[..32]);
+    let cache_control = format!("public, max-age={max_age}");
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|inm| inm.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/") == &etag[2..]));
+    if matches {
+        return Ok(
+            (StatusCode::NOT_MODIFIED, [(header::ETAG, etag), (header::CACHE_CONTROL, cache_control)]).into_response()
+        );
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (header::ETAG, etag),
+            (header::CACHE_CONTROL, cache_control),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// The edition named by `lang`, or the default one.
@@ -387,11 +412,16 @@ struct ListQuery {
     ),
     responses(
         (status = 200, description = "A page of stories", body = StoryList),
+        (status = 304, description = "Not modified: the `If-None-Match` ETag is current"),
         (status = 400, description = "A parameter is malformed", body = ErrorBody),
         (status = 404, description = "No such edition, section, tag or author", body = ErrorBody),
     )
 )]
-pub(super) async fn list_stories(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+pub(super) async fn list_stories(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
     let q: ListQuery = parse_query(raw.as_deref())?;
     let q = ListQuery {
         edition: given(q.edition),
@@ -482,7 +512,7 @@ pub(super) async fn list_stories(State(state): State<AppState>, RawQuery(raw): R
         _ => None,
     };
     let items = found.iter().map(|s| item_of(&state, &edition, &sections, s)).collect();
-    Ok(cached(30, StoryList { items, next }))
+    cached(&headers, 30, StoryList { items, next })
 }
 
 /// One published story by News ID, whole.
@@ -493,6 +523,7 @@ pub(super) async fn list_stories(State(state): State<AppState>, RawQuery(raw): R
     params(("id" = i64, Path, description = "News ID", minimum = 1, example = 84427)),
     responses(
         (status = 200, description = "The story", body = StoryView),
+        (status = 304, description = "Not modified: the `If-None-Match` ETag is current"),
         (status = 400, description = "The News ID is malformed", body = ErrorBody),
         (status = 404, description = "No such published story", body = ErrorBody),
         (status = 410, description = "The story was unpublished or withdrawn", body = ErrorBody),
@@ -500,6 +531,7 @@ pub(super) async fn list_stories(State(state): State<AppState>, RawQuery(raw): R
 )]
 pub(super) async fn one_story(
     State(state): State<AppState>,
+    headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -509,7 +541,7 @@ pub(super) async fn one_story(
     struct NoParams {}
     let _: NoParams = parse_query(raw.as_deref())?;
     let story = public_story(&state, id).await?;
-    Ok(cached(60, story_view(&state, &story).await?))
+    cached(&headers, 60, story_view(&state, &story).await?)
 }
 
 // ----- sections, tags, authors -----
@@ -547,15 +579,20 @@ fn subtree(state: &AppState, sections: &[Section], parent: Option<i64>, depth: u
     params(("edition" = Option<String>, Query, description = "Edition language (default: the default edition)")),
     responses(
         (status = 200, description = "The tree", body = SectionTree),
+        (status = 304, description = "Not modified: the `If-None-Match` ETag is current"),
         (status = 400, description = "A parameter is malformed", body = ErrorBody),
         (status = 404, description = "No such edition", body = ErrorBody),
     )
 )]
-pub(super) async fn sections(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+pub(super) async fn sections(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
     let q: EditionQuery = parse_query(raw.as_deref())?;
     let edition = edition_named(&state, given(q.edition).as_deref())?;
     let sections = state.store.sections(edition.id).await?;
-    Ok(cached(60, SectionTree { edition: edition.lang.clone(), items: subtree(&state, &sections, None, 0) }))
+    cached(&headers, 60, SectionTree { edition: edition.lang.clone(), items: subtree(&state, &sections, None, 0) })
 }
 
 #[derive(Debug, Deserialize)]
@@ -576,11 +613,16 @@ struct NamesQuery {
     ),
     responses(
         (status = 200, description = "The tags", body = NameList),
+        (status = 304, description = "Not modified: the `If-None-Match` ETag is current"),
         (status = 400, description = "A parameter is malformed", body = ErrorBody),
         (status = 404, description = "No such edition", body = ErrorBody),
     )
 )]
-pub(super) async fn tags(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+pub(super) async fn tags(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
     let q: NamesQuery = parse_query(raw.as_deref())?;
     let limit = limit_of(given(q.limit).as_deref(), 100, MAX_NAMES)?;
     let edition = edition_named(&state, given(q.edition).as_deref())?;
@@ -596,7 +638,7 @@ pub(super) async fn tags(State(state): State<AppState>, RawQuery(raw): RawQuery)
             stories: n,
         })
         .collect();
-    Ok(cached(60, NameList { edition: edition.lang.clone(), items }))
+    cached(&headers, 60, NameList { edition: edition.lang.clone(), items })
 }
 
 /// Authors with published stories, most stories first.
@@ -610,11 +652,16 @@ pub(super) async fn tags(State(state): State<AppState>, RawQuery(raw): RawQuery)
     ),
     responses(
         (status = 200, description = "The authors", body = NameList),
+        (status = 304, description = "Not modified: the `If-None-Match` ETag is current"),
         (status = 400, description = "A parameter is malformed", body = ErrorBody),
         (status = 404, description = "No such edition", body = ErrorBody),
     )
 )]
-pub(super) async fn authors(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
+pub(super) async fn authors(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
     let q: NamesQuery = parse_query(raw.as_deref())?;
     let limit = limit_of(given(q.limit).as_deref(), 100, MAX_NAMES)?;
     let edition = edition_named(&state, given(q.edition).as_deref())?;
@@ -630,5 +677,5 @@ pub(super) async fn authors(State(state): State<AppState>, RawQuery(raw): RawQue
             stories: n,
         })
         .collect();
-    Ok(cached(60, NameList { edition: edition.lang.clone(), items }))
+    cached(&headers, 60, NameList { edition: edition.lang.clone(), items })
 }
