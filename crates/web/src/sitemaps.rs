@@ -169,25 +169,41 @@ fn document(body: String, cache_control: &'static str, modified: Option<DateTime
 async fn index(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Result<Response, AppError> {
     let st = &state;
     cached(st, uri.path().to_string(), &headers, || async move {
-        let edition = edition(st);
-        let months = st.store.published_months(edition.id).await?;
-        let mut files = vec![SitemapFile::Sections];
-        for m in &months {
-            let parts = (m.stories + URLS_PER_SITEMAP - 1) / URLS_PER_SITEMAP;
-            files.extend((1..=parts).map(|part| SitemapFile::Stories { month: m.month, part }));
+        // The default edition's index lists the files of every edition (`/fa/sitemaps/…` too);
+        // another edition's own index lists its files.
+        let current = edition(st);
+        let editions: Vec<_> = if current.is_default && !st.editions.load().is_empty() {
+            st.editions.load().iter().cloned().collect()
+        } else {
+            vec![current]
+        };
+        let mut locs = Vec::new();
+        let mut deps = Vec::new();
+        for e in &editions {
+            let months = st.store.published_months(e.id).await?;
+            let mut files = vec![SitemapFile::Sections];
+            for m in &months {
+                let parts = (m.stories + URLS_PER_SITEMAP - 1) / URLS_PER_SITEMAP;
+                files.extend((1..=parts).map(|part| SitemapFile::Stories { month: m.month, part }));
+            }
+            locs.extend(files.iter().map(|f| {
+                let path = crate::editions::within(e, &f.path());
+                crate::editions::encode_location(&format!("{}{path}", st.config.public_url))
+            }));
+            deps.push(list_dep_edition(e.id));
         }
         let mut x = Xml::new()?;
         x.w.create_element("sitemapindex")
             .with_attribute(("xmlns", SITEMAP_NS))
             .write_inner_content(|w| {
-                for f in &files {
-                    w.create_element("sitemap").write_inner_content(|w| text(w, "loc", &abs(st, &f.path())))?;
+                for loc in &locs {
+                    w.create_element("sitemap").write_inner_content(|w| text(w, "loc", loc))?;
                 }
                 Ok(())
             })
             .map_err(xml_error)?;
-        // Any publish may open a month or split one: the index follows the edition's list.
-        Ok(document(x.finish()?, CC_SITEMAP, None, vec![list_dep_edition(edition.id)]))
+        // Any publish may open a month or split one: the index follows the editions' lists.
+        Ok(document(x.finish()?, CC_SITEMAP, None, deps))
     })
     .await
 }

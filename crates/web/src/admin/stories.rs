@@ -37,6 +37,7 @@ pub(super) fn routes(t: Table) -> Table {
         .post("/admin/stories/{id}/autosave", WriteStories, autosave)
         .post("/admin/stories/{id}/workflow", WriteStories, workflow)
         .post("/admin/stories/{id}/correction", Publish, correction)
+        .post("/admin/stories/{id}/translation", Publish, translation)
         .get("/admin/stories/{id}/revisions", WriteStories, revisions)
         .get("/admin/stories/{id}/revisions/{version}", WriteStories, revision)
         .post("/admin/stories/{id}/revisions/{version}/restore", WriteStories, restore)
@@ -408,11 +409,26 @@ async fn render_editor(state: &AppState, staff: &Staff, edition: &Edition, p: Ed
             can_correct => s.status == StoryStatus::Published && staff.can(Permission::Publish),
         }
     });
+    // The story's versions in other editions ("translation of News ID").
+    let mut translations = Vec::new();
+    if let Some(s) = p.story {
+        for t in state.store.translations(s.news_id).await? {
+            translations.push(minijinja::context! {
+                news_id => t.news_id,
+                lang => t.lang,
+                headline => t.headline,
+                status => t.status.as_str(),
+                edit_url => format!("/admin/stories/{}/edit", t.news_id),
+            });
+        }
+    }
     let title = p.story.map(|s| format!("Edit: {}", s.headline)).unwrap_or_else(|| "New story".into());
     let photo_id = p.form.photo_id.as_deref().and_then(|v| v.trim().parse::<i64>().ok());
     let photo = super::media::editor_photo(state, photo_id).await?;
     let html = page::render(state, staff, "admin/editor.html", &title, minijinja::context! {
         story => story,
+        translations => translations,
+        can_link_translations => staff.can(Permission::Publish),
         photo => photo,
         form => p.form,
         errors => p.errors,
@@ -482,6 +498,7 @@ async fn edit(
         "unchanged" => "Nothing had changed.".to_string(),
         "restored" => "The revision was restored as a new version.".to_string(),
         "correction" => "The correction was published.".to_string(),
+        "translation" => "The translation links were saved.".to_string(),
         other => match other.parse::<Action>() {
             Ok(a) => format!("Done: {}.", a.label()),
             Err(_) => "Saved.".to_string(),
@@ -723,6 +740,43 @@ async fn workflow(
     state.store.audit(&staff.audit(&format!("story.{action}"), "story", story.news_id, note)).await?;
     state.story_changed(story.news_id, story.edition_id).await?;
     Ok(Redirect::to(&format!("/admin/stories/{}/edit?saved={action}", story.news_id)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct TranslationForm {
+    /// News ID of a story in another edition this one translates; empty to unlink.
+    translation_of: String,
+}
+
+/// Links the story as a translation of another News ID (or unlinks it); the
+/// pages of every story whose language list changes are refreshed.
+async fn translation(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(form): Form<TranslationForm>,
+) -> Result<Response, AdminError> {
+    let (story, _) = load(&state, &id).await?;
+    let text = newsdesk_domain::calendar::digits_to_ascii(form.translation_of.trim());
+    let of = match text.as_str() {
+        "" => None,
+        t => Some(t.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+            AdminError::BadRequest(format!("“Translation of” must be a News ID such as 84427, not “{t}”."))
+        })?),
+    };
+    let before = state.store.translations(story.news_id).await?;
+    state.store.set_translation_of(story.news_id, of).await?;
+    let after = state.store.translations(story.news_id).await?;
+    for t in before.iter().chain(after.iter()) {
+        state.story_changed(t.news_id, t.edition_id).await?;
+    }
+    state.story_changed(story.news_id, story.edition_id).await?;
+    let note = match of {
+        Some(n) => format!("translation of {n}"),
+        None => "no longer a translation".to_string(),
+    };
+    state.store.audit(&staff.audit("story.translation", "story", story.news_id, note)).await?;
+    Ok(Redirect::to(&format!("/admin/stories/{}/edit?saved=translation", story.news_id)).into_response())
 }
 
 #[derive(Debug, Deserialize)]
