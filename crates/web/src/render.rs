@@ -28,6 +28,7 @@ const THEME: &[(&str, &str)] = &[
     ("admin/message.html", include_str!("../templates/admin/message.html")),
     ("admin/dashboard.html", include_str!("../templates/admin/dashboard.html")),
     ("admin/account.html", include_str!("../templates/admin/account.html")),
+    ("admin/tokens.html", include_str!("../templates/admin/tokens.html")),
     ("admin/stories.html", include_str!("../templates/admin/stories.html")),
     ("admin/editor.html", include_str!("../templates/admin/editor.html")),
     ("admin/revisions.html", include_str!("../templates/admin/revisions.html")),

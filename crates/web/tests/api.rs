@@ -399,3 +399,83 @@ backend_test! {
         }
     }
 }
+
+/// A back-office session made directly in the store; returns the cookie and the CSRF token.
+async fn session(app: &TestApp, email: &str, role: Role) -> (String, String) {
+    use sha2::{Digest, Sha256};
+    let u = app
+        .db
+        .store
+        .create_user(&NewUser { email: email.into(), name: email.into(), role, password_hash: "x".into() }, Utc::now())
+        .await
+        .expect("user");
+    let token = format!("session-token-of-{email}");
+    let csrf = format!("csrf-of-{email}");
+    let hash = hex::encode(Sha256::digest(token.as_bytes()));
+    let now = Utc::now();
+    app.db.store.create_session(&hash, u.id, &csrf, now, now + Duration::hours(1)).await.expect("session");
+    (format!("nd_session={token}"), csrf)
+}
+
+async fn form_post(app: &TestApp, cookie: &str, uri: &str, fields: &[(&str, &str)]) -> Answer {
+    let body = serde_urlencoded::to_string(fields).expect("form");
+    app.request(
+        Request::post(uri)
+            .header(header::COOKIE, cookie)
+            .header(header::ACCEPT, "text/html")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "same-origin")
+            .body(Body::from(body))
+            .expect("request"),
+    )
+    .await
+}
+
+backend_test! {
+    async fn tokens_are_made_and_revoked_on_the_account_page(db) {
+        let app = TestApp::new(db).await;
+        let (cookie, csrf) = session(&app, "rita@example.org", Role::Reporter).await;
+        let (other_cookie, other_csrf) = session(&app, "rob@example.org", Role::Reporter).await;
+        let page = app
+            .request(Request::get("/admin/account/tokens").header(header::COOKIE, &cookie).body(Body::empty()).expect("req"))
+            .await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("No tokens yet."));
+
+        let refused = form_post(&app, &cookie, "/admin/account/tokens", &[("name", "phone")]).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "no CSRF token");
+        let empty = form_post(&app, &cookie, "/admin/account/tokens", &[("name", " "), ("csrf", &csrf)]).await;
+        assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(empty.body.contains("must not be empty"));
+
+        let made = form_post(&app, &cookie, "/admin/account/tokens", &[("name", "phone <app>"), ("csrf", &csrf)]).await;
+        assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+        assert_eq!(made.headers[header::CACHE_CONTROL], "no-store");
+        assert!(made.body.contains("phone &lt;app&gt;") && !made.body.contains("phone <app>"), "escaped");
+        let start = made.body.find("ndt_").expect("the token is shown");
+        let token: String = made.body[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        assert_eq!(token.len(), 4 + 64);
+        let section = json_of(&app.get("/api/v1/sections").await)["items"][0]["path"].as_str().expect("path").to_string();
+        let create = json!({"headline": "Via the page's token", "section": section});
+        let a = send(&app, Method::POST, "/api/v1/stories", Some(&token), Some(create.clone())).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+        let listed = app
+            .request(Request::get("/admin/account/tokens").header(header::COOKIE, &cookie).body(Body::empty()).expect("req"))
+            .await;
+        assert!(!listed.body.contains(&token), "shown only once");
+        assert!(listed.body.contains(&token[..12]), "listed by prefix");
+
+        let user = app.db.store.user_by_email("rita@example.org").await.expect("user").expect("rita").0;
+        let id = app.db.store.api_tokens(user.id).await.expect("tokens")[0].id;
+        let uri = format!("/admin/account/tokens/{id}/revoke");
+        let theirs = form_post(&app, &other_cookie, &uri, &[("csrf", &other_csrf)]).await;
+        assert_eq!(theirs.status, StatusCode::NOT_FOUND, "another user's token");
+        let revoked = form_post(&app, &cookie, &uri, &[("csrf", &csrf)]).await;
+        assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+        let a = send(&app, Method::POST, "/api/v1/stories", Some(&token), Some(create)).await;
+        assert_error(&a, StatusCode::UNAUTHORIZED, "unauthorized", "revoked on the page");
+        let log = app.db.store.audit_log(Some(("user", &user.id.to_string())), 10).await.expect("audit");
+        let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+        assert!(actions.contains(&"token.create") && actions.contains(&"token.revoke"), "{actions:?}");
+    }
+}

@@ -12,6 +12,7 @@ mod page;
 mod stories;
 mod subscribers;
 mod taxonomy;
+mod tokens;
 mod users;
 
 use axum::extract::{Request, State};
@@ -222,6 +223,7 @@ fn table() -> Table {
     let t = taxonomy::routes(t);
     let t = media::routes(t);
     let t = comments::routes(t);
+    let t = tokens::routes(t);
     users::routes(t)
 }
 
