@@ -166,8 +166,8 @@ async fn write(
             lead: format!("{}{mark}", fill(p.lead)),
             body_source: p.body.iter().map(|b| fill(b)).collect::<Vec<_>>().join("\n\n"),
             body_format: BodyFormat::Text,
-            // Two stories in three get the pattern's drawing.
-            photo_id: (i % 3 != 2).then(|| photos[i % patterns.len()]),
+            // Two stories in three get the pattern's drawing, the newest (the top story) among them.
+            photo_id: ((STORIES_PER_EDITION - 1 - i) % 3 != 2).then(|| photos[i % patterns.len()]),
             status: StoryStatus::Published,
             published_at: Some(published),
             tags: vec![p.tag.to_string(), tag.to_string()],

@@ -121,7 +121,7 @@ backend_test! {
         let fa = app.get(&fa_path).await;
         assert!(fa.body.contains(&format!("<link rel=\"alternate\" hreflang=\"en\" href=\"{SEED_URL}\">")));
         assert!(fa.body.contains(&format!("<link rel=\"alternate\" hreflang=\"fa\" href=\"https://news.example{fa_path}\">")));
-        assert!(fa.body.contains(&format!("<a href=\"{SEED_PATH}\" hreflang=\"en\" lang=\"en\">English: Defense Ministry")));
+        assert!(fa.body.contains(&format!("<a href=\"{SEED_PATH}\" hreflang=\"en\" lang=\"en\" dir=\"auto\">English: Defense Ministry")));
         // Home pages list every edition.
         let home = app.get("/").await;
         assert!(home.body.contains("<link rel=\"alternate\" hreflang=\"fa\" href=\"https://news.example/fa/\">"));
