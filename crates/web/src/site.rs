@@ -927,7 +927,7 @@ async fn most_visited(State(state): State<AppState>, RawQuery(raw): RawQuery) ->
             windows => windows,
             scopes => std::iter::once(minijinja::context! {
                 url => crate::editions::url(&format!("/most-visited?window={}", window.as_str())),
-                name => "All sections",
+                name => tr(&state, &edition, "search.all_sections", &[]),
                 current => section.is_none(),
             })
             .chain(sections.iter().filter(|s| s.parent_id.is_none()).map(|s| minijinja::context! {

@@ -218,6 +218,12 @@ backend_test! {
         assert_eq!(index.status, StatusCode::OK);
         assert!(index.body.contains("https://news.example/fa/sitemaps/"), "the index lists every edition: {}", index.body);
         assert!(index.body.contains("https://news.example/sitemaps/"));
+        // The search page speaks the edition's language (this test site has no index: 503).
+        let search = app.get("/fa/search?q=%D8%AF%D9%81%D8%A7%D8%B9").await;
+        assert!(search.body.contains("<html lang=\"fa\" dir=\"rtl\">"), "{}", search.status);
+        assert!(search.body.contains("action=\"/fa/search\""));
+        assert!(search.body.contains("<h1>نتیجه‌ها برای «دفاع»</h1>"));
+        assert!(search.body.contains("جست‌وجو اکنون روی این سرور در دسترس نیست."));
         let json = app.get("/fa/feed.json").await;
         assert!(!json.body.contains('۲'), "machines get ASCII digits");
     }
