@@ -479,3 +479,54 @@ backend_test! {
         assert!(actions.contains(&"token.create") && actions.contains(&"token.revoke"), "{actions:?}");
     }
 }
+
+backend_test! {
+    async fn stories_of_other_editions_have_their_addresses(db) {
+        use newsdesk_domain::{BodyFormat, Direction};
+        use newsdesk_storage::{NewEdition, SectionRef, StoryInput};
+        let app = TestApp::new(db).await;
+        let fa = app
+            .db
+            .store
+            .upsert_edition(&NewEdition {
+                lang: "fa".into(),
+                name: "خبرگزاری".into(),
+                direction: Direction::Rtl,
+                time_zone: chrono_tz::Asia::Tehran,
+                is_default: false,
+            })
+            .await
+            .expect("edition");
+        let (id, _) = app
+            .db
+            .store
+            .save_story(&StoryInput {
+                news_id: None,
+                edition_id: fa.id,
+                section: SectionRef::Names(vec!["ایران".into()]),
+                slug: None,
+                headline: "خبر".into(),
+                lead: "لید".into(),
+                body_source: "متن".into(),
+                body_format: BodyFormat::Markdown,
+                photo_id: None,
+                status: StoryStatus::Published,
+                published_at: Some(seed_time()),
+                tags: vec!["سیاست".into()],
+                authors: vec!["دبیر".into()],
+                actor: "test".into(),
+            })
+            .await
+            .expect("story");
+        app.sync().await;
+        let list = json_of(&app.get("/api/v1/stories?edition=fa").await);
+        assert_eq!(ids(&list), [id]);
+        let url = list["items"][0]["url"].as_str().expect("url");
+        assert!(url.starts_with(&format!("https://news.example/fa/news/{id}/")), "{url}");
+        assert!(list["items"][0]["section"]["url"].as_str().expect("section").starts_with("https://news.example/fa/section/"));
+        let one = json_of(&app.get(&format!("/api/v1/stories/{id}")).await);
+        assert_eq!((one["edition"].as_str(), one["url"].as_str()), (Some("fa"), Some(url)));
+        assert!(one["tags"][0]["url"].as_str().expect("tag").starts_with("https://news.example/fa/tag/"));
+        assert_eq!(ids(&json_of(&app.get("/api/v1/stories").await))[..1], [84427], "the default edition stays apart");
+    }
+}

@@ -131,7 +131,7 @@ pub(super) async fn most_visited(State(state): State<AppState>, RawQuery(raw): R
         .map(|(s, views)| MostVisitedItem {
             news_id: s.news_id,
             headline: s.headline.clone(),
-            url: crate::site::abs(&state, &s.path()),
+            url: super::read::page_url(&state, &edition, &s.path()),
             views,
         })
         .collect();

@@ -264,15 +264,20 @@ fn decode_cursor(raw: &str) -> Result<Cursor, ApiError> {
         .ok_or_else(|| ApiError::bad_request("cursor is not one this API gave out; take it from a `next` link"))
 }
 
-fn section_url(state: &AppState, path: &str) -> String {
-    crate::site::abs(state, &format!("/section/{path}"))
+/// Absolute URL of a public page (`/news/1/x`, `/tag/y`) of `edition` (under `/fa/` for a non-default one).
+pub(super) fn page_url(state: &AppState, edition: &Edition, path: &str) -> String {
+    crate::site::abs(state, &edition.url(path))
 }
 
-fn section_ref(state: &AppState, sections: &[Section], id: i64) -> Option<SectionRef> {
+fn section_url(state: &AppState, edition: &Edition, path: &str) -> String {
+    page_url(state, edition, &format!("/section/{path}"))
+}
+
+pub(super) fn section_ref(state: &AppState, edition: &Edition, sections: &[Section], id: i64) -> Option<SectionRef> {
     sections.iter().find(|s| s.id == id).map(|s| SectionRef {
         path: s.path.clone(),
         name: s.name.clone(),
-        url: section_url(state, &s.path),
+        url: section_url(state, edition, &s.path),
     })
 }
 
@@ -290,10 +295,10 @@ fn photo_view(state: &AppState, p: &Photo) -> PhotoView {
 fn item_of(state: &AppState, edition: &Edition, sections: &[Section], s: &StorySummary) -> StoryItem {
     StoryItem {
         news_id: s.news_id,
-        url: crate::site::abs(state, &s.path()),
+        url: page_url(state, edition, &s.path()),
         headline: s.headline.clone(),
         lead: s.lead.clone(),
-        section: section_ref(state, sections, s.section_id),
+        section: section_ref(state, edition, sections, s.section_id),
         published: dates::iso8601(s.published_at, edition.time_zone),
         updated: s.updated_at.map(|u| dates::iso8601(u, edition.time_zone)),
         photo: s.photo.as_ref().map(|p| photo_view(state, p)),
@@ -344,20 +349,20 @@ pub(super) async fn story_view(state: &AppState, story: &Story) -> Result<StoryV
     let tz = edition.time_zone;
     Ok(StoryView {
         news_id: story.news_id,
-        url: crate::site::abs(state, &story.path()),
+        url: page_url(state, &edition, &story.path()),
         slug: story.slug.clone(),
         edition: edition.lang.clone(),
         headline: story.headline.clone(),
         lead: story.lead.clone(),
         body_html: story.body_html.clone(),
-        section: section_ref(state, &sections, story.section_id),
+        section: section_ref(state, &edition, &sections, story.section_id),
         tags: story
             .tags
             .iter()
             .map(|t| NameRef {
                 slug: t.slug.clone(),
                 name: t.name.clone(),
-                url: crate::site::abs(state, &format!("/tag/{}", t.slug)),
+                url: page_url(state, &edition, &format!("/tag/{}", t.slug)),
             })
             .collect(),
         authors: story
@@ -366,7 +371,7 @@ pub(super) async fn story_view(state: &AppState, story: &Story) -> Result<StoryV
             .map(|a| NameRef {
                 slug: a.slug.clone(),
                 name: a.name.clone(),
-                url: crate::site::abs(state, &format!("/author/{}", a.slug)),
+                url: page_url(state, &edition, &format!("/author/{}", a.slug)),
             })
             .collect(),
         photo: story.photo.as_ref().map(|p| photo_view(state, p)),
@@ -553,7 +558,13 @@ struct EditionQuery {
 }
 
 /// Builds the tree of `parent`'s children.
-fn subtree(state: &AppState, sections: &[Section], parent: Option<i64>, depth: usize) -> Vec<SectionNode> {
+fn subtree(
+    state: &AppState,
+    edition: &Edition,
+    sections: &[Section],
+    parent: Option<i64>,
+    depth: usize,
+) -> Vec<SectionNode> {
     if depth > 32 {
         return Vec::new();
     }
@@ -565,8 +576,8 @@ fn subtree(state: &AppState, sections: &[Section], parent: Option<i64>, depth: u
             slug: s.slug.clone(),
             name: s.name.clone(),
             path: s.path.clone(),
-            url: section_url(state, &s.path),
-            children: subtree(state, sections, Some(s.id), depth + 1),
+            url: section_url(state, edition, &s.path),
+            children: subtree(state, edition, sections, Some(s.id), depth + 1),
         })
         .collect()
 }
@@ -592,7 +603,11 @@ pub(super) async fn sections(
     let q: EditionQuery = parse_query(raw.as_deref())?;
     let edition = edition_named(&state, given(q.edition).as_deref())?;
     let sections = state.store.sections(edition.id).await?;
-    cached(&headers, 60, SectionTree { edition: edition.lang.clone(), items: subtree(&state, &sections, None, 0) })
+    cached(
+        &headers,
+        60,
+        SectionTree { edition: edition.lang.clone(), items: subtree(&state, &edition, &sections, None, 0) },
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -632,7 +647,7 @@ pub(super) async fn tags(
         .await?
         .into_iter()
         .map(|(t, n)| NameCount {
-            url: crate::site::abs(&state, &format!("/tag/{}", t.slug)),
+            url: page_url(&state, &edition, &format!("/tag/{}", t.slug)),
             slug: t.slug,
             name: t.name,
             stories: n,
@@ -671,7 +686,7 @@ pub(super) async fn authors(
         .await?
         .into_iter()
         .map(|(a, n)| NameCount {
-            url: crate::site::abs(&state, &format!("/author/{}", a.slug)),
+            url: page_url(&state, &edition, &format!("/author/{}", a.slug)),
             slug: a.slug,
             name: a.name,
             stories: n,
