@@ -700,3 +700,73 @@ backend_test! {
         assert_eq!(events(&d, s.id).await, ["publish", "correction", "unpublish", "publish", "kill"]);
     }
 }
+
+backend_test! {
+    async fn the_editor_links_a_story_to_its_translation(db) {
+        let d = desk(db).await;
+        let fa = d
+            .app
+            .db
+            .store
+            .upsert_edition(&newsdesk_storage::NewEdition {
+                lang: "fa".into(),
+                name: "خبرگزاری آزمون".into(),
+                direction: newsdesk_domain::Direction::Rtl,
+                time_zone: chrono_tz::Asia::Tehran,
+                is_default: false,
+            })
+            .await
+            .expect("Persian edition");
+        let (fa_id, _) = d
+            .app
+            .db
+            .store
+            .save_story(&newsdesk_storage::StoryInput {
+                news_id: None,
+                edition_id: fa.id,
+                section: newsdesk_storage::SectionRef::Names(vec!["ایران".into()]),
+                slug: None,
+                headline: "ترجمه خبر".into(),
+                lead: "خلاصه.".into(),
+                body_source: "متن.".into(),
+                body_format: newsdesk_domain::BodyFormat::Text,
+                photo_id: None,
+                status: newsdesk_domain::StoryStatus::Published,
+                published_at: Some(common::seed_time()),
+                tags: Vec::new(),
+                authors: Vec::new(),
+                actor: "test".into(),
+            })
+            .await
+            .expect("Persian story");
+        d.app.sync().await;
+        let url = format!("/admin/stories/{fa_id}/translation");
+        // Reporters may not link; a malformed or unknown News ID is refused with a message.
+        let reporter = post_as(&d.app, Some(&d.reporter), &url, &[("translation_of", "84427")], true).await;
+        assert_eq!(reporter.status, StatusCode::FORBIDDEN);
+        let bad = post_as(&d.app, Some(&d.editor), &url, &[("translation_of", "84x27")], true).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        assert!(bad.body.contains("must be a News ID"), "{}", bad.body);
+        let unknown = post_as(&d.app, Some(&d.editor), &url, &[("translation_of", "999999")], true).await;
+        assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+        // Persian digits are read as the News ID.
+        let ok = post_as(&d.app, Some(&d.editor), &url, &[("translation_of", "۸۴۴۲۷")], true).await;
+        let edit = format!("/admin/stories/{fa_id}/edit?saved=translation");
+        assert_eq!((ok.status, location(&ok)), (StatusCode::SEE_OTHER, edit.as_str()));
+        let editor = get_as(&d.app, Some(&d.editor), &edit).await;
+        assert!(editor.body.contains("The translation links were saved."));
+        let listed = "<a href=\"/admin/stories/84427/edit\">News ID 84427</a>";
+        assert!(editor.body.contains(listed), "the editor lists the link");
+        assert!(editor.body.contains("name=\"translation_of\""));
+        let seed_editor = get_as(&d.app, Some(&d.editor), "/admin/stories/84427/edit").await;
+        assert!(seed_editor.body.contains(&format!("News ID {fa_id}</a>")), "and on the other side");
+        // The public page of the seed now points at the translation.
+        let page = d.app.get(common::SEED_PATH).await;
+        assert!(page.body.contains("hreflang=\"fa\" href=\"https://news.example/fa/news/"), "hreflang after linking");
+        // Empty unlinks.
+        post_as(&d.app, Some(&d.editor), &url, &[("translation_of", "")], true).await;
+        assert!(d.app.db.store.translations(84427).await.expect("read").is_empty());
+        let page = d.app.get(common::SEED_PATH).await;
+        assert!(!page.body.contains("hreflang=\"fa\" href=\"https://news.example/fa/news/"));
+    }
+}
