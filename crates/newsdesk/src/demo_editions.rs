@@ -483,6 +483,57 @@ const AR_PATTERNS: &[Pattern] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+    use newsdesk_storage::StoryFilter;
+    use newsdesk_storage::testing::TestDb;
+
+    async fn fills_persian_and_arabic_editions(db: TestDb) {
+        let store = &db.store;
+        let now = newsdesk_domain::dates::from_unix(Utc::now().timestamp());
+        let report = crate::demo::fill_site(store, 3, now, Calendar::Hijri).await.expect("demo site");
+        assert_eq!(report.created, 4 + 2 * STORIES_PER_EDITION + 1, "English, Persian, Arabic and the translation");
+        let editions = store.editions().await.expect("editions");
+        assert_eq!(editions.iter().map(|e| e.lang.as_str()).collect::<Vec<_>>(), vec!["en", "fa", "ar"]);
+        let fa = &editions[1];
+        assert_eq!((fa.direction, fa.calendar, fa.digits), (Direction::Rtl, Calendar::SolarHijri, Digits::Persian));
+        assert_eq!(fa.time_zone, chrono_tz::Asia::Tehran);
+        let ar = &editions[2];
+        assert_eq!((ar.direction, ar.calendar, ar.digits), (Direction::Rtl, Calendar::Hijri, Digits::ArabicIndic));
+        for (e, tag, mark, author) in [(fa, FA_TAG, FA_MARK, FA_AUTHOR), (ar, AR_TAG, AR_MARK, AR_AUTHOR)] {
+            let stories = store.published(&StoryFilter::Edition(e.id), None, 100).await.expect("list");
+            // The Persian edition also has the seed's translation.
+            let synthetic: Vec<_> = stories.iter().filter(|s| s.lead.ends_with(mark)).collect();
+            assert_eq!(synthetic.len(), STORIES_PER_EDITION, "{}", e.lang);
+            let newest = store.story(stories[0].news_id).await.expect("read").expect("story");
+            assert!(newest.photo.is_some(), "the top story of {} has a photo", e.lang);
+            for s in synthetic {
+                let s = store.story(s.news_id).await.expect("read").expect("story");
+                assert!(s.tags.iter().any(|t| t.name == tag), "{} is tagged {tag}", s.headline);
+                assert_eq!(s.authors.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), vec![author]);
+                assert!(s.news_id > 84_427 + 3, "News IDs follow the English ones");
+                assert!(!s.headline.contains('{') && !s.body_html.contains('{'));
+            }
+        }
+        let links = store.translations(84_427).await.expect("translations");
+        assert_eq!(links.len(), 1);
+        assert_eq!(links[0].lang, "fa");
+        assert_eq!(links[0].headline, SEED_FA_HEADLINE);
+        let translation = store.story(links[0].news_id).await.expect("read").expect("translation");
+        let seed = store.story(84_427).await.expect("read").expect("seed");
+        assert_eq!(translation.published_at, seed.published_at);
+        assert_eq!(fa.format_long(translation.published_at.expect("published")), "۲۴ آبان ۱۴۰۲ - ۱۴:۳۷");
+    }
+
+    #[tokio::test]
+    async fn fill_site_builds_the_persian_and_arabic_editions_on_sqlite() {
+        fills_persian_and_arabic_editions(TestDb::sqlite().await).await;
+    }
+
+    #[tokio::test]
+    async fn fill_site_builds_the_persian_and_arabic_editions_on_postgres() {
+        if let Some(db) = TestDb::postgres().await {
+            fills_persian_and_arabic_editions(db).await;
+        }
+    }
 
     #[test]
     fn every_story_pattern_fills_to_clean_text() {
