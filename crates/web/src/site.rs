@@ -1049,10 +1049,14 @@ async fn logo() -> Response {
 }
 
 async fn robots(State(state): State<AppState>) -> Response {
-    let body = format!(
+    let mut body = format!(
         "User-agent: *\nAllow: /\nDisallow: /admin/\n\nSitemap: {0}/sitemap.xml\nSitemap: {0}/sitemap-news.xml\n",
         state.config.public_url
     );
+    // The index lists every edition's files; each edition has its own news sitemap.
+    for e in state.editions.load().iter().filter(|e| !e.is_default) {
+        body.push_str(&format!("Sitemap: {}/{}/sitemap-news.xml\n", state.config.public_url, e.lang));
+    }
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
 

@@ -224,6 +224,10 @@ backend_test! {
         assert!(search.body.contains("action=\"/fa/search\""));
         assert!(search.body.contains("<h1>نتیجه‌ها برای «دفاع»</h1>"));
         assert!(search.body.contains("جست‌وجو اکنون روی این سرور در دسترس نیست."));
+        let robots = app.get("/robots.txt").await.body;
+        assert!(robots.contains("Sitemap: https://news.example/fa/sitemap-news.xml\n"), "{robots}");
+        let news = app.get("/fa/sitemap-news.xml").await;
+        assert_eq!(news.status, StatusCode::OK);
         let json = app.get("/fa/feed.json").await;
         assert!(!json.body.contains('۲'), "machines get ASCII digits");
     }
