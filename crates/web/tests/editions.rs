@@ -265,3 +265,31 @@ backend_test! {
         assert!(home.contains(&expected), "Hijri date {expected}");
     }
 }
+
+backend_test! {
+    async fn a_comment_posted_in_the_persian_edition_comes_back_to_its_page(db) {
+        let app = TestApp::new(db).await;
+        let (fa_id, _) = with_persian(&app).await;
+        // Published now, so comments are open.
+        let now = chrono::Utc::now() - seed_time();
+        let id = persian_story(&app, fa_id, "خبری با نظر", now - Duration::minutes(5)).await;
+        app.sync().await;
+        let path = location(&app, &format!("/fa/news/{id}")).await;
+        let page = app.get(&path).await;
+        assert!(page.body.contains(&format!("action=\"/fa/news/{id}/comments\"")), "the form posts inside the edition");
+        assert!(page.body.contains("<label for=\"cf-name\">نام</label>"));
+        assert!(page.body.contains("<button type=\"submit\">ارسال نظر</button>"));
+        let token = app.state.comments.form_token(id, chrono::Utc::now() - Duration::seconds(10), None);
+        let form = format!("name=%D8%B1%D8%B6%D8%A7&email=&website=&text=%D8%AE%D9%88%D8%A8&token={token}");
+        let req = axum::http::Request::post(format!("/fa/news/{id}/comments"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("origin", "https://news.example")
+            .header("sec-fetch-site", "same-origin")
+            .body(axum::body::Body::from(form))
+            .expect("request");
+        let a = app.request(req).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        let to = a.headers.get("location").and_then(|v| v.to_str().ok()).expect("location");
+        assert!(to.starts_with(&format!("{path}?comment=")), "back to the Persian page: {to}");
+    }
+}
