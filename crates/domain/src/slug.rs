@@ -19,7 +19,8 @@ pub fn slugify(text: &str) -> String {
                 out.push('-');
             }
             pending_dash = false;
-            out.extend(ch.to_lowercase());
+            // Lowercasing may add a combining mark ("İ" → "i̇"): keep only letters and digits.
+            out.extend(ch.to_lowercase().filter(|c| c.is_alphanumeric() || is_joining_mark(*c)));
         } else {
             pending_dash = true;
         }
@@ -67,6 +68,9 @@ mod tests {
     #[test]
     fn persian_letters_are_kept() {
         assert_eq!(slugify("سلام دنیا"), "سلام-دنیا");
+        assert_eq!(slugify("می‌روم به خانه"), "می\u{200C}روم-به-خانه", "the ZWNJ stays inside the word");
+        assert_eq!(slugify("قمة اقتصادية في طهران"), "قمة-اقتصادية-في-طهران");
+        assert_eq!(slugify("İstanbul"), "istanbul");
     }
 
     proptest! {
