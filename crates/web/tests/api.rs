@@ -526,7 +526,9 @@ backend_test! {
         assert!(list["items"][0]["section"]["url"].as_str().expect("section").starts_with("https://news.example/fa/section/"));
         let one = json_of(&app.get(&format!("/api/v1/stories/{id}")).await);
         assert_eq!((one["edition"].as_str(), one["url"].as_str()), (Some("fa"), Some(url)));
-        assert!(one["tags"][0]["url"].as_str().expect("tag").starts_with("https://news.example/fa/tag/"));
+        let tag_url = one["tags"][0]["url"].as_str().expect("tag");
+        assert_eq!(tag_url, "https://news.example/fa/tag/%D8%B3%DB%8C%D8%A7%D8%B3%D8%AA", "percent-encoded");
+        assert!(url.is_ascii() && list["items"][0]["section"]["url"].as_str().is_some_and(str::is_ascii));
         assert_eq!(ids(&json_of(&app.get("/api/v1/stories").await))[..1], [84427], "the default edition stays apart");
     }
 }

@@ -265,8 +265,26 @@ fn decode_cursor(raw: &str) -> Result<Cursor, ApiError> {
 }
 
 /// Absolute URL of a public page (`/news/1/x`, `/tag/y`) of `edition` (under `/fa/` for a non-default one).
+/// Letters of every script are kept in slugs; on the wire they are percent-encoded (RFC 3986).
 pub(super) fn page_url(state: &AppState, edition: &Edition, path: &str) -> String {
-    crate::site::abs(state, &edition.url(path))
+    crate::site::abs(state, &encode_path(&edition.url(path)))
+}
+
+/// Percent-encodes what may not stand in a URI path (non-ASCII, spaces, controls, `"<>\^`{|}`),
+/// leaving `/`, existing `%XX` escapes and the other ASCII characters as they are.
+fn encode_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for ch in path.chars() {
+        if ch.is_ascii_graphic() && !matches!(ch, '"' | '<' | '>' | '\\' | '^' | '`' | '{' | '|' | '}' | '#' | '?') {
+            out.push(ch);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in ch.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
 }
 
 fn section_url(state: &AppState, edition: &Edition, path: &str) -> String {
