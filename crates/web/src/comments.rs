@@ -541,8 +541,8 @@ pub(crate) async fn story_ctx(state: &AppState, story: &Story, edition: &Edition
 pub(crate) enum Deco {
     /// Nothing: the cached page as it is.
     None,
-    /// A notice after a post.
-    Notice(&'static str),
+    /// A notice after a post, in the edition's words.
+    Notice(String),
     /// The form rendered for this reader (an error, a reply), with the answer's status.
     Form {
         /// Status of the answer.
@@ -564,13 +564,10 @@ pub(crate) async fn decoration(state: &AppState, news_id: NewsId, raw: Option<&s
     let Some(raw) = raw.filter(|r| !r.is_empty()) else { return Ok(Deco::None) };
     let Ok(uri) = format!("/?{raw}").parse::<Uri>() else { return Ok(Deco::None) };
     let Ok(Query(q)) = Query::<StoryQuery>::try_from_uri(&uri) else { return Ok(Deco::None) };
+    let lang = crate::editions::current(state).lang;
     match q.comment.as_deref() {
-        Some("pending") => {
-            return Ok(Deco::Notice(
-                "Thank you. Your comment awaits moderation: it appears here once an editor has approved it.",
-            ));
-        }
-        Some("published") => return Ok(Deco::Notice("Thank you. Your comment is published.")),
+        Some("pending") => return Ok(Deco::Notice(state.templates.text(&lang, "comments.pending", &[]))),
+        Some("published") => return Ok(Deco::Notice(state.templates.text(&lang, "comments.published", &[]))),
         _ => {}
     }
     let Some(parent) = q.reply.as_deref().and_then(|r| r.parse::<i64>().ok()) else { return Ok(Deco::None) };
@@ -604,9 +601,11 @@ pub(crate) fn serve(page: &CachedPage, chrome: &Chrome, headers: &HeaderMap, dec
     let assembled = page.assemble(chrome);
     let cached = String::from_utf8_lossy(&assembled.identity);
     let body = match deco {
-        Deco::Notice(msg) => {
-            cached.replacen(NOTICE_MARKER, &format!("<p class=\"notice\" role=\"status\">{}</p>", html::escape(msg)), 1)
-        }
+        Deco::Notice(msg) => cached.replacen(
+            NOTICE_MARKER,
+            &format!("<p class=\"notice\" role=\"status\">{}</p>", html::escape(&msg)),
+            1,
+        ),
         Deco::Form { html: form, .. } => splice_form(&cached, &form),
         Deco::None => cached.into_owned(),
     };

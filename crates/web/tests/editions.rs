@@ -291,5 +291,7 @@ backend_test! {
         assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
         let to = a.headers.get("location").and_then(|v| v.to_str().ok()).expect("location");
         assert!(to.starts_with(&format!("{path}?comment=")), "back to the Persian page: {to}");
+        let back = app.get(to.split('#').next().unwrap_or(to)).await;
+        assert!(back.body.contains("<p class=\"notice\" role=\"status\">سپاس."), "the notice in Persian");
     }
 }
