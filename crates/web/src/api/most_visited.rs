@@ -68,6 +68,7 @@ pub struct MostVisitedItem {
     /// Headline.
     headline: String,
     /// Canonical URL of the story page.
+    #[schema(format = "uri")]
     url: String,
     /// Views counted in the window.
     views: i64,

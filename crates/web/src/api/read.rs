@@ -32,6 +32,7 @@ pub struct SectionRef {
     /// Display name.
     pub name: String,
     /// URL of the section page.
+    #[schema(format = "uri")]
     pub url: String,
 }
 
@@ -39,6 +40,7 @@ pub struct SectionRef {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PhotoView {
     /// URL of the original (content-addressed, cached forever).
+    #[schema(format = "uri")]
     pub url: String,
     /// Media type.
     pub mime: String,
@@ -60,6 +62,7 @@ pub struct NameRef {
     /// Display name.
     pub name: String,
     /// URL of its page.
+    #[schema(format = "uri")]
     pub url: String,
 }
 
@@ -69,6 +72,7 @@ pub struct StoryItem {
     /// News ID, stable forever.
     pub news_id: i64,
     /// Canonical URL of the story page.
+    #[schema(format = "uri")]
     pub url: String,
     /// Headline.
     pub headline: String,
@@ -92,6 +96,7 @@ pub struct StoryList {
     /// The stories.
     pub items: Vec<StoryItem>,
     /// URL of the next page (same filters), or null on the last page.
+    #[schema(format = "uri")]
     pub next: Option<String>,
 }
 
@@ -101,6 +106,7 @@ pub struct StoryView {
     /// News ID, stable forever.
     pub news_id: i64,
     /// Canonical URL of the story page.
+    #[schema(format = "uri")]
     pub url: String,
     /// Slug of the URL.
     pub slug: String,
@@ -142,6 +148,7 @@ pub struct SectionNode {
     /// Path from the top section.
     pub path: String,
     /// URL of the section page.
+    #[schema(format = "uri")]
     pub url: String,
     /// Subsections, in the site's order.
     #[schema(no_recursion)]
@@ -165,6 +172,7 @@ pub struct NameCount {
     /// Display name.
     pub name: String,
     /// URL of its page.
+    #[schema(format = "uri")]
     pub url: String,
     /// Number of published stories.
     pub stories: i64,

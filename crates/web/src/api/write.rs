@@ -214,6 +214,7 @@ pub struct NewsroomStory {
     #[serde(deserialize_with = "version_number")]
     pub version: i64,
     /// Canonical URL (answers only while published).
+    #[schema(format = "uri")]
     pub url: String,
     /// Slug.
     pub slug: String,
