@@ -295,3 +295,13 @@ backend_test! {
         assert!(back.body.contains("<p class=\"notice\" role=\"status\">سپاس."), "the notice in Persian");
     }
 }
+
+#[test]
+fn persian_and_arabic_catalogs_are_complete() {
+    let templates = newsdesk_web::Templates::load(None).expect("theme and catalogs load");
+    for lang in ["fa", "ar"] {
+        assert_eq!(templates.catalogs.missing(lang), Vec::<&str>::new(), "{lang} lacks messages");
+    }
+    assert_eq!(templates.text("fa", "story.news_id", &[]), "کد خبر:");
+    assert_eq!(templates.text("en", "comments.title", &[("n", "3")]), "Comments (3)");
+}
