@@ -393,7 +393,8 @@ async fn post_comment(
     let checked = match rules::check(&c.settings.rules, &draft) {
         Ok(ok) => ok,
         Err(r) => {
-            return refuse(&state, &story, view, StatusCode::UNPROCESSABLE_ENTITY, &r.to_string(), r.field()).await;
+            let msg = refusal_words(&state, &r);
+            return refuse(&state, &story, view, StatusCode::UNPROCESSABLE_ENTITY, &msg, r.field()).await;
         }
     };
     let ip = crate::views::client_ip(peer, &headers, &state.config.trusted_proxies);
@@ -445,6 +446,67 @@ async fn post_comment(
     refuse(&state, &story, view, status, msg, "text").await
 }
 
+/// The refusals of a post (not of its content), by their English text and catalog key.
+const POST_REFUSALS: &[(&str, &str)] = &[
+    (
+        "Your browser did not send back this form's cookie. Your text is kept below: please send it again.",
+        "comments.errors.cookie",
+    ),
+    ("The reply could not be matched to a comment.", "comments.errors.reply"),
+    (
+        "This form must be sent from this site's own page. Your text is kept below: please send it again.",
+        "comments.errors.origin",
+    ),
+    ("Comments on this story are closed.", "comments.closed"),
+    (
+        "You have sent several comments in a short time. Please wait a few minutes, then send this one again.",
+        "comments.errors.rate_ip",
+    ),
+    (
+        "This story is receiving very many comments right now. Please send yours again in a few minutes.",
+        "comments.errors.rate_story",
+    ),
+    ("This comment has already been received (the same text was sent recently).", "comments.errors.duplicate"),
+    ("The comment you are replying to is not on this story.", "comments.errors.bad_parent"),
+];
+
+/// `message` in the words of the edition being served, when it is one of [`POST_REFUSALS`].
+fn post_words(state: &AppState, message: &str) -> String {
+    let lang = crate::editions::current(state).lang;
+    match POST_REFUSALS.iter().find(|(english, _)| *english == message) {
+        Some((_, key)) if lang != "en" => state.templates.text(&lang, key, &[]),
+        _ => message.to_string(),
+    }
+}
+
+/// Why the comment's content was refused, in the words and digits of the edition being served.
+fn refusal_words(state: &AppState, r: &rules::Refusal) -> String {
+    use rules::Refusal;
+    let edition = crate::editions::current(state);
+    if edition.lang == "en" {
+        return r.to_string();
+    }
+    let n = |v: &usize| edition.number(&v.to_string());
+    let t = |key: &str, args: &[(&str, &str)]| state.templates.text(&edition.lang, key, args);
+    match r {
+        Refusal::NameMissing => t("comments.errors.name_missing", &[]),
+        Refusal::NameTooLong(max) => t("comments.errors.name_too_long", &[("max", &n(max))]),
+        Refusal::BadEmail => t("comments.errors.bad_email", &[]),
+        Refusal::TextMissing => t("comments.errors.text_missing", &[]),
+        Refusal::TooLong { got, max } => t("comments.errors.too_long", &[("got", &n(got)), ("max", &n(max))]),
+        Refusal::TooManyLinks { got, max } => {
+            t("comments.errors.too_many_links", &[("got", &n(got)), ("max", &n(max))])
+        }
+        Refusal::Blocked(word) => t("comments.errors.blocked", &[("word", word)]),
+        Refusal::Honeypot => t("comments.errors.honeypot", &[]),
+        Refusal::TooFast => t("comments.errors.too_fast", &[]),
+        Refusal::ControlCharacters(field) => {
+            let label = t(if *field == "name" { "comments.name" } else { "comments.comment" }, &[]);
+            t("comments.errors.control_characters", &[("field", &label)])
+        }
+    }
+}
+
 /// Answers a refused post: the story page with the form, the message and
 /// everything the reader typed (uncached).
 async fn refuse(
@@ -455,7 +517,7 @@ async fn refuse(
     message: &str,
     field: &'static str,
 ) -> Result<Response, AppError> {
-    view.error = Some((message.to_string(), field));
+    view.error = Some((post_words(state, message), field));
     let target = open_target(state, story.news_id).await?;
     let premoderated = state.comments.mode(&target) == ModerationMode::Pre;
     let form = render_form(state, story, &view, true, premoderated)?;

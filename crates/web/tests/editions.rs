@@ -291,6 +291,23 @@ backend_test! {
         assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
         let to = a.headers.get("location").and_then(|v| v.to_str().ok()).expect("location");
         assert!(to.starts_with(&format!("{path}?comment=")), "back to the Persian page: {to}");
+        // Refusals come back in Persian, with the reader's text kept.
+        let token = app.state.comments.form_token(id, chrono::Utc::now() - Duration::seconds(10), None);
+        let refused = |origin: &'static str, form: String| {
+            axum::http::Request::post(format!("/fa/news/{id}/comments"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("origin", origin)
+                .header("sec-fetch-site", "same-origin")
+                .body(axum::body::Body::from(form))
+                .expect("request")
+        };
+        let no_name = app.request(refused("https://news.example", format!("name=&text=abc&token={token}"))).await;
+        assert_eq!(no_name.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(no_name.body.contains("لطفاً نامی برای نمایش کنار نظرتان بنویسید."), "Persian refusal");
+        assert!(no_name.body.contains("<html lang=\"fa\" dir=\"rtl\">"));
+        let elsewhere = app.request(refused("https://evil.example", format!("name=x&text=abc&token={token}"))).await;
+        assert_eq!(elsewhere.status, StatusCode::FORBIDDEN);
+        assert!(elsewhere.body.contains("این فرم باید از صفحه خود این سایت فرستاده شود."));
         let back = app.get(to.split('#').next().unwrap_or(to)).await;
         assert!(back.body.contains("<p class=\"notice\" role=\"status\">سپاس."), "the notice in Persian");
     }
