@@ -75,7 +75,12 @@ impl Edition {
 
     /// `15 November 2023 - 14:37` (or `۲۴ آبان ۱۴۰۲ - ۱۴:۳۷`) in the edition's zone, calendar and digits.
     pub fn format_long(&self, at: DateTime<Utc>) -> String {
-        crate::calendar::format_local(at.with_timezone(&self.time_zone).naive_local(), self.calendar, &self.lang, self.digits)
+        crate::calendar::format_local(
+            at.with_timezone(&self.time_zone).naive_local(),
+            self.calendar,
+            &self.lang,
+            self.digits,
+        )
     }
 
     /// The calendar day of `at` in the edition's zone: `15 November 2023`, `۲۴ آبان ۱۴۰۲`.
