@@ -203,14 +203,14 @@ pub fn from_story(story: &Story, cx: &Context<'_>) -> Item {
             name: s.name.clone(),
             rel: "section",
             literal: s.path.clone(),
-            uri: format!("{base}{prefix}/section/{}", s.path),
+            uri: format!("{base}{prefix}/section/{}", crate::slug::encode_path(&s.path)),
         })
         .collect();
     subjects.extend(story.tags.iter().map(|t| Subject {
         name: t.name.clone(),
         rel: "tag",
         literal: t.slug.clone(),
-        uri: format!("{base}{prefix}/tag/{}", t.slug),
+        uri: format!("{base}{prefix}/tag/{}", crate::slug::encode_path(&t.slug)),
     }));
     let body_html = absolute_links(&story.body_html, base);
     let text = strip_tags(&body_html);

@@ -82,3 +82,28 @@ mod tests {
         }
     }
 }
+
+/// A URL path (slugs joined with `/`) with everything but unreserved ASCII
+/// and `/` percent-encoded, as URIs must be (`/section/ایران` →
+/// `/section/%D8%A7%DB%8C%D8%B1%D8%A7%D9%86`).
+pub fn encode_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod encode_tests {
+    #[test]
+    fn paths_are_percent_encoded_outside_ascii() {
+        assert_eq!(super::encode_path("iran/defense"), "iran/defense");
+        assert_eq!(super::encode_path("ایران"), "%D8%A7%DB%8C%D8%B1%D8%A7%D9%86");
+        assert_eq!(super::encode_path("a b?"), "a%20b%3F");
+    }
+}

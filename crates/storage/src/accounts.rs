@@ -143,7 +143,7 @@ impl Store {
 
     /// Sets a new password hash and ends every session of the user.
     pub async fn set_password(&self, user_id: i64, hash: &str, now: DateTime<Utc>) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3")
             .bind(hash)
             .bind(now.timestamp())
@@ -157,7 +157,7 @@ impl Store {
 
     /// Activates or deactivates a user; deactivating ends their sessions.
     pub async fn set_user_active(&self, user_id: i64, active: bool) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let n = sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
             .bind(i64::from(active))
             .bind(user_id)
@@ -265,7 +265,7 @@ impl Store {
 
     /// Counts a failed login for each key (`ip:...`, `account:...`) in the current minute.
     pub async fn add_login_failure(&self, keys: &[String], now: DateTime<Utc>) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         for key in keys {
             sqlx::query(
                 "INSERT INTO login_failures (key, minute, count) VALUES ($1, $2, 1) \
@@ -357,7 +357,7 @@ impl Store {
 impl Store {
     /// Stores a one-time invite link for `user_id` (the token's hash), replacing older ones.
     pub async fn create_invite(&self, token_hash: &str, user_id: i64, expires_at: DateTime<Utc>) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM invites WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
         sqlx::query("INSERT INTO invites (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
             .bind(token_hash)
@@ -384,7 +384,7 @@ impl Store {
 
     /// Uses an invite: sets the password and deletes the invite, at most once.
     pub async fn accept_invite(&self, token_hash: &str, hash: &str, now: DateTime<Utc>) -> Result<Option<i64>> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query("DELETE FROM invites WHERE token_hash = $1 AND expires_at > $2 RETURNING user_id")
             .bind(token_hash)
             .bind(now.timestamp())

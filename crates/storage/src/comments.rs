@@ -219,7 +219,7 @@ impl Store {
 
     /// Opens or closes a story for comments (the story page changes, so it is logged as a change).
     pub async fn set_comments_closed(&self, news_id: NewsId, closed: bool) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query("UPDATE stories SET comments_closed = $2 WHERE news_id = $1 RETURNING edition_id")
             .bind(news_id)
             .bind(i64::from(closed))
@@ -250,7 +250,7 @@ impl Store {
     /// change-log row when the comment is shown at once.
     pub async fn post_comment(&self, c: &NewComment, limits: &PostLimits, now: DateTime<Utc>) -> Result<PostOutcome> {
         let t = now.timestamp();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         // Write first: on SQLite the transaction takes the write lock at once
         // instead of failing to upgrade from a read lock under contention.
         let window = limits.window_secs.max(1);
@@ -412,7 +412,7 @@ impl Store {
             return Err(StoreError::Invalid("a moderation needs the name of who did it".into()));
         }
         let t = now.timestamp();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut changed: Vec<(NewsId, i64)> = Vec::new();
         for id in ids {
             let before = sqlx::query("SELECT status, news_id, edition_id FROM comments WHERE id = $1")

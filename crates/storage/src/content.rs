@@ -236,7 +236,7 @@ impl Store {
 
     /// Creates the edition, or updates the one with the same language.
     pub async fn upsert_edition(&self, e: &NewEdition) -> Result<Edition> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         if e.is_default {
             sqlx::query("UPDATE editions SET is_default = 0 WHERE lang <> $1").bind(&e.lang).execute(&mut *tx).await?;
         }
@@ -334,7 +334,7 @@ impl Store {
 
     /// Finds or creates the sections named top-down in `names`; returns the innermost.
     pub async fn ensure_section_path(&self, edition_id: i64, names: &[String]) -> Result<Section> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let section = ensure_section_path(&mut tx, edition_id, names).await?;
         tx.commit().await?;
         Ok(section)
@@ -363,7 +363,7 @@ impl Store {
         if input.headline.trim().is_empty() {
             return Err(StoreError::Invalid("headline must not be empty".into()));
         }
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let result = save_story_in(&mut tx, input).await;
         // Roll back explicitly: a dropped transaction is only rolled back when
         // its connection is next used, and holds its locks until then.
@@ -376,7 +376,7 @@ impl Store {
 
     /// Sets a story's workflow state (publish, unpublish, kill); `updated_at` marks a public update.
     pub async fn set_story_status(&self, news_id: NewsId, status: StoryStatus) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let t = now();
         let row = sqlx::query(
             "UPDATE stories SET status = $2, published_at = CASE WHEN $2 = 'published' AND published_at IS NULL THEN $3 ELSE published_at END, \
@@ -398,7 +398,7 @@ impl Store {
 
     /// Marks a published story as publicly updated at `at` (a correction).
     pub async fn mark_updated(&self, news_id: NewsId, at: DateTime<Utc>) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let row =
             sqlx::query("UPDATE stories SET updated_at = $2, modified_at = $3 WHERE news_id = $1 RETURNING edition_id")
                 .bind(news_id)

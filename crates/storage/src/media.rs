@@ -135,7 +135,7 @@ impl Store {
     /// same bytes uploaded again give the same photo: its caption and credit
     /// are replaced by the new ones when those are not empty.
     pub async fn add_photo(&self, photo: &NewPhoto, renditions: &[NewRendition]) -> Result<Photo> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "INSERT INTO photos (sha256, mime, width, height, bytes, caption, credit, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
@@ -243,7 +243,7 @@ impl Store {
     /// Changes the caption and credit of a photo; every story showing it is
     /// marked changed (so all nodes drop its cached page). `None` if there is no such photo.
     pub async fn update_photo_text(&self, id: i64, caption: &str, credit: &str) -> Result<Option<Photo>> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "UPDATE photos SET caption = $1, credit = $2 WHERE id = $3 RETURNING {PHOTO_COLUMNS}"
         ))
@@ -283,7 +283,7 @@ impl Store {
     /// Adds renditions to a stored photo (kept if they exist already); the
     /// stories showing it are marked changed so their pages pick them up.
     pub async fn add_renditions(&self, photo_id: i64, renditions: &[NewRendition]) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         for r in renditions {
             sqlx::query(
                 "INSERT INTO photo_renditions (photo_id, width, height, mime, sha256, bytes, created_at) \

@@ -146,7 +146,7 @@ impl Store {
         if input.headline.trim().is_empty() {
             return Err(StoreError::Invalid("headline must not be empty".into()));
         }
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         if let (Some(id), Some(expected)) = (input.news_id, expected_version) {
             let row = sqlx::query("SELECT version FROM stories WHERE news_id = $1").bind(id).fetch_optional(&mut *tx).await?;
             let current: i64 = match row {
@@ -206,7 +206,7 @@ impl Store {
 
     /// Applies a workflow transition, checked against the version and state the user saw.
     pub async fn transition(&self, t: &Transition) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query("SELECT version, status, edition_id FROM stories WHERE news_id = $1")
             .bind(t.news_id)
             .fetch_optional(&mut *tx)
@@ -243,7 +243,7 @@ impl Store {
     /// Records a public correction of a published story: the note, and
     /// `updated_at` (shown as "Updated:" and as dateModified).
     pub async fn add_correction(&self, news_id: NewsId, expected_version: i64, note: &str, actor: &str) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query("SELECT version, status, edition_id FROM stories WHERE news_id = $1")
             .bind(news_id)
             .fetch_optional(&mut *tx)
@@ -277,7 +277,7 @@ impl Store {
     /// Publishes every scheduled story whose time has come; returns their News IDs.
     /// Each story goes out once: the update only matches stories still scheduled.
     pub async fn publish_due(&self, now_at: DateTime<Utc>) -> Result<Vec<NewsId>> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let rows = sqlx::query(
             "UPDATE stories SET status = 'published', version = version + 1, modified_at = $1, \
              published_at = COALESCE(published_at, $1), scheduled_at = NULL \

@@ -71,7 +71,7 @@ impl Store {
     pub async fn create_section(&self, edition_id: i64, e: &SectionEdit) -> Result<Section> {
         let (name, derived) = check_name(&e.name)?;
         let slug = check_slug(e.slug.as_deref(), derived)?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let parent = match e.parent_id {
             Some(p) => match section_by_id(&mut tx, p).await? {
                 Some(s) if s.edition_id == edition_id => Some(s),
@@ -105,7 +105,7 @@ impl Store {
     /// addresses of its subsections change with it, and the old ones redirect.
     pub async fn update_section(&self, id: i64, e: &SectionEdit) -> Result<Section> {
         let (name, derived) = check_name(&e.name)?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let Some(old) = section_by_id(&mut tx, id).await? else {
             tx.rollback().await?;
             return Err(StoreError::Invalid(format!("there is no section {id}")));
@@ -236,7 +236,7 @@ impl Store {
         if from == into {
             return Err(StoreError::Invalid("a tag cannot be merged into itself".into()));
         }
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut slugs = Vec::new();
         for id in [from, into] {
             let row = sqlx::query("SELECT slug FROM tags WHERE id = $1 AND edition_id = $2")

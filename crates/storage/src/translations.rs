@@ -100,7 +100,7 @@ impl Store {
     /// one already in the group, and unknown stories. The pages of every story whose
     /// language list changes are marked changed.
     pub async fn set_translation_of(&self, news_id: NewsId, of: Option<NewsId>) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let edition = edition_of(&mut tx, news_id)
             .await?
             .ok_or_else(|| StoreError::Invalid(format!("there is no story with News ID {news_id}")))?;

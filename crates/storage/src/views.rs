@@ -33,7 +33,7 @@ impl Store {
         if buckets.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         for b in buckets {
             sqlx::query(
                 "INSERT INTO story_views (news_id, edition_id, section_id, hour, views) VALUES ($1, $2, $3, $4, $5) \

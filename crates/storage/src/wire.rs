@@ -371,7 +371,7 @@ impl Store {
         let t = at.timestamp();
         let minute = t.div_euclid(60) * 60;
         let hour = t.div_euclid(3600) * 3600;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let used: i64 = sqlx::query(
             "INSERT INTO api_rate (key_id, minute, requests) VALUES ($1, $2, 1) \
              ON CONFLICT (key_id, minute) DO UPDATE SET requests = api_rate.requests + 1 RETURNING requests",
@@ -423,7 +423,7 @@ impl Store {
     /// Deactivates a subscriber: revokes its keys and stops its webhooks. Returns
     /// whether it existed.
     pub async fn revoke_subscriber(&self, name: &str) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query("UPDATE subscribers SET active = 0 WHERE name = $1 RETURNING id")
             .bind(name.trim())
             .fetch_optional(&mut *tx)
@@ -586,7 +586,7 @@ impl Store {
     /// transaction. Returns false, writing nothing, if the cursor is no longer
     /// at `from` (another node dispatched these changes first).
     pub async fn commit_wire_events(&self, from: i64, to: i64, events: &[NewWireEvent]) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let moved = sqlx::query("UPDATE wire_state SET value = $2 WHERE name = $1 AND value = $3")
             .bind(CURSOR)
             .bind(to)
@@ -679,7 +679,7 @@ impl Store {
     /// or due again at `next_attempt_at`.
     pub async fn record_delivery(&self, outbox_id: i64, a: &DeliveryAttempt) -> Result<()> {
         let t = now();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let attempt: i64 = sqlx::query(
             "UPDATE webhook_outbox SET attempts = attempts + 1, last_status = $2, last_error = $3, \
              delivered_at = CASE WHEN $4 = 1 THEN $5 ELSE NULL END, next_attempt_at = $6 \
@@ -750,7 +750,7 @@ impl Store {
     /// any more, and rate counters older than an hour. Returns the outbox rows removed.
     pub async fn prune_wire(&self, before: DateTime<Utc>) -> Result<u64> {
         let t = before.timestamp();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let old_rows = "SELECT o.id FROM webhook_outbox o JOIN webhooks w ON w.id = o.webhook_id \
                         JOIN wire_events e ON e.id = o.event_row \
                         WHERE e.occurred_at < $1 AND (o.delivered_at IS NOT NULL OR w.active = 0)";

@@ -2,7 +2,6 @@
 
 use chrono::{Duration, Utc};
 use newsdesk_domain::roles::Role;
-use newsdesk_storage::testing::TestDb;
 use newsdesk_storage::{AuditEntry, NewUser, StoreError, backend_test};
 
 fn jane() -> NewUser {

@@ -103,8 +103,21 @@ impl IntoResponse for AppError {
 /// Renders the themed page for error responses (ours, and the router's 405).
 pub async fn render_error_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let is_head = req.method() == axum::http::Method::HEAD;
+    let is_api = req.uri().path().starts_with("/api/");
     let res = next.run(req).await;
     let status = res.status();
+    if is_api && status == StatusCode::METHOD_NOT_ALLOWED && res.extensions().get::<ErrorPage>().is_none() {
+        // The APIs answer JSON, also for the router's own 405.
+        let allow = res.headers().get(header::ALLOW).cloned();
+        let body = serde_json::json!({
+            "error": { "code": "method_not_allowed", "message": "This address does not accept that method." }
+        });
+        let mut out = (status, axum::Json(body)).into_response();
+        if let Some(allow) = allow {
+            out.headers_mut().insert(header::ALLOW, allow);
+        }
+        return out;
+    }
     let page = match res.extensions().get::<ErrorPage>() {
         Some(p) => p.clone(),
         None if status == StatusCode::METHOD_NOT_ALLOWED => {

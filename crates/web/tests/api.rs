@@ -532,3 +532,18 @@ backend_test! {
         assert_eq!(ids(&json_of(&app.get("/api/v1/stories").await))[..1], [84427], "the default edition stays apart");
     }
 }
+
+backend_test! {
+    async fn a_wrong_method_on_the_api_answers_json(db) {
+        let app = TestApp::new(db).await;
+        let req = Request::builder().method(Method::DELETE).uri("/api/v1/most-visited").body(Body::empty()).expect("r");
+        let a = app.request(req).await;
+        assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED);
+        assert!(a.content_type().starts_with("application/json"), "{}", a.content_type());
+        let v: Value = serde_json::from_str(&a.body).expect("json");
+        assert_eq!(v["error"]["code"], "method_not_allowed");
+        assert!(a.headers.get(header::ALLOW).is_some());
+        let page = app.request(Request::builder().method(Method::DELETE).uri(common::SEED_PATH).body(Body::empty()).expect("r")).await;
+        assert!(page.content_type().starts_with("text/html"), "the site keeps its HTML error page");
+    }
+}
