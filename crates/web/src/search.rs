@@ -14,7 +14,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use minijinja::Value;
-use newsdesk_domain::calendar::{self, Calendar};
+use newsdesk_domain::calendar;
 use newsdesk_domain::{Edition, Section, dates};
 use newsdesk_search::{Filters, SearchError, SearchIndex, SearchResults};
 use serde::{Deserialize, Serialize};
@@ -116,21 +116,20 @@ struct HitView {
 }
 
 fn hit_views(results: &SearchResults, edition: &Edition, sections: &[Section]) -> Vec<HitView> {
-    let cal = Calendar::for_lang(&edition.lang);
     results
         .hits
         .iter()
         .map(|h| HitView {
             news_id: h.news_id,
-            url: h.path.clone(),
+            url: crate::editions::within(edition, &h.path),
             headline: h.headline.clone(),
             headline_html: h.headline_html.clone(),
             snippet_html: h.snippet_html.clone(),
             section: sections
                 .iter()
                 .find(|s| s.path == h.section_path)
-                .map(|s| Link { name: s.name.clone(), url: format!("/section/{}", s.path) }),
-            date: calendar::format_long(h.published_at, edition.time_zone, cal, &edition.lang),
+                .map(|s| Link { name: s.name.clone(), url: crate::editions::within(edition, &format!("/section/{}", s.path)) }),
+            date: edition.format_long(h.published_at),
             iso: dates::iso8601(h.published_at, edition.time_zone),
             updated_iso: h.updated_at.map(|u| dates::iso8601(u, edition.time_zone)),
         })
@@ -138,7 +137,7 @@ fn hit_views(results: &SearchResults, edition: &Edition, sections: &[Section]) -
 }
 
 /// The URL of the same search on another page.
-fn page_url(req: &Request, page: usize) -> String {
+fn page_url(edition: &Edition, req: &Request, page: usize) -> String {
     let mut pairs = vec![("q", req.q.as_str())];
     for (k, v) in [("section", &req.section), ("from", &req.from), ("to", &req.to)] {
         if !v.is_empty() {
@@ -149,28 +148,29 @@ fn page_url(req: &Request, page: usize) -> String {
     if page != "1" {
         pairs.push(("page", &page));
     }
-    format!("/search?{}", serde_urlencoded::to_string(&pairs).unwrap_or_default())
+    crate::editions::within(edition, &format!("/search?{}", serde_urlencoded::to_string(&pairs).unwrap_or_default()))
 }
 
 /// Page links around the current one: (label, url or none for the current page).
-fn pager(req: &Request, results: &SearchResults) -> Vec<Value> {
+fn pager(state: &AppState, edition: &Edition, req: &Request, results: &SearchResults) -> Vec<Value> {
+    let t = |key: &str| state.templates.text(&edition.lang, key, &[]);
     let pages = results.pages();
     if pages <= 1 {
         return Vec::new();
     }
     let mut out = Vec::new();
     if req.page > 1 {
-        out.push(minijinja::context! { name => "Previous", url => page_url(req, req.page - 1), rel => "prev", current => false });
+        out.push(minijinja::context! { name => t("search.previous"), url => page_url(edition, req, req.page - 1), rel => "prev", current => false });
     }
     let lo = req.page.saturating_sub(4).max(1);
     let hi = (lo + 9).min(pages);
     for p in lo..=hi {
-        let url = (p != req.page).then(|| page_url(req, p));
-        out.push(minijinja::context! { name => p.to_string(), url => url, rel => "", current => p == req.page });
+        let url = (p != req.page).then(|| page_url(edition, req, p));
+        out.push(minijinja::context! { name => edition.digits.apply(&p.to_string()), url => url, rel => "", current => p == req.page });
     }
     if req.page < pages {
         out.push(
-            minijinja::context! { name => "Next", url => page_url(req, req.page + 1), rel => "next", current => false },
+            minijinja::context! { name => t("search.next"), url => page_url(edition, req, req.page + 1), rel => "next", current => false },
         );
     }
     out
@@ -192,7 +192,7 @@ pub async fn search_page(state: &AppState, edition: &Edition, raw: Option<String
         },
     };
     let hits = results.as_ref().map(|r| hit_views(r, edition, &sections)).unwrap_or_default();
-    let pages = results.as_ref().map(|r| pager(&req, r)).unwrap_or_default();
+    let pages = results.as_ref().map(|r| pager(state, edition, &req, r)).unwrap_or_default();
     let section_options: Vec<Value> = sections
         .iter()
         .map(|s| {
@@ -208,7 +208,7 @@ pub async fn search_page(state: &AppState, edition: &Edition, raw: Option<String
     let meta = Meta {
         title: format!("{title} - {}", edition.name),
         description: format!("Search the stories of {}.", edition.name),
-        canonical: format!("{}{}", state.config.public_url, page_url(&req, req.page)),
+        canonical: format!("{}{}", state.config.public_url, page_url(edition, &req, req.page)),
         og_type: "website",
         image: None,
         image_alt: None,
@@ -228,7 +228,7 @@ pub async fn search_page(state: &AppState, edition: &Edition, raw: Option<String
         hits => hits,
         pages => pages,
         filtered => req.filters.section.is_some() || req.filters.from.is_some() || req.filters.to.is_some(),
-        unfiltered_url => page_url(&Request { q: req.q.clone(), ..Request::default() }, 1),
+        unfiltered_url => page_url(edition, &Request { q: req.q.clone(), ..Request::default() }, 1),
         browse => sections.iter().filter(|s| s.parent_id.is_none())
             .map(|s| Link { name: s.name.clone(), url: format!("/section/{}", s.path) }).collect::<Vec<_>>(),
     };
@@ -375,7 +375,9 @@ mod tests {
     #[test]
     fn page_urls_keep_the_filters() {
         let r = validate(raw("q=oil+price&section=economy&from=2024-01-01"), &tehran()).expect("valid");
-        assert_eq!(page_url(&r, 2), "/search?q=oil+price&section=economy&from=2024-01-01&page=2");
-        assert_eq!(page_url(&r, 1), "/search?q=oil+price&section=economy&from=2024-01-01");
+        let en = Edition { lang: "en".into(), is_default: true, ..tehran() };
+        assert!(page_url(&tehran(), &r, 2).starts_with("/fa/search?q="), "other editions keep their prefix");
+        assert_eq!(page_url(&en, &r, 2), "/search?q=oil+price&section=economy&from=2024-01-01&page=2");
+        assert_eq!(page_url(&en, &r, 1), "/search?q=oil+price&section=economy&from=2024-01-01");
     }
 }
