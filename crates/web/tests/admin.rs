@@ -770,3 +770,35 @@ backend_test! {
         assert!(!page.body.contains("hreflang=\"fa\" href=\"https://news.example/fa/news/"));
     }
 }
+
+backend_test! {
+    async fn stories_are_written_for_any_edition(db) {
+        let d = desk(db).await;
+        let fa = d
+            .app
+            .db
+            .store
+            .upsert_edition(&newsdesk_storage::NewEdition {
+                lang: "fa".into(),
+                name: "خبرگزاری".into(),
+                direction: newsdesk_domain::Direction::Rtl,
+                time_zone: chrono_tz::Asia::Tehran,
+                is_default: false,
+            })
+            .await
+            .expect("fa");
+        let section = d.app.db.store.ensure_section_path(fa.id, &["ایران".to_string()]).await.expect("section");
+        d.app.state.editions.store(std::sync::Arc::new(d.app.db.store.editions().await.expect("editions")));
+        let form = get_as(&d.app, Some(&d.editor), "/admin/stories/new?edition=fa").await;
+        assert!(form.body.contains("name=\"edition\" value=\"fa\"") && form.body.contains("ایران"), "the fa sections");
+        assert_eq!(get_as(&d.app, Some(&d.editor), "/admin/stories/new?edition=xx").await.status, StatusCode::BAD_REQUEST);
+        let a = post_as(&d.app, Some(&d.editor), "/admin/stories", &[("headline", "خبر تازه"), ("section_id", &section.id.to_string()), ("edition", "fa")], true).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        let id: i64 = location(&a).trim_start_matches("/admin/stories/").split('/').next().and_then(|n| n.parse().ok()).expect("id");
+        let story = d.app.db.store.story(id).await.expect("read").expect("story");
+        assert_eq!(story.edition_id, fa.id);
+        // An English section is refused for a Persian story.
+        let a = post_as(&d.app, Some(&d.editor), "/admin/stories", &[("headline", "x"), ("section_id", &d.section_id.to_string()), ("edition", "fa")], true).await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}

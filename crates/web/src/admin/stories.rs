@@ -235,6 +235,9 @@ pub(super) struct StoryForm {
     editorial_note: String,
     #[serde(default)]
     version: Option<String>,
+    /// Language of the edition a new story is written for (empty: the default edition).
+    #[serde(default)]
+    edition: Option<String>,
     /// Lead photo id; empty: none; absent: unchanged.
     #[serde(default)]
     photo_id: Option<String>,
@@ -371,6 +374,7 @@ fn form_of(story: &Story, extras: &newsdesk_storage::StoryExtras) -> StoryForm {
         editorial_note: extras.editorial_note.clone(),
         version: Some(story.version.to_string()),
         photo_id: Some(story.photo.as_ref().map(|p| p.id.to_string()).unwrap_or_default()),
+        edition: None,
     }
 }
 
@@ -435,15 +439,46 @@ async fn render_editor(state: &AppState, staff: &Staff, edition: &Edition, p: Ed
         notice => p.notice,
         sections => section_options(&sections),
         known_tags => known_tags,
+        edition => minijinja::context! { lang => edition.lang, name => edition.name },
+        editions => state
+            .editions
+            .load()
+            .iter()
+            .map(|e| minijinja::context! { lang => e.lang, name => e.name, current => e.id == edition.id })
+            .collect::<Vec<_>>(),
         time_zone => tz.name(),
         now_local => Utc::now().with_timezone(&tz).format("%Y-%m-%dT%H:%M:%S").to_string(),
     })?;
     Ok((p.status, html).into_response())
 }
 
-async fn new_story(State(state): State<AppState>, staff: Staff) -> Result<Response, AdminError> {
-    let edition = default_edition(&state)?;
-    let form = StoryForm { authors: staff.name.clone(), body_format: Some("markdown".into()), ..StoryForm::default() };
+/// The edition a new story is written for: `lang`, or the default edition.
+fn edition_for_new(state: &AppState, lang: Option<&str>) -> Result<Edition, AdminError> {
+    match lang.map(str::trim).filter(|l| !l.is_empty()) {
+        None => default_edition(state),
+        Some(l) => state
+            .editions
+            .load()
+            .iter()
+            .find(|e| e.lang == l)
+            .cloned()
+            .ok_or_else(|| AdminError::BadRequest(format!("there is no edition `{l}`"))),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct NewQuery {
+    edition: Option<String>,
+}
+
+async fn new_story(State(state): State<AppState>, staff: Staff, Query(q): Query<NewQuery>) -> Result<Response, AdminError> {
+    let edition = edition_for_new(&state, q.edition.as_deref())?;
+    let form = StoryForm {
+        authors: staff.name.clone(),
+        body_format: Some("markdown".into()),
+        edition: Some(edition.lang.clone()),
+        ..StoryForm::default()
+    };
     render_editor(&state, &staff, &edition, EditorPage {
         story: None,
         extras: None,
@@ -456,7 +491,7 @@ async fn new_story(State(state): State<AppState>, staff: Staff) -> Result<Respon
 }
 
 async fn create(State(state): State<AppState>, staff: Staff, Form(form): Form<StoryForm>) -> Result<Response, AdminError> {
-    let edition = default_edition(&state)?;
+    let edition = edition_for_new(&state, form.edition.as_deref())?;
     let sections = state.store.sections(edition.id).await?;
     let input = match validate(&form, form_photo(&state, &form).await?, &edition, &sections, None, &staff.email) {
         Ok(i) => i,
