@@ -38,11 +38,13 @@ pub enum Permission {
     ManageSubscribers,
     /// Read the audit log.
     ViewAudit,
+    /// Edition settings: calendar, digits, comment moderation.
+    ManageEditions,
 }
 
 impl Permission {
     /// Every permission, for tests and documentation.
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 11] = [
         Permission::UseBackOffice,
         Permission::WriteStories,
         Permission::EditAnyStory,
@@ -53,6 +55,7 @@ impl Permission {
         Permission::ManageUsers,
         Permission::ManageSubscribers,
         Permission::ViewAudit,
+        Permission::ManageEditions,
     ];
 }
 

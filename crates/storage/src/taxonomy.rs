@@ -293,3 +293,14 @@ impl Store {
         Ok(stories.len() as u64)
     }
 }
+
+impl Store {
+    /// The comment moderation mode an edition sets for itself (`pre`, `post`), if any.
+    pub async fn edition_comment_moderation(&self, edition_id: i64) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT comment_moderation FROM editions WHERE id = $1")
+            .bind(edition_id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|r| r.try_get::<Option<String>, _>("comment_moderation")).transpose()?.flatten())
+    }
+}

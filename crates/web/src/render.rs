@@ -40,6 +40,7 @@ const THEME: &[(&str, &str)] = &[
     ("admin/deliveries.html", include_str!("../templates/admin/deliveries.html")),
     ("admin/sections.html", include_str!("../templates/admin/sections.html")),
     ("admin/tags.html", include_str!("../templates/admin/tags.html")),
+    ("admin/editions.html", include_str!("../templates/admin/editions.html")),
     ("admin/media.html", include_str!("../templates/admin/media.html")),
     ("admin/comments.html", include_str!("../templates/admin/comments.html")),
     ("comments.html", include_str!("../templates/comments.html")),

@@ -802,3 +802,22 @@ backend_test! {
         assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
     }
 }
+
+backend_test! {
+    async fn admins_set_an_editions_calendar_digits_and_comment_moderation(db) {
+        let d = desk(db).await;
+        let e = d.app.edition_id;
+        let page = get_as(&d.app, Some(&d.admin), "/admin/editions").await;
+        assert!(page.body.contains("Asia/Tehran"));
+        let a = post_as(&d.app, Some(&d.admin), &format!("/admin/editions/{e}"), &[("calendar", "solar_hijri"), ("digits", "persian"), ("moderation", "post")], true).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        let seed = d.app.get(SEED_PATH).await;
+        let date = seed.body.split("Publish Date: <time").nth(1).and_then(|s| s.split("</time>").next()).unwrap_or_default().to_string();
+        assert!(date.contains("۱۴۰۲") && date.contains("۱۴:۳۷"), "the page follows the new calendar at once: {date}");
+        assert_eq!(d.app.db.store.edition_comment_moderation(e).await.expect("read").as_deref(), Some("post"));
+        let a = post_as(&d.app, Some(&d.admin), &format!("/admin/editions/{e}"), &[("calendar", "mayan"), ("digits", "latin")], true).await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(a.body.contains("unknown calendar `mayan`"));
+        assert_eq!(post_as(&d.app, Some(&d.editor), &format!("/admin/editions/{e}"), &[("calendar", "gregorian"), ("digits", "latin")], true).await.status, StatusCode::FORBIDDEN);
+    }
+}

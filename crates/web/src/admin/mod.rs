@@ -7,6 +7,7 @@
 
 pub mod auth;
 mod comments;
+mod editions;
 mod media;
 mod page;
 mod stories;
@@ -221,6 +222,7 @@ fn table() -> Table {
     let t = stories::routes(t);
     let t = subscribers::routes(t);
     let t = taxonomy::routes(t);
+    let t = editions::routes(t);
     let t = media::routes(t);
     let t = comments::routes(t);
     let t = tokens::routes(t);

@@ -22,13 +22,14 @@ struct NavLink {
 
 /// The back-office menu entries `staff` may use.
 fn nav(staff: &Staff) -> Vec<NavLink> {
-    let entries: [(&str, &str, Permission); 9] = [
+    let entries: [(&str, &str, Permission); 10] = [
         ("Stories", "/admin/stories", Permission::WriteStories),
         ("New story", "/admin/stories/new", Permission::WriteStories),
         ("Comments", "/admin/comments", Permission::ModerateComments),
         ("Media", "/admin/media", Permission::UploadMedia),
         ("Sections", "/admin/sections", Permission::ManageSections),
         ("Tags", "/admin/tags", Permission::ManageSections),
+        ("Editions", "/admin/editions", Permission::ManageEditions),
         ("Users", "/admin/users", Permission::ManageUsers),
         ("Subscribers", "/admin/subscribers", Permission::ManageSubscribers),
         ("Audit log", "/admin/audit", Permission::ViewAudit),
