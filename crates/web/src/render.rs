@@ -244,6 +244,9 @@ pub struct Teaser {
     pub section: Option<Link>,
     /// Photo, if any.
     pub photo: Option<PhotoView>,
+    /// The photo's id, to look up its renditions.
+    #[serde(skip)]
+    pub photo_id: Option<i64>,
 }
 
 impl Teaser {
@@ -260,6 +263,7 @@ impl Teaser {
             iso: dates::iso8601(s.published_at, tz),
             section: sections.iter().find(|x| x.id == s.section_id).map(section_link),
             photo: s.photo.as_ref().map(|p| PhotoView::new(p, &s.headline, public_url)),
+            photo_id: s.photo.as_ref().map(|p| p.id),
         }
     }
 }

@@ -259,7 +259,8 @@ async fn home(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Re
         let sections = state.store.sections(edition.id).await?;
         let latest = state.store.published(&StoryFilter::Edition(edition.id), None, 25).await?;
         let public_url = &state.config.public_url;
-        let teasers: Vec<Teaser> = latest.iter().map(|s| Teaser::new(s, &edition, &sections, public_url)).collect();
+        let mut teasers: Vec<Teaser> = latest.iter().map(|s| Teaser::new(s, &edition, &sections, public_url)).collect();
+        with_thumbnails(&state, &mut teasers).await?;
         let mut shown: Vec<i64> = teasers.iter().map(|t| t.news_id).collect();
         let mut blocks = Vec::new();
         for s in sections.iter().filter(|s| s.parent_id.is_none()) {
@@ -271,7 +272,8 @@ async fn home(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Re
                 continue;
             }
             shown.extend(items.iter().map(|i| i.news_id));
-            let items: Vec<Teaser> = items.iter().map(|i| Teaser::new(i, &edition, &sections, public_url)).collect();
+            let mut items: Vec<Teaser> = items.iter().map(|i| Teaser::new(i, &edition, &sections, public_url)).collect();
+            with_thumbnails(&state, &mut items).await?;
             blocks.push(minijinja::context! { section => section_link(s), items => items });
         }
         let top = teasers.first().cloned();
@@ -629,7 +631,8 @@ async fn list_page(
         let next =
             if more { items.last().map(|s| format!("{path}?before={}", Cursor::after(s).encode())) } else { None };
         let public_url = &state.config.public_url;
-        let teasers: Vec<Teaser> = items.iter().map(|s| Teaser::new(s, &edition, &sections, public_url)).collect();
+        let mut teasers: Vec<Teaser> = items.iter().map(|s| Teaser::new(s, &edition, &sections, public_url)).collect();
+        with_thumbnails(state, &mut teasers).await?;
         let canonical = match cursor {
             Some(c) => abs(state, &format!("{path}?before={}", c.encode())),
             None => abs(state, &path),
@@ -1077,4 +1080,26 @@ pub(crate) async fn preview_story_html(state: &AppState, story: &Story) -> Resul
         state.editions.load().iter().find(|e| e.id == story.edition_id).cloned().unwrap_or_else(empty_edition);
     let chrome = chrome(state, &edition).await?;
     Ok(String::from_utf8_lossy(&page.assemble(&chrome).identity).into_owned())
+}
+
+/// How wide a teaser's photo is shown at most: the top story's column on
+/// home, the whole screen on phones.
+const TEASER_PHOTO_SIZES: &str = "(max-width: 640px) calc(100vw - 32px), 480px";
+
+/// Gives the teasers' photos their resized renditions (one query for all), so
+/// list pages load small images instead of the originals.
+async fn with_thumbnails(state: &AppState, teasers: &mut [Teaser]) -> Result<(), AppError> {
+    let ids: Vec<i64> = teasers.iter().filter_map(|t| t.photo_id).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let renditions = state.store.photo_renditions_of(&ids).await?;
+    for t in teasers.iter_mut() {
+        if let (Some(id), Some(photo)) = (t.photo_id, t.photo.take()) {
+            let mut p = photo.with_renditions(renditions.get(&id).map(Vec::as_slice).unwrap_or_default());
+            p.sizes = TEASER_PHOTO_SIZES;
+            t.photo = Some(p);
+        }
+    }
+    Ok(())
 }
