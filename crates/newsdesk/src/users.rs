@@ -28,14 +28,18 @@ fn password_from_stdin() -> anyhow::Result<String> {
 pub async fn add(store: &Store, email: &str, role: &str, name: Option<&str>, stdin: bool) -> anyhow::Result<()> {
     let email = roles::normalize_email(email).map_err(|m| anyhow::anyhow!("{m}"))?;
     let role: Role = role.parse()?;
-    let name = name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or_else(|| email.split('@').next().unwrap_or("user"));
+    let name =
+        name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or_else(|| email.split('@').next().unwrap_or("user"));
     if name.chars().count() > 80 {
         bail!("the name is longer than 80 characters");
     }
     let (password, generated) = if stdin { (password_from_stdin()?, false) } else { (generate_password(), true) };
     let hash = newsdesk_web::admin::hash_password(password.clone()).await?;
     let now = chrono::Utc::now();
-    let user = match store.create_user(&NewUser { email: email.clone(), name: name.to_string(), role, password_hash: hash }, now).await {
+    let user = match store
+        .create_user(&NewUser { email: email.clone(), name: name.to_string(), role, password_hash: hash }, now)
+        .await
+    {
         Ok(u) => u,
         Err(StoreError::Conflict { .. }) => bail!("there is already a user {email}"),
         Err(e) => return Err(e.into()),

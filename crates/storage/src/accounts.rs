@@ -129,15 +129,15 @@ impl Store {
 
     /// The password hash of user `id`.
     pub async fn password_hash(&self, id: i64) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1").bind(id).fetch_optional(self.pool()).await?;
+        let row =
+            sqlx::query("SELECT password_hash FROM users WHERE id = $1").bind(id).fetch_optional(self.pool()).await?;
         Ok(row.map(|r| r.try_get("password_hash")).transpose()?)
     }
 
     /// All users, by e-mail.
     pub async fn users(&self) -> Result<Vec<User>> {
-        let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.email"))
-            .fetch_all(self.pool())
-            .await?;
+        let rows =
+            sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.email")).fetch_all(self.pool()).await?;
         rows.iter().map(user_from).collect()
     }
 
@@ -282,11 +282,13 @@ impl Store {
 
     /// Failed logins for `key` since `since`.
     pub async fn login_failures(&self, key: &str, since: DateTime<Utc>) -> Result<i64> {
-        let row = sqlx::query("SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) AS n FROM login_failures WHERE key = $1 AND minute >= $2")
-            .bind(key)
-            .bind(since.timestamp() / 60)
-            .fetch_one(self.pool())
-            .await?;
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) AS n FROM login_failures WHERE key = $1 AND minute >= $2",
+        )
+        .bind(key)
+        .bind(since.timestamp() / 60)
+        .fetch_one(self.pool())
+        .await?;
         Ok(row.try_get("n")?)
     }
 

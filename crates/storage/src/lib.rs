@@ -12,10 +12,10 @@ mod error;
 pub mod listing;
 mod media;
 mod newsroom;
-mod taxonomy;
-mod translations;
 mod search_feed;
+mod taxonomy;
 pub mod testing;
+mod translations;
 mod views;
 mod wire;
 
@@ -34,9 +34,9 @@ pub use content::*;
 pub use error::StoreError;
 pub use media::*;
 pub use newsroom::*;
+pub use search_feed::IndexableStory;
 pub use taxonomy::*;
 pub use translations::Translation;
-pub use search_feed::IndexableStory;
 pub use views::{ViewBucket, hour_of};
 pub use wire::*;
 

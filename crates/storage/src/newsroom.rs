@@ -148,7 +148,8 @@ impl Store {
         }
         let mut tx = self.begin_write().await?;
         if let (Some(id), Some(expected)) = (input.news_id, expected_version) {
-            let row = sqlx::query("SELECT version FROM stories WHERE news_id = $1").bind(id).fetch_optional(&mut *tx).await?;
+            let row =
+                sqlx::query("SELECT version FROM stories WHERE news_id = $1").bind(id).fetch_optional(&mut *tx).await?;
             let current: i64 = match row {
                 Some(r) => r.try_get("version")?,
                 None => return Err(StoreError::Invalid(format!("there is no story {id}"))),
@@ -374,13 +375,12 @@ impl Store {
 
     /// One revision of a story (the last one saved with that version).
     pub async fn revision(&self, news_id: NewsId, version: i64) -> Result<Option<Revision>> {
-        let row = sqlx::query(&format!(
-            "{REVISION_SELECT} WHERE news_id = $1 AND version = $2 ORDER BY id DESC LIMIT 1"
-        ))
-        .bind(news_id)
-        .bind(version)
-        .fetch_optional(self.pool())
-        .await?;
+        let row =
+            sqlx::query(&format!("{REVISION_SELECT} WHERE news_id = $1 AND version = $2 ORDER BY id DESC LIMIT 1"))
+                .bind(news_id)
+                .bind(version)
+                .fetch_optional(self.pool())
+                .await?;
         row.as_ref().map(revision_from).transpose()
     }
 }

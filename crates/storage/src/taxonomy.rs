@@ -207,11 +207,12 @@ impl Store {
 
     /// Where a merged tag's slug leads now.
     pub async fn tag_redirect(&self, edition_id: i64, slug: &str) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT new_path FROM redirects WHERE edition_id = $1 AND kind = 'tag' AND old_path = $2")
-            .bind(edition_id)
-            .bind(slug)
-            .fetch_optional(self.pool())
-            .await?;
+        let row =
+            sqlx::query("SELECT new_path FROM redirects WHERE edition_id = $1 AND kind = 'tag' AND old_path = $2")
+                .bind(edition_id)
+                .bind(slug)
+                .fetch_optional(self.pool())
+                .await?;
         Ok(row.map(|r| r.try_get("new_path")).transpose()?)
     }
 
@@ -226,7 +227,9 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.iter()
-            .map(|r| Ok((Tag { id: r.try_get("id")?, slug: r.try_get("slug")?, name: r.try_get("name")? }, r.try_get("n")?)))
+            .map(|r| {
+                Ok((Tag { id: r.try_get("id")?, slug: r.try_get("slug")?, name: r.try_get("name")? }, r.try_get("n")?))
+            })
             .collect()
     }
 

@@ -262,7 +262,5 @@ pub fn app(state: AppState) -> Router {
         .with_state(state.clone());
     // The edition prefix (`/fa/…`) is taken off before the routes see the path, so
     // this runs around the whole router rather than as a route layer.
-    Router::new()
-        .fallback_service(routes)
-        .layer(axum::middleware::from_fn_with_state(state, editions::resolve))
+    Router::new().fallback_service(routes).layer(axum::middleware::from_fn_with_state(state, editions::resolve))
 }

@@ -125,10 +125,10 @@ fn hit_views(results: &SearchResults, edition: &Edition, sections: &[Section]) -
             headline: h.headline.clone(),
             headline_html: h.headline_html.clone(),
             snippet_html: h.snippet_html.clone(),
-            section: sections
-                .iter()
-                .find(|s| s.path == h.section_path)
-                .map(|s| Link { name: s.name.clone(), url: crate::editions::within(edition, &format!("/section/{}", s.path)) }),
+            section: sections.iter().find(|s| s.path == h.section_path).map(|s| Link {
+                name: s.name.clone(),
+                url: crate::editions::within(edition, &format!("/section/{}", s.path)),
+            }),
             date: edition.format_long(h.published_at),
             iso: dates::iso8601(h.published_at, edition.time_zone),
             updated_iso: h.updated_at.map(|u| dates::iso8601(u, edition.time_zone)),

@@ -272,7 +272,8 @@ async fn home(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Re
                 continue;
             }
             shown.extend(items.iter().map(|i| i.news_id));
-            let mut items: Vec<Teaser> = items.iter().map(|i| Teaser::new(i, &edition, &sections, public_url)).collect();
+            let mut items: Vec<Teaser> =
+                items.iter().map(|i| Teaser::new(i, &edition, &sections, public_url)).collect();
             with_thumbnails(&state, &mut items).await?;
             blocks.push(minijinja::context! { section => section_link(s), items => items });
         }

@@ -25,7 +25,12 @@ async fn user(app: &TestApp, email: &str, role: Role, password: &str) -> i64 {
     app.db
         .store
         .create_user(
-            &NewUser { email: email.into(), name: email.split('@').next().unwrap_or("x").into(), role, password_hash: hash },
+            &NewUser {
+                email: email.into(),
+                name: email.split('@').next().unwrap_or("x").into(),
+                role,
+                password_hash: hash,
+            },
             Utc::now(),
         )
         .await
@@ -118,7 +123,11 @@ async fn create_draft(d: &Desk, s: &Session, headline: &str) -> i64 {
     .await;
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
     let loc = location(&a).to_string();
-    loc.trim_start_matches("/admin/stories/").split('/').next().and_then(|n| n.parse().ok()).expect("news id in location")
+    loc.trim_start_matches("/admin/stories/")
+        .split('/')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("news id in location")
 }
 
 async fn version_of(d: &Desk, id: i64) -> String {
@@ -227,8 +236,13 @@ async fn login(app: &TestApp, email: &str, password: &str) -> (StatusCode, Optio
         c.contains("HttpOnly") && c.contains("SameSite=Lax") && c.contains("Secure")
     }));
     let token = login_cookie.trim_start_matches("nd_login=").to_string();
-    let body = serde_urlencoded::to_string([("email", email), ("password", password), ("csrf", &token), ("next", "/admin/stories")])
-        .expect("form");
+    let body = serde_urlencoded::to_string([
+        ("email", email),
+        ("password", password),
+        ("csrf", &token),
+        ("next", "/admin/stories"),
+    ])
+    .expect("form");
     let req = Request::builder()
         .method(Method::POST)
         .uri("/admin/login")
@@ -638,8 +652,16 @@ async fn seen(d: &Desk, key: &str) -> Seen {
 /// The event kinds queued for the subscriber's webhook, oldest first.
 async fn events(d: &Desk, subscriber: i64) -> Vec<String> {
     newsdesk_web::webhooks::dispatch_once(&d.app.state).await.expect("dispatch");
-    let mut out: Vec<(i64, String)> =
-        d.app.db.store.outbox_of(subscriber, 100).await.expect("outbox").into_iter().map(|e| (e.outbox_id, e.kind)).collect();
+    let mut out: Vec<(i64, String)> = d
+        .app
+        .db
+        .store
+        .outbox_of(subscriber, 100)
+        .await
+        .expect("outbox")
+        .into_iter()
+        .map(|e| (e.outbox_id, e.kind))
+        .collect();
     out.sort();
     out.into_iter().map(|(_, k)| k).collect()
 }

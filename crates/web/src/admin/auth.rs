@@ -9,13 +9,13 @@
 
 use std::net::SocketAddr;
 
+use axum::Form;
 use axum::body::{Body, to_bytes};
 use axum::extract::{ConnectInfo, FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use chrono::{DateTime, Duration, Utc};
 use newsdesk_domain::roles::{self, Permission, Role};
@@ -72,7 +72,13 @@ impl Staff {
     }
 
     /// An audit entry by this user.
-    pub fn audit(&self, action: &str, target_kind: &str, target_id: impl ToString, detail: impl Into<String>) -> AuditEntry {
+    pub fn audit(
+        &self,
+        action: &str,
+        target_kind: &str,
+        target_id: impl ToString,
+        detail: impl Into<String>,
+    ) -> AuditEntry {
         AuditEntry {
             at: Utc::now(),
             actor: self.email.clone(),
@@ -323,9 +329,7 @@ pub(super) struct LoginForm {
 
 /// Checks a password against a stored Argon2id hash, off the async threads.
 pub(crate) async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || password_auth::verify_password(password, &hash).is_ok())
-        .await
-        .unwrap_or(false)
+    tokio::task::spawn_blocking(move || password_auth::verify_password(password, &hash).is_ok()).await.unwrap_or(false)
 }
 
 /// Hashes a password with Argon2id, off the async threads.
@@ -414,14 +418,23 @@ pub(super) async fn login(
 }
 
 /// Creates a session for `user_id` and sets its cookie.
-async fn start_session(state: &AppState, jar: CookieJar, user_id: i64, now: DateTime<Utc>) -> Result<CookieJar, AdminError> {
+async fn start_session(
+    state: &AppState,
+    jar: CookieJar,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> Result<CookieJar, AdminError> {
     let token = random_token();
     state.store.create_session(&hash_token(&token), user_id, &random_token(), now, now + IDLE).await?;
     Ok(jar.add(cookie(state, SESSION_COOKIE, token)))
 }
 
 /// Ends this session.
-pub(super) async fn logout(State(state): State<AppState>, jar: CookieJar, staff: Staff) -> Result<Response, AdminError> {
+pub(super) async fn logout(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    staff: Staff,
+) -> Result<Response, AdminError> {
     state.store.delete_session(&staff.token_hash).await?;
     state.store.audit(&staff.audit("logout", "user", staff.user_id, "")).await?;
     Ok((jar.remove(removal(&state, SESSION_COOKIE)), Redirect::to("/admin/login")).into_response())
@@ -449,7 +462,8 @@ pub(super) async fn account_page(
     staff: Staff,
     Query(q): Query<DoneQuery>,
 ) -> Result<Response, AdminError> {
-    let notice = (q.done.as_deref() == Some("password")).then_some("Your password was changed. Other sessions were ended.");
+    let notice =
+        (q.done.as_deref() == Some("password")).then_some("Your password was changed. Other sessions were ended.");
     account_form(&state, &staff, axum::http::StatusCode::OK, notice, None)
 }
 
@@ -460,9 +474,15 @@ fn account_form(
     notice: Option<&str>,
     error: Option<&str>,
 ) -> Result<Response, AdminError> {
-    let html = page::render(state, staff, "admin/account.html", "Your account", minijinja::context! {
-        notice => notice, error => error, min_password => roles::MIN_PASSWORD_CHARS,
-    })?;
+    let html = page::render(
+        state,
+        staff,
+        "admin/account.html",
+        "Your account",
+        minijinja::context! {
+            notice => notice, error => error, min_password => roles::MIN_PASSWORD_CHARS,
+        },
+    )?;
     Ok((status, html).into_response())
 }
 

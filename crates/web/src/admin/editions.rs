@@ -1,10 +1,10 @@
 //! Edition settings for admins: the calendar and digits dates are shown in,
 //! and how readers' comments are moderated.
 
+use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use newsdesk_domain::calendar::{Calendar, Digits};
 use newsdesk_domain::comments::ModerationMode;
 use newsdesk_domain::roles::Permission;
@@ -14,7 +14,11 @@ use super::{AdminError, Staff, Table, page};
 use crate::AppState;
 
 pub(super) fn routes(t: Table) -> Table {
-    t.get("/admin/editions", Permission::ManageEditions, list).post("/admin/editions/{id}", Permission::ManageEditions, update)
+    t.get("/admin/editions", Permission::ManageEditions, list).post(
+        "/admin/editions/{id}",
+        Permission::ManageEditions,
+        update,
+    )
 }
 
 fn digits_name(d: Digits) -> &'static str {
@@ -25,7 +29,12 @@ fn digits_name(d: Digits) -> &'static str {
     }
 }
 
-async fn render(state: &AppState, staff: &Staff, status: StatusCode, error: Option<String>) -> Result<Response, AdminError> {
+async fn render(
+    state: &AppState,
+    staff: &Staff,
+    status: StatusCode,
+    error: Option<String>,
+) -> Result<Response, AdminError> {
     let mut rows = Vec::new();
     for e in state.store.editions().await? {
         let moderation = state.store.edition_comment_moderation(e.id).await?;
@@ -37,12 +46,18 @@ async fn render(state: &AppState, staff: &Staff, status: StatusCode, error: Opti
             moderation => moderation.unwrap_or_default(),
         });
     }
-    let html = page::render(state, staff, "admin/editions.html", "Editions", minijinja::context! {
-        rows => rows, error => error,
-        calendars => ["gregorian", "solar_hijri", "hijri"],
-        digit_styles => ["latin", "arabic", "persian"],
-        default_moderation => state.config.comments.moderation.as_str(),
-    })?;
+    let html = page::render(
+        state,
+        staff,
+        "admin/editions.html",
+        "Editions",
+        minijinja::context! {
+            rows => rows, error => error,
+            calendars => ["gregorian", "solar_hijri", "hijri"],
+            digit_styles => ["latin", "arabic", "persian"],
+            default_moderation => state.config.comments.moderation.as_str(),
+        },
+    )?;
     Ok((status, html).into_response())
 }
 
@@ -90,7 +105,11 @@ async fn update(
             "edition.update",
             "edition",
             &edition.lang,
-            format!("{calendar}, {} digits, moderation {}", digits_name(digits), moderation.map_or("default", |m| m.as_str())),
+            format!(
+                "{calendar}, {} digits, moderation {}",
+                digits_name(digits),
+                moderation.map_or("default", |m| m.as_str())
+            ),
         ))
         .await?;
     state.editions.store(std::sync::Arc::new(state.store.editions().await?));

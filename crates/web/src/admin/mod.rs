@@ -16,13 +16,13 @@ mod taxonomy;
 mod tokens;
 mod users;
 
+use axum::Router;
 use axum::extract::{Request, State};
 use axum::handler::Handler;
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
-use axum::Router;
 use newsdesk_domain::roles::Permission;
 
 pub use auth::{Staff, hash_password};
@@ -59,7 +59,9 @@ impl From<newsdesk_storage::StoreError> for AdminError {
     fn from(e: newsdesk_storage::StoreError) -> Self {
         match e {
             newsdesk_storage::StoreError::Invalid(m) => AdminError::BadRequest(m),
-            newsdesk_storage::StoreError::Conflict { field } => AdminError::Conflict(format!("{field} is already taken")),
+            newsdesk_storage::StoreError::Conflict { field } => {
+                AdminError::Conflict(format!("{field} is already taken"))
+            }
             other => AdminError::Internal(other.to_string()),
         }
     }
@@ -124,9 +126,11 @@ impl IntoResponse for AdminError {
 /// Renders error responses as back-office pages: the login form for 401.
 async fn render_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let wanted = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
-    let wants_html = !req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| {
-        a.starts_with("application/json")
-    });
+    let wants_html = !req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.starts_with("application/json"));
     let res = next.run(req).await;
     let staff = res.extensions().get::<Staff>().cloned();
     let Some(marker) = res.extensions().get::<ErrorMarker>().cloned() else { return res };

@@ -65,7 +65,12 @@ pub(super) fn render(
 }
 
 /// Renders a back-office template for nobody in particular (the login form).
-pub(super) fn render_anonymous(state: &AppState, name: &str, title: &str, main: Value) -> Result<Html<String>, AdminError> {
+pub(super) fn render_anonymous(
+    state: &AppState,
+    name: &str,
+    title: &str,
+    main: Value,
+) -> Result<Html<String>, AdminError> {
     Ok(Html(state.templates.render(name, frame(state, None, title, main))?))
 }
 
@@ -86,7 +91,13 @@ pub(super) fn message(
 
 /// `GET /admin/static/admin.css`.
 pub(super) async fn css() -> Response {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=31536000, immutable")], ADMIN_CSS)
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+        ],
+        ADMIN_CSS,
+    )
         .into_response()
 }
 

@@ -17,13 +17,7 @@ use crate::AppState;
 
 /// Stories per page of the desk list.
 const PAGE: i64 = 50;
-/// Limits of the editor's fields (characters).
-const MAX_HEADLINE: usize = 300;
-const MAX_LEAD: usize = 2_000;
-const MAX_BODY: usize = 500_000;
-const MAX_TAGS: usize = 30;
-const MAX_NAME: usize = 80;
-const MAX_NOTE: usize = 2_000;
+use newsdesk_domain::limits::{MAX_BODY, MAX_HEADLINE, MAX_LEAD, MAX_NAME, MAX_NOTE, MAX_TAGS};
 
 pub(super) fn routes(t: Table) -> Table {
     use Permission::*;
@@ -66,6 +60,15 @@ async fn load(state: &AppState, id: &str) -> Result<(Story, newsdesk_storage::St
 
 fn own(staff: &Staff, extras: &newsdesk_storage::StoryExtras) -> bool {
     extras.created_by == Some(staff.user_id)
+}
+
+/// Refuses a user who may not see this story in the back office (reporters see their own).
+fn check_open(staff: &Staff, extras: &newsdesk_storage::StoryExtras) -> Result<(), AdminError> {
+    if staff.can(Permission::EditAnyStory) || own(staff, extras) {
+        Ok(())
+    } else {
+        Err(AdminError::Forbidden(format!("Your role ({}) may open only your own stories.", staff.role)))
+    }
 }
 
 fn check_edit(staff: &Staff, story: &Story, extras: &newsdesk_storage::StoryExtras) -> Result<(), AdminError> {
@@ -112,7 +115,11 @@ fn parse_day(s: Option<&str>, field: &str) -> Result<Option<NaiveDate>, AdminErr
     }
 }
 
-async fn list(State(state): State<AppState>, staff: Staff, Query(q): Query<ListQuery>) -> Result<Html<String>, AdminError> {
+async fn list(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<ListQuery>,
+) -> Result<Html<String>, AdminError> {
     let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(StoryStatus::parse(s).ok_or_else(|| AdminError::BadRequest(format!("unknown status `{s}`")))?),
@@ -123,18 +130,18 @@ async fn list(State(state): State<AppState>, staff: Staff, Query(q): Query<ListQ
     };
     let page_no = match q.page.as_deref().filter(|s| !s.is_empty()) {
         None => 1,
-        Some(p) => p.parse::<i64>().ok().filter(|p| (1..=10_000).contains(p)).ok_or_else(|| {
-            AdminError::BadRequest(format!("page must be a number from 1 to 10000, not `{p}`"))
-        })?,
+        Some(p) => p
+            .parse::<i64>()
+            .ok()
+            .filter(|p| (1..=10_000).contains(p))
+            .ok_or_else(|| AdminError::BadRequest(format!("page must be a number from 1 to 10000, not `{p}`")))?,
     };
     let edition = default_edition(&state)?;
     let tz = edition.time_zone;
     let day_start = |d: NaiveDate| tz.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()).earliest();
     let from = parse_day(q.from.as_deref(), "from")?.and_then(day_start).map(|d| d.with_timezone(&Utc));
-    let to = parse_day(q.to.as_deref(), "to")?
-        .and_then(|d| d.succ_opt())
-        .and_then(day_start)
-        .map(|d| d.with_timezone(&Utc));
+    let to =
+        parse_day(q.to.as_deref(), "to")?.and_then(|d| d.succ_opt()).and_then(day_start).map(|d| d.with_timezone(&Utc));
     let headline = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(String::from);
     if headline.as_ref().is_some_and(|h| h.chars().count() > 200) {
         return Err(AdminError::BadRequest("the search text is longer than 200 characters".into()));
@@ -176,18 +183,24 @@ async fn list(State(state): State<AppState>, staff: Staff, Query(q): Query<ListQ
         ("to", q.to.clone().unwrap_or_default()),
     ])
     .unwrap_or_default();
-    page::render(&state, &staff, "admin/stories.html", "Stories", minijinja::context! {
-        rows => rows,
-        sections => section_options(&sections),
-        statuses => ["draft", "submitted", "scheduled", "published", "unpublished", "killed"],
-        q => minijinja::context! {
-            status => q.status, section => q.section, mine => mine, q => q.q, from => q.from, to => q.to,
+    page::render(
+        &state,
+        &staff,
+        "admin/stories.html",
+        "Stories",
+        minijinja::context! {
+            rows => rows,
+            sections => section_options(&sections),
+            statuses => ["draft", "submitted", "scheduled", "published", "unpublished", "killed"],
+            q => minijinja::context! {
+                status => q.status, section => q.section, mine => mine, q => q.q, from => q.from, to => q.to,
+            },
+            page => page_no,
+            prev => (page_no > 1).then(|| format!("/admin/stories?{query_without_page}&page={}", page_no - 1)),
+            next => more.then(|| format!("/admin/stories?{query_without_page}&page={}", page_no + 1)),
+            can_see_all => staff.can(Permission::EditAnyStory),
         },
-        page => page_no,
-        prev => (page_no > 1).then(|| format!("/admin/stories?{query_without_page}&page={}", page_no - 1)),
-        next => more.then(|| format!("/admin/stories?{query_without_page}&page={}", page_no + 1)),
-        can_see_all => staff.can(Permission::EditAnyStory),
-    })
+    )
 }
 
 #[derive(Debug, Serialize)]
@@ -387,9 +400,15 @@ struct EditorPage<'a> {
     status: StatusCode,
 }
 
-async fn render_editor(state: &AppState, staff: &Staff, edition: &Edition, p: EditorPage<'_>) -> Result<Response, AdminError> {
+async fn render_editor(
+    state: &AppState,
+    staff: &Staff,
+    edition: &Edition,
+    p: EditorPage<'_>,
+) -> Result<Response, AdminError> {
     let sections = state.store.sections(edition.id).await?;
-    let known_tags: Vec<String> = state.store.tags_in_use(edition.id, 2000).await?.into_iter().map(|t| t.name).collect();
+    let known_tags: Vec<String> =
+        state.store.tags_in_use(edition.id, 2000).await?.into_iter().map(|t| t.name).collect();
     let tz = edition.time_zone;
     let story = p.story.map(|s| {
         let own = p.extras.is_some_and(|e| own(staff, e));
@@ -429,26 +448,32 @@ async fn render_editor(state: &AppState, staff: &Staff, edition: &Edition, p: Ed
     let title = p.story.map(|s| format!("Edit: {}", s.headline)).unwrap_or_else(|| "New story".into());
     let photo_id = p.form.photo_id.as_deref().and_then(|v| v.trim().parse::<i64>().ok());
     let photo = super::media::editor_photo(state, photo_id).await?;
-    let html = page::render(state, staff, "admin/editor.html", &title, minijinja::context! {
-        story => story,
-        translations => translations,
-        can_link_translations => staff.can(Permission::Publish),
-        photo => photo,
-        form => p.form,
-        errors => p.errors,
-        notice => p.notice,
-        sections => section_options(&sections),
-        known_tags => known_tags,
-        edition => minijinja::context! { lang => edition.lang, name => edition.name },
-        editions => state
-            .editions
-            .load()
-            .iter()
-            .map(|e| minijinja::context! { lang => e.lang, name => e.name, current => e.id == edition.id })
-            .collect::<Vec<_>>(),
-        time_zone => tz.name(),
-        now_local => Utc::now().with_timezone(&tz).format("%Y-%m-%dT%H:%M:%S").to_string(),
-    })?;
+    let html = page::render(
+        state,
+        staff,
+        "admin/editor.html",
+        &title,
+        minijinja::context! {
+            story => story,
+            translations => translations,
+            can_link_translations => staff.can(Permission::Publish),
+            photo => photo,
+            form => p.form,
+            errors => p.errors,
+            notice => p.notice,
+            sections => section_options(&sections),
+            known_tags => known_tags,
+            edition => minijinja::context! { lang => edition.lang, name => edition.name },
+            editions => state
+                .editions
+                .load()
+                .iter()
+                .map(|e| minijinja::context! { lang => e.lang, name => e.name, current => e.id == edition.id })
+                .collect::<Vec<_>>(),
+            time_zone => tz.name(),
+            now_local => Utc::now().with_timezone(&tz).format("%Y-%m-%dT%H:%M:%S").to_string(),
+        },
+    )?;
     Ok((p.status, html).into_response())
 }
 
@@ -471,7 +496,11 @@ pub(super) struct NewQuery {
     edition: Option<String>,
 }
 
-async fn new_story(State(state): State<AppState>, staff: Staff, Query(q): Query<NewQuery>) -> Result<Response, AdminError> {
+async fn new_story(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<NewQuery>,
+) -> Result<Response, AdminError> {
     let edition = edition_for_new(&state, q.edition.as_deref())?;
     let form = StoryForm {
         authors: staff.name.clone(),
@@ -479,31 +508,38 @@ async fn new_story(State(state): State<AppState>, staff: Staff, Query(q): Query<
         edition: Some(edition.lang.clone()),
         ..StoryForm::default()
     };
-    render_editor(&state, &staff, &edition, EditorPage {
-        story: None,
-        extras: None,
-        form,
-        errors: Vec::new(),
-        notice: None,
-        status: StatusCode::OK,
-    })
+    render_editor(
+        &state,
+        &staff,
+        &edition,
+        EditorPage { story: None, extras: None, form, errors: Vec::new(), notice: None, status: StatusCode::OK },
+    )
     .await
 }
 
-async fn create(State(state): State<AppState>, staff: Staff, Form(form): Form<StoryForm>) -> Result<Response, AdminError> {
+async fn create(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(form): Form<StoryForm>,
+) -> Result<Response, AdminError> {
     let edition = edition_for_new(&state, form.edition.as_deref())?;
     let sections = state.store.sections(edition.id).await?;
     let input = match validate(&form, form_photo(&state, &form).await?, &edition, &sections, None, &staff.email) {
         Ok(i) => i,
         Err(errors) => {
-            return render_editor(&state, &staff, &edition, EditorPage {
-                story: None,
-                extras: None,
-                form,
-                errors,
-                notice: None,
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-            })
+            return render_editor(
+                &state,
+                &staff,
+                &edition,
+                EditorPage {
+                    story: None,
+                    extras: None,
+                    form,
+                    errors,
+                    notice: None,
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                },
+            )
             .await;
         }
     };
@@ -524,9 +560,7 @@ async fn edit(
     Query(q): Query<EditQuery>,
 ) -> Result<Response, AdminError> {
     let (story, extras) = load(&state, &id).await?;
-    if !staff.can(Permission::EditAnyStory) && !own(&staff, &extras) {
-        return Err(AdminError::Forbidden(format!("Your role ({}) may open only your own stories.", staff.role)));
-    }
+    check_open(&staff, &extras)?;
     let edition = edition_of(&state, story.edition_id)?;
     let notice = q.saved.as_deref().map(|s| match s {
         "created" => "The story was created.".to_string(),
@@ -540,14 +574,19 @@ async fn edit(
         },
     });
     let form = form_of(&story, &extras);
-    render_editor(&state, &staff, &edition, EditorPage {
-        story: Some(&story),
-        extras: Some(&extras),
-        form,
-        errors: Vec::new(),
-        notice,
-        status: StatusCode::OK,
-    })
+    render_editor(
+        &state,
+        &staff,
+        &edition,
+        EditorPage {
+            story: Some(&story),
+            extras: Some(&extras),
+            form,
+            errors: Vec::new(),
+            notice,
+            status: StatusCode::OK,
+        },
+    )
     .await
 }
 
@@ -577,9 +616,12 @@ async fn save(
         notice: None,
         status,
     };
-    let input = match validate(&form, form_photo(&state, &form).await?, &edition, &sections, Some(&story), &staff.email) {
+    let input = match validate(&form, form_photo(&state, &form).await?, &edition, &sections, Some(&story), &staff.email)
+    {
         Ok(i) => i,
-        Err(e) => return render_editor(&state, &staff, &edition, errors(e, StatusCode::UNPROCESSABLE_ENTITY, form)).await,
+        Err(e) => {
+            return render_editor(&state, &staff, &edition, errors(e, StatusCode::UNPROCESSABLE_ENTITY, form)).await;
+        }
     };
     match state.store.save_story_checked(&input, Some(version), form.editorial_note.trim(), None).await {
         Ok((_, outcome)) => {
@@ -644,7 +686,8 @@ async fn autosave(
     let edition = edition_of(&state, story.edition_id)?;
     let sections = state.store.sections(edition.id).await?;
     let version = expected_version(&form)?;
-    let input = match validate(&form, form_photo(&state, &form).await?, &edition, &sections, Some(&story), &staff.email) {
+    let input = match validate(&form, form_photo(&state, &form).await?, &edition, &sections, Some(&story), &staff.email)
+    {
         Ok(i) => i,
         Err(errors) => {
             return Ok((
@@ -659,11 +702,10 @@ async fn autosave(
             let now = state.store.story(story.news_id).await?.map(|s| s.version).unwrap_or(version);
             Ok(Json(serde_json::json!({ "saved": true, "version": now })).into_response())
         }
-        Err(e @ StoreError::Stale { .. }) => Ok((
-            StatusCode::CONFLICT,
-            Json(serde_json::json!({ "saved": false, "message": e.to_string() })),
-        )
-            .into_response()),
+        Err(e @ StoreError::Stale { .. }) => {
+            Ok((StatusCode::CONFLICT, Json(serde_json::json!({ "saved": false, "message": e.to_string() })))
+                .into_response())
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -686,11 +728,13 @@ async fn preview_body(Form(form): Form<PreviewForm>) -> Result<Response, AdminEr
 }
 
 /// The public page of the story as it would look, at a private URL (behind the login).
-async fn preview_page(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Response, AdminError> {
+async fn preview_page(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, AdminError> {
     let (story, extras) = load(&state, &id).await?;
-    if !staff.can(Permission::EditAnyStory) && !own(&staff, &extras) {
-        return Err(AdminError::Forbidden(format!("Your role ({}) may open only your own stories.", staff.role)));
-    }
+    check_open(&staff, &extras)?;
     let html = crate::site::preview_story_html(&state, &story).await?;
     Ok(Html(html).into_response())
 }
@@ -711,7 +755,9 @@ pub(super) struct WorkflowForm {
 fn parse_local(s: &str, edition: &Edition) -> Result<DateTime<Utc>, AdminError> {
     let naive = NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M")
         .or_else(|_| NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M:%S"))
-        .map_err(|_| AdminError::BadRequest(format!("The time must look like 2026-11-27T14:30, not “{}”.", s.trim())))?;
+        .map_err(|_| {
+            AdminError::BadRequest(format!("The time must look like 2026-11-27T14:30, not “{}”.", s.trim()))
+        })?;
     dates::local_to_utc(naive, edition.time_zone).map_err(|e| AdminError::BadRequest(e.to_string()))
 }
 
@@ -745,7 +791,9 @@ async fn workflow(
     let public_note = if action == Action::Kill {
         let note = form.public_note.trim();
         if note.is_empty() {
-            return Err(AdminError::BadRequest("A killed story needs a public note saying why it was withdrawn.".into()));
+            return Err(AdminError::BadRequest(
+                "A killed story needs a public note saying why it was withdrawn.".into(),
+            ));
         }
         if note.chars().count() > MAX_NOTE {
             return Err(AdminError::BadRequest(format!("The public note is longer than {MAX_NOTE} characters.")));
@@ -846,11 +894,13 @@ async fn correction(
 
 // ----- revisions -----
 
-async fn revisions(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Html<String>, AdminError> {
+async fn revisions(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Html<String>, AdminError> {
     let (story, extras) = load(&state, &id).await?;
-    if !staff.can(Permission::EditAnyStory) && !own(&staff, &extras) {
-        return Err(AdminError::Forbidden(format!("Your role ({}) may open only your own stories.", staff.role)));
-    }
+    check_open(&staff, &extras)?;
     let tz = edition_of(&state, story.edition_id)?.time_zone;
     let revs = state.store.revisions(story.news_id).await?;
     let rows: Vec<_> = revs
@@ -862,10 +912,16 @@ async fn revisions(State(state): State<AppState>, staff: Staff, Path(id): Path<S
             }
         })
         .collect();
-    page::render(&state, &staff, "admin/revisions.html", "Revisions", minijinja::context! {
-        story => minijinja::context! { news_id => story.news_id, headline => story.headline, version => story.version },
-        rows => rows,
-    })
+    page::render(
+        &state,
+        &staff,
+        "admin/revisions.html",
+        "Revisions",
+        minijinja::context! {
+            story => minijinja::context! { news_id => story.news_id, headline => story.headline, version => story.version },
+            rows => rows,
+        },
+    )
 }
 
 /// One piece of a word diff.
@@ -901,9 +957,7 @@ async fn revision(
     Path((id, version)): Path<(String, String)>,
 ) -> Result<Html<String>, AdminError> {
     let (story, extras) = load(&state, &id).await?;
-    if !staff.can(Permission::EditAnyStory) && !own(&staff, &extras) {
-        return Err(AdminError::Forbidden(format!("Your role ({}) may open only your own stories.", staff.role)));
-    }
+    check_open(&staff, &extras)?;
     let version = version.parse::<i64>().map_err(|_| AdminError::NotFound)?;
     let rev = state.store.revision(story.news_id, version).await?.ok_or(AdminError::NotFound)?;
     let tz = edition_of(&state, story.edition_id)?.time_zone;
@@ -917,17 +971,23 @@ async fn revision(
         minijinja::context! { name => name, old => old, new => new, diff => word_diff(old, new), same => old == new }
     })
     .collect();
-    page::render(&state, &staff, "admin/revision.html", &format!("Version {version}"), minijinja::context! {
-        story => minijinja::context! {
-            news_id => story.news_id, headline => story.headline, version => story.version,
-            editable => may_edit(staff.role, story.status, own(&staff, &extras)),
+    page::render(
+        &state,
+        &staff,
+        "admin/revision.html",
+        &format!("Version {version}"),
+        minijinja::context! {
+            story => minijinja::context! {
+                news_id => story.news_id, headline => story.headline, version => story.version,
+                editable => may_edit(staff.role, story.status, own(&staff, &extras)),
+            },
+            rev => minijinja::context! {
+                version => rev.version, actor => rev.actor, status => rev.status, note => rev.note,
+                at => dates::format_long(dates::from_unix(rev.created_at), tz),
+            },
+            fields => fields,
         },
-        rev => minijinja::context! {
-            version => rev.version, actor => rev.actor, status => rev.status, note => rev.note,
-            at => dates::format_long(dates::from_unix(rev.created_at), tz),
-        },
-        fields => fields,
-    })
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -967,11 +1027,7 @@ async fn restore(
         authors: story.authors.iter().map(|a| a.name.clone()).collect(),
         actor: staff.email.clone(),
     };
-    state
-        .store
-        .save_story_checked(&input, Some(current), &extras.editorial_note, None)
-        .await
-        .map_err(conflict_of)?;
+    state.store.save_story_checked(&input, Some(current), &extras.editorial_note, None).await.map_err(conflict_of)?;
     state.store.audit(&staff.audit("story.restore", "story", story.news_id, format!("version {version}"))).await?;
     state.story_changed(story.news_id, story.edition_id).await?;
     Ok(Redirect::to(&format!("/admin/stories/{}/edit?saved=restored", story.news_id)).into_response())
@@ -990,7 +1046,10 @@ mod tests {
 
     #[test]
     fn names_are_split_trimmed_and_deduplicated() {
-        assert_eq!(split_names(" Iran ,  oil  exports, iran,,", "tag"), Ok(vec!["Iran".to_string(), "oil exports".into()]));
+        assert_eq!(
+            split_names(" Iran ,  oil  exports, iran,,", "tag"),
+            Ok(vec!["Iran".to_string(), "oil exports".into()])
+        );
         assert!(split_names(&"x".repeat(81), "tag").is_err());
     }
 }

@@ -2,10 +2,10 @@
 //! once), new keys, webhooks (the signing secret shown once), revoke, and the
 //! delivery log. The same as `newsdesk subscriber ...` on the command line.
 
+use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
 use newsdesk_domain::dates;
 use newsdesk_domain::roles::Permission;
 use newsdesk_storage::{NewSubscriber, StoreError, Subscriber};
@@ -74,10 +74,16 @@ async fn render(
     }
     sections.sort();
     sections.dedup();
-    let html = page::render(state, staff, "admin/subscribers.html", "Subscribers", minijinja::context! {
-        rows => rows, sections => sections, error => error,
-        shown => shown.map(|s| minijinja::context! { what => s.what, value => s.value }),
-    })?;
+    let html = page::render(
+        state,
+        staff,
+        "admin/subscribers.html",
+        "Subscribers",
+        minijinja::context! {
+            rows => rows, sections => sections, error => error,
+            shown => shown.map(|s| minijinja::context! { what => s.what, value => s.value }),
+        },
+    )?;
     Ok((status, html).into_response())
 }
 
@@ -110,7 +116,10 @@ async fn create(State(state): State<AppState>, staff: Staff, body: String) -> Re
         }
         sections.push(p.clone());
     }
-    let s = match state.store.add_subscriber(&NewSubscriber { name: name.clone(), sections, editions: Vec::new(), rate_limit }).await
+    let s = match state
+        .store
+        .add_subscriber(&NewSubscriber { name: name.clone(), sections, editions: Vec::new(), rate_limit })
+        .await
     {
         Ok(s) => s,
         Err(StoreError::Conflict { .. }) => return bad(format!("A subscriber named “{name}” exists already.")).await,
@@ -144,9 +153,9 @@ pub(super) struct WebhookForm {
 /// Whether `url` is an absolute http(s) URL with a host.
 fn webhook_url_ok(url: &str) -> bool {
     url.len() <= 2000
-        && url.parse::<axum::http::Uri>().is_ok_and(|u| {
-            matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some_and(|h| !h.is_empty())
-        })
+        && url
+            .parse::<axum::http::Uri>()
+            .is_ok_and(|u| matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some_and(|h| !h.is_empty()))
 }
 
 async fn add_webhook(
@@ -173,7 +182,11 @@ async fn revoke(State(state): State<AppState>, staff: Staff, Path(id): Path<Stri
     Ok(Redirect::to("/admin/subscribers").into_response())
 }
 
-async fn deliveries(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Html<String>, AdminError> {
+async fn deliveries(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Html<String>, AdminError> {
     let s = subscriber_of(&state, &id).await?;
     let tz = state.default_edition().map(|e| e.time_zone).unwrap_or(chrono_tz::UTC);
     let rows: Vec<_> = state
@@ -190,7 +203,13 @@ async fn deliveries(State(state): State<AppState>, staff: Staff, Path(id): Path<
             }
         })
         .collect();
-    page::render(&state, &staff, "admin/deliveries.html", "Deliveries", minijinja::context! { name => s.name, rows => rows })
+    page::render(
+        &state,
+        &staff,
+        "admin/deliveries.html",
+        "Deliveries",
+        minijinja::context! { name => s.name, rows => rows },
+    )
 }
 
 #[cfg(test)]

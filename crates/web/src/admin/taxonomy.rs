@@ -1,9 +1,9 @@
 //! Sections (create, rename, move, reorder; old addresses redirect) and tags (merge).
 
+use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use newsdesk_domain::roles::Permission;
 use newsdesk_domain::{Edition, Section};
 use newsdesk_storage::{SectionEdit, StoreError};
@@ -59,12 +59,23 @@ fn tree(sections: &[Section]) -> Vec<Row> {
     out
 }
 
-async fn render_sections(state: &AppState, staff: &Staff, status: StatusCode, error: Option<String>) -> Result<Response, AdminError> {
+async fn render_sections(
+    state: &AppState,
+    staff: &Staff,
+    status: StatusCode,
+    error: Option<String>,
+) -> Result<Response, AdminError> {
     let e = edition(state)?;
     let rows = tree(&state.store.sections(e.id).await?);
-    let html = page::render(state, staff, "admin/sections.html", "Sections", minijinja::context! {
-        rows => rows, edition => e.name, error => error,
-    })?;
+    let html = page::render(
+        state,
+        staff,
+        "admin/sections.html",
+        "Sections",
+        minijinja::context! {
+            rows => rows, edition => e.name, error => error,
+        },
+    )?;
     Ok((status, html).into_response())
 }
 
@@ -99,11 +110,23 @@ fn edit_of(form: &SectionForm) -> Result<SectionEdit, String> {
     Ok(SectionEdit { name: form.name.clone(), slug: Some(form.slug.clone()), parent_id, position })
 }
 
-async fn create_section(State(state): State<AppState>, staff: Staff, Form(form): Form<SectionForm>) -> Result<Response, AdminError> {
+async fn create_section(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(form): Form<SectionForm>,
+) -> Result<Response, AdminError> {
     let e = edition(&state)?;
     let edit = match edit_of(&form) {
         Ok(x) => x,
-        Err(m) => return render_sections(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, Some(format!("Not created: {m}."))).await,
+        Err(m) => {
+            return render_sections(
+                &state,
+                &staff,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(format!("Not created: {m}.")),
+            )
+            .await;
+        }
     };
     match state.store.create_section(e.id, &edit).await {
         Ok(s) => {
@@ -127,7 +150,10 @@ async fn update_section(
     let id = id.parse::<i64>().map_err(|_| AdminError::NotFound)?;
     let edit = match edit_of(&form) {
         Ok(x) => x,
-        Err(m) => return render_sections(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, Some(format!("Not saved: {m}."))).await,
+        Err(m) => {
+            return render_sections(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, Some(format!("Not saved: {m}.")))
+                .await;
+        }
     };
     match state.store.update_section(id, &edit).await {
         Ok(s) => {
@@ -142,7 +168,12 @@ async fn update_section(
     }
 }
 
-async fn render_tags(state: &AppState, staff: &Staff, status: StatusCode, error: Option<String>) -> Result<Response, AdminError> {
+async fn render_tags(
+    state: &AppState,
+    staff: &Staff,
+    status: StatusCode,
+    error: Option<String>,
+) -> Result<Response, AdminError> {
     let e = edition(state)?;
     let rows: Vec<_> = state
         .store
@@ -151,7 +182,8 @@ async fn render_tags(state: &AppState, staff: &Staff, status: StatusCode, error:
         .into_iter()
         .map(|(t, n)| minijinja::context! { id => t.id, slug => t.slug, name => t.name, stories => n })
         .collect();
-    let html = page::render(state, staff, "admin/tags.html", "Tags", minijinja::context! { rows => rows, error => error })?;
+    let html =
+        page::render(state, staff, "admin/tags.html", "Tags", minijinja::context! { rows => rows, error => error })?;
     Ok((status, html).into_response())
 }
 
@@ -165,14 +197,21 @@ pub(super) struct MergeForm {
     into: String,
 }
 
-async fn merge_tags(State(state): State<AppState>, staff: Staff, Form(form): Form<MergeForm>) -> Result<Response, AdminError> {
+async fn merge_tags(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(form): Form<MergeForm>,
+) -> Result<Response, AdminError> {
     let e = edition(&state)?;
     let (Ok(from), Ok(into)) = (form.from.parse::<i64>(), form.into.parse::<i64>()) else {
         return render_tags(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, Some("Choose both tags.".into())).await;
     };
     match state.store.merge_tags(e.id, from, into).await {
         Ok(n) => {
-            state.store.audit(&staff.audit("tag.merge", "tag", into, format!("tag {from} merged, {n} stories"))).await?;
+            state
+                .store
+                .audit(&staff.audit("tag.merge", "tag", into, format!("tag {from} merged, {n} stories")))
+                .await?;
             state.apply_site_change();
             Ok(Redirect::to("/admin/tags").into_response())
         }

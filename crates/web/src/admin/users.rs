@@ -1,9 +1,9 @@
 //! Users (invite, role, deactivate), invite links, and the audit log.
 
+use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
 use axum_extra::extract::CookieJar;
 use chrono::{Duration, Utc};
 use newsdesk_domain::dates;
@@ -60,9 +60,15 @@ async fn render_list(
             }
         })
         .collect();
-    let html = page::render(state, staff, "admin/users.html", "Users", minijinja::context! {
-        users => users, roles => Role::ALL.map(Role::as_str), error => error, invite_link => invite_link,
-    })?;
+    let html = page::render(
+        state,
+        staff,
+        "admin/users.html",
+        "Users",
+        minijinja::context! {
+            users => users, roles => Role::ALL.map(Role::as_str), error => error, invite_link => invite_link,
+        },
+    )?;
     Ok((status, html).into_response())
 }
 
@@ -90,7 +96,11 @@ async fn make_invite(state: &AppState, user_id: i64) -> Result<String, AdminErro
     Ok(token)
 }
 
-async fn create(State(state): State<AppState>, staff: Staff, Form(form): Form<NewUserForm>) -> Result<Response, AdminError> {
+async fn create(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(form): Form<NewUserForm>,
+) -> Result<Response, AdminError> {
     let bad = |m: String| render_list(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, Some(m), None);
     let email = match roles::normalize_email(&form.email) {
         Ok(e) => e,
@@ -184,7 +194,11 @@ pub(super) struct AuditQuery {
     id: Option<String>,
 }
 
-async fn audit(State(state): State<AppState>, staff: Staff, Query(q): Query<AuditQuery>) -> Result<Html<String>, AdminError> {
+async fn audit(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<AuditQuery>,
+) -> Result<Html<String>, AdminError> {
     let target = match (q.kind.as_deref().filter(|s| !s.is_empty()), q.id.as_deref().filter(|s| !s.is_empty())) {
         (Some(k), Some(i)) => Some((k, i)),
         (None, None) => None,
@@ -203,7 +217,13 @@ async fn audit(State(state): State<AppState>, staff: Staff, Query(q): Query<Audi
             }
         })
         .collect();
-    page::render(&state, &staff, "admin/audit.html", "Audit log", minijinja::context! { rows => rows, kind => q.kind, id => q.id })
+    page::render(
+        &state,
+        &staff,
+        "admin/audit.html",
+        "Audit log",
+        minijinja::context! { rows => rows, kind => q.kind, id => q.id },
+    )
 }
 
 fn token_hash(token: &str) -> Option<String> {
@@ -211,10 +231,20 @@ fn token_hash(token: &str) -> Option<String> {
         .then(|| hex::encode(Sha256::digest(token.as_bytes())))
 }
 
-async fn invite_form(state: &AppState, status: StatusCode, email: &str, error: Option<&str>) -> Result<Response, AdminError> {
-    let html = page::render_anonymous(state, "admin/invite.html", "Set your password", minijinja::context! {
-        email => email, error => error, min_password => roles::MIN_PASSWORD_CHARS,
-    })?;
+async fn invite_form(
+    state: &AppState,
+    status: StatusCode,
+    email: &str,
+    error: Option<&str>,
+) -> Result<Response, AdminError> {
+    let html = page::render_anonymous(
+        state,
+        "admin/invite.html",
+        "Set your password",
+        minijinja::context! {
+            email => email, error => error, min_password => roles::MIN_PASSWORD_CHARS,
+        },
+    )?;
     Ok((status, html).into_response())
 }
 
@@ -247,10 +277,12 @@ async fn accept_invite(
         return page::message(&state, None, StatusCode::GONE, "Invite", INVITE_GONE);
     };
     if form.new != form.confirm {
-        return invite_form(&state, StatusCode::UNPROCESSABLE_ENTITY, &user.email, Some("The two passwords differ.")).await;
+        return invite_form(&state, StatusCode::UNPROCESSABLE_ENTITY, &user.email, Some("The two passwords differ."))
+            .await;
     }
     if let Err(m) = roles::check_password(&form.new) {
-        return invite_form(&state, StatusCode::UNPROCESSABLE_ENTITY, &user.email, Some(&format!("Refused: {m}."))).await;
+        return invite_form(&state, StatusCode::UNPROCESSABLE_ENTITY, &user.email, Some(&format!("Refused: {m}.")))
+            .await;
     }
     let password_hash = super::hash_password(form.new).await?;
     if state.store.accept_invite(&hash, &password_hash, now).await?.is_none() {

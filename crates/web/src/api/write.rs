@@ -21,13 +21,7 @@ use super::read::{SectionRef, news_id_of};
 use super::{ApiError, ApiUser, ErrorBody, ErrorCode};
 use crate::AppState;
 
-// The editor's limits (crates/web/src/admin/stories.rs), in characters: the API accepts what the editor accepts.
-const MAX_HEADLINE: usize = 300;
-const MAX_LEAD: usize = 2_000;
-const MAX_BODY: usize = 500_000;
-const MAX_TAGS: usize = 30;
-const MAX_NAME: usize = 80;
-const MAX_NOTE: usize = 2_000;
+use newsdesk_domain::limits::{MAX_BODY, MAX_HEADLINE, MAX_LEAD, MAX_NAME, MAX_NOTE, MAX_TAGS};
 
 // ----- bodies -----
 
