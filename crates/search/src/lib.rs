@@ -50,8 +50,9 @@ pub const PER_PAGE: usize = 10;
 pub const MAX_PAGE: usize = 100;
 /// Longest query text accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 300;
-/// Memory of the index writer.
-const WRITER_MEMORY: usize = 64 * 1024 * 1024;
+/// Memory of the index writer (tantivy splits it among its threads, at least 15 MB each):
+/// a node also serves pages, so the writer stays small.
+const WRITER_MEMORY: usize = 32 * 1024 * 1024;
 /// A story published now scores this much more (×1.5); the boost halves every [`FRESH_HALF_LIFE_DAYS`].
 const FRESH_BOOST: f32 = 0.5;
 /// Days after which the freshness boost has halved.

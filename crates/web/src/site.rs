@@ -437,13 +437,11 @@ async fn render_story_in(
         breadcrumb.reverse();
     }
     let published = story.published_at.unwrap_or(story.created_at);
-    let updated = story.updated_at.filter(|u| *u > published);
-    let correction = state
-        .store
-        .story_extras(story.news_id)
-        .await?
-        .map(|e| e.correction_note)
-        .filter(|n| !n.trim().is_empty() && updated.is_some());
+    let correction_note =
+        state.store.story_extras(story.news_id).await?.map(|e| e.correction_note).filter(|n| !n.trim().is_empty());
+    // A correction is always shown as an update, even one made in the second the story went out.
+    let updated = story.updated_at.filter(|u| *u > published || (correction_note.is_some() && *u >= published));
+    let correction = correction_note.filter(|_| updated.is_some());
     let modified = updated.unwrap_or(published);
     let canonical = abs(state, &story.path());
     // The other languages of this story, for readers and for `hreflang`.

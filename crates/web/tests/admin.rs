@@ -843,3 +843,20 @@ backend_test! {
         assert_eq!(post_as(&d.app, Some(&d.editor), &format!("/admin/editions/{e}"), &[("calendar", "gregorian"), ("digits", "latin")], true).await.status, StatusCode::FORBIDDEN);
     }
 }
+
+backend_test! {
+    async fn a_correction_in_the_second_of_publication_still_shows_as_an_update(db) {
+        let d = desk(db).await;
+        let id = create_draft(&d, &d.editor, "Quick fix").await;
+        let v = version_of(&d, id).await;
+        post_as(&d.app, Some(&d.editor), &format!("/admin/stories/{id}/workflow"), &[("action", "publish"), ("version", &v)], true).await;
+        let v = version_of(&d, id).await;
+        post_as(&d.app, Some(&d.editor), &format!("/admin/stories/{id}/correction"), &[("version", &v), ("note", "Name spelled right.")], true).await;
+        // The same second as the publication (fast hands, or a fast machine).
+        let published = d.app.db.store.story(id).await.expect("read").expect("story").published_at.expect("published");
+        d.app.db.store.mark_updated(id, published).await.expect("updated");
+        d.app.sync().await;
+        let page = d.app.get(&format!("/news/{id}/quick-fix")).await;
+        assert!(page.body.contains("Updated:") && page.body.contains("Name spelled right."), "{}", common::main_of(&page.body));
+    }
+}
