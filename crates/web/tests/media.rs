@@ -448,6 +448,12 @@ backend_test! {
         assert!(body.contains("sizes=\"(max-width: 860px) calc(100vw - 32px), 816px\""));
         assert!(body.contains(&format!("<img src=\"{}\" srcset=", original.path())));
         assert!(body.contains("alt=\"Minister at the podium\" width=\"1800\" height=\"1200\">"));
+        // Home and section lists offer the renditions too, sized for a teaser.
+        for list in ["/", "/section/world"] {
+            let body = app.get(list).await.body;
+            assert!(body.contains(&format!("<source type=\"image/webp\" srcset=\"{}\"", webp.join(", "))), "{list}: {body}");
+            assert!(body.contains("sizes=\"(max-width: 640px) calc(100vw - 32px), 480px\""), "{list}");
+        }
         // Feeds keep the original.
         let feed = app.get("/feed.rss").await;
         assert!(feed.body.contains(&format!("https://news.example{}", original.path())), "{}", feed.body);
