@@ -407,3 +407,43 @@ impl Store {
         Ok(Some(user_id))
     }
 }
+
+impl Store {
+    /// Assigns a user to sections (ids; each covers its subsections). Empty: all sections.
+    pub async fn set_user_sections(&self, user_id: i64, sections: &[i64]) -> Result<bool> {
+        let list = sections.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let n = sqlx::query("UPDATE users SET sections = $1 WHERE id = $2")
+            .bind(list)
+            .bind(user_id)
+            .execute(self.pool())
+            .await?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// The sections a user is assigned to; empty: all.
+    pub async fn user_sections(&self, user_id: i64) -> Result<Vec<i64>> {
+        let row =
+            sqlx::query("SELECT sections FROM users WHERE id = $1").bind(user_id).fetch_optional(self.pool()).await?;
+        let list: String = row.map(|r| r.try_get("sections")).transpose()?.unwrap_or_default();
+        Ok(list.split(',').filter_map(|s| s.trim().parse().ok()).collect())
+    }
+
+    /// Whether section `section_id` is within the user's assigned sections
+    /// (the section itself or one below an assigned one); true when the user has none.
+    pub async fn user_covers_section(&self, user_id: i64, section_id: i64) -> Result<bool> {
+        let assigned = self.user_sections(user_id).await?;
+        if assigned.is_empty() {
+            return Ok(true);
+        }
+        let rows = sqlx::query("SELECT id, edition_id, path FROM sections").fetch_all(self.pool()).await?;
+        let mut all = Vec::with_capacity(rows.len());
+        for r in &rows {
+            all.push((r.try_get::<i64, _>("id")?, r.try_get::<i64, _>("edition_id")?, r.try_get::<String, _>("path")?));
+        }
+        let Some((_, edition, path)) = all.iter().find(|(id, _, _)| *id == section_id) else { return Ok(false) };
+        Ok(all.iter().filter(|(id, _, _)| assigned.contains(id)).any(|(_, e, p)| {
+            e == edition && (path == p || path.strip_prefix(p.as_str()).is_some_and(|rest| rest.starts_with('/')))
+        }))
+    }
+}

@@ -307,3 +307,11 @@ impl Store {
         Ok(row.map(|r| r.try_get::<Option<String>, _>("comment_moderation")).transpose()?.flatten())
     }
 }
+
+impl Store {
+    /// The path of a section, in any edition.
+    pub async fn section_path(&self, id: i64) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT path FROM sections WHERE id = $1").bind(id).fetch_optional(self.pool()).await?;
+        Ok(row.map(|r| r.try_get("path")).transpose()?)
+    }
+}

@@ -89,3 +89,35 @@ backend_test! {
         assert_eq!(stories.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["act2", "act0"]);
     }
 }
+
+backend_test! {
+    async fn editors_can_be_assigned_to_sections_with_their_subsections(db) {
+        let now = Utc::now();
+        let e = db
+            .store
+            .upsert_edition(&newsdesk_storage::NewEdition {
+                lang: "en".into(),
+                name: "A".into(),
+                direction: newsdesk_domain::Direction::Ltr,
+                time_zone: chrono_tz::UTC,
+                is_default: true,
+            })
+            .await
+            .expect("edition")
+            .id;
+        let iran = db.store.ensure_section_path(e, &["Iran".into()]).await.expect("iran");
+        let defense = db.store.ensure_section_path(e, &["Iran".into(), "Defense".into()]).await.expect("defense");
+        let world = db.store.ensure_section_path(e, &["World".into()]).await.expect("world");
+        let irani = db.store.ensure_section_path(e, &["Iranian".into()]).await.expect("prefix, not a child");
+        let u = db.store.create_user(&jane(), now).await.expect("user");
+        assert!(db.store.user_covers_section(u.id, world.id).await.expect("all"), "no assignment: every section");
+        db.store.set_user_sections(u.id, &[iran.id]).await.expect("assign");
+        assert_eq!(db.store.user_sections(u.id).await.expect("read"), vec![iran.id]);
+        assert!(db.store.user_covers_section(u.id, iran.id).await.expect("iran"));
+        assert!(db.store.user_covers_section(u.id, defense.id).await.expect("child"));
+        assert!(!db.store.user_covers_section(u.id, world.id).await.expect("world"));
+        assert!(!db.store.user_covers_section(u.id, irani.id).await.expect("same prefix, other section"));
+        db.store.set_user_sections(u.id, &[]).await.expect("clear");
+        assert!(db.store.user_covers_section(u.id, world.id).await.expect("all again"));
+    }
+}

@@ -860,3 +860,43 @@ backend_test! {
         assert!(page.body.contains("Updated:") && page.body.contains("Name spelled right."), "{}", common::main_of(&page.body));
     }
 }
+
+backend_test! {
+    async fn editors_assigned_to_sections_act_only_there(db) {
+        let d = desk(db).await;
+        let sections = d.app.db.store.sections(d.app.edition_id).await.expect("sections");
+        let iran = sections.iter().find(|s| s.path == "iran").expect("iran").id;
+        let world = d.app.db.store.ensure_section_path(d.app.edition_id, &["World".to_string()]).await.expect("world").id;
+        // The admin assigns the editor to World only.
+        let a = post_as(&d.app, Some(&d.admin), &format!("/admin/users/{}/sections", d.editor.user_id), &[("sections", &world.to_string())], true).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        let a = post_as(&d.app, Some(&d.admin), &format!("/admin/users/{}/sections", d.editor.user_id), &[("sections", &world.to_string()), ("sections", "999999")], true).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "unknown sections are refused");
+
+        // The seed story is in Iran: the editor may not correct, unpublish or edit it.
+        let v = version_of(&d, 84427).await;
+        let a = post_as(&d.app, Some(&d.editor), "/admin/stories/84427/correction", &[("version", &v), ("note", "x")], true).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN);
+        assert!(a.body.contains("assigned to other sections"));
+        let a = post_as(&d.app, Some(&d.editor), "/admin/stories/84427/workflow", &[("action", "unpublish"), ("version", &v)], true).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN);
+        let a = post_as(&d.app, Some(&d.editor), "/admin/stories/84427", &[("headline", "x"), ("section_id", &iran.to_string()), ("version", &v)], true).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN);
+        // A reporter's submitted story in World: the editor publishes it.
+        for (section, allowed) in [(world, true), (iran, false)] {
+            let a = post_as(&d.app, Some(&d.reporter), "/admin/stories", &[("headline", "Desk story"), ("section_id", &section.to_string())], true).await;
+            let id: i64 = location(&a).trim_start_matches("/admin/stories/").split('/').next().and_then(|n| n.parse().ok()).expect("id");
+            let v = version_of(&d, id).await;
+            post_as(&d.app, Some(&d.reporter), &format!("/admin/stories/{id}/workflow"), &[("action", "submit"), ("version", &v)], true).await;
+            let v = version_of(&d, id).await;
+            let a = post_as(&d.app, Some(&d.editor), &format!("/admin/stories/{id}/workflow"), &[("action", "publish"), ("version", &v)], true).await;
+            let want = if allowed { StatusCode::SEE_OTHER } else { StatusCode::FORBIDDEN };
+            assert_eq!(a.status, want, "section {section}: {}", a.body);
+        }
+        // Admins are never limited; clearing the assignment frees the editor.
+        post_as(&d.app, Some(&d.admin), &format!("/admin/users/{}/sections", d.editor.user_id), &[], true).await;
+        let v = version_of(&d, 84427).await;
+        let a = post_as(&d.app, Some(&d.editor), "/admin/stories/84427/correction", &[("version", &v), ("note", "Fixed.")], true).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER);
+    }
+}

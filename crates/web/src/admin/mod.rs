@@ -151,6 +151,21 @@ async fn render_errors(State(state): State<AppState>, req: Request, next: Next) 
     })
 }
 
+/// Whether a user of `role` may act on stories of `section_id` beyond their own
+/// drafts: admins everywhere, others within their assigned sections (all when
+/// they have none). The one scope rule of the back office and the write API.
+pub(crate) async fn covers_section(
+    state: &AppState,
+    user_id: i64,
+    role: newsdesk_domain::roles::Role,
+    section_id: i64,
+) -> Result<bool, newsdesk_storage::StoreError> {
+    if role == newsdesk_domain::roles::Role::Admin {
+        return Ok(true);
+    }
+    state.store.user_covers_section(user_id, section_id).await
+}
+
 /// A back-office route: method, path (axum syntax) and who may use it
 /// (`None`: anybody, e.g. the login form).
 #[derive(Debug, Clone)]

@@ -86,6 +86,15 @@ fn check_edit(staff: &Staff, story: &Story, extras: &newsdesk_storage::StoryExtr
     }
 }
 
+/// Refuses an editor acting outside their assigned sections (their own drafts are always theirs).
+async fn check_scope(state: &AppState, staff: &Staff, section_id: i64, own_story: bool) -> Result<(), AdminError> {
+    if own_story || super::covers_section(state, staff.user_id, staff.role, section_id).await? {
+        return Ok(());
+    }
+    let name = state.store.section_path(section_id).await?.unwrap_or_else(|| format!("section {section_id}"));
+    Err(AdminError::Forbidden(format!("You are assigned to other sections than “{name}”; ask an admin to widen them.")))
+}
+
 fn conflict_of(e: StoreError) -> AdminError {
     match e {
         StoreError::Stale { .. } => AdminError::Conflict(e.to_string()),
@@ -605,6 +614,7 @@ async fn save(
 ) -> Result<Response, AdminError> {
     let (story, extras) = load(&state, &id).await?;
     check_edit(&staff, &story, &extras)?;
+    check_scope(&state, &staff, story.section_id, own(&staff, &extras)).await?;
     let edition = edition_of(&state, story.edition_id)?;
     let sections = state.store.sections(edition.id).await?;
     let version = expected_version(&form)?;
@@ -676,6 +686,7 @@ async fn autosave(
 ) -> Result<Response, AdminError> {
     let (story, extras) = load(&state, &id).await?;
     check_edit(&staff, &story, &extras)?;
+    check_scope(&state, &staff, story.section_id, own(&staff, &extras)).await?;
     if story.status != StoryStatus::Draft {
         return Ok((
             StatusCode::CONFLICT,
@@ -772,6 +783,9 @@ async fn workflow(
     staff.require(action.permission())?;
     if action == Action::Submit && !own(&staff, &extras) && !staff.can(Permission::EditAnyStory) {
         return Err(AdminError::Forbidden("Reporters submit only their own drafts.".into()));
+    }
+    if action != Action::Submit {
+        check_scope(&state, &staff, story.section_id, false).await?;
     }
     let to = action.apply(story.status).map_err(AdminError::Conflict)?;
     let version = form
@@ -875,6 +889,7 @@ async fn correction(
     Form(form): Form<CorrectionForm>,
 ) -> Result<Response, AdminError> {
     let (story, _) = load(&state, &id).await?;
+    check_scope(&state, &staff, story.section_id, false).await?;
     let note = form.note.trim();
     if note.is_empty() {
         return Err(AdminError::BadRequest("Write the correction note readers will see.".into()));
@@ -1003,6 +1018,7 @@ async fn restore(
 ) -> Result<Response, AdminError> {
     let (story, extras) = load(&state, &id).await?;
     check_edit(&staff, &story, &extras)?;
+    check_scope(&state, &staff, story.section_id, own(&staff, &extras)).await?;
     let version = version.parse::<i64>().map_err(|_| AdminError::NotFound)?;
     let rev = state.store.revision(story.news_id, version).await?.ok_or(AdminError::NotFound)?;
     let current = form

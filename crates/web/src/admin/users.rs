@@ -26,6 +26,7 @@ pub(super) fn routes(t: Table) -> Table {
         .post("/admin/users/{id}/role", ManageUsers, set_role)
         .post("/admin/users/{id}/active", ManageUsers, set_active)
         .post("/admin/users/{id}/invite", ManageUsers, reinvite)
+        .post("/admin/users/{id}/sections", ManageUsers, set_sections)
         .get("/admin/audit", ViewAudit, audit)
         .add(axum::http::Method::GET, "/admin/invite/{token}", None, invite_page)
         .add(axum::http::Method::POST, "/admin/invite/{token}", None, accept_invite)
@@ -48,18 +49,27 @@ async fn render_list(
     invite_link: Option<String>,
 ) -> Result<Response, AdminError> {
     let tz = tz(state);
-    let users: Vec<_> = state
-        .store
-        .users()
-        .await?
-        .into_iter()
-        .map(|u| {
-            minijinja::context! {
-                id => u.id, email => u.email, name => u.name, role => u.role.as_str(), active => u.active,
-                created => dates::format_long(u.created_at, tz), me => u.id == staff.user_id,
-            }
-        })
-        .collect();
+    let mut sections = Vec::new();
+    for e in state.editions.load().iter() {
+        for s in state.store.sections(e.id).await? {
+            let label = if e.is_default { s.path.clone() } else { format!("{}: {}", e.lang, s.path) };
+            sections.push((s.id, label));
+        }
+    }
+    sections.sort_by(|a, b| a.1.cmp(&b.1));
+    let mut users = Vec::new();
+    for u in state.store.users().await? {
+        let assigned = state.store.user_sections(u.id).await?;
+        let options: Vec<_> = sections
+            .iter()
+            .map(|(id, label)| minijinja::context! { id => id, label => label, selected => assigned.contains(id) })
+            .collect();
+        users.push(minijinja::context! {
+            id => u.id, email => u.email, name => u.name, role => u.role.as_str(), active => u.active,
+            created => dates::format_long(u.created_at, tz), me => u.id == staff.user_id,
+            sections => options, all_sections => assigned.is_empty(),
+        });
+    }
     let html = page::render(
         state,
         staff,
@@ -159,6 +169,32 @@ async fn set_role(
     }
     state.store.set_user_role(user.id, role).await?;
     state.store.audit(&staff.audit("user.role", "user", user.id, format!("{} → {role}", user.role))).await?;
+    Ok(Redirect::to("/admin/users").into_response())
+}
+
+/// Assigns a user to sections: the form repeats `sections` (none: all sections).
+async fn set_sections(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    body: String,
+) -> Result<Response, AdminError> {
+    let user = user_of(&state, &id).await?;
+    let fields: Vec<(String, String)> = serde_urlencoded::from_str(&body)
+        .map_err(|e| AdminError::BadRequest(format!("the form could not be read: {e}")))?;
+    let mut ids = Vec::new();
+    for (_, v) in fields.iter().filter(|(k, _)| k == "sections") {
+        let id = v.parse::<i64>().map_err(|_| AdminError::BadRequest(format!("unknown section `{v}`")))?;
+        if state.store.section_path(id).await?.is_none() {
+            return Err(AdminError::BadRequest(format!("there is no section {id}")));
+        }
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    state.store.set_user_sections(user.id, &ids).await?;
+    let detail = if ids.is_empty() { "all sections".to_string() } else { format!("sections {ids:?}") };
+    state.store.audit(&staff.audit("user.sections", "user", user.id, detail)).await?;
     Ok(Redirect::to("/admin/users").into_response())
 }
 

@@ -369,6 +369,15 @@ fn own(user: &ApiUser, extras: &StoryExtras) -> bool {
     extras.created_by == Some(user.user_id)
 }
 
+/// The back office's scope rule: editors act only in their assigned sections.
+async fn check_scope(state: &AppState, user: &ApiUser, section_id: i64, own_story: bool) -> Result<(), ApiError> {
+    if own_story || crate::admin::covers_section(state, user.user_id, user.role, section_id).await? {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!("story's section {section_id} is outside the sections you are assigned to")))
+    }
+}
+
 /// The back office's edit rule: reporters edit their own drafts, editors anything not killed.
 fn check_edit(user: &ApiUser, story: &Story, extras: &StoryExtras) -> Result<(), ApiError> {
     if may_edit(user.role, story.status, own(user, extras)) {
@@ -526,6 +535,7 @@ pub(super) async fn update_story(
     let id = news_id_of(path)?;
     let (story, extras) = load(&state, id).await?;
     check_edit(&user, &story, &extras)?;
+    check_scope(&state, &user, story.section_id, own(&user, &extras)).await?;
     let req: StoryPatch = json_body(&headers, body)?;
     let edition = edition_of(&state, story.edition_id)?;
     let mut errors = Vec::new();
@@ -602,6 +612,9 @@ async fn apply_action(state: &AppState, user: &ApiUser, id: i64, req: WorkflowRe
     user.require(action.permission())?;
     if action == Action::Submit && !own(user, &extras) && !user.can(Permission::EditAnyStory) {
         return Err(ApiError::forbidden("reporters submit only their own drafts"));
+    }
+    if action != Action::Submit {
+        check_scope(state, user, story.section_id, false).await?;
     }
     let to = action.apply(story.status).map_err(ApiError::conflict)?;
     let edition = edition_of(state, story.edition_id)?;
