@@ -66,27 +66,28 @@ impl Analyzer {
                 .filter(RemoveLongFilter::limit(60))
                 .filter(AsciiFoldingFilter)
                 .filter(LowerCaser)
-                .filter(ScriptNormalizer { strip_article: false })
+                .filter(ScriptNormalizer { strip_article: false, persian_plural: false })
                 .filter(stop_words(ENGLISH_STOP_WORDS))
                 .filter(Stemmer::new(Language::English))
                 .build(),
             Analyzer::Persian => TextAnalyzer::builder(WordTokenizer::default())
                 .filter(RemoveLongFilter::limit(60))
                 .filter(LowerCaser)
-                .filter(ScriptNormalizer { strip_article: false })
+                .filter(ScriptNormalizer { strip_article: false, persian_plural: false })
                 .filter(stop_words(PERSIAN_STOP_WORDS))
+                .filter(ScriptNormalizer { strip_article: false, persian_plural: true })
                 .build(),
             Analyzer::Arabic => TextAnalyzer::builder(WordTokenizer::default())
                 .filter(RemoveLongFilter::limit(60))
                 .filter(LowerCaser)
-                .filter(ScriptNormalizer { strip_article: false })
+                .filter(ScriptNormalizer { strip_article: false, persian_plural: false })
                 .filter(stop_words(ARABIC_STOP_WORDS))
-                .filter(ScriptNormalizer { strip_article: true })
+                .filter(ScriptNormalizer { strip_article: true, persian_plural: false })
                 .build(),
             Analyzer::Other => TextAnalyzer::builder(WordTokenizer::default())
                 .filter(RemoveLongFilter::limit(60))
                 .filter(LowerCaser)
-                .filter(ScriptNormalizer { strip_article: false })
+                .filter(ScriptNormalizer { strip_article: false, persian_plural: false })
                 .build(),
         }
     }
@@ -245,6 +246,22 @@ impl TokenStream for WordTokenStream<'_> {
 pub struct ScriptNormalizer {
     /// Remove the Arabic definite article and its proclitics.
     pub strip_article: bool,
+    /// Remove the Persian plural suffix (ها, های, هایی), so «کتاب‌ها» finds «کتاب».
+    pub persian_plural: bool,
+}
+
+/// A Persian word without its plural suffix «ها», «های» or «هایی» (after
+/// normalization the ZWNJ before it is gone); at least three letters are
+/// kept, so short words that merely end in those letters («تنها», «بها») stay.
+pub fn strip_persian_plural(word: &str) -> &str {
+    for suffix in ["هایی", "های", "ها"] {
+        if let Some(stem) = word.strip_suffix(suffix)
+            && stem.chars().count() >= 3
+        {
+            return stem;
+        }
+    }
+    word
 }
 
 /// Normalizes one word as [`ScriptNormalizer`] does.
@@ -281,7 +298,11 @@ impl TokenFilter for ScriptNormalizer {
     type Tokenizer<T: Tokenizer> = ScriptNormalizerFilter<T>;
 
     fn transform<T: Tokenizer>(self, tokenizer: T) -> ScriptNormalizerFilter<T> {
-        ScriptNormalizerFilter { inner: tokenizer, strip_article: self.strip_article }
+        ScriptNormalizerFilter {
+            inner: tokenizer,
+            strip_article: self.strip_article,
+            persian_plural: self.persian_plural,
+        }
     }
 }
 
@@ -290,13 +311,18 @@ impl TokenFilter for ScriptNormalizer {
 pub struct ScriptNormalizerFilter<T> {
     inner: T,
     strip_article: bool,
+    persian_plural: bool,
 }
 
 impl<T: Tokenizer> Tokenizer for ScriptNormalizerFilter<T> {
     type TokenStream<'a> = ScriptNormalizerStream<T::TokenStream<'a>>;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
-        ScriptNormalizerStream { tail: self.inner.token_stream(text), strip_article: self.strip_article }
+        ScriptNormalizerStream {
+            tail: self.inner.token_stream(text),
+            strip_article: self.strip_article,
+            persian_plural: self.persian_plural,
+        }
     }
 }
 
@@ -304,6 +330,7 @@ impl<T: Tokenizer> Tokenizer for ScriptNormalizerFilter<T> {
 pub struct ScriptNormalizerStream<T> {
     tail: T,
     strip_article: bool,
+    persian_plural: bool,
 }
 
 impl<T: TokenStream> TokenStream for ScriptNormalizerStream<T> {
@@ -313,6 +340,9 @@ impl<T: TokenStream> TokenStream for ScriptNormalizerStream<T> {
             // ASCII words have nothing to normalize (and no article to strip).
             if !token.text.is_ascii() {
                 token.text = normalize_word(&token.text, self.strip_article);
+                if self.persian_plural {
+                    token.text = strip_persian_plural(&token.text).to_string();
+                }
             }
             if !token.text.is_empty() {
                 return true;
@@ -361,6 +391,17 @@ mod tests {
         assert_eq!(terms(Analyzer::Persian, "۱۴۰۲"), vec!["1402".to_string()]);
         assert_eq!(terms(Analyzer::Arabic, "٢٠٢٣"), vec!["2023".to_string()]);
         assert_eq!(terms(Analyzer::English, "۲۰۲۳ budget"), vec!["2023".to_string(), "budget".to_string()]);
+    }
+
+    #[test]
+    fn persian_plurals_find_the_singular() {
+        let book = vec!["کتاب".to_string()];
+        for plural in ["کتاب‌ها", "کتابها", "کتاب‌های", "کتاب‌هایی"] {
+            assert_eq!(terms(Analyzer::Persian, plural), book, "{plural}");
+        }
+        // Short words that only end in the same letters keep them.
+        assert_eq!(terms(Analyzer::Persian, "بها"), vec!["بها".to_string()]);
+        assert_eq!(terms(Analyzer::Persian, "خبرها"), vec!["خبر".to_string()]);
     }
 
     #[test]

@@ -41,7 +41,7 @@ pub use text::html_to_text;
 
 /// Version of the index layout (schema and analysis). An index written with
 /// another version is thrown away and rebuilt from the database.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// File in the index directory holding [`FORMAT_VERSION`].
 const VERSION_FILE: &str = "newsdesk-search-format";
 /// Hits per page.
