@@ -21,14 +21,6 @@ pub(super) fn routes(t: Table) -> Table {
     )
 }
 
-fn digits_name(d: Digits) -> &'static str {
-    match d {
-        Digits::Latin => "latin",
-        Digits::ArabicIndic => "arabic",
-        Digits::Persian => "persian",
-    }
-}
-
 async fn render(
     state: &AppState,
     staff: &Staff,
@@ -41,7 +33,7 @@ async fn render(
         rows.push(minijinja::context! {
             id => e.id, lang => e.lang, name => e.name, direction => e.direction.as_str(),
             time_zone => e.time_zone.name(), is_default => e.is_default,
-            calendar => e.calendar.as_str(), digits => digits_name(e.digits),
+            calendar => e.calendar.as_str(), digits => newsdesk_domain::digits_name(e.digits),
             sample => e.format_long(chrono::Utc::now()),
             moderation => moderation.unwrap_or_default(),
         });
@@ -107,7 +99,7 @@ async fn update(
             &edition.lang,
             format!(
                 "{calendar}, {} digits, moderation {}",
-                digits_name(digits),
+                newsdesk_domain::digits_name(digits),
                 moderation.map_or("default", |m| m.as_str())
             ),
         ))

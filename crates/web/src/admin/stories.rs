@@ -600,10 +600,13 @@ async fn edit(
 }
 
 fn expected_version(form: &StoryForm) -> Result<i64, AdminError> {
-    form.version
-        .as_deref()
-        .and_then(|v| v.parse::<i64>().ok())
-        .ok_or_else(|| AdminError::BadRequest("the form lacks the story's version; reload the editor".into()))
+    parse_version(form.version.as_deref().unwrap_or_default())
+}
+
+/// The story version a form was based on (hidden field), for optimistic locking.
+fn parse_version(text: &str) -> Result<i64, AdminError> {
+    text.parse::<i64>()
+        .map_err(|_| AdminError::BadRequest("the form lacks the story's version; reload the editor".into()))
 }
 
 async fn save(
@@ -788,10 +791,7 @@ async fn workflow(
         check_scope(&state, &staff, story.section_id, false).await?;
     }
     let to = action.apply(story.status).map_err(AdminError::Conflict)?;
-    let version = form
-        .version
-        .parse::<i64>()
-        .map_err(|_| AdminError::BadRequest("the form lacks the story's version; reload the editor".into()))?;
+    let version = parse_version(&form.version)?;
     let edition = edition_of(&state, story.edition_id)?;
     let scheduled_at = if action == Action::Schedule {
         let at = parse_local(&form.scheduled_at, &edition)?;
@@ -897,10 +897,7 @@ async fn correction(
     if note.chars().count() > MAX_NOTE {
         return Err(AdminError::BadRequest(format!("The correction note is longer than {MAX_NOTE} characters.")));
     }
-    let version = form
-        .version
-        .parse::<i64>()
-        .map_err(|_| AdminError::BadRequest("the form lacks the story's version; reload the editor".into()))?;
+    let version = parse_version(&form.version)?;
     state.store.add_correction(story.news_id, version, note, &staff.email).await.map_err(conflict_of)?;
     state.store.audit(&staff.audit("story.correction", "story", story.news_id, note)).await?;
     state.story_changed(story.news_id, story.edition_id).await?;
@@ -1021,10 +1018,7 @@ async fn restore(
     check_scope(&state, &staff, story.section_id, own(&staff, &extras)).await?;
     let version = version.parse::<i64>().map_err(|_| AdminError::NotFound)?;
     let rev = state.store.revision(story.news_id, version).await?.ok_or(AdminError::NotFound)?;
-    let current = form
-        .current
-        .parse::<i64>()
-        .map_err(|_| AdminError::BadRequest("the form lacks the story's version; reload the page".into()))?;
+    let current = parse_version(&form.current)?;
     let format = BodyFormat::parse(&rev.body_format).unwrap_or(story.body_format);
     let input = StoryInput {
         news_id: Some(story.news_id),
