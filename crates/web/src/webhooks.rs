@@ -88,7 +88,9 @@ impl EventKind {
 
 /// Names the event of a story's current state after `last` was announced
 /// (`None`: nothing announced yet); `None` when there is nothing to tell.
-pub fn event_for(last: Option<&SentState>, story: &Story) -> Option<EventKind> {
+/// `corrected`: the story's newest version is a newsroom correction (its
+/// revision note says so), which makes a new version a correction, not an update.
+pub fn event_for(last: Option<&SentState>, story: &Story, corrected: bool) -> Option<EventKind> {
     let public = story.status == StoryStatus::Published;
     let taken_down = match story.status {
         StoryStatus::Killed => EventKind::Kill,
@@ -104,7 +106,7 @@ pub fn event_for(last: Option<&SentState>, story: &Story) -> Option<EventKind> {
             if !public {
                 Some(taken_down)
             } else if story.version != l.version {
-                Some(EventKind::Update)
+                Some(if corrected { EventKind::Correction } else { EventKind::Update })
             } else if updated != l.updated_at {
                 Some(EventKind::Correction)
             } else {
@@ -184,13 +186,9 @@ async fn dispatch(state: &AppState, deadline: Option<Instant>) -> Result<usize, 
         let now = Utc::now();
         for id in ids {
             let Some(story) = state.store.story(id).await? else { continue };
-            let Some(mut kind) = event_for(sent.get(&id), &story) else { continue };
-            // A new version made by the newsroom's "Publish correction" is a correction, not a silent update.
-            if kind == EventKind::Update
-                && state.store.revision(id, story.version).await?.is_some_and(|r| r.note.starts_with("correction"))
-            {
-                kind = EventKind::Correction;
-            }
+            let corrected =
+                state.store.revision(id, story.version).await?.is_some_and(|r| r.note.starts_with("correction"));
+            let Some(kind) = event_for(sent.get(&id), &story, corrected) else { continue };
             let Some((edition, trail)) = mapper.place(&story).await? else { continue };
             let path = trail.last().map(|s| s.path.clone()).unwrap_or_default();
             let item = mapper.item(&story).await?;
@@ -410,20 +408,21 @@ mod tests {
         use EventKind::*;
         use StoryStatus::*;
         let p = sent("published", 2, None);
-        assert_eq!(event_for(None, &story(Published, 1, None)), Some(Publish));
-        assert_eq!(event_for(None, &story(Draft, 1, None)), None);
-        assert_eq!(event_for(None, &story(Killed, 3, None)), Some(Kill));
-        assert_eq!(event_for(Some(&p), &story(Published, 2, None)), None);
-        assert_eq!(event_for(Some(&p), &story(Published, 3, Some(5))), Some(Update));
-        assert_eq!(event_for(Some(&p), &story(Published, 2, Some(5))), Some(Correction));
-        assert_eq!(event_for(Some(&p), &story(Unpublished, 3, None)), Some(Unpublish));
-        assert_eq!(event_for(Some(&p), &story(Draft, 3, None)), Some(Unpublish));
-        assert_eq!(event_for(Some(&p), &story(Killed, 3, None)), Some(Kill));
+        assert_eq!(event_for(None, &story(Published, 1, None), false), Some(Publish));
+        assert_eq!(event_for(None, &story(Draft, 1, None), false), None);
+        assert_eq!(event_for(None, &story(Killed, 3, None), false), Some(Kill));
+        assert_eq!(event_for(Some(&p), &story(Published, 2, None), false), None);
+        assert_eq!(event_for(Some(&p), &story(Published, 3, Some(5)), false), Some(Update));
+        assert_eq!(event_for(Some(&p), &story(Published, 2, Some(5)), false), Some(Correction));
+        assert_eq!(event_for(Some(&p), &story(Published, 3, Some(5)), true), Some(Correction), "a newsroom correction");
+        assert_eq!(event_for(Some(&p), &story(Unpublished, 3, None), false), Some(Unpublish));
+        assert_eq!(event_for(Some(&p), &story(Draft, 3, None), false), Some(Unpublish));
+        assert_eq!(event_for(Some(&p), &story(Killed, 3, None), false), Some(Kill));
         let u = sent("unpublished", 3, None);
-        assert_eq!(event_for(Some(&u), &story(Published, 4, None)), Some(Publish));
-        assert_eq!(event_for(Some(&u), &story(Killed, 4, None)), Some(Kill));
-        assert_eq!(event_for(Some(&u), &story(Unpublished, 4, None)), None);
-        assert_eq!(event_for(Some(&sent("killed", 3, None)), &story(Killed, 4, None)), None);
+        assert_eq!(event_for(Some(&u), &story(Published, 4, None), false), Some(Publish));
+        assert_eq!(event_for(Some(&u), &story(Killed, 4, None), false), Some(Kill));
+        assert_eq!(event_for(Some(&u), &story(Unpublished, 4, None), false), None);
+        assert_eq!(event_for(Some(&sent("killed", 3, None)), &story(Killed, 4, None), false), None);
     }
 
     #[test]
