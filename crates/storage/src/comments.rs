@@ -236,11 +236,15 @@ impl Store {
 
     /// Sets an edition's moderation mode (`None`: follow the site's default).
     pub async fn set_comment_moderation(&self, edition_id: i64, mode: Option<ModerationMode>) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("UPDATE editions SET comment_moderation = $2 WHERE id = $1")
             .bind(edition_id)
             .bind(mode.map(ModerationMode::as_str))
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
+        // The comment forms on cached story pages say how comments are moderated.
+        crate::content::record_change(&mut tx, crate::SITE_CHANGE, edition_id).await?;
+        tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
 

@@ -269,12 +269,16 @@ impl Store {
         calendar: newsdesk_domain::calendar::Calendar,
         digits: newsdesk_domain::calendar::Digits,
     ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE editions SET calendar = $1, digits = $2 WHERE id = $3")
             .bind(calendar.as_str())
             .bind(newsdesk_domain::digits_name(digits))
             .bind(edition_id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
+        // Every page of the edition shows dates: every node drops them.
+        record_change(&mut tx, crate::SITE_CHANGE, edition_id).await?;
+        tx.commit().await?;
         Ok(())
     }
 

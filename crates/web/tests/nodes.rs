@@ -95,3 +95,25 @@ backend_test! {
         assert!(fresh.contains("Figures fixed."), "after reading the change log node B shows the correction");
     }
 }
+
+backend_test! {
+    async fn edition_settings_changed_through_one_node_reach_the_others(db) {
+        let app = TestApp::new(db).await;
+        let node_b = second_node(&app).await;
+        let since = app.db.store.last_change_id().await.expect("changes");
+        let (_, before) = visit(&node_b, common::SEED_PATH, "198.51.100.30").await;
+        assert!(before.contains("15 November 2023 - 14:37"));
+        app.db
+            .store
+            .set_edition_locale(
+                app.edition_id,
+                newsdesk_domain::calendar::Calendar::SolarHijri,
+                newsdesk_domain::calendar::Digits::Persian,
+            )
+            .await
+            .expect("locale");
+        node_b.apply_changes(since).await.expect("follow");
+        let (_, after) = visit(&node_b, common::SEED_PATH, "198.51.100.30").await;
+        assert!(after.contains("۱۴۰۲") && !after.contains("15 November 2023 - 14:37"), "node B shows the new calendar");
+    }
+}
