@@ -171,6 +171,30 @@ fn redact(url: &str) -> String {
 mod tests {
     use super::*;
 
+    /// A transaction that reads and then writes while another connection
+    /// writes: with `BEGIN IMMEDIATE` the other waits, and both succeed
+    /// (a deferred transaction would fail with "database is locked").
+    #[tokio::test]
+    async fn write_transactions_wait_for_each_other_on_sqlite() {
+        let db = crate::testing::TestDb::sqlite().await;
+        let insert = "INSERT INTO audit_log (at, actor, action, target_kind, target_id) VALUES (1, $1, 'a', 'b', 'c')";
+        let mut first = db.store.begin_write().await.expect("first");
+        sqlx::query("SELECT COUNT(*) FROM audit_log").fetch_one(&mut *first).await.expect("first reads");
+        let store = db.store.clone();
+        let second = tokio::spawn(async move {
+            let mut tx = store.begin_write().await?;
+            sqlx::query(insert).bind("second").execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok::<(), StoreError>(())
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        sqlx::query(insert).bind("first").execute(&mut *first).await.expect("first writes after reading");
+        first.commit().await.expect("first commits");
+        second.await.expect("task").expect("the second waited and committed");
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(db.store.pool()).await.expect("n");
+        assert_eq!(n, 2);
+    }
+
     #[test]
     fn backend_is_chosen_by_scheme() {
         assert_eq!("sqlite://x.db".parse::<Backend>().ok(), Some(Backend::Sqlite));
