@@ -334,27 +334,6 @@ async fn newsroom_view(state: &AppState, news_id: i64) -> Result<NewsroomStory, 
     })
 }
 
-/// Runs a store write again (a few times, backing off) when SQLite reports a
-/// concurrent writer: each write is one transaction that was rolled back whole.
-async fn retry_busy<T, F, Fut>(mut write: F) -> Result<T, newsdesk_storage::StoreError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, newsdesk_storage::StoreError>>,
-{
-    let mut delay = std::time::Duration::from_millis(10);
-    for _ in 0..6 {
-        match write().await {
-            Err(e) if e.is_busy() => {
-                tracing::debug!(error = %e, "write raced another; retrying");
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-            }
-            other => return other,
-        }
-    }
-    write().await
-}
-
 fn no_store(status: StatusCode, body: NewsroomStory) -> Response {
     (status, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
 }
@@ -495,7 +474,7 @@ pub(super) async fn create_story(
         actor: user.email.clone(),
     };
     let note = req.editorial_note.trim();
-    let (id, _) = retry_busy(|| state.store.save_story_checked(&input, None, note, Some(user.user_id))).await?;
+    let (id, _) = state.store.save_story_checked(&input, None, note, Some(user.user_id)).await?;
     state.store.audit(&user.audit("story.create", "story", id, &input.headline)).await?;
     let view = newsroom_view(&state, id).await?;
     let mut res = no_store(StatusCode::CREATED, view);
@@ -597,7 +576,7 @@ pub(super) async fn update_story(
         authors,
         actor: user.email.clone(),
     };
-    let (_, outcome) = retry_busy(|| state.store.save_story_checked(&input, Some(req.version), &note, None)).await?;
+    let (_, outcome) = state.store.save_story_checked(&input, Some(req.version), &note, None).await?;
     if outcome != SaveOutcome::Unchanged {
         state.store.audit(&user.audit("story.edit", "story", story.news_id, &input.headline)).await?;
         state.story_changed(story.news_id, story.edition_id).await?;
@@ -660,7 +639,7 @@ async fn apply_action(state: &AppState, user: &ApiUser, id: i64, req: WorkflowRe
         actor: user.email.clone(),
         note: note.clone(),
     };
-    retry_busy(|| state.store.transition(&transition)).await?;
+    state.store.transition(&transition).await?;
     state.store.audit(&user.audit(&format!("story.{action}"), "story", story.news_id, note)).await?;
     state.story_changed(story.news_id, story.edition_id).await?;
     Ok(no_store(StatusCode::OK, newsroom_view(state, story.news_id).await?))
