@@ -12,6 +12,7 @@ mod error;
 pub mod listing;
 mod media;
 mod newsroom;
+pub mod outage;
 mod search_feed;
 mod taxonomy;
 pub mod testing;
@@ -72,6 +73,10 @@ impl FromStr for Backend {
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// How long a PostgreSQL request waits for a pooled connection (or a new one)
+/// before it fails as [`StoreError::Unavailable`].
+pub const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Handle to the database; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -90,7 +95,16 @@ impl Store {
     pub async fn connect(url: &str) -> Result<Store> {
         install_default_drivers();
         let backend: Backend = url.parse()?;
-        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10)).max_connections(match backend {
+        // A request waits at most this long for a connection. On PostgreSQL it
+        // is short, so that during an outage a request fails fast (503) instead
+        // of holding the reader; SQLite's file does not go away, and there
+        // writers queue for its one write lock (`busy_timeout`), so requests
+        // wait longer for a connection under load.
+        let acquire_timeout = match backend {
+            Backend::Sqlite => Duration::from_secs(10),
+            Backend::Postgres => POSTGRES_ACQUIRE_TIMEOUT,
+        };
+        let options = AnyPoolOptions::new().acquire_timeout(acquire_timeout).max_connections(match backend {
             Backend::Sqlite => 8,
             Backend::Postgres => 16,
         });
@@ -102,10 +116,17 @@ impl Store {
                          PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
                     ))
                     .await?;
+                    outage::log().recovered();
                     Ok(())
                 })
             }),
-            Backend::Postgres => options,
+            // A new connection means the server is reachable (again).
+            Backend::Postgres => options.after_connect(|_conn, _meta| {
+                Box::pin(async move {
+                    outage::log().recovered();
+                    Ok(())
+                })
+            }),
         };
         let pool = options.connect(url).await.map_err(|e| StoreError::Connect(redact(url), e))?;
         Ok(Store { pool, backend })
