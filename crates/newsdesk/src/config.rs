@@ -44,6 +44,12 @@ pub struct Config {
     pub media: MediaConfig,
     /// Calendar of the demo's Arabic edition: `gregorian` or `hijri`. Env `NEWSDESK_DEMO_ARABIC_CALENDAR`.
     pub demo_arabic_calendar: String,
+    /// Separate address serving `/metrics` without a token (e.g. `127.0.0.1:9090`); keep it off the
+    /// public network. Env `NEWSDESK_METRICS_LISTEN`.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Bearer token for `/metrics` on the main address; unset: `/metrics` is not served there.
+    /// Env `NEWSDESK_METRICS_TOKEN`.
+    pub metrics_token: Option<String>,
 }
 
 /// Photo uploads in the back office.
@@ -195,6 +201,8 @@ impl Default for Config {
             comments: CommentsConfig::default(),
             media: MediaConfig::default(),
             demo_arabic_calendar: "gregorian".into(),
+            metrics_listen: None,
+            metrics_token: None,
         }
     }
 }
@@ -279,6 +287,19 @@ impl Config {
         }
         if self.page_cache_mb == 0 {
             return Err(ConfigError::Invalid("page_cache_mb: must be at least 1".into()));
+        }
+        if let Some(token) = &self.metrics_token
+            && token.trim().len() < 16
+        {
+            return Err(ConfigError::Invalid(
+                "metrics_token: must be at least 16 characters (a random string; it guards /metrics)".into(),
+            ));
+        }
+        if self.metrics_listen.is_some_and(|m| m == self.listen) {
+            return Err(ConfigError::Invalid(format!(
+                "metrics_listen: must differ from listen ({}); /metrics on the main address needs metrics_token",
+                self.listen
+            )));
         }
         let url = &self.public_url;
         if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
@@ -397,6 +418,33 @@ mod tests {
             jail.set_env("NEWSDESK_FEED_ITEMS", "0");
             let e = Config::load(None, &Overrides::default()).expect_err("must fail").to_string();
             assert!(e.contains("feed_items"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn metrics_settings_come_from_file_and_environment_and_are_checked() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!((c.metrics_listen, c.metrics_token), (None, None));
+            jail.create_file("n.toml", "metrics_listen = \"127.0.0.1:9090\"\n")?;
+            jail.set_env("NEWSDESK_METRICS_TOKEN", "a-long-enough-metrics-token");
+            let c = Config::load(Some(&"n.toml".into()), &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(c.metrics_listen, Some(SocketAddr::from(([127, 0, 0, 1], 9090))));
+            assert_eq!(c.metrics_token.as_deref(), Some("a-long-enough-metrics-token"));
+            jail.set_env("NEWSDESK_METRICS_LISTEN", "127.0.0.1:9191");
+            let c = Config::load(Some(&"n.toml".into()), &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(c.metrics_listen.map(|a| a.port()), Some(9191));
+            jail.set_env("NEWSDESK_METRICS_TOKEN", "short");
+            let e = Config::load(None, &Overrides::default()).expect_err("must fail").to_string();
+            assert!(e.contains("metrics_token"), "{e}");
+            jail.set_env("NEWSDESK_METRICS_TOKEN", "a-long-enough-metrics-token");
+            jail.set_env("NEWSDESK_METRICS_LISTEN", "nowhere");
+            let e = Config::load(None, &Overrides::default()).expect_err("must fail").to_string();
+            assert!(e.to_lowercase().contains("metrics_listen"), "{e}");
+            jail.set_env("NEWSDESK_METRICS_LISTEN", "127.0.0.1:8080");
+            let e = Config::load(None, &Overrides::default()).expect_err("must fail").to_string();
+            assert!(e.contains("metrics_listen: must differ"), "{e}");
             Ok(())
         });
     }

@@ -6,9 +6,13 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 
+/// The log filter when `RUST_LOG` is not set: tantivy logs every index commit
+/// at INFO (hundreds of lines at a start), so only its warnings show.
+const DEFAULT_LOG_FILTER: &str = "info,tantivy=warn";
+
 fn init_tracing(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
     // Colours only on a terminal: logs redirected to a file stay plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
@@ -41,6 +45,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         wire: config.wire.settings(),
         comments: config.comments.settings(),
         media_max_upload_bytes: usize::try_from(config.media.max_upload_mb * 1024 * 1024).unwrap_or(usize::MAX),
+        metrics_token: config.metrics_token.as_deref().map(str::trim).map(str::to_string),
         ..WebConfig::default()
     };
     let mut state = AppState::new(store.clone(), web).await?;
@@ -72,10 +77,29 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (is another server running there?)", config.listen))?;
+    // Bound before serving, so a taken metrics port stops the start with a clear error.
+    let metrics = match config.metrics_listen {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} for metrics (metrics_listen)"))?;
+            tracing::info!(url = %format!("http://{addr}/metrics"), "metrics are served without a token");
+            let app = newsdesk_web::metrics::listener_app(state.clone());
+            Some(tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).await {
+                    tracing::error!(error = %e, "the metrics listener failed");
+                }
+            }))
+        }
+        None => None,
+    };
     tracing::info!(url = %config.public_url(), "newsdesk is serving");
     let app = newsdesk_web::app(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("server failed")?;
     follower.abort();
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     if let Some(search) = search {
         search.abort();
     }

@@ -84,6 +84,17 @@ pub struct Store {
     backend: Backend,
 }
 
+/// Use of the connection pool at one moment.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStats {
+    /// Open connections, idle or in use.
+    pub size: u32,
+    /// Open connections not in use.
+    pub idle: usize,
+    /// Most connections the pool opens.
+    pub max: u32,
+}
+
 /// The SQLite URL for the database file inside a data directory.
 pub fn sqlite_url_in(data_dir: &Path) -> String {
     format!("sqlite://{}?mode=rwc", data_dir.join("newsdesk.db").display())
@@ -156,6 +167,15 @@ impl Store {
     /// Closes the pool, waiting for connections to finish.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// How many connections the pool holds and how many of them are idle (for metrics).
+    pub fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.pool.size(),
+            idle: self.pool.num_idle(),
+            max: self.pool.options().get_max_connections(),
+        }
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {

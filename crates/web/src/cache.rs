@@ -325,6 +325,11 @@ impl PageCache {
         self.pages.entry_count()
     }
 
+    /// Size of the cached pages in bytes (approximate, for metrics).
+    pub fn bytes(&self) -> u64 {
+        self.pages.weighted_size()
+    }
+
     /// Whether the cache holds no page.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

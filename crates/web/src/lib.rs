@@ -10,6 +10,7 @@ mod error;
 mod feeds;
 mod http;
 pub mod media;
+pub mod metrics;
 mod render;
 pub mod scheduler;
 pub mod search;
@@ -65,6 +66,8 @@ pub struct WebConfig {
     pub wire: wire::WireSettings,
     /// Largest photo upload accepted, in bytes.
     pub media_max_upload_bytes: usize,
+    /// Bearer token that `/metrics` on the site's address requires; `None`: not served there.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for WebConfig {
@@ -82,6 +85,7 @@ impl Default for WebConfig {
             comments: comments::CommentSettings::default(),
             wire: wire::WireSettings::default(),
             media_max_upload_bytes: 20 * 1024 * 1024,
+            metrics_token: None,
         }
     }
 }
@@ -234,6 +238,7 @@ const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; s
 
 /// The whole application: every feature's router merged, with the HTTP layers.
 pub fn app(state: AppState) -> Router {
+    metrics::handle();
     let timeout = state.config.request_timeout;
     let routes = Router::new()
         .merge(site::router())
@@ -244,6 +249,7 @@ pub fn app(state: AppState) -> Router {
         .merge(search::router())
         .merge(admin::router(state.clone()))
         .merge(wire::router())
+        .merge(metrics::router())
         .fallback(|| async { AppError::NotFound })
         .layer(axum::middleware::from_fn_with_state(state.clone(), error::render_error_pages))
         .layer(CompressionLayer::new())
@@ -259,6 +265,8 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(TraceLayer::new_for_http())
+        // Outermost of the route layers: it sees the matched route and times all the others.
+        .layer(axum::middleware::from_fn(metrics::track_requests))
         .with_state(state.clone());
     // The edition prefix (`/fa/…`) is taken off before the routes see the path, so
     // this runs around the whole router rather than as a route layer.

@@ -139,6 +139,11 @@ impl ViewCounter {
         true
     }
 
+    /// Views counted in memory and not yet written (for metrics).
+    pub fn buffered(&self) -> u64 {
+        self.state.lock().map_or(0, |st| st.pending.values().map(|b| b.views.max(0) as u64).sum())
+    }
+
     /// Takes the counted views out of memory and forgets visitors whose window has passed.
     pub fn take(&self, now: DateTime<Utc>) -> Vec<ViewBucket> {
         let Ok(mut st) = self.state.lock() else { return Vec::new() };
