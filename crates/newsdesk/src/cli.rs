@@ -51,6 +51,10 @@ pub enum Command {
     /// The full-text search index.
     #[command(subcommand)]
     Search(crate::search::SearchCommand),
+    /// Write a consistent copy of the whole site (SQLite) to FILE while it serves.
+    Backup(crate::backup::BackupArgs),
+    /// Put a backup made by `newsdesk backup` in place of the site (SQLite; the server stopped).
+    Restore(crate::backup::RestoreArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,6 +181,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Search(cmd) => {
             let config = load_config(&cli, None)?;
             crate::search::run(&config, cmd).await
+        }
+        Command::Backup(args) => {
+            let config = load_config(&cli, None)?;
+            crate::backup::backup(&config, args).await
+        }
+        Command::Restore(args) => {
+            let config = load_config(&cli, None)?;
+            crate::backup::restore(&config, args).await
         }
         Command::User(cmd) => {
             let config = load_config(&cli, None)?;

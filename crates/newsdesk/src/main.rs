@@ -1,6 +1,7 @@
 //! The `newsdesk` binary: one command with subcommands that serve the site,
 //! migrate the database, import saved pages and make demo content.
 
+mod backup;
 mod cli;
 mod config;
 mod demo;

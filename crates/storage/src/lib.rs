@@ -6,6 +6,7 @@
 mod accounts;
 mod api;
 mod api_tokens;
+pub mod backup;
 mod comments;
 mod content;
 mod error;
@@ -30,6 +31,7 @@ use sqlx::{AnyPool, Executor};
 pub use accounts::*;
 pub use api::*;
 pub use api_tokens::*;
+pub use backup::{BackupError, ChangeMark, DatabaseIdentity, SiteSummary};
 pub use comments::*;
 pub use content::*;
 pub use error::StoreError;
