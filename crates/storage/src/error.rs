@@ -43,7 +43,14 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        if is_outage(&e) { StoreError::Unavailable(e) } else { StoreError::Db(e) }
+        // Every database error passes here: the one place to count them (labels: two fixed kinds).
+        if is_outage(&e) {
+            metrics::counter!("newsdesk_db_errors_total", "kind" => "unavailable").increment(1);
+            StoreError::Unavailable(e)
+        } else {
+            metrics::counter!("newsdesk_db_errors_total", "kind" => "query").increment(1);
+            StoreError::Db(e)
+        }
     }
 }
 

@@ -275,6 +275,18 @@ impl Store {
         Ok(())
     }
 
+    /// Scheduled stories whose time has come, with that time (the scheduler
+    /// reports how late it publishes them).
+    pub async fn due_times(&self, now_at: DateTime<Utc>) -> Result<Vec<(NewsId, DateTime<Utc>)>> {
+        let rows = sqlx::query(
+            "SELECT news_id, scheduled_at FROM stories WHERE status = 'scheduled' AND scheduled_at <= $1",
+        )
+        .bind(now_at.timestamp())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get("news_id")?, from_unix(r.try_get("scheduled_at")?)))).collect()
+    }
+
     /// Publishes every scheduled story whose time has come; returns their News IDs.
     /// Each story goes out once: the update only matches stories still scheduled.
     pub async fn publish_due(&self, now_at: DateTime<Utc>) -> Result<Vec<NewsId>> {

@@ -257,7 +257,8 @@ impl PageCache {
         let pages = moka::sync::Cache::builder()
             .max_capacity(max_bytes)
             .weigher(|_k: &String, v: &Arc<CachedPage>| v.weight())
-            .eviction_listener(move |key: Arc<String>, page: Arc<CachedPage>, _cause| {
+            .eviction_listener(move |key: Arc<String>, page: Arc<CachedPage>, cause| {
+                crate::metrics::page_cache_evicted(cause);
                 let Ok(mut index) = listener_index.lock() else { return };
                 for dep in &page.deps {
                     if let Some(keys) = index.get_mut(dep) {

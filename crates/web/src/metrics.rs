@@ -122,6 +122,42 @@ fn describe() {
     describe_gauge!("newsdesk_views_buffered", Unit::Count, "Story views counted in memory, not yet written.");
 }
 
+/// A counter registered once, after the recorder is installed (a handle taken
+/// before would stay a no-op): counting is then one atomic add.
+macro_rules! static_counter {
+    ($name:expr $(, $label:literal => $value:literal)*) => {{
+        static COUNTER: std::sync::LazyLock<Counter> = std::sync::LazyLock::new(|| {
+            handle();
+            metrics::counter!($name $(, $label => $value)*)
+        });
+        &*COUNTER
+    }};
+}
+
+/// A page was served from the page cache.
+pub(crate) fn page_cache_hit() {
+    static_counter!("newsdesk_page_cache_hits_total").increment(1);
+}
+
+/// A cacheable page was not in the cache and is rendered.
+pub(crate) fn page_cache_miss() {
+    static_counter!("newsdesk_page_cache_misses_total").increment(1);
+}
+
+/// A page left the cache: pushed out for room (`size`), dropped by an
+/// invalidation (`invalidated`), or replaced by a newer rendering (`replaced`).
+pub(crate) fn page_cache_evicted(cause: moka::notification::RemovalCause) {
+    use moka::notification::RemovalCause;
+    const NAME: &str = "newsdesk_page_cache_evictions_total";
+    match cause {
+        RemovalCause::Size => static_counter!(NAME, "cause" => "size"),
+        RemovalCause::Explicit => static_counter!(NAME, "cause" => "invalidated"),
+        RemovalCause::Replaced => static_counter!(NAME, "cause" => "replaced"),
+        RemovalCause::Expired => static_counter!(NAME, "cause" => "expired"),
+    }
+    .increment(1);
+}
+
 /// Counters and the latency histogram of one route, made once: the request
 /// path then only looks them up (no label strings built per request).
 struct RouteMetrics {
@@ -132,6 +168,7 @@ struct RouteMetrics {
 
 impl RouteMetrics {
     fn new(route: &str) -> RouteMetrics {
+        handle();
         let route: Arc<str> = route.into();
         RouteMetrics {
             duration: metrics::histogram!(HTTP_DURATION, "route" => route.clone()),
@@ -240,8 +277,9 @@ async fn scrape(state: &AppState) -> Response {
 /// Reads the gauges whose values live elsewhere.
 async fn sample(state: &AppState) {
     process_collector().collect();
-    metrics::gauge!("newsdesk_page_cache_bytes").set(state.pages.bytes() as f64);
+    // `len` first: it applies the cache's pending bookkeeping, which the byte count reads.
     metrics::gauge!("newsdesk_page_cache_entries").set(state.pages.len() as f64);
+    metrics::gauge!("newsdesk_page_cache_bytes").set(state.pages.bytes() as f64);
     let pool = state.store.pool_stats();
     metrics::gauge!("newsdesk_db_pool_connections").set(f64::from(pool.size));
     metrics::gauge!("newsdesk_db_pool_idle_connections").set(pool.idle as f64);

@@ -19,8 +19,15 @@ pub async fn publish_due_now(state: &AppState, node: &str) -> Result<Vec<i64>, c
     if !state.store.try_lease("scheduler", node, LEASE_SECS).await? {
         return Ok(Vec::new());
     }
+    let due = state.store.due_times(Utc::now()).await?;
     let ids = state.store.publish_due(Utc::now()).await?;
+    let published_at = Utc::now();
     for id in &ids {
+        if let Some((_, at)) = due.iter().find(|(due_id, _)| due_id == id) {
+            let late = (published_at - *at).to_std().unwrap_or_default();
+            metrics::histogram!(crate::metrics::SCHEDULER_LATENESS).record(late.as_secs_f64());
+        }
+        metrics::counter!("newsdesk_scheduler_published_total").increment(1);
         if let Some(story) = state.store.story(*id).await? {
             state.story_changed(*id, story.edition_id).await?;
         }
@@ -37,7 +44,10 @@ pub async fn run(state: AppState) {
     loop {
         tick.tick().await;
         if let Err(e) = publish_due_now(&state, &node).await {
+            metrics::counter!("newsdesk_scheduler_runs_total", "outcome" => "failed").increment(1);
             tracing::warn!(error = %e, "the scheduler failed; retrying");
+        } else {
+            metrics::counter!("newsdesk_scheduler_runs_total", "outcome" => "ok").increment(1);
         }
     }
 }

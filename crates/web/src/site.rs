@@ -157,8 +157,12 @@ where
     // `/` of the Persian edition is cached as `/fa/`: one entry per edition.
     let key = crate::editions::url(&key);
     let page = match state.pages.get(&key) {
-        Some(page) => page,
+        Some(page) => {
+            crate::metrics::page_cache_hit();
+            page
+        }
         None => {
+            crate::metrics::page_cache_miss();
             let generation = state.pages.generation();
             match render().await? {
                 Rendered::Page(page) => {

@@ -1,0 +1,177 @@
+//! `/metrics`: guarded by a token on the site's address, open on its own
+//! listener, and moving with the requests, the page cache and the scheduler.
+//!
+//! Metrics are per process and the tests of this file run in parallel, so
+//! they compare a scrape before with one after and ask for at least their own
+//! requests.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use chrono::{Duration, Utc};
+use newsdesk_domain::{BodyFormat, StoryStatus};
+use newsdesk_storage::{SectionRef, StoryInput, Transition, backend_test};
+use newsdesk_web::WebConfig;
+
+mod common;
+use common::{Answer, SEED_PATH, TestApp};
+
+const TOKEN: &str = "metrics-token-for-the-tests";
+
+/// A site whose `/metrics` takes [`TOKEN`].
+async fn with_token(db: newsdesk_storage::testing::TestDb) -> TestApp {
+    let mut app = TestApp::new(db).await;
+    app.state.config = Arc::new(WebConfig { metrics_token: Some(TOKEN.into()), ..(*app.state.config).clone() });
+    app
+}
+
+async fn scrape(app: &TestApp) -> String {
+    let a = app
+        .request(
+            Request::get("/metrics")
+                .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(a.content_type().starts_with("text/plain; version=0.0.4"), "{}", a.content_type());
+    a.body
+}
+
+/// The value of the sample `name` whose labels include `labels` (0 when absent).
+fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (series, v) = l.rsplit_once(' ')?;
+            let (n, rest) = series.split_once('{').unwrap_or((series, "}"));
+            if n != name {
+                return None;
+            }
+            let has_all = labels.iter().all(|(k, want)| rest.contains(&format!("{k}=\"{want}\"")));
+            has_all.then(|| v.parse::<f64>().expect("a number"))
+        })
+        .sum()
+}
+
+backend_test! {
+    async fn metrics_on_the_site_address_need_the_token(db) {
+        let plain = TestApp::new(db).await;
+        // No token configured: not served on the public address at all.
+        assert_eq!(plain.get("/metrics").await.status, StatusCode::NOT_FOUND);
+        let bearer = |t: &str| Request::get("/metrics").header(header::AUTHORIZATION, format!("Bearer {t}")).body(Body::empty()).expect("request");
+        assert_eq!(plain.request(bearer("anything")).await.status, StatusCode::NOT_FOUND);
+
+        let mut app = plain;
+        app.state.config = Arc::new(WebConfig { metrics_token: Some(TOKEN.into()), ..(*app.state.config).clone() });
+        let a: Answer = app.get("/metrics").await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+        assert!(a.headers.get(header::WWW_AUTHENTICATE).is_some());
+        assert!(!a.body.contains("newsdesk_"), "{}", a.body);
+        assert_eq!(app.request(bearer("metrics-token-for-the-test")).await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(app.request(bearer(&format!("{TOKEN}x"))).await.status, StatusCode::UNAUTHORIZED);
+        let basic = Request::get("/metrics").header(header::AUTHORIZATION, format!("Basic {TOKEN}")).body(Body::empty()).expect("request");
+        assert_eq!(app.request(basic).await.status, StatusCode::UNAUTHORIZED);
+        let text = scrape(&app).await;
+        assert!(text.contains("# TYPE newsdesk_http_requests_total counter"), "{text}");
+        assert!(value(&text, "newsdesk_db_pool_max_connections", &[]) >= 1.0, "{text}");
+        assert!(value(&text, "newsdesk_db_pool_connections", &[]) >= 1.0, "{text}");
+    }
+}
+
+backend_test! {
+    async fn requests_and_page_cache_lookups_are_counted(db) {
+        let app = with_token(db).await;
+        let story = [("route", "/news/{id}/{slug}"), ("status", "200")];
+        let before = scrape(&app).await;
+        assert_eq!(app.get(SEED_PATH).await.status, StatusCode::OK);
+        assert_eq!(app.get(SEED_PATH).await.status, StatusCode::OK);
+        assert_eq!(app.get("/no-such-page/at-all").await.status, StatusCode::NOT_FOUND);
+        let after = scrape(&app).await;
+
+        let delta = |name: &str, labels: &[(&str, &str)]| value(&after, name, labels) - value(&before, name, labels);
+        assert!(delta("newsdesk_http_requests_total", &story) >= 2.0, "{after}");
+        assert!(delta("newsdesk_http_request_duration_seconds_count", &[("route", "/news/{id}/{slug}")]) >= 2.0, "{after}");
+        // A path that matches no route is counted under one fixed label, never by its path.
+        assert!(delta("newsdesk_http_requests_total", &[("route", "unmatched"), ("status", "404")]) >= 1.0, "{after}");
+        assert!(!after.contains("no-such-page"), "{after}");
+        assert!(after.contains("newsdesk_http_request_duration_seconds_bucket{route=\"/news/{id}/{slug}\",le=\"0.005\"}"), "a histogram, not a summary: {after}");
+        // The first view renders the page, the second is served from the cache.
+        assert!(delta("newsdesk_page_cache_misses_total", &[]) >= 1.0, "{after}");
+        assert!(delta("newsdesk_page_cache_hits_total", &[]) >= 1.0, "{after}");
+        assert!(value(&after, "newsdesk_page_cache_entries", &[]) >= 1.0, "{after}");
+        assert!(value(&after, "newsdesk_page_cache_bytes", &[]) > 1000.0, "{after}");
+    }
+}
+
+backend_test! {
+    async fn the_scheduler_reports_runs_and_lateness(db) {
+        let app = with_token(db).await;
+        let (id, _) = app
+            .db
+            .store
+            .save_story(&StoryInput {
+                news_id: None,
+                edition_id: app.edition_id,
+                section: SectionRef::Names(vec!["Iran".into()]),
+                slug: None,
+                headline: "Late scheduled report".into(),
+                lead: "Lead.".into(),
+                body_source: "Body.".into(),
+                body_format: BodyFormat::Markdown,
+                photo_id: None,
+                status: StoryStatus::Draft,
+                published_at: None,
+                tags: vec![],
+                authors: vec!["Desk".into()],
+                actor: "test".into(),
+            })
+            .await
+            .expect("draft");
+        let version = app.db.store.story(id).await.expect("story").expect("exists").version;
+        app.db
+            .store
+            .transition(&Transition {
+                news_id: id,
+                expected_version: version,
+                from: StoryStatus::Draft,
+                to: StoryStatus::Scheduled,
+                scheduled_at: Some(Utc::now() - Duration::seconds(30)),
+                public_note: None,
+                actor: "test".into(),
+                note: "schedule".into(),
+            })
+            .await
+            .expect("schedule");
+        let before = scrape(&app).await;
+        let published = newsdesk_web::scheduler::publish_due_now(&app.state, "metrics-test").await.expect("tick");
+        assert_eq!(published, vec![id]);
+        let after = scrape(&app).await;
+        let delta = |name: &str| value(&after, name, &[]) - value(&before, name, &[]);
+        assert!(delta("newsdesk_scheduler_published_total") >= 1.0, "{after}");
+        assert!(delta("newsdesk_scheduler_lateness_seconds_count") >= 1.0, "{after}");
+        assert!(delta("newsdesk_scheduler_lateness_seconds_sum") >= 29.0, "{after}");
+    }
+}
+
+backend_test! {
+    async fn the_metrics_listener_serves_without_a_token_and_nothing_else(db) {
+        let app = TestApp::new(db).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let server = tokio::spawn(axum::serve(listener, newsdesk_web::metrics::listener_app(app.state.clone())).into_future());
+        // A request on the site shows on the other listener.
+        assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
+        let client = reqwest::Client::new();
+        let res = client.get(format!("http://{addr}/metrics")).send().await.expect("scrape");
+        assert_eq!(res.status(), StatusCode::OK);
+        let text = res.text().await.expect("body");
+        assert!(value(&text, "newsdesk_http_requests_total", &[("route", "/healthz"), ("status", "200")]) >= 1.0, "{text}");
+        assert!(value(&text, "process_resident_memory_bytes", &[]) > 0.0, "{text}");
+        let res = client.get(format!("http://{addr}/")).send().await.expect("home");
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        server.abort();
+    }
+}
