@@ -80,6 +80,7 @@ impl ChangeCursor {
 pub async fn reindex_all(index: &Arc<SearchIndex>, store: &Store) -> Result<u64> {
     // Changes made while the rebuild runs are applied afterwards from here.
     let start = store.last_change_id().await?;
+    index.set_followed(store.database_identity().await?, store.change_mark_at_or_below(start).await?);
     index.clear()?;
     let mut after: NewsId = 0;
     let mut count = 0u64;
@@ -167,15 +168,60 @@ pub async fn follow(index: Arc<SearchIndex>, store: Store, poll: Duration) {
     }
 }
 
-/// The cursor to follow from: the index's own record, after a rebuild if it has none.
+/// The cursor to follow from: the index's own record, after a rebuild if
+/// it has none or it does not match the database ([`rebuild_reason`]).
 async fn start(index: &Arc<SearchIndex>, store: &Store) -> Result<ChangeCursor> {
-    if index.needs_rebuild() {
+    if let Some(reason) = rebuild_reason(index, store).await? {
+        tracing::info!(reason, "rebuilding the search index from the database");
         reindex_all(index, store).await?;
     }
     let applied = index.applied_change().unwrap_or_default();
     let mut cursor = ChangeCursor::new(applied);
     update(index, store, &mut cursor).await?;
+    // The next start checks the log against the newest change applied now.
+    let anchor = store.change_mark_at_or_below(cursor.applied()).await?;
+    if index.position().anchor != anchor {
+        index.set_followed(store.database_identity().await?, anchor);
+        let idx = Arc::clone(index);
+        blocking(move || idx.commit()).await?;
+    }
     Ok(cursor)
+}
+
+/// Why the index must be rebuilt before it follows `store`'s change log, or
+/// `None` when it may go on from the change it recorded. Change ids start
+/// again lower in a restored database, so going on from a recorded id would
+/// keep deleted stories and miss new ones. Rebuilt are an index that was
+/// never filled (or is of an older format), one filled from another database
+/// or from this one before a restore (the incarnation), one that has applied
+/// changes beyond the log's head, and one whose recorded change the log no
+/// longer holds as it was (the database was put back to an older point
+/// without a new incarnation, e.g. by `pg_restore` of an older dump).
+pub async fn rebuild_reason(index: &SearchIndex, store: &Store) -> Result<Option<&'static str>> {
+    let position = index.position();
+    let Some(applied) = position.applied_change else {
+        return Ok(Some("the index is new or of an older format"));
+    };
+    let database = store.database_identity().await?;
+    match &position.database {
+        None => return Ok(Some("the index does not record which database it follows (made by an older version)")),
+        Some(d) if d.database_id != database.database_id => {
+            return Ok(Some("the index was filled from another database"));
+        }
+        Some(d) if d.incarnation != database.incarnation => {
+            return Ok(Some("the database was restored since the index was filled"));
+        }
+        Some(_) => {}
+    }
+    if applied > store.last_change_id().await? {
+        return Ok(Some("the index has applied changes beyond the end of the database's change log"));
+    }
+    if let Some(anchor) = position.anchor
+        && store.change_mark(anchor.id).await? != Some(anchor)
+    {
+        return Ok(Some("the database's change log differs from the one the index applied"));
+    }
+    Ok(None)
 }
 
 /// Runs index work off the async threads (tantivy blocks on I/O and merges).

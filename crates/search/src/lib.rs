@@ -10,7 +10,11 @@
 //! The index follows the database's change log ([`follow`]): the id of the last
 //! change applied is stored in the index's own commit, so a node that was down
 //! catches up from there. An index that is missing, or was written by an older
-//! format of this crate, is recreated empty and filled from the database.
+//! format of this crate, is recreated empty and filled from the database. So is
+//! an index that follows another database, or another point of this one (a
+//! restored backup, where change ids start again lower): the commit also
+//! records the database's identity and one change the index applied, checked at
+//! start ([`rebuild_reason`]).
 
 pub mod analysis;
 mod feed;
@@ -23,7 +27,7 @@ use std::sync::{Mutex, MutexGuard};
 use chrono::{DateTime, Utc};
 use newsdesk_domain::dates::from_unix;
 use newsdesk_domain::{NewsId, StoryStatus, story_path};
-use newsdesk_storage::IndexableStory;
+use newsdesk_storage::{ChangeMark, DatabaseIdentity, IndexableStory};
 use serde::Serialize;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
@@ -36,7 +40,7 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentReader, Term};
 
 pub use analysis::Analyzer;
-pub use feed::{ChangeCursor, follow, reindex_all, update};
+pub use feed::{ChangeCursor, follow, rebuild_reason, reindex_all, update};
 pub use text::html_to_text;
 
 /// Version of the index layout (schema and analysis). An index written with
@@ -215,8 +219,8 @@ pub struct SearchIndex {
     writer: Mutex<IndexWriter>,
     fields: Fields,
     dir: PathBuf,
-    /// Last change-log id whose effect is in the index, as committed; `None`: never filled.
-    applied: Mutex<Option<i64>>,
+    /// Where in which database the index is, as committed (and as the next commit records it).
+    position: Mutex<Position>,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -225,9 +229,20 @@ impl std::fmt::Debug for SearchIndex {
     }
 }
 
-#[derive(Serialize, serde::Deserialize)]
-struct Payload {
-    applied_change: i64,
+/// What the index's commit records of the database it follows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Position {
+    /// Last change-log id whose effect is in the index; `None`: never filled.
+    pub applied_change: Option<i64>,
+    /// The database the index was filled from; `None` in indexes older than
+    /// this record (they are rebuilt once).
+    #[serde(default)]
+    pub database: Option<DatabaseIdentity>,
+    /// A change of the log the index has applied (at or below
+    /// `applied_change`): if the log no longer holds it as it was, the
+    /// database was put back to another point.
+    #[serde(default)]
+    pub anchor: Option<ChangeMark>,
 }
 
 fn dir_error(path: &Path) -> impl FnOnce(std::io::Error) -> SearchError + '_ {
@@ -278,18 +293,15 @@ impl SearchIndex {
             e => SearchError::Index(e),
         })?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        let applied = index
-            .load_metas()?
-            .payload
-            .and_then(|p| serde_json::from_str::<Payload>(&p).ok())
-            .map(|p| p.applied_change);
+        let position =
+            index.load_metas()?.payload.and_then(|p| serde_json::from_str::<Position>(&p).ok()).unwrap_or_default();
         Ok(SearchIndex {
             index,
             reader,
             writer: Mutex::new(writer),
             fields,
             dir: dir.to_path_buf(),
-            applied: Mutex::new(applied),
+            position: Mutex::new(position),
         })
     }
 
@@ -305,7 +317,20 @@ impl SearchIndex {
 
     /// The last change-log id whose effect is committed in the index.
     pub fn applied_change(&self) -> Option<i64> {
-        *lock(&self.applied)
+        lock(&self.position).applied_change
+    }
+
+    /// The database and point in it the index follows, as last committed.
+    pub fn position(&self) -> Position {
+        lock(&self.position).clone()
+    }
+
+    /// Records which database the index follows, and a change it has applied,
+    /// with the next commit (a rebuild, or a start that checked them).
+    pub fn set_followed(&self, database: DatabaseIdentity, anchor: Option<ChangeMark>) {
+        let mut position = lock(&self.position);
+        position.database = Some(database);
+        position.anchor = anchor;
     }
 
     fn writer(&self) -> MutexGuard<'_, IndexWriter> {
@@ -362,19 +387,18 @@ impl SearchIndex {
     /// Makes the changes so far durable and visible to searches, recording the
     /// change-log id applied so far (unchanged if `None`).
     pub fn commit_applied(&self, applied_change: Option<i64>) -> Result<()> {
-        let mut applied = lock(&self.applied);
-        let next = applied_change.or(*applied);
+        let mut position = lock(&self.position);
+        let next = Position { applied_change: applied_change.or(position.applied_change), ..position.clone() };
         {
             let mut writer = self.writer();
             let mut prepared = writer.prepare_commit()?;
-            if let Some(id) = next {
-                let payload = serde_json::to_string(&Payload { applied_change: id })
-                    .map_err(|e| SearchError::Invalid(e.to_string()))?;
+            if next.applied_change.is_some() {
+                let payload = serde_json::to_string(&next).map_err(|e| SearchError::Invalid(e.to_string()))?;
                 prepared.set_payload(&payload);
             }
             prepared.commit()?;
         }
-        *applied = next;
+        *position = next;
         self.reader.reload()?;
         Ok(())
     }
