@@ -7,8 +7,10 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 
 /// The log filter when `RUST_LOG` is not set: tantivy logs every index commit
-/// at INFO (hundreds of lines at a start), so only its warnings show.
-const DEFAULT_LOG_FILTER: &str = "info,tantivy=warn";
+/// at INFO (hundreds of lines at a start), so only its warnings show; sqlx's
+/// pool says at INFO each dead connection it drops (a line per connection
+/// when the database goes away, which the outage log reports once).
+const DEFAULT_LOG_FILTER: &str = "info,tantivy=warn,sqlx_core::pool=warn";
 
 fn init_tracing(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

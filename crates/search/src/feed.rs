@@ -153,7 +153,9 @@ pub async fn follow(index: Arc<SearchIndex>, store: Store, poll: Duration) {
         match start(&index, &store).await {
             Ok(cursor) => break cursor,
             Err(e) => {
-                tracing::error!(error = %e, "search index could not be brought up to date; retrying");
+                if !newsdesk_storage::outage::counted("bringing the search index up to date", &e) {
+                    tracing::error!(error = %e, "search index could not be brought up to date; retrying");
+                }
                 tokio::time::sleep(Duration::from_secs(5)).await;
             }
         }
@@ -163,7 +165,7 @@ pub async fn follow(index: Arc<SearchIndex>, store: Store, poll: Duration) {
     loop {
         tick.tick().await;
         if let Err(e) = update(&index, &store, &mut cursor).await {
-            tracing::warn!(error = %e, "updating the search index failed; retrying");
+            newsdesk_storage::outage::warn("updating the search index failed; retrying", &e);
         }
     }
 }

@@ -88,7 +88,7 @@ const SQLITE_CANTOPEN: u32 = 14;
 
 /// Whether `e` says that the database is unreachable rather than that the
 /// statement is wrong.
-fn is_outage(e: &sqlx::Error) -> bool {
+pub(crate) fn is_outage(e: &sqlx::Error) -> bool {
     match e {
         // No connection became free in time, the pool is shutting down, the
         // SQLite worker thread died, or the socket failed (refused, reset,

@@ -115,13 +115,35 @@ impl Default for OutageLog {
     }
 }
 
+/// Whether `e`, or an error it was caused by, says the database is unreachable.
+pub fn caused_by_outage(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(e) = cause {
+        if let Some(s) = e.downcast_ref::<StoreError>() {
+            return s.is_unavailable();
+        }
+        if let Some(s) = e.downcast_ref::<sqlx::Error>() {
+            return crate::error::is_outage(s);
+        }
+        cause = e.source();
+    }
+    false
+}
+
+/// Counts `e` in the process's [`OutageLog`] if it comes from an outage, and
+/// says whether it did; the caller logs other errors as it sees fit.
+pub fn counted(what: &str, e: &(dyn std::error::Error + 'static)) -> bool {
+    caused_by_outage(e) && {
+        log().failed(what, &e);
+        true
+    }
+}
+
 /// Logs a failure of a background task or request: an outage is counted in the
 /// process's [`OutageLog`] (logged once per interval), anything else is logged
-/// at once as a warning with `what` happened.
-pub fn warn(what: &str, e: &StoreError) {
-    if e.is_unavailable() {
-        log().failed(what, e);
-    } else {
+/// at once as a warning that `what` happened.
+pub fn warn(what: &str, e: &(dyn std::error::Error + 'static)) {
+    if !counted(what, e) {
         tracing::warn!(error = %e, "{what}");
     }
 }

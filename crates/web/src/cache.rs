@@ -13,6 +13,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 use bytes::Bytes;
@@ -103,6 +104,96 @@ impl Chrome {
             Slot::UpdatedIn => &self.updated_in,
             Slot::Latest => &self.latest,
             Slot::MostVisited => &self.most_visited,
+        }
+    }
+}
+
+/// How long edition fragments are used before they are rebuilt (the "most
+/// visited" ranking moves without a change in the log).
+pub const CHROME_TTL: Duration = Duration::from_secs(60);
+
+/// How long expired fragments keep being served while one request rebuilds
+/// them, and so how often a rebuild is tried while the database is unavailable.
+pub const CHROME_RETRY: Duration = Duration::from_secs(5);
+
+/// What [`ChromeCache::lookup`] found.
+#[derive(Debug)]
+pub enum ChromeLookup {
+    /// Current fragments: serve them.
+    Fresh(Arc<Chrome>),
+    /// Fragments past [`CHROME_TTL`]: the caller rebuilds them, and serves these
+    /// if it cannot (other callers get them as fresh for [`CHROME_RETRY`]).
+    Expired(Arc<Chrome>),
+    /// Nothing usable: build them.
+    Missing,
+}
+
+#[derive(Debug)]
+struct ChromeEntry {
+    chrome: Arc<Chrome>,
+    fresh_until: Instant,
+}
+
+/// The edition-wide fragments by edition id. A change drops an edition's
+/// fragments (they may name a story that was just withdrawn); expiry does
+/// not: expired fragments are the last good ones, served while a rebuild
+/// fails (the database is unavailable) so cached pages keep answering.
+#[derive(Debug, Default)]
+pub struct ChromeCache {
+    entries: Mutex<HashMap<i64, ChromeEntry>>,
+}
+
+impl ChromeCache {
+    /// An empty cache.
+    pub fn new() -> ChromeCache {
+        ChromeCache::default()
+    }
+
+    /// The fragments of `edition`, and whether the caller should rebuild them.
+    /// Only one caller per [`CHROME_RETRY`] is told to rebuild expired ones.
+    pub fn lookup(&self, edition: i64) -> ChromeLookup {
+        let Ok(mut entries) = self.entries.lock() else { return ChromeLookup::Missing };
+        let Some(e) = entries.get_mut(&edition) else { return ChromeLookup::Missing };
+        let now = Instant::now();
+        if now < e.fresh_until {
+            return ChromeLookup::Fresh(e.chrome.clone());
+        }
+        e.fresh_until = now + CHROME_RETRY;
+        ChromeLookup::Expired(e.chrome.clone())
+    }
+
+    /// Current fragments of `edition`, if any (not expired ones).
+    pub fn get(&self, edition: &i64) -> Option<Arc<Chrome>> {
+        let entries = self.entries.lock().ok()?;
+        entries.get(edition).filter(|e| Instant::now() < e.fresh_until).map(|e| e.chrome.clone())
+    }
+
+    /// Stores freshly built fragments of `edition`.
+    pub fn insert(&self, edition: i64, chrome: Arc<Chrome>) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.insert(edition, ChromeEntry { chrome, fresh_until: Instant::now() + CHROME_TTL });
+        }
+    }
+
+    /// Stores stand-in fragments of `edition` built without the database, to be
+    /// served until the next try in [`CHROME_RETRY`] (unless good ones came meanwhile).
+    pub fn keep_while_unavailable(&self, edition: i64, chrome: Arc<Chrome>) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.entry(edition).or_insert(ChromeEntry { chrome, fresh_until: Instant::now() + CHROME_RETRY });
+        }
+    }
+
+    /// Drops the fragments of `edition` (a story of it changed).
+    pub fn invalidate(&self, edition: &i64) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.remove(edition);
+        }
+    }
+
+    /// Drops every edition's fragments (a site-wide change).
+    pub fn invalidate_all(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
         }
     }
 }
@@ -242,9 +333,21 @@ impl CachedPage {
     }
 }
 
+/// The prefix of dependency keys that stand for a list of stories (home, a
+/// section, a tag, a day): a page reached only through these is kept as a
+/// last good rendering when dropped (see [`PageCache::last_good`]).
+pub const LIST_DEP_PREFIX: &str = "list:";
+
+/// The share of the page cache's byte budget that last good renderings may use.
+const LAST_GOOD_SHARE: u64 = 8;
+
 /// Rendered pages by request path, with a reverse index from dependency keys to pages.
 pub struct PageCache {
     pages: moka::sync::Cache<String, Arc<CachedPage>>,
+    /// The last rendering of pages dropped because a list they belong to
+    /// gained a story, for when they cannot be rendered again (see
+    /// [`PageCache::last_good`]). Bounded by bytes, like `pages`.
+    last_good: moka::sync::Cache<String, Arc<CachedPage>>,
     index: Arc<Mutex<HashMap<String, HashSet<String>>>>,
     generation: AtomicU64,
 }
@@ -270,7 +373,11 @@ impl PageCache {
                 }
             })
             .build();
-        PageCache { pages, index, generation: AtomicU64::new(0) }
+        let last_good = moka::sync::Cache::builder()
+            .max_capacity(max_bytes / LAST_GOOD_SHARE)
+            .weigher(|_k: &String, v: &Arc<CachedPage>| v.weight())
+            .build();
+        PageCache { pages, last_good, index, generation: AtomicU64::new(0) }
     }
 
     /// The page cached for `key`.
@@ -306,6 +413,7 @@ impl PageCache {
             self.generation.fetch_add(1, Ordering::AcqRel);
             deps.iter().filter_map(|d| index.remove(d)).flatten().collect()
         };
+        self.keep_last_good(deps, &keys);
         for k in keys {
             self.pages.invalidate(&k);
         }
@@ -318,6 +426,39 @@ impl PageCache {
             index.clear();
         }
         self.pages.invalidate_all();
+        // A site-wide change may remove what old renderings show (a comment, a section).
+        self.last_good.invalidate_all();
+    }
+
+    /// Keeps the current rendering of the pages `keys` that are about to be
+    /// dropped for `deps`, when only list dependencies reach them: such a page
+    /// does not show a changed story, so its old rendering only misses what
+    /// was added since. A page showing a changed story (it may have been
+    /// corrected, unpublished or killed) is not kept, and kept renderings that
+    /// show it are dropped.
+    fn keep_last_good(&self, deps: &[String], keys: &[String]) {
+        let changed: Vec<&String> = deps.iter().filter(|d| !d.starts_with(LIST_DEP_PREFIX)).collect();
+        let shows_changed = |page: &CachedPage| page.deps.iter().any(|d| changed.contains(&d));
+        if !changed.is_empty() {
+            let stale: Vec<Arc<String>> =
+                self.last_good.iter().filter(|(_, page)| shows_changed(page)).map(|(k, _)| k).collect();
+            for k in stale {
+                self.last_good.invalidate(k.as_str());
+            }
+        }
+        for k in keys {
+            match self.pages.get(k) {
+                Some(page) if !shows_changed(&page) => self.last_good.insert(k.clone(), page),
+                _ => self.last_good.invalidate(k),
+            }
+        }
+    }
+
+    /// The last good rendering of `key`, dropped from the cache because a list
+    /// it shows gained a story: served when the page cannot be rendered now
+    /// (the database is unavailable) instead of an error.
+    pub fn last_good(&self, key: &str) -> Option<Arc<CachedPage>> {
+        self.pages.get(key).or_else(|| self.last_good.get(key))
     }
 
     /// Number of cached pages (approximate, for metrics and tests).
@@ -408,6 +549,70 @@ mod tests {
         cache.pages.run_pending_tasks();
         assert!(cache.pages.weighted_size() <= 64 * 1024, "{}", cache.pages.weighted_size());
         assert!(cache.index.lock().map(|i| i.len()).unwrap_or(0) < 100);
+    }
+
+    /// A page dropped because its list gained a story keeps its last rendering
+    /// (for an outage); one showing a changed story does not, and a kept one
+    /// showing a story that changes later is dropped too.
+    #[test]
+    fn last_good_renderings_are_kept_only_for_pages_that_show_no_changed_story() {
+        let cache = PageCache::new(1 << 20);
+        let g = cache.generation();
+        assert!(cache.insert("/".into(), page(&["story:1", "list:edition:1"]), g));
+        assert!(cache.insert("/news/1/a".into(), page(&["story:1"]), g));
+        // Story 2 is published: the home page only misses it.
+        cache.invalidate(&["story:2".into(), "list:edition:1".into()]);
+        assert!(cache.get("/").is_none());
+        assert!(cache.last_good("/").is_some(), "the home page's last rendering is kept");
+        // Story 1 (on the home page) is killed: neither page may be served again.
+        cache.invalidate(&["story:1".into()]);
+        assert!(cache.last_good("/").is_none(), "a kept rendering showing a killed story is dropped");
+        assert!(cache.last_good("/news/1/a").is_none());
+        // A page showing the changed story itself is not kept.
+        let g = cache.generation();
+        assert!(cache.insert("/section/x".into(), page(&["story:3", "list:section:1:x"]), g));
+        cache.invalidate(&["story:3".into(), "list:section:1:x".into()]);
+        assert!(cache.last_good("/section/x").is_none());
+        // A site-wide change drops everything kept.
+        let g = cache.generation();
+        assert!(cache.insert("/".into(), page(&["list:edition:1"]), g));
+        cache.invalidate(&["story:4".into(), "list:edition:1".into()]);
+        assert!(cache.last_good("/").is_some());
+        cache.clear();
+        assert!(cache.last_good("/").is_none());
+    }
+
+    fn chrome(version: u64) -> Arc<Chrome> {
+        Arc::new(Chrome {
+            version,
+            updated_in: String::new(),
+            latest: String::new(),
+            most_visited: String::new(),
+            updated_at: None,
+        })
+    }
+
+    /// Expired fragments are handed to one caller to rebuild and kept for the
+    /// others; a change drops them.
+    #[test]
+    fn expired_fragments_are_kept_until_rebuilt_and_changes_drop_them() {
+        let cache = ChromeCache::new();
+        assert!(matches!(cache.lookup(1), ChromeLookup::Missing));
+        cache.insert(1, chrome(7));
+        assert!(matches!(cache.lookup(1), ChromeLookup::Fresh(c) if c.version == 7));
+        if let Ok(mut entries) = cache.entries.lock()
+            && let Some(e) = entries.get_mut(&1)
+        {
+            e.fresh_until = Instant::now();
+        }
+        assert!(matches!(cache.lookup(1), ChromeLookup::Expired(c) if c.version == 7), "one caller rebuilds");
+        assert!(matches!(cache.lookup(1), ChromeLookup::Fresh(c) if c.version == 7), "the others serve the old ones");
+        cache.insert(1, chrome(8));
+        assert!(matches!(cache.lookup(1), ChromeLookup::Fresh(c) if c.version == 8));
+        cache.invalidate(&1);
+        assert!(matches!(cache.lookup(1), ChromeLookup::Missing), "a change drops them");
+        cache.keep_while_unavailable(1, chrome(9));
+        assert!(matches!(cache.lookup(1), ChromeLookup::Fresh(c) if c.version == 9));
     }
 
     #[test]

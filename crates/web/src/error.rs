@@ -27,14 +27,45 @@ pub enum AppError {
     /// The request is malformed; the message says how.
     #[error("bad_request: {0}")]
     BadRequest(String),
+    /// The database is unavailable (an outage): 503 with `Retry-After`; the
+    /// cause is counted in the outage log, never shown.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     /// A failure of ours; the cause is logged, never shown.
     #[error("internal: {0}")]
     Internal(String),
 }
 
+/// Seconds a client is asked to wait (`Retry-After`) when the database is unavailable.
+pub const RETRY_AFTER_SECS: u32 = 30;
+
+/// The `Retry-After` header of a 503 for a database outage.
+pub(crate) fn retry_after() -> (header::HeaderName, header::HeaderValue) {
+    (header::RETRY_AFTER, header::HeaderValue::from(RETRY_AFTER_SECS))
+}
+
 impl From<newsdesk_storage::StoreError> for AppError {
     fn from(e: newsdesk_storage::StoreError) -> Self {
-        AppError::Internal(e.to_string())
+        if e.is_unavailable() { AppError::Unavailable(e.to_string()) } else { AppError::Internal(e.to_string()) }
+    }
+}
+
+impl AppError {
+    /// Whether the database was unavailable (an outage, not a fault of the request or ours).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, AppError::Unavailable(_))
+    }
+
+    /// Logs a failure of a background task: an outage is counted in the
+    /// process's outage log (logged once per interval), anything else is
+    /// logged at once as a warning that `what` happened.
+    pub fn warn(&self, what: &str) {
+        match self {
+            AppError::Unavailable(cause) => {
+                newsdesk_storage::outage::log().failed(what, cause);
+            }
+            e => tracing::warn!(error = %e, "{what}"),
+        }
     }
 }
 
@@ -47,7 +78,7 @@ impl From<minijinja::Error> for AppError {
 /// Marker on an error response, for the page renderer.
 #[derive(Debug, Clone)]
 pub struct ErrorPage {
-    /// Stable snake_case code (`not_found`, `gone`, `bad_request`, `method_not_allowed`, `internal`).
+    /// Stable snake_case code (`not_found`, `gone`, `bad_request`, `method_not_allowed`, `unavailable`, `internal`).
     pub code: &'static str,
     /// Message safe to show.
     pub message: String,
@@ -70,6 +101,15 @@ impl AppError {
             ),
             AppError::Moved(_) => (StatusCode::MOVED_PERMANENTLY, ErrorPage { code: "moved", message: String::new() }),
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, ErrorPage { code: "bad_request", message: m.clone() }),
+            AppError::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorPage {
+                    code: "unavailable",
+                    message: "This page cannot be shown right now: our database is unavailable. \
+                              Please try again in a moment."
+                        .into(),
+                },
+            ),
             AppError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ErrorPage { code: "internal", message: "Something went wrong on our side. Please try again.".into() },
@@ -90,11 +130,18 @@ impl IntoResponse for AppError {
             )
                 .into_response();
         }
-        if let AppError::Internal(cause) = &self {
-            tracing::error!(%cause, "request failed");
+        match &self {
+            AppError::Internal(cause) => tracing::error!(%cause, "request failed"),
+            AppError::Unavailable(cause) => {
+                newsdesk_storage::outage::log().failed("a page", cause);
+            }
+            _ => {}
         }
         let (status, page) = self.parts();
         let mut res = (status, page.message.clone()).into_response();
+        if self.is_unavailable() {
+            res.headers_mut().extend([retry_after()]);
+        }
         res.extensions_mut().insert(page);
         res
     }
@@ -126,6 +173,7 @@ pub async fn render_error_pages(State(state): State<AppState>, req: Request, nex
         None => return res,
     };
     let allow = res.headers().get(header::ALLOW).cloned();
+    let retry = res.headers().get(header::RETRY_AFTER).cloned();
     let mut out = match crate::site::error_page(&state, status, &page).await {
         Ok(html) => {
             (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], if is_head { String::new() } else { html })
@@ -139,6 +187,9 @@ pub async fn render_error_pages(State(state): State<AppState>, req: Request, nex
     out.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
     if let Some(allow) = allow {
         out.headers_mut().insert(header::ALLOW, allow);
+    }
+    if let Some(retry) = retry {
+        out.headers_mut().insert(header::RETRY_AFTER, retry);
     }
     out
 }

@@ -100,8 +100,9 @@ pub struct AppState {
     /// Rendered pages.
     pub pages: Arc<PageCache>,
     /// Edition-wide fragments ("Updated in", "Latest", "Most visited"), by
-    /// edition id; rebuilt on a change and at least every minute (for the ranking).
-    pub chrome: Arc<moka::sync::Cache<i64, Arc<cache::Chrome>>>,
+    /// edition id; rebuilt on a change and at least every minute (for the ranking),
+    /// the last good ones kept for when the database is unavailable.
+    pub chrome: Arc<cache::ChromeCache>,
     /// Story views counted in memory, not yet written.
     pub views: Arc<views::ViewCounter>,
     /// The editions, default first; reloaded when the database says they changed.
@@ -124,9 +125,7 @@ impl AppState {
             store,
             templates: Arc::new(templates),
             pages: Arc::new(PageCache::new(config.page_cache_bytes)),
-            chrome: Arc::new(
-                moka::sync::Cache::builder().max_capacity(64).time_to_live(Duration::from_secs(60)).build(),
-            ),
+            chrome: Arc::new(cache::ChromeCache::new()),
             views: Arc::new(views::ViewCounter::new(config.count_views, views::DEFAULT_BOTS)),
             editions: Arc::new(ArcSwap::from_pointee(editions)),
             config: Arc::new(config),
@@ -229,7 +228,18 @@ pub async fn flush_views(state: AppState) {
 /// Writes the views counted so far (kept in memory for the next try on failure).
 pub async fn flush_views_now(state: &AppState) {
     if let Err(e) = state.views.flush(&state.store, chrono::Utc::now()).await {
-        tracing::warn!(error = %e, "writing view counts failed; keeping them for the next flush");
+        newsdesk_storage::outage::warn("writing view counts failed; keeping them for the next flush", &e);
+    }
+}
+
+/// Logs a request that failed inside the service (not an error status, which is logged where it arises).
+fn log_service_error(
+    class: tower_http::classify::ServerErrorsFailureClass,
+    latency: Duration,
+    _span: &tracing::Span,
+) {
+    if let tower_http::classify::ServerErrorsFailureClass::Error(error) = class {
+        tracing::error!(%error, latency_ms = latency.as_millis(), "request failed");
     }
 }
 
@@ -264,7 +274,9 @@ pub fn app(state: AppState) -> Router {
             HeaderValue::from_static("DENY"),
         ))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
-        .layer(TraceLayer::new_for_http())
+        // 5xx answers are logged where they arise: a failure of ours with its
+        // cause, a database outage once per interval (not once per request).
+        .layer(TraceLayer::new_for_http().on_failure(log_service_error))
         // Outermost of the route layers: it sees the matched route and times all the others.
         .layer(axum::middleware::from_fn(metrics::track_requests))
         .with_state(state.clone());

@@ -45,7 +45,7 @@ pub async fn run(state: AppState) {
         tick.tick().await;
         if let Err(e) = publish_due_now(&state, &node).await {
             metrics::counter!("newsdesk_scheduler_runs_total", "outcome" => "failed").increment(1);
-            tracing::warn!(error = %e, "the scheduler failed; retrying");
+            e.warn("the scheduler failed; retrying");
         } else {
             metrics::counter!("newsdesk_scheduler_runs_total", "outcome" => "ok").increment(1);
         }

@@ -188,6 +188,7 @@ pub async fn search_page(state: &AppState, edition: &Edition, raw: Option<String
         (Some(index), false) => match run(Arc::clone(index), edition.lang.clone(), &req).await {
             Ok(r) => (Some(r), true),
             Err(SearchError::Invalid(m)) => return Err(AppError::BadRequest(m)),
+            Err(SearchError::Store(e)) => return Err(e.into()),
             Err(e) => return Err(AppError::Internal(e.to_string())),
         },
     };
@@ -292,6 +293,16 @@ async fn api(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Response
     let results = match run(index, edition.lang.clone(), &req).await {
         Ok(r) => r,
         Err(SearchError::Invalid(m)) => return api_error(StatusCode::BAD_REQUEST, "bad_request", m),
+        Err(SearchError::Store(e)) if e.is_unavailable() => {
+            newsdesk_storage::outage::log().failed("a search", &e);
+            let mut res = api_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the database is unavailable right now; try again later",
+            );
+            res.headers_mut().extend([crate::error::retry_after()]);
+            return res;
+        }
         Err(e) => {
             tracing::error!(error = %e, "search failed");
             return api_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error");

@@ -17,7 +17,7 @@ use newsdesk_storage::{Cursor, StoryFilter};
 use serde::Deserialize;
 use sha2::Digest;
 
-use crate::cache::{CachedPage, Chrome, next_version};
+use crate::cache::{CachedPage, Chrome, ChromeLookup, next_version};
 use crate::error::ErrorPage;
 use crate::render::{Link, Meta, PhotoView, Teaser, page_ctx, script_json, section_link};
 use crate::{AppError, AppState, http, views};
@@ -68,11 +68,39 @@ fn tr(state: &AppState, edition: &Edition, key: &str, args: &[(&str, &str)]) -> 
     state.templates.text(&edition.lang, key, args)
 }
 
-/// The edition's current fragments, built once per change.
+/// The edition's current fragments, built once per change and at least every
+/// [`CHROME_TTL`](crate::cache::CHROME_TTL). While the database is unavailable
+/// the last good fragments are served (or none, if a change dropped them just
+/// before), so cached pages keep answering.
 pub(crate) async fn chrome(state: &AppState, edition: &Edition) -> Result<Arc<Chrome>, AppError> {
-    if let Some(c) = state.chrome.get(&edition.id) {
-        return Ok(c);
+    let expired = match state.chrome.lookup(edition.id) {
+        ChromeLookup::Fresh(c) => return Ok(c),
+        ChromeLookup::Expired(c) => Some(c),
+        ChromeLookup::Missing => None,
+    };
+    match build_chrome(state, edition).await {
+        Ok(c) => Ok(c),
+        Err(e) if e.is_unavailable() => {
+            newsdesk_storage::outage::log().failed("the edition's sidebar", &e);
+            Ok(expired.unwrap_or_else(|| {
+                // Nothing kept: the page without its sidebar fragments, rather than no page.
+                let empty = Arc::new(Chrome {
+                    version: next_version(),
+                    updated_in: String::new(),
+                    latest: String::new(),
+                    most_visited: String::new(),
+                    updated_at: None,
+                });
+                state.chrome.keep_while_unavailable(edition.id, empty.clone());
+                empty
+            }))
+        }
+        Err(e) => Err(e),
     }
+}
+
+/// Builds the edition's fragments from the database and caches them.
+async fn build_chrome(state: &AppState, edition: &Edition) -> Result<Arc<Chrome>, AppError> {
     let generation = state.pages.generation();
     let updated_at = state.store.edition_updated_at(edition.id).await?;
     let latest = state.store.published(&StoryFilter::Edition(edition.id), None, LATEST).await?;
@@ -164,13 +192,22 @@ where
         None => {
             crate::metrics::page_cache_miss();
             let generation = state.pages.generation();
-            match render().await? {
-                Rendered::Page(page) => {
+            match render().await {
+                Ok(Rendered::Page(page)) => {
                     let page = Arc::new(page);
                     state.pages.insert(key, page.clone(), generation);
                     page
                 }
-                Rendered::Other(res) => return Ok(res),
+                Ok(Rendered::Other(res)) => return Ok(res),
+                // Stale if error: the rendering from before a list gained a story.
+                Err(e) if e.is_unavailable() => match state.pages.last_good(&key) {
+                    Some(page) => {
+                        newsdesk_storage::outage::log().failed("a page (its last good rendering is served)", &e);
+                        page
+                    }
+                    None => return Err(e),
+                },
+                Err(e) => return Err(e),
             }
         }
     };
@@ -956,9 +993,13 @@ async fn most_visited(State(state): State<AppState>, RawQuery(raw): RawQuery) ->
 /// Renders the error page for `status` (called by the error middleware).
 pub async fn error_page(state: &AppState, status: StatusCode, page: &ErrorPage) -> Result<String, AppError> {
     let edition = edition(state);
-    let sections = state.store.sections(edition.id).await.unwrap_or_default();
+    // During an outage the navigation is left out rather than tried once more.
+    let sections = match page.code {
+        "unavailable" => Vec::new(),
+        _ => state.store.sections(edition.id).await.unwrap_or_default(),
+    };
     let key = match page.code {
-        "not_found" | "gone" | "bad_request" | "method_not_allowed" => page.code,
+        "not_found" | "gone" | "bad_request" | "method_not_allowed" | "unavailable" => page.code,
         _ => "other",
     };
     let title = tr(state, &edition, &format!("error.{key}"), &[]);
@@ -1066,12 +1107,22 @@ async fn robots(State(state): State<AppState>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
 
+/// Ready when the database answers; while it does not, a load balancer should
+/// prefer other nodes (this one still serves its cached pages).
 async fn readyz(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Ok(()) => (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], "ready").into_response(),
         Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+            newsdesk_storage::outage::warn("readiness check failed", &e);
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [
+                    (header::CACHE_CONTROL, "no-store".to_string()),
+                    (header::RETRY_AFTER, crate::error::RETRY_AFTER_SECS.to_string()),
+                ],
+                "not ready: the database is unavailable",
+            )
+                .into_response()
         }
     }
 }

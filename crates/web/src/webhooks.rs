@@ -347,10 +347,10 @@ pub async fn run_webhooks(state: AppState, holder: String) {
         }
         let deadline = Instant::now() + ROUND;
         if let Err(e) = dispatch(&state, Some(deadline)).await {
-            tracing::warn!(error = %e, "webhook dispatch failed; retrying");
+            newsdesk_storage::outage::warn("webhook dispatch failed; retrying", &e);
         }
         if let Err(e) = deliver_once(&state, &client, deadline).await {
-            tracing::warn!(error = %e, "webhook delivery failed; retrying");
+            newsdesk_storage::outage::warn("webhook delivery failed; retrying", &e);
         }
         if pruned.is_none_or(|p| p.elapsed() >= Duration::from_secs(3600)) {
             pruned = Some(Instant::now());

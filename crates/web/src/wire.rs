@@ -72,12 +72,18 @@ pub(crate) enum WireError {
     BadRequest(String),
     /// No such item for this subscriber: 404.
     NotFound(String),
+    /// The database is unavailable: 503 with `Retry-After` (counted in the outage log).
+    Unavailable,
     /// Anything else (logged, not shown).
     Internal,
 }
 
 impl From<StoreError> for WireError {
     fn from(e: StoreError) -> Self {
+        if e.is_unavailable() {
+            newsdesk_storage::outage::log().failed("a wire request", &e);
+            return WireError::Unavailable;
+        }
         tracing::error!(error = %e, "wire request failed");
         WireError::Internal
     }
@@ -94,6 +100,11 @@ impl IntoResponse for WireError {
             ),
             WireError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m.clone()),
             WireError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m.clone()),
+            WireError::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the database is unavailable right now; try again later".into(),
+            ),
             WireError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error".into()),
         };
         let body = serde_json::json!({ "error": { "code": code, "message": message } });
@@ -108,6 +119,7 @@ impl IntoResponse for WireError {
             WireError::RateLimited(s) => {
                 res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
             }
+            WireError::Unavailable => res.headers_mut().extend([crate::error::retry_after()]),
             _ => {}
         }
         res

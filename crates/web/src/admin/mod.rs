@@ -50,6 +50,9 @@ pub enum AdminError {
     /// The save was based on an old version, or the transition is not allowed now: 409.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The database is unavailable (an outage): 503 with `Retry-After`.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     /// A failure of ours; logged, never shown: 500.
     #[error("internal: {0}")]
     Internal(String),
@@ -62,6 +65,7 @@ impl From<newsdesk_storage::StoreError> for AdminError {
             newsdesk_storage::StoreError::Conflict { field } => {
                 AdminError::Conflict(format!("{field} is already taken"))
             }
+            e if e.is_unavailable() => AdminError::Unavailable(e.to_string()),
             other => AdminError::Internal(other.to_string()),
         }
     }
@@ -69,7 +73,7 @@ impl From<newsdesk_storage::StoreError> for AdminError {
 
 impl From<crate::AppError> for AdminError {
     fn from(e: crate::AppError) -> Self {
-        AdminError::Internal(e.to_string())
+        if e.is_unavailable() { AdminError::Unavailable(e.to_string()) } else { AdminError::Internal(e.to_string()) }
     }
 }
 
@@ -94,6 +98,7 @@ impl AdminError {
             AdminError::NotFound => StatusCode::NOT_FOUND,
             AdminError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AdminError::Conflict(_) => StatusCode::CONFLICT,
+            AdminError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AdminError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -106,6 +111,9 @@ impl AdminError {
                                  Reload the page and try again."
                 .into(),
             AdminError::NotFound => "There is nothing at this address.".into(),
+            AdminError::Unavailable(_) => "The database is unavailable right now, so nothing can be read or saved. \
+                                           Please try again in a moment."
+                .into(),
             AdminError::Internal(_) => "Something went wrong on our side. Please try again.".into(),
         }
     }
@@ -113,11 +121,18 @@ impl AdminError {
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
-        if let AdminError::Internal(cause) = &self {
-            tracing::error!(%cause, "back-office request failed");
+        match &self {
+            AdminError::Internal(cause) => tracing::error!(%cause, "back-office request failed"),
+            AdminError::Unavailable(cause) => {
+                newsdesk_storage::outage::log().failed("a back-office request", cause);
+            }
+            _ => {}
         }
         let message = self.message();
         let mut res = (self.status(), message.clone()).into_response();
+        if matches!(self, AdminError::Unavailable(_)) {
+            res.headers_mut().extend([crate::error::retry_after()]);
+        }
         res.extensions_mut().insert(ErrorMarker { login: matches!(self, AdminError::LoginRequired), message });
         res
     }
@@ -135,19 +150,36 @@ async fn render_errors(State(state): State<AppState>, req: Request, next: Next) 
     let staff = res.extensions().get::<Staff>().cloned();
     let Some(marker) = res.extensions().get::<ErrorMarker>().cloned() else { return res };
     let status = res.status();
+    let retry = res.headers().get(header::RETRY_AFTER).cloned();
+    let mut out = render_error(&state, staff.as_ref(), status, &marker, wanted, wants_html);
+    if let Some(retry) = retry {
+        out.headers_mut().insert(header::RETRY_AFTER, retry);
+    }
+    out
+}
+
+/// The back office's answer for an error response: JSON, the login form, or a message page.
+fn render_error(
+    state: &AppState,
+    staff: Option<&Staff>,
+    status: StatusCode,
+    marker: &ErrorMarker,
+    wanted: String,
+    wants_html: bool,
+) -> Response {
     if !wants_html {
         let body = serde_json::json!({ "error": { "code": status.as_u16(), "message": marker.message } });
         return (status, axum::Json(body)).into_response();
     }
     let rendered = if marker.login {
         let next = if wanted.starts_with("/admin/login") { "/admin".to_string() } else { wanted };
-        auth::login_form(&state, axum_extra::extract::CookieJar::new(), status, &next, "", Some("Please log in."))
+        auth::login_form(state, axum_extra::extract::CookieJar::new(), status, &next, "", Some("Please log in."))
     } else {
-        page::message(&state, staff.as_ref(), status, "Not possible", &marker.message)
+        page::message(state, staff, status, "Not possible", &marker.message)
     };
     rendered.unwrap_or_else(|e| {
         tracing::error!(error = %e, "cannot render the back-office error page");
-        (status, marker.message).into_response()
+        (status, marker.message.clone()).into_response()
     })
 }
 

@@ -133,7 +133,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// The body is not JSON (415).
     UnsupportedMediaType,
-    /// The feature is not available on this server (503).
+    /// The feature is not available on this server, or the database is
+    /// unavailable for now (503, with `Retry-After` then).
     Unavailable,
     /// A failure of ours; logged, never detailed (500).
     Internal,
@@ -199,6 +200,16 @@ impl ApiError {
     fn internal() -> ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "internal error")
     }
+
+    /// The database is unavailable: 503 with `Retry-After`; counted in the outage log.
+    fn unavailable(cause: &dyn std::fmt::Display) -> ApiError {
+        newsdesk_storage::outage::log().failed("an API request", cause);
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unavailable,
+            "the database is unavailable right now; try again later",
+        )
+    }
 }
 
 impl From<newsdesk_storage::StoreError> for ApiError {
@@ -208,6 +219,7 @@ impl From<newsdesk_storage::StoreError> for ApiError {
             StoreError::Invalid(m) => ApiError::invalid(m),
             StoreError::Conflict { field } => ApiError::invalid(format!("{field} is already taken")),
             e @ StoreError::Stale { .. } => ApiError::conflict(e.to_string()),
+            e if e.is_unavailable() => ApiError::unavailable(&e),
             other => {
                 tracing::error!(error = %other, "API request failed");
                 ApiError::internal()
@@ -218,6 +230,9 @@ impl From<newsdesk_storage::StoreError> for ApiError {
 
 impl From<crate::AppError> for ApiError {
     fn from(e: crate::AppError) -> Self {
+        if e.is_unavailable() {
+            return ApiError::unavailable(&e);
+        }
         tracing::error!(error = %e, "API request failed");
         ApiError::internal()
     }
@@ -229,6 +244,9 @@ impl IntoResponse for ApiError {
         let mut res = (self.status, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        }
+        if self.code == ErrorCode::Unavailable {
+            res.headers_mut().extend([crate::error::retry_after()]);
         }
         res
     }
