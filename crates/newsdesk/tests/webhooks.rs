@@ -1,8 +1,9 @@
 //! Webhooks end to end: a receiver on loopback, the real `newsdesk` binary
 //! stopped in the middle (SIGKILL while deliveries fail, SIGTERM right after
-//! a change) and restarted. Every event arrives, exactly once after deduping
-//! on its id, in order per story, with a valid signature. On SQLite and on
-//! PostgreSQL.
+//! a change, SIGKILL of the dispatching node while changes are made) and
+//! restarted or replaced by a second node. Every change's event arrives,
+//! exactly once after deduping on its id, in order per story, with a valid
+//! signature. On SQLite and on PostgreSQL.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -14,9 +15,9 @@ use std::time::{Duration, Instant};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use hmac::{Hmac, Mac};
-use newsdesk_domain::StoryStatus;
-use newsdesk_storage::backend_test;
+use newsdesk_domain::{BodyFormat, StoryStatus};
 use newsdesk_storage::testing::TestDb;
+use newsdesk_storage::{SectionRef, StoryInput, backend_test};
 use sha2::Sha256;
 use tokio::process::{Child, Command};
 
@@ -28,6 +29,7 @@ const SEED_HEADLINE: &str = "Defense Ministry: Iran Gaining Access to Modern Mil
 struct Received {
     id: String,
     kind: String,
+    change_id: i64,
     news_id: i64,
     version: i64,
     pubstatus: String,
@@ -60,6 +62,7 @@ async fn hook(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: String) 
     r.got.lock().expect("lock").push(Received {
         id,
         kind: v["type"].as_str().unwrap_or_default().into(),
+        change_id: v["change_id"].as_i64().unwrap_or_default(),
         news_id: v["news_id"].as_i64().unwrap_or_default(),
         version: v["item"]["version"].as_str().and_then(|s| s.parse().ok()).unwrap_or_default(),
         pubstatus: v["item"]["pubstatus"].as_str().unwrap_or_default().into(),
@@ -252,6 +255,123 @@ backend_test! {
         assert_eq!(status_of("publish").as_deref(), Some("usable"));
         // A duplicate delivery (at least once) repeats the same id, never a new one.
         assert_eq!(count_unique(&receiver), 8);
+    }
+}
+
+/// The process id in the webhook lease holder's name (`{pid}-{random}`, see `webhooks::holder_id`).
+async fn lease_holder_pid(db: &TestDb) -> Option<u32> {
+    let holder = db.store.lease_holder("webhooks").await.expect("lease")?;
+    holder.split('-').next()?.parse().ok()
+}
+
+/// One change of the newsroom script below and the event it is announced as.
+async fn change(db: &TestDb, edition_id: i64, id: i64, step: usize) -> &'static str {
+    let save = |headline: String| StoryInput {
+        news_id: Some(id),
+        edition_id,
+        section: SectionRef::Names(vec!["World".into()]),
+        slug: Some(format!("story-{id}")),
+        headline,
+        lead: "Lead.".into(),
+        body_source: "Body.".into(),
+        body_format: BodyFormat::Markdown,
+        photo_id: None,
+        status: StoryStatus::Published,
+        published_at: Some(chrono::Utc::now() - chrono::Duration::hours(1)),
+        tags: vec![],
+        authors: vec![],
+        actor: "test".into(),
+    };
+    let s = &db.store;
+    match step % 6 {
+        0 if step == 0 => {
+            s.save_story(&save(format!("Story {id}, step {step}"))).await.expect("publish");
+            "publish"
+        }
+        0 | 1 | 3 => {
+            s.save_story(&save(format!("Story {id}, step {step}"))).await.expect("update");
+            "update"
+        }
+        2 => {
+            s.mark_updated(id, chrono::Utc::now() + chrono::Duration::minutes(step as i64)).await.expect("correct");
+            "correction"
+        }
+        4 => {
+            assert!(s.set_story_status(id, StoryStatus::Unpublished).await.expect("unpublish"));
+            "unpublish"
+        }
+        _ => {
+            // Republished by saving it as published.
+            s.save_story(&save(format!("Story {id}, step {step}"))).await.expect("republish");
+            "publish"
+        }
+    }
+}
+
+backend_test! {
+    async fn every_change_is_announced_across_a_sigkill_of_the_dispatching_node(db) {
+        let dir = tempfile::tempdir().expect("tmp");
+        let d = dir.path();
+        let (receiver, port) = start_receiver().await;
+        import(&db, d, 900001, "Story A", "Lead A.").await;
+        newsdesk(&db, d, &["subscriber", "add", "Loopback Daily", "--sections", "world"]).await;
+        let secret = newsdesk(&db, d, &["subscriber", "webhook", "add", "Loopback Daily",
+            &format!("http://127.0.0.1:{port}/hook")]).await;
+        *receiver.secret.lock().expect("lock") = secret;
+        let edition_id = db.store.editions().await.expect("editions")[0].id;
+
+        // Two nodes on PostgreSQL (the second takes the lease over); one on SQLite, restarted.
+        let postgres = db.url.starts_with("postgres");
+        let mut nodes = vec![Server::start(&db, d).await];
+        if postgres {
+            nodes.push(Server::start(&db, d).await);
+        }
+        until(30, "the first publish", d, || count_unique(&receiver) >= 1).await;
+        let mut expected: HashMap<i64, Vec<&str>> = HashMap::from([(900001, vec!["publish"])]);
+
+        // Changes to three stories, one every 50 ms; the dispatching node dies in the middle.
+        let stories = [900011, 900012, 900013];
+        let mut killed = false;
+        for step in 0..12 {
+            for id in stories {
+                expected.entry(id).or_default().push(change(&db, edition_id, id, step).await);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            if step == 5 && !killed {
+                killed = true;
+                let pid = lease_holder_pid(&db).await.expect("a node holds the lease");
+                let i = nodes.iter().position(|n| n.child.id() == Some(pid)).expect("the holder is one of ours");
+                nodes.remove(i).signal("-KILL").await;
+                if !postgres {
+                    nodes.push(Server::start(&db, d).await);
+                }
+            }
+        }
+        let total: usize = expected.values().map(Vec::len).sum();
+        assert_eq!(total, 37);
+        // The lease of the dead node expires after 20 s.
+        until(90, "an event for every change", d, || count_unique(&receiver) >= total).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        for mut n in nodes {
+            n.signal("-TERM").await;
+        }
+
+        let got = receiver.got.lock().expect("lock").clone();
+        assert!(got.iter().all(|r| r.signature_ok), "every signature verifies");
+        // A change delivered twice (at least once) keeps its event id.
+        let mut ids: HashMap<i64, &str> = HashMap::new();
+        for r in &got {
+            assert_eq!(*ids.entry(r.change_id).or_insert(&r.id), r.id, "change {} has one event id", r.change_id);
+        }
+        assert_eq!(ids.len(), total, "one event per change, none missing: {got:#?}");
+        let stories_got = per_story(&got);
+        for (id, kinds) in &expected {
+            assert_eq!(stories_got.get(id), Some(&kinds.iter().map(|k| k.to_string()).collect()), "story {id}");
+            let mut seen = std::collections::HashSet::new();
+            let changes: Vec<i64> =
+                got.iter().filter(|r| r.news_id == *id && seen.insert(r.change_id)).map(|r| r.change_id).collect();
+            assert!(changes.windows(2).all(|w| w[0] < w[1]), "story {id} in change order: {changes:?}");
+        }
     }
 }
 

@@ -156,7 +156,8 @@ fn comment_from_row(r: &AnyRow) -> Result<Comment> {
 }
 
 async fn record_change(conn: &mut AnyConnection, news_id: NewsId, edition_id: i64, at: i64) -> Result<()> {
-    sqlx::query("INSERT INTO story_changes (news_id, edition_id, changed_at) VALUES ($1, $2, $3)")
+    // Only the story's comments changed: pages are dropped, no webhook event is made.
+    sqlx::query("INSERT INTO story_changes (news_id, edition_id, changed_at, kind) VALUES ($1, $2, $3, 'comment')")
         .bind(news_id)
         .bind(edition_id)
         .bind(at)

@@ -781,12 +781,38 @@ fn like_escape(s: &str) -> String {
 }
 
 pub(crate) async fn record_change(conn: &mut AnyConnection, news_id: NewsId, edition_id: i64) -> Result<()> {
-    sqlx::query("INSERT INTO story_changes (news_id, edition_id, changed_at) VALUES ($1, $2, $3)")
-        .bind(news_id)
-        .bind(edition_id)
-        .bind(now())
-        .execute(conn)
-        .await?;
+    // The story's state this change leaves, for the webhook dispatcher. The no-op
+    // UPDATE locks the story's row until commit (most callers updated it already):
+    // another change of the same story waits here, so a story's changes get ids in
+    // commit order and each records the state its transaction left.
+    let state = if news_id == crate::SITE_CHANGE {
+        None
+    } else {
+        sqlx::query("UPDATE stories SET version = version WHERE news_id = $1 RETURNING status, version, updated_at")
+            .bind(news_id)
+            .fetch_optional(&mut *conn)
+            .await?
+    };
+    let (status, version, updated_at) = match &state {
+        Some(r) => (
+            Some(r.try_get::<String, _>("status")?),
+            Some(r.try_get::<i64, _>("version")?),
+            r.try_get::<Option<i64>, _>("updated_at")?,
+        ),
+        None => (None, None, None),
+    };
+    sqlx::query(
+        "INSERT INTO story_changes (news_id, edition_id, changed_at, kind, status, version, updated_at) \
+         VALUES ($1, $2, $3, 'story', $4, $5, $6)",
+    )
+    .bind(news_id)
+    .bind(edition_id)
+    .bind(now())
+    .bind(status)
+    .bind(version)
+    .bind(updated_at)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

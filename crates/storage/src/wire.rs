@@ -2,12 +2,16 @@
 //! rate limits shared by all nodes, webhooks, and the durable outbox that
 //! webhook events are delivered from.
 //!
-//! Events are derived from the change log (`story_changes`): the dispatcher
-//! reads changes after a cursor kept in `wire_state`, and writes the events,
-//! their outbox rows and the new cursor in one transaction
-//! ([`Store::commit_wire_events`]), so nothing is lost or made twice when a
-//! node stops at any moment. Only the node holding the `webhooks` lease
-//! ([`Store::try_lease`]) dispatches and delivers.
+//! Events are derived from the change log (`story_changes`), one per change
+//! that a subscriber is told of: each change carries the story's state it
+//! left, and the dispatcher names the event by comparing it with the state of
+//! the story's previous change (`wire_sent`). Events, their outbox rows and
+//! the per-story marks are written in one transaction
+//! ([`Store::commit_wire_events`]); an event is unique per change id, so a
+//! change dispatched twice (a node stopped at any moment, a failover) is
+//! announced once. The cursor in `wire_state` is the dispatcher's watermark:
+//! every change up to it is dispatched. Only the node holding the `webhooks`
+//! lease ([`Store::try_lease`]) dispatches and delivers.
 
 use chrono::{DateTime, Utc};
 use newsdesk_domain::NewsId;
@@ -118,7 +122,7 @@ pub enum RateDecision {
     },
 }
 
-/// What the wire last announced about a story.
+/// A story's state as the wire announces it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentState {
     /// Story status then (`published`, `unpublished`, `killed`, ...).
@@ -129,16 +133,45 @@ pub struct SentState {
     pub updated_at: Option<i64>,
 }
 
+/// The last change the dispatcher handled for a story.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireMark {
+    /// Its change id: this story's changes up to it are dispatched.
+    pub change_id: i64,
+    /// The story's state at that change (the next event is named against it).
+    pub state: SentState,
+}
+
+/// A change-log entry as the webhook dispatcher reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedChange {
+    /// Change id.
+    pub id: i64,
+    /// The story, or [`crate::SITE_CHANGE`] for a site-wide change.
+    pub news_id: NewsId,
+    /// Its edition.
+    pub edition_id: i64,
+    /// When it was recorded (unix seconds).
+    pub changed_at: i64,
+    /// Only the story's comments changed (no webhook event).
+    pub comment_only: bool,
+    /// The story's state the change left (`None` for site-wide and comment
+    /// changes, and for changes recorded before the log kept it).
+    pub state: Option<SentState>,
+}
+
 /// An event to record: its payload and the webhooks that get it.
 #[derive(Debug, Clone)]
 pub struct NewWireEvent {
     /// Public idempotency key.
     pub event_id: String,
+    /// The change announced (at most one event per change).
+    pub change_id: i64,
     /// `publish`, `update`, `correction`, `unpublish` or `kill`.
     pub kind: String,
     /// The story.
     pub news_id: NewsId,
-    /// The story's state that the event announces (kept as the last sent state).
+    /// The story's state that the event announces.
     pub state: SentState,
     /// The exact body POSTed to webhooks.
     pub payload: String,
@@ -159,8 +192,14 @@ pub struct DueDelivery {
     pub url: String,
     /// Its signing secret.
     pub secret: String,
+    /// The subscriber owning the webhook.
+    pub subscriber_id: i64,
+    /// Its name (for logs and metrics).
+    pub subscriber: String,
     /// The event's idempotency key.
     pub event_id: String,
+    /// The change announced (`None` for events made before events carried it).
+    pub change_id: Option<i64>,
     /// The event type.
     pub kind: String,
     /// The story.
@@ -526,6 +565,16 @@ impl Store {
         Ok(row.is_some())
     }
 
+    /// Who holds the lease `name` now, if anyone does.
+    pub async fn lease_holder(&self, name: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT holder FROM leases WHERE name = $1 AND expires_at >= $2")
+            .bind(name)
+            .bind(now())
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| Ok(r.try_get("holder")?)).transpose()
+    }
+
     /// Gives up a lease (at shutdown), so another node takes over at once.
     pub async fn release_lease(&self, name: &str, holder: &str) -> Result<()> {
         sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
@@ -554,13 +603,88 @@ impl Store {
             .try_get("value")?)
     }
 
-    /// What was last announced for each of `news_ids`.
-    pub async fn wire_sent(&self, news_ids: &[NewsId]) -> Result<std::collections::HashMap<NewsId, SentState>> {
+    /// Moves the stored cursor up to `to` (never back): every change up to it is dispatched.
+    pub async fn advance_wire_cursor(&self, to: i64) -> Result<()> {
+        sqlx::query("UPDATE wire_state SET value = $2 WHERE name = $1 AND value < $2")
+            .bind(CURSOR)
+            .bind(to)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// The change-log entries `ids` with the state each left, in id order.
+    pub async fn logged_changes(&self, ids: &[i64]) -> Result<Vec<LoggedChange>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(200) {
+            let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT id, news_id, edition_id, changed_at, kind, status, version, updated_at FROM story_changes \
+                 WHERE id IN ({}) ORDER BY id",
+                params.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                let status: Option<String> = r.try_get("status")?;
+                let version: Option<i64> = r.try_get("version")?;
+                out.push(LoggedChange {
+                    id: r.try_get("id")?,
+                    news_id: r.try_get("news_id")?,
+                    edition_id: r.try_get("edition_id")?,
+                    changed_at: r.try_get("changed_at")?,
+                    comment_only: r.try_get::<String, _>("kind")? == "comment",
+                    state: match (status, version) {
+                        (Some(status), Some(version)) => {
+                            Some(SentState { status, version, updated_at: r.try_get("updated_at")? })
+                        }
+                        _ => None,
+                    },
+                });
+            }
+        }
+        out.sort_by_key(|c| c.id);
+        Ok(out)
+    }
+
+    /// The newest revision of a story at or before `version` (a status change
+    /// or a public update time alone makes a version without a revision).
+    pub async fn revision_at(&self, news_id: NewsId, version: i64) -> Result<Option<crate::Revision>> {
+        let row = sqlx::query(
+            "SELECT version, section_id, slug, headline, lead, body_source, body_format, status, actor, note, created_at \
+             FROM story_revisions WHERE news_id = $1 AND version <= $2 ORDER BY version DESC, id DESC LIMIT 1",
+        )
+        .bind(news_id)
+        .bind(version)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            Ok(crate::Revision {
+                version: r.try_get("version")?,
+                section_id: r.try_get("section_id")?,
+                slug: r.try_get("slug")?,
+                headline: r.try_get("headline")?,
+                lead: r.try_get("lead")?,
+                body_source: r.try_get("body_source")?,
+                body_format: r.try_get("body_format")?,
+                status: r.try_get("status")?,
+                actor: r.try_get("actor")?,
+                note: r.try_get("note")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// The last change dispatched for each of `news_ids`, with the state it left.
+    pub async fn wire_sent(&self, news_ids: &[NewsId]) -> Result<std::collections::HashMap<NewsId, WireMark>> {
         let mut out = std::collections::HashMap::new();
         for chunk in news_ids.chunks(200) {
             let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
-                "SELECT news_id, status, version, updated_at FROM wire_sent WHERE news_id IN ({})",
+                "SELECT news_id, change_id, status, version, updated_at FROM wire_sent WHERE news_id IN ({})",
                 params.join(", ")
             );
             let mut q = sqlx::query(&sql);
@@ -570,10 +694,13 @@ impl Store {
             for r in q.fetch_all(self.pool()).await? {
                 out.insert(
                     r.try_get("news_id")?,
-                    SentState {
-                        status: r.try_get("status")?,
-                        version: r.try_get("version")?,
-                        updated_at: r.try_get("updated_at")?,
+                    WireMark {
+                        change_id: r.try_get("change_id")?,
+                        state: SentState {
+                            status: r.try_get("status")?,
+                            version: r.try_get("version")?,
+                            updated_at: r.try_get("updated_at")?,
+                        },
                     },
                 );
             }
@@ -581,37 +708,31 @@ impl Store {
         Ok(out)
     }
 
-    /// Records `events` (with one outbox row per webhook), their stories'
-    /// last sent state, and moves the cursor from `from` to `to`, all in one
-    /// transaction. Returns false, writing nothing, if the cursor is no longer
-    /// at `from` (another node dispatched these changes first).
-    pub async fn commit_wire_events(&self, from: i64, to: i64, events: &[NewWireEvent]) -> Result<bool> {
+    /// Records `events` (each with one outbox row per webhook) and the last
+    /// change dispatched per story (`marks`), in one transaction. An event
+    /// whose change already has one (another node, or this one before a
+    /// restart, dispatched it) is left out, with its outbox rows; a mark older
+    /// than the stored one is ignored. Returns how many events were added.
+    pub async fn commit_wire_events(&self, marks: &[(NewsId, WireMark)], events: &[NewWireEvent]) -> Result<usize> {
         let mut tx = self.begin_write().await?;
-        let moved = sqlx::query("UPDATE wire_state SET value = $2 WHERE name = $1 AND value = $3")
-            .bind(CURSOR)
-            .bind(to)
-            .bind(from)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if moved != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
+        let mut added = 0;
         for e in events {
-            let row_id: i64 = sqlx::query(
-                "INSERT INTO wire_events (event_id, kind, news_id, version, payload, occurred_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            let row = sqlx::query(
+                "INSERT INTO wire_events (event_id, change_id, kind, news_id, version, payload, occurred_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (change_id) DO NOTHING RETURNING id",
             )
             .bind(&e.event_id)
+            .bind(e.change_id)
             .bind(&e.kind)
             .bind(e.news_id)
             .bind(e.state.version)
             .bind(&e.payload)
             .bind(e.occurred_at.timestamp())
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("id")?;
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = row else { continue };
+            let row_id: i64 = row.try_get("id")?;
+            added += 1;
             for w in &e.webhook_ids {
                 sqlx::query(
                     "INSERT INTO webhook_outbox (webhook_id, event_row, news_id, attempts, next_attempt_at) \
@@ -624,20 +745,24 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
+        }
+        for (news_id, m) in marks {
             sqlx::query(
-                "INSERT INTO wire_sent (news_id, status, version, updated_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (news_id) DO UPDATE SET status = excluded.status, version = excluded.version, \
-                 updated_at = excluded.updated_at",
+                "INSERT INTO wire_sent (news_id, change_id, status, version, updated_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (news_id) DO UPDATE SET change_id = excluded.change_id, status = excluded.status, \
+                 version = excluded.version, updated_at = excluded.updated_at \
+                 WHERE wire_sent.change_id < excluded.change_id",
             )
-            .bind(e.news_id)
-            .bind(&e.state.status)
-            .bind(e.state.version)
-            .bind(e.state.updated_at)
+            .bind(*news_id)
+            .bind(m.change_id)
+            .bind(&m.state.status)
+            .bind(m.state.version)
+            .bind(m.state.updated_at)
             .execute(&mut *tx)
             .await?;
         }
         tx.commit().await?;
-        Ok(true)
+        Ok(added)
     }
 
     // ----- delivery -----
@@ -645,17 +770,43 @@ impl Store {
     /// Outbox rows due at `at`, oldest first: for each (webhook, story) only
     /// the oldest undelivered row, so a story's events arrive in order.
     pub async fn due_deliveries(&self, at: DateTime<Utc>, limit: i64) -> Result<Vec<DueDelivery>> {
+        self.due(None, at, limit).await
+    }
+
+    /// [`Store::due_deliveries`] of one webhook.
+    pub async fn due_deliveries_of(&self, webhook_id: i64, at: DateTime<Utc>, limit: i64) -> Result<Vec<DueDelivery>> {
+        self.due(Some(webhook_id), at, limit).await
+    }
+
+    /// The webhooks with a row due at `at`, the one waiting longest first.
+    pub async fn due_webhooks(&self, at: DateTime<Utc>) -> Result<Vec<i64>> {
         let rows = sqlx::query(
-            "SELECT o.id, o.webhook_id, w.url, w.secret, e.event_id, e.kind, o.news_id, e.payload, o.attempts \
+            "SELECT o.webhook_id, MIN(o.id) AS first FROM webhook_outbox o JOIN webhooks w ON w.id = o.webhook_id \
+             JOIN subscribers s ON s.id = w.subscriber_id \
+             WHERE o.delivered_at IS NULL AND o.next_attempt_at <= $1 AND w.active = 1 AND s.active = 1 \
+             GROUP BY o.webhook_id ORDER BY first",
+        )
+        .bind(at.timestamp())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get("webhook_id")?)).collect()
+    }
+
+    async fn due(&self, webhook_id: Option<i64>, at: DateTime<Utc>, limit: i64) -> Result<Vec<DueDelivery>> {
+        let rows = sqlx::query(
+            "SELECT o.id, o.webhook_id, w.url, w.secret, s.id AS subscriber_id, s.name AS subscriber, e.event_id, \
+             e.change_id, e.kind, o.news_id, e.payload, o.attempts \
              FROM webhook_outbox o JOIN webhooks w ON w.id = o.webhook_id \
              JOIN subscribers s ON s.id = w.subscriber_id JOIN wire_events e ON e.id = o.event_row \
              WHERE o.delivered_at IS NULL AND o.next_attempt_at <= $1 AND w.active = 1 AND s.active = 1 \
+             AND ($3 = 0 OR o.webhook_id = $3) \
              AND NOT EXISTS (SELECT 1 FROM webhook_outbox b WHERE b.webhook_id = o.webhook_id \
                  AND b.news_id = o.news_id AND b.delivered_at IS NULL AND b.id < o.id) \
              ORDER BY o.id LIMIT $2",
         )
         .bind(at.timestamp())
         .bind(limit)
+        .bind(webhook_id.unwrap_or(0))
         .fetch_all(self.pool())
         .await?;
         rows.iter()
@@ -665,7 +816,10 @@ impl Store {
                     webhook_id: r.try_get("webhook_id")?,
                     url: r.try_get("url")?,
                     secret: r.try_get("secret")?,
+                    subscriber_id: r.try_get("subscriber_id")?,
+                    subscriber: r.try_get("subscriber")?,
                     event_id: r.try_get("event_id")?,
+                    change_id: r.try_get("change_id")?,
                     kind: r.try_get("kind")?,
                     news_id: r.try_get("news_id")?,
                     payload: r.try_get("payload")?,
@@ -712,6 +866,18 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Webhook events not yet delivered to active webhooks of active subscribers (for metrics).
+    pub async fn webhook_backlog(&self) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM webhook_outbox o JOIN webhooks w ON w.id = o.webhook_id \
+             JOIN subscribers s ON s.id = w.subscriber_id \
+             WHERE o.delivered_at IS NULL AND w.active = 1 AND s.active = 1",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get("n")?)
     }
 
     /// The newest outbox rows of a subscriber's webhooks (the delivery log), newest first.

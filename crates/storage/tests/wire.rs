@@ -3,7 +3,8 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use newsdesk_storage::{
-    DeliveryAttempt, NewSubscriber, NewWireEvent, RateDecision, SentState, Store, StoreError, backend_test, hash_key,
+    DeliveryAttempt, NewSubscriber, NewWireEvent, RateDecision, SentState, Store, StoreError, WireMark, backend_test,
+    hash_key,
 };
 use sqlx::Row;
 
@@ -20,9 +21,10 @@ async fn subscriber(store: &Store, name: &str, sections: &[&str], rate_limit: i6
         .id
 }
 
-fn event(id: &str, news_id: i64, version: i64, webhooks: &[i64]) -> NewWireEvent {
+fn event(id: &str, change_id: i64, news_id: i64, version: i64, webhooks: &[i64]) -> NewWireEvent {
     NewWireEvent {
         event_id: id.into(),
+        change_id,
         kind: "publish".into(),
         news_id,
         state: SentState { status: "published".into(), version, updated_at: None },
@@ -115,7 +117,7 @@ backend_test! {
 }
 
 backend_test! {
-    async fn the_cursor_moves_only_from_where_it_was(db) {
+    async fn a_change_makes_one_event_however_often_it_is_dispatched(db) {
         let start = db.store.wire_cursor().await.expect("cursor");
         assert_eq!(start, 0);
         let id = subscriber(&db.store, "S", &[], 60).await;
@@ -124,15 +126,26 @@ backend_test! {
         for bad in ["ftp://example.com/", "https:///path", "http://exa mple.com/", "example.com"] {
             assert!(matches!(db.store.add_webhook(id, bad).await, Err(StoreError::Invalid(_))), "{bad}");
         }
-        assert!(db.store.commit_wire_events(0, 5, &[event("evt_a", 7, 1, &[hook.id])]).await.expect("commit"));
-        // A second dispatcher that read the same changes writes nothing.
-        assert!(!db.store.commit_wire_events(0, 5, &[event("evt_b", 7, 1, &[hook.id])]).await.expect("commit"));
-        assert_eq!(db.store.wire_cursor().await.expect("cursor"), 5);
+        let mark = |change_id: i64, version: i64| {
+            (7, WireMark { change_id, state: SentState { status: "published".into(), version, updated_at: None } })
+        };
+        let added = db.store.commit_wire_events(&[mark(5, 1)], &[event("evt_a", 5, 7, 1, &[hook.id])]).await;
+        assert_eq!(added.expect("commit"), 1);
+        // A second dispatcher of the same change (a failover) adds nothing, not even outbox rows.
+        let added = db.store.commit_wire_events(&[mark(5, 1)], &[event("evt_b", 5, 7, 1, &[hook.id])]).await;
+        assert_eq!(added.expect("commit"), 0);
+        // A story's mark never moves back.
+        assert_eq!(db.store.commit_wire_events(&[mark(4, 0)], &[]).await.expect("commit"), 0);
         let sent = db.store.wire_sent(&[7, 8]).await.expect("sent");
         assert_eq!(sent.len(), 1);
-        assert_eq!(sent[&7].version, 1);
+        assert_eq!((sent[&7].change_id, sent[&7].state.version), (5, 1));
+        // Nor does the cursor.
+        db.store.advance_wire_cursor(5).await.expect("advance");
+        db.store.advance_wire_cursor(3).await.expect("advance");
+        assert_eq!(db.store.wire_cursor().await.expect("cursor"), 5);
         let due = db.store.due_deliveries(Utc::now(), 10).await.expect("due");
         assert_eq!(due.iter().map(|d| d.event_id.as_str()).collect::<Vec<_>>(), ["evt_a"]);
+        assert_eq!((due[0].change_id, due[0].subscriber.as_str()), (Some(5), "S"));
     }
 }
 
@@ -143,11 +156,11 @@ backend_test! {
         let h1 = db.store.add_webhook(s, "http://127.0.0.1:9/one").await.expect("webhook").id;
         let h2 = db.store.add_webhook(s, "http://127.0.0.1:9/two").await.expect("webhook").id;
         let events = [
-            event("evt_1", 100, 1, &[h1, h2]),
-            event("evt_2", 200, 1, &[h1]),
-            event("evt_3", 100, 2, &[h1, h2]),
+            event("evt_1", 1, 100, 1, &[h1, h2]),
+            event("evt_2", 2, 200, 1, &[h1]),
+            event("evt_3", 3, 100, 2, &[h1, h2]),
         ];
-        assert!(db.store.commit_wire_events(0, 3, &events).await.expect("commit"));
+        assert_eq!(db.store.commit_wire_events(&[], &events).await.expect("commit"), 3);
         let ids = |d: &[newsdesk_storage::DueDelivery]| {
             d.iter().map(|d| (d.webhook_id, d.event_id.clone())).collect::<Vec<_>>()
         };
@@ -188,8 +201,8 @@ backend_test! {
         db.store.wire_cursor().await.expect("cursor");
         let s = subscriber(&db.store, "S", &[], 60).await;
         let h = db.store.add_webhook(s, "http://127.0.0.1:9/one").await.expect("webhook").id;
-        let events = [event("evt_1", 100, 1, &[h]), event("evt_2", 200, 1, &[h])];
-        assert!(db.store.commit_wire_events(0, 2, &events).await.expect("commit"));
+        let events = [event("evt_1", 1, 100, 1, &[h]), event("evt_2", 2, 200, 1, &[h])];
+        assert_eq!(db.store.commit_wire_events(&[], &events).await.expect("commit"), 2);
         let due = db.store.due_deliveries(Utc::now(), 10).await.expect("due");
         db.store.record_delivery(due[0].outbox_id, &delivered()).await.expect("record");
         // Nothing is old enough yet.

@@ -4,20 +4,25 @@
 //!
 //! Two steps, run by the one node that holds the `webhooks` lease:
 //!
-//! 1. dispatch: read the change log (`story_changes`) after the stored
-//!    cursor, name each changed story's event by comparing its state with the
-//!    last state announced (`wire_sent`), and store the events with one outbox
-//!    row per matching webhook, together with the new cursor, in one
-//!    transaction;
-//! 2. deliver: POST due outbox rows, oldest first and one at a time per
-//!    (webhook, story) so a story's events arrive in order; a row is done only
-//!    after a 2xx answer, otherwise it is tried again after an exponentially
-//!    growing pause (1 s, 2 s, 4 s, ... at most an hour). Every attempt is
-//!    logged.
+//! 1. dispatch: follow the change log (`story_changes`, with a gap-aware
+//!    [`Follower`]: a change that commits after a later one is still read).
+//!    Each change carries the story's state it left; comparing it with the
+//!    state of the story's previous change names the change's event (or none:
+//!    a draft edit, a comment, a site-wide change). Events are stored with one
+//!    outbox row per matching webhook, in one transaction; an event is unique
+//!    per change id, so a change dispatched again (after a restart or a
+//!    failover) adds nothing;
+//! 2. deliver: one worker per webhook with due rows (at most
+//!    [`MAX_CONCURRENT`] at once) POSTs them one at a time, oldest first, so a
+//!    story's events arrive in order and a slow receiver delays only itself.
+//!    A row is done only after a 2xx answer, otherwise it is tried again after
+//!    an exponentially growing pause (1 s, 2 s, 4 s, ... at most an hour).
+//!    Every attempt is logged.
 //!
-//! A node stopped at any moment loses nothing: undelivered rows are sent
-//! after the restart (so a receiver may see an event twice and must dedupe
-//! on `Newsdesk-Webhook-Id`).
+//! The lease is renewed by its own task, so a receiver that takes its time
+//! never lets it lapse. A node stopped at any moment loses nothing:
+//! undelivered rows are sent after the restart (so a receiver may see an
+//! event twice and must dedupe on `Newsdesk-Webhook-Id`, or on `change_id`).
 //!
 //! The request: `POST` with `Content-Type: application/json` and
 //!
@@ -27,17 +32,23 @@
 //! Newsdesk-Webhook-Signature: v1=<hex HMAC-SHA256(secret, "{id}.{timestamp}.{body}")>
 //! ```
 //!
-//! and the body `{"id", "type", "news_id", "occurred_at", "item": {ninjs}}`.
+//! and the body `{"id", "type", "change_id", "news_id", "occurred_at", "item": {ninjs}}`,
+//! the item showing the story as it was at that change.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use hmac::{Hmac, Mac};
-use newsdesk_domain::{Story, StoryStatus, ninjs};
-use newsdesk_storage::{DeliveryAttempt, NewWireEvent, SentState, StoreError};
+use newsdesk_domain::dates::from_unix;
+use newsdesk_domain::{BodyFormat, NewsId, Story, StoryStatus, ninjs};
+use newsdesk_storage::{
+    DeliveryAttempt, DueDelivery, Follower, LoggedChange, NewWireEvent, SITE_CHANGE, SentState, StoreError, WireMark,
+};
 use serde::Serialize;
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
 
 use crate::AppState;
 use crate::wire::Mapper;
@@ -48,9 +59,13 @@ pub const LEASE: &str = "webhooks";
 pub const LEASE_SECS: i64 = 20;
 /// How often the lease holder renews it.
 const RENEW: Duration = Duration::from_secs(5);
-/// Work per round before the lease is renewed again (a round may overrun by one
-/// receiver timeout: RENEW + ROUND + timeout stays below LEASE_SECS).
-const ROUND: Duration = Duration::from_secs(8);
+/// Dispatch work per round before deliveries are started (a long backlog is
+/// dispatched over several rounds).
+const ROUND: Duration = Duration::from_secs(2);
+/// Most webhooks delivered to at once (one request in flight each).
+pub const MAX_CONCURRENT: usize = 32;
+/// Due rows a webhook's worker reads at once.
+const WORKER_BATCH: i64 = 20;
 /// Longest pause between two attempts of one delivery.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 /// How long delivered events and their delivery log are kept.
@@ -147,137 +162,307 @@ struct Envelope<'a> {
     id: &'a str,
     #[serde(rename = "type")]
     kind: &'static str,
+    change_id: i64,
     news_id: i64,
     occurred_at: String,
     item: &'a ninjs::Item,
 }
 
-/// A name for this process as lease holder.
+/// A name for this process as lease holder: `{process id}-{random}`, so an
+/// operator (or a test) sees which node holds the lease.
 pub fn holder_id() -> String {
     format!("{}-{:08x}", std::process::id(), rand::random::<u32>())
 }
 
-/// Turns all new change-log entries into events and outbox rows; returns how many events were made.
-/// Safe to run on several nodes: a step whose cursor moved meanwhile writes nothing.
-pub async fn dispatch_once(state: &AppState) -> Result<usize, StoreError> {
-    dispatch(state, None).await
+/// The event id of a change: the same whoever dispatches it and however
+/// often (receivers dedupe on it), and unlike the change id alone not reused
+/// by another database whose change ids overlap (a restored backup).
+pub fn event_id(change: &LoggedChange) -> String {
+    let digest = Sha256::digest(format!("{}.{}.{}", change.id, change.news_id, change.changed_at).as_bytes());
+    format!("evt_{}_{}", change.id, &hex::encode(digest)[..12])
 }
 
-/// [`dispatch_once`], stopping after the batch that passes `deadline`.
-async fn dispatch(state: &AppState, deadline: Option<Instant>) -> Result<usize, StoreError> {
-    let mut made = 0;
-    loop {
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            return Ok(made);
-        }
-        let cursor = state.store.wire_cursor().await?;
-        let changes = state.store.changes_since(cursor, BATCH).await?;
-        let Some(&(to, _, _)) = changes.last() else { return Ok(made) };
-        let mut ids: Vec<i64> = Vec::new();
-        for (_, news_id, _) in &changes {
-            if !ids.contains(news_id) {
-                ids.push(*news_id);
+/// Follows the change log and turns its changes into events; the stored
+/// cursor is its watermark.
+pub struct Dispatcher {
+    follower: Follower,
+    /// The watermark last written to the database.
+    stored: i64,
+}
+
+impl Dispatcher {
+    /// A dispatcher starting at the stored cursor (changes above it that
+    /// were dispatched before are recognised per story and skipped).
+    pub async fn start(state: &AppState) -> Result<Dispatcher, StoreError> {
+        let stored = state.store.wire_cursor().await?;
+        let follower = Follower::new("webhooks", state.store.clone(), stored, state.config.wire.webhook_poll);
+        Ok(Dispatcher { follower, stored })
+    }
+
+    /// Changes the dispatcher knows of but has not passed yet.
+    pub fn lag(&self) -> i64 {
+        self.follower.lag()
+    }
+
+    /// Dispatches new changes until there are none or `deadline` passes;
+    /// returns how many events were made.
+    pub async fn run(&mut self, state: &AppState, deadline: Option<Instant>) -> Result<usize, StoreError> {
+        let mut made = 0;
+        loop {
+            let fresh = self.follower.fetch(BATCH).await?;
+            if fresh.is_empty() {
+                self.follower.tick();
+                break;
+            }
+            let ids: Vec<i64> = fresh.iter().map(|c| c.id).collect();
+            let changes = state.store.logged_changes(&ids).await?;
+            let (marks, events) = events_for(state, &changes).await?;
+            made += state.store.commit_wire_events(&marks, &events).await?;
+            self.follower.mark_applied(ids);
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                break;
             }
         }
-        let sent = state.store.wire_sent(&ids).await?;
-        let hooks = state.store.active_webhooks().await?;
-        let mut mapper = Mapper::new(state, state.store.editions().await?);
-        let mut events = Vec::new();
-        let now = Utc::now();
-        for id in ids {
-            let Some(story) = state.store.story(id).await? else { continue };
-            let corrected =
-                state.store.revision(id, story.version).await?.is_some_and(|r| r.note.starts_with("correction"));
-            let Some(kind) = event_for(sent.get(&id), &story, corrected) else { continue };
-            let Some((edition, trail)) = mapper.place(&story).await? else { continue };
-            let path = trail.last().map(|s| s.path.clone()).unwrap_or_default();
-            let item = mapper.item(&story).await?;
-            let event_id = format!("evt_{}", hex::encode(rand::random::<[u8; 16]>()));
-            let payload = serde_json::to_string(&Envelope {
-                id: &event_id,
-                kind: kind.as_str(),
-                news_id: id,
-                occurred_at: ninjs::time(now),
-                item: &item,
-            })
-            .map_err(|e| StoreError::Invalid(format!("cannot serialize event: {e}")))?;
-            events.push(NewWireEvent {
-                event_id,
-                kind: kind.as_str().into(),
-                news_id: id,
-                state: SentState {
-                    status: story.status.as_str().into(),
-                    version: story.version,
-                    updated_at: story.updated_at.map(|t| t.timestamp()),
-                },
-                payload,
-                occurred_at: now,
-                webhook_ids: hooks.iter().filter(|(_, s)| s.allows(&edition.lang, &path)).map(|(w, _)| w.id).collect(),
-            });
+        let applied = self.follower.applied();
+        if applied > self.stored {
+            state.store.advance_wire_cursor(applied).await?;
+            self.stored = applied;
         }
-        if state.store.commit_wire_events(cursor, to, &events).await? {
-            made += events.len();
-        } else {
-            tracing::info!("another node dispatched these changes; stepping back");
-            return Ok(made);
+        Ok(made)
+    }
+
+    /// Sleeps until the change log may have grown (or the poll interval passed).
+    pub async fn wait(&mut self) {
+        self.follower.wait().await;
+    }
+}
+
+/// Turns all new change-log entries into events and outbox rows; returns how many events were made.
+/// Safe to run on several nodes and again after a stop: each change is announced once.
+pub async fn dispatch_once(state: &AppState) -> Result<usize, StoreError> {
+    Dispatcher::start(state).await?.run(state, None).await
+}
+
+/// The events of `changes` (in id order) and the last change handled per story.
+async fn events_for(
+    state: &AppState,
+    changes: &[LoggedChange],
+) -> Result<(Vec<(NewsId, WireMark)>, Vec<NewWireEvent>), StoreError> {
+    let story_changes: Vec<&LoggedChange> =
+        changes.iter().filter(|c| c.news_id != SITE_CHANGE && !c.comment_only).collect();
+    let mut ids: Vec<NewsId> = story_changes.iter().map(|c| c.news_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let mut last = state.store.wire_sent(&ids).await?;
+    let hooks = state.store.active_webhooks().await?;
+    let mut mapper = Mapper::new(state, state.store.editions().await?);
+    let mut touched: Vec<NewsId> = Vec::new();
+    let mut events = Vec::new();
+    for c in story_changes {
+        // A story's changes are dispatched in id order (which is their commit
+        // order): one at or below its mark was dispatched before.
+        let previous = last.get(&c.news_id).map(|m| m.state.clone());
+        if last.get(&c.news_id).is_some_and(|m| m.change_id >= c.id) {
+            continue;
+        }
+        let Some(current) = state.store.story(c.news_id).await? else { continue };
+        // Changes recorded before the log kept the state: the story's current one.
+        let at = c.state.clone().unwrap_or_else(|| SentState {
+            status: current.status.as_str().into(),
+            version: current.version,
+            updated_at: current.updated_at.map(|t| t.timestamp()),
+        });
+        let (story, corrected) = story_at(state, current, &at).await?;
+        last.insert(c.news_id, WireMark { change_id: c.id, state: at.clone() });
+        if !touched.contains(&c.news_id) {
+            touched.push(c.news_id);
+        }
+        let Some(kind) = event_for(previous.as_ref(), &story, corrected) else { continue };
+        let Some((edition, trail)) = mapper.place(&story).await? else { continue };
+        let path = trail.last().map(|s| s.path.clone()).unwrap_or_default();
+        let item = mapper.item(&story).await?;
+        let event_id = event_id(c);
+        let occurred_at = from_unix(c.changed_at);
+        let payload = serde_json::to_string(&Envelope {
+            id: &event_id,
+            kind: kind.as_str(),
+            change_id: c.id,
+            news_id: c.news_id,
+            occurred_at: ninjs::time(occurred_at),
+            item: &item,
+        })
+        .map_err(|e| StoreError::Invalid(format!("cannot serialize event: {e}")))?;
+        events.push(NewWireEvent {
+            event_id,
+            change_id: c.id,
+            kind: kind.as_str().into(),
+            news_id: c.news_id,
+            state: at,
+            payload,
+            occurred_at,
+            webhook_ids: hooks.iter().filter(|(_, s)| s.allows(&edition.lang, &path)).map(|(w, _)| w.id).collect(),
+        });
+    }
+    let marks = touched.into_iter().filter_map(|id| last.remove(&id).map(|m| (id, m))).collect();
+    Ok((marks, events))
+}
+
+/// The story as it was at a change that left it in state `at`: its status,
+/// version and public update time from the change, its headline, lead, body,
+/// section and slug from the newest revision at or before that version (a
+/// status change alone makes no revision); photo, tags and authors as they
+/// are now. Also whether that version is a newsroom correction.
+async fn story_at(state: &AppState, mut story: Story, at: &SentState) -> Result<(Story, bool), StoreError> {
+    if let Some(status) = StoryStatus::parse(&at.status) {
+        story.status = status;
+    }
+    story.version = at.version;
+    story.updated_at = at.updated_at.map(from_unix);
+    let mut corrected = false;
+    if let Some(r) = state.store.revision_at(story.news_id, at.version).await? {
+        corrected = r.version == at.version && r.note.starts_with("correction");
+        let format = BodyFormat::parse(&r.body_format).unwrap_or(story.body_format);
+        if r.body_source != story.body_source || format != story.body_format {
+            story.body_html = format.render(&r.body_source);
+        }
+        story.body_format = format;
+        story.body_source = r.body_source;
+        story.headline = r.headline;
+        story.lead = r.lead;
+        story.section_id = r.section_id;
+        story.slug = r.slug;
+    }
+    Ok((story, corrected))
+}
+
+/// Sends one delivery. A failure is an outcome, not an error: the attempt says what went wrong.
+async fn post(client: &reqwest::Client, d: &DueDelivery) -> DeliveryAttempt {
+    let timestamp = Utc::now().timestamp();
+    let signature = sign(&d.secret, &d.event_id, timestamp, &d.payload);
+    let started = Instant::now();
+    let result = client
+        .post(&d.url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(reqwest::header::USER_AGENT, concat!("newsdesk-webhooks/", env!("CARGO_PKG_VERSION")))
+        .header("Newsdesk-Webhook-Id", &d.event_id)
+        .header("Newsdesk-Webhook-Timestamp", timestamp.to_string())
+        .header("Newsdesk-Webhook-Signature", signature)
+        .body(d.payload.clone())
+        .send()
+        .await;
+    let duration_ms = started.elapsed().as_millis() as i64;
+    let (status, error) = match result {
+        Ok(res) => {
+            let s = res.status();
+            (Some(s.as_u16()), (!s.is_success()).then(|| format!("receiver answered {s}")))
+        }
+        Err(e) => (None, Some(describe(&e))),
+    };
+    let delivered = error.is_none();
+    let wait = backoff(d.attempts + 1);
+    DeliveryAttempt {
+        status,
+        error,
+        duration_ms,
+        delivered,
+        next_attempt_at: Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1)),
+    }
+}
+
+/// Records an attempt (delivery log and outbox row) and logs it: the one place
+/// where each delivery's outcome and latency per subscriber are known.
+async fn record(state: &AppState, d: &DueDelivery, a: &DeliveryAttempt) -> Result<(), StoreError> {
+    state.store.record_delivery(d.outbox_id, a).await?;
+    // Subscribers are few and named by the operator: a bounded label.
+    let outcome = if a.delivered { "delivered" } else { "failed" };
+    metrics::counter!("newsdesk_webhook_deliveries_total", "subscriber" => d.subscriber.clone(), "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!(crate::metrics::WEBHOOK_DURATION, "subscriber" => d.subscriber.clone())
+        .record(a.duration_ms as f64 / 1000.0);
+    if a.delivered {
+        tracing::debug!(
+            event = %d.event_id, kind = %d.kind, news_id = d.news_id, subscriber = %d.subscriber, url = %d.url,
+            duration_ms = a.duration_ms, "webhook delivered"
+        );
+    } else {
+        tracing::warn!(
+            event = %d.event_id, subscriber = %d.subscriber, url = %d.url, attempt = d.attempts + 1,
+            error = a.error.as_deref().unwrap_or(""), duration_ms = a.duration_ms,
+            retry_in_secs = backoff(d.attempts + 1).as_secs(), "webhook delivery failed"
+        );
+    }
+    Ok(())
+}
+
+/// Delivers the due rows of one webhook, one request at a time and oldest
+/// first, until none is due or one fails (a failing endpoint waits for its
+/// backoff before it is tried again). Returns how many were delivered.
+pub async fn deliver_webhook(state: &AppState, client: &reqwest::Client, webhook_id: i64) -> Result<usize, StoreError> {
+    let mut delivered = 0;
+    loop {
+        let due = state.store.due_deliveries_of(webhook_id, Utc::now(), WORKER_BATCH).await?;
+        if due.is_empty() {
+            return Ok(delivered);
+        }
+        for d in due {
+            let attempt = post(client, &d).await;
+            record(state, &d, &attempt).await?;
+            if !attempt.delivered {
+                return Ok(delivered);
+            }
+            delivered += 1;
         }
     }
 }
 
-/// Sends the due outbox rows once, stopping at `deadline`; returns how many were delivered.
-pub async fn deliver_once(state: &AppState, client: &reqwest::Client, deadline: Instant) -> Result<usize, StoreError> {
-    let due = state.store.due_deliveries(Utc::now(), 100).await?;
-    let mut delivered = 0;
-    // A failing endpoint is not tried again in the same round.
-    let mut failed: HashMap<i64, ()> = HashMap::new();
-    for d in due {
-        if Instant::now() >= deadline {
+/// Starts a worker for each webhook with due rows that has none yet, up to [`MAX_CONCURRENT`] in all.
+async fn start_workers(
+    state: &AppState,
+    client: &reqwest::Client,
+    workers: &mut JoinSet<(i64, Result<usize, StoreError>)>,
+    busy: &mut HashSet<i64>,
+) -> Result<(), StoreError> {
+    for webhook_id in state.store.due_webhooks(Utc::now()).await? {
+        if busy.len() >= MAX_CONCURRENT {
             break;
         }
-        if failed.contains_key(&d.webhook_id) {
+        if !busy.insert(webhook_id) {
             continue;
         }
-        let timestamp = Utc::now().timestamp();
-        let signature = sign(&d.secret, &d.event_id, timestamp, &d.payload);
-        let started = Instant::now();
-        let result = client
-            .post(&d.url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(reqwest::header::USER_AGENT, concat!("newsdesk-webhooks/", env!("CARGO_PKG_VERSION")))
-            .header("Newsdesk-Webhook-Id", &d.event_id)
-            .header("Newsdesk-Webhook-Timestamp", timestamp.to_string())
-            .header("Newsdesk-Webhook-Signature", signature)
-            .body(d.payload.clone())
-            .send()
-            .await;
-        let duration_ms = started.elapsed().as_millis() as i64;
-        let (status, error) = match result {
-            Ok(res) => {
-                let s = res.status();
-                (Some(s.as_u16()), (!s.is_success()).then(|| format!("receiver answered {s}")))
+        let (state, client) = (state.clone(), client.clone());
+        workers.spawn(async move { (webhook_id, deliver_webhook(&state, &client, webhook_id).await) });
+    }
+    Ok(())
+}
+
+/// Notes a finished worker.
+fn reap(done: Result<(i64, Result<usize, StoreError>), tokio::task::JoinError>, busy: &mut HashSet<i64>) {
+    match done {
+        Ok((webhook_id, result)) => {
+            busy.remove(&webhook_id);
+            if let Err(e) = result {
+                tracing::warn!(webhook = webhook_id, error = %e, "webhook delivery stopped; retrying");
             }
-            Err(e) => (None, Some(describe(&e))),
-        };
-        let ok = error.is_none();
-        let wait = backoff(d.attempts + 1);
-        let attempt = DeliveryAttempt {
-            status,
-            error: error.clone(),
-            duration_ms,
-            delivered: ok,
-            next_attempt_at: Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1)),
-        };
-        state.store.record_delivery(d.outbox_id, &attempt).await?;
-        if ok {
-            delivered += 1;
-            tracing::debug!(event = %d.event_id, kind = %d.kind, news_id = d.news_id, url = %d.url, "webhook delivered");
-        } else {
-            failed.insert(d.webhook_id, ());
-            tracing::warn!(
-                event = %d.event_id, url = %d.url, attempt = d.attempts + 1, error = error.as_deref().unwrap_or(""),
-                retry_in_secs = wait.as_secs(), "webhook delivery failed"
-            );
         }
+        Err(e) => tracing::error!(error = %e, "a webhook worker failed"),
+    }
+}
+
+/// Sends every due outbox row now, each webhook's rows by its own worker, all
+/// webhooks at once (up to [`MAX_CONCURRENT`]); returns how many were delivered.
+pub async fn deliver_once(state: &AppState, client: &reqwest::Client) -> Result<usize, StoreError> {
+    let mut workers = JoinSet::new();
+    let mut busy = HashSet::new();
+    start_workers(state, client, &mut workers, &mut busy).await?;
+    let mut delivered = 0;
+    while let Some(done) = workers.join_next().await {
+        if let Ok((_, Ok(n))) = &done {
+            delivered += n;
+        }
+        reap(done, &mut busy);
     }
     Ok(delivered)
 }
@@ -308,9 +493,36 @@ pub fn client(state: &AppState) -> Result<reqwest::Client, reqwest::Error> {
         .build()
 }
 
-/// Dispatches and delivers webhook events while this node holds the lease,
-/// every `wire.webhook_poll`. Runs until the task is dropped; call
-/// [`release_lease`] at shutdown so another node takes over at once.
+/// Takes and renews the lease, publishing whether this node holds it. On its
+/// own task: no dispatch or delivery work can delay a renewal.
+async fn keep_lease(state: AppState, holder: String, held: watch::Sender<bool>) {
+    loop {
+        let ok = match state.store.try_lease(LEASE, &holder, LEASE_SECS).await {
+            Ok(ok) => ok,
+            Err(e) => {
+                if *held.borrow() {
+                    tracing::warn!(error = %e, "cannot renew the webhook lease; pausing webhooks");
+                }
+                false
+            }
+        };
+        if ok != *held.borrow() {
+            if ok {
+                tracing::info!(holder = %holder, "this node dispatches webhooks");
+            } else {
+                tracing::info!(holder = %holder, "this node no longer dispatches webhooks");
+            }
+        }
+        held.send_replace(ok);
+        tokio::time::sleep(if ok { RENEW } else { state.config.wire.webhook_poll }).await;
+    }
+}
+
+/// Dispatches and delivers webhook events while this node holds the lease:
+/// dispatch as soon as the change log grows (notification or every
+/// `wire.webhook_poll`), deliveries by one worker per webhook. Runs until the
+/// task is dropped (which stops its workers); call [`release_lease`] at
+/// shutdown so another node takes over at once.
 pub async fn run_webhooks(state: AppState, holder: String) {
     let client = match client(&state) {
         Ok(c) => c,
@@ -319,46 +531,65 @@ pub async fn run_webhooks(state: AppState, holder: String) {
             return;
         }
     };
-    let mut tick = tokio::time::interval(state.config.wire.webhook_poll);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut leading = false;
-    let mut renewed = Instant::now();
+    let (held_tx, mut held) = watch::channel(false);
+    // Dropped with this task: the lease keeper stops too.
+    let mut lease = JoinSet::new();
+    lease.spawn(keep_lease(state.clone(), holder, held_tx));
+    let poll = state.config.wire.webhook_poll;
     let mut pruned: Option<Instant> = None;
     loop {
-        tick.tick().await;
-        if !leading || renewed.elapsed() >= RENEW {
-            match state.store.try_lease(LEASE, &holder, LEASE_SECS).await {
-                Ok(true) => {
-                    if !leading {
-                        tracing::info!(holder = %holder, "this node dispatches webhooks");
+        if held.wait_for(|h| *h).await.is_err() {
+            return;
+        }
+        let mut dispatcher = match Dispatcher::start(&state).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot start the webhook dispatcher; retrying");
+                tokio::time::sleep(poll).await;
+                continue;
+            }
+        };
+        let mut workers = JoinSet::new();
+        let mut busy = HashSet::new();
+        let mut checked: Option<Instant> = None;
+        let mut wake_workers = true;
+        while *held.borrow() {
+            match dispatcher.run(&state, Some(Instant::now() + ROUND)).await {
+                Ok(made) => wake_workers |= made > 0,
+                Err(e) => newsdesk_storage::outage::warn("webhook dispatch failed; retrying", &e),
+            }
+            // Retries come due with time: look at least every poll.
+            if wake_workers || checked.is_none_or(|c| c.elapsed() >= poll) {
+                checked = Some(Instant::now());
+                wake_workers = false;
+                if let Err(e) = start_workers(&state, &client, &mut workers, &mut busy).await {
+                    newsdesk_storage::outage::warn("cannot read due webhook deliveries; retrying", &e);
+                }
+            }
+            if pruned.is_none_or(|p| p.elapsed() >= Duration::from_secs(3600)) {
+                pruned = Some(Instant::now());
+                let before = Utc::now() - chrono::Duration::from_std(KEEP).unwrap_or(chrono::Duration::days(30));
+                if let Err(e) = state.store.prune_wire(before).await {
+                    tracing::warn!(error = %e, "pruning old webhook deliveries failed");
+                }
+            }
+            tokio::select! {
+                () = dispatcher.wait() => {}
+                Some(done) = workers.join_next(), if !workers.is_empty() => {
+                    reap(done, &mut busy);
+                    // A worker that ran out of due rows may have missed some made meanwhile.
+                    wake_workers = true;
+                }
+                changed = held.changed() => {
+                    if changed.is_err() {
+                        tracing::error!("the webhook lease keeper stopped; webhooks are off");
+                        return;
                     }
-                    leading = true;
-                    renewed = Instant::now();
-                }
-                Ok(false) => leading = false,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot renew the webhook lease; retrying");
-                    leading = false;
                 }
             }
         }
-        if !leading {
-            continue;
-        }
-        let deadline = Instant::now() + ROUND;
-        if let Err(e) = dispatch(&state, Some(deadline)).await {
-            newsdesk_storage::outage::warn("webhook dispatch failed; retrying", &e);
-        }
-        if let Err(e) = deliver_once(&state, &client, deadline).await {
-            newsdesk_storage::outage::warn("webhook delivery failed; retrying", &e);
-        }
-        if pruned.is_none_or(|p| p.elapsed() >= Duration::from_secs(3600)) {
-            pruned = Some(Instant::now());
-            let before = Utc::now() - chrono::Duration::from_std(KEEP).unwrap_or(chrono::Duration::days(30));
-            if let Err(e) = state.store.prune_wire(before).await {
-                tracing::warn!(error = %e, "pruning old webhook deliveries failed");
-            }
-        }
+        // The lease is gone: another node delivers from now on.
+        workers.abort_all();
     }
 }
 
@@ -437,6 +668,23 @@ mod tests {
         );
         assert_ne!(sign(secret, id, 1721651881, body), sign(secret, id, 1721651880, body));
         assert_ne!(sign("whsec_other", id, 1721651880, body), sign(secret, id, 1721651880, body));
+    }
+
+    #[test]
+    fn an_event_id_is_made_from_its_change_alone() {
+        let change = |id, changed_at| LoggedChange {
+            id,
+            news_id: 84427,
+            edition_id: 1,
+            changed_at,
+            comment_only: false,
+            state: Some(sent("published", 2, None)),
+        };
+        let id = event_id(&change(1234, 1_721_651_880));
+        assert!(id.starts_with("evt_1234_") && id.len() == "evt_1234_".len() + 12, "{id}");
+        assert_eq!(event_id(&change(1234, 1_721_651_880)), id, "a re-dispatch names the same event");
+        // The same change id in another database (a restored backup) names another event.
+        assert_ne!(event_id(&change(1234, 1_721_651_881)), id);
     }
 
     #[test]
