@@ -48,6 +48,8 @@ const LATENCY_BUCKETS: &[f64] =
 const DELIVERY_BUCKETS: &[f64] = &[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
 /// The scheduler ticks every second; a node that was down publishes minutes late.
 const LATENESS_BUCKETS: &[f64] = &[0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0, 3600.0];
+/// Longest wait for a value read from the database at a scrape.
+const SAMPLE_TIMEOUT: Duration = Duration::from_secs(1);
 /// How often histograms are compacted when nobody scrapes.
 const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
@@ -285,6 +287,10 @@ async fn sample(state: &AppState) {
     metrics::gauge!("newsdesk_db_pool_idle_connections").set(pool.idle as f64);
     metrics::gauge!("newsdesk_db_pool_max_connections").set(f64::from(pool.max));
     metrics::gauge!("newsdesk_views_buffered").set(state.views.buffered() as f64);
+    // A scrape must answer during a database outage too: then the backlog keeps its last value.
+    if let Ok(Ok(backlog)) = tokio::time::timeout(SAMPLE_TIMEOUT, state.store.webhook_backlog()).await {
+        metrics::gauge!("newsdesk_webhook_backlog").set(backlog as f64);
+    }
 }
 
 #[cfg(test)]

@@ -6,12 +6,13 @@
 //! requests.
 
 use std::sync::Arc;
+use std::time::{Duration as StdDuration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use chrono::{Duration, Utc};
 use newsdesk_domain::{BodyFormat, StoryStatus};
-use newsdesk_storage::{SectionRef, StoryInput, Transition, backend_test};
+use newsdesk_storage::{NewSubscriber, SectionRef, StoryInput, Transition, backend_test};
 use newsdesk_web::WebConfig;
 
 mod common;
@@ -26,7 +27,11 @@ async fn with_token(db: newsdesk_storage::testing::TestDb) -> TestApp {
     app
 }
 
+/// Scrapes `app`. Gauges sampled at a scrape are process-wide while each test
+/// has its own database: one scrape at a time, so a body shows its own samples.
 async fn scrape(app: &TestApp) -> String {
+    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _turn = ONE_AT_A_TIME.lock().await;
     let a = app
         .request(
             Request::get("/metrics")
@@ -173,5 +178,55 @@ backend_test! {
         let res = client.get(format!("http://{addr}/")).send().await.expect("home");
         assert_eq!(res.status(), StatusCode::NOT_FOUND);
         server.abort();
+    }
+}
+
+backend_test! {
+    async fn webhook_deliveries_failures_and_backlog_are_reported(db) {
+        let app = with_token(db).await;
+        // Receivers: one answers 204, the other 500 (so its events stay in the backlog).
+        let receiver = axum::Router::new()
+            .route("/ok", axum::routing::post(|| async { StatusCode::NO_CONTENT }))
+            .route("/fail", axum::routing::post(|| async { StatusCode::INTERNAL_SERVER_ERROR }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind receiver");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let receiver = tokio::spawn(axum::serve(listener, receiver).into_future());
+        // Names per engine: both engines' tests share the process's metrics.
+        let engine = format!("{:?}", app.db.store.backend());
+        let (good, bad) = (format!("Metrics OK {engine}"), format!("Metrics Failing {engine}"));
+        for (name, path) in [(&good, "ok"), (&bad, "fail")] {
+            let s = app
+                .db
+                .store
+                .add_subscriber(&NewSubscriber { name: name.clone(), sections: vec![], editions: vec![], rate_limit: 60 })
+                .await
+                .expect("subscriber");
+            app.db.store.add_webhook(s.id, &format!("{base}/{path}")).await.expect("webhook");
+        }
+        let dispatcher = tokio::spawn(newsdesk_web::webhooks::run_webhooks(app.state.clone(), newsdesk_web::webhooks::holder_id()));
+        app.add_story(&["World"], "Metrics webhook story", 5).await;
+
+        let delivered = [("subscriber", good.as_str()), ("outcome", "delivered")];
+        let failed = [("subscriber", bad.as_str()), ("outcome", "failed")];
+        let start = Instant::now();
+        let text = loop {
+            let text = scrape(&app).await;
+            if value(&text, "newsdesk_webhook_deliveries_total", &delivered) >= 1.0
+                && value(&text, "newsdesk_webhook_deliveries_total", &failed) >= 1.0
+            {
+                break text;
+            }
+            assert!(start.elapsed() < StdDuration::from_secs(30), "no deliveries reported: {text}");
+            tokio::time::sleep(StdDuration::from_millis(100)).await;
+        };
+        dispatcher.abort();
+        receiver.abort();
+        assert_eq!(value(&text, "newsdesk_webhook_deliveries_total", &[("subscriber", good.as_str()), ("outcome", "failed")]), 0.0, "{text}");
+        assert!(value(&text, "newsdesk_webhook_delivery_duration_seconds_count", &[("subscriber", good.as_str())]) >= 1.0, "{text}");
+        assert!(text.contains(&format!("newsdesk_webhook_delivery_duration_seconds_bucket{{subscriber=\"{good}\",le=\"0.01\"}}")), "{text}");
+        // The failing receiver's event waits for its retry; the delivered one is gone.
+        let backlog = value(&text, "newsdesk_webhook_backlog", &[]);
+        assert!(backlog >= 1.0, "{text}");
+        assert_eq!(backlog, app.db.store.webhook_backlog().await.expect("backlog") as f64);
     }
 }
