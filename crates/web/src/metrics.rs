@@ -112,7 +112,11 @@ fn describe() {
     describe_gauge!("newsdesk_changes_lag", Unit::Count, "Changes in the change log a follower has yet to apply.");
     describe_counter!("newsdesk_changes_applied_total", Unit::Count, "Changes applied, by follower.");
     describe_gauge!("newsdesk_webhook_backlog", Unit::Count, "Webhook events not yet delivered.");
-    describe_counter!("newsdesk_webhook_deliveries_total", Unit::Count, "Webhook deliveries tried, by subscriber and outcome.");
+    describe_counter!(
+        "newsdesk_webhook_deliveries_total",
+        Unit::Count,
+        "Webhook deliveries tried, by subscriber and outcome."
+    );
     describe_histogram!(WEBHOOK_DURATION, Unit::Seconds, "Time a webhook delivery took, by subscriber.");
     describe_counter!("newsdesk_scheduler_runs_total", Unit::Count, "Scheduler ticks, by outcome.");
     describe_counter!("newsdesk_scheduler_published_total", Unit::Count, "Stories published by the scheduler.");
@@ -267,10 +271,7 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
 async fn scrape(state: &AppState) -> Response {
     sample(state).await;
     (
-        [
-            (header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8"), (header::CACHE_CONTROL, "no-store")],
         handle().render(),
     )
         .into_response()
