@@ -278,12 +278,11 @@ impl Store {
     /// Scheduled stories whose time has come, with that time (the scheduler
     /// reports how late it publishes them).
     pub async fn due_times(&self, now_at: DateTime<Utc>) -> Result<Vec<(NewsId, DateTime<Utc>)>> {
-        let rows = sqlx::query(
-            "SELECT news_id, scheduled_at FROM stories WHERE status = 'scheduled' AND scheduled_at <= $1",
-        )
-        .bind(now_at.timestamp())
-        .fetch_all(self.pool())
-        .await?;
+        let rows =
+            sqlx::query("SELECT news_id, scheduled_at FROM stories WHERE status = 'scheduled' AND scheduled_at <= $1")
+                .bind(now_at.timestamp())
+                .fetch_all(self.pool())
+                .await?;
         rows.iter().map(|r| Ok((r.try_get("news_id")?, from_unix(r.try_get("scheduled_at")?)))).collect()
     }
 
