@@ -40,7 +40,7 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentReader, Term};
 
 pub use analysis::Analyzer;
-pub use feed::{ChangeCursor, follow, rebuild_reason, reindex_all, update};
+pub use feed::{ChangeCursor, GAP_WAIT, follow, rebuild_reason, reindex_all, update};
 pub use text::html_to_text;
 
 /// Version of the index layout (schema and analysis). An index written with

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use newsdesk_domain::{BodyFormat, Direction, StoryStatus};
-use newsdesk_search::{ChangeCursor, Filters, SearchIndex, follow, reindex_all, update};
+use newsdesk_search::{Filters, SearchIndex, follow, reindex_all, update};
 use newsdesk_storage::backend_test;
-use newsdesk_storage::{NewEdition, SectionRef, Store, StoryInput};
+use newsdesk_storage::{Follower, NewEdition, SectionRef, Store, StoryInput};
 
 async fn edition(store: &Store, lang: &str) -> i64 {
     store
@@ -67,7 +67,8 @@ backend_test! {
         assert_eq!(found(&index, "en", "oil"), vec![1]);
         assert_eq!(found(&index, "fa", "نفتکشها"), vec![2]);
         assert_eq!(found(&index, "en", "energy"), vec![1]);
-        let mut cursor = ChangeCursor::new(index.applied_change().expect("recorded"));
+        let mut cursor =
+            Follower::new("search", db.store.clone(), index.applied_change().expect("recorded"), Duration::from_millis(100));
 
         // A new story, a correction and an unpublish, applied from the log.
         publish(&db.store, en, 3, "Gas prices fall", "Cheaper gas.").await;
@@ -100,7 +101,8 @@ backend_test! {
         let index = open(dir.path());
         assert!(!index.needs_rebuild(), "the index keeps its record and is not rebuilt");
         assert_eq!(found(&index, "en", "drought"), vec![1], "still the old state before catching up");
-        let mut cursor = ChangeCursor::new(index.applied_change().expect("recorded"));
+        let mut cursor =
+            Follower::new("search", db.store.clone(), index.applied_change().expect("recorded"), Duration::from_millis(100));
         update(&index, &db.store, &mut cursor).await.expect("catch up");
         assert_eq!(found(&index, "en", "drought"), vec![2]);
     }

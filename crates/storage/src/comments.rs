@@ -161,9 +161,9 @@ async fn record_change(conn: &mut AnyConnection, news_id: NewsId, edition_id: i6
         .bind(news_id)
         .bind(edition_id)
         .bind(at)
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
-    Ok(())
+    crate::changes::notify_change(conn).await
 }
 
 /// Adds a hit to a rate bucket; returns the hits in the window so far.

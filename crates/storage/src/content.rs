@@ -813,7 +813,7 @@ pub(crate) async fn record_change(conn: &mut AnyConnection, news_id: NewsId, edi
     .bind(updated_at)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    crate::changes::notify_change(conn).await
 }
 
 async fn ensure_section_path(conn: &mut AnyConnection, edition_id: i64, names: &[String]) -> Result<Section> {

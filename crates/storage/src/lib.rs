@@ -7,6 +7,7 @@ mod accounts;
 mod api;
 mod api_tokens;
 pub mod backup;
+mod changes;
 mod comments;
 mod content;
 mod error;
@@ -32,6 +33,7 @@ pub use accounts::*;
 pub use api::*;
 pub use api_tokens::*;
 pub use backup::{BackupError, ChangeMark, DatabaseIdentity, SiteSummary};
+pub use changes::{Change, ChangeCursor, Follower, GAP_WAIT};
 pub use comments::*;
 pub use content::*;
 pub use error::StoreError;
@@ -84,6 +86,10 @@ pub const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The URL the pool was opened with (the change listener opens its own connection).
+    url: std::sync::Arc<str>,
+    /// Wakes change-log followers (see [`Follower`]).
+    signal: std::sync::Arc<changes::ChangeSignal>,
 }
 
 /// Use of the connection pool at one moment.
@@ -142,7 +148,7 @@ impl Store {
             }),
         };
         let pool = options.connect(url).await.map_err(|e| StoreError::Connect(redact(url), e))?;
-        Ok(Store { pool, backend })
+        Ok(Store { pool, backend, url: url.into(), signal: std::sync::Arc::new(changes::ChangeSignal::new()) })
     }
 
     /// Applies pending schema migrations.
@@ -173,11 +179,7 @@ impl Store {
 
     /// How many connections the pool holds and how many of them are idle (for metrics).
     pub fn pool_stats(&self) -> PoolStats {
-        PoolStats {
-            size: self.pool.size(),
-            idle: self.pool.num_idle(),
-            max: self.pool.options().get_max_connections(),
-        }
+        PoolStats { size: self.pool.size(), idle: self.pool.num_idle(), max: self.pool.options().get_max_connections() }
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {

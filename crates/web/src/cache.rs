@@ -9,7 +9,7 @@
 //! every page of the site. The assembled bytes (and their gzip and brotli
 //! forms) are kept per chrome version.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -341,35 +341,46 @@ pub const LIST_DEP_PREFIX: &str = "list:";
 /// The share of the page cache's byte budget that last good renderings may use.
 const LAST_GOOD_SHARE: u64 = 8;
 
+/// Dependency key → the cached pages (by key) that depend on it, each with the
+/// version of the rendering that registered it.
+type DepIndex = HashMap<String, HashMap<String, u64>>;
+
+/// Pages moka has let go of, waiting to be taken out of the index.
+type Evicted = Arc<Mutex<Vec<(Arc<String>, Arc<CachedPage>)>>>;
+
 /// Rendered pages by request path, with a reverse index from dependency keys to pages.
+///
+/// Invariant: a page in the cache is registered in the index under each of its
+/// dependencies, by the version of that rendering. Two readers may render the
+/// same page at once and the second insert replaces the first; the eviction of
+/// the older rendering then leaves the newer one's registration alone.
+/// Inserts and invalidations take the index lock for their whole work, so an
+/// invalidation is never passed by an insert; moka's eviction listener only
+/// queues what it evicts (it may run inside an insert that holds the lock), and
+/// the queue is applied under the lock by the next insert or invalidation.
 pub struct PageCache {
     pages: moka::sync::Cache<String, Arc<CachedPage>>,
     /// The last rendering of pages dropped because a list they belong to
     /// gained a story, for when they cannot be rendered again (see
     /// [`PageCache::last_good`]). Bounded by bytes, like `pages`.
     last_good: moka::sync::Cache<String, Arc<CachedPage>>,
-    index: Arc<Mutex<HashMap<String, HashSet<String>>>>,
+    index: Mutex<DepIndex>,
+    evicted: Evicted,
     generation: AtomicU64,
 }
 
 impl PageCache {
     /// A cache holding at most about `max_bytes` of pages.
     pub fn new(max_bytes: u64) -> PageCache {
-        let index: Arc<Mutex<HashMap<String, HashSet<String>>>> = Arc::default();
-        let listener_index = index.clone();
+        let evicted: Evicted = Arc::default();
+        let queue = evicted.clone();
         let pages = moka::sync::Cache::builder()
             .max_capacity(max_bytes)
             .weigher(|_k: &String, v: &Arc<CachedPage>| v.weight())
             .eviction_listener(move |key: Arc<String>, page: Arc<CachedPage>, cause| {
                 crate::metrics::page_cache_evicted(cause);
-                let Ok(mut index) = listener_index.lock() else { return };
-                for dep in &page.deps {
-                    if let Some(keys) = index.get_mut(dep) {
-                        keys.remove(key.as_str());
-                        if keys.is_empty() {
-                            index.remove(dep);
-                        }
-                    }
+                if let Ok(mut q) = queue.lock() {
+                    q.push((key, page));
                 }
             })
             .build();
@@ -377,7 +388,27 @@ impl PageCache {
             .max_capacity(max_bytes / LAST_GOOD_SHARE)
             .weigher(|_k: &String, v: &Arc<CachedPage>| v.weight())
             .build();
-        PageCache { pages, last_good, index, generation: AtomicU64::new(0) }
+        PageCache { pages, last_good, index: Mutex::default(), evicted, generation: AtomicU64::new(0) }
+    }
+
+    /// Takes evicted renderings out of the index (only their own registrations).
+    fn unregister_evicted(&self, index: &mut DepIndex) {
+        let evicted = match self.evicted.lock() {
+            Ok(mut q) => std::mem::take(&mut *q),
+            Err(_) => return,
+        };
+        for (key, page) in evicted {
+            for dep in &page.deps {
+                if let Some(keys) = index.get_mut(dep) {
+                    if keys.get(key.as_str()) == Some(&page.version) {
+                        keys.remove(key.as_str());
+                    }
+                    if keys.is_empty() {
+                        index.remove(dep);
+                    }
+                }
+            }
+        }
     }
 
     /// The page cached for `key`.
@@ -393,14 +424,13 @@ impl PageCache {
 
     /// Caches `page` under `key` unless an invalidation happened since `generation`.
     pub fn insert(&self, key: String, page: Arc<CachedPage>, generation: u64) -> bool {
-        {
-            let Ok(mut index) = self.index.lock() else { return false };
-            if self.generation.load(Ordering::Acquire) != generation {
-                return false;
-            }
-            for dep in &page.deps {
-                index.entry(dep.clone()).or_default().insert(key.clone());
-            }
+        let Ok(mut index) = self.index.lock() else { return false };
+        self.unregister_evicted(&mut index);
+        if self.generation.load(Ordering::Acquire) != generation {
+            return false;
+        }
+        for dep in &page.deps {
+            index.entry(dep.clone()).or_default().insert(key.clone(), page.version);
         }
         self.pages.insert(key, page);
         true
@@ -408,11 +438,10 @@ impl PageCache {
 
     /// Drops every page that depends on any of `deps`.
     pub fn invalidate(&self, deps: &[String]) {
-        let keys: Vec<String> = {
-            let Ok(mut index) = self.index.lock() else { return };
-            self.generation.fetch_add(1, Ordering::AcqRel);
-            deps.iter().filter_map(|d| index.remove(d)).flatten().collect()
-        };
+        let Ok(mut index) = self.index.lock() else { return };
+        self.unregister_evicted(&mut index);
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        let keys: Vec<String> = deps.iter().filter_map(|d| index.remove(d)).flat_map(HashMap::into_keys).collect();
         self.keep_last_good(deps, &keys);
         for k in keys {
             self.pages.invalidate(&k);
@@ -421,13 +450,16 @@ impl PageCache {
 
     /// Drops everything.
     pub fn clear(&self) {
-        if let Ok(mut index) = self.index.lock() {
-            self.generation.fetch_add(1, Ordering::AcqRel);
-            index.clear();
-        }
+        let Ok(mut index) = self.index.lock() else { return };
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        index.clear();
         self.pages.invalidate_all();
         // A site-wide change may remove what old renderings show (a comment, a section).
         self.last_good.invalidate_all();
+        // Queued evictions name registrations the cleared index no longer holds.
+        if let Ok(mut q) = self.evicted.lock() {
+            q.clear();
+        }
     }
 
     /// Keeps the current rendering of the pages `keys` that are about to be
@@ -525,6 +557,60 @@ mod tests {
         assert!(cache.get("/b").is_some());
     }
 
+    /// Two readers render the same page at once: the second insert replaces the
+    /// first, and the page must still be dropped by the next invalidation.
+    #[test]
+    fn a_page_rendered_twice_at_once_is_still_invalidated() {
+        let cache = PageCache::new(1 << 20);
+        for round in 0..200 {
+            let g = cache.generation();
+            std::thread::scope(|s| {
+                for _ in 0..8 {
+                    s.spawn(|| cache.insert("/".into(), page(&["list:edition:1"]), g));
+                }
+            });
+            cache.pages.run_pending_tasks();
+            assert!(cache.get("/").is_some(), "round {round}: cached");
+            cache.invalidate(&["list:edition:1".into()]);
+            assert!(cache.get("/").is_none(), "round {round}: the home page stayed after a publish");
+        }
+    }
+
+    /// Readers insert while a writer invalidates: whatever interleaving, no page
+    /// rendered before an invalidation survives it.
+    #[test]
+    fn concurrent_renders_never_outlive_an_invalidation() {
+        let cache = Arc::new(PageCache::new(1 << 20));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let readers: Vec<_> = (0..4)
+            .map(|_| {
+                let (cache, stop) = (cache.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let g = cache.generation();
+                        cache.insert("/".into(), page(&["list:edition:1"]), g);
+                    }
+                })
+            })
+            .collect();
+        for round in 0..2000 {
+            // What a writer does on publish: invalidate, then check that no
+            // rendering from before the invalidation is served.
+            let before = next_version();
+            cache.invalidate(&["list:edition:1".into()]);
+            if let Some(p) = cache.get("/") {
+                assert!(p.version > before, "round {round}: a page rendered before the publish is served");
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        for r in readers {
+            r.join().expect("reader");
+        }
+        cache.invalidate(&["list:edition:1".into()]);
+        cache.pages.run_pending_tasks();
+        assert!(cache.get("/").is_none());
+    }
+
     #[test]
     fn a_page_rendered_across_an_invalidation_is_not_cached() {
         let cache = PageCache::new(1 << 20);
@@ -548,6 +634,7 @@ mod tests {
         }
         cache.pages.run_pending_tasks();
         assert!(cache.pages.weighted_size() <= 64 * 1024, "{}", cache.pages.weighted_size());
+        cache.insert("/last".into(), page(&[]), cache.generation());
         assert!(cache.index.lock().map(|i| i.len()).unwrap_or(0) < 100);
     }
 

@@ -159,51 +159,89 @@ impl AppState {
         self.chrome.invalidate_all();
     }
 
-    /// Applies the database's change log since `after`; returns the last change id seen.
+    /// Applies the database's change log after `after` at once (for tests and
+    /// one-shot tools; the server follows it with [`follow_changes`]); returns
+    /// the last change id seen.
     pub async fn apply_changes(&self, after: i64) -> Result<i64, AppError> {
         let mut last = after;
         loop {
-            let changes = self.store.changes_since(last, 500).await?;
-            if changes.is_empty() {
-                return Ok(last);
+            let changes = self.store.changes_after(last, 500).await?;
+            let Some(newest) = changes.last() else { return Ok(last) };
+            last = newest.id;
+            self.apply(&changes).await?;
+        }
+    }
+
+    /// Drops what `changes` make stale in this node's caches. Applying a
+    /// change twice is harmless (it re-reads the story).
+    pub async fn apply(&self, changes: &[newsdesk_storage::Change]) -> Result<(), AppError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        // Editions may have been added or changed along with the stories.
+        self.editions.store(Arc::new(self.store.editions().await?));
+        if changes.iter().any(|c| c.news_id == newsdesk_storage::SITE_CHANGE) {
+            // Sections or tags were renamed, moved or merged, or an edition's
+            // settings changed: every page may show them.
+            self.pages.clear();
+            self.chrome.invalidate_all();
+        }
+        let mut done = std::collections::HashSet::new();
+        for c in changes {
+            if c.news_id != newsdesk_storage::SITE_CHANGE && done.insert(c.news_id) {
+                self.story_changed(c.news_id, c.edition_id).await?;
             }
-            if last == after {
-                // Editions may have been added along with the stories.
-                self.editions.store(Arc::new(self.store.editions().await?));
+        }
+        Ok(())
+    }
+}
+
+/// Keeps this node's caches in step with the database: follows the change
+/// log (woken at once by PostgreSQL notifications, polling every
+/// `config.change_poll` as a fallback, and waiting for changes that commit
+/// late), so writes on other nodes and from the command line drop stale pages
+/// too. Runs until the task is dropped.
+pub async fn follow_changes(state: AppState) {
+    let start = loop {
+        match state.store.last_change_id().await {
+            Ok(id) => break id,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the change log yet; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
-            for (id, news_id, edition_id) in changes {
-                if news_id == newsdesk_storage::SITE_CHANGE {
-                    // Sections or tags were renamed, moved or merged: every page may show them.
-                    self.editions.store(Arc::new(self.store.editions().await?));
-                    self.pages.clear();
-                    self.chrome.invalidate_all();
-                } else {
-                    self.story_changed(news_id, edition_id).await?;
+        }
+    };
+    let mut follower = newsdesk_storage::Follower::new("cache", state.store.clone(), start, state.config.change_poll);
+    let mut failing = false;
+    loop {
+        follower.wait().await;
+        match follow_once(&state, &mut follower).await {
+            Ok(()) if failing => {
+                tracing::info!("reading the change log works again");
+                failing = false;
+            }
+            Ok(()) => {}
+            Err(e) => {
+                if !failing {
+                    tracing::warn!(error = %e, "reading the change log failed; retrying");
+                    failing = true;
                 }
-                last = id;
+                tokio::time::sleep(state.config.change_poll).await;
             }
         }
     }
 }
 
-/// Keeps this node's caches in step with the database: reads the change log
-/// every `config.change_poll` (so imports from the command line and writes on
-/// other nodes drop stale pages too). Runs until the task is dropped.
-pub async fn follow_changes(state: AppState) {
-    let mut last = match state.store.last_change_id().await {
-        Ok(id) => id,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot read the change log; pages will not be refreshed");
-            return;
-        }
-    };
-    let mut tick = tokio::time::interval(state.config.change_poll);
+/// Applies what the follower has not applied yet.
+async fn follow_once(state: &AppState, follower: &mut newsdesk_storage::Follower) -> Result<(), AppError> {
     loop {
-        tick.tick().await;
-        match state.apply_changes(last).await {
-            Ok(id) => last = id,
-            Err(e) => tracing::warn!(error = %e, "reading the change log failed; retrying"),
+        let changes = follower.fetch(500).await?;
+        if changes.is_empty() {
+            follower.tick();
+            return Ok(());
         }
+        state.apply(&changes).await?;
+        follower.mark_applied(changes.iter().map(|c| c.id));
     }
 }
 
@@ -233,11 +271,7 @@ pub async fn flush_views_now(state: &AppState) {
 }
 
 /// Logs a request that failed inside the service (not an error status, which is logged where it arises).
-fn log_service_error(
-    class: tower_http::classify::ServerErrorsFailureClass,
-    latency: Duration,
-    _span: &tracing::Span,
-) {
+fn log_service_error(class: tower_http::classify::ServerErrorsFailureClass, latency: Duration, _span: &tracing::Span) {
     if let tower_http::classify::ServerErrorsFailureClass::Error(error) = class {
         tracing::error!(%error, latency_ms = latency.as_millis(), "request failed");
     }
