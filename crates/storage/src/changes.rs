@@ -81,6 +81,11 @@ impl ChangeCursor {
         self.seen.last().copied().unwrap_or(self.applied)
     }
 
+    /// How many ids up to `head` are not applied yet.
+    pub fn behind(&self, head: i64) -> i64 {
+        (head - self.applied - self.seen.len() as i64).max(0)
+    }
+
     /// Records change ids as applied and moves the watermark as far as it can:
     /// over applied ids, and over ids missing for longer than [`GAP_WAIT`].
     pub fn mark_applied(&mut self, ids: impl IntoIterator<Item = i64>, now: Instant) {
@@ -231,10 +236,14 @@ impl Follower {
         self.cursor.applied()
     }
 
-    /// How many changes the follower knows of but has not passed yet
-    /// (the newest id it read minus its watermark).
+    /// How many changes the follower knows of but has not applied yet (ids
+    /// up to the newest it read; also published as `newsdesk_changes_lag`).
     pub fn lag(&self) -> i64 {
-        (self.head - self.cursor.applied()).max(0)
+        self.cursor.behind(self.head)
+    }
+
+    fn report(&self) {
+        metrics::gauge!("newsdesk_changes_lag", "follower" => self.name).set(self.lag() as f64);
     }
 
     /// Up to `limit` changes not yet applied, oldest first (call
@@ -251,6 +260,7 @@ impl Follower {
             }
             fresh.extend(batch.into_iter().filter(|c| self.cursor.is_new(c.id)));
             if !full || fresh.len() as i64 >= limit {
+                self.report();
                 return Ok(fresh);
             }
         }
@@ -258,12 +268,16 @@ impl Follower {
 
     /// Records changes as applied.
     pub fn mark_applied(&mut self, ids: impl IntoIterator<Item = i64>) {
+        let ids: Vec<i64> = ids.into_iter().filter(|&id| self.cursor.is_new(id)).collect();
+        metrics::counter!("newsdesk_changes_applied_total", "follower" => self.name).increment(ids.len() as u64);
         self.cursor.mark_applied(ids, Instant::now());
+        self.report();
     }
 
     /// Lets gaps that waited long enough close even when nothing new was applied.
     pub fn tick(&mut self) {
         self.cursor.mark_applied([], Instant::now());
+        self.report();
     }
 
     /// Sleeps until the log may have grown: a notification, the poll interval,
@@ -298,9 +312,11 @@ mod tests {
         assert!(c.has_gap());
         // 3 and 4 are done and not applied again; 2 still is new.
         assert!(!c.is_new(3) && !c.is_new(4) && c.is_new(2));
+        assert_eq!(c.behind(4), 1, "only 2 is missing");
         c.mark_applied([2], t + Duration::from_secs(1));
         assert_eq!(c.applied(), 4);
         assert!(!c.has_gap());
+        assert_eq!(c.behind(6), 2);
 
         let mut c = ChangeCursor::new(10);
         c.mark_applied([12], t);
