@@ -247,7 +247,7 @@ impl Follower {
     }
 
     /// Up to `limit` changes not yet applied, oldest first (call
-    /// [`Follower::applied_up_to`] or [`Follower::mark_applied`] once they are).
+    /// [`Follower::mark_applied`] once they are).
     pub async fn fetch(&mut self, limit: i64) -> Result<Vec<Change>> {
         let mut fresh = Vec::new();
         let mut after = self.cursor.applied();
