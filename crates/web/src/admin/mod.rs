@@ -1,6 +1,6 @@
 //! The back office at `/admin`: accounts, the story desk, users and the audit log.
 //!
-//! Every route is declared in one table ([`table`]) with the [`Permission`] it
+//! Every route is declared in one table (`table`) with the [`Permission`] it
 //! needs, and the table both builds the router and lists the routes for the
 //! role-matrix test: a route cannot be added without saying who may use it.
 //! Sessions and CSRF are checked for all routes by [`auth::session_layer`].
