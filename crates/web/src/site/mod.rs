@@ -1,0 +1,326 @@
+//! The reader site: home, story, section, tag, author and archive pages,
+//! media, the stylesheet and the health checks.
+//!
+//! This module holds the router and what every page shares: the page cache
+//! in front of each handler ([`cached`], with the last good rendering served
+//! during an outage), the edition's sidebar fragments ([`chrome`]) and the
+//! cache dependency keys a change drops pages by. Each kind of page has its
+//! own file: [`home`], [`story`] (its view model is a pure function,
+//! [`story::story_view`]), [`lists`] (section, tag, author, archive),
+//! [`most_visited`], [`error_page`] and [`assets`] (media, stylesheet, robots,
+//! health checks).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::Response;
+use axum::routing::get;
+use chrono::{Duration, NaiveDate, Utc};
+use minijinja::Value;
+use newsdesk_domain::{Edition, Section, Story, dates};
+use newsdesk_storage::StoryFilter;
+use sha2::Digest;
+
+use crate::cache::{CachedPage, Chrome, ChromeLookup, next_version};
+use crate::render::{Meta, Teaser, page_ctx};
+use crate::{AppError, AppState, views};
+
+mod assets;
+mod error_page;
+mod home;
+mod lists;
+mod most_visited;
+mod story;
+
+pub use error_page::error_page;
+pub(crate) use story::{preview_story_html, story_page};
+
+/// Stories in the "Latest" box.
+const LATEST: i64 = 10;
+
+/// `Cache-Control` of list pages (home, sections, tags, authors, days).
+const CC_LIST: &str = "public, max-age=30, stale-while-revalidate=120";
+
+/// Routes of the reader site.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home::home))
+        .route("/news/{id}", get(story::story_short))
+        .route("/news/{id}/{slug}", get(story::story))
+        .route("/section/{*path}", get(lists::section))
+        .route("/tag/{slug}", get(lists::tag))
+        .route("/author/{slug}", get(lists::author))
+        .route("/archive/{y}/{m}/{d}", get(lists::archive))
+        .route("/most-visited", get(most_visited::most_visited))
+        .route("/media/{file}", get(assets::media))
+        .route("/static/site.css", get(assets::stylesheet))
+        .route("/static/logo.svg", get(assets::logo))
+        .route("/robots.txt", get(assets::robots))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(assets::readyz))
+}
+
+/// Hex SHA-256 of `bytes`.
+pub fn content_hash(bytes: &[u8]) -> String {
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// The edition a request is for: the one its path prefix names (see [`crate::editions`]).
+pub(crate) fn edition(state: &AppState) -> Edition {
+    crate::editions::current(state)
+}
+
+/// The message `key` of the edition's catalog, placeholders filled.
+fn tr(state: &AppState, edition: &Edition, key: &str, args: &[(&str, &str)]) -> String {
+    state.templates.text(&edition.lang, key, args)
+}
+
+/// The edition's current fragments, built once per change and at least every
+/// [`CHROME_TTL`](crate::cache::CHROME_TTL). While the database is unavailable
+/// the last good fragments are served (or none, if a change dropped them just
+/// before), so cached pages keep answering.
+pub(crate) async fn chrome(state: &AppState, edition: &Edition) -> Result<Arc<Chrome>, AppError> {
+    let expired = match state.chrome.lookup(edition.id) {
+        ChromeLookup::Fresh(c) => return Ok(c),
+        ChromeLookup::Expired(c) => Some(c),
+        ChromeLookup::Missing => None,
+    };
+    match build_chrome(state, edition).await {
+        Ok(c) => Ok(c),
+        Err(e) if e.is_unavailable() => {
+            newsdesk_storage::outage::log().failed("the edition's sidebar", &e);
+            Ok(expired.unwrap_or_else(|| {
+                // Nothing kept: the page without its sidebar fragments, rather than no page.
+                let empty = Arc::new(Chrome {
+                    version: next_version(),
+                    updated_in: String::new(),
+                    latest: String::new(),
+                    most_visited: String::new(),
+                    updated_at: None,
+                });
+                state.chrome.keep_while_unavailable(edition.id, empty.clone());
+                empty
+            }))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Builds the edition's fragments from the database and caches them.
+async fn build_chrome(state: &AppState, edition: &Edition) -> Result<Arc<Chrome>, AppError> {
+    let generation = state.pages.generation();
+    let updated_at = state.store.edition_updated_at(edition.id).await?;
+    let latest = state.store.published(&StoryFilter::Edition(edition.id), None, LATEST).await?;
+    let sections = state.store.sections(edition.id).await?;
+    let teasers: Vec<Teaser> =
+        latest.iter().map(|s| Teaser::new(s, edition, &sections, &state.config.public_url)).collect();
+    let updated_in = match updated_at {
+        Some(t) => format!(
+            "<p class=\"updated\">{} <time datetime=\"{}\">{}</time></p>",
+            newsdesk_domain::html::escape(&tr(state, edition, "site.updated_in", &[])),
+            dates::iso8601(t, edition.time_zone),
+            edition.format_long(t)
+        ),
+        None => String::new(),
+    };
+    let lang = edition.lang.clone();
+    let latest = state.templates.render("latest.html", minijinja::context! { latest => teasers, lang => lang })?;
+    let ranked = state.store.most_visited(edition.id, None, Utc::now() - Duration::hours(24), 10).await?;
+    let ranked: Vec<Teaser> =
+        ranked.iter().map(|(s, _)| Teaser::new(s, edition, &sections, &state.config.public_url)).collect();
+    let most_visited = state.templates.render(
+        "most_visited.html",
+        minijinja::context! { items => ranked, lang => edition.lang.clone(), prefix => edition.prefix() },
+    )?;
+    let c = Arc::new(Chrome { version: next_version(), updated_in, latest, most_visited, updated_at });
+    if state.pages.generation() == generation {
+        state.chrome.insert(edition.id, c.clone());
+    }
+    Ok(c)
+}
+
+/// Cache key of a request: its path and the query parameters a page reads.
+pub(crate) fn cache_key(uri: &Uri, before: Option<&str>) -> String {
+    match before {
+        Some(b) => format!("{}?before={b}", uri.path()),
+        None => uri.path().to_string(),
+    }
+}
+
+/// What a page handler produces on a cache miss.
+pub(crate) enum Rendered {
+    /// A page to cache and serve.
+    Page(CachedPage),
+    /// Any other answer (redirect, ...), not cached.
+    Other(Response),
+}
+
+/// Serves `key` from the cache, or renders it with `render` and caches it.
+pub(crate) async fn cached<F, Fut>(
+    state: &AppState,
+    key: String,
+    headers: &HeaderMap,
+    render: F,
+) -> Result<Response, AppError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Rendered, AppError>>,
+{
+    cached_page(state, key, headers, None, crate::comments::Deco::None, render).await
+}
+
+/// Who asked, for counting views of pages that count them.
+pub(crate) struct Reader<'a> {
+    method: &'a Method,
+    peer: Option<SocketAddr>,
+}
+
+/// [`cached`], counting a view for pages that carry a view target.
+async fn cached_page<F, Fut>(
+    state: &AppState,
+    key: String,
+    headers: &HeaderMap,
+    reader: Option<Reader<'_>>,
+    deco: crate::comments::Deco,
+    render: F,
+) -> Result<Response, AppError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Rendered, AppError>>,
+{
+    let edition = edition(state);
+    // `/` of the Persian edition is cached as `/fa/`: one entry per edition.
+    let key = crate::editions::url(&key);
+    let page = match state.pages.get(&key) {
+        Some(page) => {
+            crate::metrics::page_cache_hit();
+            page
+        }
+        None => {
+            crate::metrics::page_cache_miss();
+            let generation = state.pages.generation();
+            match render().await {
+                Ok(Rendered::Page(page)) => {
+                    let page = Arc::new(page);
+                    state.pages.insert(key, page.clone(), generation);
+                    page
+                }
+                Ok(Rendered::Other(res)) => return Ok(res),
+                // Stale if error: the rendering from before a list gained a story.
+                Err(e) if e.is_unavailable() => match state.pages.last_good(&key) {
+                    Some(page) => {
+                        newsdesk_storage::outage::log().failed("a page (its last good rendering is served)", &e);
+                        page
+                    }
+                    None => return Err(e),
+                },
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    if let (Some(reader), Some((news_id, edition_id, section_id))) = (reader, page.view) {
+        let ip = views::client_ip(reader.peer, headers, &state.config.trusted_proxies);
+        let visit = views::Visit { news_id, edition_id, section_id, ip, method: reader.method, headers };
+        state.views.record(&visit, Utc::now());
+    }
+    let chrome = chrome(state, &edition).await?;
+    Ok(crate::comments::serve(&page, &chrome, headers, deco))
+}
+
+/// The TCP peer of the request, when the server provides it.
+pub(crate) struct Peer(pub(crate) Option<SocketAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0)))
+    }
+}
+
+pub(crate) fn list_dep_edition(edition_id: i64) -> String {
+    format!("list:edition:{edition_id}")
+}
+
+pub(crate) fn list_dep_section(edition_id: i64, path: &str) -> String {
+    format!("list:section:{edition_id}:{path}")
+}
+
+pub(crate) fn list_dep_day(edition_id: i64, day: NaiveDate) -> String {
+    format!("list:day:{edition_id}:{day}")
+}
+
+/// The list pages a published story appears in (edition, each section level,
+/// tags, authors, its day), as cache dependency keys.
+pub async fn list_deps_of(state: &AppState, story: &Story) -> Result<Vec<String>, AppError> {
+    let editions = state.editions.load();
+    let tz = editions.iter().find(|e| e.id == story.edition_id).map(|e| e.time_zone).unwrap_or(chrono_tz::UTC);
+    let mut deps = vec![list_dep_edition(story.edition_id)];
+    let sections = state.store.sections(story.edition_id).await?;
+    if let Some(s) = sections.iter().find(|s| s.id == story.section_id) {
+        let mut path = String::new();
+        for seg in s.path.split('/') {
+            if !path.is_empty() {
+                path.push('/');
+            }
+            path.push_str(seg);
+            deps.push(list_dep_section(story.edition_id, &path));
+        }
+    }
+    deps.extend(story.tags.iter().map(|t| format!("list:tag:{}", t.id)));
+    deps.extend(story.authors.iter().map(|a| format!("list:author:{}", a.id)));
+    if let Some(p) = story.published_at {
+        deps.push(list_dep_day(story.edition_id, p.with_timezone(&tz).date_naive()));
+    }
+    Ok(deps)
+}
+
+pub(crate) fn story_deps(ids: impl IntoIterator<Item = i64>) -> Vec<String> {
+    ids.into_iter().map(|id| format!("story:{id}")).collect()
+}
+
+/// Renders `template` as a whole page of `edition` (navigation, `<head>`, language switcher).
+fn render_page(
+    state: &AppState,
+    edition: &Edition,
+    sections: &[Section],
+    template: &str,
+    meta: &Meta,
+    main: Value,
+) -> Result<String, AppError> {
+    // The language switcher (`editions`), beside what the page itself says.
+    let main = minijinja::context! { editions => crate::editions::edition_links(state, edition), ..main };
+    let ctx = page_ctx(edition, sections, &state.templates, meta, &state.config.public_url, main);
+    state.templates.render(template, ctx)
+}
+
+/// `path` inside the current edition as an absolute, percent-encoded URL.
+pub(crate) fn abs(state: &AppState, path: &str) -> String {
+    // Percent-encoded: Persian and Arabic slugs go into headers, sitemaps and feeds as well.
+    crate::editions::encode_location(&format!("{}{}", state.config.public_url, crate::editions::url(path)))
+}
+
+/// How wide a teaser's photo is shown at most: the top story's column on
+/// home, the whole screen on phones.
+const TEASER_PHOTO_SIZES: &str = "(max-width: 640px) calc(100vw - 32px), 480px";
+
+/// Gives the teasers' photos their resized renditions (one query for all), so
+/// list pages load small images instead of the originals.
+async fn with_thumbnails(state: &AppState, teasers: &mut [Teaser]) -> Result<(), AppError> {
+    let ids: Vec<i64> = teasers.iter().filter_map(|t| t.photo_id).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let renditions = state.store.photo_renditions_of(&ids).await?;
+    for t in teasers.iter_mut() {
+        if let (Some(id), Some(photo)) = (t.photo_id, t.photo.take()) {
+            let mut p = photo.with_renditions(renditions.get(&id).map(Vec::as_slice).unwrap_or_default());
+            p.sizes = TEASER_PHOTO_SIZES;
+            t.photo = Some(p);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,573 @@
+//! The story page: the short link's redirect, the page itself (cached,
+//! counted, decorated per reader for comments) and the newsroom's preview.
+//! The page's view model (breadcrumb, meta tags, JSON-LD) is [`story_view`],
+//! a pure function.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use minijinja::Value;
+use newsdesk_domain::{Edition, Section, Story, StoryStatus, dates};
+
+use super::{Peer, Reader, Rendered, cache_key, cached_page, chrome, edition, render_page, story_deps};
+use crate::cache::CachedPage;
+use crate::editions::empty_edition;
+use crate::render::{Link, Meta, PhotoView, Teaser, script_json};
+use crate::{AppError, AppState};
+
+/// Related stories under a story.
+const RELATED: i64 = 5;
+
+/// `Cache-Control` of story pages.
+const CC_STORY: &str = "public, max-age=60, stale-while-revalidate=300";
+
+/// A 301 to `path` (permanent: the canonical URL of a story never changes).
+fn moved(path: &str) -> Response {
+    (
+        StatusCode::MOVED_PERMANENTLY,
+        [
+            (header::LOCATION, crate::editions::encode_location(path)),
+            (header::CACHE_CONTROL, "public, max-age=3600".to_string()),
+        ],
+    )
+        .into_response()
+}
+
+fn parse_news_id(id: &str) -> Result<i64, AppError> {
+    id.parse::<i64>().ok().filter(|n| *n > 0).ok_or(AppError::NotFound)
+}
+
+async fn load_public_story(state: &AppState, id: i64) -> Result<Story, AppError> {
+    let story = state.store.story(id).await?.ok_or(AppError::NotFound)?;
+    match story.status {
+        StoryStatus::Published if story.published_at.is_some() => Ok(story),
+        StoryStatus::Killed => {
+            let note = state.store.story_extras(id).await?.map(|e| e.public_note).unwrap_or_default();
+            Err(if note.trim().is_empty() { AppError::Gone } else { AppError::Withdrawn(note) })
+        }
+        s if s.is_gone() => Err(AppError::Gone),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+pub(super) async fn story_short(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, AppError> {
+    let id = parse_news_id(&id)?;
+    let story = load_public_story(&state, id).await?;
+    Ok(moved(&crate::editions::story_path(&state, story.edition_id, story.news_id, &story.slug)))
+}
+
+pub(super) async fn story(
+    State(state): State<AppState>,
+    Path((id, slug)): Path<(String, String)>,
+    uri: Uri,
+    method: Method,
+    Peer(peer): Peer,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let id = parse_news_id(&id)?;
+    let key = cache_key(&uri, None);
+    // `?comment=…` and `?reply=…` answer from the same cached page, decorated for this reader.
+    let deco = crate::comments::decoration(&state, id, raw.as_deref()).await?;
+    story_response(&state, id, &slug, key, &headers, Some(Reader { method: &method, peer }), deco).await
+}
+
+/// The story page `id` (cached under `key`), decorated for one reader by `deco`
+/// (the comment form's answers use it for errors).
+pub(crate) async fn story_page(
+    state: &AppState,
+    id: i64,
+    slug: &str,
+    key: &str,
+    headers: &HeaderMap,
+    deco: crate::comments::Deco,
+) -> Result<Response, AppError> {
+    story_response(state, id, slug, key.to_string(), headers, None, deco).await
+}
+
+async fn story_response(
+    state: &AppState,
+    id: i64,
+    slug: &str,
+    key: String,
+    headers: &HeaderMap,
+    reader: Option<Reader<'_>>,
+    deco: crate::comments::Deco,
+) -> Result<Response, AppError> {
+    let state = state.clone();
+    cached_page(&state, key, headers, reader, deco, || async {
+        let story = load_public_story(&state, id).await?;
+        // A wrong slug, or a story asked for under another edition's prefix.
+        if story.slug != slug || story.edition_id != edition(&state).id {
+            return Ok(Rendered::Other(moved(&crate::editions::story_path(
+                &state,
+                story.edition_id,
+                story.news_id,
+                &story.slug,
+            ))));
+        }
+        Ok(Rendered::Page(render_story(&state, &story, false).await?))
+    })
+    .await
+}
+
+/// Renders the page of `story` (any state when `preview`: the back office
+/// shows unpublished stories this way, marked and kept out of search engines).
+pub(crate) async fn render_story(state: &AppState, story: &Story, preview: bool) -> Result<CachedPage, AppError> {
+    let edition =
+        state.editions.load().iter().find(|e| e.id == story.edition_id).cloned().unwrap_or_else(empty_edition);
+    // Links and dates in the story's own edition, whoever asks (the back office's preview too).
+    crate::editions::scope(edition.clone(), render_story_in(state, story, preview, edition)).await
+}
+
+async fn render_story_in(
+    state: &AppState,
+    story: &Story,
+    preview: bool,
+    edition: Edition,
+) -> Result<CachedPage, AppError> {
+    let tz = edition.time_zone;
+    let sections = state.store.sections(edition.id).await?;
+    let related = state.store.related(story, RELATED).await?;
+    let public_url = &state.config.public_url;
+    let related: Vec<Teaser> = related.iter().map(|s| Teaser::new(s, &edition, &sections, public_url)).collect();
+    let correction_note =
+        state.store.story_extras(story.news_id).await?.map(|e| e.correction_note).filter(|n| !n.trim().is_empty());
+    // The other languages of this story, for readers and for `hreflang`.
+    let mut translations = Vec::new();
+    for t in state.store.translations(story.news_id).await? {
+        if t.status != StoryStatus::Published {
+            continue;
+        }
+        let path = crate::editions::story_path(state, t.edition_id, t.news_id, &t.slug);
+        translations.push(minijinja::context! {
+            lang => t.lang,
+            label => crate::editions::endonym(&t.lang),
+            headline => t.headline,
+            url => path.clone(),
+            href => crate::editions::encode_location(&format!("{}{path}", state.config.public_url)),
+        });
+    }
+    let photo = match story.photo.as_ref() {
+        Some(p) => Some(
+            PhotoView::new(p, &story.headline, public_url).with_renditions(&state.store.photo_renditions(p.id).await?),
+        ),
+        None => None,
+    };
+    let v = story_view(StoryInputs {
+        story,
+        edition: &edition,
+        sections: &sections,
+        public_url,
+        photo,
+        correction_note,
+        preview,
+    });
+    let view = minijinja::context! {
+        story => minijinja::context! {
+            news_id => story.news_id,
+            headline => story.headline,
+            lead => story.lead,
+            body_html => Value::from_safe_string(story.body_html.clone()),
+            published => edition.format_long(v.published),
+            published_iso => dates::iso8601(v.published, tz),
+            updated => v.updated.map(|u| edition.format_long(u)),
+            updated_iso => v.updated.map(|u| dates::iso8601(u, tz)),
+            correction => v.correction,
+            modified_iso => dates::iso8601(v.modified, tz),
+            photo => v.photo,
+            authors => v.authors,
+            tags => v.tags,
+            section => v.section_name,
+        },
+        breadcrumb => v.breadcrumb,
+        preview => preview,
+        related => related,
+        translations => translations,
+        share => v.share,
+        comments => crate::comments::story_ctx(state, story, &edition).await?,
+    };
+    let html = render_page(state, &edition, &sections, "story.html", &v.meta, view)?;
+    let deps = story_deps(std::iter::once(story.news_id).chain(related.iter().map(|r| r.news_id)));
+    let mut page = CachedPage::new(&html, CC_STORY, Some(story.modified_at), deps);
+    page.view = Some((story.news_id, story.edition_id, story.section_id));
+    Ok(page)
+}
+
+/// What the story page is built from: the story and what was read about it
+/// beforehand, so that [`story_view`] needs neither the database nor the
+/// application state.
+pub(crate) struct StoryInputs<'a> {
+    /// The story shown.
+    pub(crate) story: &'a Story,
+    /// Its edition (links, dates, language, the publisher's name).
+    pub(crate) edition: &'a Edition,
+    /// The edition's sections (the breadcrumb walks up from the story's).
+    pub(crate) sections: &'a [Section],
+    /// The site's public URL, without a trailing slash.
+    pub(crate) public_url: &'a str,
+    /// The story's photo with its renditions, if it has one.
+    pub(crate) photo: Option<PhotoView>,
+    /// The correction note, if one was written (blank notes are `None`).
+    pub(crate) correction_note: Option<String>,
+    /// A newsroom preview: kept out of search engines.
+    pub(crate) preview: bool,
+}
+
+/// The story page's view model: what it says about itself in the page, in
+/// its `<head>` and to search engines.
+#[derive(Debug)]
+pub(crate) struct StoryView {
+    /// The section path from the top level down to the story's section.
+    pub(crate) breadcrumb: Vec<Link>,
+    /// The name of the story's section (empty when the section is unknown).
+    pub(crate) section_name: String,
+    /// The story's authors, linked to their pages.
+    pub(crate) authors: Vec<Link>,
+    /// The story's tags, linked to their pages.
+    pub(crate) tags: Vec<Link>,
+    /// When it went out (its creation time for a preview of an unpublished story).
+    pub(crate) published: DateTime<Utc>,
+    /// When it was updated in public, if later than it went out (or corrected).
+    pub(crate) updated: Option<DateTime<Utc>>,
+    /// The correction note, shown only with an update.
+    pub(crate) correction: Option<String>,
+    /// The update if any, else the publish time.
+    pub(crate) modified: DateTime<Utc>,
+    /// The photo, as given.
+    pub(crate) photo: Option<PhotoView>,
+    /// Links to share the story.
+    pub(crate) share: Vec<Link>,
+    /// Title, description, canonical URL, card image and the JSON-LD (a
+    /// schema.org `NewsArticle`), for `<head>`.
+    pub(crate) meta: Meta,
+}
+
+/// Builds the story page's view model (pure: the same inputs give the same view).
+pub(crate) fn story_view(input: StoryInputs<'_>) -> StoryView {
+    let StoryInputs { story, edition, sections, public_url, photo, correction_note, preview } = input;
+    let tz = edition.time_zone;
+    // Links inside the story's own edition, whoever asks (the back office's preview too).
+    let url = |path: &str| crate::editions::within(edition, path);
+    let abs = |path: &str| crate::editions::encode_location(&format!("{public_url}{}", url(path)));
+    let section_link = |s: &Section| Link { name: s.name.clone(), url: url(&format!("/section/{}", s.path)) };
+    let mut breadcrumb = Vec::new();
+    let mut section_name = String::new();
+    if let Some(s) = sections.iter().find(|s| s.id == story.section_id) {
+        section_name = s.name.clone();
+        let mut cur = Some(s);
+        while let Some(c) = cur {
+            breadcrumb.push(section_link(c));
+            cur = c.parent_id.and_then(|p| sections.iter().find(|x| x.id == p));
+        }
+        breadcrumb.reverse();
+    }
+    let published = story.published_at.unwrap_or(story.created_at);
+    // A correction is always shown as an update, even one made in the second the story went out.
+    let updated = story.updated_at.filter(|u| *u > published || (correction_note.is_some() && *u >= published));
+    let correction = correction_note.filter(|_| updated.is_some());
+    let modified = updated.unwrap_or(published);
+    let canonical = abs(&story.path());
+    let authors: Vec<Link> =
+        story.authors.iter().map(|a| Link { name: a.name.clone(), url: url(&format!("/author/{}", a.slug)) }).collect();
+    let tags: Vec<Link> =
+        story.tags.iter().map(|t| Link { name: t.name.clone(), url: url(&format!("/tag/{}", t.slug)) }).collect();
+    let jsonld_authors: Vec<serde_json::Value> = if authors.is_empty() {
+        vec![serde_json::json!({ "@type": "Organization", "name": edition.name, "url": abs("/") })]
+    } else {
+        authors.iter().map(|a| serde_json::json!({ "@type": "Person", "name": a.name, "url": abs(&a.url) })).collect()
+    };
+    let jsonld = serde_json::json!({
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "mainEntityOfPage": { "@type": "WebPage", "@id": canonical },
+        "url": canonical,
+        "headline": story.headline,
+        "description": story.lead,
+        "identifier": story.news_id.to_string(),
+        "datePublished": dates::iso8601(published, tz),
+        "dateModified": dates::iso8601(modified, tz),
+        "author": jsonld_authors,
+        "image": photo.as_ref().map(|p| vec![p.abs.clone()]).unwrap_or_else(|| vec![abs("/static/logo.svg")]),
+        "articleSection": section_name,
+        "keywords": story.tags.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
+        "inLanguage": edition.lang,
+        "publisher": {
+            "@type": "Organization",
+            "name": edition.name,
+            "url": abs("/"),
+            "logo": { "@type": "ImageObject", "url": abs("/static/logo.svg") },
+        },
+    });
+    let meta = Meta {
+        title: format!("{} - {}", story.headline, edition.name),
+        description: story.lead.clone(),
+        canonical: canonical.clone(),
+        og_type: "article",
+        image: photo.as_ref().map(|p| p.abs.clone()),
+        image_alt: photo.as_ref().map(|p| p.alt.clone()),
+        jsonld: Some(script_json(&jsonld)),
+        noindex: preview,
+    };
+    let share = share_links(&canonical, &story.headline);
+    StoryView { breadcrumb, section_name, authors, tags, published, updated, correction, modified, photo, share, meta }
+}
+
+fn share_links(url: &str, title: &str) -> Vec<Link> {
+    let u = urlencode(url);
+    let t = urlencode(title);
+    vec![
+        Link { name: "X".into(), url: format!("https://x.com/intent/post?url={u}&text={t}") },
+        Link { name: "Facebook".into(), url: format!("https://www.facebook.com/sharer/sharer.php?u={u}") },
+        Link { name: "Telegram".into(), url: format!("https://t.me/share/url?url={u}&text={t}") },
+        Link { name: "WhatsApp".into(), url: format!("https://wa.me/?text={t}%20{u}") },
+        Link { name: "Email".into(), url: format!("mailto:?subject={t}&body={u}") },
+    ]
+}
+
+fn urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// The public page of `story` in any state, for the newsroom's preview (not cached).
+pub(crate) async fn preview_story_html(state: &AppState, story: &Story) -> Result<String, AppError> {
+    let page = render_story(state, story, true).await?;
+    let edition =
+        state.editions.load().iter().find(|e| e.id == story.edition_id).cloned().unwrap_or_else(empty_edition);
+    let chrome = chrome(state, &edition).await?;
+    Ok(String::from_utf8_lossy(&page.assemble(&chrome).identity).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use newsdesk_domain::calendar::{Calendar, Digits};
+    use newsdesk_domain::{Author, BodyFormat, Direction, Photo, Tag};
+
+    use super::*;
+
+    const URL: &str = "https://news.example";
+
+    fn at(hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2024, 3, 1, hour, 30, 0).single().expect("a valid time")
+    }
+
+    fn edition(lang: &str, is_default: bool) -> Edition {
+        Edition {
+            id: 1,
+            lang: lang.into(),
+            name: "Example News".into(),
+            direction: Direction::Ltr,
+            time_zone: chrono_tz::Asia::Tehran,
+            is_default,
+            calendar: Calendar::Gregorian,
+            digits: Digits::Latin,
+        }
+    }
+
+    fn section(id: i64, parent_id: Option<i64>, name: &str, path: &str) -> Section {
+        let slug = path.rsplit('/').next().unwrap_or(path).to_string();
+        Section { id, edition_id: 1, parent_id, slug, name: name.into(), path: path.into(), position: 1 }
+    }
+
+    /// Iran, Iran › Defense, Iran › Defense › Navy, and World.
+    fn sections() -> Vec<Section> {
+        vec![
+            section(1, None, "Iran", "iran"),
+            section(2, Some(1), "Defense", "iran/defense"),
+            section(3, Some(2), "Navy", "iran/defense/navy"),
+            section(4, None, "World", "world"),
+        ]
+    }
+
+    fn story(section_id: i64) -> Story {
+        Story {
+            news_id: 84427,
+            edition_id: 1,
+            section_id,
+            slug: "a-story".into(),
+            headline: "Head & line".into(),
+            lead: "The lead.".into(),
+            body_html: "<p>Body</p>".into(),
+            body_source: String::new(),
+            body_format: BodyFormat::Html,
+            status: StoryStatus::Published,
+            published_at: Some(at(10)),
+            updated_at: None,
+            created_at: at(9),
+            modified_at: at(10),
+            version: 2,
+            photo: None,
+            tags: vec![Tag { id: 7, slug: "defense".into(), name: "Defense".into() }],
+            authors: vec![Author { id: 3, slug: "jane-doe".into(), name: "Jane Doe".into() }],
+        }
+    }
+
+    fn view(story: &Story, edition: &Edition, photo: Option<PhotoView>, note: Option<&str>) -> StoryView {
+        story_view(StoryInputs {
+            story,
+            edition,
+            sections: &sections(),
+            public_url: URL,
+            photo,
+            correction_note: note.map(str::to_string),
+            preview: false,
+        })
+    }
+
+    /// The JSON-LD the page embeds, parsed back.
+    fn ld(v: &StoryView) -> serde_json::Value {
+        serde_json::from_str(v.meta.jsonld.as_deref().expect("a story page has JSON-LD")).expect("valid JSON")
+    }
+
+    fn names_and_urls(links: &[Link]) -> Vec<(&str, &str)> {
+        links.iter().map(|l| (l.name.as_str(), l.url.as_str())).collect()
+    }
+
+    #[test]
+    fn breadcrumb_walks_from_the_top_section_down_to_the_story_s() {
+        let en = edition("en", true);
+        let top = view(&story(1), &en, None, None);
+        assert_eq!(names_and_urls(&top.breadcrumb), [("Iran", "/section/iran")]);
+        assert_eq!(top.section_name, "Iran");
+        let third = view(&story(3), &en, None, None);
+        assert_eq!(
+            names_and_urls(&third.breadcrumb),
+            [("Iran", "/section/iran"), ("Defense", "/section/iran/defense"), ("Navy", "/section/iran/defense/navy")]
+        );
+        assert_eq!(third.section_name, "Navy");
+        assert_eq!(ld(&third)["articleSection"], "Navy");
+        // A story whose section is gone has no breadcrumb rather than a wrong one.
+        let lost = view(&story(99), &en, None, None);
+        assert!(lost.breadcrumb.is_empty());
+        assert_eq!(lost.section_name, "");
+    }
+
+    #[test]
+    fn links_stay_inside_a_non_default_edition() {
+        let fa = edition("fa", false);
+        let v = view(&story(2), &fa, None, None);
+        assert_eq!(
+            names_and_urls(&v.breadcrumb),
+            [("Iran", "/fa/section/iran"), ("Defense", "/fa/section/iran/defense")]
+        );
+        assert_eq!(names_and_urls(&v.authors), [("Jane Doe", "/fa/author/jane-doe")]);
+        assert_eq!(names_and_urls(&v.tags), [("Defense", "/fa/tag/defense")]);
+        assert_eq!(v.meta.canonical, "https://news.example/fa/news/84427/a-story");
+        assert_eq!(ld(&v)["publisher"]["url"], "https://news.example/fa/");
+        assert_eq!(ld(&v)["inLanguage"], "fa");
+    }
+
+    #[test]
+    fn json_ld_describes_the_news_article() {
+        let en = edition("en", true);
+        let v = view(&story(2), &en, None, None);
+        let ld = &ld(&v);
+        assert_eq!(ld["@type"], "NewsArticle");
+        assert_eq!(ld["headline"], "Head & line");
+        assert_eq!(ld["description"], "The lead.");
+        assert_eq!(ld["identifier"], "84427");
+        assert_eq!(ld["url"], "https://news.example/news/84427/a-story");
+        assert_eq!(ld["mainEntityOfPage"]["@id"], "https://news.example/news/84427/a-story");
+        // In the edition's time zone (Tehran is UTC+03:30).
+        assert_eq!(ld["datePublished"], "2024-03-01T14:00:00+03:30");
+        assert_eq!(ld["dateModified"], "2024-03-01T14:00:00+03:30");
+        assert_eq!(
+            ld["author"],
+            serde_json::json!([{ "@type": "Person", "name": "Jane Doe", "url": "https://news.example/author/jane-doe" }])
+        );
+        assert_eq!(ld["image"], serde_json::json!(["https://news.example/static/logo.svg"]));
+        assert_eq!(ld["keywords"], serde_json::json!(["Defense"]));
+        assert_eq!(
+            ld["publisher"],
+            serde_json::json!({
+                "@type": "Organization",
+                "name": "Example News",
+                "url": "https://news.example/",
+                "logo": { "@type": "ImageObject", "url": "https://news.example/static/logo.svg" },
+            })
+        );
+        // The `<script>` form cannot close its element.
+        let mut s = story(2);
+        s.headline = "</script><b>".into();
+        let script = view(&s, &en, None, None).meta.jsonld.expect("a story page has JSON-LD");
+        assert!(!script.contains("</script>"), "{script}");
+    }
+
+    #[test]
+    fn json_ld_without_authors_names_the_edition_and_uses_the_photo() {
+        let en = edition("en", true);
+        let mut s = story(1);
+        s.authors.clear();
+        let photo = Photo {
+            id: 5,
+            sha256: "ab".repeat(32),
+            mime: "image/png".into(),
+            width: 800,
+            height: 600,
+            caption: String::new(),
+            credit: String::new(),
+        };
+        let v = view(&s, &en, Some(PhotoView::new(&photo, &s.headline, URL)), None);
+        assert_eq!(
+            ld(&v)["author"],
+            serde_json::json!([{ "@type": "Organization", "name": "Example News", "url": "https://news.example/" }])
+        );
+        let image = format!("https://news.example/media/{}.png", "ab".repeat(32));
+        assert_eq!(ld(&v)["image"], serde_json::json!([image]));
+        assert_eq!(v.meta.image.as_deref(), Some(image.as_str()));
+        // A photo without a caption is described by the headline.
+        assert_eq!(v.meta.image_alt.as_deref(), Some("Head & line"));
+    }
+
+    #[test]
+    fn meta_tags_carry_title_description_and_canonical() {
+        let en = edition("en", true);
+        let v = view(&story(1), &en, None, None);
+        assert_eq!(v.meta.title, "Head & line - Example News");
+        assert_eq!(v.meta.description, "The lead.");
+        assert_eq!(v.meta.canonical, "https://news.example/news/84427/a-story");
+        assert_eq!(v.meta.og_type, "article");
+        assert!(!v.meta.noindex);
+        assert!(v.meta.image.is_none());
+        let preview = story_view(StoryInputs {
+            story: &story(1),
+            edition: &en,
+            sections: &sections(),
+            public_url: URL,
+            photo: None,
+            correction_note: None,
+            preview: true,
+        });
+        assert!(preview.meta.noindex, "a preview is kept out of search engines");
+    }
+
+    #[test]
+    fn an_update_moves_date_modified_and_shows_the_correction() {
+        let en = edition("en", true);
+        let mut s = story(1);
+        s.updated_at = Some(at(12));
+        let v = view(&s, &en, None, Some("The minister's name was misspelt."));
+        assert_eq!(v.updated, Some(at(12)));
+        assert_eq!(v.modified, at(12));
+        assert_eq!(ld(&v)["dateModified"], "2024-03-01T16:00:00+03:30");
+        assert_eq!(ld(&v)["datePublished"], "2024-03-01T14:00:00+03:30");
+        assert_eq!(v.correction.as_deref(), Some("The minister's name was misspelt."));
+        // A correction made in the second the story went out still shows as an update;
+        // the same time without a correction does not.
+        s.updated_at = s.published_at;
+        assert_eq!(view(&s, &en, None, Some("Fixed.")).updated, Some(at(10)));
+        let plain = view(&s, &en, None, None);
+        assert_eq!(plain.updated, None);
+        assert_eq!(plain.modified, at(10));
+        assert_eq!(plain.correction, None);
+    }
+}
