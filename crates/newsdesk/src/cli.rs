@@ -1,8 +1,8 @@
-//! The command line.
+//! The command line: parses the arguments and hands each command to its
+//! module (start-up shared by all of them is in [`crate::startup`]).
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, Overrides};
@@ -47,7 +47,7 @@ pub enum Command {
     Subscriber(crate::subscriber::SubscriberCommand),
     /// Back-office users.
     #[command(subcommand)]
-    User(UserCommand),
+    User(crate::users::UserCommand),
     /// The full-text search index.
     #[command(subcommand)]
     Search(crate::search::SearchCommand),
@@ -55,54 +55,6 @@ pub enum Command {
     Backup(crate::backup::BackupArgs),
     /// Put a backup made by `newsdesk backup` in place of the site (SQLite; the server stopped).
     Restore(crate::backup::RestoreArgs),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum UserCommand {
-    /// Create a user; prints a generated password once (or reads one line from stdin with --password-stdin).
-    Add(UserAddArgs),
-    /// List users.
-    List,
-    /// Set a new password (generated and printed, or from stdin) and end the user's sessions.
-    Password(UserPasswordArgs),
-    /// Make a personal API token for the /api/v1 write API; prints it once.
-    Token(UserTokenArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct UserTokenArgs {
-    /// E-mail address of the user the token acts as.
-    #[arg(value_name = "EMAIL")]
-    pub email: String,
-    /// What the token is for, to recognise it later (default: `cli`).
-    #[arg(long, value_name = "NAME", default_value = "cli")]
-    pub name: String,
-}
-
-#[derive(Debug, Args)]
-pub struct UserAddArgs {
-    /// E-mail address (the login name).
-    #[arg(value_name = "EMAIL")]
-    pub email: String,
-    /// reporter, editor or admin.
-    #[arg(long, value_name = "ROLE")]
-    pub role: String,
-    /// Display name (default: the part of the address before @).
-    #[arg(long, value_name = "NAME")]
-    pub name: Option<String>,
-    /// Read the password from the first line of stdin instead of generating one.
-    #[arg(long)]
-    pub password_stdin: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct UserPasswordArgs {
-    /// E-mail address of the user.
-    #[arg(value_name = "EMAIL")]
-    pub email: String,
-    /// Read the password from the first line of stdin instead of generating one.
-    #[arg(long)]
-    pub password_stdin: bool,
 }
 
 #[derive(Debug, Args)]
@@ -138,90 +90,26 @@ pub struct DemoArgs {
     pub stories: u32,
 }
 
-/// Loads the configuration for `cli`, with `listen` from `serve`.
-fn load_config(cli: &Cli, listen: Option<String>) -> anyhow::Result<Config> {
+/// The configuration for `cli`, with `listen` from `serve`.
+fn config(cli: &Cli, listen: Option<String>) -> anyhow::Result<Config> {
     let flags = Overrides { data: cli.global.data.clone(), listen, database_url: cli.global.database_url.clone() };
-    Ok(Config::load(cli.global.config.as_ref(), &flags)?)
-}
-
-/// Opens (and migrates) the store the configuration names.
-pub async fn open_store(config: &Config) -> anyhow::Result<newsdesk_storage::Store> {
-    let url = config.database_url();
-    if url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&config.data)
-            .with_context(|| format!("cannot create data directory {}", config.data.display()))?;
-    }
-    let store = newsdesk_storage::Store::connect(&url).await?;
-    store.migrate().await?;
-    Ok(store)
+    crate::startup::load_config(cli.global.config.as_ref(), &flags)
 }
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
-        Command::Serve(args) => {
-            let config = load_config(&cli, args.listen.clone())?;
-            crate::serve::serve(config, args.demo).await
-        }
-        Command::Migrate => {
-            let config = load_config(&cli, None)?;
-            let store = open_store(&config).await?;
-            store.close().await;
-            println!("database is up to date");
-            Ok(())
-        }
+        Command::Serve(args) => crate::serve::serve(config(&cli, args.listen.clone())?, args.demo).await,
+        Command::Migrate => crate::startup::migrate(&config(&cli, None)?).await,
         Command::Import(ImportCommand::Page(args)) => {
-            let config = load_config(&cli, None)?;
-            crate::import::import_pages(&config, args.edition.as_deref(), &args.files).await
+            crate::import::import_pages(&config(&cli, None)?, args.edition.as_deref(), &args.files).await
         }
-        Command::Subscriber(cmd) => {
-            let config = load_config(&cli, None)?;
-            crate::subscriber::run(&config, cmd).await
-        }
-        Command::Search(cmd) => {
-            let config = load_config(&cli, None)?;
-            crate::search::run(&config, cmd).await
-        }
-        Command::Backup(args) => {
-            let config = load_config(&cli, None)?;
-            crate::backup::backup(&config, args).await
-        }
-        Command::Restore(args) => {
-            let config = load_config(&cli, None)?;
-            crate::backup::restore(&config, args).await
-        }
-        Command::User(cmd) => {
-            let config = load_config(&cli, None)?;
-            let store = open_store(&config).await?;
-            let result = match cmd {
-                UserCommand::Add(a) => {
-                    crate::users::add(&store, &a.email, &a.role, a.name.as_deref(), a.password_stdin).await
-                }
-                UserCommand::List => crate::users::list(&store).await,
-                UserCommand::Password(a) => crate::users::set_password(&store, &a.email, a.password_stdin).await,
-                UserCommand::Token(a) => crate::users::token(&store, &a.email, &a.name).await,
-            };
-            store.close().await;
-            result
-        }
-        Command::Demo(args) => {
-            let config = load_config(&cli, None)?;
-            let store = open_store(&config).await?;
-            let report = crate::demo::fill_site(
-                &store,
-                args.stories as usize,
-                chrono::Utc::now(),
-                config.demo_arabic_calendar()?,
-            )
-            .await?;
-            store.close().await;
-            if report.created == 0 {
-                println!("the site already has stories; nothing was added");
-            } else {
-                println!("created {} stories", report.created);
-            }
-            Ok(())
-        }
+        Command::Demo(args) => crate::demo::run(&config(&cli, None)?, args.stories as usize).await,
+        Command::Subscriber(cmd) => crate::subscriber::run(&config(&cli, None)?, cmd).await,
+        Command::User(cmd) => crate::users::run(&config(&cli, None)?, cmd).await,
+        Command::Search(cmd) => crate::search::run(&config(&cli, None)?, cmd).await,
+        Command::Backup(args) => crate::backup::backup(&config(&cli, None)?, args).await,
+        Command::Restore(args) => crate::backup::restore(&config(&cli, None)?, args).await,
     }
 }
 

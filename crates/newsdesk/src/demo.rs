@@ -218,6 +218,20 @@ pub async fn fill_site(
     Ok(report)
 }
 
+/// `newsdesk demo`: [`fill_site`] with `stories` synthetic stories, now.
+pub async fn run(config: &crate::config::Config, stories: usize) -> anyhow::Result<()> {
+    let store = crate::startup::open_store(config).await?;
+    let report = fill_site(&store, stories, Utc::now(), config.demo_arabic_calendar()?).await;
+    store.close().await;
+    let report = report?;
+    if report.created == 0 {
+        println!("the site already has stories; nothing was added");
+    } else {
+        println!("created {} stories", report.created);
+    }
+    Ok(())
+}
+
 /// Imports the seed story (News ID 84427) into an edition exactly as `newsdesk
 /// import page` would (publish time read in the edition's time zone), then
 /// adds its tags and a drawn lead photo captioned with the headline.

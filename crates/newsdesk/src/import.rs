@@ -8,23 +8,6 @@ use newsdesk_storage::{SaveOutcome, Store, StoryInput};
 
 use crate::config::Config;
 
-/// Makes sure the site has a default edition (from the configuration) and returns it.
-pub async fn ensure_default_edition(store: &Store, config: &Config) -> anyhow::Result<Edition> {
-    if let Some(e) = store.default_edition().await? {
-        return Ok(e);
-    }
-    let e = &config.edition;
-    Ok(store
-        .upsert_edition(&newsdesk_storage::NewEdition {
-            lang: e.lang.clone(),
-            name: e.name.clone(),
-            direction: newsdesk_domain::Direction::parse(&e.direction),
-            time_zone: e.time_zone.parse().map_err(|_| anyhow!("edition.time_zone: unknown zone {}", e.time_zone))?,
-            is_default: true,
-        })
-        .await?)
-}
-
 /// Creates the edition `lang` on first import into it, for the languages the
 /// site has words for (Persian, Arabic, English): right to left for Persian
 /// and Arabic, in the default edition's time zone, with its language's calendar
@@ -67,8 +50,8 @@ fn read_page(path: &Path, edition: &Edition) -> anyhow::Result<StoryInput> {
 /// Imports each file in one transaction; prints `NEWS_ID URL` per story.
 /// A bad file is reported and skipped (nothing of it stored); the command fails if any file failed.
 pub async fn import_pages(config: &Config, edition: Option<&str>, files: &[PathBuf]) -> anyhow::Result<()> {
-    let store = crate::cli::open_store(config).await?;
-    let default = ensure_default_edition(&store, config).await?;
+    let store = crate::startup::open_store(config).await?;
+    let default = crate::startup::ensure_default_edition(&store, config).await?;
     let edition = match edition {
         Some(lang) if lang != default.lang => match store.edition_by_lang(lang).await? {
             Some(e) => e,

@@ -9,6 +9,7 @@ mod demo_editions;
 mod import;
 mod search;
 mod serve;
+mod startup;
 mod subscriber;
 mod users;
 

@@ -33,7 +33,7 @@ pub fn open_index(config: &Config) -> anyhow::Result<Arc<SearchIndex>> {
 pub async fn run(config: &Config, cmd: &SearchCommand) -> anyhow::Result<()> {
     match cmd {
         SearchCommand::Reindex => {
-            let store = crate::cli::open_store(config).await?;
+            let store = crate::startup::open_store(config).await?;
             let index = open_index(config)?;
             let started = std::time::Instant::now();
             let result = newsdesk_search::reindex_all(&index, &store).await;

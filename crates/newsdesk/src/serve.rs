@@ -28,14 +28,14 @@ fn init_tracing(format: &str) {
 /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
 pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     init_tracing(&config.log_format);
-    let store = crate::cli::open_store(&config).await?;
+    let store = crate::startup::open_store(&config).await?;
     if demo && store.story_count().await? == 0 {
         let report = crate::demo::fill_site(&store, 200, chrono::Utc::now(), config.demo_arabic_calendar()?)
             .await
             .context("cannot create the demo content")?;
         tracing::info!(stories = report.created, "demo content created");
     }
-    crate::import::ensure_default_edition(&store, &config).await?;
+    crate::startup::ensure_default_edition(&store, &config).await?;
     let web = WebConfig {
         public_url: config.public_url(),
         page_cache_bytes: config.page_cache_mb * 1024 * 1024,

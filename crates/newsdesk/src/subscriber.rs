@@ -77,7 +77,7 @@ pub struct DeliveriesArgs {
 
 /// Runs a `subscriber` command.
 pub async fn run(config: &Config, cmd: &SubscriberCommand) -> anyhow::Result<()> {
-    let store = crate::cli::open_store(config).await?;
+    let store = crate::startup::open_store(config).await?;
     let result = run_on(&store, cmd).await;
     store.close().await;
     result

@@ -4,9 +4,73 @@
 use std::io::BufRead;
 
 use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
 use newsdesk_domain::roles::{self, Role};
 use newsdesk_storage::{AuditEntry, NewUser, Store, StoreError};
 use rand::Rng;
+
+use crate::config::Config;
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; prints a generated password once (or reads one line from stdin with --password-stdin).
+    Add(UserAddArgs),
+    /// List users.
+    List,
+    /// Set a new password (generated and printed, or from stdin) and end the user's sessions.
+    Password(UserPasswordArgs),
+    /// Make a personal API token for the /api/v1 write API; prints it once.
+    Token(UserTokenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UserTokenArgs {
+    /// E-mail address of the user the token acts as.
+    #[arg(value_name = "EMAIL")]
+    pub email: String,
+    /// What the token is for, to recognise it later (default: `cli`).
+    #[arg(long, value_name = "NAME", default_value = "cli")]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    /// E-mail address (the login name).
+    #[arg(value_name = "EMAIL")]
+    pub email: String,
+    /// reporter, editor or admin.
+    #[arg(long, value_name = "ROLE")]
+    pub role: String,
+    /// Display name (default: the part of the address before @).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Read the password from the first line of stdin instead of generating one.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UserPasswordArgs {
+    /// E-mail address of the user.
+    #[arg(value_name = "EMAIL")]
+    pub email: String,
+    /// Read the password from the first line of stdin instead of generating one.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// Runs a `user` command.
+pub async fn run(config: &Config, cmd: &UserCommand) -> anyhow::Result<()> {
+    let store = crate::startup::open_store(config).await?;
+    let result = match cmd {
+        UserCommand::Add(a) => add(&store, &a.email, &a.role, a.name.as_deref(), a.password_stdin).await,
+        UserCommand::List => list(&store).await,
+        UserCommand::Password(a) => set_password(&store, &a.email, a.password_stdin).await,
+        UserCommand::Token(a) => token(&store, &a.email, &a.name).await,
+    };
+    store.close().await;
+    result
+}
 
 /// A generated password: 20 characters from an alphabet without look-alikes.
 pub fn generate_password() -> String {
