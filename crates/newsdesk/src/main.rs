@@ -5,7 +5,6 @@ mod backup;
 mod cli;
 mod config;
 mod demo;
-mod demo_editions;
 mod import;
 mod search;
 mod serve;

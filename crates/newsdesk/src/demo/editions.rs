@@ -104,7 +104,7 @@ pub async fn fill(
     let mut created = 0;
     created += write(store, fa.id, FA_PATTERNS, FA_PLACES, [FA_AUTHOR, FA_TAG, FA_MARK, FA_PHOTO_CREDIT], now).await?;
     created += write(store, ar.id, AR_PATTERNS, AR_PLACES, [AR_AUTHOR, AR_TAG, AR_MARK, AR_PHOTO_CREDIT], now).await?;
-    let photo = crate::demo::store_drawn_photo(store, 0, 1_001, SEED_FA_HEADLINE, FA_PHOTO_CREDIT).await?;
+    let photo = super::photos::store_drawn_photo(store, 0, 1_001, SEED_FA_HEADLINE, FA_PHOTO_CREDIT).await?;
 
     let seed_story = store.story(seed).await?.with_context(|| format!("the seed story {seed} is missing"))?;
     let (translation, _) = store
@@ -149,7 +149,7 @@ async fn write(
     let step = Duration::days(30).num_seconds() / STORIES_PER_EDITION as i64;
     let variant_base = if places == FA_PLACES { 2_000 } else { 3_000 };
     for (k, p) in patterns.iter().enumerate() {
-        photos.push(crate::demo::store_drawn_photo(store, p.style, variant_base + k as u64, "", credit).await?);
+        photos.push(super::photos::store_drawn_photo(store, p.style, variant_base + k as u64, "", credit).await?);
     }
     for i in 0..STORIES_PER_EDITION {
         let p = &patterns[i % patterns.len()];
