@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use newsdesk_domain::dates::from_unix;
 use newsdesk_domain::roles::Role;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
 use crate::{Result, Store, StoreError};
 
@@ -68,6 +68,40 @@ pub struct AuditEntry {
     pub target_id: String,
     /// Free text.
     pub detail: String,
+}
+
+impl AuditEntry {
+    /// An entry made by the system itself (`scheduler`, `cli`, `demo`), not by a user.
+    pub fn system(actor: &str, action: &str, target_kind: &str, target_id: impl ToString, detail: &str) -> AuditEntry {
+        AuditEntry {
+            at: Utc::now(),
+            actor: actor.into(),
+            user_id: None,
+            action: action.into(),
+            target_kind: target_kind.into(),
+            target_id: target_id.to_string(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Appends `e` to the audit log on `conn`: inside a write's transaction, so
+/// the change and its entry commit (or roll back) together.
+pub(crate) async fn audit_in(conn: &mut AnyConnection, e: &AuditEntry) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, user_id, actor, action, target_kind, target_id, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(e.at.timestamp())
+    .bind(e.user_id)
+    .bind(&e.actor)
+    .bind(&e.action)
+    .bind(&e.target_kind)
+    .bind(&e.target_id)
+    .bind(&e.detail)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 const USER_COLUMNS: &str = "u.id, u.email, u.name, u.role, u.active, u.created_at";
@@ -298,22 +332,11 @@ impl Store {
         Ok(())
     }
 
-    /// Appends to the audit log.
+    /// Appends to the audit log on its own. Writes that change content take
+    /// their entry instead and insert it in their own transaction ([`audit_in`]).
     pub async fn audit(&self, e: &AuditEntry) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO audit_log (at, user_id, actor, action, target_kind, target_id, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(e.at.timestamp())
-        .bind(e.user_id)
-        .bind(&e.actor)
-        .bind(&e.action)
-        .bind(&e.target_kind)
-        .bind(&e.target_id)
-        .bind(&e.detail)
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        let mut conn = self.pool().acquire().await?;
+        audit_in(&mut conn, e).await
     }
 
     /// The newest audit entries, optionally for one target (`kind`, `id`).

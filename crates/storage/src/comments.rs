@@ -15,7 +15,8 @@ use newsdesk_domain::dates::from_unix;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use crate::{Result, Store, StoreError};
+use crate::accounts::audit_in;
+use crate::{AuditEntry, Result, Store, StoreError};
 
 /// A comment as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,8 +219,9 @@ impl Store {
         }))
     }
 
-    /// Opens or closes a story for comments (the story page changes, so it is logged as a change).
-    pub async fn set_comments_closed(&self, news_id: NewsId, closed: bool) -> Result<bool> {
+    /// Opens or closes a story for comments (the story page changes, so it is
+    /// logged as a change), with its audit entry; `false` when there is no such story.
+    pub async fn set_comments_closed(&self, news_id: NewsId, closed: bool, audit: &AuditEntry) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query("UPDATE stories SET comments_closed = $2 WHERE news_id = $1 RETURNING edition_id")
             .bind(news_id)
@@ -231,6 +233,7 @@ impl Store {
             return Ok(false);
         };
         record_change(&mut tx, news_id, row.try_get("edition_id")?, Utc::now().timestamp()).await?;
+        audit_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -406,13 +409,15 @@ impl Store {
     /// many), recording who did it. Stories whose visible comments changed get a
     /// change-log row in the same transaction; they are returned as
     /// `(news_id, edition_id)` so this node can drop their pages at once.
+    /// The audit entry (whose actor is who did it) is written in the same transaction.
     pub async fn moderate_comments(
         &self,
         ids: &[i64],
         status: CommentStatus,
-        actor: &str,
+        audit: &AuditEntry,
         now: DateTime<Utc>,
     ) -> Result<Vec<(NewsId, i64)>> {
+        let actor = audit.actor.as_str();
         if actor.trim().is_empty() {
             return Err(StoreError::Invalid("a moderation needs the name of who did it".into()));
         }
@@ -455,6 +460,7 @@ impl Store {
         for (news_id, edition_id) in &changed {
             record_change(&mut tx, *news_id, *edition_id, t).await?;
         }
+        audit_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(changed)
     }

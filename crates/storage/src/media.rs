@@ -11,8 +11,9 @@ use newsdesk_domain::Photo;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::accounts::audit_in;
 use crate::content::{now, record_change};
-use crate::{Result, Store};
+use crate::{AuditEntry, Result, Store};
 
 /// A photo to store: the original as kept (metadata already cleaned) and its text.
 #[derive(Debug, Clone)]
@@ -241,8 +242,15 @@ impl Store {
     }
 
     /// Changes the caption and credit of a photo; every story showing it is
-    /// marked changed (so all nodes drop its cached page). `None` if there is no such photo.
-    pub async fn update_photo_text(&self, id: i64, caption: &str, credit: &str) -> Result<Option<Photo>> {
+    /// marked changed (so all nodes drop its cached page), with the audit entry
+    /// in the same transaction. `None` if there is no such photo.
+    pub async fn update_photo_text(
+        &self,
+        id: i64,
+        caption: &str,
+        credit: &str,
+        audit: &AuditEntry,
+    ) -> Result<Option<Photo>> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "UPDATE photos SET caption = $1, credit = $2 WHERE id = $3 RETURNING {PHOTO_COLUMNS}"
@@ -261,6 +269,7 @@ impl Store {
         for s in &stories {
             record_change(&mut tx, s.try_get("news_id")?, s.try_get("edition_id")?).await?;
         }
+        audit_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(Some(photo))
     }

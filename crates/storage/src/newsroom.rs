@@ -9,8 +9,9 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use crate::accounts::audit_in;
 use crate::content::{now, record_change, save_story_in};
-use crate::{Result, SaveOutcome, Store, StoreError, StoryInput};
+use crate::{AuditEntry, Result, SaveOutcome, Store, StoreError, StoryInput};
 
 /// Newsroom fields of a story that the public model does not carry.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -115,6 +116,9 @@ pub struct Transition {
     pub note: String,
 }
 
+/// The actor of scheduled publishes, in revisions and the audit log.
+pub const SCHEDULER: &str = "scheduler";
+
 /// Copies the story's current row into its revisions.
 async fn snapshot(conn: &mut AnyConnection, news_id: NewsId, actor: &str, note: &str) -> Result<()> {
     sqlx::query(
@@ -135,13 +139,16 @@ async fn snapshot(conn: &mut AnyConnection, news_id: NewsId, actor: &str, note: 
 impl Store {
     /// Saves a story from the editor. With `expected_version`, the save is
     /// refused ([`StoreError::Stale`]) when the story has changed since that
-    /// version: two people never silently overwrite each other.
+    /// version: two people never silently overwrite each other. `audit` is
+    /// written in the same transaction when something changed (an entry with
+    /// an empty target id gets the new story's News ID).
     pub async fn save_story_checked(
         &self,
         input: &StoryInput,
         expected_version: Option<i64>,
         editorial_note: &str,
         created_by: Option<i64>,
+        audit: &AuditEntry,
     ) -> Result<(NewsId, SaveOutcome)> {
         if input.headline.trim().is_empty() {
             return Err(StoreError::Invalid("headline must not be empty".into()));
@@ -180,6 +187,11 @@ impl Store {
         if outcome == SaveOutcome::Unchanged && !note_changed {
             tx.rollback().await?;
         } else {
+            if audit.target_id.is_empty() {
+                audit_in(&mut tx, &AuditEntry { target_id: news_id.to_string(), ..audit.clone() }).await?;
+            } else {
+                audit_in(&mut tx, audit).await?;
+            }
             tx.commit().await?;
         }
         Ok((news_id, if outcome == SaveOutcome::Unchanged && note_changed { SaveOutcome::Updated } else { outcome }))
@@ -205,8 +217,9 @@ impl Store {
         .transpose()
     }
 
-    /// Applies a workflow transition, checked against the version and state the user saw.
-    pub async fn transition(&self, t: &Transition) -> Result<()> {
+    /// Applies a workflow transition, checked against the version and state
+    /// the user saw, with its audit entry in the same transaction.
+    pub async fn transition(&self, t: &Transition, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query("SELECT version, status, edition_id FROM stories WHERE news_id = $1")
             .bind(t.news_id)
@@ -237,13 +250,21 @@ impl Store {
         .await?;
         snapshot(&mut tx, t.news_id, &t.actor, &t.note).await?;
         record_change(&mut tx, t.news_id, edition_id).await?;
+        audit_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Records a public correction of a published story: the note, and
-    /// `updated_at` (shown as "Updated:" and as dateModified).
-    pub async fn add_correction(&self, news_id: NewsId, expected_version: i64, note: &str, actor: &str) -> Result<()> {
+    /// `updated_at` (shown as "Updated:" and as dateModified), with its audit entry.
+    pub async fn add_correction(
+        &self,
+        news_id: NewsId,
+        expected_version: i64,
+        note: &str,
+        audit: &AuditEntry,
+    ) -> Result<()> {
+        let actor = audit.actor.as_str();
         let mut tx = self.begin_write().await?;
         let row = sqlx::query("SELECT version, status, edition_id FROM stories WHERE news_id = $1")
             .bind(news_id)
@@ -271,6 +292,7 @@ impl Store {
         .await?;
         snapshot(&mut tx, news_id, actor, &format!("correction: {note}")).await?;
         record_change(&mut tx, news_id, row.try_get("edition_id")?).await?;
+        audit_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -288,6 +310,7 @@ impl Store {
 
     /// Publishes every scheduled story whose time has come; returns their News IDs.
     /// Each story goes out once: the update only matches stories still scheduled.
+    /// Each gets its audit entry (actor `scheduler`) in the same transaction.
     pub async fn publish_due(&self, now_at: DateTime<Utc>) -> Result<Vec<NewsId>> {
         let mut tx = self.begin_write().await?;
         let rows = sqlx::query(
@@ -301,8 +324,10 @@ impl Store {
         let mut ids = Vec::with_capacity(rows.len());
         for r in &rows {
             let news_id: NewsId = r.try_get("news_id")?;
-            snapshot(&mut tx, news_id, "scheduler", "publish (scheduled)").await?;
+            snapshot(&mut tx, news_id, SCHEDULER, "publish (scheduled)").await?;
             record_change(&mut tx, news_id, r.try_get("edition_id")?).await?;
+            audit_in(&mut tx, &AuditEntry::system(SCHEDULER, "story.publish", "story", news_id, "publish (scheduled)"))
+                .await?;
             ids.push(news_id);
         }
         tx.commit().await?;

@@ -3,8 +3,9 @@
 use newsdesk_domain::{NewsId, StoryStatus};
 use sqlx::{AnyConnection, Row};
 
+use crate::accounts::audit_in;
 use crate::content::record_change;
-use crate::{Result, Store, StoreError};
+use crate::{AuditEntry, Result, Store, StoreError};
 
 /// Another language's version of a story.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,8 +99,9 @@ impl Store {
     /// Links `news_id` as a translation of `of` (joining `of`'s group), or takes it
     /// out of its group when `of` is `None`. Refuses a story of the same edition as
     /// one already in the group, and unknown stories. The pages of every story whose
-    /// language list changes are marked changed.
-    pub async fn set_translation_of(&self, news_id: NewsId, of: Option<NewsId>) -> Result<()> {
+    /// language list changes are marked changed. The audit entry is written in
+    /// the same transaction when the links change.
+    pub async fn set_translation_of(&self, news_id: NewsId, of: Option<NewsId>, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.begin_write().await?;
         let edition = edition_of(&mut tx, news_id)
             .await?
@@ -107,6 +109,7 @@ impl Store {
         let Some(of) = of else {
             leave(&mut tx, news_id).await?;
             record_change(&mut tx, news_id, edition).await?;
+            audit_in(&mut tx, audit).await?;
             tx.commit().await?;
             return Ok(());
         };
@@ -143,6 +146,7 @@ impl Store {
         for (id, e) in existing {
             record_change(&mut tx, id, e).await?;
         }
+        audit_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -153,7 +157,11 @@ mod tests {
     use newsdesk_domain::{BodyFormat, Direction, StoryStatus};
 
     use crate::testing::TestDb;
-    use crate::{NewEdition, SectionRef, StoryInput};
+    use crate::{AuditEntry, NewEdition, SectionRef, StoryInput};
+
+    fn link() -> AuditEntry {
+        AuditEntry::system("test", "story.translation", "story", 0, "")
+    }
 
     async fn story(db: &TestDb, edition_id: i64, id: i64) {
         db.store
@@ -200,18 +208,18 @@ mod tests {
             story(&db, fa, 2).await;
             story(&db, ar, 3).await;
             story(&db, fa, 4).await;
-            db.store.set_translation_of(2, Some(1)).await.expect("linked");
-            db.store.set_translation_of(3, Some(2)).await.expect("linked through the group");
+            db.store.set_translation_of(2, Some(1), &link()).await.expect("linked");
+            db.store.set_translation_of(3, Some(2), &link()).await.expect("linked through the group");
             let of1: Vec<i64> = db.store.translations(1).await.expect("list").iter().map(|t| t.news_id).collect();
             assert_eq!(of1, vec![2, 3]);
             let of3 = db.store.translations(3).await.expect("list");
             assert_eq!(of3.iter().map(|t| t.lang.as_str()).collect::<Vec<_>>(), vec!["en", "fa"]);
-            assert!(db.store.set_translation_of(4, Some(1)).await.is_err(), "a second Persian version is refused");
-            assert!(db.store.set_translation_of(1, Some(1)).await.is_err());
-            assert!(db.store.set_translation_of(1, Some(999)).await.is_err());
-            db.store.set_translation_of(3, None).await.expect("unlinked");
+            assert!(db.store.set_translation_of(4, Some(1), &link()).await.is_err(), "a second Persian version is refused");
+            assert!(db.store.set_translation_of(1, Some(1), &link()).await.is_err());
+            assert!(db.store.set_translation_of(1, Some(999), &link()).await.is_err());
+            db.store.set_translation_of(3, None, &link()).await.expect("unlinked");
             assert!(db.store.translations(3).await.expect("list").is_empty());
-            db.store.set_translation_of(2, None).await.expect("unlinked");
+            db.store.set_translation_of(2, None, &link()).await.expect("unlinked");
             assert!(db.store.translations(1).await.expect("list").is_empty(), "a group of one is dissolved");
         }
     }

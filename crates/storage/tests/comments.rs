@@ -5,8 +5,14 @@ use chrono::{Duration, TimeZone, Utc};
 use newsdesk_domain::comments::{CommentStatus, ModerationMode};
 use newsdesk_domain::{BodyFormat, Direction, StoryStatus};
 use newsdesk_storage::{
-    NewComment, NewEdition, PostLimits, PostOutcome, QueueFilter, SectionRef, Store, StoryInput, backend_test,
+    AuditEntry, NewComment, NewEdition, PostLimits, PostOutcome, QueueFilter, SectionRef, Store, StoryInput,
+    backend_test,
 };
+
+/// An audit entry for a moderation by `actor`.
+fn by(actor: &str) -> AuditEntry {
+    AuditEntry::system(actor, "comment.moderate", "comment", 0, "")
+}
 
 const LIMITS: PostLimits = PostLimits { per_ip: 100, per_story: 100, window_secs: 600, duplicate_secs: 86_400 };
 
@@ -148,7 +154,7 @@ backend_test! {
         let before = db.store.last_change_id().await.expect("changes");
         let t = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).single().expect("time");
         let changed =
-            db.store.moderate_comments(&[a.id, b.id, c.id], CommentStatus::Approved, "ed@example.org", t).await.expect("approve");
+            db.store.moderate_comments(&[a.id, b.id, c.id], CommentStatus::Approved, &by("ed@example.org"), t).await.expect("approve");
         assert_eq!(changed, vec![(story, e), (other, e)]);
         let log = db.store.changes_since(before, 10).await.expect("log");
         assert_eq!(log.iter().map(|(_, n, _)| *n).collect::<Vec<_>>(), vec![story, other], "one change per story");
@@ -159,14 +165,14 @@ backend_test! {
 
         // Rejecting a pending comment changes no page; marking an approved one as spam does.
         let d = stored(&db.store, &comment(story, "d", "4"), &LIMITS).await;
-        assert!(db.store.moderate_comments(&[d.id], CommentStatus::Rejected, "ed", t).await.expect("reject").is_empty());
-        assert_eq!(db.store.moderate_comments(&[b.id], CommentStatus::Spam, "mod", t).await.expect("spam"), vec![(story, e)]);
+        assert!(db.store.moderate_comments(&[d.id], CommentStatus::Rejected, &by("ed"), t).await.expect("reject").is_empty());
+        assert_eq!(db.store.moderate_comments(&[b.id], CommentStatus::Spam, &by("mod"), t).await.expect("spam"), vec![(story, e)]);
         let history = db.store.comment_history(b.id).await.expect("history");
         assert_eq!(
             history.iter().map(|(s, who, _)| (*s, who.as_str())).collect::<Vec<_>>(),
             [(CommentStatus::Approved, "ed@example.org"), (CommentStatus::Spam, "mod")]
         );
-        assert!(db.store.moderate_comments(&[a.id], CommentStatus::Spam, " ", t).await.is_err(), "who did it is required");
+        assert!(db.store.moderate_comments(&[a.id], CommentStatus::Spam, &by(" "), t).await.is_err(), "who did it is required");
 
         let queue = db
             .store
@@ -213,8 +219,8 @@ backend_test! {
         let (e, story, _) = site(&db.store).await;
         let t = db.store.comment_target(story).await.expect("target").expect("exists");
         assert_eq!((t.closed, t.moderation, t.edition_id, t.status), (false, None, e, StoryStatus::Published));
-        assert!(db.store.set_comments_closed(story, true).await.expect("close"));
-        assert!(!db.store.set_comments_closed(424_242, true).await.expect("no story"));
+        assert!(db.store.set_comments_closed(story, true, &by("ed")).await.expect("close"));
+        assert!(!db.store.set_comments_closed(424_242, true, &by("ed")).await.expect("no story"));
         assert!(db.store.set_comment_moderation(e, Some(ModerationMode::Post)).await.expect("mode"));
         let t = db.store.comment_target(story).await.expect("target").expect("exists");
         assert_eq!((t.closed, t.moderation), (true, Some(ModerationMode::Post)));

@@ -1,7 +1,7 @@
 //! Photos and their renditions, the media library and caption edits, on SQLite and on PostgreSQL.
 
 use newsdesk_domain::{BodyFormat, Direction, StoryStatus};
-use newsdesk_storage::{NewEdition, NewPhoto, NewRendition, SectionRef, Store, StoryInput, backend_test};
+use newsdesk_storage::{AuditEntry, NewEdition, NewPhoto, NewRendition, SectionRef, Store, StoryInput, backend_test};
 use sha2::{Digest, Sha256};
 
 fn sha(bytes: &[u8]) -> String {
@@ -114,14 +114,14 @@ backend_test! {
         let p = db.store.add_photo(&photo(b"x", "Old"), &[]).await.expect("add");
         let news_id = story_with_photo(&db.store, p.id).await;
         let before = db.store.last_change_id().await.expect("changes");
-        let updated = db.store.update_photo_text(p.id, "New caption", "New credit").await.expect("update").expect("exists");
+        let updated = db.store.update_photo_text(p.id, "New caption", "New credit", &AuditEntry::system("test", "media.edit", "photo", p.id, "")).await.expect("update").expect("exists");
         assert_eq!((updated.caption.as_str(), updated.credit.as_str()), ("New caption", "New credit"));
         let changes = db.store.changes_since(before, 10).await.expect("changes");
         assert_eq!(changes.iter().map(|c| c.1).collect::<Vec<_>>(), vec![news_id]);
         let story = db.store.story(news_id).await.expect("story").expect("exists");
         assert_eq!(story.photo.map(|p| p.caption), Some("New caption".into()));
         assert_eq!(db.store.stories_with_photo(p.id).await.expect("stories").iter().map(|s| s.0).collect::<Vec<_>>(), vec![news_id]);
-        assert!(db.store.update_photo_text(p.id + 50, "a", "b").await.expect("update").is_none());
+        assert!(db.store.update_photo_text(p.id + 50, "a", "b", &AuditEntry::system("test", "media.edit", "photo", 0, "")).await.expect("update").is_none());
     }
 }
 

@@ -681,17 +681,6 @@ fn splice_form(page: &str, form: &str) -> String {
     }
 }
 
-/// Moderates comments (approve, reject, spam; one or many) as `actor` and
-/// drops the pages of the stories whose thread changed, here and (through
-/// the change log) on every other node. Returns the number of stories changed.
-pub async fn moderate(state: &AppState, ids: &[i64], status: CommentStatus, actor: &str) -> Result<usize, AppError> {
-    let changed = state.store.moderate_comments(ids, status, actor, Utc::now()).await?;
-    for (news_id, edition_id) in &changed {
-        state.story_changed(*news_id, *edition_id).await?;
-    }
-    Ok(changed.len())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod api;
 pub mod cache;
 pub mod comments;
+pub mod desk;
 mod editions;
 mod error;
 mod feeds;

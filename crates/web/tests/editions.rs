@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use chrono::Duration;
 use newsdesk_domain::calendar::{Calendar, Digits};
 use newsdesk_domain::{BodyFormat, Direction, StoryStatus};
-use newsdesk_storage::{NewEdition, SectionRef, StoryInput, backend_test};
+use newsdesk_storage::{AuditEntry, NewEdition, SectionRef, StoryInput, backend_test};
 
 mod common;
 
@@ -30,7 +30,11 @@ async fn with_persian(app: &TestApp) -> (i64, i64) {
         .await
         .expect("Persian edition");
     let id = persian_story(app, fa.id, FA_HEADLINE, Duration::zero()).await;
-    app.db.store.set_translation_of(id, Some(84427)).await.expect("linked");
+    app.db
+        .store
+        .set_translation_of(id, Some(84427), &AuditEntry::system("test", "story.translation", "story", id, ""))
+        .await
+        .expect("linked");
     app.sync().await;
     (fa.id, id)
 }
@@ -127,7 +131,7 @@ backend_test! {
         assert!(home.body.contains("<link rel=\"alternate\" hreflang=\"fa\" href=\"https://news.example/fa/\">"));
         assert!(home.body.contains("<a href=\"/fa/\" hreflang=\"fa\" lang=\"fa\">فارسی</a>"), "language switcher");
         // Unlinking drops the alternates on both pages (their cached copies too).
-        app.db.store.set_translation_of(id, None).await.expect("unlinked");
+        app.db.store.set_translation_of(id, None, &AuditEntry::system("test", "story.translation", "story", id, "")).await.expect("unlinked");
         app.sync().await;
         assert!(!app.get(SEED_PATH).await.body.contains("hreflang=\"fa\" href=\"https://news.example/fa/news"));
         assert!(!app.get(&fa_path).await.body.contains("<link rel=\"alternate\" hreflang=\"en\""));

@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use chrono::{Duration, Utc};
 use newsdesk_domain::{BodyFormat, StoryStatus};
-use newsdesk_storage::{NewSubscriber, SectionRef, StoryInput, Transition, backend_test};
+use newsdesk_storage::{AuditEntry, NewSubscriber, SectionRef, StoryInput, Transition, backend_test};
 use newsdesk_web::WebConfig;
 
 mod common;
@@ -147,7 +147,7 @@ backend_test! {
                 public_note: None,
                 actor: "test".into(),
                 note: "schedule".into(),
-            })
+            }, &AuditEntry::system("test", "story.schedule", "story", id, ""))
             .await
             .expect("schedule");
         let before = scrape(&app).await;

@@ -9,7 +9,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use chrono::{Duration, Utc};
 use http_body_util::BodyExt;
-use newsdesk_storage::backend_test;
+use newsdesk_storage::{AuditEntry, backend_test};
 use newsdesk_web::{AppState, WebConfig};
 use tower::ServiceExt;
 
@@ -87,7 +87,7 @@ backend_test! {
         assert!(!before.contains("Figures fixed."));
         // Node A (here: the store, as any node's back office would) corrects the story.
         let v = app.db.store.story(84427).await.expect("read").expect("seed").version;
-        app.db.store.add_correction(84427, v, "Figures fixed.", "editor@example.org").await.expect("correction");
+        app.db.store.add_correction(84427, v, "Figures fixed.", &AuditEntry::system("editor@example.org", "story.correction", "story", 84427, "Figures fixed.")).await.expect("correction");
         let (_, stale) = visit(&node_b, common::SEED_PATH, "198.51.100.20").await;
         assert!(!stale.contains("Figures fixed."), "node B serves its cached page until it reads the change log");
         node_b.apply_changes(since).await.expect("follow");

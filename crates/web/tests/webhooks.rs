@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
 use newsdesk_domain::{BodyFormat, StoryStatus};
 use newsdesk_storage::testing::TestDb;
-use newsdesk_storage::{NewSubscriber, SectionRef, StoryInput};
+use newsdesk_storage::{AuditEntry, NewSubscriber, SectionRef, StoryInput};
 
 mod common;
 use common::TestApp;
@@ -171,7 +171,15 @@ async fn newsroom(app: &TestApp, name: &str, ops: &[Op]) -> (i64, Vec<&'static s
             }
             Op::Correct => {
                 let version = store.story(id).await.expect("read").expect("story").version;
-                store.add_correction(id, version, "A name was misspelt.", "test").await.expect("correction");
+                store
+                    .add_correction(
+                        id,
+                        version,
+                        "A name was misspelt.",
+                        &AuditEntry::system("test", "story.correction", "story", id, ""),
+                    )
+                    .await
+                    .expect("correction");
             }
             Op::MarkUpdated => {
                 let at = Utc::now() + chrono::Duration::minutes(n as i64 + 1);

@@ -11,7 +11,7 @@ use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use newsdesk_domain::calendar::{Calendar, Digits};
 use newsdesk_domain::{BodyFormat, Direction, NewsId, StoryStatus};
-use newsdesk_storage::{NewEdition, SectionRef, Store, StoryInput};
+use newsdesk_storage::{AuditEntry, NewEdition, SectionRef, Store, StoryInput};
 
 /// Byline of the Persian synthetic stories.
 pub const FA_AUTHOR: &str = "میز خبر نمایشی";
@@ -126,7 +126,8 @@ pub async fn fill(
         })
         .await
         .context("saving the Persian translation of the seed story")?;
-    store.set_translation_of(translation, Some(seed)).await.context("linking the seed's translation")?;
+    let audit = AuditEntry::system(ACTOR, "story.translation", "story", translation, &format!("translation of {seed}"));
+    store.set_translation_of(translation, Some(seed), &audit).await.context("linking the seed's translation")?;
     created += 1;
     Ok(EditionsReport { fa_edition: fa.id, ar_edition: ar.id, seed_translation: translation, created })
 }

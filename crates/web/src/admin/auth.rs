@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 
 use super::{AdminError, page};
 use crate::AppState;
+use crate::desk::Actor;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "nd_session";
@@ -57,13 +58,20 @@ pub struct Staff {
 }
 
 impl Staff {
-    /// Refuses with 403 unless the role has `p`.
-    pub fn require(&self, p: Permission) -> Result<(), AdminError> {
-        if self.role.can(p) {
-            Ok(())
-        } else {
-            Err(AdminError::Forbidden(format!("Your role ({}) may not do this.", self.role)))
+    /// The newsroom's view of this user, for the desk's commands.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: self.user_id,
+            email: self.email.clone(),
+            name: self.name.clone(),
+            role: self.role,
+            token_id: None,
         }
+    }
+
+    /// Refuses with 403 unless the role has `p` (the desk's rule, [`Actor::require`]).
+    pub fn require(&self, p: Permission) -> Result<(), AdminError> {
+        Ok(self.actor().require(p)?)
     }
 
     /// Whether the role has `p`.
@@ -71,7 +79,8 @@ impl Staff {
         self.role.can(p)
     }
 
-    /// An audit entry by this user.
+    /// An audit entry by this user ([`Actor::audit`]), for back-office writes
+    /// outside the newsroom (users, sections, subscribers).
     pub fn audit(
         &self,
         action: &str,
@@ -79,15 +88,7 @@ impl Staff {
         target_id: impl ToString,
         detail: impl Into<String>,
     ) -> AuditEntry {
-        AuditEntry {
-            at: Utc::now(),
-            actor: self.email.clone(),
-            user_id: Some(self.user_id),
-            action: action.into(),
-            target_kind: target_kind.into(),
-            target_id: target_id.to_string(),
-            detail: detail.into(),
-        }
+        self.actor().audit(action, target_kind, target_id, detail)
     }
 }
 

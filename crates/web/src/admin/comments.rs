@@ -17,12 +17,10 @@ use newsdesk_storage::QueueFilter;
 use serde::Deserialize;
 
 use super::{AdminError, Staff, Table, page};
-use crate::AppState;
+use crate::{AppState, desk};
 
 /// Comments per queue page.
 const PAGE: i64 = 50;
-/// Most comments one bulk action may touch.
-const MAX_BULK: usize = 500;
 
 pub(super) fn routes(t: Table) -> Table {
     use Permission::*;
@@ -183,15 +181,8 @@ async fn moderate(State(state): State<AppState>, staff: Staff, body: Bytes) -> R
             return Err(AdminError::BadRequest(format!("Choose approve, reject or spam (the action was `{other}`).")));
         }
     };
-    if ids.is_empty() {
-        return Err(AdminError::BadRequest("Tick at least one comment first.".into()));
-    }
-    if ids.len() > MAX_BULK {
-        return Err(AdminError::BadRequest(format!("At most {MAX_BULK} comments at once.")));
-    }
-    crate::comments::moderate(&state, &ids, status, &staff.email).await?;
-    let detail = format!("{} → {}", ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","), status.as_str());
-    state.store.audit(&staff.audit("comment.moderate", "comment", ids[0], detail)).await?;
+    // The pages of the stories whose thread changed drop here at once, on other nodes through the change log.
+    desk::moderate_comments(&state, &staff.actor(), &ids, status).await?.drop_pages(&state).await?;
     let back =
         Filters::parse(get("return_status"), get("return_story")).unwrap_or(Filters { status: None, story: None });
     Ok(Redirect::to(&format!("/admin/comments?{}&done={}", back.query(), ids.len())).into_response())
@@ -217,12 +208,6 @@ async fn set_closed(
             return Err(AdminError::BadRequest(format!("closed must be 1 or 0, found `{}`", other.unwrap_or(""))));
         }
     };
-    if !state.store.set_comments_closed(id, closed).await? {
-        return Err(AdminError::NotFound);
-    }
-    let target = state.store.comment_target(id).await?.ok_or(AdminError::NotFound)?;
-    state.story_changed(id, target.edition_id).await?;
-    let what = if closed { "closed" } else { "opened" };
-    state.store.audit(&staff.audit("comment.story", "story", id, what)).await?;
+    desk::close_comments(&state, &staff.actor(), id, closed).await?.drop_pages(&state).await?;
     Ok(Redirect::to(&format!("/admin/comments?status=all&story={id}")).into_response())
 }

@@ -16,13 +16,11 @@ use serde::{Deserialize, Serialize};
 
 use super::{AdminError, ErrorMarker, Staff, Table, page};
 use crate::AppState;
+use crate::desk::{self, MAX_CAPTION, MAX_CREDIT};
 use crate::media::{self, MediaError};
 
 /// Photos per page of the library.
 const PAGE: i64 = 30;
-/// Limits of the text fields (characters).
-const MAX_CAPTION: usize = 1_000;
-const MAX_CREDIT: usize = 200;
 /// Room for the form's other fields and the multipart framing, beyond the file.
 const FORM_SLACK: usize = 64 * 1024;
 
@@ -59,13 +57,9 @@ fn human_size(n: i64) -> String {
     }
 }
 
-/// Cleans a caption or credit: one line, trimmed, within `max` characters.
-fn clean_text(field: &str, value: &str, max: usize) -> Result<String, String> {
-    let v = value.split_whitespace().collect::<Vec<_>>().join(" ");
-    if v.chars().count() > max {
-        return Err(format!("The {field} is longer than {max} characters."));
-    }
-    Ok(v)
+/// Cleans a caption or credit with the desk's rule ([`desk::photo_text`]).
+fn clean_text(field: &'static str, value: &str, max: usize) -> Result<String, String> {
+    desk::photo_text(field, value, max).map_err(|e| e.message)
 }
 
 /// A photo as the library page and the editor's script see it.
@@ -225,7 +219,7 @@ async fn upload(State(state): State<AppState>, staff: Staff, req: Request) -> Re
         Ok(c) => c,
         Err(m) => return Ok(refuse(StatusCode::UNPROCESSABLE_ENTITY, m)),
     };
-    let photo = match store_upload(&state, file, caption, credit).await? {
+    let photo = match store_upload(&state, &staff, file, caption, credit).await? {
         Ok(p) => p,
         Err(e) => {
             let status = match e {
@@ -267,6 +261,7 @@ async fn read_form(req: Request, state: &AppState) -> Result<UploadForm, String>
 /// Checks, cleans and stores an upload with its renditions (made once, off the async threads).
 async fn store_upload(
     state: &AppState,
+    staff: &Staff,
     file: bytes::Bytes,
     caption: String,
     credit: String,
@@ -289,9 +284,8 @@ async fn store_upload(
         if caption == existing.caption && credit == existing.credit {
             return Ok(Ok(existing));
         }
-        let updated =
-            state.store.update_photo_text(existing.id, &caption, &credit).await?.ok_or(AdminError::NotFound)?;
-        photo_text_changed(state, existing.id).await?;
+        let (updated, changed) = desk::edit_photo(state, &staff.actor(), existing.id, &caption, &credit).await?;
+        changed.drop_pages(state).await?;
         return Ok(Ok(updated));
     }
     let (prepared, renditions) = tokio::task::spawn_blocking(move || {
@@ -305,14 +299,6 @@ async fn store_upload(
         Err(e) => return Ok(Err(e)),
     };
     Ok(Ok(state.store.add_photo(&prepared.photo, &renditions).await?))
-}
-
-/// Drops this node's cached pages of the stories that show photo `id` (other nodes read the change log).
-async fn photo_text_changed(state: &AppState, id: i64) -> Result<(), AdminError> {
-    for (news_id, edition_id) in state.store.stories_with_photo(id).await? {
-        state.story_changed(news_id, edition_id).await?;
-    }
-    Ok(())
 }
 
 #[derive(Debug, Deserialize)]
@@ -340,9 +326,8 @@ async fn edit_text(
         Ok(c) => c,
         Err(m) => return Ok(refuse(StatusCode::UNPROCESSABLE_ENTITY, m)),
     };
-    let photo = state.store.update_photo_text(id, &caption, &credit).await?.ok_or(AdminError::NotFound)?;
-    photo_text_changed(&state, id).await?;
-    state.store.audit(&staff.audit("media.edit", "photo", id, &caption)).await?;
+    let (photo, changed) = desk::edit_photo(&state, &staff.actor(), id, &caption, &credit).await?;
+    changed.drop_pages(&state).await?;
     if wants_json(&headers) {
         let renditions = state.store.photo_renditions(id).await?;
         return Ok(Json(item_of(&photo, &renditions, None)).into_response());

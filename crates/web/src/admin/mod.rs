@@ -71,6 +71,22 @@ impl From<newsdesk_storage::StoreError> for AdminError {
     }
 }
 
+/// The desk's errors as back-office answers (a refused form is rendered by
+/// its handler instead: the editor keeps what was typed).
+impl From<crate::desk::DeskError> for AdminError {
+    fn from(e: crate::desk::DeskError) -> Self {
+        use crate::desk::DeskError;
+        match e {
+            DeskError::NotFound(_) => AdminError::NotFound,
+            DeskError::Forbidden(m) => AdminError::Forbidden(m),
+            DeskError::Conflict { message, .. } => AdminError::Conflict(message),
+            DeskError::Invalid(errors) => AdminError::BadRequest(crate::desk::join(&errors, " ")),
+            DeskError::Unavailable(cause) => AdminError::Unavailable(cause),
+            DeskError::Internal(cause) => AdminError::Internal(cause),
+        }
+    }
+}
+
 impl From<crate::AppError> for AdminError {
     fn from(e: crate::AppError) -> Self {
         if e.is_unavailable() { AdminError::Unavailable(e.to_string()) } else { AdminError::Internal(e.to_string()) }
@@ -181,21 +197,6 @@ fn render_error(
         tracing::error!(error = %e, "cannot render the back-office error page");
         (status, marker.message.clone()).into_response()
     })
-}
-
-/// Whether a user of `role` may act on stories of `section_id` beyond their own
-/// drafts: admins everywhere, others within their assigned sections (all when
-/// they have none). The one scope rule of the back office and the write API.
-pub(crate) async fn covers_section(
-    state: &AppState,
-    user_id: i64,
-    role: newsdesk_domain::roles::Role,
-    section_id: i64,
-) -> Result<bool, newsdesk_storage::StoreError> {
-    if role == newsdesk_domain::roles::Role::Admin {
-        return Ok(true);
-    }
-    state.store.user_covers_section(user_id, section_id).await
 }
 
 /// A back-office route: method, path (axum syntax) and who may use it

@@ -5,19 +5,20 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Form, Json};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{NaiveDate, TimeZone, Utc};
+use newsdesk_domain::limits::MAX_BODY;
 use newsdesk_domain::roles::Permission;
 use newsdesk_domain::workflow::{Action, may_edit};
-use newsdesk_domain::{BodyFormat, Edition, Section, Story, StoryStatus, dates, slug::slugify};
-use newsdesk_storage::{DeskFilter, SaveOutcome, SectionRef, StoreError, StoryInput, Transition};
+use newsdesk_domain::{BodyFormat, Edition, Section, Story, StoryStatus, dates};
+use newsdesk_storage::{DeskFilter, SaveOutcome, StoryExtras};
 use serde::{Deserialize, Serialize};
 
 use super::{AdminError, Staff, Table, page};
 use crate::AppState;
+use crate::desk::{self, ActRequest, DeskError, FieldError, ScheduleAt, SectionChoice, StoryChanges};
 
 /// Stories per page of the desk list.
 const PAGE: i64 = 50;
-use newsdesk_domain::limits::{MAX_BODY, MAX_HEADLINE, MAX_LEAD, MAX_NAME, MAX_NOTE, MAX_TAGS};
 
 pub(super) fn routes(t: Table) -> Table {
     use Permission::*;
@@ -38,67 +39,23 @@ pub(super) fn routes(t: Table) -> Table {
 }
 
 fn edition_of(state: &AppState, id: i64) -> Result<Edition, AdminError> {
-    state.editions.load().iter().find(|e| e.id == id).cloned().ok_or(AdminError::NotFound)
-}
-
-fn default_edition(state: &AppState) -> Result<Edition, AdminError> {
-    state.default_edition().ok_or_else(|| {
-        AdminError::BadRequest("The site has no edition yet: run `newsdesk demo` or import a page first.".into())
-    })
+    Ok(desk::edition_of(state, id)?)
 }
 
 fn parse_id(id: &str) -> Result<i64, AdminError> {
     id.parse::<i64>().ok().filter(|n| *n > 0).ok_or(AdminError::NotFound)
 }
 
-async fn load(state: &AppState, id: &str) -> Result<(Story, newsdesk_storage::StoryExtras), AdminError> {
-    let id = parse_id(id)?;
-    let story = state.store.story(id).await?.ok_or(AdminError::NotFound)?;
-    let extras = state.store.story_extras(id).await?.unwrap_or_default();
-    Ok((story, extras))
-}
-
-fn own(staff: &Staff, extras: &newsdesk_storage::StoryExtras) -> bool {
-    extras.created_by == Some(staff.user_id)
+async fn load(state: &AppState, id: &str) -> Result<(Story, StoryExtras), AdminError> {
+    Ok(desk::load(state, parse_id(id)?).await?)
 }
 
 /// Refuses a user who may not see this story in the back office (reporters see their own).
-fn check_open(staff: &Staff, extras: &newsdesk_storage::StoryExtras) -> Result<(), AdminError> {
-    if staff.can(Permission::EditAnyStory) || own(staff, extras) {
+fn check_open(staff: &Staff, extras: &StoryExtras) -> Result<(), AdminError> {
+    if staff.can(Permission::EditAnyStory) || staff.actor().owns(extras) {
         Ok(())
     } else {
         Err(AdminError::Forbidden(format!("Your role ({}) may open only your own stories.", staff.role)))
-    }
-}
-
-fn check_edit(staff: &Staff, story: &Story, extras: &newsdesk_storage::StoryExtras) -> Result<(), AdminError> {
-    if may_edit(staff.role, story.status, own(staff, extras)) {
-        Ok(())
-    } else if story.status == StoryStatus::Killed {
-        Err(AdminError::Conflict("A killed story cannot be edited.".into()))
-    } else {
-        Err(AdminError::Forbidden(format!(
-            "Your role ({}) may edit only your own drafts; this story is {} and {}.",
-            staff.role,
-            story.status.as_str(),
-            if own(staff, extras) { "yours" } else { "not yours" }
-        )))
-    }
-}
-
-/// Refuses an editor acting outside their assigned sections (their own drafts are always theirs).
-async fn check_scope(state: &AppState, staff: &Staff, section_id: i64, own_story: bool) -> Result<(), AdminError> {
-    if own_story || super::covers_section(state, staff.user_id, staff.role, section_id).await? {
-        return Ok(());
-    }
-    let name = state.store.section_path(section_id).await?.unwrap_or_else(|| format!("section {section_id}"));
-    Err(AdminError::Forbidden(format!("You are assigned to other sections than “{name}”; ask an admin to widen them.")))
-}
-
-fn conflict_of(e: StoreError) -> AdminError {
-    match e {
-        StoreError::Stale { .. } => AdminError::Conflict(e.to_string()),
-        other => other.into(),
     }
 }
 
@@ -145,7 +102,7 @@ async fn list(
             .filter(|p| (1..=10_000).contains(p))
             .ok_or_else(|| AdminError::BadRequest(format!("page must be a number from 1 to 10000, not `{p}`")))?,
     };
-    let edition = default_edition(&state)?;
+    let edition = desk::edition_for_new(&state, None)?;
     let tz = edition.time_zone;
     let day_start = |d: NaiveDate| tz.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()).earliest();
     let from = parse_day(q.from.as_deref(), "from")?.and_then(day_start).map(|d| d.with_timezone(&Utc));
@@ -265,125 +222,57 @@ pub(super) struct StoryForm {
     photo_id: Option<String>,
 }
 
-fn split_names(s: &str, what: &str) -> Result<Vec<String>, String> {
-    let mut out: Vec<String> = Vec::new();
-    for n in s.split(',').map(|n| n.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|n| !n.is_empty()) {
-        if n.chars().count() > MAX_NAME {
-            return Err(format!("{what} “{n}” is longer than {MAX_NAME} characters"));
-        }
-        if !out.iter().any(|o| o.eq_ignore_ascii_case(&n)) {
-            out.push(n);
-        }
-    }
-    if out.len() > MAX_TAGS {
-        return Err(format!("at most {MAX_TAGS} {what}s"));
-    }
-    Ok(out)
+/// Comma-separated names; the desk folds, checks and deduplicates them.
+fn split_names(s: &str) -> Vec<String> {
+    s.split(',').map(String::from).collect()
 }
 
-fn too_long(field: &str, value: &str, max: usize) -> Option<String> {
-    (value.chars().count() > max).then(|| format!("The {field} is longer than {max} characters."))
-}
-
-/// The lead photo a form names, checked against the media library: `None`
-/// to keep the story's, `Some(None)` for no photo, or why it is refused.
-async fn form_photo(state: &AppState, form: &StoryForm) -> Result<Result<Option<Option<i64>>, String>, AdminError> {
-    let Some(raw) = form.photo_id.as_deref().map(str::trim) else { return Ok(Ok(None)) };
-    if raw.is_empty() {
-        return Ok(Ok(Some(None)));
-    }
-    let Some(id) = raw.parse::<i64>().ok().filter(|n| *n > 0) else {
-        return Ok(Err(format!("The lead photo must be a photo number from the media library, not “{raw}”.")));
-    };
-    Ok(match state.store.photo(id).await? {
-        Some(_) => Ok(Some(Some(id))),
-        None => Err(format!("There is no photo {id} in the media library: upload it or choose another.")),
-    })
-}
-
-/// Checks the form (with its lead photo checked by [`form_photo`]); the errors by field, or the input to save.
-fn validate(
-    form: &StoryForm,
-    photo: Result<Option<Option<i64>>, String>,
-    edition: &Edition,
-    sections: &[Section],
-    existing: Option<&Story>,
-    actor: &str,
-) -> Result<StoryInput, Vec<String>> {
-    let mut errors = Vec::new();
-    let photo_id = match photo {
-        Ok(Some(chosen)) => chosen,
-        Ok(None) => existing.and_then(|s| s.photo.as_ref().map(|p| p.id)),
-        Err(e) => {
-            errors.push(e);
+/// The editor form as changes for the desk: the form carries every field.
+fn changes_of(form: &StoryForm) -> StoryChanges {
+    let mut unreadable = Vec::new();
+    let body_format = match form.body_format.as_deref() {
+        None | Some("") => None,
+        Some(f) => BodyFormat::parse(f).or_else(|| {
+            unreadable.push(FieldError::new("body_format", format!("Unknown body format `{f}`.")));
             None
-        }
-    };
-    let headline = form.headline.trim().to_string();
-    if headline.is_empty() {
-        errors.push("The headline is empty.".to_string());
-    }
-    errors.extend(too_long("headline", &headline, MAX_HEADLINE));
-    errors.extend(too_long("lead", &form.lead, MAX_LEAD));
-    errors.extend(too_long("body", &form.body, MAX_BODY));
-    errors.extend(too_long("editorial note", &form.editorial_note, MAX_NOTE));
-    let section_id = form.section_id.parse::<i64>().ok().filter(|id| sections.iter().any(|s| s.id == *id));
-    if section_id.is_none() {
-        errors.push("Choose a section.".into());
-    }
-    let format = match form.body_format.as_deref() {
-        None | Some("") => existing.map(|s| s.body_format).unwrap_or(BodyFormat::Markdown),
-        Some(f) => BodyFormat::parse(f).unwrap_or_else(|| {
-            errors.push(format!("Unknown body format `{f}`."));
-            BodyFormat::Markdown
         }),
     };
-    let tags = split_names(&form.tags, "tag").unwrap_or_else(|e| {
-        errors.push(format!("Tags: {e}."));
-        Vec::new()
-    });
-    let authors = split_names(&form.authors, "byline").unwrap_or_else(|e| {
-        errors.push(format!("Byline: {e}."));
-        Vec::new()
-    });
-    // The slug is the story's address: editable until the first publish, then fixed.
-    let published_once = existing.is_some_and(|s| s.published_at.is_some());
-    let slug = match (existing, form.slug.as_deref().map(str::trim)) {
-        (Some(s), _) if published_once => s.slug.clone(),
-        (_, Some(wanted)) if !wanted.is_empty() => {
-            let clean = slugify(wanted);
-            if clean != wanted {
-                errors.push(format!(
-                    "The slug may hold only lower-case letters, digits and hyphens (for example “{clean}”)."
+    // Absent: keep the story's photo; empty: none.
+    let photo_id = match form.photo_id.as_deref().map(str::trim) {
+        None => None,
+        Some("") => Some(None),
+        Some(raw) => match raw.parse::<i64>().ok().filter(|n| *n > 0) {
+            Some(id) => Some(Some(id)),
+            None => {
+                unreadable.push(FieldError::new(
+                    "photo_id",
+                    format!("The lead photo must be a photo number from the media library, not “{raw}”."),
                 ));
+                None
             }
-            clean
-        }
-        (Some(s), _) => s.slug.clone(),
-        (None, _) => slugify(&headline),
+        },
     };
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    Ok(StoryInput {
-        news_id: existing.map(|s| s.news_id),
-        edition_id: edition.id,
-        section: SectionRef::Id(section_id.unwrap_or_default()),
-        slug: Some(if slug.is_empty() { "story".into() } else { slug }),
-        headline,
-        lead: form.lead.trim().to_string(),
-        body_source: form.body.clone(),
-        body_format: format,
+    StoryChanges {
+        headline: Some(form.headline.clone()),
+        lead: Some(form.lead.clone()),
+        body: Some(form.body.clone()),
+        body_format,
+        section: Some(SectionChoice::Id(form.section_id.trim().parse::<i64>().unwrap_or(0))),
+        tags: Some(split_names(&form.tags)),
+        authors: Some(split_names(&form.authors)),
+        slug: form.slug.clone(),
+        editorial_note: Some(form.editorial_note.clone()),
         photo_id,
-        status: existing.map(|s| s.status).unwrap_or(StoryStatus::Draft),
-        published_at: existing.and_then(|s| s.published_at),
-        tags,
-        authors,
-        actor: actor.to_string(),
-    })
+        unreadable,
+    }
 }
 
-fn form_of(story: &Story, extras: &newsdesk_storage::StoryExtras) -> StoryForm {
+/// The messages of a refused form, for the editor.
+fn messages(errors: &[FieldError]) -> Vec<String> {
+    errors.iter().map(|e| e.message.clone()).collect()
+}
+
+fn form_of(story: &Story, extras: &StoryExtras) -> StoryForm {
     StoryForm {
         headline: story.headline.clone(),
         lead: story.lead.clone(),
@@ -402,7 +291,7 @@ fn form_of(story: &Story, extras: &newsdesk_storage::StoryExtras) -> StoryForm {
 
 struct EditorPage<'a> {
     story: Option<&'a Story>,
-    extras: Option<&'a newsdesk_storage::StoryExtras>,
+    extras: Option<&'a StoryExtras>,
     form: StoryForm,
     errors: Vec<String>,
     notice: Option<String>,
@@ -420,7 +309,7 @@ async fn render_editor(
         state.store.tags_in_use(edition.id, 2000).await?.into_iter().map(|t| t.name).collect();
     let tz = edition.time_zone;
     let story = p.story.map(|s| {
-        let own = p.extras.is_some_and(|e| own(staff, e));
+        let own = p.extras.is_some_and(|e| staff.actor().owns(e));
         minijinja::context! {
             news_id => s.news_id,
             status => s.status.as_str(),
@@ -488,16 +377,7 @@ async fn render_editor(
 
 /// The edition a new story is written for: `lang`, or the default edition.
 fn edition_for_new(state: &AppState, lang: Option<&str>) -> Result<Edition, AdminError> {
-    match lang.map(str::trim).filter(|l| !l.is_empty()) {
-        None => default_edition(state),
-        Some(l) => state
-            .editions
-            .load()
-            .iter()
-            .find(|e| e.lang == l)
-            .cloned()
-            .ok_or_else(|| AdminError::BadRequest(format!("there is no edition `{l}`"))),
-    }
+    Ok(desk::edition_for_new(state, lang)?)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -532,29 +412,21 @@ async fn create(
     Form(form): Form<StoryForm>,
 ) -> Result<Response, AdminError> {
     let edition = edition_for_new(&state, form.edition.as_deref())?;
-    let sections = state.store.sections(edition.id).await?;
-    let input = match validate(&form, form_photo(&state, &form).await?, &edition, &sections, None, &staff.email) {
-        Ok(i) => i,
-        Err(errors) => {
-            return render_editor(
-                &state,
-                &staff,
-                &edition,
-                EditorPage {
-                    story: None,
-                    extras: None,
-                    form,
-                    errors,
-                    notice: None,
-                    status: StatusCode::UNPROCESSABLE_ENTITY,
-                },
-            )
-            .await;
+    match desk::create(&state, &staff.actor(), &edition, changes_of(&form)).await {
+        Ok(id) => Ok(Redirect::to(&format!("/admin/stories/{id}/edit?saved=created")).into_response()),
+        Err(DeskError::Invalid(errors)) => {
+            let page = EditorPage {
+                story: None,
+                extras: None,
+                form,
+                errors: messages(&errors),
+                notice: None,
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            render_editor(&state, &staff, &edition, page).await
         }
-    };
-    let (id, _) = state.store.save_story_checked(&input, None, form.editorial_note.trim(), Some(staff.user_id)).await?;
-    state.store.audit(&staff.audit("story.create", "story", id, &input.headline)).await?;
-    Ok(Redirect::to(&format!("/admin/stories/{id}/edit?saved=created")).into_response())
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -616,12 +488,8 @@ async fn save(
     Form(form): Form<StoryForm>,
 ) -> Result<Response, AdminError> {
     let (story, extras) = load(&state, &id).await?;
-    check_edit(&staff, &story, &extras)?;
-    check_scope(&state, &staff, story.section_id, own(&staff, &extras)).await?;
-    let edition = edition_of(&state, story.edition_id)?;
-    let sections = state.store.sections(edition.id).await?;
     let version = expected_version(&form)?;
-    let errors = |errors: Vec<String>, status: StatusCode, form: StoryForm| EditorPage {
+    let page = |errors: Vec<String>, status: StatusCode, form: StoryForm| EditorPage {
         story: Some(&story),
         extras: Some(&extras),
         form,
@@ -629,30 +497,26 @@ async fn save(
         notice: None,
         status,
     };
-    let input = match validate(&form, form_photo(&state, &form).await?, &edition, &sections, Some(&story), &staff.email)
-    {
-        Ok(i) => i,
-        Err(e) => {
-            return render_editor(&state, &staff, &edition, errors(e, StatusCode::UNPROCESSABLE_ENTITY, form)).await;
-        }
-    };
-    match state.store.save_story_checked(&input, Some(version), form.editorial_note.trim(), None).await {
-        Ok((_, outcome)) => {
-            if outcome != SaveOutcome::Unchanged {
-                state.store.audit(&staff.audit("story.edit", "story", story.news_id, &input.headline)).await?;
-            }
+    let edition = edition_of(&state, story.edition_id)?;
+    match desk::update(&state, &staff.actor(), story.news_id, version, changes_of(&form)).await {
+        Ok((outcome, changed)) => {
+            changed.drop_pages(&state).await?;
             let saved = if outcome == SaveOutcome::Unchanged { "unchanged" } else { "saved" };
             Ok(Redirect::to(&format!("/admin/stories/{}/edit?saved={saved}", story.news_id)).into_response())
         }
-        Err(StoreError::Stale { current }) => {
+        Err(DeskError::Invalid(errors)) => {
+            render_editor(&state, &staff, &edition, page(messages(&errors), StatusCode::UNPROCESSABLE_ENTITY, form))
+                .await
+        }
+        Err(DeskError::Conflict { current_version: Some(current), .. }) => {
             // Keep what this user typed, and show how it differs from what is stored now.
             let msg = format!(
                 "Someone else saved this story meanwhile (it is now at version {current}, you started from version \
                  {version}). Your text is kept below; the differences to the stored version are shown. Copy what \
                  you need, reload, and save again."
             );
-            let page = errors(vec![msg, diff_summary(&story, &form)], StatusCode::CONFLICT, form.clone());
-            render_editor(&state, &staff, &edition, page).await
+            let diff = diff_summary(&story, &form);
+            render_editor(&state, &staff, &edition, page(vec![msg, diff], StatusCode::CONFLICT, form.clone())).await
         }
         Err(e) => Err(e.into()),
     }
@@ -687,9 +551,7 @@ async fn autosave(
     Path(id): Path<String>,
     Form(form): Form<StoryForm>,
 ) -> Result<Response, AdminError> {
-    let (story, extras) = load(&state, &id).await?;
-    check_edit(&staff, &story, &extras)?;
-    check_scope(&state, &staff, story.section_id, own(&staff, &extras)).await?;
+    let (story, _) = load(&state, &id).await?;
     if story.status != StoryStatus::Draft {
         return Ok((
             StatusCode::CONFLICT,
@@ -697,29 +559,18 @@ async fn autosave(
         )
             .into_response());
     }
-    let edition = edition_of(&state, story.edition_id)?;
-    let sections = state.store.sections(edition.id).await?;
     let version = expected_version(&form)?;
-    let input = match validate(&form, form_photo(&state, &form).await?, &edition, &sections, Some(&story), &staff.email)
-    {
-        Ok(i) => i,
-        Err(errors) => {
-            return Ok((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Json(serde_json::json!({ "saved": false, "message": errors.join(" ") })),
-            )
-                .into_response());
-        }
+    let refused = |status: StatusCode, message: String| {
+        (status, Json(serde_json::json!({ "saved": false, "message": message }))).into_response()
     };
-    match state.store.save_story_checked(&input, Some(version), form.editorial_note.trim(), None).await {
-        Ok(_) => {
+    match desk::update(&state, &staff.actor(), story.news_id, version, changes_of(&form)).await {
+        Ok((_, changed)) => {
+            changed.drop_pages(&state).await?;
             let now = state.store.story(story.news_id).await?.map(|s| s.version).unwrap_or(version);
             Ok(Json(serde_json::json!({ "saved": true, "version": now })).into_response())
         }
-        Err(e @ StoreError::Stale { .. }) => {
-            Ok((StatusCode::CONFLICT, Json(serde_json::json!({ "saved": false, "message": e.to_string() })))
-                .into_response())
-        }
+        Err(DeskError::Invalid(errors)) => Ok(refused(StatusCode::UNPROCESSABLE_ENTITY, desk::join(&errors, " "))),
+        Err(DeskError::Conflict { current_version: Some(_), message }) => Ok(refused(StatusCode::CONFLICT, message)),
         Err(e) => Err(e.into()),
     }
 }
@@ -765,78 +616,22 @@ pub(super) struct WorkflowForm {
     public_note: String,
 }
 
-/// Reads `2026-11-27T14:30` in the edition's zone.
-fn parse_local(s: &str, edition: &Edition) -> Result<DateTime<Utc>, AdminError> {
-    let naive = NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M")
-        .or_else(|_| NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M:%S"))
-        .map_err(|_| {
-            AdminError::BadRequest(format!("The time must look like 2026-11-27T14:30, not “{}”.", s.trim()))
-        })?;
-    dates::local_to_utc(naive, edition.time_zone).map_err(|e| AdminError::BadRequest(e.to_string()))
-}
-
 async fn workflow(
     State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
     Form(form): Form<WorkflowForm>,
 ) -> Result<Response, AdminError> {
-    let (story, extras) = load(&state, &id).await?;
+    let id = parse_id(&id)?;
     let action: Action = form.action.parse().map_err(AdminError::BadRequest)?;
-    staff.require(action.permission())?;
-    if action == Action::Submit && !own(&staff, &extras) && !staff.can(Permission::EditAnyStory) {
-        return Err(AdminError::Forbidden("Reporters submit only their own drafts.".into()));
-    }
-    if action != Action::Submit {
-        check_scope(&state, &staff, story.section_id, false).await?;
-    }
-    let to = action.apply(story.status).map_err(AdminError::Conflict)?;
-    let version = parse_version(&form.version)?;
-    let edition = edition_of(&state, story.edition_id)?;
-    let scheduled_at = if action == Action::Schedule {
-        let at = parse_local(&form.scheduled_at, &edition)?;
-        if at <= Utc::now() {
-            return Err(AdminError::BadRequest("The scheduled time is in the past; use Publish now instead.".into()));
-        }
-        Some(at)
-    } else {
-        None
+    let req = ActRequest {
+        action,
+        version: parse_version(&form.version)?,
+        scheduled_at: Some(ScheduleAt::Local(form.scheduled_at)),
+        public_note: Some(form.public_note),
     };
-    let public_note = if action == Action::Kill {
-        let note = form.public_note.trim();
-        if note.is_empty() {
-            return Err(AdminError::BadRequest(
-                "A killed story needs a public note saying why it was withdrawn.".into(),
-            ));
-        }
-        if note.chars().count() > MAX_NOTE {
-            return Err(AdminError::BadRequest(format!("The public note is longer than {MAX_NOTE} characters.")));
-        }
-        Some(note.to_string())
-    } else {
-        None
-    };
-    let note = match scheduled_at {
-        Some(at) => format!("schedule for {}", dates::format_long(at, edition.time_zone)),
-        None => action.as_str().to_string(),
-    };
-    state
-        .store
-        .transition(&Transition {
-            news_id: story.news_id,
-            expected_version: version,
-            from: story.status,
-            to,
-            scheduled_at,
-            public_note,
-            actor: staff.email.clone(),
-            note: note.clone(),
-        })
-        .await
-        .map_err(conflict_of)?;
-    state.store.audit(&staff.audit(&format!("story.{action}"), "story", story.news_id, note)).await?;
-    state.story_changed(story.news_id, story.edition_id).await?;
-    Ok(Redirect::to(&format!("/admin/stories/{}/edit?saved={action}", story.news_id)).into_response())
+    desk::act(&state, &staff.actor(), id, req).await?.drop_pages(&state).await?;
+    Ok(Redirect::to(&format!("/admin/stories/{id}/edit?saved={action}")).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -853,7 +648,7 @@ async fn translation(
     Path(id): Path<String>,
     Form(form): Form<TranslationForm>,
 ) -> Result<Response, AdminError> {
-    let (story, _) = load(&state, &id).await?;
+    let id = parse_id(&id)?;
     let text = newsdesk_domain::calendar::digits_to_ascii(form.translation_of.trim());
     let of = match text.as_str() {
         "" => None,
@@ -861,19 +656,8 @@ async fn translation(
             AdminError::BadRequest(format!("“Translation of” must be a News ID such as 84427, not “{t}”."))
         })?),
     };
-    let before = state.store.translations(story.news_id).await?;
-    state.store.set_translation_of(story.news_id, of).await?;
-    let after = state.store.translations(story.news_id).await?;
-    for t in before.iter().chain(after.iter()) {
-        state.story_changed(t.news_id, t.edition_id).await?;
-    }
-    state.story_changed(story.news_id, story.edition_id).await?;
-    let note = match of {
-        Some(n) => format!("translation of {n}"),
-        None => "no longer a translation".to_string(),
-    };
-    state.store.audit(&staff.audit("story.translation", "story", story.news_id, note)).await?;
-    Ok(Redirect::to(&format!("/admin/stories/{}/edit?saved=translation", story.news_id)).into_response())
+    desk::translate(&state, &staff.actor(), id, of).await?.drop_pages(&state).await?;
+    Ok(Redirect::to(&format!("/admin/stories/{id}/edit?saved=translation")).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -888,20 +672,10 @@ async fn correction(
     Path(id): Path<String>,
     Form(form): Form<CorrectionForm>,
 ) -> Result<Response, AdminError> {
-    let (story, _) = load(&state, &id).await?;
-    check_scope(&state, &staff, story.section_id, false).await?;
-    let note = form.note.trim();
-    if note.is_empty() {
-        return Err(AdminError::BadRequest("Write the correction note readers will see.".into()));
-    }
-    if note.chars().count() > MAX_NOTE {
-        return Err(AdminError::BadRequest(format!("The correction note is longer than {MAX_NOTE} characters.")));
-    }
+    let id = parse_id(&id)?;
     let version = parse_version(&form.version)?;
-    state.store.add_correction(story.news_id, version, note, &staff.email).await.map_err(conflict_of)?;
-    state.store.audit(&staff.audit("story.correction", "story", story.news_id, note)).await?;
-    state.story_changed(story.news_id, story.edition_id).await?;
-    Ok(Redirect::to(&format!("/admin/stories/{}/edit?saved=correction", story.news_id)).into_response())
+    desk::correct(&state, &staff.actor(), id, version, &form.note).await?.drop_pages(&state).await?;
+    Ok(Redirect::to(&format!("/admin/stories/{id}/edit?saved=correction")).into_response())
 }
 
 // ----- revisions -----
@@ -991,7 +765,7 @@ async fn revision(
         minijinja::context! {
             story => minijinja::context! {
                 news_id => story.news_id, headline => story.headline, version => story.version,
-                editable => may_edit(staff.role, story.status, own(&staff, &extras)),
+                editable => may_edit(staff.role, story.status, staff.actor().owns(&extras)),
             },
             rev => minijinja::context! {
                 version => rev.version, actor => rev.actor, status => rev.status, note => rev.note,
@@ -1013,34 +787,11 @@ async fn restore(
     Path((id, version)): Path<(String, String)>,
     Form(form): Form<RestoreForm>,
 ) -> Result<Response, AdminError> {
-    let (story, extras) = load(&state, &id).await?;
-    check_edit(&staff, &story, &extras)?;
-    check_scope(&state, &staff, story.section_id, own(&staff, &extras)).await?;
+    let id = parse_id(&id)?;
     let version = version.parse::<i64>().map_err(|_| AdminError::NotFound)?;
-    let rev = state.store.revision(story.news_id, version).await?.ok_or(AdminError::NotFound)?;
     let current = parse_version(&form.current)?;
-    let format = BodyFormat::parse(&rev.body_format).unwrap_or(story.body_format);
-    let input = StoryInput {
-        news_id: Some(story.news_id),
-        edition_id: story.edition_id,
-        section: SectionRef::Id(rev.section_id),
-        // The address never changes after the first publish.
-        slug: Some(if story.published_at.is_some() { story.slug.clone() } else { rev.slug.clone() }),
-        headline: rev.headline.clone(),
-        lead: rev.lead.clone(),
-        body_source: rev.body_source.clone(),
-        body_format: format,
-        photo_id: story.photo.as_ref().map(|p| p.id),
-        status: story.status,
-        published_at: story.published_at,
-        tags: story.tags.iter().map(|t| t.name.clone()).collect(),
-        authors: story.authors.iter().map(|a| a.name.clone()).collect(),
-        actor: staff.email.clone(),
-    };
-    state.store.save_story_checked(&input, Some(current), &extras.editorial_note, None).await.map_err(conflict_of)?;
-    state.store.audit(&staff.audit("story.restore", "story", story.news_id, format!("version {version}"))).await?;
-    state.story_changed(story.news_id, story.edition_id).await?;
-    Ok(Redirect::to(&format!("/admin/stories/{}/edit?saved=restored", story.news_id)).into_response())
+    desk::restore(&state, &staff.actor(), id, version, current).await?.drop_pages(&state).await?;
+    Ok(Redirect::to(&format!("/admin/stories/{id}/edit?saved=restored")).into_response())
 }
 
 #[cfg(test)]
@@ -1052,14 +803,5 @@ mod tests {
         let ops = word_diff("the quick brown fox", "the slow brown fox");
         let kinds: Vec<(&str, &str)> = ops.iter().map(|o| (o.kind, o.text.as_str())).collect();
         assert_eq!(kinds, vec![("eq", "the "), ("del", "quick"), ("ins", "slow"), ("eq", " brown fox")]);
-    }
-
-    #[test]
-    fn names_are_split_trimmed_and_deduplicated() {
-        assert_eq!(
-            split_names(" Iran ,  oil  exports, iran,,", "tag"),
-            Ok(vec!["Iran".to_string(), "oil exports".into()])
-        );
-        assert!(split_names(&"x".repeat(81), "tag").is_err());
     }
 }

@@ -4,59 +4,16 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use chrono::Utc;
-use newsdesk_domain::roles::{Permission, Role};
-use newsdesk_storage::AuditEntry;
+use newsdesk_domain::roles::Permission;
 
 use super::ApiError;
 use crate::AppState;
+use crate::desk::Actor;
 
-/// The back-office user a request's token belongs to.
+/// The back-office user a request's token belongs to, as the desk sees it
+/// (with the token, which the audit log names).
 #[derive(Debug, Clone)]
-pub struct ApiUser {
-    /// User id.
-    pub user_id: i64,
-    /// E-mail address (the actor in revisions and the audit log).
-    pub email: String,
-    /// Role.
-    pub role: Role,
-    /// The token used.
-    pub token_id: i64,
-}
-
-impl ApiUser {
-    /// Whether the user's role grants `p`.
-    pub fn can(&self, p: Permission) -> bool {
-        self.role.can(p)
-    }
-
-    /// Refuses with 403 unless the role grants `p`.
-    pub fn require(&self, p: Permission) -> Result<(), ApiError> {
-        if self.can(p) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(format!("your role ({}) may not do this", self.role)))
-        }
-    }
-
-    /// An audit entry by this user, marked as made through the API.
-    pub fn audit(
-        &self,
-        action: &str,
-        target_kind: &str,
-        target_id: impl ToString,
-        detail: impl Into<String>,
-    ) -> AuditEntry {
-        AuditEntry {
-            at: Utc::now(),
-            actor: self.email.clone(),
-            user_id: Some(self.user_id),
-            action: action.into(),
-            target_kind: target_kind.into(),
-            target_id: target_id.to_string(),
-            detail: format!("{} (API token {})", detail.into(), self.token_id),
-        }
-    }
-}
+pub struct ApiUser(pub Actor);
 
 impl FromRequestParts<AppState> for ApiUser {
     type Rejection = ApiError;
@@ -76,9 +33,13 @@ impl FromRequestParts<AppState> for ApiUser {
             .map(|(_, t)| t.trim())
             .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer ndt_...`"))?;
         match state.store.authenticate_api_token(token, Utc::now()).await? {
-            Some((user, token_id)) if user.role.can(Permission::UseBackOffice) => {
-                Ok(ApiUser { user_id: user.id, email: user.email, role: user.role, token_id })
-            }
+            Some((user, token_id)) if user.role.can(Permission::UseBackOffice) => Ok(ApiUser(Actor {
+                user_id: user.id,
+                email: user.email,
+                name: user.name,
+                role: user.role,
+                token_id: Some(token_id),
+            })),
             _ => Err(ApiError::unauthorized("the API token is unknown or revoked, or its user is deactivated")),
         }
     }

@@ -228,6 +228,24 @@ impl From<newsdesk_storage::StoreError> for ApiError {
     }
 }
 
+/// The desk's errors as API answers, with the statuses the API documents.
+impl From<crate::desk::DeskError> for ApiError {
+    fn from(e: crate::desk::DeskError) -> Self {
+        use crate::desk::DeskError;
+        match e {
+            DeskError::NotFound(m) => ApiError::not_found(m),
+            DeskError::Forbidden(m) => ApiError::forbidden(m),
+            DeskError::Conflict { message, .. } => ApiError::conflict(message),
+            DeskError::Invalid(errors) => ApiError::invalid(crate::desk::join(&errors, " ")),
+            DeskError::Unavailable(cause) => ApiError::unavailable(&cause),
+            DeskError::Internal(cause) => {
+                tracing::error!(error = %cause, "API request failed");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
 impl From<crate::AppError> for ApiError {
     fn from(e: crate::AppError) -> Self {
         if e.is_unavailable() {

@@ -1,7 +1,8 @@
 //! The newsroom's write API: create a draft, update a story (checked against
 //! the version it was based on), and move it through the workflow — with the
-//! same role rules as the back office ([`may_edit`], [`Action::permission`]).
-//! Every write goes through one store transaction and is on disk before the 2xx.
+//! same commands as the back office ([`crate::desk`]): the rules, the
+//! validation and the audit entry live there. Every write goes through one
+//! store transaction (with its audit entry) and is on disk before the 2xx.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -9,19 +10,16 @@ use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
 use newsdesk_domain::roles::Permission;
-use newsdesk_domain::workflow::{Action, may_edit};
-use newsdesk_domain::{BodyFormat, Edition, Story, StoryStatus, dates, slug::slugify};
-use newsdesk_storage::{SaveOutcome, SectionRef as StoreSection, StoryExtras, StoryInput, Transition};
+use newsdesk_domain::workflow::Action;
+use newsdesk_domain::{BodyFormat, Edition, dates};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
 use super::read::{SectionRef, news_id_of};
 use super::{ApiError, ApiUser, ErrorBody, ErrorCode};
 use crate::AppState;
-
-use newsdesk_domain::limits::{MAX_BODY, MAX_HEADLINE, MAX_LEAD, MAX_NAME, MAX_NOTE, MAX_TAGS};
+use crate::desk::{self, ActRequest, ScheduleAt, SectionChoice, StoryChanges};
 
 // ----- bodies -----
 
@@ -276,30 +274,6 @@ fn edition_of(state: &AppState, id: i64) -> Result<Edition, ApiError> {
     state.editions.load().iter().find(|e| e.id == id).cloned().ok_or_else(ApiError::internal)
 }
 
-fn check_text(errors: &mut Vec<String>, field: &str, value: &str, max: usize) {
-    if value.chars().count() > max {
-        errors.push(format!("{field} is longer than {max} characters"));
-    }
-    if value.chars().any(|c| c == '\0') {
-        errors.push(format!("{field} contains a NUL character"));
-    }
-}
-
-fn clean_names(errors: &mut Vec<String>, field: &str, names: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for n in names.iter().map(|n| n.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|n| !n.is_empty()) {
-        if n.chars().count() > MAX_NAME || n.chars().any(char::is_control) {
-            errors.push(format!("{field}: “{n}” is longer than {MAX_NAME} characters or contains control characters"));
-        } else if !out.iter().any(|o| o.eq_ignore_ascii_case(&n)) {
-            out.push(n);
-        }
-    }
-    if out.len() > MAX_TAGS {
-        errors.push(format!("{field}: at most {MAX_TAGS}"));
-    }
-    out
-}
-
 /// The desk's view of a story, read back after a write.
 async fn newsroom_view(state: &AppState, news_id: i64) -> Result<NewsroomStory, ApiError> {
     let story = state.store.story(news_id).await?.ok_or_else(ApiError::internal)?;
@@ -338,76 +312,6 @@ fn no_store(status: StatusCode, body: NewsroomStory) -> Response {
     (status, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
 }
 
-async fn load(state: &AppState, id: i64) -> Result<(Story, StoryExtras), ApiError> {
-    let story = state.store.story(id).await?.ok_or_else(|| ApiError::not_found(format!("there is no story {id}")))?;
-    let extras = state.store.story_extras(id).await?.unwrap_or_default();
-    Ok((story, extras))
-}
-
-fn own(user: &ApiUser, extras: &StoryExtras) -> bool {
-    extras.created_by == Some(user.user_id)
-}
-
-/// The back office's scope rule: editors act only in their assigned sections.
-async fn check_scope(state: &AppState, user: &ApiUser, section_id: i64, own_story: bool) -> Result<(), ApiError> {
-    if own_story || crate::admin::covers_section(state, user.user_id, user.role, section_id).await? {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(format!("story's section {section_id} is outside the sections you are assigned to")))
-    }
-}
-
-/// The back office's edit rule: reporters edit their own drafts, editors anything not killed.
-fn check_edit(user: &ApiUser, story: &Story, extras: &StoryExtras) -> Result<(), ApiError> {
-    if may_edit(user.role, story.status, own(user, extras)) {
-        Ok(())
-    } else if story.status == StoryStatus::Killed {
-        Err(ApiError::conflict("a killed story cannot be edited"))
-    } else {
-        Err(ApiError::forbidden(format!(
-            "your role ({}) may edit only your own drafts; story {} is {} and {}",
-            user.role,
-            story.news_id,
-            story.status.as_str(),
-            if own(user, extras) { "yours" } else { "not yours" }
-        )))
-    }
-}
-
-async fn section_id(
-    state: &AppState,
-    edition: &Edition,
-    path: &str,
-    errors: &mut Vec<String>,
-) -> Result<i64, ApiError> {
-    let path = path.trim().trim_matches('/');
-    let sections = state.store.sections(edition.id).await?;
-    match sections.iter().find(|s| s.path == path) {
-        Some(s) => Ok(s.id),
-        None => {
-            errors.push(format!("there is no section `{path}`"));
-            Ok(0)
-        }
-    }
-}
-
-async fn check_photo(state: &AppState, id: Option<i64>, errors: &mut Vec<String>) -> Result<(), ApiError> {
-    if let Some(id) = id
-        && (id < 1 || state.store.photo(id).await?.is_none())
-    {
-        errors.push(format!("there is no photo {id} in the media library"));
-    }
-    Ok(())
-}
-
-fn check_slug(wanted: &str, errors: &mut Vec<String>) -> String {
-    let clean = slugify(wanted);
-    if clean != wanted || clean.is_empty() {
-        errors.push(format!("the slug may hold only lower-case letters, digits and hyphens (for example “{clean}”)"));
-    }
-    clean
-}
-
 // ----- handlers -----
 
 /// Creates a draft; the caller becomes its creator.
@@ -434,48 +338,23 @@ pub(super) async fn create_story(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    user.require(Permission::WriteStories)?;
+    user.0.require(Permission::WriteStories)?;
     let req: NewStory = json_body(&headers, body)?;
-    let edition = state.default_edition().ok_or_else(|| ApiError::invalid("the site has no edition yet"))?;
-    let mut errors = Vec::new();
-    let headline = req.headline.trim().to_string();
-    if headline.is_empty() {
-        errors.push("headline is empty".into());
-    }
-    check_text(&mut errors, "headline", &headline, MAX_HEADLINE);
-    check_text(&mut errors, "lead", &req.lead, MAX_LEAD);
-    check_text(&mut errors, "body", &req.body, MAX_BODY);
-    check_text(&mut errors, "editorial_note", &req.editorial_note, MAX_NOTE);
-    let section = section_id(&state, &edition, &req.section, &mut errors).await?;
-    let tags = clean_names(&mut errors, "tags", &req.tags);
-    let authors = clean_names(&mut errors, "authors", &req.authors);
-    check_photo(&state, req.photo_id, &mut errors).await?;
-    let slug = match req.slug.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(wanted) => check_slug(wanted, &mut errors),
-        None => slugify(&headline),
+    let edition = desk::edition_for_new(&state, None)?;
+    let changes = StoryChanges {
+        headline: Some(req.headline),
+        lead: Some(req.lead),
+        body: Some(req.body),
+        body_format: req.body_format.map(BodyFormat::from),
+        section: Some(SectionChoice::Path(req.section)),
+        tags: Some(req.tags),
+        authors: Some(req.authors),
+        slug: req.slug,
+        editorial_note: Some(req.editorial_note),
+        photo_id: req.photo_id.map(Some),
+        unreadable: Vec::new(),
     };
-    if !errors.is_empty() {
-        return Err(ApiError::invalid(errors.join("; ")));
-    }
-    let input = StoryInput {
-        news_id: None,
-        edition_id: edition.id,
-        section: StoreSection::Id(section),
-        slug: Some(if slug.is_empty() { "story".into() } else { slug }),
-        headline,
-        lead: req.lead.trim().to_string(),
-        body_source: req.body,
-        body_format: req.body_format.map(BodyFormat::from).unwrap_or(BodyFormat::Markdown),
-        photo_id: req.photo_id,
-        status: StoryStatus::Draft,
-        published_at: None,
-        tags,
-        authors,
-        actor: user.email.clone(),
-    };
-    let note = req.editorial_note.trim();
-    let (id, _) = state.store.save_story_checked(&input, None, note, Some(user.user_id)).await?;
-    state.store.audit(&user.audit("story.create", "story", id, &input.headline)).await?;
+    let id = desk::create(&state, &user.0, &edition, changes).await?;
     let view = newsroom_view(&state, id).await?;
     let mut res = no_store(StatusCode::CREATED, view);
     if let Ok(loc) = header::HeaderValue::from_str(&format!("/api/v1/stories/{id}")) {
@@ -512,137 +391,35 @@ pub(super) async fn update_story(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let id = news_id_of(path)?;
-    let (story, extras) = load(&state, id).await?;
-    check_edit(&user, &story, &extras)?;
-    check_scope(&state, &user, story.section_id, own(&user, &extras)).await?;
     let req: StoryPatch = json_body(&headers, body)?;
-    let edition = edition_of(&state, story.edition_id)?;
-    let mut errors = Vec::new();
-    let headline = req.headline.as_deref().map(str::trim).unwrap_or(&story.headline).to_string();
-    if headline.is_empty() {
-        errors.push("headline is empty".into());
-    }
-    check_text(&mut errors, "headline", &headline, MAX_HEADLINE);
-    let lead = req.lead.as_deref().map(str::trim).unwrap_or(&story.lead).to_string();
-    check_text(&mut errors, "lead", &lead, MAX_LEAD);
-    let body_source = req.body.clone().unwrap_or_else(|| story.body_source.clone());
-    check_text(&mut errors, "body", &body_source, MAX_BODY);
-    let note = req.editorial_note.as_deref().map(str::trim).unwrap_or(&extras.editorial_note).to_string();
-    check_text(&mut errors, "editorial_note", &note, MAX_NOTE);
-    let section = match &req.section {
-        Some(p) => section_id(&state, &edition, p, &mut errors).await?,
-        None => story.section_id,
+    let changes = StoryChanges {
+        headline: req.headline,
+        lead: req.lead,
+        body: req.body,
+        body_format: req.body_format.map(BodyFormat::from),
+        section: req.section.map(SectionChoice::Path),
+        tags: req.tags,
+        authors: req.authors,
+        slug: req.slug,
+        editorial_note: req.editorial_note,
+        photo_id: req.photo_id,
+        unreadable: Vec::new(),
     };
-    let tags = match &req.tags {
-        Some(t) => clean_names(&mut errors, "tags", t),
-        None => story.tags.iter().map(|t| t.name.clone()).collect(),
-    };
-    let authors = match &req.authors {
-        Some(a) => clean_names(&mut errors, "authors", a),
-        None => story.authors.iter().map(|a| a.name.clone()).collect(),
-    };
-    let photo_id = match req.photo_id {
-        Some(chosen) => {
-            check_photo(&state, chosen, &mut errors).await?;
-            chosen
-        }
-        None => story.photo.as_ref().map(|p| p.id),
-    };
-    // The slug is the story's address: editable until the first publish, then fixed.
-    let slug = match req.slug.as_deref().map(str::trim) {
-        Some(wanted) if wanted != story.slug && story.published_at.is_some() => {
-            errors.push("the slug is fixed once the story has been published".into());
-            story.slug.clone()
-        }
-        Some(wanted) => check_slug(wanted, &mut errors),
-        None => story.slug.clone(),
-    };
-    if !errors.is_empty() {
-        return Err(ApiError::invalid(errors.join("; ")));
-    }
-    let input = StoryInput {
-        news_id: Some(story.news_id),
-        edition_id: story.edition_id,
-        section: StoreSection::Id(section),
-        slug: Some(slug),
-        headline,
-        lead,
-        body_source,
-        body_format: req.body_format.map(BodyFormat::from).unwrap_or(story.body_format),
-        photo_id,
-        status: story.status,
-        published_at: story.published_at,
-        tags,
-        authors,
-        actor: user.email.clone(),
-    };
-    let (_, outcome) = state.store.save_story_checked(&input, Some(req.version), &note, None).await?;
-    if outcome != SaveOutcome::Unchanged {
-        state.store.audit(&user.audit("story.edit", "story", story.news_id, &input.headline)).await?;
-        state.story_changed(story.news_id, story.edition_id).await?;
-    }
-    Ok(no_store(StatusCode::OK, newsroom_view(&state, story.news_id).await?))
+    let (_, changed) = desk::update(&state, &user.0, id, req.version, changes).await?;
+    changed.drop_pages(&state).await?;
+    Ok(no_store(StatusCode::OK, newsroom_view(&state, id).await?))
 }
 
-/// Applies a workflow action exactly as the back office does.
+/// Applies a workflow action through the desk, exactly as the back office does.
 async fn apply_action(state: &AppState, user: &ApiUser, id: i64, req: WorkflowRequest) -> Result<Response, ApiError> {
-    let (story, extras) = load(state, id).await?;
-    let action: Action = req.action.into();
-    user.require(action.permission())?;
-    if action == Action::Submit && !own(user, &extras) && !user.can(Permission::EditAnyStory) {
-        return Err(ApiError::forbidden("reporters submit only their own drafts"));
-    }
-    if action != Action::Submit {
-        check_scope(state, user, story.section_id, false).await?;
-    }
-    let to = action.apply(story.status).map_err(ApiError::conflict)?;
-    let edition = edition_of(state, story.edition_id)?;
-    let scheduled_at = if action == Action::Schedule {
-        let raw = req.scheduled_at.as_deref().map(str::trim).unwrap_or_default();
-        let at = DateTime::parse_from_rfc3339(raw).map(|d| d.with_timezone(&Utc)).map_err(|_| {
-            ApiError::invalid(format!(
-                "scheduled_at must be an RFC 3339 time with an offset, like 2026-11-27T14:30:00+03:30, found `{raw}`"
-            ))
-        })?;
-        if at <= Utc::now() {
-            return Err(ApiError::invalid("scheduled_at is in the past; use the publish action instead"));
-        }
-        Some(at)
-    } else {
-        None
+    let req = ActRequest {
+        action: req.action.into(),
+        version: req.version,
+        scheduled_at: req.scheduled_at.map(ScheduleAt::Rfc3339),
+        public_note: req.public_note,
     };
-    let public_note = if action == Action::Kill {
-        let note = req.public_note.as_deref().map(str::trim).unwrap_or_default();
-        if note.is_empty() {
-            return Err(ApiError::invalid("a killed story needs a public_note saying why it was withdrawn"));
-        }
-        let mut errors = Vec::new();
-        check_text(&mut errors, "public_note", note, MAX_NOTE);
-        if !errors.is_empty() {
-            return Err(ApiError::invalid(errors.join("; ")));
-        }
-        Some(note.to_string())
-    } else {
-        None
-    };
-    let note = match scheduled_at {
-        Some(at) => format!("schedule for {}", dates::format_long(at, edition.time_zone)),
-        None => action.as_str().to_string(),
-    };
-    let transition = Transition {
-        news_id: story.news_id,
-        expected_version: req.version,
-        from: story.status,
-        to,
-        scheduled_at,
-        public_note,
-        actor: user.email.clone(),
-        note: note.clone(),
-    };
-    state.store.transition(&transition).await?;
-    state.store.audit(&user.audit(&format!("story.{action}"), "story", story.news_id, note)).await?;
-    state.story_changed(story.news_id, story.edition_id).await?;
-    Ok(no_store(StatusCode::OK, newsroom_view(state, story.news_id).await?))
+    desk::act(state, &user.0, id, req).await?.drop_pages(state).await?;
+    Ok(no_store(StatusCode::OK, newsroom_view(state, id).await?))
 }
 
 /// Moves a story through the workflow (submit, publish, schedule, unpublish, kill, ...).

@@ -1,0 +1,52 @@
+//! Photo commands: a new caption and credit.
+
+use newsdesk_domain::Photo;
+use newsdesk_domain::roles::Permission;
+
+use super::{Actor, Changed, DeskError, FieldError};
+use crate::AppState;
+
+/// Longest caption, in characters.
+pub const MAX_CAPTION: usize = 1_000;
+/// Longest credit, in characters.
+pub const MAX_CREDIT: usize = 200;
+
+/// Cleans a caption or credit: one line, trimmed, within `max` characters.
+pub fn photo_text(field: &'static str, value: &str, max: usize) -> Result<String, FieldError> {
+    let v = value.split_whitespace().collect::<Vec<_>>().join(" ");
+    if v.chars().count() > max {
+        return Err(FieldError::new(field, format!("The {field} is longer than {max} characters.")));
+    }
+    Ok(v)
+}
+
+/// Gives photo `id` a new caption and credit; every story showing it changes.
+pub async fn edit_photo(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    caption: &str,
+    credit: &str,
+) -> Result<(Photo, Changed), DeskError> {
+    actor.require(Permission::UploadMedia)?;
+    let mut errors = Vec::new();
+    let caption = photo_text("caption", caption, MAX_CAPTION).unwrap_or_else(|e| {
+        errors.push(e);
+        String::new()
+    });
+    let credit = photo_text("credit", credit, MAX_CREDIT).unwrap_or_else(|e| {
+        errors.push(e);
+        String::new()
+    });
+    if !errors.is_empty() {
+        return Err(DeskError::Invalid(errors));
+    }
+    let audit = actor.audit("media.edit", "photo", id, &caption);
+    let photo = state
+        .store
+        .update_photo_text(id, &caption, &credit, &audit)
+        .await?
+        .ok_or_else(|| DeskError::NotFound(format!("There is no photo {id}.")))?;
+    let stories = state.store.stories_with_photo(id).await?;
+    Ok((photo, Changed { stories }))
+}
