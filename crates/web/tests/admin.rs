@@ -900,3 +900,77 @@ backend_test! {
         assert_eq!(a.status, StatusCode::SEE_OTHER);
     }
 }
+
+backend_test! {
+    async fn a_scoped_editor_moves_no_story_and_touches_no_comment_outside_the_scope(db) {
+        let d = desk(db).await;
+        let sections = d.app.db.store.sections(d.app.edition_id).await.expect("sections");
+        let iran = sections.iter().find(|s| s.path == "iran").expect("iran").id.to_string();
+        let world = d.app.db.store.ensure_section_path(d.app.edition_id, &["World".to_string()]).await.expect("world").id.to_string();
+        let a = post_as(&d.app, Some(&d.admin), &format!("/admin/users/{}/sections", d.editor.user_id), &[("sections", &world)], true).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        let create = |s: Session, headline: &'static str, section: String| {
+            let app = &d.app;
+            async move {
+                let a = post_as(app, Some(&s), "/admin/stories", &[("headline", headline), ("section_id", &section)], true).await;
+                assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+                location(&a).trim_start_matches("/admin/stories/").split('/').next().and_then(|n| n.parse::<i64>().ok()).expect("id")
+            }
+        };
+        let act = |s: Session, id: i64, action: &'static str| {
+            let d = &d;
+            async move {
+                let v = version_of(d, id).await;
+                post_as(&d.app, Some(&s), &format!("/admin/stories/{id}/workflow"), &[("action", action), ("version", &v)], true).await.status
+            }
+        };
+        let save = |s: Session, id: i64, section: String| {
+            let d = &d;
+            async move {
+                let v = version_of(d, id).await;
+                let fields = [("headline", "Moved"), ("section_id", section.as_str()), ("version", v.as_str())];
+                post_as(&d.app, Some(&s), &format!("/admin/stories/{id}"), &fields, true).await.status
+            }
+        };
+        let in_world = create(d.admin.clone(), "A World story", world.clone()).await;
+        assert_eq!(act(d.admin.clone(), in_world, "publish").await, StatusCode::SEE_OTHER);
+
+        // Out of World, into World: both refused.
+        assert_eq!(save(d.editor.clone(), in_world, iran.clone()).await, StatusCode::FORBIDDEN, "World → Iran");
+        assert_eq!(save(d.editor.clone(), 84427, world.clone()).await, StatusCode::FORBIDDEN, "Iran → World");
+        // Publish in World, then move to Iran.
+        let own = create(d.editor.clone(), "Own story", world.clone()).await;
+        assert_eq!(act(d.editor.clone(), own, "publish").await, StatusCode::SEE_OTHER);
+        assert_eq!(save(d.editor.clone(), own, iran.clone()).await, StatusCode::FORBIDDEN, "publish then move");
+        assert_eq!(d.app.db.store.story(own).await.expect("read").expect("story").section_id.to_string(), world);
+        // An own draft in Iran is not published there.
+        let draft = create(d.editor.clone(), "Own draft in Iran", iran.clone()).await;
+        assert_eq!(act(d.editor.clone(), draft, "publish").await, StatusCode::FORBIDDEN, "publish into Iran");
+
+        // Comments and translations of a story in Iran.
+        let a = post_as(&d.app, Some(&d.editor), "/admin/comments/story/84427/closed", &[("closed", "1")], true).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "close comments: {}", a.body);
+        let comment = newsdesk_storage::NewComment {
+            news_id: 84427,
+            parent_id: None,
+            name: "Reader".into(),
+            email: String::new(),
+            body: "A comment".into(),
+            body_key: "a comment".into(),
+            ip_key: "ip".into(),
+            status: newsdesk_domain::comments::CommentStatus::Pending,
+        };
+        let limits = newsdesk_storage::PostLimits { per_ip: 0, per_story: 0, window_secs: 60, duplicate_secs: 0 };
+        let id = match d.app.db.store.post_comment(&comment, &limits, Utc::now()).await.expect("comment") {
+            newsdesk_storage::PostOutcome::Stored(c) => c.id,
+            other => panic!("{other:?}"),
+        };
+        let a = post_as(&d.app, Some(&d.editor), "/admin/comments/moderate", &[("one", &format!("{id}:approve"))], true).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "moderate: {}", a.body);
+        let a = post_as(&d.app, Some(&d.editor), "/admin/stories/84427/translation", &[("translation_of", &in_world.to_string())], true).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "translation: {}", a.body);
+        // The admin may do all of it.
+        let a = post_as(&d.app, Some(&d.admin), "/admin/comments/moderate", &[("one", &format!("{id}:approve"))], true).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    }
+}

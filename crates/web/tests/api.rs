@@ -547,3 +547,72 @@ backend_test! {
         assert!(page.content_type().starts_with("text/html"), "the site keeps its HTML error page");
     }
 }
+
+/// An editor's token, the editor assigned to `sections`.
+async fn scoped_editor(app: &TestApp, email: &str, sections: &[i64]) -> String {
+    let u = app
+        .db
+        .store
+        .create_user(
+            &NewUser { email: email.into(), name: email.into(), role: Role::Editor, password_hash: "x".into() },
+            Utc::now(),
+        )
+        .await
+        .expect("user");
+    app.db.store.set_user_sections(u.id, sections).await.expect("sections");
+    app.db.store.create_api_token(u.id, "test", Utc::now()).await.expect("token").0
+}
+
+backend_test! {
+    async fn a_scoped_editor_moves_no_story_across_sections_through_the_api(db) {
+        let app = TestApp::new(db).await;
+        let world = app.db.store.ensure_section_path(app.edition_id, &["World".to_string()]).await.expect("world").id;
+        let admin = token_for(&app, "admin@example.org", Role::Admin).await;
+        let editor = scoped_editor(&app, "world-desk@example.org", &[world]).await;
+        let create = |token: String, headline: &'static str, section: &'static str| {
+            let app = &app;
+            async move {
+                let a = send(app, Method::POST, "/api/v1/stories", Some(&token), Some(json!({"headline": headline, "section": section}))).await;
+                assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+                let s = json_of(&a);
+                (s["news_id"].as_i64().expect("id"), s["version"].as_i64().expect("version"))
+            }
+        };
+        let publish = |token: String, id: i64, version: i64| {
+            let app = &app;
+            async move { send(app, Method::POST, &format!("/api/v1/stories/{id}/publish"), Some(&token), Some(json!({"version": version}))).await }
+        };
+        let (in_world, v) = create(admin.clone(), "A World story", "world").await;
+        let p = publish(admin.clone(), in_world, v).await;
+        assert_eq!(p.status, StatusCode::OK, "{}", p.body);
+        let v = json_of(&p)["version"].as_i64().expect("version");
+
+        // Out of World, into World: both refused, nothing saved.
+        let a = send(&app, Method::PATCH, &format!("/api/v1/stories/{in_world}"), Some(&editor), Some(json!({"version": v, "section": "iran"}))).await;
+        assert_error(&a, StatusCode::FORBIDDEN, "forbidden", "World → Iran");
+        let seed = json_of(&app.get("/api/v1/stories/84427").await)["version"].as_i64().expect("version");
+        let a = send(&app, Method::PATCH, "/api/v1/stories/84427", Some(&editor), Some(json!({"version": seed, "section": "world"}))).await;
+        assert_error(&a, StatusCode::FORBIDDEN, "forbidden", "Iran → World");
+        assert_eq!(json_of(&app.get("/api/v1/stories/84427").await)["section"]["path"], "iran");
+
+        // Publish in World, then move to Iran.
+        let (own, v) = create(editor.clone(), "Own story", "world").await;
+        let p = publish(editor.clone(), own, v).await;
+        assert_eq!(p.status, StatusCode::OK, "published in World: {}", p.body);
+        let v = json_of(&p)["version"].as_i64().expect("version");
+        let a = send(&app, Method::PATCH, &format!("/api/v1/stories/{own}"), Some(&editor), Some(json!({"version": v, "section": "iran"}))).await;
+        assert_error(&a, StatusCode::FORBIDDEN, "forbidden", "publish then move");
+        // An own draft written in Iran is not published there.
+        let (draft, v) = create(editor.clone(), "Own draft in Iran", "iran").await;
+        assert_error(&publish(editor.clone(), draft, v).await, StatusCode::FORBIDDEN, "forbidden", "publish into Iran");
+
+        // The admin's allowed move is in the audit log as soon as the call answered, with the token.
+        let v = json_of(&app.get(&format!("/api/v1/stories/{in_world}")).await)["version"].as_i64().expect("version");
+        let a = send(&app, Method::PATCH, &format!("/api/v1/stories/{in_world}"), Some(&admin), Some(json!({"version": v, "section": "iran"}))).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        let log = app.db.store.audit_log(Some(("story", &in_world.to_string())), 10).await.expect("audit");
+        assert_eq!(log[0].action, "story.edit");
+        assert!(log[0].actor == "admin@example.org" && log[0].detail.contains("(API token"), "{:?}", log[0]);
+        assert!(log.iter().any(|e| e.action == "story.create") && log.iter().any(|e| e.action == "story.publish"));
+    }
+}
