@@ -1,7 +1,8 @@
 //! Publishes scheduled stories when their time comes. One node at a time does
 //! it (a lease in the database), and each story goes out once: the store only
-//! publishes stories that are still scheduled, in one statement. A node that
-//! was down at the due time publishes at its next tick after start.
+//! publishes stories that are still scheduled, in one statement, and writes
+//! each one's audit entry (actor `scheduler`) in the same transaction. A node
+//! that was down at the due time publishes at its next tick after start.
 
 use std::time::Duration;
 

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{AdminError, ErrorMarker, Staff, Table, page};
 use crate::AppState;
-use crate::desk::{self, MAX_CAPTION, MAX_CREDIT};
+use crate::desk::{self, DeskError, MAX_CAPTION, MAX_CREDIT};
 use crate::media::{self, MediaError};
 
 /// Photos per page of the library.
@@ -318,15 +318,13 @@ async fn edit_text(
     Form(form): Form<TextForm>,
 ) -> Result<Response, AdminError> {
     let id = id.parse::<i64>().ok().filter(|n| *n > 0).ok_or(AdminError::NotFound)?;
-    let caption = match clean_text("caption", &form.caption, MAX_CAPTION) {
-        Ok(c) => c,
-        Err(m) => return Ok(refuse(StatusCode::UNPROCESSABLE_ENTITY, m)),
+    let (photo, changed) = match desk::edit_photo(&state, &staff.actor(), id, &form.caption, &form.credit).await {
+        Ok(done) => done,
+        Err(DeskError::Invalid(errors)) => {
+            return Ok(refuse(StatusCode::UNPROCESSABLE_ENTITY, desk::join(&errors, " ")));
+        }
+        Err(e) => return Err(e.into()),
     };
-    let credit = match clean_text("credit", &form.credit, MAX_CREDIT) {
-        Ok(c) => c,
-        Err(m) => return Ok(refuse(StatusCode::UNPROCESSABLE_ENTITY, m)),
-    };
-    let (photo, changed) = desk::edit_photo(&state, &staff.actor(), id, &caption, &credit).await?;
     changed.drop_pages(&state).await?;
     if wants_json(&headers) {
         let renditions = state.store.photo_renditions(id).await?;
