@@ -333,7 +333,7 @@ impl Store {
     }
 
     /// Appends to the audit log on its own. Writes that change content take
-    /// their entry instead and insert it in their own transaction ([`audit_in`]).
+    /// their entry instead and insert it in their own transaction.
     pub async fn audit(&self, e: &AuditEntry) -> Result<()> {
         let mut conn = self.pool().acquire().await?;
         audit_in(&mut conn, e).await
