@@ -6,7 +6,8 @@
 //! the byline [`SYNTHETIC_AUTHOR`], the tag [`SYNTHETIC_TAG`] and a lead that
 //! ends with [`SYNTHETIC_MARK`]. Everything is deterministic (seeded RNG), so
 //! two demo sites built at the same `now` are identical; the same generator
-//! makes the large data sets used by benchmarks.
+//! makes the large data sets used by benchmarks. The words and templates the
+//! stories are written from live in `data/demo/` (see [`data`]).
 
 use std::borrow::Cow;
 
@@ -18,8 +19,10 @@ use rand::rngs::StdRng;
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
 
+use data::{Beat, english};
 use photos::{PHOTO_HEIGHT, PHOTO_WIDTH, SEED_PHOTO_VARIANT, draw_photo_blocking, draw_section_photos};
 
+mod data;
 mod editions;
 mod photos;
 
@@ -127,11 +130,12 @@ pub async fn fill(store: &Store, count: usize, now: DateTime<Utc>) -> anyhow::Re
     }
 
     // Beats are matched to sections by their path of names.
-    let mut beat_sections = Vec::with_capacity(BEATS.len());
-    for beat in BEATS {
+    let beats = &english().beats;
+    let mut beat_sections = Vec::with_capacity(beats.len());
+    for beat in beats {
         let id = sections
             .iter()
-            .find(|(path, _)| path.as_slice() == beat.path)
+            .find(|(path, _)| path.as_slice() == beat.path.as_slice())
             .map(|(_, id)| *id)
             .with_context(|| format!("no demo section for beat {:?}", beat.path))?;
         beat_sections.push(id);
@@ -166,7 +170,7 @@ pub async fn fill(store: &Store, count: usize, now: DateTime<Utc>) -> anyhow::Re
     for i in 0..count {
         let published_at = times.at(i, &mut rng);
         let beat_index = pick_beat(&mut rng);
-        let beat = &BEATS[beat_index];
+        let beat = &beats[beat_index];
         let story = write_story(&mut rng, beat, published_at.with_timezone(&tz).weekday());
         let photo_id = if rng.random_bool(PHOTO_SHARE) {
             photo_ids.get(top_level_index(beat)).and_then(|ids| ids.choose(&mut rng).copied())
@@ -305,887 +309,12 @@ struct Written {
     tags: Vec<String>,
 }
 
-/// The vocabulary of one section: headline, lead, body and quote templates
-/// with `{slot}`s, and the word lists the slots are filled from.
-struct Beat {
-    /// Section names from the top down.
-    path: &'static [&'static str],
-    /// Relative share of stories.
-    weight: u32,
-    /// Headline and lead templates that belong together.
-    stories: &'static [(&'static str, &'static str)],
-    facts: &'static [&'static str],
-    quotes: &'static [&'static str],
-    /// Topical tags (templates too, e.g. `{topic}`).
-    tags: &'static [&'static str],
-    /// Officials as (title in a headline, title inside a sentence).
-    officials: &'static [(&'static str, &'static str)],
-    topics: &'static [&'static str],
-    things: &'static [&'static str],
-    events: &'static [&'static str],
-    /// Countries of the beat; empty means [`COUNTRIES`].
-    countries: &'static [&'static str],
-}
-
-const COUNTRIES: &[&str] = &[
-    "Russia",
-    "China",
-    "India",
-    "Turkey",
-    "Iraq",
-    "Pakistan",
-    "Oman",
-    "Qatar",
-    "Armenia",
-    "Azerbaijan",
-    "Kazakhstan",
-    "Venezuela",
-    "Brazil",
-    "South Africa",
-    "Indonesia",
-    "Malaysia",
-    "Belarus",
-    "Tajikistan",
-    "Uzbekistan",
-    "Algeria",
-    "Kenya",
-    "Serbia",
-    "Cuba",
-    "Nicaragua",
-];
-
-const CITIES: &[&str] = &[
-    "Tehran",
-    "Mashhad",
-    "Isfahan",
-    "Shiraz",
-    "Tabriz",
-    "Kerman",
-    "Yazd",
-    "Rasht",
-    "Ahvaz",
-    "Kermanshah",
-    "Bandar Abbas",
-    "Zahedan",
-    "Hamedan",
-    "Qazvin",
-    "Urmia",
-    "Bushehr",
-    "Sari",
-    "Arak",
-    "Zanjan",
-    "Semnan",
-];
-
-const REGIONS: &[&str] =
-    &["the Persian Gulf", "the Sea of Oman", "the Central Desert", "the Northwest", "the Caspian Sea", "the Southeast"];
-
-const CLUBS: &[&str] = &[
-    "Persepolis",
-    "Esteghlal",
-    "Sepahan",
-    "Tractor",
-    "Foolad",
-    "Zob Ahan",
-    "Gol Gohar",
-    "Mes Rafsanjan",
-    "Malavan",
-    "Aluminum Arak",
-    "Havadar",
-    "Nassaji",
-];
-
-/// Small numbers as a newswire writes them in text.
-const NUMBER_WORDS: [&str; 10] = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
-
-const WEEKDAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
-
-/// Sentences any story may use between the beat's own facts.
-const COMMON_SENTENCES: &[&str] = &[
-    "Officials said further details would be announced in the coming weeks.",
-    "The announcement was welcomed by experts, who described it as a step in the right direction.",
-    "The plan is due to be reviewed again before the end of the Iranian calendar year in March.",
-    "Reporters were briefed on the details at a press conference on {day}.",
-    "Several analysts said more such steps were needed to keep up the momentum.",
-    "The figures were published on the official website of the organization on {day}.",
-    "Critics, however, said the timetable was ambitious and would need close monitoring.",
-    "A report on the results is expected to be presented to the authorities within {n} weeks.",
-    "The initiative is part of a broader program announced at the start of the year.",
-    "Delegations from {country} and several other countries attended the ceremony.",
-    "Experts say the next {n} months will show whether the approach works.",
-    "Those involved said they hoped to build on the results in the future.",
-    "Preparations had been under way for weeks, according to people involved in the work.",
-    "Similar measures were taken last year, with mixed results.",
-    "The move follows months of consultations with the institutions concerned.",
-    "Another meeting on the subject is planned for next month in {city}.",
-];
-
-/// How a quote paragraph attributes its quote (`{q}` is the quote).
-const ATTRIBUTIONS: &[&str] = &[
-    "“{q},” the {official_lc} said.",
-    "“{q},” the {official_lc} told reporters.",
-    "“{q},” the {official_lc} said, adding that more details would follow.",
-    "“{q},” the {official_lc} stressed.",
-];
-
-const SUBHEADINGS: &[&str] = &["Background", "What comes next", "Reactions", "The details", "By the numbers"];
-
-const BEATS: &[Beat] = &[
-    Beat {
-        path: &["Iran"],
-        weight: 12,
-        stories: &[
-            (
-                "{official}: {topic} Plan to Reach {N} More Provinces",
-                "The {official_lc} announced on {day} that the country’s {topic_lc} plan will be extended to {n} more provinces before the end of the year.",
-            ),
-            (
-                "Iran Opens New {thing} in {city}",
-                "A new {thing_lc} went into operation in {city} on {day}, part of a government drive to improve services outside the capital.",
-            ),
-            (
-                "{official} Outlines Priorities for {topic}",
-                "The {official_lc} set out the government’s priorities for {topic_lc} on {day}, promising faster work on projects in {n} provinces.",
-            ),
-            (
-                "Government Approves {big} Projects under {topic} Plan",
-                "The government has approved {big} projects linked to its {topic_lc} plan, with work on most of them due to start within months, the {official_lc} said.",
-            ),
-            (
-                "{thing} Worth {big} Million Dollars Inaugurated in {city}",
-                "A {thing_lc} built with an investment of {big} million dollars was inaugurated in {city} on {day}.",
-            ),
-            (
-                "{city} to Host {event} Next Week",
-                "{city} will host the {event_lc} next week, with {topic_lc} expected to top the agenda, the {official_lc} said on {day}.",
-            ),
-        ],
-        facts: &[
-            "The {thing_lc} in {city} is expected to serve about {big} thousand people once it reaches full capacity.",
-            "According to the {official_lc}, {pct} percent of the funding has already been allocated from the national development budget.",
-            "Officials in {city} said local contractors had carried out most of the work, creating around {big} jobs.",
-            "The {topic_lc} plan was one of the main items on the agenda of the latest {event_lc}.",
-            "Provincial authorities have been asked to report on progress every {n} weeks.",
-            "Engineers said the first phase had been completed {n} months ahead of schedule.",
-        ],
-        quotes: &[
-            "We are determined to bring the same quality of services to every province",
-            "The people of {city} have waited a long time for this project, and today it is a reality",
-            "Domestic companies have shown that they can deliver large projects on time",
-        ],
-        tags: &["Infrastructure", "Government", "Development", "Public services", "{city}"],
-        officials: &[
-            ("Government Spokeswoman", "government spokeswoman"),
-            ("Interior Minister", "interior minister"),
-            ("Roads Minister", "roads minister"),
-            ("Health Minister", "health minister"),
-            ("Vice President", "vice president for executive affairs"),
-            ("Labor Minister", "labor minister"),
-        ],
-        topics: &[
-            "Water Management",
-            "Housing",
-            "Rail Network",
-            "Public Health",
-            "Road Safety",
-            "Rural Development",
-            "Disaster Relief",
-        ],
-        things: &[
-            "Desalination Plant",
-            "Freight Railway",
-            "Hospital Complex",
-            "Solar Farm",
-            "Metro Line",
-            "Highway Section",
-        ],
-        events: &["Cabinet Session", "National Planning Conference", "Meeting of Provincial Governors"],
-        countries: &[],
-    },
-    Beat {
-        path: &["Iran", "Defense"],
-        weight: 8,
-        stories: &[
-            (
-                "Iran Unveils Homegrown {thing}",
-                "Iranian defense experts unveiled a new domestically built {thing_lc} on {day}, the {official_lc} said.",
-            ),
-            (
-                "{official}: Iran’s {topic} at Highest Level",
-                "The {official_lc} said on {day} that the country’s {topic_lc} had reached a new level despite years of sanctions.",
-            ),
-            (
-                "Iranian Forces Stage {event} in {region}",
-                "Units of Iran’s armed forces began a {event_lc} in {region} on {day}, the {official_lc} said.",
-            ),
-            (
-                "New {thing} Delivered to Iranian Armed Forces",
-                "Iran’s armed forces took delivery of a new domestically built {thing_lc} on {day}, the {official_lc} said.",
-            ),
-            (
-                "{official} Says Defense Capabilities Not Negotiable",
-                "The {official_lc} said on {day} that Iran’s defense capabilities would never be subject to negotiation.",
-            ),
-        ],
-        facts: &[
-            "The {thing_lc} was designed and built by engineers at the Defense Ministry’s research centers, the {official_lc} said.",
-            "Military officials said the system had been tested under different weather conditions over {n} months.",
-            "The {event_lc} involves ground, air and naval units and is scheduled to last {n} days.",
-            "Iranian officials say the country’s military capabilities are purely defensive.",
-            "Defense exports have risen in recent years, according to figures cited by the ministry.",
-            "Units from {num} bases took part in the final phase of the tests.",
-        ],
-        quotes: &[
-            "Our defense industry relies on the knowledge of young Iranian experts",
-            "The armed forces are ready to protect the country’s borders at any moment",
-            "This achievement shows that sanctions have not stopped our progress",
-        ],
-        tags: &["Military industry", "Armed forces", "Drones", "Navy", "Air defense"],
-        officials: &[
-            ("Army Commander", "army commander"),
-            ("Navy Commander", "navy commander"),
-            ("Deputy Defense Minister", "deputy defense minister"),
-            ("Air Defense Chief", "air defense chief"),
-            ("Armed Forces Spokesman", "armed forces spokesman"),
-        ],
-        topics: &["Military Readiness", "Air Defense Capability", "Naval Power", "Drone Program", "Defense Industry"],
-        things: &[
-            "Air Defense System",
-            "Reconnaissance Drone",
-            "Naval Destroyer",
-            "Radar Network",
-            "Training Aircraft",
-            "Coastal Missile Battery",
-        ],
-        events: &["Joint Military Drill", "Air Defense Exercise", "Naval Drill"],
-        countries: &[],
-    },
-    Beat {
-        path: &["Iran", "Provinces"],
-        weight: 6,
-        stories: &[
-            (
-                "{city} Gets New {thing}",
-                "A new {thing_lc} opened in {city} on {day}, the {official_lc} said, describing it as a turning point for the province.",
-            ),
-            (
-                "{official} of {city}: {topic} Plan Ahead of Schedule",
-                "The {official_lc} of {city} said on {day} that the {topic_lc} plan was running ahead of schedule.",
-            ),
-            (
-                "{city} Launches {topic} Campaign",
-                "Authorities in {city} launched a {topic_lc} campaign on {day} with a budget approved by the provincial council.",
-            ),
-            (
-                "{event} Draws {num},000 Visitors in {city}",
-                "About {num},000 people visited the {event_lc} in {city} in its first {n} days, organizers said.",
-            ),
-        ],
-        facts: &[
-            "The {thing_lc} was financed jointly by the provincial government and private investors.",
-            "Residents of {n} neighboring towns are also expected to benefit from the project.",
-            "The provincial council approved the {topic_lc} budget earlier this year after a long debate.",
-            "Local officials said {pct} percent of the workforce on the project came from the province itself.",
-            "The province has seen a rise in domestic visitors, particularly during the holidays.",
-        ],
-        quotes: &[
-            "This project was the top demand of the people of {city}",
-            "We will not stop until every district has the same facilities",
-            "The support of local people made this possible",
-        ],
-        tags: &["Provinces", "Urban development", "Tourism", "Water", "{city}"],
-        officials: &[("Governor", "governor"), ("Mayor", "mayor"), ("City Council Head", "head of the city council")],
-        topics: &["Urban Renewal", "Drought Relief", "Flood Prevention", "Local Tourism", "Public Transport"],
-        things: &[
-            "Bus Rapid Transit Line",
-            "Water Pipeline",
-            "Cultural Center",
-            "Bridge",
-            "Sports Complex",
-            "Industrial Park",
-        ],
-        events: &["Handicrafts Fair", "Local Food Festival", "Tourism Week"],
-        countries: &[],
-    },
-    Beat {
-        path: &["World"],
-        weight: 9,
-        stories: &[
-            (
-                "{country} and {country2} Sign {thing}",
-                "{country} and {country2} signed a {thing_lc} on {day}, pledging to expand cooperation over the next {n} years.",
-            ),
-            (
-                "{country}’s {official} Travels to {country2} for Talks on {topic}",
-                "{country}’s {official_lc} arrived in {country2} on {day} for talks expected to focus on {topic_lc}.",
-            ),
-            (
-                "UN Calls for Urgent Action on {topic}",
-                "The United Nations on {day} called for urgent international action on {topic_lc}, warning that time was running out.",
-            ),
-            (
-                "{topic} Dominates Agenda at {event}",
-                "Leaders meeting at the {event} on {day} called for joint action on {topic_lc}, according to a final statement.",
-            ),
-            (
-                "{country} Ready to Mediate on {topic}, {official} Says",
-                "{country}’s {official_lc} said on {day} that {country} was ready to mediate on {topic_lc}.",
-            ),
-        ],
-        facts: &[
-            "The two sides also discussed ways to settle payments in their national currencies.",
-            "Diplomats said the talks had been prepared over several rounds of meetings at expert level.",
-            "Trade between {country} and {country2} reached {big} million dollars last year, according to official figures.",
-            "Delegations from more than {num} countries are taking part in the talks.",
-            "A joint committee will meet within {n} months to follow up on the agreements.",
-            "The United Nations has repeatedly called for a coordinated response on {topic_lc}.",
-        ],
-        quotes: &[
-            "Our countries share the view that dialogue is the only way forward",
-            "Unilateral measures have failed and will continue to fail",
-            "We are ready to deepen our cooperation in every field",
-        ],
-        tags: &["Diplomacy", "United Nations", "Trade", "{country}", "{country2}"],
-        officials: &[
-            ("Foreign Minister", "foreign minister"),
-            ("Prime Minister", "prime minister"),
-            ("Trade Minister", "trade minister"),
-            ("President", "president"),
-        ],
-        topics: &[
-            "Climate Change",
-            "Grain Exports",
-            "Refugee Crisis",
-            "Energy Security",
-            "Trade Disputes",
-            "Food Security",
-        ],
-        things: &["Cooperation Agreement", "Trade Pact", "Memorandum of Understanding", "Visa Waiver Deal"],
-        events: &[
-            "UN General Assembly",
-            "BRICS Summit",
-            "Shanghai Cooperation Organization Summit",
-            "Climate Conference",
-        ],
-        countries: &[],
-    },
-    Beat {
-        path: &["World", "Middle East"],
-        weight: 8,
-        stories: &[
-            (
-                "Iranian {thing} Arrives in {country}",
-                "An Iranian {thing_lc} arrived in {country} on {day} as part of regional efforts on {topic_lc}, officials said.",
-            ),
-            (
-                "{country}’s {official} Meets Iranian Envoy on {topic}",
-                "{country}’s {official_lc} met the Iranian ambassador on {day} to discuss {topic_lc}, the ministry said in a statement.",
-            ),
-            (
-                "Regional Ministers Discuss {topic} at {event}",
-                "Ministers from across the region gathered for the {event_lc} on {day} with {topic_lc} at the top of the agenda.",
-            ),
-            (
-                "{country} and Iran Agree on {topic} Mechanism",
-                "{country} and Iran agreed on {day} to set up a joint mechanism on {topic_lc}, according to a joint statement.",
-            ),
-        ],
-        facts: &[
-            "Iran has repeatedly said the security of the region must be ensured by the countries of the region.",
-            "It was one of {n} such missions organized this year, according to humanitarian groups.",
-            "Officials in {country} said {pct} percent of the planned work had been completed.",
-            "The two sides agreed to set up a joint working group that will meet every {n} months.",
-            "Regional trade has grown steadily, with border crossings handling about {big} trucks a day.",
-        ],
-        quotes: &[
-            "The nations of the region are able to solve their problems without foreign interference",
-            "Our priority is the well-being of ordinary people",
-            "Cooperation among neighbors is the key to lasting security",
-        ],
-        tags: &["Middle East", "Humanitarian aid", "Regional security", "{country}", "Diplomacy"],
-        officials: &[
-            ("Foreign Minister", "foreign minister"),
-            ("Prime Minister", "prime minister"),
-            ("Energy Minister", "energy minister"),
-            ("Interior Minister", "interior minister"),
-        ],
-        topics: &[
-            "Humanitarian Aid",
-            "Reconstruction",
-            "Regional Security",
-            "Water Sharing",
-            "Border Trade",
-            "Pilgrim Traffic",
-        ],
-        things: &["Aid Convoy", "Medical Team", "Trade Delegation", "Relief Shipment"],
-        events: &["Regional Security Conference", "Ministerial Meeting", "Neighbors’ Summit"],
-        countries: &["Iraq", "Syria", "Lebanon", "Oman", "Qatar", "Kuwait", "Jordan", "Bahrain", "Egypt", "Yemen"],
-    },
-    Beat {
-        path: &["World", "Asia"],
-        weight: 5,
-        stories: &[
-            (
-                "{country} Hosts {event} on {topic}",
-                "{country} opened the {event_lc} on {topic_lc} on {day} with delegations from {num} countries in attendance.",
-            ),
-            (
-                "Iran, {country} Sign {thing} on {topic}",
-                "Officials from {country} and Iran signed a {thing_lc} on {topic_lc} on {day}, state media in both countries reported.",
-            ),
-            (
-                "{country}’s {official} Calls for Stronger Ties with Tehran",
-                "{country}’s {official_lc} called on {day} for stronger ties with Iran, particularly in {topic_lc}.",
-            ),
-        ],
-        facts: &[
-            "The North-South Transport Corridor is expected to cut transit times between {country} and Europe.",
-            "Officials said rail freight between the two countries had grown by {pct} percent.",
-            "The forum is held every {n} years and rotates among member states.",
-            "Both sides agreed to simplify visa procedures for business travelers.",
-            "A direct flight between {city} and the capital of {country} is due to start next month.",
-        ],
-        quotes: &[
-            "Asia is becoming the center of the world economy",
-            "Our ties are based on mutual respect and common interests",
-        ],
-        tags: &["Asia", "Transit", "Diplomacy", "{country}"],
-        officials: &[
-            ("Foreign Minister", "foreign minister"),
-            ("Transport Minister", "transport minister"),
-            ("Ambassador", "ambassador to Tehran"),
-        ],
-        topics: &["Transit Corridors", "Rail Freight", "Energy Cooperation", "Tourism", "Agriculture"],
-        things: &["Cooperation Document", "Transit Agreement", "Memorandum of Understanding"],
-        events: &["Economic Forum", "Transport Ministers’ Meeting", "Trade Fair"],
-        countries: &[
-            "China",
-            "India",
-            "Pakistan",
-            "Kazakhstan",
-            "Uzbekistan",
-            "Tajikistan",
-            "Turkmenistan",
-            "Indonesia",
-            "Malaysia",
-            "Afghanistan",
-        ],
-    },
-    Beat {
-        path: &["Politics"],
-        weight: 10,
-        stories: &[
-            (
-                "Parliament Approves Outlines of {topic} Bill",
-                "Iranian lawmakers on {day} approved the outlines of the {topic_lc} bill, with {votes} votes in favor.",
-            ),
-            (
-                "{official}: Iran Open to Dialogue with {country}",
-                "The {official_lc} said on {day} that Tehran was open to broader dialogue with {country}, provided its interests were respected.",
-            ),
-            (
-                "{official} Meets {country} Envoy in Tehran",
-                "The {official_lc} received the new ambassador of {country} in Tehran on {day}, calling for broader political ties.",
-            ),
-            (
-                "Lawmakers Debate {topic} Bill in Open Session",
-                "Iranian lawmakers debated the {topic_lc} bill in an open session of parliament on {day}.",
-            ),
-            (
-                "{official}: {topic} Bill a Priority",
-                "The {official_lc} said on {day} that the {topic_lc} bill was a priority for the coming months.",
-            ),
-        ],
-        facts: &[
-            "The bill will now be sent to the Guardian Council for review.",
-            "{num} lawmakers voted against the bill, and several abstained.",
-            "The parliament’s committee spent {n} months preparing the final text.",
-            "The {official_lc} made the remarks during the {event_lc}.",
-            "Iran and {country} have held regular political consultations in recent years.",
-            "Opponents of the plan said it needed more expert review before a final vote.",
-        ],
-        quotes: &[
-            "The Islamic Republic has always favored dialogue based on mutual respect",
-            "Parliament will not approve any measure that ignores the people’s interests",
-            "Pressure and threats will get nowhere",
-        ],
-        tags: &["Parliament", "Diplomacy", "Government", "Foreign policy", "{country}"],
-        officials: &[
-            ("Parliament Speaker", "parliament speaker"),
-            ("Foreign Ministry Spokesman", "foreign ministry spokesman"),
-            ("Foreign Minister", "foreign minister"),
-            ("First Vice President", "first vice president"),
-            ("Judiciary Spokesman", "judiciary spokesman"),
-        ],
-        topics: &["Budget", "Election", "Tax", "Customs", "Civil Service", "Anti-Corruption"],
-        things: &["Bill"],
-        events: &["Open Session of Parliament", "Weekly Press Conference", "Cabinet Meeting"],
-        countries: &[],
-    },
-    Beat {
-        path: &["Economy"],
-        weight: 10,
-        stories: &[
-            (
-                "Iran’s {topic} Up {pct} Percent",
-                "Iran’s {topic_lc} rose {pct} percent in the first {n} months of the year compared with the same period last year, the {official_lc} said.",
-            ),
-            (
-                "{official}: {topic} to Be Boosted This Year",
-                "The {official_lc} said on {day} that the government would take new steps to boost {topic_lc} this year.",
-            ),
-            (
-                "Iran, {country} Agree to Expand Trade at {event}",
-                "Iran and {country} agreed on {day} to expand trade and remove barriers to investment at a meeting of their {event_lc}.",
-            ),
-            (
-                "Trade with {country} Tops {big} Million Dollars",
-                "Iran’s trade with {country} topped {big} million dollars in the first {n} months of the year, the {official_lc} said.",
-            ),
-            (
-                "New {thing} Opens in {city}",
-                "A new {thing_lc} opened in {city} on {day}, with an investment of {big} million dollars.",
-            ),
-        ],
-        facts: &[
-            "Non-oil exports to neighboring countries accounted for {pct} percent of the total.",
-            "The {official_lc} said customs procedures had been cut from {n} days to a few hours.",
-            "Officials expect trade with {country} to reach {big} million dollars by the end of the year.",
-            "The {thing_lc} is expected to create about {big} direct jobs.",
-            "Private companies accounted for most of the growth, according to the report.",
-            "The central bank said it would continue to support producers with credit lines.",
-        ],
-        quotes: &[
-            "Our economy has shown that it can grow despite sanctions",
-            "Exporters will have our full support",
-            "Neighboring countries are our first priority in trade",
-        ],
-        tags: &["Trade", "Exports", "Industry", "Investment", "{country}"],
-        officials: &[
-            ("Economy Minister", "economy minister"),
-            ("Central Bank Governor", "central bank governor"),
-            ("Trade Promotion Chief", "head of the Trade Promotion Organization"),
-            ("Customs Chief", "customs chief"),
-            ("Industry Minister", "industry minister"),
-        ],
-        topics: &[
-            "Non-Oil Exports",
-            "Foreign Investment",
-            "Transit Trade",
-            "Steel Production",
-            "Car Production",
-            "Mining Output",
-        ],
-        things: &["Steel Mill", "Free Trade Zone Terminal", "Car Assembly Line", "Logistics Hub"],
-        events: &["Joint Economic Commission", "Business Forum", "Joint Trade Committee"],
-        countries: &[],
-    },
-    Beat {
-        path: &["Economy", "Energy"],
-        weight: 6,
-        stories: &[
-            (
-                "Iran’s {topic} Hits New Record",
-                "Iran’s {topic_lc} reached a new record on {day}, the {official_lc} said.",
-            ),
-            (
-                "{official}: {N} New Energy Projects to Come on Stream",
-                "The {official_lc} said on {day} that {n} new energy projects, including a {thing_lc}, would come on stream before the end of the year.",
-            ),
-            (
-                "New {thing} Inaugurated in {city}",
-                "A new {thing_lc} with an investment of {big} million dollars was inaugurated in {city} on {day}.",
-            ),
-            (
-                "Iran, {country} Discuss {topic} at {event}",
-                "Energy officials from Iran and {country} met at the {event} on {day} to discuss cooperation in {topic_lc}.",
-            ),
-        ],
-        facts: &[
-            "The {thing_lc} will add about {big} megawatts to the national grid.",
-            "Domestic contractors supplied {pct} percent of the equipment, the {official_lc} said.",
-            "Gas consumption usually peaks in the cold months, straining supply to industry.",
-            "The ministry plans to raise renewable capacity substantially over the next {n} years.",
-            "South Pars, the world’s largest gas field, provides most of Iran’s gas output.",
-        ],
-        quotes: &[
-            "Energy security is a red line for us",
-            "Our engineers have mastered the whole chain of production",
-            "We are ready to export more gas and electricity to our neighbors",
-        ],
-        tags: &["Oil", "Gas", "Electricity", "Renewables", "Petrochemicals"],
-        officials: &[
-            ("Oil Minister", "oil minister"),
-            ("Energy Minister", "energy minister"),
-            ("NIGC Chief", "head of the National Iranian Gas Company"),
-            ("NIOC Chief", "managing director of the National Iranian Oil Company"),
-        ],
-        topics: &["Gas Output", "Refining Capacity", "Power Generation", "Solar Capacity", "Gasoline Production"],
-        things: &["Gas Refinery", "Solar Power Plant", "Pipeline", "Wind Farm", "Petrochemical Plant"],
-        events: &["Iran Oil Show", "Gas Exporting Countries Forum", "Caspian Energy Forum"],
-        countries: &[],
-    },
-    Beat {
-        path: &["Sports"],
-        weight: 7,
-        stories: &[
-            (
-                "Iran Beat {country} {score_a}-{score_b} in {topic} {event}",
-                "Iran’s national {topic_lc} team beat {country} {score_a}-{score_b} at the {event} on {day}.",
-            ),
-            (
-                "Iranian {topic} Team Wins Gold at {event}",
-                "Iran’s {topic_lc} team won the gold medal at the {event} on {day}, ending a strong week for the squad.",
-            ),
-            (
-                "Iran Finish Second in {topic} {event}",
-                "Iran’s {topic_lc} team finished second at the {event} on {day}, behind {country}.",
-            ),
-            (
-                "{official}: Iran Ready for {event}",
-                "The {official_lc} said on {day} that the national {topic_lc} team was ready for the {event}.",
-            ),
-        ],
-        facts: &[
-            "Iran will face the winner of the match between {country2} and the hosts in the next round.",
-            "The team has won {n} of its last {num} matches.",
-            "More than {big} spectators watched the final in a packed arena.",
-            "The head coach made {n} changes to the starting lineup.",
-            "The national team will hold a training camp in {city} before the next tournament.",
-        ],
-        quotes: &[
-            "The players gave everything today",
-            "We came here for gold and we will fight for it until the last second",
-            "This result belongs to the people of Iran",
-        ],
-        tags: &["{topic}", "National team", "Championships", "{country}"],
-        officials: &[
-            ("Sports Minister", "sports minister"),
-            ("Head Coach", "head coach"),
-            ("Olympic Committee President", "president of the National Olympic Committee"),
-            ("Team Captain", "team captain"),
-        ],
-        topics: &["Volleyball", "Wrestling", "Weightlifting", "Taekwondo", "Futsal", "Basketball"],
-        things: &["Medal"],
-        events: &["Asian Championships", "World Championships", "Asian Games", "Nations League"],
-        countries: &[],
-    },
-    Beat {
-        path: &["Sports", "Football"],
-        weight: 6,
-        stories: &[
-            (
-                "{team} Beat {team2} {score_a}-{score_b} in Persian Gulf Pro League",
-                "{team} beat {team2} {score_a}-{score_b} on {day} in the Persian Gulf Pro League.",
-            ),
-            (
-                "{team} Held to Goalless Draw by {team2}",
-                "{team} were held to a goalless draw by {team2} in the Persian Gulf Pro League on {day}.",
-            ),
-            (
-                "Iran Coach Names Squad for {event}",
-                "Iran’s head coach on {day} named the squad for the {event}, with {n} new faces.",
-            ),
-            (
-                "{team} Appoint New Head Coach",
-                "{team} appointed a new head coach on {day} after a run of poor results.",
-            ),
-        ],
-        facts: &[
-            "{team} are currently {n} points behind the league leaders.",
-            "{team}’s last home match drew about {num},000 fans.",
-            "{team} and {team2} meet again in the Hazfi Cup next month.",
-            "The national team will gather in Tehran for a {n}-day training camp.",
-            "Several players are recovering from injuries and may miss the next round.",
-        ],
-        quotes: &[
-            "We played well but we must take our chances",
-            "The league is long and we are not giving up",
-            "The fans deserve a trophy this season",
-        ],
-        tags: &["Football", "Persian Gulf Pro League", "{team}", "{team2}"],
-        officials: &[
-            ("Head Coach", "head coach"),
-            ("Club Chairman", "club chairman"),
-            ("Team Captain", "team captain"),
-        ],
-        topics: &["Football"],
-        things: &["Match"],
-        events: &["World Cup Qualifiers", "Asian Cup", "CAFA Nations Cup"],
-        countries: &[],
-    },
-    Beat {
-        path: &["Culture"],
-        weight: 6,
-        stories: &[
-            (
-                "{event} Opens in Tehran with {num} Countries Taking Part",
-                "The {event} opened in Tehran on {day} with artists and guests from {num} countries.",
-            ),
-            (
-                "Iranian {topic} Showcased at Exhibition in {country}",
-                "An exhibition of Iranian {topic_lc} opened in {country} on {day}, organized by the Iranian cultural attaché’s office.",
-            ),
-            (
-                "Historic Site in {city} Reopens after Restoration",
-                "A historic site in {city} reopened to visitors on {day} after {n} years of restoration work.",
-            ),
-            (
-                "{official}: {num},000 Visitors Expected at {event}",
-                "The {official_lc} said on {day} that about {num},000 visitors were expected at the {event}.",
-            ),
-        ],
-        facts: &[
-            "Visitors can see more than {big} works during the {n}-day event.",
-            "The restoration was carried out by local craftsmen under the supervision of heritage experts.",
-            "Iran has more than two dozen sites on UNESCO’s World Heritage List.",
-            "Workshops on {topic_lc} will be held on the sidelines of the event.",
-            "Organizers said {pct} percent of the tickets had been sold before the opening.",
-        ],
-        quotes: &[
-            "Culture is the language that all nations understand",
-            "Our heritage belongs to all of humanity",
-            "Young artists are the future of Iranian culture",
-        ],
-        tags: &["Art", "Heritage", "Festivals", "{topic}", "{city}"],
-        officials: &[
-            ("Culture Minister", "culture minister"),
-            ("Festival Director", "festival director"),
-            ("Heritage Chief", "head of the Cultural Heritage Organization"),
-        ],
-        topics: &["Calligraphy", "Handicrafts", "Miniature Painting", "Carpets", "Pottery", "Tilework"],
-        things: &["Exhibition"],
-        events: &["Fajr Music Festival", "Tehran International Book Fair", "Handicrafts Week", "Fajr Theater Festival"],
-        countries: &[],
-    },
-    Beat {
-        path: &["Culture", "Cinema"],
-        weight: 4,
-        stories: &[
-            (
-                "Iranian {topic} Wins Top Award at Festival in {country}",
-                "An Iranian {topic_lc} won the top prize at a film festival in {country} on {day}, organizers said.",
-            ),
-            (
-                "Fajr Film Festival Announces {num} Films in Competition",
-                "The Fajr Film Festival on {day} announced {num} films selected for its main competition.",
-            ),
-            (
-                "{topic} by Young Iranian Director Premieres in {city}",
-                "A new {topic_lc} by a young Iranian director premiered in {city} on {day} to a full house.",
-            ),
-        ],
-        facts: &[
-            "The jury praised the film for its simple storytelling and strong performances.",
-            "Iranian films have won {big} international awards over the past decade, according to the Farabi Cinema Foundation.",
-            "The film was shot in {n} weeks in and around {city}.",
-            "Screenings will continue in {n} cities across the country.",
-        ],
-        quotes: &[
-            "This award belongs to everyone who worked on the film",
-            "Iranian cinema speaks to audiences everywhere",
-        ],
-        tags: &["Cinema", "Film festivals", "Awards", "{country}"],
-        officials: &[("Festival Director", "festival director"), ("Cinema Chief", "head of the Cinema Organization")],
-        topics: &["Documentary", "Animated Film", "Short Film", "Feature Film"],
-        things: &["Film"],
-        events: &["Fajr Film Festival", "Children’s Film Festival"],
-        countries: &[],
-    },
-    Beat {
-        path: &["Science"],
-        weight: 6,
-        stories: &[
-            (
-                "Iranian Researchers Develop New {thing}",
-                "Researchers at a university in {city} have developed a new {thing_lc}, the {official_lc} said on {day}.",
-            ),
-            (
-                "Iran Ranks among Top {N} Countries in {topic}",
-                "Iran ranks among the top {n} countries in the world in {topic_lc}, according to a report released on {day}.",
-            ),
-            (
-                "University in {city} Opens {topic} Center",
-                "A university in {city} opened a new {topic_lc} research center on {day}.",
-            ),
-            (
-                "{official}: Knowledge-Based Firms Export {thing}s to {num} Countries",
-                "Knowledge-based companies have exported {thing_lc}s to {num} countries, the {official_lc} announced on {day}.",
-            ),
-        ],
-        facts: &[
-            "The {thing_lc} was developed over {n} years with the support of the science ministry.",
-            "Iran’s share of the world’s scientific publications has grown steadily over the past two decades.",
-            "The research team included {num} young scientists from several universities.",
-            "Domestic production will reduce imports by about {big} million dollars a year, officials said.",
-            "Mass production is expected to begin within {n} months.",
-        ],
-        quotes: &[
-            "Our young scientists have proved that nothing is impossible",
-            "Science is the foundation of national independence",
-            "We will soon see this technology in daily life",
-        ],
-        tags: &["Technology", "Research", "Universities", "{topic}", "Knowledge-based companies"],
-        officials: &[
-            ("Science Minister", "science minister"),
-            ("Vice President for Science", "vice president for science and technology"),
-            ("University Chancellor", "university chancellor"),
-        ],
-        topics: &[
-            "Nanotechnology",
-            "Stem Cell Research",
-            "Artificial Intelligence",
-            "Biotechnology",
-            "Nuclear Medicine",
-        ],
-        things: &["Medical Device", "Diagnostic Kit", "Vaccine", "Supercomputer", "Industrial Robot"],
-        events: &["Technology Exhibition", "Science Week"],
-        countries: &[],
-    },
-    Beat {
-        path: &["Science", "Space"],
-        weight: 3,
-        stories: &[
-            (
-                "Iran Successfully Launches {thing} into Orbit",
-                "Iran successfully placed a domestically built {thing_lc} into orbit on {day}, the {official_lc} said.",
-            ),
-            (
-                "{official}: {N} Satellites to Be Launched This Year",
-                "The {official_lc} said on {day} that {n} satellites would be launched before the end of the year.",
-            ),
-            (
-                "Iranian-Made {thing} Sends First Images",
-                "A new Iranian {thing_lc} sent its first images back to ground stations on {day}.",
-            ),
-        ],
-        facts: &[
-            "The satellite was placed in an orbit about {num}0 kilometers above the Earth.",
-            "Ground stations in {city} received the first signals shortly after launch.",
-            "Iran’s space program is focused on communications and remote sensing, officials say.",
-            "The device weighs about {num} kilograms and is designed to work for {n} years.",
-        ],
-        quotes: &[
-            "Space is no longer out of reach for Iranian engineers",
-            "Every launch brings us closer to a complete space industry",
-        ],
-        tags: &["Space", "Satellites", "Technology"],
-        officials: &[
-            ("Space Agency Chief", "head of the Iranian Space Agency"),
-            ("Communications Minister", "communications minister"),
-        ],
-        topics: &["Space Technology"],
-        things: &["Research Satellite", "Remote-Sensing Satellite", "Communications Satellite", "Space Capsule"],
-        events: &["National Space Technology Day"],
-        countries: &[],
-    },
-];
-
 /// Picks a beat by weight.
 fn pick_beat(rng: &mut StdRng) -> usize {
-    let total: u32 = BEATS.iter().map(|b| b.weight).sum();
+    let beats = &english().beats;
+    let total: u32 = beats.iter().map(|b| b.weight).sum();
     let mut r = rng.random_range(0..total.max(1));
-    for (i, b) in BEATS.iter().enumerate() {
+    for (i, b) in beats.iter().enumerate() {
         if r < b.weight {
             return i;
         }
@@ -1196,27 +325,24 @@ fn pick_beat(rng: &mut StdRng) -> usize {
 
 /// Index of the beat's top-level section in [`SECTION_TREE`] (drawing style of its photos).
 fn top_level_index(beat: &Beat) -> usize {
-    let top = beat.path.first().copied().unwrap_or_default();
+    let top = beat.path.first().map(String::as_str).unwrap_or_default();
     SECTION_TREE.iter().position(|(name, _)| *name == top).unwrap_or(0)
 }
 
-fn pick(rng: &mut StdRng, list: &'static [&'static str]) -> &'static str {
-    list.choose(rng).copied().unwrap_or_default()
+fn pick(rng: &mut StdRng, list: &'static [String]) -> &'static str {
+    list.choose(rng).map(String::as_str).unwrap_or_default()
 }
 
 /// Picks from `list` a value other than `not` (when the list allows it).
-fn pick_other(rng: &mut StdRng, list: &'static [&'static str], not: &'static str) -> &'static str {
+fn pick_other(rng: &mut StdRng, list: &'static [String], not: &'static str) -> &'static str {
     for _ in 0..8 {
         let v = pick(rng, list);
         if v != not {
             return v;
         }
     }
-    list.iter().copied().find(|v| *v != not).unwrap_or(not)
+    list.iter().map(String::as_str).find(|v| *v != not).unwrap_or(not)
 }
-
-/// Words kept capitalized inside a sentence.
-const PROPER_WORDS: &[&str] = &["Iran", "Iranian", "Persian", "Gulf", "Tehran", "Fajr", "UN", "Pro", "League"];
 
 /// Lowercases a headline-case phrase for use inside a sentence, keeping
 /// proper nouns and acronyms.
@@ -1224,7 +350,11 @@ fn lower_phrase(s: &str) -> String {
     s.split(' ')
         .map(|w| {
             let upper = w.chars().filter(|c| c.is_uppercase()).count();
-            if PROPER_WORDS.contains(&w) || upper > 1 && !w.contains('-') { w.to_string() } else { w.to_lowercase() }
+            if english().proper_words.iter().any(|p| p == w) || upper > 1 && !w.contains('-') {
+                w.to_string()
+            } else {
+                w.to_lowercase()
+            }
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -1259,21 +389,23 @@ struct Facts {
 
 impl Facts {
     fn pick(rng: &mut StdRng, beat: &'static Beat, weekday: Weekday) -> Facts {
-        let countries = if beat.countries.is_empty() { COUNTRIES } else { beat.countries };
+        let words = english();
+        let countries = if beat.countries.is_empty() { &words.countries } else { &beat.countries };
         let country = pick(rng, countries);
         let country2 = pick_other(rng, countries, country);
-        let team = pick(rng, CLUBS);
-        let team2 = pick_other(rng, CLUBS, team);
-        let (official, official_lc) = beat.officials.choose(rng).copied().unwrap_or(("Official", "official"));
-        let topic = pick(rng, beat.topics);
-        let thing = pick(rng, beat.things);
-        let event = pick(rng, beat.events);
+        let team = pick(rng, &words.clubs);
+        let team2 = pick_other(rng, &words.clubs, team);
+        let (official, official_lc) =
+            beat.officials.choose(rng).map_or(("Official", "official"), |o| (o.headline.as_str(), o.sentence.as_str()));
+        let topic = pick(rng, &beat.topics);
+        let thing = pick(rng, &beat.things);
+        let event = pick(rng, &beat.events);
         let score_a = rng.random_range(1..=5);
         Facts {
             country,
             country2,
-            city: pick(rng, CITIES),
-            region: pick(rng, REGIONS),
+            city: pick(rng, &words.cities),
+            region: pick(rng, &words.regions),
             team,
             team2,
             official,
@@ -1284,7 +416,8 @@ impl Facts {
             thing_lc: lower_phrase(thing),
             event,
             event_lc: lower_phrase(event),
-            day: WEEKDAYS[weekday.num_days_from_monday() as usize],
+            // data::check_english makes sure there are seven weekdays.
+            day: &words.weekdays[weekday.num_days_from_monday() as usize],
             n: rng.random_range(3..=9),
             num: rng.random_range(12..=96),
             pct: rng.random_range(4..=38),
@@ -1312,8 +445,8 @@ impl Facts {
             "event" => Cow::Borrowed(self.event),
             "event_lc" => Cow::Borrowed(self.event_lc.as_str()),
             "day" => Cow::Borrowed(self.day),
-            "n" => Cow::Borrowed(NUMBER_WORDS[self.n as usize % NUMBER_WORDS.len()]),
-            "N" => Cow::Owned(capitalize_first(NUMBER_WORDS[self.n as usize % NUMBER_WORDS.len()].to_string())),
+            "n" => Cow::Borrowed(number_word(self.n)),
+            "N" => Cow::Owned(capitalize_first(number_word(self.n).to_string())),
             "num" => Cow::Owned(self.num.to_string()),
             "pct" => Cow::Owned(self.pct.to_string()),
             "big" => Cow::Owned(self.big.to_string()),
@@ -1355,6 +488,12 @@ impl Facts {
     }
 }
 
+/// A small number as a word (the data file has at least zero to nine; `n` is 3 to 9).
+fn number_word(n: u32) -> &'static str {
+    let words = &english().number_words;
+    &words[n as usize % words.len()]
+}
+
 fn capitalize_first(s: String) -> String {
     let mut chars = s.chars();
     match chars.next() {
@@ -1366,13 +505,14 @@ fn capitalize_first(s: String) -> String {
 /// Writes one synthetic story of `beat`, published on `weekday` (edition time).
 fn write_story(rng: &mut StdRng, beat: &'static Beat, weekday: Weekday) -> Written {
     let f = Facts::pick(rng, beat, weekday);
-    let (headline, lead) = beat.stories.choose(rng).copied().unwrap_or(("{topic}", "{topic}."));
+    let (headline, lead) =
+        beat.stories.choose(rng).map_or(("{topic}", "{topic}."), |s| (s.headline.as_str(), s.lead.as_str()));
     let headline = f.render(headline);
 
     // Sentences for lead and body, without repeats: the beat's facts first, then common ones.
-    let mut facts: Vec<&str> = beat.facts.to_vec();
+    let mut facts: Vec<&str> = beat.facts.iter().map(String::as_str).collect();
     facts.shuffle(rng);
-    let mut common: Vec<&str> = COMMON_SENTENCES.to_vec();
+    let mut common: Vec<&str> = english().common_sentences.iter().map(String::as_str).collect();
     common.shuffle(rng);
 
     let mut lead = f.render(lead);
@@ -1387,7 +527,7 @@ fn write_story(rng: &mut StdRng, beat: &'static Beat, weekday: Weekday) -> Writt
     let paragraphs = rng.random_range(4..=8usize);
     let quote_at = rng.random_range(1..=2usize);
     let subheading_at = paragraphs / 2 + 1;
-    let mut quotes: Vec<&str> = beat.quotes.to_vec();
+    let mut quotes: Vec<&str> = beat.quotes.iter().map(String::as_str).collect();
     quotes.shuffle(rng);
 
     let mut body = String::with_capacity(paragraphs * 220);
@@ -1397,7 +537,7 @@ fn write_story(rng: &mut StdRng, beat: &'static Beat, weekday: Weekday) -> Writt
         }
         if markdown && i == subheading_at {
             body.push_str("## ");
-            body.push_str(pick(rng, SUBHEADINGS));
+            body.push_str(pick(rng, &english().subheadings));
             body.push_str("\n\n");
         }
         let quote = if i == quote_at || (i + 2 == paragraphs && rng.random_bool(0.5)) { quotes.pop() } else { None };
@@ -1409,7 +549,9 @@ fn write_story(rng: &mut StdRng, beat: &'static Beat, weekday: Weekday) -> Writt
                 body.push_str(&q);
                 body.push_str(".”");
             } else {
-                body.push_str(&pick(rng, ATTRIBUTIONS).replace("{q}", &q).replace("{official_lc}", f.official_lc));
+                body.push_str(
+                    &pick(rng, &english().attributions).replace("{q}", &q).replace("{official_lc}", f.official_lc),
+                );
             }
             continue;
         }
@@ -1433,7 +575,7 @@ fn write_story(rng: &mut StdRng, beat: &'static Beat, weekday: Weekday) -> Writt
 
     let mut tags = Vec::with_capacity(3);
     let topical = rng.random_range(1..=2usize);
-    let mut tag_templates: Vec<&str> = beat.tags.to_vec();
+    let mut tag_templates: Vec<&str> = beat.tags.iter().map(String::as_str).collect();
     tag_templates.shuffle(rng);
     for t in tag_templates {
         if tags.len() == topical {
@@ -1465,22 +607,23 @@ mod tests {
 
     #[test]
     fn beats_cover_the_section_tree_and_every_slot_is_known() {
-        for beat in BEATS {
-            let known = SECTION_TREE.iter().any(|(top, children)| match beat.path {
+        let beats = &english().beats;
+        for beat in beats {
+            let known = SECTION_TREE.iter().any(|(top, children)| match beat.path.as_slice() {
                 [t] => t == top,
-                [t, c] => t == top && children.contains(c),
+                [t, c] => t == top && children.contains(&c.as_str()),
                 _ => false,
             });
             assert!(known, "beat {:?} has no section", beat.path);
             assert!(!beat.stories.is_empty(), "beat {:?} has no stories", beat.path);
-            for list in [beat.facts, beat.quotes, beat.tags, beat.topics, beat.things, beat.events] {
+            for list in [&beat.facts, &beat.quotes, &beat.tags, &beat.topics, &beat.things, &beat.events] {
                 assert!(!list.is_empty(), "beat {:?} has an empty list", beat.path);
             }
             assert!(!beat.officials.is_empty());
         }
         let mut rng = StdRng::seed_from_u64(7);
         for i in 0..2_000 {
-            let beat = &BEATS[i % BEATS.len()];
+            let beat = &beats[i % beats.len()];
             let w = write_story(&mut rng, beat, Weekday::Sat);
             for text in [&w.headline, &w.lead, &w.body] {
                 assert!(!text.contains('{') && !text.contains('}'), "unfilled slot in {text}");
@@ -1503,7 +646,7 @@ mod tests {
             let mut rng = StdRng::seed_from_u64(RNG_SEED);
             (0..200)
                 .map(|_| {
-                    let beat = &BEATS[pick_beat(&mut rng)];
+                    let beat = &english().beats[pick_beat(&mut rng)];
                     write_story(&mut rng, beat, Weekday::Mon).headline
                 })
                 .collect::<Vec<_>>()
