@@ -134,8 +134,9 @@ fn like_pattern(text: &str) -> String {
 impl Store {
     /// Stores an uploaded photo and its renditions in one transaction. The
     /// same bytes uploaded again give the same photo: its caption and credit
-    /// are replaced by the new ones when those are not empty.
-    pub async fn add_photo(&self, photo: &NewPhoto, renditions: &[NewRendition]) -> Result<Photo> {
+    /// are replaced by the new ones when those are not empty. The audit entry
+    /// is written in the same transaction (an empty target id gets the photo's id).
+    pub async fn add_photo(&self, photo: &NewPhoto, renditions: &[NewRendition], audit: &AuditEntry) -> Result<Photo> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "INSERT INTO photos (sha256, mime, width, height, bytes, caption, credit, created_at) \
@@ -171,6 +172,8 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        let target_id = if audit.target_id.is_empty() { stored.id.to_string() } else { audit.target_id.clone() };
+        audit_in(&mut tx, &AuditEntry { target_id, ..audit.clone() }).await?;
         tx.commit().await?;
         Ok(stored)
     }

@@ -4,6 +4,11 @@ use newsdesk_domain::{BodyFormat, Direction, StoryStatus};
 use newsdesk_storage::{AuditEntry, NewEdition, NewPhoto, NewRendition, SectionRef, Store, StoryInput, backend_test};
 use sha2::{Digest, Sha256};
 
+/// The audit entry of an upload; the store fills in the photo's id.
+fn upload() -> AuditEntry {
+    AuditEntry::system("test", "media.upload", "photo", "", "")
+}
+
 fn sha(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
@@ -61,7 +66,9 @@ backend_test! {
     async fn a_photo_and_its_renditions_are_stored_and_served_by_content_address(db) {
         let p = photo(b"original bytes", "Harbour at dawn");
         let rs = [rendition(b"small webp", "image/webp", 320), rendition(b"small jpeg", "image/jpeg", 320), rendition(b"wider jpeg", "image/jpeg", 640)];
-        let stored = db.store.add_photo(&p, &rs).await.expect("add");
+        let stored = db.store.add_photo(&p, &rs, &upload()).await.expect("add");
+        let log = db.store.audit_log(Some(("photo", &stored.id.to_string())), 5).await.expect("audit");
+        assert_eq!(log.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["media.upload"], "committed with the photo");
         assert_eq!((stored.caption.as_str(), stored.width, stored.mime.as_str()), ("Harbour at dawn", 2000, "image/jpeg"));
         assert_eq!(db.store.photo_bytes(&p.sha256).await.expect("read"), Some(("image/jpeg".into(), b"original bytes".to_vec())));
         assert_eq!(db.store.photo_bytes(&sha(b"small webp")).await.expect("read"), Some(("image/webp".into(), b"small webp".to_vec())));
@@ -78,14 +85,14 @@ backend_test! {
 
 backend_test! {
     async fn the_same_upload_twice_is_one_photo_keeping_its_text(db) {
-        let first = db.store.add_photo(&photo(b"same", "First caption"), &[rendition(b"r", "image/jpeg", 320)]).await.expect("add");
+        let first = db.store.add_photo(&photo(b"same", "First caption"), &[rendition(b"r", "image/jpeg", 320)], &upload()).await.expect("add");
         let mut again = photo(b"same", "");
         again.credit = String::new();
-        let second = db.store.add_photo(&again, &[rendition(b"r", "image/jpeg", 320)]).await.expect("add again");
+        let second = db.store.add_photo(&again, &[rendition(b"r", "image/jpeg", 320)], &upload()).await.expect("add again");
         assert_eq!(second.id, first.id);
         assert_eq!((second.caption.as_str(), second.credit.as_str()), ("First caption", "Agency"));
         assert_eq!(db.store.photo_renditions(first.id).await.expect("renditions").len(), 1);
-        let third = db.store.add_photo(&photo(b"same", "Better caption"), &[]).await.expect("add with caption");
+        let third = db.store.add_photo(&photo(b"same", "Better caption"), &[], &upload()).await.expect("add with caption");
         assert_eq!((third.id, third.caption.as_str()), (first.id, "Better caption"));
     }
 }
@@ -93,7 +100,7 @@ backend_test! {
 backend_test! {
     async fn the_library_searches_captions_newest_first_and_pages(db) {
         for (bytes, caption) in [(&b"a"[..], "Oil tanker in the Gulf"), (b"b", "Parliament in session"), (b"c", "An OIL refinery at 100% output"), (b"d", "under_score")] {
-            db.store.add_photo(&photo(bytes, caption), &[]).await.expect("add");
+            db.store.add_photo(&photo(bytes, caption), &[], &upload()).await.expect("add");
         }
         let all = db.store.media_library(None, 0, 10).await.expect("all");
         assert_eq!(all.len(), 4);
@@ -111,7 +118,7 @@ backend_test! {
 
 backend_test! {
     async fn editing_a_caption_marks_the_stories_showing_it_changed(db) {
-        let p = db.store.add_photo(&photo(b"x", "Old"), &[]).await.expect("add");
+        let p = db.store.add_photo(&photo(b"x", "Old"), &[], &upload()).await.expect("add");
         let news_id = story_with_photo(&db.store, p.id).await;
         let before = db.store.last_change_id().await.expect("changes");
         let updated = db.store.update_photo_text(p.id, "New caption", "New credit", &AuditEntry::system("test", "media.edit", "photo", p.id, "")).await.expect("update").expect("exists");
@@ -129,7 +136,7 @@ backend_test! {
     async fn photos_stored_before_renditions_are_found_and_completed(db) {
         let old = db.store.put_photo(b"legacy", "image/jpeg", 1200, 675, "Legacy", "", &sha(b"legacy")).await.expect("put");
         let small = db.store.put_photo(b"tiny", "image/jpeg", 200, 100, "Tiny", "", &sha(b"tiny")).await.expect("put");
-        let done = db.store.add_photo(&photo(b"new", "New"), &[rendition(b"r", "image/jpeg", 320)]).await.expect("add");
+        let done = db.store.add_photo(&photo(b"new", "New"), &[rendition(b"r", "image/jpeg", 320)], &upload()).await.expect("add");
         let todo = db.store.photos_without_renditions(320, 0, 10).await.expect("todo");
         assert_eq!(todo.iter().map(|p| p.id).collect::<Vec<_>>(), vec![old.id], "not {} nor {}", small.id, done.id);
         assert!(db.store.photos_without_renditions(320, old.id, 10).await.expect("after").is_empty());

@@ -230,7 +230,6 @@ async fn upload(State(state): State<AppState>, staff: Staff, req: Request) -> Re
             return Ok(refuse(status, e.to_string()));
         }
     };
-    state.store.audit(&staff.audit("media.upload", "photo", photo.id, &photo.caption)).await?;
     if json {
         let renditions = state.store.photo_renditions(photo.id).await?;
         return Ok((StatusCode::CREATED, Json(item_of(&photo, &renditions, None))).into_response());
@@ -298,7 +297,7 @@ async fn store_upload(
         Ok(r) => r,
         Err(e) => return Ok(Err(e)),
     };
-    Ok(Ok(state.store.add_photo(&prepared.photo, &renditions).await?))
+    Ok(Ok(desk::add_photo(state, &staff.actor(), &prepared.photo, &renditions).await?))
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,7 +1,8 @@
-//! Photo commands: a new caption and credit.
+//! Photo commands: an upload, a new caption and credit.
 
 use newsdesk_domain::Photo;
 use newsdesk_domain::roles::Permission;
+use newsdesk_storage::{NewPhoto, NewRendition};
 
 use super::{Actor, Changed, DeskError, FieldError};
 use crate::AppState;
@@ -18,6 +19,20 @@ pub fn photo_text(field: &'static str, value: &str, max: usize) -> Result<String
         return Err(FieldError::new(field, format!("The {field} is longer than {max} characters.")));
     }
     Ok(v)
+}
+
+/// Stores an upload (decoded, cleaned and rendered by [`crate::media`]) with
+/// its renditions; the same bytes again give the same photo.
+pub async fn add_photo(
+    state: &AppState,
+    actor: &Actor,
+    photo: &NewPhoto,
+    renditions: &[NewRendition],
+) -> Result<Photo, DeskError> {
+    actor.require(Permission::UploadMedia)?;
+    // An empty target id is the photo's id, filled in by the store.
+    let audit = actor.audit("media.upload", "photo", "", &photo.caption);
+    Ok(state.store.add_photo(photo, renditions, &audit).await?)
 }
 
 /// Gives photo `id` a new caption and credit; every story showing it changes.
