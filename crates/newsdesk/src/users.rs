@@ -100,25 +100,18 @@ pub async fn add(store: &Store, email: &str, role: &str, name: Option<&str>, std
     let (password, generated) = if stdin { (password_from_stdin()?, false) } else { (generate_password(), true) };
     let hash = newsdesk_web::admin::hash_password(password.clone()).await?;
     let now = chrono::Utc::now();
-    let user = match store
-        .create_user(&NewUser { email: email.clone(), name: name.to_string(), role, password_hash: hash }, now)
+    match store
+        .create_user(
+            &NewUser { email: email.clone(), name: name.to_string(), role, password_hash: hash },
+            now,
+            &AuditEntry::system("cli", "user.create", "user", "", &format!("{email} as {role}")),
+        )
         .await
     {
-        Ok(u) => u,
+        Ok(_) => {}
         Err(StoreError::Conflict { .. }) => bail!("there is already a user {email}"),
         Err(e) => return Err(e.into()),
-    };
-    store
-        .audit(&AuditEntry {
-            at: now,
-            actor: "cli".into(),
-            user_id: None,
-            action: "user.create".into(),
-            target_kind: "user".into(),
-            target_id: user.id.to_string(),
-            detail: format!("{email} as {role}"),
-        })
-        .await?;
+    }
     println!("created {role} {email}");
     if generated {
         println!("password: {password}");
@@ -141,7 +134,8 @@ pub async fn set_password(store: &Store, email: &str, stdin: bool) -> anyhow::Re
     let Some((user, _)) = store.user_by_email(&email).await? else { bail!("there is no user {email}") };
     let (password, generated) = if stdin { (password_from_stdin()?, false) } else { (generate_password(), true) };
     let hash = newsdesk_web::admin::hash_password(password.clone()).await?;
-    store.set_password(user.id, &hash, chrono::Utc::now()).await?;
+    let audit = AuditEntry::system("cli", "password_change", "user", user.id, "");
+    store.set_password(user.id, &hash, chrono::Utc::now(), &audit).await?;
     println!("password of {email} changed; their sessions were ended");
     if generated {
         println!("password: {password}");

@@ -104,6 +104,13 @@ pub(crate) async fn audit_in(conn: &mut AnyConnection, e: &AuditEntry) -> Result
     Ok(())
 }
 
+/// `e` with `id` as its target when it names none: the id of a row the same
+/// transaction just inserted, which the caller could not know beforehand.
+fn with_target(e: &AuditEntry, id: i64) -> AuditEntry {
+    let target_id = if e.target_id.is_empty() { id.to_string() } else { e.target_id.clone() };
+    AuditEntry { target_id, ..e.clone() }
+}
+
 const USER_COLUMNS: &str = "u.id, u.email, u.name, u.role, u.active, u.created_at";
 
 fn user_from(r: &AnyRow) -> Result<User> {
@@ -119,8 +126,11 @@ fn user_from(r: &AnyRow) -> Result<User> {
 }
 
 impl Store {
-    /// Creates a user; [`StoreError::Conflict`] on `email` when the address is taken.
-    pub async fn create_user(&self, u: &NewUser, now: DateTime<Utc>) -> Result<User> {
+    /// Creates a user and writes `audit` in the same transaction (an empty
+    /// target id becomes the new user's id); [`StoreError::Conflict`] on
+    /// `email` when the address is taken, and then no entry.
+    pub async fn create_user(&self, u: &NewUser, now: DateTime<Utc>, audit: &AuditEntry) -> Result<User> {
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "INSERT INTO users (email, name, role, password_hash, active, created_at, password_changed_at) \
              VALUES ($1, $2, $3, $4, 1, $5, $5) RETURNING id, email, name, role, active, created_at",
@@ -130,12 +140,15 @@ impl Store {
         .bind(u.role.as_str())
         .bind(&u.password_hash)
         .bind(now.timestamp())
-        .fetch_one(self.pool())
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| {
             if StoreError::is_unique_violation(&e) { StoreError::Conflict { field: "email" } } else { e.into() }
         })?;
-        user_from(&row)
+        let user = user_from(&row)?;
+        audit_in(&mut tx, &with_target(audit, user.id)).await?;
+        tx.commit().await?;
+        Ok(user)
     }
 
     /// How many users exist (active or not).
@@ -175,8 +188,9 @@ impl Store {
         rows.iter().map(user_from).collect()
     }
 
-    /// Sets a new password hash and ends every session of the user.
-    pub async fn set_password(&self, user_id: i64, hash: &str, now: DateTime<Utc>) -> Result<()> {
+    /// Sets a new password hash and ends every session of the user; `audit`
+    /// commits with the change.
+    pub async fn set_password(&self, user_id: i64, hash: &str, now: DateTime<Utc>, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3")
             .bind(hash)
@@ -185,12 +199,14 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+        audit_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Activates or deactivates a user; deactivating ends their sessions.
-    pub async fn set_user_active(&self, user_id: i64, active: bool) -> Result<bool> {
+    /// `audit` commits with the change; false (and no entry) when there is no such user.
+    pub async fn set_user_active(&self, user_id: i64, active: bool, audit: &AuditEntry) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let n = sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
             .bind(i64::from(active))
@@ -198,22 +214,35 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        if n != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         if !active {
             sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
         }
+        audit_in(&mut tx, audit).await?;
         tx.commit().await?;
-        Ok(n == 1)
+        Ok(true)
     }
 
-    /// Changes a user's role.
-    pub async fn set_user_role(&self, user_id: i64, role: Role) -> Result<bool> {
+    /// Changes a user's role; `audit` commits with the change. False (and no
+    /// entry) when there is no such user.
+    pub async fn set_user_role(&self, user_id: i64, role: Role, audit: &AuditEntry) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
         let n = sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
             .bind(role.as_str())
             .bind(user_id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?
             .rows_affected();
-        Ok(n == 1)
+        if n != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        audit_in(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Stores a new session (the token's hash only).
@@ -279,12 +308,18 @@ impl Store {
     }
 
     /// Ends every session of a user ("log out everywhere"); returns how many.
-    pub async fn delete_user_sessions(&self, user_id: i64) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+    /// `audit` commits with the change; its detail gets the count appended.
+    pub async fn delete_user_sessions(&self, user_id: i64, audit: &AuditEntry) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let n = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(user_id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?
-            .rows_affected())
+            .rows_affected();
+        let detail = format!("{}{n} sessions", audit.detail);
+        audit_in(&mut tx, &AuditEntry { detail, ..audit.clone() }).await?;
+        tx.commit().await?;
+        Ok(n)
     }
 
     /// Drops expired sessions and old login failures.
@@ -432,16 +467,25 @@ impl Store {
 }
 
 impl Store {
-    /// Assigns a user to sections (ids; each covers its subsections). Empty: all sections.
-    pub async fn set_user_sections(&self, user_id: i64, sections: &[i64]) -> Result<bool> {
+    /// Assigns a user to sections (ids; each covers its subsections). Empty:
+    /// all sections. `audit` commits with the change; false (and no entry)
+    /// when there is no such user.
+    pub async fn set_user_sections(&self, user_id: i64, sections: &[i64], audit: &AuditEntry) -> Result<bool> {
         let list = sections.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let mut tx = self.begin_write().await?;
         let n = sqlx::query("UPDATE users SET sections = $1 WHERE id = $2")
             .bind(list)
             .bind(user_id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?
             .rows_affected();
-        Ok(n == 1)
+        if n != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        audit_in(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// The sections a user is assigned to; empty: all.

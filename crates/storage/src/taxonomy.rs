@@ -6,6 +6,7 @@ use newsdesk_domain::slug::slugify;
 use newsdesk_domain::{Section, Tag};
 use sqlx::{AnyConnection, Row};
 
+use crate::accounts::{AuditEntry, audit_in};
 use crate::content::{now, record_change, section_from_row};
 use crate::{Result, Store, StoreError};
 
@@ -66,9 +67,18 @@ async fn path_taken(conn: &mut AnyConnection, edition_id: i64, path: &str, excep
     })
 }
 
+/// `audit` completed with what only the write knows: an empty target id
+/// becomes the section's id, an empty detail its (new) path.
+fn section_entry(audit: &AuditEntry, s: &Section) -> AuditEntry {
+    let target_id = if audit.target_id.is_empty() { s.id.to_string() } else { audit.target_id.clone() };
+    let detail = if audit.detail.is_empty() { s.path.clone() } else { audit.detail.clone() };
+    AuditEntry { target_id, detail, ..audit.clone() }
+}
+
 impl Store {
-    /// Creates a section in `edition_id`.
-    pub async fn create_section(&self, edition_id: i64, e: &SectionEdit) -> Result<Section> {
+    /// Creates a section in `edition_id`; `audit` commits with it (see
+    /// an empty target id becomes the new section's id, an empty detail its path).
+    pub async fn create_section(&self, edition_id: i64, e: &SectionEdit, audit: &AuditEntry) -> Result<Section> {
         let (name, derived) = check_name(&e.name)?;
         let slug = check_slug(e.slug.as_deref(), derived)?;
         let mut tx = self.begin_write().await?;
@@ -97,13 +107,16 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         record_change(&mut tx, SITE_CHANGE, edition_id).await?;
+        let section = section_from_row(&row)?;
+        audit_in(&mut tx, &section_entry(audit, &section)).await?;
         tx.commit().await?;
-        section_from_row(&row)
+        Ok(section)
     }
 
     /// Renames, moves or reorders a section. When its address changes, the
     /// addresses of its subsections change with it, and the old ones redirect.
-    pub async fn update_section(&self, id: i64, e: &SectionEdit) -> Result<Section> {
+    /// `audit` commits with the change.
+    pub async fn update_section(&self, id: i64, e: &SectionEdit, audit: &AuditEntry) -> Result<Section> {
         let (name, derived) = check_name(&e.name)?;
         let mut tx = self.begin_write().await?;
         let Some(old) = section_by_id(&mut tx, id).await? else {
@@ -184,9 +197,11 @@ impl Store {
             .await?;
         }
         record_change(&mut tx, SITE_CHANGE, old.edition_id).await?;
-        let updated = section_by_id(&mut tx, id).await?;
+        let updated =
+            section_by_id(&mut tx, id).await?.ok_or_else(|| StoreError::Invalid(format!("section {id} vanished")))?;
+        audit_in(&mut tx, &section_entry(audit, &updated)).await?;
         tx.commit().await?;
-        updated.ok_or_else(|| StoreError::Invalid(format!("section {id} vanished")))
+        Ok(updated)
     }
 
     /// Where an old section address (`path`, or a subsection below it) lives now.

@@ -11,14 +11,14 @@ fn jane() -> NewUser {
 backend_test! {
     async fn users_are_unique_by_email(db) {
         let now = Utc::now();
-        let u = db.store.create_user(&jane(), now).await.expect("create");
+        let u = db.store.create_user(&jane(), now, &AuditEntry::system("test", "user.create", "user", "", "")).await.expect("create");
         assert_eq!((u.email.as_str(), u.role, u.active), ("jane@example.org", Role::Editor, true));
-        let again = db.store.create_user(&jane(), now).await;
+        let again = db.store.create_user(&jane(), now, &AuditEntry::system("test", "user.create", "user", "", "")).await;
         assert!(matches!(again, Err(StoreError::Conflict { field: "email" })), "{again:?}");
         let (found, hash) = db.store.user_by_email("jane@example.org").await.expect("read").expect("found");
         assert_eq!((found.id, hash.as_str()), (u.id, "h1"));
         assert_eq!(db.store.user_count().await.expect("count"), 1);
-        assert!(db.store.set_user_role(u.id, Role::Admin).await.expect("role"));
+        assert!(db.store.set_user_role(u.id, Role::Admin, &AuditEntry::system("test", "user.role", "user", "", "")).await.expect("role"));
         assert_eq!(db.store.user(u.id).await.expect("read").expect("found").role, Role::Admin);
     }
 }
@@ -26,7 +26,7 @@ backend_test! {
 backend_test! {
     async fn sessions_expire_and_end_with_password_change_and_deactivation(db) {
         let now = Utc::now();
-        let u = db.store.create_user(&jane(), now).await.expect("create");
+        let u = db.store.create_user(&jane(), now, &AuditEntry::system("test", "user.create", "user", "", "")).await.expect("create");
         db.store.create_session("a", u.id, "csrf-a", now, now + Duration::hours(1)).await.expect("a");
         db.store.create_session("b", u.id, "csrf-b", now, now + Duration::hours(1)).await.expect("b");
         let s = db.store.session("a", now).await.expect("read").expect("live");
@@ -39,12 +39,12 @@ backend_test! {
         assert!(db.store.session("a", now).await.expect("read").is_none());
         assert!(db.store.session("b", now).await.expect("read").is_some());
 
-        db.store.set_password(u.id, "h2", now).await.expect("password");
+        db.store.set_password(u.id, "h2", now, &AuditEntry::system("test", "password_change", "user", "", "")).await.expect("password");
         assert!(db.store.session("b", now).await.expect("read").is_none(), "a password change ends all sessions");
         assert_eq!(db.store.password_hash(u.id).await.expect("hash").as_deref(), Some("h2"));
 
         db.store.create_session("c", u.id, "csrf-c", now, now + Duration::hours(1)).await.expect("c");
-        assert!(db.store.set_user_active(u.id, false).await.expect("deactivate"));
+        assert!(db.store.set_user_active(u.id, false, &AuditEntry::system("test", "user.deactivate", "user", "", "")).await.expect("deactivate"));
         assert!(db.store.session("c", now).await.expect("read").is_none(), "deactivated users have no session");
         db.store.create_session("d", u.id, "csrf-d", now, now + Duration::hours(1)).await.expect("d");
         assert!(db.store.session("d", now).await.expect("read").is_none(), "inactive users cannot use a session");
@@ -109,15 +109,79 @@ backend_test! {
         let defense = db.store.ensure_section_path(e, &["Iran".into(), "Defense".into()]).await.expect("defense");
         let world = db.store.ensure_section_path(e, &["World".into()]).await.expect("world");
         let irani = db.store.ensure_section_path(e, &["Iranian".into()]).await.expect("prefix, not a child");
-        let u = db.store.create_user(&jane(), now).await.expect("user");
+        let u = db.store.create_user(&jane(), now, &AuditEntry::system("test", "user.create", "user", "", "")).await.expect("user");
         assert!(db.store.user_covers_section(u.id, world.id).await.expect("all"), "no assignment: every section");
-        db.store.set_user_sections(u.id, &[iran.id]).await.expect("assign");
+        db.store.set_user_sections(u.id, &[iran.id], &AuditEntry::system("test", "user.sections", "user", "", "")).await.expect("assign");
         assert_eq!(db.store.user_sections(u.id).await.expect("read"), vec![iran.id]);
         assert!(db.store.user_covers_section(u.id, iran.id).await.expect("iran"));
         assert!(db.store.user_covers_section(u.id, defense.id).await.expect("child"));
         assert!(!db.store.user_covers_section(u.id, world.id).await.expect("world"));
         assert!(!db.store.user_covers_section(u.id, irani.id).await.expect("same prefix, other section"));
-        db.store.set_user_sections(u.id, &[]).await.expect("clear");
+        db.store.set_user_sections(u.id, &[], &AuditEntry::system("test", "user.sections", "user", "", "")).await.expect("clear");
         assert!(db.store.user_covers_section(u.id, world.id).await.expect("all again"));
+    }
+}
+
+backend_test! {
+    async fn back_office_writes_commit_with_their_audit_entry_and_refused_ones_leave_none(db) {
+        let now = Utc::now();
+        let by = |action: &str, kind: &str, id: &str| AuditEntry::system("cli", action, kind, id, "");
+        let actions = |log: Vec<AuditEntry>| log.into_iter().map(|e| (e.action, e.target_id, e.detail)).collect::<Vec<_>>();
+
+        // A user created with an empty target id gets the new user's id.
+        let u = db.store.create_user(&jane(), now, &by("user.create", "user", "")).await.expect("create");
+        let uid = u.id.to_string();
+        assert_eq!(
+            actions(db.store.audit_log(Some(("user", &uid)), 10).await.expect("log")),
+            vec![("user.create".to_string(), uid.clone(), String::new())]
+        );
+        // A taken address is refused and leaves no entry.
+        let again = db.store.create_user(&jane(), now, &by("user.create", "user", "")).await;
+        assert!(matches!(again, Err(StoreError::Conflict { field: "email" })), "{again:?}");
+        assert_eq!(db.store.audit_log(None, 10).await.expect("log").len(), 1, "the refused create wrote no entry");
+
+        // A role change, and one for a user who does not exist (no entry).
+        assert!(db.store.set_user_role(u.id, Role::Admin, &by("user.role", "user", &uid)).await.expect("role"));
+        assert!(!db.store.set_user_role(u.id + 1000, Role::Admin, &by("user.role", "user", "x")).await.expect("none"));
+        assert!(!db.store.set_user_active(u.id + 1000, false, &by("user.deactivate", "user", "x")).await.expect("none"));
+        assert_eq!(
+            actions(db.store.audit_log(None, 10).await.expect("log")),
+            vec![
+                ("user.role".to_string(), uid.clone(), String::new()),
+                ("user.create".to_string(), uid.clone(), String::new()),
+            ]
+        );
+
+        // Log out everywhere: the entry says how many sessions ended.
+        db.store.create_session("a", u.id, "c", now, now + Duration::hours(1)).await.expect("a");
+        db.store.create_session("b", u.id, "c", now, now + Duration::hours(1)).await.expect("b");
+        assert_eq!(db.store.delete_user_sessions(u.id, &by("logout_everywhere", "user", &uid)).await.expect("out"), 2);
+        assert_eq!(db.store.audit_log(None, 1).await.expect("log")[0].detail, "2 sessions");
+
+        // A section: the entry gets its id and path; a second one at the same
+        // address is refused and leaves none.
+        let e = db
+            .store
+            .upsert_edition(&newsdesk_storage::NewEdition {
+                lang: "en".into(),
+                name: "A".into(),
+                direction: newsdesk_domain::Direction::Ltr,
+                time_zone: chrono_tz::UTC,
+                is_default: true,
+            })
+            .await
+            .expect("edition")
+            .id;
+        let edit = newsdesk_storage::SectionEdit { name: "Iran".into(), slug: None, parent_id: None, position: 0 };
+        let s = db.store.create_section(e, &edit, &by("section.create", "section", "")).await.expect("section");
+        let sid = s.id.to_string();
+        assert_eq!(
+            actions(db.store.audit_log(Some(("section", &sid)), 10).await.expect("log")),
+            vec![("section.create".to_string(), sid.clone(), "iran".to_string())]
+        );
+        let taken = db.store.create_section(e, &edit, &by("section.create", "section", "")).await;
+        assert!(matches!(taken, Err(StoreError::Invalid(_))), "{taken:?}");
+        assert_eq!(db.store.audit_log(Some(("section", "")), 10).await.expect("log"), Vec::new());
+        assert_eq!(db.store.audit_log(None, 10).await.expect("log").len(), 4, "the refused section wrote no entry");
     }
 }

@@ -11,7 +11,7 @@ fn reporter() -> NewUser {
 backend_test! {
     async fn tokens_authenticate_their_user_until_revoked(db) {
         let now = Utc::now();
-        let u = db.store.create_user(&reporter(), now).await.expect("user");
+        let u = db.store.create_user(&reporter(), now, &newsdesk_storage::AuditEntry::system("test", "user.create", "user", "", "")).await.expect("user");
         let (token, stored) = db.store.create_api_token(u.id, "  phone app ", now).await.expect("token");
         assert!(token.starts_with(TOKEN_PREFIX), "{token}");
         assert_eq!((stored.user_id, stored.name.as_str()), (u.id, "phone app"));
@@ -37,9 +37,9 @@ backend_test! {
 backend_test! {
     async fn tokens_of_deactivated_users_do_not_work(db) {
         let now = Utc::now();
-        let u = db.store.create_user(&reporter(), now).await.expect("user");
+        let u = db.store.create_user(&reporter(), now, &newsdesk_storage::AuditEntry::system("test", "user.create", "user", "", "")).await.expect("user");
         let (token, _) = db.store.create_api_token(u.id, "ci", now).await.expect("token");
-        assert!(db.store.set_user_active(u.id, false).await.expect("deactivate"));
+        assert!(db.store.set_user_active(u.id, false, &newsdesk_storage::AuditEntry::system("test", "user.deactivate", "user", "", "")).await.expect("deactivate"));
         assert!(db.store.authenticate_api_token(&token, now).await.expect("auth").is_none());
     }
 }
@@ -47,7 +47,7 @@ backend_test! {
 backend_test! {
     async fn token_names_are_checked(db) {
         let now = Utc::now();
-        let u = db.store.create_user(&reporter(), now).await.expect("user");
+        let u = db.store.create_user(&reporter(), now, &newsdesk_storage::AuditEntry::system("test", "user.create", "user", "", "")).await.expect("user");
         for bad in ["", "   ", "a\u{7}b", &"x".repeat(101)] {
             let r = db.store.create_api_token(u.id, bad, now).await;
             assert!(matches!(r, Err(StoreError::Invalid(_))), "{bad:?}: {r:?}");

@@ -32,6 +32,7 @@ async fn user(app: &TestApp, email: &str, role: Role, password: &str) -> i64 {
                 password_hash: hash,
             },
             Utc::now(),
+            &newsdesk_storage::AuditEntry::system("test", "user.create", "user", "", ""),
         )
         .await
         .expect("user")

@@ -32,7 +32,11 @@ async fn token_for(app: &TestApp, email: &str, role: Role) -> String {
     let u = app
         .db
         .store
-        .create_user(&NewUser { email: email.into(), name: email.into(), role, password_hash: "x".into() }, Utc::now())
+        .create_user(
+            &NewUser { email: email.into(), name: email.into(), role, password_hash: "x".into() },
+            Utc::now(),
+            &newsdesk_storage::AuditEntry::system("test", "user.create", "user", "", ""),
+        )
         .await
         .expect("user");
     app.db.store.create_api_token(u.id, "test", Utc::now()).await.expect("token").0
@@ -406,7 +410,11 @@ async fn session(app: &TestApp, email: &str, role: Role) -> (String, String) {
     let u = app
         .db
         .store
-        .create_user(&NewUser { email: email.into(), name: email.into(), role, password_hash: "x".into() }, Utc::now())
+        .create_user(
+            &NewUser { email: email.into(), name: email.into(), role, password_hash: "x".into() },
+            Utc::now(),
+            &newsdesk_storage::AuditEntry::system("test", "user.create", "user", "", ""),
+        )
         .await
         .expect("user");
     let token = format!("session-token-of-{email}");
@@ -556,10 +564,19 @@ async fn scoped_editor(app: &TestApp, email: &str, sections: &[i64]) -> String {
         .create_user(
             &NewUser { email: email.into(), name: email.into(), role: Role::Editor, password_hash: "x".into() },
             Utc::now(),
+            &newsdesk_storage::AuditEntry::system("test", "user.create", "user", "", ""),
         )
         .await
         .expect("user");
-    app.db.store.set_user_sections(u.id, sections).await.expect("sections");
+    app.db
+        .store
+        .set_user_sections(
+            u.id,
+            sections,
+            &newsdesk_storage::AuditEntry::system("test", "user.sections", "user", "", ""),
+        )
+        .await
+        .expect("sections");
     app.db.store.create_api_token(u.id, "test", Utc::now()).await.expect("token").0
 }
 

@@ -414,6 +414,7 @@ async fn staff_session(app: &TestApp, email: &str, role: newsdesk_domain::roles:
                 password_hash: String::new(),
             },
             Utc::now(),
+            &newsdesk_storage::AuditEntry::system("test", "user.create", "user", "", ""),
         )
         .await
         .expect("user");

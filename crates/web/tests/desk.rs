@@ -20,7 +20,11 @@ async fn actor(app: &TestApp, email: &str, role: Role) -> Actor {
     let u = app
         .db
         .store
-        .create_user(&NewUser { email: email.into(), name: email.into(), role, password_hash: "x".into() }, Utc::now())
+        .create_user(
+            &NewUser { email: email.into(), name: email.into(), role, password_hash: "x".into() },
+            Utc::now(),
+            &newsdesk_storage::AuditEntry::system("test", "user.create", "user", "", ""),
+        )
         .await
         .expect("user");
     Actor { user_id: u.id, email: u.email, name: u.name, role, token_id: None }
@@ -142,7 +146,7 @@ backend_test! {
         let (world, iran) = sections(&app).await;
         let admin = actor(&app, "boss@example.org", Role::Admin).await;
         let editor = actor(&app, "world-desk@example.org", Role::Editor).await;
-        app.db.store.set_user_sections(editor.user_id, &[world]).await.expect("scope");
+        app.db.store.set_user_sections(editor.user_id, &[world], &newsdesk_storage::AuditEntry::system("test", "user.sections", "user", "", "")).await.expect("scope");
         let edition = desk::edition_for_new(&app.state, None).expect("edition");
         let in_world = published(&app, &admin, world, "A World story").await;
 

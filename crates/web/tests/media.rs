@@ -38,6 +38,7 @@ async fn session(app: &TestApp, email: &str, role: Role) -> Session {
         .create_user(
             &NewUser { email: email.into(), name: "Photo Desk".into(), role, password_hash: String::new() },
             Utc::now(),
+            &newsdesk_storage::AuditEntry::system("test", "user.create", "user", "", ""),
         )
         .await
         .expect("user");

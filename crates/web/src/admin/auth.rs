@@ -447,8 +447,11 @@ pub(super) async fn logout_everywhere(
     jar: CookieJar,
     staff: Staff,
 ) -> Result<Response, AdminError> {
-    let n = state.store.delete_user_sessions(staff.user_id).await?;
-    state.store.audit(&staff.audit("logout_everywhere", "user", staff.user_id, format!("{n} sessions"))).await?;
+    // The store appends how many sessions ended to the (empty) detail.
+    state
+        .store
+        .delete_user_sessions(staff.user_id, &staff.audit("logout_everywhere", "user", staff.user_id, ""))
+        .await?;
     Ok((jar.remove(removal(&state, SESSION_COOKIE)), Redirect::to("/admin/login")).into_response())
 }
 
@@ -513,8 +516,8 @@ pub(super) async fn change_password(
         return bad(&format!("The new password is refused: {msg}."));
     }
     let now = Utc::now();
-    state.store.set_password(staff.user_id, &hash_password(form.new).await?, now).await?;
-    state.store.audit(&staff.audit("password_change", "user", staff.user_id, "")).await?;
+    let audit = staff.audit("password_change", "user", staff.user_id, "");
+    state.store.set_password(staff.user_id, &hash_password(form.new).await?, now, &audit).await?;
     let jar = start_session(&state, jar, staff.user_id, now).await?;
     Ok((jar, Redirect::to("/admin/account?done=password")).into_response())
 }

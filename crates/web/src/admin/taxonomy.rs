@@ -128,9 +128,9 @@ async fn create_section(
             .await;
         }
     };
-    match state.store.create_section(e.id, &edit).await {
-        Ok(s) => {
-            state.store.audit(&staff.audit("section.create", "section", s.id, &s.path)).await?;
+    // The store fills in the new section's id and path.
+    match state.store.create_section(e.id, &edit, &staff.audit("section.create", "section", "", "")).await {
+        Ok(_) => {
             state.apply_site_change();
             Ok(Redirect::to("/admin/sections").into_response())
         }
@@ -155,9 +155,9 @@ async fn update_section(
                 .await;
         }
     };
-    match state.store.update_section(id, &edit).await {
-        Ok(s) => {
-            state.store.audit(&staff.audit("section.update", "section", s.id, &s.path)).await?;
+    // The store fills in the section's new path.
+    match state.store.update_section(id, &edit, &staff.audit("section.update", "section", id, "")).await {
+        Ok(_) => {
             state.apply_site_change();
             Ok(Redirect::to("/admin/sections").into_response())
         }

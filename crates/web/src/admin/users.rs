@@ -127,7 +127,11 @@ async fn create(
     let name = if name.is_empty() { email.split('@').next().unwrap_or_default().to_string() } else { name };
     let user = match state
         .store
-        .create_user(&NewUser { email: email.clone(), name, role, password_hash: String::new() }, Utc::now())
+        .create_user(
+            &NewUser { email: email.clone(), name, role, password_hash: String::new() },
+            Utc::now(),
+            &staff.audit("user.create", "user", "", format!("{email} as {role}")),
+        )
         .await
     {
         Ok(u) => u,
@@ -135,7 +139,6 @@ async fn create(
         Err(e) => return Err(e.into()),
     };
     let token = make_invite(&state, user.id).await?;
-    state.store.audit(&staff.audit("user.create", "user", user.id, format!("{email} as {role}"))).await?;
     Ok(Redirect::to(&format!("/admin/users?invite={token}")).into_response())
 }
 
@@ -167,8 +170,10 @@ async fn set_role(
     if user.id == staff.user_id && role != Role::Admin {
         return Err(AdminError::Conflict("You cannot take the admin role from yourself.".into()));
     }
-    state.store.set_user_role(user.id, role).await?;
-    state.store.audit(&staff.audit("user.role", "user", user.id, format!("{} → {role}", user.role))).await?;
+    let audit = staff.audit("user.role", "user", user.id, format!("{} → {role}", user.role));
+    if !state.store.set_user_role(user.id, role, &audit).await? {
+        return Err(AdminError::NotFound);
+    }
     Ok(Redirect::to("/admin/users").into_response())
 }
 
@@ -192,9 +197,10 @@ async fn set_sections(
             ids.push(id);
         }
     }
-    state.store.set_user_sections(user.id, &ids).await?;
     let detail = if ids.is_empty() { "all sections".to_string() } else { format!("sections {ids:?}") };
-    state.store.audit(&staff.audit("user.sections", "user", user.id, detail)).await?;
+    if !state.store.set_user_sections(user.id, &ids, &staff.audit("user.sections", "user", user.id, detail)).await? {
+        return Err(AdminError::NotFound);
+    }
     Ok(Redirect::to("/admin/users").into_response())
 }
 
@@ -218,9 +224,10 @@ async fn set_active(
     if user.id == staff.user_id && !active {
         return Err(AdminError::Conflict("You cannot deactivate yourself.".into()));
     }
-    state.store.set_user_active(user.id, active).await?;
     let action = if active { "user.activate" } else { "user.deactivate" };
-    state.store.audit(&staff.audit(action, "user", user.id, &user.email)).await?;
+    if !state.store.set_user_active(user.id, active, &staff.audit(action, "user", user.id, &user.email)).await? {
+        return Err(AdminError::NotFound);
+    }
     Ok(Redirect::to("/admin/users").into_response())
 }
 
