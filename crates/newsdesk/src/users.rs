@@ -151,22 +151,13 @@ pub async fn token(store: &Store, email: &str, name: &str) -> anyhow::Result<()>
         bail!("the user {email} is deactivated");
     }
     let now = chrono::Utc::now();
-    let (token, stored) = match store.create_api_token(user.id, name, now).await {
-        Ok(t) => t,
+    // The store fills the detail with the token's prefix and name.
+    let audit = AuditEntry::system("cli", "token.create", "user", user.id, "");
+    let token = match store.create_api_token(user.id, name, now, &audit).await {
+        Ok((token, _)) => token,
         Err(StoreError::Invalid(m)) => bail!("{m}"),
         Err(e) => return Err(e.into()),
     };
-    store
-        .audit(&AuditEntry {
-            at: now,
-            actor: "cli".into(),
-            user_id: None,
-            action: "token.create".into(),
-            target_kind: "user".into(),
-            target_id: user.id.to_string(),
-            detail: format!("API token {} ({}) for {email}", stored.prefix, stored.name),
-        })
-        .await?;
     println!("{token}");
     eprintln!("API token for {email} as {} (shown once; send it as `Authorization: Bearer TOKEN`)", user.role);
     Ok(())

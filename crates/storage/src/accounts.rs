@@ -415,8 +415,16 @@ impl Store {
 }
 
 impl Store {
-    /// Stores a one-time invite link for `user_id` (the token's hash), replacing older ones.
-    pub async fn create_invite(&self, token_hash: &str, user_id: i64, expires_at: DateTime<Utc>) -> Result<()> {
+    /// Stores a one-time invite link for `user_id` (the token's hash), replacing
+    /// older ones; `audit`, if any, commits with it (a new user's first invite
+    /// has its entry already, `user.create`).
+    pub async fn create_invite(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        expires_at: DateTime<Utc>,
+        audit: Option<&AuditEntry>,
+    ) -> Result<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM invites WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
         sqlx::query("INSERT INTO invites (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
@@ -425,6 +433,9 @@ impl Store {
             .bind(expires_at.timestamp())
             .execute(&mut *tx)
             .await?;
+        if let Some(audit) = audit {
+            audit_in(&mut tx, audit).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -6,7 +6,8 @@ use newsdesk_domain::dates::from_unix;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{Result, Store, StoreError, User, hash_key};
+use crate::accounts::audit_in;
+use crate::{AuditEntry, Result, Store, StoreError, User, hash_key};
 
 /// Every personal API token starts with this, so a leaked one is recognisable
 /// (and cannot be mistaken for a wire subscriber's key).
@@ -65,11 +66,19 @@ pub fn check_token_name(name: &str) -> Result<String> {
 
 impl Store {
     /// Makes a new API token for `user_id`. Returns the token (to show once) and its stored form.
-    pub async fn create_api_token(&self, user_id: i64, name: &str, now: DateTime<Utc>) -> Result<(String, ApiToken)> {
+    /// `audit` commits with it; an empty detail becomes `API token {prefix} ({name})`.
+    pub async fn create_api_token(
+        &self,
+        user_id: i64,
+        name: &str,
+        now: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> Result<(String, ApiToken)> {
         let name = check_token_name(name)?;
         let bytes: [u8; 32] = rand::random();
         let token = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
         let prefix = token[..TOKEN_PREFIX.len() + 8].to_string();
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "INSERT INTO api_tokens (user_id, token_hash, prefix, name, created_at) VALUES ($1, $2, $3, $4, $5) \
              RETURNING {TOKEN_COLUMNS}"
@@ -79,9 +88,17 @@ impl Store {
         .bind(&prefix)
         .bind(&name)
         .bind(now.timestamp())
-        .fetch_one(self.pool())
+        .fetch_one(&mut *tx)
         .await?;
-        Ok((token, token_from_row(&row)?))
+        let stored = token_from_row(&row)?;
+        let detail = if audit.detail.is_empty() {
+            format!("API token {} ({})", stored.prefix, stored.name)
+        } else {
+            audit.detail.clone()
+        };
+        audit_in(&mut tx, &AuditEntry { detail, ..audit.clone() }).await?;
+        tx.commit().await?;
+        Ok((token, stored))
     }
 
     /// The tokens of a user, oldest first.
@@ -93,17 +110,31 @@ impl Store {
         rows.iter().map(token_from_row).collect()
     }
 
-    /// Revokes token `id` of `user_id`; `false` if there is no such live token.
-    pub async fn revoke_api_token(&self, user_id: i64, id: i64, now: DateTime<Utc>) -> Result<bool> {
+    /// Revokes token `id` of `user_id`; `false` (and no entry) if there is no
+    /// such live token. `audit` commits with the revocation.
+    pub async fn revoke_api_token(
+        &self,
+        user_id: i64,
+        id: i64,
+        now: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
         let n =
             sqlx::query("UPDATE api_tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL")
                 .bind(id)
                 .bind(user_id)
                 .bind(now.timestamp())
-                .execute(self.pool())
+                .execute(&mut *tx)
                 .await?
                 .rows_affected();
-        Ok(n > 0)
+        if n == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        audit_in(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// The active user a presented token belongs to, recording the use; `None`

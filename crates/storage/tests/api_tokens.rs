@@ -12,7 +12,7 @@ backend_test! {
     async fn tokens_authenticate_their_user_until_revoked(db) {
         let now = Utc::now();
         let u = db.store.create_user(&reporter(), now, &newsdesk_storage::AuditEntry::system("test", "user.create", "user", "", "")).await.expect("user");
-        let (token, stored) = db.store.create_api_token(u.id, "  phone app ", now).await.expect("token");
+        let (token, stored) = db.store.create_api_token(u.id, "  phone app ", now, &newsdesk_storage::AuditEntry::system("test", "token.create", "user", "", "")).await.expect("token");
         assert!(token.starts_with(TOKEN_PREFIX), "{token}");
         assert_eq!((stored.user_id, stored.name.as_str()), (u.id, "phone app"));
         assert!(token.starts_with(&stored.prefix));
@@ -28,8 +28,8 @@ backend_test! {
             assert!(db.store.authenticate_api_token(wrong, now).await.expect("auth").is_none(), "{wrong}");
         }
 
-        assert!(db.store.revoke_api_token(u.id, stored.id, now + Duration::seconds(1)).await.expect("revoke"));
-        assert!(!db.store.revoke_api_token(u.id, stored.id, now).await.expect("again"), "already revoked");
+        assert!(db.store.revoke_api_token(u.id, stored.id, now + Duration::seconds(1), &newsdesk_storage::AuditEntry::system("test", "token.revoke", "user", "", "")).await.expect("revoke"));
+        assert!(!db.store.revoke_api_token(u.id, stored.id, now, &newsdesk_storage::AuditEntry::system("test", "token.revoke", "user", "", "")).await.expect("again"), "already revoked");
         assert!(db.store.authenticate_api_token(&token, now).await.expect("auth").is_none(), "revoked");
     }
 }
@@ -38,7 +38,7 @@ backend_test! {
     async fn tokens_of_deactivated_users_do_not_work(db) {
         let now = Utc::now();
         let u = db.store.create_user(&reporter(), now, &newsdesk_storage::AuditEntry::system("test", "user.create", "user", "", "")).await.expect("user");
-        let (token, _) = db.store.create_api_token(u.id, "ci", now).await.expect("token");
+        let (token, _) = db.store.create_api_token(u.id, "ci", now, &newsdesk_storage::AuditEntry::system("test", "token.create", "user", "", "")).await.expect("token");
         assert!(db.store.set_user_active(u.id, false, &newsdesk_storage::AuditEntry::system("test", "user.deactivate", "user", "", "")).await.expect("deactivate"));
         assert!(db.store.authenticate_api_token(&token, now).await.expect("auth").is_none());
     }
@@ -49,7 +49,7 @@ backend_test! {
         let now = Utc::now();
         let u = db.store.create_user(&reporter(), now, &newsdesk_storage::AuditEntry::system("test", "user.create", "user", "", "")).await.expect("user");
         for bad in ["", "   ", "a\u{7}b", &"x".repeat(101)] {
-            let r = db.store.create_api_token(u.id, bad, now).await;
+            let r = db.store.create_api_token(u.id, bad, now, &newsdesk_storage::AuditEntry::system("test", "token.create", "user", "", "")).await;
             assert!(matches!(r, Err(StoreError::Invalid(_))), "{bad:?}: {r:?}");
         }
         assert!(db.store.api_tokens(u.id).await.expect("list").is_empty());

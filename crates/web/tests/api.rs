@@ -39,7 +39,17 @@ async fn token_for(app: &TestApp, email: &str, role: Role) -> String {
         )
         .await
         .expect("user");
-    app.db.store.create_api_token(u.id, "test", Utc::now()).await.expect("token").0
+    app.db
+        .store
+        .create_api_token(
+            u.id,
+            "test",
+            Utc::now(),
+            &newsdesk_storage::AuditEntry::system("test", "token.create", "user", "", ""),
+        )
+        .await
+        .expect("token")
+        .0
 }
 
 async fn send(app: &TestApp, method: Method, uri: &str, token: Option<&str>, body: Option<Value>) -> Answer {
@@ -339,7 +349,7 @@ backend_test! {
         // A revoked token no longer works.
         let user = app.db.store.user_by_email("rob@example.org").await.expect("user").expect("rob").0;
         let t = app.db.store.api_tokens(user.id).await.expect("tokens");
-        app.db.store.revoke_api_token(user.id, t[0].id, Utc::now()).await.expect("revoke");
+        app.db.store.revoke_api_token(user.id, t[0].id, Utc::now(), &newsdesk_storage::AuditEntry::system("test", "token.revoke", "user", "", "")).await.expect("revoke");
         assert_error(&send(&app, Method::PATCH, &uri, Some(&rob), Some(json!({"version": v}))).await,
             StatusCode::UNAUTHORIZED, "unauthorized", "revoked");
     }
@@ -577,7 +587,17 @@ async fn scoped_editor(app: &TestApp, email: &str, sections: &[i64]) -> String {
         )
         .await
         .expect("sections");
-    app.db.store.create_api_token(u.id, "test", Utc::now()).await.expect("token").0
+    app.db
+        .store
+        .create_api_token(
+            u.id,
+            "test",
+            Utc::now(),
+            &newsdesk_storage::AuditEntry::system("test", "token.create", "user", "", ""),
+        )
+        .await
+        .expect("token")
+        .0
 }
 
 backend_test! {

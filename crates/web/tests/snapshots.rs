@@ -138,7 +138,7 @@ backend_test! {
             password_hash: "x".into(),
         };
         let user = app.db.store.create_user(&user, Utc::now(), &newsdesk_storage::AuditEntry::system("test", "user.create", "user", "", "")).await.expect("user");
-        let token = app.db.store.create_api_token(user.id, "snapshot", Utc::now()).await.expect("token").0;
+        let token = app.db.store.create_api_token(user.id, "snapshot", Utc::now(), &newsdesk_storage::AuditEntry::system("test", "token.create", "user", "", "")).await.expect("token").0;
         let blank = serde_json::json!({"section": "iran", "headline": " "});
         let invalid = with_bearer(&app, Method::POST, "/api/v1/stories", &token, Some(blank)).await;
         insta::assert_snapshot!("api_422", document(&invalid));

@@ -98,10 +98,10 @@ async fn create(
     staff: Staff,
     Form(form): Form<CreateForm>,
 ) -> Result<Response, AdminError> {
-    match state.store.create_api_token(staff.user_id, &form.name, Utc::now()).await {
+    // The store fills the detail with the new token's prefix and name.
+    let audit = staff.audit("token.create", "user", staff.user_id, "");
+    match state.store.create_api_token(staff.user_id, &form.name, Utc::now(), &audit).await {
         Ok((token, stored)) => {
-            let detail = format!("API token {} ({})", stored.prefix, stored.name);
-            state.store.audit(&staff.audit("token.create", "user", staff.user_id, detail)).await?;
             let shown = Shown { name: stored.name, token };
             render(&state, &staff, StatusCode::OK, Some(shown), None, None).await
         }
@@ -115,9 +115,9 @@ async fn create(
 async fn revoke(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Response, AdminError> {
     let id = id.parse::<i64>().map_err(|_| AdminError::NotFound)?;
     // Only the owner's own live tokens match: another user's token id is simply not found.
-    if !state.store.revoke_api_token(staff.user_id, id, Utc::now()).await? {
+    let audit = staff.audit("token.revoke", "user", staff.user_id, format!("API token {id}"));
+    if !state.store.revoke_api_token(staff.user_id, id, Utc::now(), &audit).await? {
         return Err(AdminError::NotFound);
     }
-    state.store.audit(&staff.audit("token.revoke", "user", staff.user_id, format!("API token {id}"))).await?;
     Ok(Redirect::to("/admin/account/tokens?done=revoked").into_response())
 }

@@ -8,7 +8,7 @@ use axum_extra::extract::CookieJar;
 use chrono::{Duration, Utc};
 use newsdesk_domain::dates;
 use newsdesk_domain::roles::{self, Permission, Role};
-use newsdesk_storage::{NewUser, StoreError};
+use newsdesk_storage::{AuditEntry, NewUser, StoreError};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -99,10 +99,10 @@ pub(super) struct NewUserForm {
 }
 
 /// Creates an invite for `user_id`; returns the token.
-async fn make_invite(state: &AppState, user_id: i64) -> Result<String, AdminError> {
+async fn make_invite(state: &AppState, user_id: i64, audit: Option<&AuditEntry>) -> Result<String, AdminError> {
     let token = random_token();
     let hash = hex::encode(Sha256::digest(token.as_bytes()));
-    state.store.create_invite(&hash, user_id, Utc::now() + INVITE_VALID).await?;
+    state.store.create_invite(&hash, user_id, Utc::now() + INVITE_VALID, audit).await?;
     Ok(token)
 }
 
@@ -138,14 +138,13 @@ async fn create(
         Err(StoreError::Conflict { .. }) => return bad(format!("There is already a user {email}.")).await,
         Err(e) => return Err(e.into()),
     };
-    let token = make_invite(&state, user.id).await?;
+    let token = make_invite(&state, user.id, None).await?;
     Ok(Redirect::to(&format!("/admin/users?invite={token}")).into_response())
 }
 
 async fn reinvite(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Response, AdminError> {
     let user = user_of(&state, &id).await?;
-    let token = make_invite(&state, user.id).await?;
-    state.store.audit(&staff.audit("user.invite", "user", user.id, &user.email)).await?;
+    let token = make_invite(&state, user.id, Some(&staff.audit("user.invite", "user", user.id, &user.email))).await?;
     Ok(Redirect::to(&format!("/admin/users?invite={token}")).into_response())
 }
 
