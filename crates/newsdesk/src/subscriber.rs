@@ -6,7 +6,7 @@
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use newsdesk_storage::{NewSubscriber, Store, StoreError, Subscriber};
+use newsdesk_storage::{AuditEntry, NewSubscriber, Store, StoreError, Subscriber};
 
 use crate::config::Config;
 
@@ -89,18 +89,18 @@ async fn run_on(store: &Store, cmd: &SubscriberCommand) -> anyhow::Result<()> {
             let sections = resolve_sections(store, &a.sections).await?;
             let editions = check_editions(store, &a.editions).await?;
             let s = store
-                .add_subscriber(&NewSubscriber {
-                    name: a.name.clone(),
-                    sections,
-                    editions,
-                    rate_limit: i64::from(a.rate_limit),
-                })
+                .add_subscriber(
+                    &NewSubscriber { name: a.name.clone(), sections, editions, rate_limit: i64::from(a.rate_limit) },
+                    &AuditEntry::system("cli", "subscriber.create", "subscriber", "", &a.name),
+                )
                 .await
                 .map_err(|e| match e {
                     StoreError::Conflict { .. } => anyhow::anyhow!("a subscriber named `{}` exists already", a.name),
                     other => other.into(),
                 })?;
-            let (key, _) = store.create_api_key(s.id).await?;
+            let (key, _) = store
+                .create_api_key(s.id, &AuditEntry::system("cli", "subscriber.key", "subscriber", s.id, &s.name))
+                .await?;
             eprintln!(
                 "created subscriber `{}` (sections: {}, editions: {}, {} requests/minute); its API key follows, shown only now:",
                 s.name,
@@ -136,14 +136,18 @@ async fn run_on(store: &Store, cmd: &SubscriberCommand) -> anyhow::Result<()> {
         }
         SubscriberCommand::Key(n) => {
             let s = find(store, &n.name).await?;
-            let (key, _) = store.create_api_key(s.id).await?;
+            let (key, _) = store
+                .create_api_key(s.id, &AuditEntry::system("cli", "subscriber.key", "subscriber", s.id, &s.name))
+                .await?;
             eprintln!("new API key for `{}`, shown only now:", s.name);
             println!("{key}");
         }
         SubscriberCommand::Webhook(WebhookCommand::Add(a)) => {
             check_url(&a.url)?;
             let s = find(store, &a.name).await?;
-            let w = store.add_webhook(s.id, &a.url).await?;
+            let w = store
+                .add_webhook(s.id, &a.url, &AuditEntry::system("cli", "subscriber.webhook", "subscriber", s.id, &a.url))
+                .await?;
             eprintln!("webhook {} added for `{}`; its signing secret follows, shown only now:", w.url, s.name);
             println!("{}", w.secret);
         }
@@ -162,7 +166,10 @@ async fn run_on(store: &Store, cmd: &SubscriberCommand) -> anyhow::Result<()> {
             }
         }
         SubscriberCommand::Revoke(n) => {
-            if !store.revoke_subscriber(&n.name).await? {
+            if !store
+                .revoke_subscriber(&n.name, &AuditEntry::system("cli", "subscriber.revoke", "subscriber", "", &n.name))
+                .await?
+            {
                 bail!("there is no subscriber named `{}`", n.name);
             }
             eprintln!("subscriber `{}` revoked: its keys and webhooks no longer work", n.name);

@@ -20,7 +20,8 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{Result, Store, StoreError};
+use crate::accounts::audit_in;
+use crate::{AuditEntry, Result, Store, StoreError};
 
 /// Prefix of every API key, so a leaked key is recognisable (and greppable).
 pub const KEY_PREFIX: &str = "nd_";
@@ -313,8 +314,10 @@ fn webhook_from_row(r: &AnyRow) -> Result<Webhook> {
 impl Store {
     // ----- subscribers and keys -----
 
-    /// Creates a subscriber; a taken name is a [`StoreError::Conflict`] on `name`.
-    pub async fn add_subscriber(&self, s: &NewSubscriber) -> Result<Subscriber> {
+    /// Creates a subscriber; a taken name is a [`StoreError::Conflict`] on `name`
+    /// (and writes no entry). `audit` commits with it; an empty target id
+    /// becomes the new subscriber's id.
+    pub async fn add_subscriber(&self, s: &NewSubscriber, audit: &AuditEntry) -> Result<Subscriber> {
         let name = s.name.trim();
         if name.is_empty() || name.chars().any(char::is_control) {
             return Err(StoreError::Invalid("subscriber name must be non-empty text".into()));
@@ -322,6 +325,7 @@ impl Store {
         if s.rate_limit < 1 {
             return Err(StoreError::Invalid(format!("rate limit must be at least 1, got {}", s.rate_limit)));
         }
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "INSERT INTO subscribers (name, sections, editions, rate_limit, active, created_at) \
              VALUES ($1, $2, $3, $4, 1, $5) RETURNING {SUBSCRIBER_COLUMNS}"
@@ -331,12 +335,16 @@ impl Store {
         .bind(join_list(&s.editions))
         .bind(s.rate_limit)
         .bind(now())
-        .fetch_one(self.pool())
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| {
             if StoreError::is_unique_violation(&e) { StoreError::Conflict { field: "name" } } else { StoreError::Db(e) }
         })?;
-        subscriber_from_row(&row)
+        let created = subscriber_from_row(&row)?;
+        let target_id = if audit.target_id.is_empty() { created.id.to_string() } else { audit.target_id.clone() };
+        audit_in(&mut tx, &AuditEntry { target_id, ..audit.clone() }).await?;
+        tx.commit().await?;
+        Ok(created)
     }
 
     /// All subscribers, by name.
@@ -356,8 +364,10 @@ impl Store {
         row.as_ref().map(subscriber_from_row).transpose()
     }
 
-    /// Makes a new API key for a subscriber. Returns the key (to show once) and its stored form.
-    pub async fn create_api_key(&self, subscriber_id: i64) -> Result<(String, ApiKey)> {
+    /// Makes a new API key for a subscriber. Returns the key (to show once) and
+    /// its stored form. `audit` commits with it.
+    pub async fn create_api_key(&self, subscriber_id: i64, audit: &AuditEntry) -> Result<(String, ApiKey)> {
+        let mut tx = self.begin_write().await?;
         let key = random_token(KEY_PREFIX);
         let prefix = key[..KEY_PREFIX.len() + 8].to_string();
         let row = sqlx::query(
@@ -368,8 +378,10 @@ impl Store {
         .bind(hash_key(&key))
         .bind(&prefix)
         .bind(now())
-        .fetch_one(self.pool())
+        .fetch_one(&mut *tx)
         .await?;
+        audit_in(&mut tx, audit).await?;
+        tx.commit().await?;
         Ok((key, key_from_row(&row)?))
     }
 
@@ -460,8 +472,8 @@ impl Store {
     }
 
     /// Deactivates a subscriber: revokes its keys and stops its webhooks. Returns
-    /// whether it existed.
-    pub async fn revoke_subscriber(&self, name: &str) -> Result<bool> {
+    /// whether it existed; `audit` commits with the revocation (none when it did not).
+    pub async fn revoke_subscriber(&self, name: &str, audit: &AuditEntry) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query("UPDATE subscribers SET active = 0 WHERE name = $1 RETURNING id")
             .bind(name.trim())
@@ -478,14 +490,16 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query("UPDATE webhooks SET active = 0 WHERE subscriber_id = $1").bind(id).execute(&mut *tx).await?;
+        audit_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(true)
     }
 
     // ----- webhooks -----
 
-    /// Adds a webhook URL to a subscriber, with a new signing secret.
-    pub async fn add_webhook(&self, subscriber_id: i64, url: &str) -> Result<Webhook> {
+    /// Adds a webhook URL to a subscriber, with a new signing secret; `audit`
+    /// commits with it.
+    pub async fn add_webhook(&self, subscriber_id: i64, url: &str, audit: &AuditEntry) -> Result<Webhook> {
         let host = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).map(|rest| {
             let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
             authority.rsplit('@').next().unwrap_or_default().to_string()
@@ -495,6 +509,7 @@ impl Store {
                 "a webhook URL must be an http:// or https:// URL with a host, found `{url}`"
             )));
         }
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "INSERT INTO webhooks (subscriber_id, url, secret, active, created_at) VALUES ($1, $2, $3, 1, $4) \
              RETURNING id, subscriber_id, url, secret, active, created_at",
@@ -503,8 +518,10 @@ impl Store {
         .bind(url)
         .bind(random_token(SECRET_PREFIX))
         .bind(now())
-        .fetch_one(self.pool())
+        .fetch_one(&mut *tx)
         .await?;
+        audit_in(&mut tx, audit).await?;
+        tx.commit().await?;
         webhook_from_row(&row)
     }
 

@@ -10,12 +10,15 @@ use sqlx::Row;
 
 async fn subscriber(store: &Store, name: &str, sections: &[&str], rate_limit: i64) -> i64 {
     store
-        .add_subscriber(&NewSubscriber {
-            name: name.into(),
-            sections: sections.iter().map(|s| s.to_string()).collect(),
-            editions: vec![],
-            rate_limit,
-        })
+        .add_subscriber(
+            &NewSubscriber {
+                name: name.into(),
+                sections: sections.iter().map(|s| s.to_string()).collect(),
+                editions: vec![],
+                rate_limit,
+            },
+            &newsdesk_storage::AuditEntry::system("test", "subscriber.create", "subscriber", "", ""),
+        )
         .await
         .expect("subscriber")
         .id
@@ -51,7 +54,7 @@ fn delivered() -> DeliveryAttempt {
 backend_test! {
     async fn keys_are_stored_hashed_and_authenticate_until_revoked(db) {
         let id = subscriber(&db.store, "Daily Planet", &["iran"], 60).await;
-        let (key, info) = db.store.create_api_key(id).await.expect("key");
+        let (key, info) = db.store.create_api_key(id, &newsdesk_storage::AuditEntry::system("test", "subscriber.key", "subscriber", "", "")).await.expect("key");
         assert!(key.starts_with("nd_") && key.len() == 3 + 64, "{key}");
         assert!(key.starts_with(&info.prefix) && info.prefix.len() == 11);
 
@@ -70,11 +73,11 @@ backend_test! {
 
         let dup = db.store.add_subscriber(&NewSubscriber {
             name: "Daily Planet".into(), sections: vec![], editions: vec![], rate_limit: 1,
-        }).await;
+        }, &newsdesk_storage::AuditEntry::system("test", "subscriber.create", "subscriber", "", "")).await;
         assert!(matches!(dup, Err(StoreError::Conflict { field: "name" })), "{dup:?}");
 
-        assert!(db.store.revoke_subscriber("Daily Planet").await.expect("revoke"));
-        assert!(!db.store.revoke_subscriber("Nobody").await.expect("revoke"));
+        assert!(db.store.revoke_subscriber("Daily Planet", &newsdesk_storage::AuditEntry::system("test", "subscriber.revoke", "subscriber", "", "")).await.expect("revoke"));
+        assert!(!db.store.revoke_subscriber("Nobody", &newsdesk_storage::AuditEntry::system("test", "subscriber.revoke", "subscriber", "", "")).await.expect("revoke"));
         assert!(db.store.authenticate_key(&key).await.expect("auth").is_none());
         assert!(db.store.api_keys(id).await.expect("keys")[0].revoked_at.is_some());
     }
@@ -83,8 +86,8 @@ backend_test! {
 backend_test! {
     async fn rate_limit_counts_per_key_and_minute_and_usage_per_hour(db) {
         let id = subscriber(&db.store, "Wire Client", &[], 3).await;
-        let (_, key) = db.store.create_api_key(id).await.expect("key");
-        let (_, other) = db.store.create_api_key(id).await.expect("second key");
+        let (_, key) = db.store.create_api_key(id, &newsdesk_storage::AuditEntry::system("test", "subscriber.key", "subscriber", "", "")).await.expect("key");
+        let (_, other) = db.store.create_api_key(id, &newsdesk_storage::AuditEntry::system("test", "subscriber.key", "subscriber", "", "")).await.expect("second key");
         let t = Utc.with_ymd_and_hms(2024, 7, 22, 14, 38, 15).single().expect("time");
         for remaining in [2, 1, 0] {
             assert_eq!(db.store.count_request(key.id, 3, t).await.expect("count"), RateDecision::Allowed { remaining });
@@ -121,10 +124,10 @@ backend_test! {
         let start = db.store.wire_cursor().await.expect("cursor");
         assert_eq!(start, 0);
         let id = subscriber(&db.store, "S", &[], 60).await;
-        let hook = db.store.add_webhook(id, "http://127.0.0.1:9/hook").await.expect("webhook");
+        let hook = db.store.add_webhook(id, "http://127.0.0.1:9/hook", &newsdesk_storage::AuditEntry::system("test", "subscriber.webhook", "subscriber", "", "")).await.expect("webhook");
         assert!(hook.secret.starts_with("whsec_"));
         for bad in ["ftp://example.com/", "https:///path", "http://exa mple.com/", "example.com"] {
-            assert!(matches!(db.store.add_webhook(id, bad).await, Err(StoreError::Invalid(_))), "{bad}");
+            assert!(matches!(db.store.add_webhook(id, bad, &newsdesk_storage::AuditEntry::system("test", "subscriber.webhook", "subscriber", "", "")).await, Err(StoreError::Invalid(_))), "{bad}");
         }
         let mark = |change_id: i64, version: i64| {
             (7, WireMark { change_id, state: SentState { status: "published".into(), version, updated_at: None } })
@@ -153,8 +156,8 @@ backend_test! {
     async fn outbox_delivers_in_order_per_webhook_and_story_with_retries(db) {
         db.store.wire_cursor().await.expect("cursor");
         let s = subscriber(&db.store, "S", &[], 60).await;
-        let h1 = db.store.add_webhook(s, "http://127.0.0.1:9/one").await.expect("webhook").id;
-        let h2 = db.store.add_webhook(s, "http://127.0.0.1:9/two").await.expect("webhook").id;
+        let h1 = db.store.add_webhook(s, "http://127.0.0.1:9/one", &newsdesk_storage::AuditEntry::system("test", "subscriber.webhook", "subscriber", "", "")).await.expect("webhook").id;
+        let h2 = db.store.add_webhook(s, "http://127.0.0.1:9/two", &newsdesk_storage::AuditEntry::system("test", "subscriber.webhook", "subscriber", "", "")).await.expect("webhook").id;
         let events = [
             event("evt_1", 1, 100, 1, &[h1, h2]),
             event("evt_2", 2, 200, 1, &[h1]),
@@ -191,7 +194,7 @@ backend_test! {
         assert!(first.delivered_at.is_some());
 
         // A revoked subscriber's rows are not sent.
-        db.store.revoke_subscriber("S").await.expect("revoke");
+        db.store.revoke_subscriber("S", &newsdesk_storage::AuditEntry::system("test", "subscriber.revoke", "subscriber", "", "")).await.expect("revoke");
         assert!(db.store.due_deliveries(now + Duration::seconds(61), 10).await.expect("due").is_empty());
     }
 }
@@ -200,7 +203,7 @@ backend_test! {
     async fn pruning_keeps_what_is_still_to_deliver(db) {
         db.store.wire_cursor().await.expect("cursor");
         let s = subscriber(&db.store, "S", &[], 60).await;
-        let h = db.store.add_webhook(s, "http://127.0.0.1:9/one").await.expect("webhook").id;
+        let h = db.store.add_webhook(s, "http://127.0.0.1:9/one", &newsdesk_storage::AuditEntry::system("test", "subscriber.webhook", "subscriber", "", "")).await.expect("webhook").id;
         let events = [event("evt_1", 1, 100, 1, &[h]), event("evt_2", 2, 200, 1, &[h])];
         assert_eq!(db.store.commit_wire_events(&[], &events).await.expect("commit"), 2);
         let due = db.store.due_deliveries(Utc::now(), 10).await.expect("due");

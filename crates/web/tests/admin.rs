@@ -674,11 +674,11 @@ backend_test! {
             .app
             .db
             .store
-            .add_subscriber(&newsdesk_storage::NewSubscriber { name: "Wire".into(), sections: vec![], editions: vec![], rate_limit: 1000 })
+            .add_subscriber(&newsdesk_storage::NewSubscriber { name: "Wire".into(), sections: vec![], editions: vec![], rate_limit: 1000 }, &newsdesk_storage::AuditEntry::system("test", "subscriber.create", "subscriber", "", ""))
             .await
             .expect("subscriber");
-        let (key, _) = d.app.db.store.create_api_key(s.id).await.expect("key");
-        d.app.db.store.add_webhook(s.id, "http://127.0.0.1:9/hook").await.expect("webhook");
+        let (key, _) = d.app.db.store.create_api_key(s.id, &newsdesk_storage::AuditEntry::system("test", "subscriber.key", "subscriber", "", "")).await.expect("key");
+        d.app.db.store.add_webhook(s.id, "http://127.0.0.1:9/hook", &newsdesk_storage::AuditEntry::system("test", "subscriber.webhook", "subscriber", "", "")).await.expect("webhook");
         // The seed story was published after the wire started: announced first.
         assert_eq!(events(&d, s.id).await, ["publish"]);
         let before = seen(&d, &key).await;

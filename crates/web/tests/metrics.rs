@@ -198,10 +198,10 @@ backend_test! {
             let s = app
                 .db
                 .store
-                .add_subscriber(&NewSubscriber { name: name.clone(), sections: vec![], editions: vec![], rate_limit: 60 })
+                .add_subscriber(&NewSubscriber { name: name.clone(), sections: vec![], editions: vec![], rate_limit: 60 }, &newsdesk_storage::AuditEntry::system("test", "subscriber.create", "subscriber", "", ""))
                 .await
                 .expect("subscriber");
-            app.db.store.add_webhook(s.id, &format!("{base}/{path}")).await.expect("webhook");
+            app.db.store.add_webhook(s.id, &format!("{base}/{path}"), &newsdesk_storage::AuditEntry::system("test", "subscriber.webhook", "subscriber", "", "")).await.expect("webhook");
         }
         let dispatcher = tokio::spawn(newsdesk_web::webhooks::run_webhooks(app.state.clone(), newsdesk_web::webhooks::holder_id()));
         app.add_story(&["World"], "Metrics webhook story", 5).await;

@@ -56,15 +56,18 @@ async fn wire_key(app: &TestApp) -> String {
     let s = app
         .db
         .store
-        .add_subscriber(&NewSubscriber {
-            name: "Snapshot".into(),
-            sections: vec![],
-            editions: vec![],
-            rate_limit: 1000,
-        })
+        .add_subscriber(
+            &NewSubscriber { name: "Snapshot".into(), sections: vec![], editions: vec![], rate_limit: 1000 },
+            &newsdesk_storage::AuditEntry::system("test", "subscriber.create", "subscriber", "", ""),
+        )
         .await
         .expect("subscriber");
-    app.db.store.create_api_key(s.id).await.expect("key").0
+    app.db
+        .store
+        .create_api_key(s.id, &newsdesk_storage::AuditEntry::system("test", "subscriber.key", "subscriber", "", ""))
+        .await
+        .expect("key")
+        .0
 }
 
 async fn with_bearer(app: &TestApp, method: Method, uri: &str, token: &str, body: Option<Value>) -> Answer {

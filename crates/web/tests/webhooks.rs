@@ -86,15 +86,21 @@ async fn subscribe(app: &TestApp, name: &str, url: &str) {
     let s = app
         .db
         .store
-        .add_subscriber(&NewSubscriber {
-            name: name.into(),
-            sections: vec!["world".into()],
-            editions: vec![],
-            rate_limit: 60,
-        })
+        .add_subscriber(
+            &NewSubscriber { name: name.into(), sections: vec!["world".into()], editions: vec![], rate_limit: 60 },
+            &newsdesk_storage::AuditEntry::system("test", "subscriber.create", "subscriber", "", ""),
+        )
         .await
         .expect("subscriber");
-    app.db.store.add_webhook(s.id, url).await.expect("webhook");
+    app.db
+        .store
+        .add_webhook(
+            s.id,
+            url,
+            &newsdesk_storage::AuditEntry::system("test", "subscriber.webhook", "subscriber", "", ""),
+        )
+        .await
+        .expect("webhook");
 }
 
 /// The dispatcher of this node, as `serve` runs it.

@@ -16,15 +16,23 @@ async fn key(app: &TestApp, name: &str, sections: &[&str], rate_limit: i64) -> S
     let s = app
         .db
         .store
-        .add_subscriber(&NewSubscriber {
-            name: name.into(),
-            sections: sections.iter().map(|s| s.to_string()).collect(),
-            editions: vec![],
-            rate_limit,
-        })
+        .add_subscriber(
+            &NewSubscriber {
+                name: name.into(),
+                sections: sections.iter().map(|s| s.to_string()).collect(),
+                editions: vec![],
+                rate_limit,
+            },
+            &newsdesk_storage::AuditEntry::system("test", "subscriber.create", "subscriber", "", ""),
+        )
         .await
         .expect("subscriber");
-    app.db.store.create_api_key(s.id).await.expect("key").0
+    app.db
+        .store
+        .create_api_key(s.id, &newsdesk_storage::AuditEntry::system("test", "subscriber.key", "subscriber", "", ""))
+        .await
+        .expect("key")
+        .0
 }
 
 async fn get(app: &TestApp, uri: &str, key: &str) -> Answer {
@@ -74,7 +82,7 @@ backend_test! {
             assert_eq!(error_code(a), "unauthorized");
         }
         assert_eq!(get(&app, "/api/ninjs/v2/items", &good).await.status, StatusCode::OK);
-        app.db.store.revoke_subscriber("Planet").await.expect("revoke");
+        app.db.store.revoke_subscriber("Planet", &newsdesk_storage::AuditEntry::system("test", "subscriber.revoke", "subscriber", "", "")).await.expect("revoke");
         assert_eq!(get(&app, "/api/ninjs/v2/items", &good).await.status, StatusCode::UNAUTHORIZED);
     }
 }
@@ -245,12 +253,12 @@ backend_test! {
         assert_eq!(newsdesk_web::webhooks::dispatch_once(&app.state).await.expect("dispatch"), 1);
         let all = store.add_subscriber(&NewSubscriber {
             name: "All".into(), sections: vec![], editions: vec![], rate_limit: 60,
-        }).await.expect("subscriber");
+        }, &newsdesk_storage::AuditEntry::system("test", "subscriber.create", "subscriber", "", "")).await.expect("subscriber");
         let world_only = store.add_subscriber(&NewSubscriber {
             name: "World".into(), sections: vec!["world".into()], editions: vec![], rate_limit: 60,
-        }).await.expect("subscriber");
-        let h_all = store.add_webhook(all.id, "http://127.0.0.1:9/all").await.expect("hook").id;
-        let h_world = store.add_webhook(world_only.id, "http://127.0.0.1:9/world").await.expect("hook").id;
+        }, &newsdesk_storage::AuditEntry::system("test", "subscriber.create", "subscriber", "", "")).await.expect("subscriber");
+        let h_all = store.add_webhook(all.id, "http://127.0.0.1:9/all", &newsdesk_storage::AuditEntry::system("test", "subscriber.webhook", "subscriber", "", "")).await.expect("hook").id;
+        let h_world = store.add_webhook(world_only.id, "http://127.0.0.1:9/world", &newsdesk_storage::AuditEntry::system("test", "subscriber.webhook", "subscriber", "", "")).await.expect("hook").id;
 
         let world = app.add_story(&["World"], "World story", 10).await;
         store.mark_updated(84427, Utc::now()).await.expect("correction");

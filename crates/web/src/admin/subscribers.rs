@@ -118,15 +118,18 @@ async fn create(State(state): State<AppState>, staff: Staff, body: String) -> Re
     }
     let s = match state
         .store
-        .add_subscriber(&NewSubscriber { name: name.clone(), sections, editions: Vec::new(), rate_limit })
+        .add_subscriber(
+            &NewSubscriber { name: name.clone(), sections, editions: Vec::new(), rate_limit },
+            &staff.audit("subscriber.create", "subscriber", "", &name),
+        )
         .await
     {
         Ok(s) => s,
         Err(StoreError::Conflict { .. }) => return bad(format!("A subscriber named “{name}” exists already.")).await,
         Err(e) => return Err(e.into()),
     };
-    let (key, _) = state.store.create_api_key(s.id).await?;
-    state.store.audit(&staff.audit("subscriber.create", "subscriber", s.id, &s.name)).await?;
+    let (key, _) =
+        state.store.create_api_key(s.id, &staff.audit("subscriber.key", "subscriber", s.id, &s.name)).await?;
     render(&state, &staff, StatusCode::OK, None, Some(Shown { what: "API key", value: key })).await
 }
 
@@ -140,8 +143,8 @@ async fn new_key(State(state): State<AppState>, staff: Staff, Path(id): Path<Str
     if !s.active {
         return Err(AdminError::Conflict("This subscriber is revoked.".into()));
     }
-    let (key, _) = state.store.create_api_key(s.id).await?;
-    state.store.audit(&staff.audit("subscriber.key", "subscriber", s.id, &s.name)).await?;
+    let (key, _) =
+        state.store.create_api_key(s.id, &staff.audit("subscriber.key", "subscriber", s.id, &s.name)).await?;
     render(&state, &staff, StatusCode::OK, None, Some(Shown { what: "API key", value: key })).await
 }
 
@@ -170,15 +173,13 @@ async fn add_webhook(
         let m = format!("The webhook URL must start with http:// or https:// and name a host, not “{url}”.");
         return render(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, Some(m), None).await;
     }
-    let w = state.store.add_webhook(s.id, url).await?;
-    state.store.audit(&staff.audit("subscriber.webhook", "subscriber", s.id, url)).await?;
+    let w = state.store.add_webhook(s.id, url, &staff.audit("subscriber.webhook", "subscriber", s.id, url)).await?;
     render(&state, &staff, StatusCode::OK, None, Some(Shown { what: "webhook signing secret", value: w.secret })).await
 }
 
 async fn revoke(State(state): State<AppState>, staff: Staff, Path(id): Path<String>) -> Result<Response, AdminError> {
     let s = subscriber_of(&state, &id).await?;
-    state.store.revoke_subscriber(&s.name).await?;
-    state.store.audit(&staff.audit("subscriber.revoke", "subscriber", s.id, &s.name)).await?;
+    state.store.revoke_subscriber(&s.name, &staff.audit("subscriber.revoke", "subscriber", s.id, &s.name)).await?;
     Ok(Redirect::to("/admin/subscribers").into_response())
 }
 
