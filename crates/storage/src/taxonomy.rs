@@ -250,7 +250,8 @@ impl Store {
 
     /// Merges tag `from` into tag `into`: its stories get `into`, `from` is
     /// deleted, and `/tag/{from}` redirects. Returns the stories moved.
-    pub async fn merge_tags(&self, edition_id: i64, from: i64, into: i64) -> Result<u64> {
+    /// `audit` commits with the merge; its detail gets `, {n} stories` appended.
+    pub async fn merge_tags(&self, edition_id: i64, from: i64, into: i64, audit: &AuditEntry) -> Result<u64> {
         if from == into {
             return Err(StoreError::Invalid("a tag cannot be merged into itself".into()));
         }
@@ -307,6 +308,8 @@ impl Store {
             record_change(&mut tx, *id, edition_id).await?;
         }
         record_change(&mut tx, SITE_CHANGE, edition_id).await?;
+        let detail = format!("{}, {} stories", audit.detail, stories.len());
+        audit_in(&mut tx, &AuditEntry { detail, ..audit.clone() }).await?;
         tx.commit().await?;
         Ok(stories.len() as u64)
     }

@@ -206,12 +206,13 @@ async fn merge_tags(
     let (Ok(from), Ok(into)) = (form.from.parse::<i64>(), form.into.parse::<i64>()) else {
         return render_tags(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, Some("Choose both tags.".into())).await;
     };
-    match state.store.merge_tags(e.id, from, into).await {
-        Ok(n) => {
-            state
-                .store
-                .audit(&staff.audit("tag.merge", "tag", into, format!("tag {from} merged, {n} stories")))
-                .await?;
+    // The store appends how many stories moved to the detail.
+    match state
+        .store
+        .merge_tags(e.id, from, into, &staff.audit("tag.merge", "tag", into, format!("tag {from} merged")))
+        .await
+    {
+        Ok(_) => {
             state.apply_site_change();
             Ok(Redirect::to("/admin/tags").into_response())
         }
