@@ -367,8 +367,9 @@ impl Store {
         Ok(())
     }
 
-    /// Appends to the audit log on its own. Writes that change content take
-    /// their entry instead and insert it in their own transaction.
+    /// Appends to the audit log on its own, for events that are not a write of
+    /// their own here: logins and logouts (the session row is bookkeeping).
+    /// Writes take their entry instead and insert it in their own transaction.
     pub async fn audit(&self, e: &AuditEntry) -> Result<()> {
         let mut conn = self.pool().acquire().await?;
         audit_in(&mut conn, e).await
@@ -453,8 +454,15 @@ impl Store {
         row.as_ref().map(user_from).transpose()
     }
 
-    /// Uses an invite: sets the password and deletes the invite, at most once.
-    pub async fn accept_invite(&self, token_hash: &str, hash: &str, now: DateTime<Utc>) -> Result<Option<i64>> {
+    /// Uses an invite: sets the password and deletes the invite, at most once;
+    /// `audit` commits with it (no entry when the invite is gone).
+    pub async fn accept_invite(
+        &self,
+        token_hash: &str,
+        hash: &str,
+        now: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> Result<Option<i64>> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query("DELETE FROM invites WHERE token_hash = $1 AND expires_at > $2 RETURNING user_id")
             .bind(token_hash)
@@ -472,6 +480,7 @@ impl Store {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
+        audit_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(Some(user_id))
     }

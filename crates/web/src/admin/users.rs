@@ -327,20 +327,17 @@ async fn accept_invite(
             .await;
     }
     let password_hash = super::hash_password(form.new).await?;
-    if state.store.accept_invite(&hash, &password_hash, now).await?.is_none() {
+    let audit = AuditEntry {
+        at: now,
+        actor: user.email.clone(),
+        user_id: Some(user.id),
+        action: "user.accept_invite".into(),
+        target_kind: "user".into(),
+        target_id: user.id.to_string(),
+        detail: String::new(),
+    };
+    if state.store.accept_invite(&hash, &password_hash, now, &audit).await?.is_none() {
         return page::message(&state, None, StatusCode::GONE, "Invite", INVITE_GONE);
     }
-    state
-        .store
-        .audit(&newsdesk_storage::AuditEntry {
-            at: now,
-            actor: user.email.clone(),
-            user_id: Some(user.id),
-            action: "user.accept_invite".into(),
-            target_kind: "user".into(),
-            target_id: user.id.to_string(),
-            detail: String::new(),
-        })
-        .await?;
     Ok(Redirect::to("/admin/login").into_response())
 }
