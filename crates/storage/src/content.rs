@@ -282,6 +282,35 @@ impl Store {
         Ok(())
     }
 
+    /// Sets an edition's calendar, digits and comment moderation (`None`: the
+    /// site's default) with the audit entry `audit`, in one transaction;
+    /// `false` when there is no such edition (nothing is written).
+    pub async fn update_edition_settings(
+        &self,
+        edition_id: i64,
+        calendar: newsdesk_domain::calendar::Calendar,
+        digits: newsdesk_domain::calendar::Digits,
+        moderation: Option<newsdesk_domain::comments::ModerationMode>,
+        audit: &crate::AuditEntry,
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("UPDATE editions SET calendar = $1, digits = $2, comment_moderation = $3 WHERE id = $4")
+            .bind(calendar.as_str())
+            .bind(newsdesk_domain::digits_name(digits))
+            .bind(moderation.map(newsdesk_domain::comments::ModerationMode::as_str))
+            .bind(edition_id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        crate::accounts::audit_in(&mut tx, audit).await?;
+        // Every page of the edition shows dates and comment forms: every node drops them.
+        record_change(&mut tx, crate::SITE_CHANGE, edition_id).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// All editions, the default first.
     pub async fn editions(&self) -> Result<Vec<Edition>> {
         let rows = sqlx::query(

@@ -838,9 +838,14 @@ backend_test! {
         let date = seed.body.split("Publish Date: <time").nth(1).and_then(|s| s.split("</time>").next()).unwrap_or_default().to_string();
         assert!(date.contains("۱۴۰۲") && date.contains("۱۴:۳۷"), "the page follows the new calendar at once: {date}");
         assert_eq!(d.app.db.store.edition_comment_moderation(e).await.expect("read").as_deref(), Some("post"));
+        let audited = |log: Vec<newsdesk_storage::AuditEntry>| log.iter().filter(|x| x.action == "edition.update").count();
+        let log = d.app.db.store.audit_log(None, 50).await.expect("audit");
+        assert_eq!(audited(log), 1, "the change committed with its audit entry");
         let a = post_as(&d.app, Some(&d.admin), &format!("/admin/editions/{e}"), &[("calendar", "mayan"), ("digits", "latin")], true).await;
         assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(a.body.contains("unknown calendar `mayan`"));
+        let log = d.app.db.store.audit_log(None, 50).await.expect("audit");
+        assert_eq!(audited(log), 1, "a refused change leaves no entry");
         assert_eq!(post_as(&d.app, Some(&d.editor), &format!("/admin/editions/{e}"), &[("calendar", "gregorian"), ("digits", "latin")], true).await.status, StatusCode::FORBIDDEN);
     }
 }

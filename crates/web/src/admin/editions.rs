@@ -89,21 +89,19 @@ async fn update(
             None => return bad(format!("Unknown moderation mode `{m}`: expected pre or post.")).await,
         },
     };
-    state.store.set_edition_locale(edition.id, calendar, digits).await?;
-    state.store.set_comment_moderation(edition.id, moderation).await?;
-    state
-        .store
-        .audit(&staff.audit(
-            "edition.update",
-            "edition",
-            &edition.lang,
-            format!(
-                "{calendar}, {} digits, moderation {}",
-                newsdesk_domain::digits_name(digits),
-                moderation.map_or("default", |m| m.as_str())
-            ),
-        ))
-        .await?;
+    let audit = staff.audit(
+        "edition.update",
+        "edition",
+        &edition.lang,
+        format!(
+            "{calendar}, {} digits, moderation {}",
+            newsdesk_domain::digits_name(digits),
+            moderation.map_or("default", |m| m.as_str())
+        ),
+    );
+    if !state.store.update_edition_settings(edition.id, calendar, digits, moderation, &audit).await? {
+        return Err(AdminError::NotFound);
+    }
     state.editions.store(std::sync::Arc::new(state.store.editions().await?));
     state.apply_site_change();
     Ok(Redirect::to("/admin/editions").into_response())
