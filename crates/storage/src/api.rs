@@ -1,6 +1,7 @@
 //! Queries of the JSON API (`/api/v1`): published stories with combined
 //! filters, and the tags and authors that have published stories.
 
+use crate::sql::like_escape;
 use chrono::{DateTime, Utc};
 use newsdesk_domain::{Author, StorySummary, Tag};
 use sqlx::Row;
@@ -27,10 +28,6 @@ pub struct ApiStoryQuery {
     pub cursor: Option<Cursor>,
     /// At most this many.
     pub limit: i64,
-}
-
-fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 /// A bound value of a dynamically built query.

@@ -1,5 +1,6 @@
 //! Editions, sections, stories, tags, authors and photos.
 
+use crate::sql::like_escape;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use newsdesk_domain::dates::from_unix;
@@ -498,7 +499,7 @@ impl Store {
             StoryFilter::Edition(_) => ("", "s.edition_id = $1"),
             StoryFilter::Section { .. } => (
                 "",
-                "s.edition_id = $1 AND s.section_id IN (SELECT id FROM sections WHERE edition_id = $1 AND (path = $2 OR path LIKE $3))",
+                "s.edition_id = $1 AND s.section_id IN (SELECT id FROM sections WHERE edition_id = $1 AND (path = $2 OR path LIKE $3 ESCAPE '\\'))",
             ),
             StoryFilter::Tag(_) => ("JOIN story_tags st ON st.news_id = s.news_id", "st.tag_id = $1"),
             StoryFilter::Author { .. } => {
@@ -802,11 +803,6 @@ fn bind_story<'q>(
         .bind(input.status.as_str())
         .bind(input.published_at.map(|d| d.timestamp()))
         .bind(t)
-}
-
-fn like_escape(s: &str) -> String {
-    // Section paths are slugs: no `%` or `_` wildcards can occur, but stay safe.
-    s.replace(['%', '_'], "")
 }
 
 pub(crate) async fn record_change(conn: &mut AnyConnection, news_id: NewsId, edition_id: i64) -> Result<()> {

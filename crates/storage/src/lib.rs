@@ -16,6 +16,7 @@ mod media;
 mod newsroom;
 pub mod outage;
 mod search_feed;
+mod sql;
 mod taxonomy;
 pub mod testing;
 mod translations;

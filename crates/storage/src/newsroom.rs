@@ -2,6 +2,7 @@
 //! version they were based on, workflow transitions, corrections, the
 //! scheduler and revisions.
 
+use crate::sql::like_escape;
 use chrono::{DateTime, Utc};
 use newsdesk_domain::dates::from_unix;
 use newsdesk_domain::{NewsId, StoryStatus};
@@ -368,7 +369,7 @@ impl Store {
             sql += &format!(" AND s.created_by = {}", next());
         }
         if f.headline.is_some() {
-            sql += &format!(" AND LOWER(s.headline) LIKE {}", next());
+            sql += &format!(" AND LOWER(s.headline) LIKE {} ESCAPE '\\'", next());
         }
         if f.from.is_some() {
             sql += &format!(" AND s.modified_at >= {}", next());
@@ -388,7 +389,7 @@ impl Store {
             q = q.bind(u);
         }
         if let Some(h) = &f.headline {
-            q = q.bind(format!("%{}%", h.to_lowercase().replace(['%', '_'], "")));
+            q = q.bind(format!("%{}%", like_escape(&h.to_lowercase())));
         }
         if let Some(t) = f.from {
             q = q.bind(t.timestamp());

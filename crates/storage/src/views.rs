@@ -1,5 +1,6 @@
 //! Story views for "most visited": hourly buckets that every node adds to.
 
+use crate::sql::like_escape;
 use chrono::{DateTime, Utc};
 use newsdesk_domain::{NewsId, StorySummary};
 use sqlx::Row;
@@ -61,7 +62,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<(StorySummary, i64)>> {
         let section_cond = if section_path.is_some() {
-            "AND v.section_id IN (SELECT id FROM sections WHERE edition_id = $1 AND (path = $4 OR path LIKE $5))"
+            "AND v.section_id IN (SELECT id FROM sections WHERE edition_id = $1 AND (path = $4 OR path LIKE $5 ESCAPE '\\'))"
         } else {
             ""
         };
@@ -74,7 +75,7 @@ impl Store {
         );
         let mut q = sqlx::query(&sql).bind(edition_id).bind(hour_of(since)).bind(limit);
         if let Some(path) = section_path {
-            q = q.bind(path.to_string()).bind(format!("{path}/%"));
+            q = q.bind(path.to_string()).bind(format!("{}/%", like_escape(path)));
         }
         let rows = q.fetch_all(self.pool()).await?;
         rows.iter().map(|r| Ok((summary_from_row(r)?, r.try_get::<i64, _>("views")?))).collect()

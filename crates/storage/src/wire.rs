@@ -13,6 +13,7 @@
 //! every change up to it is dispatched. Only the node holding the `webhooks`
 //! lease ([`Store::try_lease`]) dispatches and delivers.
 
+use crate::sql::like_escape;
 use chrono::{DateTime, Utc};
 use newsdesk_domain::NewsId;
 use newsdesk_domain::dates::from_unix;
@@ -990,8 +991,8 @@ impl Store {
                 .iter()
                 .map(|p| {
                     let a = param(&mut binds, Bind::Text(p.clone()));
-                    let b = param(&mut binds, Bind::Text(format!("{}/%", p.replace(['%', '_'], ""))));
-                    format!("path = {a} OR path LIKE {b}")
+                    let b = param(&mut binds, Bind::Text(format!("{}/%", like_escape(p))));
+                    format!("path = {a} OR path LIKE {b} ESCAPE '\\'")
                 })
                 .collect();
             sql.push_str(&format!(" AND s.section_id IN (SELECT id FROM sections WHERE {})", conds.join(" OR ")));
