@@ -1,7 +1,7 @@
 //! Queries of the JSON API (`/api/v1`): published stories with combined
 //! filters, and the tags and authors that have published stories.
 
-use crate::sql::like_escape;
+use crate::sql::{Args, like_escape};
 use chrono::{DateTime, Utc};
 use newsdesk_domain::{Author, StorySummary, Tag};
 use sqlx::Row;
@@ -30,65 +30,49 @@ pub struct ApiStoryQuery {
     pub limit: i64,
 }
 
-/// A bound value of a dynamically built query.
-enum Arg {
-    Int(i64),
-    Text(String),
-}
-
 impl Store {
     /// Published stories matching `q`, newest first (publish time, then News ID).
     pub async fn api_stories(&self, q: &ApiStoryQuery) -> Result<Vec<StorySummary>> {
-        let mut args = vec![Arg::Int(q.edition_id)];
-        let mut cond = String::from("s.edition_id = $1 AND s.status = 'published' AND s.published_at IS NOT NULL");
-        let next = |args: &mut Vec<Arg>, a: Arg| {
-            args.push(a);
-            format!("${}", args.len())
-        };
+        let mut args = Args::new();
+        let edition = args.push(q.edition_id);
+        let mut cond = format!("s.edition_id = {edition} AND s.status = 'published' AND s.published_at IS NOT NULL");
         if let Some(path) = &q.section_path {
-            let exact = next(&mut args, Arg::Text(path.clone()));
-            let below = next(&mut args, Arg::Text(format!("{}/%", like_escape(path))));
+            let exact = args.push(path.clone());
+            let below = args.push(format!("{}/%", like_escape(path)));
             cond += &format!(
-                " AND s.section_id IN (SELECT id FROM sections WHERE edition_id = $1 AND (path = {exact} OR path LIKE {below} ESCAPE '\\'))"
+                " AND s.section_id IN (SELECT id FROM sections WHERE edition_id = {edition} AND (path = {exact} OR path LIKE {below} ESCAPE '\\'))"
             );
         }
         if let Some(tag) = q.tag_id {
-            let p = next(&mut args, Arg::Int(tag));
+            let p = args.push(tag);
             cond +=
                 &format!(" AND EXISTS (SELECT 1 FROM story_tags st WHERE st.news_id = s.news_id AND st.tag_id = {p})");
         }
         if let Some(author) = q.author_id {
-            let p = next(&mut args, Arg::Int(author));
+            let p = args.push(author);
             cond += &format!(
                 " AND EXISTS (SELECT 1 FROM story_authors sa WHERE sa.news_id = s.news_id AND sa.author_id = {p})"
             );
         }
         if let Some(since) = q.since {
-            let p = next(&mut args, Arg::Int(since.timestamp()));
+            let p = args.push(since.timestamp());
             cond += &format!(" AND s.published_at >= {p}");
         }
         if let Some(until) = q.until {
-            let p = next(&mut args, Arg::Int(until.timestamp()));
+            let p = args.push(until.timestamp());
             cond += &format!(" AND s.published_at < {p}");
         }
         if let Some(c) = q.cursor {
-            let at = next(&mut args, Arg::Int(c.published_at));
-            let id = next(&mut args, Arg::Int(c.news_id));
+            let at = args.push(c.published_at);
+            let id = args.push(c.news_id);
             cond += &format!(" AND (s.published_at < {at} OR (s.published_at = {at} AND s.news_id < {id}))");
         }
-        let limit = next(&mut args, Arg::Int(q.limit));
+        let limit = args.push(q.limit);
         let sql = format!(
             "SELECT {SUMMARY_COLUMNS} FROM stories s LEFT JOIN photos p ON p.id = s.photo_id WHERE {cond} \
              ORDER BY s.published_at DESC, s.news_id DESC LIMIT {limit}"
         );
-        let mut query = sqlx::query(&sql);
-        for a in args {
-            query = match a {
-                Arg::Int(n) => query.bind(n),
-                Arg::Text(t) => query.bind(t),
-            };
-        }
-        let rows = query.fetch_all(self.pool()).await?;
+        let rows = args.bind_to(sqlx::query(&sql)).fetch_all(self.pool()).await?;
         rows.iter().map(summary_from_row).collect()
     }
 

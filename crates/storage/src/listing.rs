@@ -7,6 +7,7 @@
 //! holds, not what the site holds. Months are computed in Rust (UTC) and
 //! queried as ranges of unix seconds: no engine-specific date functions.
 
+use crate::sql::placeholders;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, TimeZone, Utc};
@@ -199,9 +200,10 @@ impl Store {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let params: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-        let sql =
-            format!("SELECT id, CAST(LENGTH(bytes) AS BIGINT) AS n FROM photos WHERE id IN ({})", params.join(", "));
+        let sql = format!(
+            "SELECT id, CAST(LENGTH(bytes) AS BIGINT) AS n FROM photos WHERE id IN ({})",
+            placeholders(1, ids.len())
+        );
         let mut q = sqlx::query(&sql);
         for id in ids {
             q = q.bind(*id);

@@ -5,7 +5,7 @@
 //! Originals and renditions are content-addressed by the SHA-256 of their
 //! stored bytes and served from `/media/{sha256}.{ext}` ([`Store::photo_bytes`]).
 
-use crate::sql::like_escape;
+use crate::sql::{like_escape, placeholders};
 use std::collections::HashMap;
 
 use newsdesk_domain::Photo;
@@ -195,11 +195,10 @@ impl Store {
         if photo_ids.is_empty() {
             return Ok(out);
         }
-        let params: Vec<String> = (1..=photo_ids.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT photo_id, sha256, mime, width, height, CAST(LENGTH(bytes) AS BIGINT) AS size \
              FROM photo_renditions WHERE photo_id IN ({}) ORDER BY photo_id, width, mime",
-            params.join(", ")
+            placeholders(1, photo_ids.len())
         );
         let mut q = sqlx::query(&sql);
         for id in photo_ids {

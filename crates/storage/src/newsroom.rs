@@ -2,7 +2,7 @@
 //! version they were based on, workflow transitions, corrections, the
 //! scheduler and revisions.
 
-use crate::sql::like_escape;
+use crate::sql::{Args, like_escape};
 use chrono::{DateTime, Utc};
 use newsdesk_domain::dates::from_unix;
 use newsdesk_domain::{NewsId, StoryStatus};
@@ -350,54 +350,33 @@ impl Store {
              s.scheduled_at, u.email AS created_by, s.version FROM stories s \
              JOIN sections sec ON sec.id = s.section_id LEFT JOIN users u ON u.id = s.created_by WHERE 1 = 1",
         );
-        let mut n = 0;
-        let mut next = || {
-            n += 1;
-            format!("${n}")
-        };
-        if f.status.is_some() {
-            sql += &format!(" AND s.status = {}", next());
+        let mut args = Args::new();
+        if let Some(st) = f.status {
+            sql += &format!(" AND s.status = {}", args.push(st.as_str()));
         }
-        if f.section_id.is_some() {
-            let (a, b) = (next(), next());
+        if let Some(id) = f.section_id {
+            let (a, b) = (args.push(id), args.push(id));
             sql += &format!(
                 " AND s.section_id IN (SELECT id FROM sections WHERE id = {a} OR path LIKE \
                  (SELECT path FROM sections WHERE id = {b}) || '/%')"
             );
         }
-        if f.created_by.is_some() {
-            sql += &format!(" AND s.created_by = {}", next());
-        }
-        if f.headline.is_some() {
-            sql += &format!(" AND LOWER(s.headline) LIKE {} ESCAPE '\\'", next());
-        }
-        if f.from.is_some() {
-            sql += &format!(" AND s.modified_at >= {}", next());
-        }
-        if f.to.is_some() {
-            sql += &format!(" AND s.modified_at < {}", next());
-        }
-        sql += &format!(" ORDER BY s.modified_at DESC, s.news_id DESC LIMIT {} OFFSET {}", next(), next());
-        let mut q = sqlx::query(&sql);
-        if let Some(s) = f.status {
-            q = q.bind(s.as_str());
-        }
-        if let Some(id) = f.section_id {
-            q = q.bind(id).bind(id);
-        }
         if let Some(u) = f.created_by {
-            q = q.bind(u);
+            sql += &format!(" AND s.created_by = {}", args.push(u));
         }
         if let Some(h) = &f.headline {
-            q = q.bind(format!("%{}%", like_escape(&h.to_lowercase())));
+            let p = args.push(format!("%{}%", like_escape(&h.to_lowercase())));
+            sql += &format!(" AND LOWER(s.headline) LIKE {p} ESCAPE '\\'");
         }
         if let Some(t) = f.from {
-            q = q.bind(t.timestamp());
+            sql += &format!(" AND s.modified_at >= {}", args.push(t.timestamp()));
         }
         if let Some(t) = f.to {
-            q = q.bind(t.timestamp());
+            sql += &format!(" AND s.modified_at < {}", args.push(t.timestamp()));
         }
-        let rows = q.bind(limit).bind(offset).fetch_all(self.pool()).await?;
+        let (l, o) = (args.push(limit), args.push(offset));
+        sql += &format!(" ORDER BY s.modified_at DESC, s.news_id DESC LIMIT {l} OFFSET {o}");
+        let rows = args.bind_to(sqlx::query(&sql)).fetch_all(self.pool()).await?;
         rows.iter().map(desk_row).collect()
     }
 

@@ -16,9 +16,73 @@ pub(crate) fn like_escape(s: &str) -> String {
     out
 }
 
+/// `n` placeholders numbered from `start`, comma-separated: `placeholders(3, 3)`
+/// is `$3, $4, $5` (for `IN (...)` lists).
+pub(crate) fn placeholders(start: usize, n: usize) -> String {
+    (start..start + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// A bound value of a query built clause by clause.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+impl From<i64> for Arg {
+    fn from(n: i64) -> Arg {
+        Arg::Int(n)
+    }
+}
+
+impl From<String> for Arg {
+    fn from(t: String) -> Arg {
+        Arg::Text(t)
+    }
+}
+
+impl From<&str> for Arg {
+    fn from(t: &str) -> Arg {
+        Arg::Text(t.to_string())
+    }
+}
+
+/// The values of a query built clause by clause: `push` keeps a value and
+/// returns its placeholder (`$1`, `$2`, ... in push order), so the SQL text and
+/// the binds cannot fall out of step.
+#[derive(Debug, Default)]
+pub(crate) struct Args(Vec<Arg>);
+
+impl Args {
+    /// No values yet: the first `push` returns `$1`.
+    pub(crate) fn new() -> Args {
+        Args::default()
+    }
+
+    /// Keeps `value` and returns its `$n`.
+    pub(crate) fn push(&mut self, value: impl Into<Arg>) -> String {
+        self.0.push(value.into());
+        format!("${}", self.0.len())
+    }
+
+    /// Binds the values, in push order, to `query` (built from the SQL text).
+    pub(crate) fn bind_to(self, mut query: AnyQuery<'_>) -> AnyQuery<'_> {
+        for a in self.0 {
+            query = match a {
+                Arg::Int(n) => query.bind(n),
+                Arg::Text(t) => query.bind(t),
+            };
+        }
+        query
+    }
+}
+
+/// A query on the `Any` driver before it is run.
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
 #[cfg(test)]
 mod tests {
-    use super::like_escape;
+    use super::{Arg, Args, like_escape, placeholders};
     use crate::backend_test;
     use sqlx::Row;
 
@@ -52,6 +116,38 @@ mod tests {
             assert!(!like(&db, "500 off", &format!("%{}%", like_escape("50%"))).await);
             assert!(like(&db, "a 50% rise", &format!("%{}%", like_escape("50%"))).await);
             assert!(like(&db, "c:\\temp", &format!("%{}%", like_escape("\\t"))).await);
+        }
+    );
+
+    #[test]
+    fn placeholders_count_from_start() {
+        assert_eq!(placeholders(1, 1), "$1");
+        assert_eq!(placeholders(3, 3), "$3, $4, $5");
+        assert_eq!(placeholders(1, 0), "");
+    }
+
+    #[test]
+    fn args_number_in_push_order() {
+        let mut args = Args::new();
+        assert_eq!(args.push(7), "$1");
+        assert_eq!(args.push("news"), "$2");
+        assert_eq!(args.push(String::from("x")), "$3");
+        assert_eq!(args.0, vec![Arg::Int(7), Arg::Text("news".into()), Arg::Text("x".into())]);
+    }
+
+    backend_test!(
+        async fn args_bind_where_their_placeholders_stand(db) {
+            let mut args = Args::new();
+            let a = args.push(40);
+            let b = args.push("two");
+            let c = args.push(2);
+            let sql = format!("SELECT CAST({a} + {c} AS BIGINT) AS n, {b} AS t");
+            let row = args.bind_to(sqlx::query(&sql)).fetch_one(db.store.pool()).await.expect("query");
+            assert_eq!(row.try_get::<i64, _>("n").expect("n"), 42);
+            assert_eq!(row.try_get::<String, _>("t").expect("t"), "two");
+            let sql = format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM (SELECT 1 AS x) t WHERE $1 IN ({})", placeholders(2, 3));
+            let row = sqlx::query(&sql).bind(5_i64).bind(4_i64).bind(5_i64).bind(6_i64).fetch_one(db.store.pool()).await.expect("query");
+            assert_eq!(row.try_get::<i64, _>("n").expect("n"), 1);
         }
     );
 }

@@ -13,7 +13,7 @@
 //! every change up to it is dispatched. Only the node holding the `webhooks`
 //! lease ([`Store::try_lease`]) dispatches and delivers.
 
-use crate::sql::like_escape;
+use crate::sql::{Args, like_escape, placeholders};
 use chrono::{DateTime, Utc};
 use newsdesk_domain::NewsId;
 use newsdesk_domain::dates::from_unix;
@@ -635,11 +635,10 @@ impl Store {
     pub async fn logged_changes(&self, ids: &[i64]) -> Result<Vec<LoggedChange>> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(200) {
-            let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
                 "SELECT id, news_id, edition_id, changed_at, kind, status, version, updated_at FROM story_changes \
                  WHERE id IN ({}) ORDER BY id",
-                params.join(", ")
+                placeholders(1, chunk.len())
             );
             let mut q = sqlx::query(&sql);
             for id in chunk {
@@ -700,10 +699,9 @@ impl Store {
     pub async fn wire_sent(&self, news_ids: &[NewsId]) -> Result<std::collections::HashMap<NewsId, WireMark>> {
         let mut out = std::collections::HashMap::new();
         for chunk in news_ids.chunks(200) {
-            let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
                 "SELECT news_id, change_id, status, version, updated_at FROM wire_sent WHERE news_id IN ({})",
-                params.join(", ")
+                placeholders(1, chunk.len())
             );
             let mut q = sqlx::query(&sql);
             for id in chunk {
@@ -964,7 +962,7 @@ impl Store {
     /// Stories for the ninjs wire, newest version first: `(news id, version time)`.
     pub async fn wire_items(&self, q: &WireQuery) -> Result<Vec<(NewsId, i64)>> {
         let mut sql = format!("SELECT s.news_id, {VERSION_TIME} AS vt FROM stories s WHERE ");
-        let mut binds: Vec<Bind> = Vec::new();
+        let mut args = Args::new();
         // `s.status || ''` keeps the planner off the status indexes (nearly every story
         // is published): walking `stories_wire_version` in order and stopping at the
         // limit beats sorting every published story.
@@ -980,7 +978,7 @@ impl Store {
             if ids.is_empty() {
                 return Ok(Vec::new());
             }
-            let ps: Vec<String> = ids.iter().map(|id| param(&mut binds, Bind::Int(*id))).collect();
+            let ps: Vec<String> = ids.iter().map(|id| args.push(*id)).collect();
             sql.push_str(&format!(" AND s.edition_id IN ({})", ps.join(", ")));
         }
         for group in [&q.allowed_sections, &q.section.iter().cloned().collect::<Vec<_>>()] {
@@ -990,45 +988,27 @@ impl Store {
             let conds: Vec<String> = group
                 .iter()
                 .map(|p| {
-                    let a = param(&mut binds, Bind::Text(p.clone()));
-                    let b = param(&mut binds, Bind::Text(format!("{}/%", like_escape(p))));
+                    let a = args.push(p.clone());
+                    let b = args.push(format!("{}/%", like_escape(p)));
                     format!("path = {a} OR path LIKE {b} ESCAPE '\\'")
                 })
                 .collect();
             sql.push_str(&format!(" AND s.section_id IN (SELECT id FROM sections WHERE {})", conds.join(" OR ")));
         }
         if let Some(since) = q.since {
-            let p = param(&mut binds, Bind::Int(since));
+            let p = args.push(since);
             sql.push_str(&format!(" AND {VERSION_TIME} >= {p}"));
         }
         if let Some((vt, id)) = q.after {
-            let a = param(&mut binds, Bind::Int(vt));
-            let b = param(&mut binds, Bind::Int(id));
+            let a = args.push(vt);
+            let b = args.push(id);
             sql.push_str(&format!(" AND ({VERSION_TIME} < {a} OR ({VERSION_TIME} = {a} AND s.news_id < {b}))"));
         }
-        let l = param(&mut binds, Bind::Int(q.limit));
+        let l = args.push(q.limit);
         sql.push_str(&format!(" ORDER BY {VERSION_TIME} DESC, s.news_id DESC LIMIT {l}"));
-        let mut query = sqlx::query(&sql);
-        for b in binds {
-            query = match b {
-                Bind::Int(i) => query.bind(i),
-                Bind::Text(t) => query.bind(t),
-            };
-        }
-        let rows = query.fetch_all(self.pool()).await?;
+        let rows = args.bind_to(sqlx::query(&sql)).fetch_all(self.pool()).await?;
         rows.iter().map(|r| Ok((r.try_get("news_id")?, r.try_get("vt")?))).collect()
     }
-}
-
-enum Bind {
-    Int(i64),
-    Text(String),
-}
-
-/// Adds a bind value; returns its `$n` placeholder.
-fn param(binds: &mut Vec<Bind>, b: Bind) -> String {
-    binds.push(b);
-    format!("${}", binds.len())
 }
 
 /// A story's version time for the wire: its public update or publish time
