@@ -106,10 +106,12 @@ pub enum SaveOutcome {
     Unchanged,
 }
 
-/// Position in a newest-first list, for keyset paging.
+/// Position in a newest-first list, for keyset paging: the site's story
+/// lists, the JSON API and the ninjs wire all page with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
-    /// Publish time (unix seconds) of the last story shown.
+    /// Sort time (unix seconds) of the last item shown: its publish time in
+    /// story lists, its version time on the wire.
     pub published_at: i64,
     /// Its News ID.
     pub news_id: NewsId,
@@ -121,15 +123,43 @@ impl Cursor {
         Cursor { published_at: s.published_at.timestamp(), news_id: s.news_id }
     }
 
-    /// URL form: `1700000000-84427`.
+    /// URL form of the site's lists: `1700000000-84427`.
     pub fn encode(&self) -> String {
         format!("{}-{}", self.published_at, self.news_id)
     }
 
-    /// Reads the URL form.
+    /// Opaque form for the APIs (their documents promise lowercase hex): the
+    /// hex of the URL form.
+    pub fn encode_opaque(&self) -> String {
+        hex::encode(self.encode())
+    }
+
+    /// Reads any form a cursor was ever handed out in, so old links keep
+    /// working: the URL form, its hex (the API), and the hex of
+    /// `v1:{time}:{id}` (the wire before both APIs shared one form).
     pub fn decode(s: &str) -> Option<Cursor> {
+        if let Some(c) = Cursor::decode_plain(s) {
+            return Some(c);
+        }
+        // The plain form has a `-`, so a string is one form or the other, never both.
+        let raw = String::from_utf8(hex::decode(s).ok()?).ok()?;
+        match raw.strip_prefix("v1:") {
+            Some(rest) => {
+                let (a, b) = rest.split_once(':')?;
+                Cursor::new_checked(a.parse().ok()?, b)
+            }
+            None => Cursor::decode_plain(&raw),
+        }
+    }
+
+    fn decode_plain(s: &str) -> Option<Cursor> {
         let (a, b) = s.split_once('-')?;
-        Some(Cursor { published_at: a.parse().ok()?, news_id: b.parse().ok().filter(|n: &i64| *n > 0)? })
+        Cursor::new_checked(a.parse().ok()?, b)
+    }
+
+    /// News IDs are positive; anything else was not handed out by us.
+    fn new_checked(published_at: i64, news_id: &str) -> Option<Cursor> {
+        Some(Cursor { published_at, news_id: news_id.parse().ok().filter(|n: &i64| *n > 0)? })
     }
 }
 
@@ -973,4 +1003,39 @@ async fn set_story_authors(conn: &mut AnyConnection, news_id: NewsId, names: &[S
             .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cursor;
+
+    const C: Cursor = Cursor { published_at: 1_700_000_000, news_id: 84427 };
+
+    #[test]
+    fn cursors_round_trip_in_both_forms() {
+        assert_eq!(C.encode(), "1700000000-84427");
+        assert_eq!(Cursor::decode(&C.encode()), Some(C));
+        assert_eq!(Cursor::decode(&C.encode_opaque()), Some(C));
+        assert!(C.encode_opaque().chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+    }
+
+    #[test]
+    fn every_form_handed_out_before_still_decodes() {
+        // The site's `?before=`.
+        assert_eq!(Cursor::decode("1700000000-84427"), Some(C));
+        // The JSON API's `cursor=`: the hex of the site form.
+        assert_eq!(Cursor::decode("313730303030303030302d3834343237"), Some(C));
+        // The wire's `cursor=`: the hex of `v1:{time}:{id}`.
+        assert_eq!(Cursor::decode(&hex::encode("v1:1700000000:84427")), Some(C));
+    }
+
+    #[test]
+    fn forgeries_are_refused() {
+        for s in ["", "zz", "31", "1700000000-0", "1700000000-x", "x-1", "1-2-3"] {
+            assert_eq!(Cursor::decode(s), None, "{s}");
+        }
+        for raw in ["v1:1:0", "v1:1:2:3", "v2:1:2", "v1:1", "1-0"] {
+            assert_eq!(Cursor::decode(&hex::encode(raw)), None, "{raw}");
+        }
+    }
 }

@@ -19,7 +19,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use newsdesk_domain::{Edition, Section, Story, StoryStatus, ninjs};
-use newsdesk_storage::{RateDecision, StoreError, Subscriber, WireQuery};
+use newsdesk_storage::{Cursor, RateDecision, StoreError, Subscriber, WireQuery};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
@@ -185,15 +185,12 @@ fn parse_query(raw: &str) -> Result<ItemsQuery, WireError> {
 
 /// Opaque cursor: `(version time, news id)` of the last item shown.
 fn encode_cursor(vt: i64, news_id: i64) -> String {
-    hex::encode(format!("v1:{vt}:{news_id}"))
+    Cursor { published_at: vt, news_id }.encode_opaque()
 }
 
+/// Reads a cursor in any form the wire handed out (see `Cursor::decode`).
 fn decode_cursor(s: &str) -> Option<(i64, i64)> {
-    let raw = String::from_utf8(hex::decode(s).ok()?).ok()?;
-    let mut parts = raw.strip_prefix("v1:")?.split(':');
-    let vt = parts.next()?.parse().ok()?;
-    let id = parts.next()?.parse().ok().filter(|n: &i64| *n > 0)?;
-    parts.next().is_none().then_some((vt, id))
+    Cursor::decode(s).map(|c| (c.published_at, c.news_id))
 }
 
 async fn items(
@@ -413,6 +410,8 @@ mod tests {
         assert_eq!(decode_cursor("zz"), None);
         assert_eq!(decode_cursor(&hex::encode("v1:1:0")), None);
         assert_eq!(decode_cursor(&hex::encode("v1:1:2:3")), None);
+        // Cursors handed out before the wire shared the API's form keep working.
+        assert_eq!(decode_cursor(&hex::encode("v1:1700000000:84427")), Some((1_700_000_000, 84427)));
     }
 
     #[test]

@@ -259,16 +259,8 @@ fn time_of(raw: Option<&str>, name: &str) -> Result<Option<DateTime<Utc>>, ApiEr
     .transpose()
 }
 
-/// The opaque form of a list position.
-fn encode_cursor(c: Cursor) -> String {
-    hex::encode(c.encode())
-}
-
 fn decode_cursor(raw: &str) -> Result<Cursor, ApiError> {
-    hex::decode(raw)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| Cursor::decode(&s))
+    Cursor::decode(raw)
         .ok_or_else(|| ApiError::bad_request("cursor is not one this API gave out; take it from a `next` link"))
 }
 
@@ -536,7 +528,7 @@ pub(super) async fn list_stories(
                     params.push((k, v.clone()));
                 }
             }
-            params.push(("cursor", encode_cursor(Cursor::after(last))));
+            params.push(("cursor", Cursor::after(last).encode_opaque()));
             let qs = serde_urlencoded::to_string(&params).map_err(|_| ApiError::internal())?;
             Some(crate::site::abs(&state, &format!("/api/v1/stories?{qs}")))
         }
