@@ -9,8 +9,8 @@ use crate::sql::{like_escape, placeholders};
 use std::collections::HashMap;
 
 use newsdesk_domain::Photo;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
 
 use crate::accounts::audit_in;
 use crate::content::{now, record_change};
@@ -50,8 +50,9 @@ pub struct NewRendition {
     pub bytes: Vec<u8>,
 }
 
-/// A stored rendition, without its bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A stored rendition, without its bytes. Read from rows whose columns are
+/// named like its fields.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Rendition {
     /// Photo it was made from.
     pub photo_id: i64,
@@ -109,14 +110,7 @@ fn photo_of(r: &AnyRow) -> Result<Photo> {
 }
 
 fn rendition_of(r: &AnyRow) -> Result<Rendition> {
-    Ok(Rendition {
-        photo_id: r.try_get("photo_id")?,
-        sha256: r.try_get("sha256")?,
-        mime: r.try_get("mime")?,
-        width: r.try_get("width")?,
-        height: r.try_get("height")?,
-        size: r.try_get("size")?,
-    })
+    Ok(Rendition::from_row(r)?)
 }
 
 impl Store {
