@@ -76,11 +76,6 @@ impl ChangeCursor {
         !self.seen.is_empty()
     }
 
-    /// The highest change id applied (at or above the watermark).
-    pub fn highest(&self) -> i64 {
-        self.seen.last().copied().unwrap_or(self.applied)
-    }
-
     /// How many ids up to `head` are not applied yet.
     pub fn behind(&self, head: i64) -> i64 {
         (head - self.applied - self.seen.len() as i64).max(0)

@@ -401,10 +401,10 @@ impl Store {
     }
 }
 
-const REVISION_SELECT: &str = "SELECT version, section_id, slug, headline, lead, body_source, body_format, status, \
+pub(crate) const REVISION_SELECT: &str = "SELECT version, section_id, slug, headline, lead, body_source, body_format, status, \
                                actor, note, created_at FROM story_revisions";
 
-fn revision_from(r: &AnyRow) -> Result<Revision> {
+pub(crate) fn revision_from(r: &AnyRow) -> Result<Revision> {
     Ok(Revision {
         version: r.try_get("version")?,
         section_id: r.try_get("section_id")?,

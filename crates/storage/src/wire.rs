@@ -669,30 +669,12 @@ impl Store {
     /// The newest revision of a story at or before `version` (a status change
     /// or a public update time alone makes a version without a revision).
     pub async fn revision_at(&self, news_id: NewsId, version: i64) -> Result<Option<crate::Revision>> {
-        let row = sqlx::query(
-            "SELECT version, section_id, slug, headline, lead, body_source, body_format, status, actor, note, created_at \
-             FROM story_revisions WHERE news_id = $1 AND version <= $2 ORDER BY version DESC, id DESC LIMIT 1",
-        )
-        .bind(news_id)
-        .bind(version)
-        .fetch_optional(self.pool())
-        .await?;
-        row.map(|r| {
-            Ok(crate::Revision {
-                version: r.try_get("version")?,
-                section_id: r.try_get("section_id")?,
-                slug: r.try_get("slug")?,
-                headline: r.try_get("headline")?,
-                lead: r.try_get("lead")?,
-                body_source: r.try_get("body_source")?,
-                body_format: r.try_get("body_format")?,
-                status: r.try_get("status")?,
-                actor: r.try_get("actor")?,
-                note: r.try_get("note")?,
-                created_at: r.try_get("created_at")?,
-            })
-        })
-        .transpose()
+        let sql = format!(
+            "{} WHERE news_id = $1 AND version <= $2 ORDER BY version DESC, id DESC LIMIT 1",
+            crate::newsroom::REVISION_SELECT
+        );
+        let row = sqlx::query(&sql).bind(news_id).bind(version).fetch_optional(self.pool()).await?;
+        row.as_ref().map(crate::newsroom::revision_from).transpose()
     }
 
     /// The last change dispatched for each of `news_ids`, with the state it left.

@@ -20,7 +20,7 @@ use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
 
 use data::{Beat, english};
-use photos::{PHOTO_HEIGHT, PHOTO_WIDTH, SEED_PHOTO_VARIANT, draw_photo_blocking, draw_section_photos};
+use photos::{SEED_PHOTO_VARIANT, draw_section_photos};
 
 mod data;
 mod editions;
@@ -146,20 +146,9 @@ pub async fn fill(store: &Store, count: usize, now: DateTime<Utc>) -> anyhow::Re
     // Photo ids by drawing style (top-level section).
     let mut photo_ids: Vec<Vec<i64>> = vec![Vec::new(); SECTION_TREE.len()];
     for p in &photos {
-        let stored = store
-            .put_photo(
-                &p.bytes,
-                "image/jpeg",
-                i64::from(PHOTO_WIDTH),
-                i64::from(PHOTO_HEIGHT),
-                &p.caption,
-                PHOTO_CREDIT,
-                &p.sha256,
-            )
-            .await
-            .context("storing a demo photo")?;
+        let id = photos::store_photo(store, p, PHOTO_CREDIT).await?;
         if let Some(ids) = photo_ids.get_mut(p.style) {
-            ids.push(stored.id);
+            ids.push(id);
         }
     }
     drop(photos);
@@ -248,20 +237,10 @@ pub async fn import_seed(store: &Store, edition_id: i64) -> anyhow::Result<NewsI
         .with_context(|| format!("there is no edition {edition_id}"))?;
     let mut input = StoryInput::from_saved_page(&page, &edition).context("the seed page")?;
     let caption = page.photo_alt.unwrap_or(page.headline);
-    let photo = draw_photo_blocking(0, SEED_PHOTO_VARIANT, caption).await?;
-    let stored = store
-        .put_photo(
-            &photo.bytes,
-            "image/jpeg",
-            i64::from(PHOTO_WIDTH),
-            i64::from(PHOTO_HEIGHT),
-            &photo.caption,
-            PHOTO_CREDIT,
-            &photo.sha256,
-        )
+    let photo = photos::store_drawn_photo(store, 0, SEED_PHOTO_VARIANT, &caption, PHOTO_CREDIT)
         .await
         .context("storing the seed photo")?;
-    input.photo_id = Some(stored.id);
+    input.photo_id = Some(photo);
     input.tags = SEED_TAGS.iter().map(|t| t.to_string()).collect();
     input.actor = ACTOR.to_string();
     let (news_id, _) = store.save_story(&input).await.context("saving the seed story")?;

@@ -58,7 +58,6 @@ pub(super) async fn draw_section_photos(per_section: usize) -> anyhow::Result<Ve
     Ok(photos)
 }
 
-/// Draws one photo on a blocking thread.
 /// Draws a photo in the style of top-level section `style` (index in the
 /// section tree; `variant` picks the scene), stores it with `caption` and
 /// `credit`, and returns its id (the demo's other editions use it).
@@ -70,6 +69,11 @@ pub(super) async fn store_drawn_photo(
     credit: &str,
 ) -> anyhow::Result<i64> {
     let p = draw_photo_blocking(style, variant, caption.to_string()).await?;
+    store_photo(store, &p, credit).await
+}
+
+/// Stores a drawn photo with `credit`; returns its id.
+pub(super) async fn store_photo(store: &Store, p: &DrawnPhoto, credit: &str) -> anyhow::Result<i64> {
     let stored = store
         .put_photo(
             &p.bytes,
@@ -85,6 +89,7 @@ pub(super) async fn store_drawn_photo(
     Ok(stored.id)
 }
 
+/// Draws one photo on a blocking thread.
 pub(super) async fn draw_photo_blocking(style: usize, variant: u64, caption: String) -> anyhow::Result<DrawnPhoto> {
     tokio::task::spawn_blocking(move || encode_photo(style, variant, caption)).await.context("drawing a demo photo")?
 }
