@@ -8,13 +8,13 @@
 use crate::sql::{like_escape, placeholders};
 use std::collections::HashMap;
 
-use newsdesk_domain::Photo;
+use newsdesk_domain::{Photo, StoryStatus};
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
 use crate::accounts::audit_in;
 use crate::content::{now, record_change};
-use crate::{AuditEntry, Result, Store};
+use crate::{AuditEntry, Result, Store, StoreError};
 
 /// A photo to store: the original as kept (metadata already cleaned) and its text.
 #[derive(Debug, Clone)]
@@ -84,6 +84,19 @@ impl Rendition {
     }
 }
 
+/// A story that shows a photo as its lead photo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhotoUse {
+    /// The story's News ID.
+    pub news_id: i64,
+    /// Its edition.
+    pub edition_id: i64,
+    /// Its section.
+    pub section_id: i64,
+    /// Its state: a published story's photo is published content.
+    pub status: StoryStatus,
+}
+
 /// A photo as the media library lists it.
 #[derive(Debug, Clone)]
 pub struct MediaItem {
@@ -115,17 +128,17 @@ fn rendition_of(r: &AnyRow) -> Result<Rendition> {
 
 impl Store {
     /// Stores an uploaded photo and its renditions in one transaction. The
-    /// same bytes uploaded again give the same photo: its caption and credit
-    /// are replaced by the new ones when those are not empty. The audit entry
-    /// is written in the same transaction (an empty target id gets the photo's id).
+    /// same bytes uploaded again give the same photo with its caption and
+    /// credit unchanged: new text goes through [`Store::update_photo_text`],
+    /// after the caller checked who may change the stories showing the photo.
+    /// The audit entry is written in the same transaction (an empty target id
+    /// gets the photo's id).
     pub async fn add_photo(&self, photo: &NewPhoto, renditions: &[NewRendition], audit: &AuditEntry) -> Result<Photo> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "INSERT INTO photos (sha256, mime, width, height, bytes, caption, credit, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (sha256) DO UPDATE SET \
-               caption = CASE WHEN excluded.caption = '' THEN photos.caption ELSE excluded.caption END, \
-               credit = CASE WHEN excluded.credit = '' THEN photos.credit ELSE excluded.credit END \
+             ON CONFLICT (sha256) DO UPDATE SET sha256 = photos.sha256 \
              RETURNING {PHOTO_COLUMNS}"
         ))
         .bind(&photo.sha256)
@@ -301,6 +314,29 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The stories whose lead photo is `photo_id`, with their section and
+    /// state: what deciding who may change the photo's text needs.
+    pub async fn photo_uses(&self, photo_id: i64) -> Result<Vec<PhotoUse>> {
+        let rows = sqlx::query(
+            "SELECT news_id, edition_id, section_id, status FROM stories WHERE photo_id = $1 ORDER BY news_id",
+        )
+        .bind(photo_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let status: String = r.try_get("status")?;
+                Ok(PhotoUse {
+                    news_id: r.try_get("news_id")?,
+                    edition_id: r.try_get("edition_id")?,
+                    section_id: r.try_get("section_id")?,
+                    status: StoryStatus::parse(&status)
+                        .ok_or_else(|| StoreError::Invalid(format!("unknown status {status}")))?,
+                })
+            })
+            .collect()
     }
 
     /// News IDs and editions of the stories whose lead photo is `photo_id`.

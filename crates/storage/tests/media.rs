@@ -1,7 +1,9 @@
 //! Photos and their renditions, the media library and caption edits, on SQLite and on PostgreSQL.
 
 use newsdesk_domain::{BodyFormat, Direction, StoryStatus};
-use newsdesk_storage::{AuditEntry, NewEdition, NewPhoto, NewRendition, SectionRef, Store, StoryInput, backend_test};
+use newsdesk_storage::{
+    AuditEntry, NewEdition, NewPhoto, NewRendition, PhotoUse, SectionRef, Store, StoryInput, backend_test,
+};
 use sha2::{Digest, Sha256};
 
 /// The audit entry of an upload; the store fills in the photo's id.
@@ -92,8 +94,35 @@ backend_test! {
         assert_eq!(second.id, first.id);
         assert_eq!((second.caption.as_str(), second.credit.as_str()), ("First caption", "Agency"));
         assert_eq!(db.store.photo_renditions(first.id).await.expect("renditions").len(), 1);
-        let third = db.store.add_photo(&photo(b"same", "Better caption"), &[], &upload()).await.expect("add with caption");
-        assert_eq!((third.id, third.caption.as_str()), (first.id, "Better caption"));
+    }
+}
+
+backend_test! {
+    async fn uploading_the_same_bytes_with_new_text_does_not_change_the_photo(db) {
+        // New text goes through update_photo_text, after the caller's permission check:
+        // an upload of the same bytes must not rewrite what published stories show.
+        let first = db.store.add_photo(&photo(b"same", "First caption"), &[], &upload()).await.expect("add");
+        let news_id = story_with_photo(&db.store, first.id).await;
+        let mut other = photo(b"same", "Rewritten caption");
+        other.credit = "Someone else".into();
+        let again = db.store.add_photo(&other, &[], &upload()).await.expect("add with caption");
+        assert_eq!((again.id, again.caption.as_str(), again.credit.as_str()), (first.id, "First caption", "Agency"));
+        let story = db.store.story(news_id).await.expect("story").expect("exists");
+        assert_eq!(story.photo.map(|p| (p.caption, p.credit)), Some(("First caption".into(), "Agency".into())));
+    }
+}
+
+backend_test! {
+    async fn the_stories_using_a_photo_are_listed_with_section_and_state(db) {
+        let p = db.store.add_photo(&photo(b"used", "Used"), &[], &upload()).await.expect("add");
+        assert!(db.store.photo_uses(p.id).await.expect("uses").is_empty());
+        let news_id = story_with_photo(&db.store, p.id).await;
+        let story = db.store.story(news_id).await.expect("story").expect("exists");
+        let uses = db.store.photo_uses(p.id).await.expect("uses");
+        assert_eq!(
+            uses,
+            vec![PhotoUse { news_id, edition_id: story.edition_id, section_id: story.section_id, status: StoryStatus::Published }]
+        );
     }
 }
 
