@@ -13,6 +13,7 @@ pub mod ninjs;
 pub mod roles;
 pub mod saved_page;
 pub mod slug;
+pub mod text;
 pub mod workflow;
 
 pub use model::*;

@@ -155,10 +155,13 @@ fn err(line: usize, expected: impl Into<String>) -> ParseError {
     ParseError { line, expected: expected.into() }
 }
 
-/// Reads one saved page. Accepts a UTF-8 byte-order mark and CRLF line ends.
+/// Reads one saved page. Accepts a UTF-8 byte-order mark and CRLF line ends;
+/// control characters (other than tabs) are dropped, as invisible debris of
+/// the system that saved the page (see [`crate::text`]).
 pub fn parse(text: &str) -> Result<SavedPage, ParseError> {
     let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
-    let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
+    let text = crate::text::strip_forbidden(text);
+    let lines: Vec<&str> = text.lines().collect();
     let labels = labels_of(&lines);
     let mut i = 0;
     let skip_blank = |i: &mut usize| {
@@ -400,6 +403,16 @@ mod tests {
     fn crlf_and_bom_are_accepted() {
         let text = format!("\u{FEFF}{}", SEED.replace('\n', "\r\n"));
         assert_eq!(parse(&text).expect("parses"), parse(SEED).expect("parses"));
+    }
+
+    #[test]
+    fn control_characters_are_dropped_from_every_field() {
+        let text = SEED
+            .replace("Defense Ministry: Iran", "Defense\u{b} Ministry:\u{1} Iran")
+            .replace("Iran’s Defense Ministry is moving", "Iran’s\u{c} Defense Ministry is\u{7f} moving")
+            .replace("Mehdi Farahi", "Mehdi\u{1b} Farahi");
+        let page = parse(&text).expect("parses");
+        assert_eq!(page, parse(SEED).expect("parses"));
     }
 
     fn line_of(text: &str, needle: &str) -> usize {
