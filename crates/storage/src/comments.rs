@@ -292,11 +292,15 @@ impl Store {
         let parent_id = match c.parent_id {
             None => None,
             Some(p) => {
-                let row = sqlx::query("SELECT id, parent_id FROM comments WHERE id = $1 AND news_id = $2")
-                    .bind(p)
-                    .bind(c.news_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                // Only a published (approved) comment can be answered: a reply to a pending,
+                // rejected or spam one would show its author's name to the public.
+                let row = sqlx::query(
+                    "SELECT id, parent_id FROM comments WHERE id = $1 AND news_id = $2 AND status = 'approved'",
+                )
+                .bind(p)
+                .bind(c.news_id)
+                .fetch_optional(&mut *tx)
+                .await?;
                 let Some(row) = row else {
                     tx.rollback().await?;
                     return Ok(PostOutcome::BadParent);

@@ -603,22 +603,33 @@ impl Store {
 
     // ----- tags and authors -----
 
-    /// A tag of an edition by slug.
+    /// A tag of an edition by slug, if a published story carries it. A tag
+    /// used only by drafts or scheduled stories is not public yet: naming it
+    /// on a page would tell what an embargoed story is about.
     pub async fn tag_by_slug(&self, edition_id: i64, slug: &str) -> Result<Option<Tag>> {
-        let row = sqlx::query("SELECT id, slug, name FROM tags WHERE edition_id = $1 AND slug = $2")
-            .bind(edition_id)
-            .bind(slug)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(
+            "SELECT t.id, t.slug, t.name FROM tags t WHERE t.edition_id = $1 AND t.slug = $2 \
+             AND EXISTS (SELECT 1 FROM story_tags st JOIN stories s ON s.news_id = st.news_id \
+                         WHERE st.tag_id = t.id AND s.status = 'published')",
+        )
+        .bind(edition_id)
+        .bind(slug)
+        .fetch_optional(self.pool())
+        .await?;
         row.map(|r| Ok(Tag { id: r.try_get("id")?, slug: r.try_get("slug")?, name: r.try_get("name")? })).transpose()
     }
 
-    /// An author by slug.
+    /// An author by slug, if a published story (of any edition) carries
+    /// their byline: a byline only on drafts or scheduled stories is not public yet.
     pub async fn author_by_slug(&self, slug: &str) -> Result<Option<Author>> {
-        let row = sqlx::query("SELECT id, slug, name FROM authors WHERE slug = $1")
-            .bind(slug)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(
+            "SELECT a.id, a.slug, a.name FROM authors a WHERE a.slug = $1 \
+             AND EXISTS (SELECT 1 FROM story_authors sa JOIN stories s ON s.news_id = sa.news_id \
+                         WHERE sa.author_id = a.id AND s.status = 'published')",
+        )
+        .bind(slug)
+        .fetch_optional(self.pool())
+        .await?;
         row.map(|r| Ok(Author { id: r.try_get("id")?, slug: r.try_get("slug")?, name: r.try_get("name")? })).transpose()
     }
 

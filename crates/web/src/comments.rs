@@ -368,7 +368,9 @@ async fn post_comment(
     if let Some(p) = parent_id
         && let Some(parent) = state.store.comment(p).await?
         && parent.news_id == id
+        && parent.status == CommentStatus::Approved
     {
+        // Only a published comment's author is named; the store refuses replies to the others.
         view.reply_to = Some(parent.name);
     }
     if !same_origin(&headers, &state.config.public_url) {

@@ -523,3 +523,43 @@ backend_test! {
         assert_eq!(post(&app, id, "Late", "After closing.").await.status, StatusCode::FORBIDDEN);
     }
 }
+
+backend_test! {
+    async fn a_reply_to_an_unpublished_comment_names_nobody_and_is_refused(db) {
+        let (app, id, path) = site(db, open_settings()).await;
+        let same = [("origin", ORIGIN), ("sec-fetch-site", "same-origin")];
+        post(&app, id, "Pending Person", "Waits for an editor.").await;
+        post(&app, id, "Spam Sender", "Buy things.").await;
+        post(&app, id, "Rejected Writer", "Off topic.").await;
+        let queue = app
+            .db
+            .store
+            .comment_queue(&QueueFilter { status: Some(CommentStatus::Pending), news_id: Some(id), before_id: None, limit: 10 })
+            .await
+            .expect("queue");
+        let id_of = |name: &str| queue.iter().find(|q| q.comment.name == name).expect("posted").comment.id;
+        let (pending, spam, rejected) = (id_of("Pending Person"), id_of("Spam Sender"), id_of("Rejected Writer"));
+        for (c, status) in [(spam, CommentStatus::Spam), (rejected, CommentStatus::Rejected)] {
+            newsdesk_web::desk::moderate_comments(&app.state, &editor(), &[c], status).await.expect("moderated");
+        }
+        for (parent, name) in [(pending, "Pending Person"), (spam, "Spam Sender"), (rejected, "Rejected Writer")] {
+            let t = token(&app, id, 10);
+            let p = parent.to_string();
+            // A refusal of the reply's content (too short) shows the form again: it must not name the parent.
+            let shown = post_with(&app, id, &[("name", "R"), ("text", ""), ("parent_id", &p), ("token", &t)], &same).await;
+            assert!(!shown.body.contains(name), "{name} named in a refused reply's form");
+            let a = post_with(&app, id, &[("name", "R"), ("text", "A reply."), ("parent_id", &p), ("token", &t)], &same).await;
+            assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "reply to {name}: {}", a.body);
+            assert!(!a.body.contains(name), "{name} named in the refusal");
+            // Nor does the reply link of the page.
+            let page = app.get(&format!("{path}?reply={parent}")).await;
+            assert!(!page.body.contains(name), "{name} named by ?reply=");
+        }
+        // The pending comment, once approved, can be answered.
+        newsdesk_web::desk::moderate_comments(&app.state, &editor(), &[pending], CommentStatus::Approved).await.expect("approved");
+        let t = token(&app, id, 10);
+        let p = pending.to_string();
+        let a = post_with(&app, id, &[("name", "R"), ("text", "A reply."), ("parent_id", &p), ("token", &t)], &same).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    }
+}

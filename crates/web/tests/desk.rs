@@ -247,3 +247,37 @@ backend_test! {
         assert_eq!((log[0].action.as_str(), log[0].actor.as_str()), ("story.correction", "editor@example.org"));
     }
 }
+
+backend_test! {
+    async fn a_scoped_editor_links_no_translation_to_a_story_outside_the_scope(db) {
+        let app = TestApp::new(db).await;
+        let (world, _iran) = sections(&app).await;
+        let admin = actor(&app, "boss@example.org", Role::Admin).await;
+        let editor = actor(&app, "world-desk@example.org", Role::Editor).await;
+        app.db.store.set_user_sections(editor.user_id, &[world], &AuditEntry::system("test", "user.sections", "user", "", "")).await.expect("scope");
+        let fa = app
+            .db
+            .store
+            .upsert_edition(&newsdesk_storage::NewEdition {
+                lang: "fa".into(),
+                name: "خبرگزاری".into(),
+                direction: newsdesk_domain::Direction::Rtl,
+                time_zone: chrono_tz::Asia::Tehran,
+                is_default: false,
+            })
+            .await
+            .expect("fa");
+        let fa_world = app.db.store.ensure_section_path(fa.id, &["جهان".to_string()]).await.expect("section");
+        app.state.editions.store(std::sync::Arc::new(app.db.store.editions().await.expect("editions")));
+        // A Persian story the editor covers, linked as the translation of the seed (section Iran, not covered).
+        app.db.store.set_user_sections(editor.user_id, &[world, fa_world.id], &AuditEntry::system("test", "user.sections", "user", "", "")).await.expect("scope");
+        let fa_edition = desk::edition_for_new(&app.state, Some("fa")).expect("fa edition");
+        let mine = desk::create(&app.state, &admin, &fa_edition, story_in(fa_world.id, "خبر")).await.expect("fa story");
+        let refused = desk::translate(&app.state, &editor, mine, Some(SEED)).await;
+        assert!(is_forbidden(&refused), "{refused:?}");
+        assert!(app.db.store.translations(SEED).await.expect("translations").iter().all(|t| t.news_id != mine));
+        // A story of the editor's scope can be linked.
+        let in_world = published(&app, &admin, world, "A World story").await;
+        desk::translate(&app.state, &editor, mine, Some(in_world)).await.expect("linked within the scope");
+    }
+}

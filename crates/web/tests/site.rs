@@ -318,3 +318,41 @@ backend_test! {
         assert_eq!(app.get("/most-visited?window=2d").await.status, StatusCode::BAD_REQUEST);
     }
 }
+
+backend_test! {
+    async fn a_tag_or_byline_only_on_unpublished_stories_is_not_found(db) {
+        let app = TestApp::new(db).await;
+        let draft = |status: StoryStatus, published_at: Option<chrono::DateTime<chrono::Utc>>| StoryInput {
+            news_id: None,
+            edition_id: app.edition_id,
+            section: SectionRef::Names(vec!["World".into()]),
+            slug: None,
+            headline: "Embargoed deal signed".into(),
+            lead: "Not yet public.".into(),
+            body_source: "Body.".into(),
+            body_format: newsdesk_domain::BodyFormat::Markdown,
+            photo_id: None,
+            status,
+            published_at,
+            tags: vec!["Secret Merger".into()],
+            authors: vec!["Hidden Byline".into()],
+            actor: "test".into(),
+        };
+        let (id, _) = app.db.store.save_story(&draft(StoryStatus::Draft, None)).await.expect("draft");
+        let later = chrono::Utc::now() + chrono::Duration::hours(2);
+        app.db.store.save_story(&draft(StoryStatus::Scheduled, Some(later))).await.expect("scheduled");
+        for path in ["/tag/secret-merger", "/author/hidden-byline", "/tag/secret-merger/feed.rss", "/tag/secret-merger/feed.json"] {
+            let a = app.get(path).await;
+            assert_eq!(a.status, StatusCode::NOT_FOUND, "{path}");
+            assert!(!a.body.contains("Secret Merger") && !a.body.contains("Hidden Byline"), "{path} names it");
+        }
+        // Once a story carrying them is published, they are public.
+        let mut input = draft(StoryStatus::Published, Some(chrono::Utc::now()));
+        input.news_id = Some(id);
+        app.db.store.save_story(&input).await.expect("published");
+        app.sync().await;
+        for path in ["/tag/secret-merger", "/author/hidden-byline", "/tag/secret-merger/feed.rss"] {
+            assert_eq!(app.get(path).await.status, StatusCode::OK, "{path}");
+        }
+    }
+}

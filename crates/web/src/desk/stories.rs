@@ -400,6 +400,11 @@ pub async fn translate(state: &AppState, actor: &Actor, news_id: i64, of: Option
     actor.require(Permission::Publish)?;
     let (story, extras) = load(state, news_id).await?;
     check_scope(state, actor, (&story, &extras), None, OwnDrafts::Scoped).await?;
+    // Linking changes the other story's page too (its language links): the actor must cover it as well.
+    if let Some(of) = of {
+        let (other, other_extras) = load(state, of).await?;
+        check_scope(state, actor, (&other, &other_extras), None, OwnDrafts::Scoped).await?;
+    }
     let before = state.store.translations(news_id).await?;
     let detail = match of {
         Some(n) => format!("translation of {n}"),
