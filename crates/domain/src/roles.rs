@@ -128,16 +128,44 @@ pub fn normalize_email(s: &str) -> Result<String, String> {
 /// Shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 12;
 
-/// Checks a new password: at least [`MIN_PASSWORD_CHARS`] characters, at most 1024.
-pub fn check_password(p: &str) -> Result<(), String> {
+/// Lowest [`zxcvbn`] score accepted (0 to 4; 3 is "safely unguessable" for an
+/// online attack and slow offline hashing, which is what Argon2id gives).
+pub const MIN_PASSWORD_SCORE: u8 = 3;
+
+/// Checks a new password: at least [`MIN_PASSWORD_CHARS`] characters, at most
+/// 1024, and not easy to guess: common passwords, repeats (`aaaaaaaaaaaa`),
+/// sequences, dates, keyboard patterns and the user's own details
+/// (`user_inputs`: e-mail address, name) score below [`MIN_PASSWORD_SCORE`].
+/// The error is a sentence for the form, with zxcvbn's advice.
+pub fn check_password(p: &str, user_inputs: &[&str]) -> Result<(), String> {
     let n = p.chars().count();
     if n < MIN_PASSWORD_CHARS {
-        Err(format!("the password must have at least {MIN_PASSWORD_CHARS} characters"))
-    } else if n > 1024 {
-        Err("the password must have at most 1024 characters".into())
-    } else {
-        Ok(())
+        return Err(format!("the password must have at least {MIN_PASSWORD_CHARS} characters"));
     }
+    if n > 1024 {
+        return Err("the password must have at most 1024 characters".into());
+    }
+    // The e-mail address also in parts, so `jane.doe@example.org` finds `jane` and `doe`.
+    let mut inputs: Vec<&str> = Vec::new();
+    for input in user_inputs {
+        inputs.push(input);
+        inputs.extend(input.split(|c: char| !c.is_alphanumeric()).filter(|w| w.chars().count() >= 3));
+    }
+    let estimate = zxcvbn::zxcvbn(p, &inputs);
+    if u8::from(estimate.score()) >= MIN_PASSWORD_SCORE {
+        return Ok(());
+    }
+    let mut advice = Vec::new();
+    if let Some(feedback) = estimate.feedback() {
+        if let Some(w) = feedback.warning() {
+            advice.push(w.to_string());
+        }
+        advice.extend(feedback.suggestions().iter().map(ToString::to_string));
+    }
+    if advice.is_empty() {
+        advice.push("Add another word or two. Uncommon words are better.".into());
+    }
+    Err(format!("the password is too easy to guess. {}", advice.join(" ").trim_end_matches('.')))
 }
 
 #[cfg(test)]
@@ -180,7 +208,36 @@ mod tests {
 
     #[test]
     fn short_passwords_are_refused() {
-        assert!(check_password("short").is_err());
-        assert!(check_password("correct horse battery").is_ok());
+        assert!(check_password("short", &[]).is_err());
+        assert!(check_password("correct horse battery", &[]).is_ok());
+    }
+
+    #[test]
+    fn common_and_repetitive_passwords_are_refused_with_advice() {
+        for weak in ["aaaaaaaaaaaa", "password1234", "123456789012", "qwertyuiopas", "abcdefghijkl", "iloveyou2024"] {
+            let err = check_password(weak, &[]).expect_err(weak);
+            assert!(err.starts_with("the password is too easy to guess. "), "{weak}: {err}");
+            assert!(err.len() > "the password is too easy to guess. ".len() + 10, "{weak}: advice in {err}");
+        }
+        let err = check_password("aaaaaaaaaaaa", &[]).expect_err("repeat");
+        assert!(err.contains("Repeats like"), "{err}");
+    }
+
+    #[test]
+    fn the_users_own_details_do_not_make_a_password() {
+        let me = ["jane.doe@example.org", "Jane Doe"];
+        assert!(check_password("jane.doe@example.org", &me).is_err());
+        assert!(check_password("jane.doe@example.org", &[]).is_ok(), "strong enough for someone else");
+    }
+
+    #[test]
+    fn passwords_our_scripts_and_tests_use_pass() {
+        // .ci/run: "reporter pass " and three $RANDOM (each 0..32767); the weakest draw.
+        for p in ["reporter pass 000", "editor pass 000", "reporter pass 327673276732767", "reporter pass 4711"] {
+            assert!(
+                check_password(p, &["reporter@ci.example", "Rita Reporter", "editor@ci.example", "Ed Editor"]).is_ok(),
+                "{p}"
+            );
+        }
     }
 }

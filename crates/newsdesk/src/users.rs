@@ -17,7 +17,7 @@ pub enum UserCommand {
     Add(UserAddArgs),
     /// List users.
     List,
-    /// Set a new password (generated and printed, or from stdin) and end the user's sessions.
+    /// Set a new password (generated and printed, or from stdin), end the user's sessions and revoke their API tokens.
     Password(UserPasswordArgs),
     /// Make a personal API token for the /api/v1 write API; prints it once.
     Token(UserTokenArgs),
@@ -79,12 +79,14 @@ pub fn generate_password() -> String {
     (0..20).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
 }
 
-/// Reads one line from stdin as the password (trailing newline removed).
-fn password_from_stdin() -> anyhow::Result<String> {
+/// Reads one line from stdin as the password (trailing newline removed) and
+/// checks it against the rules, with the user's address and name as things
+/// it must not be made of.
+fn password_from_stdin(user_inputs: &[&str]) -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).context("cannot read the password from stdin")?;
     let p = line.trim_end_matches(['\n', '\r']).to_string();
-    roles::check_password(&p).map_err(|m| anyhow::anyhow!("the password from stdin is refused: {m}"))?;
+    roles::check_password(&p, user_inputs).map_err(|m| anyhow::anyhow!("the password from stdin is refused: {m}"))?;
     Ok(p)
 }
 
@@ -97,7 +99,8 @@ pub async fn add(store: &Store, email: &str, role: &str, name: Option<&str>, std
     if name.chars().count() > 80 {
         bail!("the name is longer than 80 characters");
     }
-    let (password, generated) = if stdin { (password_from_stdin()?, false) } else { (generate_password(), true) };
+    let (password, generated) =
+        if stdin { (password_from_stdin(&[&email, name])?, false) } else { (generate_password(), true) };
     let hash = newsdesk_web::admin::hash_password(password.clone()).await?;
     let now = chrono::Utc::now();
     match store
@@ -128,15 +131,17 @@ pub async fn list(store: &Store) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `user password EMAIL`: sets a new password (generated, or from stdin) and ends the user's sessions.
+/// `user password EMAIL`: sets a new password (generated, or from stdin), ends
+/// the user's sessions and revokes their API tokens.
 pub async fn set_password(store: &Store, email: &str, stdin: bool) -> anyhow::Result<()> {
     let email = roles::normalize_email(email).map_err(|m| anyhow::anyhow!("{m}"))?;
     let Some((user, _)) = store.user_by_email(&email).await? else { bail!("there is no user {email}") };
-    let (password, generated) = if stdin { (password_from_stdin()?, false) } else { (generate_password(), true) };
+    let (password, generated) =
+        if stdin { (password_from_stdin(&[&email, &user.name])?, false) } else { (generate_password(), true) };
     let hash = newsdesk_web::admin::hash_password(password.clone()).await?;
     let audit = AuditEntry::system("cli", "password_change", "user", user.id, "");
     store.set_password(user.id, &hash, chrono::Utc::now(), &audit).await?;
-    println!("password of {email} changed; their sessions were ended");
+    println!("password of {email} changed; their sessions were ended and their API tokens revoked");
     if generated {
         println!("password: {password}");
     }
@@ -169,7 +174,7 @@ mod tests {
     fn generated_passwords_pass_the_rules() {
         let p = super::generate_password();
         assert_eq!(p.len(), 20);
-        assert!(newsdesk_domain::roles::check_password(&p).is_ok());
+        assert!(newsdesk_domain::roles::check_password(&p, &["jane@example.org", "Jane"]).is_ok());
         assert_ne!(p, super::generate_password());
     }
 }

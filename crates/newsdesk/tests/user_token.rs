@@ -1,7 +1,9 @@
-//! `newsdesk user token` as a user runs it, on SQLite and on PostgreSQL.
+//! `newsdesk user token` and `user add`/`user password` with `--password-stdin`
+//! as a user runs them, on SQLite and on PostgreSQL.
 
+use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use newsdesk_storage::backend_test;
 use newsdesk_storage::testing::TestDb;
@@ -44,5 +46,47 @@ backend_test! {
             assert!(!out.status.success(), "{args:?}");
             assert!(text(&out.stderr).contains(msg), "{args:?}: {}", text(&out.stderr));
         }
+    }
+}
+
+/// Runs newsdesk with `stdin` as its standard input.
+fn newsdesk_with_stdin(db: &TestDb, dir: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+        .args(["--data", &dir.display().to_string(), "--database-url", &db.url])
+        .args(args)
+        .env_remove("NEWSDESK_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run newsdesk");
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+backend_test! {
+    async fn passwords_from_stdin_must_be_hard_to_guess_and_a_new_one_revokes_api_tokens(db) {
+        let dir = tempfile::tempdir().expect("tmp");
+        let add = ["user", "add", "rita@example.org", "--role", "reporter", "--name", "Rita Reporter", "--password-stdin"];
+        for weak in ["aaaaaaaaaaaa\n", "password1234\n", "rita@example.org\n"] {
+            let out = newsdesk_with_stdin(&db, dir.path(), &add, weak);
+            assert!(!out.status.success(), "{weak:?} was accepted");
+            let err = text(&out.stderr);
+            assert!(err.contains("the password from stdin is refused: the password is too easy to guess."), "{weak:?}: {err}");
+        }
+        assert!(db.store.user_by_email("rita@example.org").await.expect("read").is_none(), "no user made");
+        let out = newsdesk_with_stdin(&db, dir.path(), &add, "reporter pass 000\n");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+
+        let token = text(&newsdesk(&db, dir.path(), &["user", "token", "rita@example.org"]).stdout).trim().to_string();
+        assert!(db.store.authenticate_api_token(&token, chrono::Utc::now()).await.expect("auth").is_some());
+        let password = ["user", "password", "rita@example.org", "--password-stdin"];
+        let out = newsdesk_with_stdin(&db, dir.path(), &password, "password1234\n");
+        assert!(!out.status.success() && text(&out.stderr).contains("too easy to guess"), "{}", text(&out.stderr));
+        assert!(db.store.authenticate_api_token(&token, chrono::Utc::now()).await.expect("auth").is_some(), "refused: nothing changed");
+        let out = newsdesk_with_stdin(&db, dir.path(), &password, "another uncommon phrase\n");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("API tokens revoked"), "{}", text(&out.stdout));
+        assert!(db.store.authenticate_api_token(&token, chrono::Utc::now()).await.expect("auth").is_none(), "revoked");
     }
 }

@@ -1,6 +1,6 @@
 //! Back-office users, sessions, login throttling and the audit log.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use newsdesk_domain::dates::from_unix;
 use newsdesk_domain::roles::Role;
 use sqlx::any::AnyRow;
@@ -111,6 +111,27 @@ fn with_target(e: &AuditEntry, id: i64) -> AuditEntry {
     AuditEntry { target_id, ..e.clone() }
 }
 
+/// Ends every way `user_id` is signed in, on `conn` (inside the caller's
+/// transaction): deletes their sessions and revokes their personal API tokens
+/// at `now`. Returns how many sessions ended and how many tokens were revoked.
+async fn end_access_in(conn: &mut AnyConnection, user_id: i64, now: DateTime<Utc>) -> Result<(u64, u64)> {
+    let sessions =
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *conn).await?.rows_affected();
+    let tokens = sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+        .bind(user_id)
+        .bind(now.timestamp())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    Ok((sessions, tokens))
+}
+
+/// `e` with what [`end_access_in`] ended appended to its detail.
+fn with_ended(e: &AuditEntry, (sessions, tokens): (u64, u64)) -> AuditEntry {
+    let sep = if e.detail.is_empty() { "" } else { "; " };
+    AuditEntry { detail: format!("{}{sep}{sessions} sessions, {tokens} API tokens", e.detail), ..e.clone() }
+}
+
 const USER_COLUMNS: &str = "u.id, u.email, u.name, u.role, u.active, u.created_at";
 
 fn user_from(r: &AnyRow) -> Result<User> {
@@ -188,8 +209,10 @@ impl Store {
         rows.iter().map(user_from).collect()
     }
 
-    /// Sets a new password hash and ends every session of the user; `audit`
-    /// commits with the change.
+    /// Sets a new password hash, ends every session of the user and revokes
+    /// their personal API tokens (whoever knew the old password may have made
+    /// one); `audit` commits with the change, with how many of each ended
+    /// appended to its detail.
     pub async fn set_password(&self, user_id: i64, hash: &str, now: DateTime<Utc>, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3")
@@ -198,8 +221,8 @@ impl Store {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
-        audit_in(&mut tx, audit).await?;
+        let ended = end_access_in(&mut tx, user_id, now).await?;
+        audit_in(&mut tx, &with_ended(audit, ended)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -307,63 +330,68 @@ impl Store {
         Ok(())
     }
 
-    /// Ends every session of a user ("log out everywhere"); returns how many.
-    /// `audit` commits with the change; its detail gets the count appended.
-    pub async fn delete_user_sessions(&self, user_id: i64, audit: &AuditEntry) -> Result<u64> {
+    /// "Log out everywhere": ends every session of a user and revokes their
+    /// personal API tokens at `now`; returns how many sessions ended and how
+    /// many tokens were revoked. `audit` commits with the change; its detail
+    /// gets the counts appended.
+    pub async fn sign_out_everywhere(
+        &self,
+        user_id: i64,
+        now: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> Result<(u64, u64)> {
         let mut tx = self.begin_write().await?;
-        let n = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        let detail = format!("{}{n} sessions", audit.detail);
-        audit_in(&mut tx, &AuditEntry { detail, ..audit.clone() }).await?;
+        let ended = end_access_in(&mut tx, user_id, now).await?;
+        audit_in(&mut tx, &with_ended(audit, ended)).await?;
         tx.commit().await?;
-        Ok(n)
+        Ok(ended)
     }
 
-    /// Drops expired sessions and old login failures.
+    /// Drops expired sessions and login attempts whose window ended a day ago.
     pub async fn prune_sessions(&self, now: DateTime<Utc>) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now.timestamp()).execute(self.pool()).await?;
-        sqlx::query("DELETE FROM login_failures WHERE minute < $1")
-            .bind(now.timestamp() / 60 - 24 * 60)
+        sqlx::query("DELETE FROM login_attempts WHERE window_start < $1")
+            .bind((now - Duration::days(1)).timestamp())
             .execute(self.pool())
             .await?;
         Ok(())
     }
 
-    /// Counts a failed login for each key (`ip:...`, `account:...`) in the current minute.
-    pub async fn add_login_failure(&self, keys: &[String], now: DateTime<Utc>) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        for key in keys {
-            sqlx::query(
-                "INSERT INTO login_failures (key, minute, count) VALUES ($1, $2, 1) \
-                 ON CONFLICT (key, minute) DO UPDATE SET count = login_failures.count + 1",
-            )
+    /// Counts one login attempt for `key` (`account:...`, `ip:...`), before
+    /// its password is checked, and returns the attempts in the key's current
+    /// window, this one included. A window starts at a key's first attempt
+    /// and lasts `window`. The count and its answer are one statement, so
+    /// concurrent attempts on any node each get their own number: no more
+    /// than the limit ever see a password check.
+    pub async fn count_login_attempt(&self, key: &str, now: DateTime<Utc>, window: Duration) -> Result<i64> {
+        let row = sqlx::query(
+            "INSERT INTO login_attempts (key, window_start, attempts) VALUES ($1, $2, 1) \
+             ON CONFLICT (key) DO UPDATE SET \
+             attempts = CASE WHEN login_attempts.window_start <= $3 THEN 1 ELSE login_attempts.attempts + 1 END, \
+             window_start = CASE WHEN login_attempts.window_start <= $3 THEN $2 ELSE login_attempts.window_start END \
+             RETURNING attempts",
+        )
+        .bind(key)
+        .bind(now.timestamp())
+        .bind((now - window).timestamp())
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get("attempts")?)
+    }
+
+    /// Takes back one counted attempt of `key` (a login that succeeded, so
+    /// that colleagues behind one address do not use up its allowance).
+    pub async fn forgive_login_attempt(&self, key: &str) -> Result<()> {
+        sqlx::query("UPDATE login_attempts SET attempts = attempts - 1 WHERE key = $1 AND attempts > 0")
             .bind(key)
-            .bind(now.timestamp() / 60)
-            .execute(&mut *tx)
+            .execute(self.pool())
             .await?;
-        }
-        tx.commit().await?;
         Ok(())
     }
 
-    /// Failed logins for `key` since `since`.
-    pub async fn login_failures(&self, key: &str, since: DateTime<Utc>) -> Result<i64> {
-        let row = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) AS n FROM login_failures WHERE key = $1 AND minute >= $2",
-        )
-        .bind(key)
-        .bind(since.timestamp() / 60)
-        .fetch_one(self.pool())
-        .await?;
-        Ok(row.try_get("n")?)
-    }
-
-    /// Forgets the failures of `key` (after a successful login).
-    pub async fn clear_login_failures(&self, key: &str) -> Result<()> {
-        sqlx::query("DELETE FROM login_failures WHERE key = $1").bind(key).execute(self.pool()).await?;
+    /// Forgets the attempts of `key` (a successful login, a new password).
+    pub async fn clear_login_attempts(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM login_attempts WHERE key = $1").bind(key).execute(self.pool()).await?;
         Ok(())
     }
 
@@ -454,8 +482,10 @@ impl Store {
         row.as_ref().map(user_from).transpose()
     }
 
-    /// Uses an invite: sets the password and deletes the invite, at most once;
-    /// `audit` commits with it (no entry when the invite is gone).
+    /// Uses an invite (also the password reset link): sets the password,
+    /// deletes the invite, at most once, and ends the user's sessions and
+    /// personal API tokens like [`Store::set_password`]; `audit` commits with
+    /// it, the counts appended (no entry when the invite is gone).
     pub async fn accept_invite(
         &self,
         token_hash: &str,
@@ -480,7 +510,8 @@ impl Store {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
-        audit_in(&mut tx, audit).await?;
+        let ended = end_access_in(&mut tx, user_id, now).await?;
+        audit_in(&mut tx, &with_ended(audit, ended)).await?;
         tx.commit().await?;
         Ok(Some(user_id))
     }

@@ -52,17 +52,86 @@ backend_test! {
 }
 
 backend_test! {
-    async fn login_failures_are_counted_per_key(db) {
+    async fn login_attempts_are_counted_per_key_in_fixed_windows(db) {
         let now = Utc::now();
-        let keys = vec!["ip:1.2.3.4".to_string(), "account:jane@example.org".to_string()];
-        for _ in 0..3 {
-            db.store.add_login_failure(&keys, now).await.expect("add");
+        let window = Duration::minutes(15);
+        for n in 1..=3 {
+            assert_eq!(db.store.count_login_attempt("ip:192.0.2.4", now, window).await.expect("count"), n);
         }
-        db.store.add_login_failure(&keys[..1], now - Duration::minutes(30)).await.expect("old");
-        assert_eq!(db.store.login_failures("ip:1.2.3.4", now - Duration::minutes(15)).await.expect("n"), 3);
-        assert_eq!(db.store.login_failures("ip:1.2.3.4", now - Duration::hours(1)).await.expect("n"), 4);
-        db.store.clear_login_failures("account:jane@example.org").await.expect("clear");
-        assert_eq!(db.store.login_failures("account:jane@example.org", now - Duration::hours(1)).await.expect("n"), 0);
+        assert_eq!(db.store.count_login_attempt("account:jane@example.org", now, window).await.expect("count"), 1, "per key");
+        let later = now + Duration::minutes(14);
+        assert_eq!(db.store.count_login_attempt("ip:192.0.2.4", later, window).await.expect("count"), 4, "same window");
+        db.store.forgive_login_attempt("ip:192.0.2.4").await.expect("forgive");
+        assert_eq!(db.store.count_login_attempt("ip:192.0.2.4", later, window).await.expect("count"), 4, "one taken back");
+        let next = now + Duration::minutes(15);
+        assert_eq!(db.store.count_login_attempt("ip:192.0.2.4", next, window).await.expect("count"), 1, "a new window");
+        db.store.clear_login_attempts("account:jane@example.org").await.expect("clear");
+        assert_eq!(db.store.count_login_attempt("account:jane@example.org", now, window).await.expect("count"), 1);
+        // Pruning forgets a day-old window, not a live one.
+        db.store.prune_sessions(now + Duration::days(2)).await.expect("prune");
+        assert_eq!(db.store.count_login_attempt("ip:192.0.2.4", now + Duration::days(2), window).await.expect("count"), 1);
+    }
+}
+
+backend_test! {
+    async fn concurrent_login_attempts_each_get_their_own_count(db) {
+        let now = Utc::now();
+        let mut tasks = Vec::new();
+        for _ in 0..30 {
+            let store = db.store.clone();
+            tasks.push(tokio::spawn(async move {
+                store.count_login_attempt("account:jane@example.org", now, Duration::minutes(15)).await
+            }));
+        }
+        let mut counts = Vec::new();
+        for t in tasks {
+            counts.push(t.await.expect("task").expect("count"));
+        }
+        counts.sort_unstable();
+        assert_eq!(counts, (1..=30).collect::<Vec<i64>>(), "no two attempts saw the same count");
+    }
+}
+
+backend_test! {
+    async fn new_passwords_and_log_out_everywhere_end_sessions_and_api_tokens(db) {
+        let now = Utc::now();
+        let by = |action: &str| AuditEntry::system("test", action, "user", "", "");
+        let u = db.store.create_user(&jane(), now, &by("user.create")).await.expect("create");
+        let token = |name: &'static str| {
+            let store = db.store.clone();
+            async move { store.create_api_token(u.id, name, now, &by("token.create")).await.expect("token").0 }
+        };
+        let works = |t: String| {
+            let store = db.store.clone();
+            async move { store.authenticate_api_token(&t, now).await.expect("auth").is_some() }
+        };
+
+        // A password change (the account page, the CLI).
+        db.store.create_session("a", u.id, "c", now, now + Duration::hours(1)).await.expect("a");
+        let t1 = token("phone").await;
+        assert!(works(t1.clone()).await);
+        db.store.set_password(u.id, "h2", now, &by("password_change")).await.expect("password");
+        assert!(db.store.session("a", now).await.expect("read").is_none());
+        assert!(!works(t1).await, "a password change revokes the API tokens");
+        assert_eq!(db.store.audit_log(None, 1).await.expect("log")[0].detail, "1 sessions, 1 API tokens");
+
+        // A reset through an invite link.
+        db.store.create_session("b", u.id, "c", now, now + Duration::hours(1)).await.expect("b");
+        let t2 = token("laptop").await;
+        db.store.create_invite("invite-hash", u.id, now + Duration::days(1), None).await.expect("invite");
+        assert_eq!(db.store.accept_invite("invite-hash", "h3", now, &by("user.accept_invite")).await.expect("accept"), Some(u.id));
+        assert!(db.store.session("b", now).await.expect("read").is_none(), "a reset ends the old sessions");
+        assert!(!works(t2).await, "a reset revokes the API tokens");
+
+        // Log out everywhere.
+        db.store.create_session("c", u.id, "c", now, now + Duration::hours(1)).await.expect("c");
+        db.store.create_session("d", u.id, "c", now, now + Duration::hours(1)).await.expect("d");
+        let t3 = token("ci").await;
+        assert_eq!(db.store.sign_out_everywhere(u.id, now, &by("logout_everywhere")).await.expect("out"), (2, 1));
+        assert!(db.store.session("c", now).await.expect("read").is_none());
+        assert!(!works(t3).await, "log out everywhere revokes the API tokens");
+        let tokens = db.store.api_tokens(u.id).await.expect("list");
+        assert!(tokens.iter().all(|t| t.revoked_at.is_some()), "{tokens:?}");
     }
 }
 
@@ -155,8 +224,8 @@ backend_test! {
         // Log out everywhere: the entry says how many sessions ended.
         db.store.create_session("a", u.id, "c", now, now + Duration::hours(1)).await.expect("a");
         db.store.create_session("b", u.id, "c", now, now + Duration::hours(1)).await.expect("b");
-        assert_eq!(db.store.delete_user_sessions(u.id, &by("logout_everywhere", "user", &uid)).await.expect("out"), 2);
-        assert_eq!(db.store.audit_log(None, 1).await.expect("log")[0].detail, "2 sessions");
+        assert_eq!(db.store.sign_out_everywhere(u.id, now, &by("logout_everywhere", "user", &uid)).await.expect("out"), (2, 0));
+        assert_eq!(db.store.audit_log(None, 1).await.expect("log")[0].detail, "2 sessions, 0 API tokens");
 
         // A section: the entry gets its id and path; a second one at the same
         // address is refused and leaves none.

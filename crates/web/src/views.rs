@@ -5,12 +5,16 @@
 //!
 //! A view counts once per visitor per story per 30 minutes. The visitor is a
 //! salted hash of the client address and user agent; the salt is random and
-//! replaced every day, so no personal data is stored or kept. Bots (by user
-//! agent, listed in `data/bots.txt`), prefetches and `HEAD` requests are not
-//! counted.
+//! replaced every day, so no personal data is stored or kept. Since the user
+//! agent is the client's to choose, one address (an IPv6 /64) counts at most
+//! [`MAX_VIEWS_PER_ADDRESS`] views of a story per 30 minutes, whatever user
+//! agents it sends: a few readers behind one office or home router still
+//! count, one client rotating its user agent does not inflate "most
+//! visited". Bots (by user agent, listed in `data/bots.txt`), prefetches and
+//! `HEAD` requests are not counted.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::Mutex;
 
 use axum::http::{HeaderMap, Method, header};
@@ -24,6 +28,10 @@ pub const DEFAULT_BOTS: &str = include_str!("../data/bots.txt");
 
 /// How long one visitor's views of one story count as one.
 pub const DEDUP_WINDOW: Duration = Duration::minutes(30);
+
+/// Most views of one story counted from one address (an IPv6 /64) within
+/// [`DEDUP_WINDOW`], whatever user agents it sends.
+pub const MAX_VIEWS_PER_ADDRESS: u32 = 3;
 
 /// How long view buckets are kept (the longest ranking window is 30 days).
 pub const KEEP: Duration = Duration::days(31);
@@ -49,6 +57,8 @@ struct State {
     day: i64,
     salt: [u8; 32],
     seen: HashMap<(u64, NewsId), DateTime<Utc>>,
+    /// Per (salted address, story): when its window started and the views counted in it.
+    per_address: HashMap<(u64, NewsId), (DateTime<Utc>, u32)>,
     pending: HashMap<(NewsId, i64), ViewBucket>,
 }
 
@@ -71,7 +81,13 @@ impl ViewCounter {
         ViewCounter {
             enabled,
             bots,
-            state: Mutex::new(State { day: i64::MIN, salt: [0; 32], seen: HashMap::new(), pending: HashMap::new() }),
+            state: Mutex::new(State {
+                day: i64::MIN,
+                salt: [0; 32],
+                seen: HashMap::new(),
+                per_address: HashMap::new(),
+                pending: HashMap::new(),
+            }),
         }
     }
 
@@ -106,23 +122,25 @@ impl ViewCounter {
             st.day = day;
             st.salt = rand::random();
             st.seen.clear();
+            st.per_address.clear();
         }
-        let mut h = Sha256::new();
-        h.update(st.salt);
-        match visit.ip {
-            Some(IpAddr::V4(ip)) => h.update(ip.octets()),
-            Some(IpAddr::V6(ip)) => h.update(ip.octets()),
-            None => h.update([0u8]),
-        }
-        h.update([0xff]);
-        h.update(ua.as_bytes());
-        let digest = h.finalize();
-        let mut key = [0u8; 8];
-        key.copy_from_slice(&digest[..8]);
-        let visitor = u64::from_le_bytes(key);
+        let address = visit.ip.map(address_group);
+        let visitor = salted(&st.salt, &[address.as_deref().unwrap_or("").as_bytes(), ua.as_bytes()]);
         match st.seen.get(&(visitor, visit.news_id)) {
             Some(last) if now - *last < DEDUP_WINDOW => return false,
             _ => {}
+        }
+        // Without an address (no peer recorded) there is nothing to cap by.
+        if let Some(address) = &address {
+            let key = (salted(&st.salt, &[address.as_bytes()]), visit.news_id);
+            let entry = st.per_address.entry(key).or_insert((now, 0));
+            if now - entry.0 >= DEDUP_WINDOW {
+                *entry = (now, 0);
+            }
+            if entry.1 >= MAX_VIEWS_PER_ADDRESS {
+                return false;
+            }
+            entry.1 += 1;
         }
         st.seen.insert((visitor, visit.news_id), now);
         let hour = hour_of(now);
@@ -148,6 +166,7 @@ impl ViewCounter {
     pub fn take(&self, now: DateTime<Utc>) -> Vec<ViewBucket> {
         let Ok(mut st) = self.state.lock() else { return Vec::new() };
         st.seen.retain(|_, last| now - *last < DEDUP_WINDOW);
+        st.per_address.retain(|_, (start, _)| now - *start < DEDUP_WINDOW);
         st.pending.drain().map(|(_, b)| b).collect()
     }
 
@@ -169,6 +188,20 @@ impl ViewCounter {
         }
         Ok(n)
     }
+}
+
+/// A 64-bit key from the day's salt and `parts` (kept apart by a separator).
+fn salted(salt: &[u8; 32], parts: &[&[u8]]) -> u64 {
+    let mut h = Sha256::new();
+    h.update(salt);
+    for part in parts {
+        h.update([0xff]);
+        h.update(part);
+    }
+    let digest = h.finalize();
+    let mut key = [0u8; 8];
+    key.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(key)
 }
 
 fn is_prefetch(headers: &HeaderMap) -> bool {
@@ -196,6 +229,19 @@ pub fn client_ip(peer: Option<SocketAddr>, headers: &HeaderMap, trusted: &[IpAdd
             forwarded.into_iter().rev().find(|ip| !trusted.contains(ip)).or(Some(ip))
         }
         other => other,
+    }
+}
+
+/// The address a client is known by for throttling and counting: the
+/// address itself for IPv4 (and IPv4-mapped IPv6), its /64 network for IPv6,
+/// since one subscriber usually has a whole /64 and can rotate through it.
+pub fn address_group(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => format!("{}/64", Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
+        },
     }
 }
 
@@ -254,6 +300,56 @@ mod tests {
         let h10 = hour_of(t0);
         assert_eq!(got, [(1, h10, 4), (2, h10, 1), (2, h10 + 3600, 1)]);
         assert!(c.take(m(72)).is_empty(), "taken views are gone from memory");
+    }
+
+    #[test]
+    fn one_address_rotating_its_user_agent_counts_at_most_the_cap() {
+        let c = ViewCounter::new(true, DEFAULT_BOTS);
+        let t0 = Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0).single().expect("time");
+        let ip: IpAddr = "203.0.113.5".parse().expect("ip");
+        let agents: Vec<HeaderMap> = (0..30).map(|i| headers(&format!("{BROWSER} build/{i}"), &[])).collect();
+        let visit = |news_id, ip, h| Visit {
+            news_id,
+            edition_id: 1,
+            section_id: 9,
+            ip: Some(ip),
+            method: &Method::GET,
+            headers: h,
+        };
+        let counted = agents
+            .iter()
+            .enumerate()
+            .filter(|(i, h)| c.record(&visit(1, ip, h), t0 + Duration::seconds(*i as i64)))
+            .count();
+        assert_eq!(counted, MAX_VIEWS_PER_ADDRESS as usize, "30 user agents from one address");
+        // Another story, another address, and the same address after the window still count.
+        assert!(c.record(&visit(2, ip, &agents[0]), t0 + Duration::minutes(1)));
+        assert!(c.record(&visit(1, "198.51.100.7".parse().expect("ip"), &agents[0]), t0 + Duration::minutes(1)));
+        assert!(c.record(&visit(1, ip, &agents[29]), t0 + DEDUP_WINDOW + Duration::minutes(1)));
+        // IPv6: one /64 is one address, whatever the interface id.
+        let counted = (0..30u16)
+            .filter(|i| {
+                let ip: IpAddr = format!("2001:db8:1:2::{:x}", i + 1).parse().expect("ip");
+                c.record(&visit(3, ip, &agents[*i as usize]), t0)
+            })
+            .count();
+        assert_eq!(counted, MAX_VIEWS_PER_ADDRESS as usize, "30 addresses of one /64");
+        assert!(
+            c.record(&visit(3, "2001:db8:1:3::1".parse().expect("ip"), &agents[0]), t0),
+            "the next /64 is another address"
+        );
+        let views: i64 = c.take(t0 + Duration::hours(2)).iter().map(|b| b.views).sum();
+        assert_eq!(views, 3 + 1 + 1 + 1 + 3 + 1);
+    }
+
+    #[test]
+    fn addresses_group_ipv6_by_64() {
+        let group = |s: &str| address_group(s.parse().expect("ip"));
+        assert_eq!(group("203.0.113.5"), "203.0.113.5");
+        assert_eq!(group("::ffff:203.0.113.5"), "203.0.113.5");
+        assert_eq!(group("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::/64");
+        assert_eq!(group("2001:db8:1:2::1"), group("2001:db8:1:2:ffff::9"));
+        assert_ne!(group("2001:db8:1:2::1"), group("2001:db8:1:3::1"));
     }
 
     #[test]

@@ -34,9 +34,10 @@ pub const SESSION_COOKIE: &str = "nd_session";
 const LOGIN_COOKIE: &str = "nd_login";
 /// A session unused for this long ends.
 const IDLE: Duration = Duration::hours(12);
-/// Failed logins allowed per account, and per address, within [`THROTTLE_WINDOW`].
-const MAX_FAILURES_ACCOUNT: i64 = 5;
-const MAX_FAILURES_IP: i64 = 20;
+/// Login attempts checked per account, and per address (an IPv6 /64), within
+/// [`THROTTLE_WINDOW`]; a successful login gives its attempt back.
+const MAX_ATTEMPTS_ACCOUNT: i64 = 5;
+const MAX_ATTEMPTS_IP: i64 = 20;
 const THROTTLE_WINDOW: Duration = Duration::minutes(15);
 /// Largest form body read for the CSRF check (story bodies are long).
 const MAX_FORM_BYTES: usize = 8 * 1024 * 1024;
@@ -273,12 +274,115 @@ fn removal(state: &AppState, name: &'static str) -> Cookie<'static> {
     c
 }
 
-/// Where to go after logging in: a back-office path, never another site.
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with("/admin") && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
-        _ => "/admin".to_string(),
+/// Where to go after logging in: `next` as a normalized back-office path
+/// (see [`back_office_path`]), else `/admin`.
+pub(super) fn safe_next(next: Option<&str>) -> String {
+    next.and_then(back_office_path).unwrap_or_else(|| "/admin".to_string())
+}
+
+/// Longest `next` followed; a longer one is not a link of ours.
+const MAX_NEXT: usize = 2048;
+
+/// `next` as a path on this site under `/admin`, the way a browser would
+/// resolve it, or `None`. Dot segments (also percent-encoded ones, which
+/// browsers resolve too) are resolved and empty segments dropped, so no
+/// `//host` or `/..//host` survives; a scheme, a relative path, a backslash,
+/// an encoded slash or backslash, a control character (raw or encoded) or
+/// bytes that are not UTF-8 refuse it. The answer is percent-encoded, so it
+/// is always a valid `Location`.
+fn back_office_path(next: &str) -> Option<String> {
+    if next.len() > MAX_NEXT || next.chars().any(char::is_control) || next.contains('\\') {
+        return None;
     }
+    // The fragment is the browser's own; it never reaches a server anyway.
+    let next = next.split('#').next().unwrap_or_default();
+    let (path, query) = match next.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (next, None),
+    };
+    let rest = path.strip_prefix('/')?;
+    let mut segments: Vec<String> = Vec::new();
+    let mut trailing_slash = false;
+    for raw in rest.split('/') {
+        let seg = percent_decode(raw)?;
+        if seg.contains(['/', '\\']) || seg.chars().any(char::is_control) {
+            return None;
+        }
+        trailing_slash = matches!(seg.as_str(), "" | "." | "..");
+        match seg.as_str() {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            _ => segments.push(seg),
+        }
+    }
+    if segments.first().map(String::as_str) != Some("admin") {
+        return None;
+    }
+    let mut out = String::new();
+    for seg in &segments {
+        out.push('/');
+        percent_encode_into(&mut out, seg.as_bytes(), b"-._~!$&'()*+,;=:@");
+    }
+    if trailing_slash {
+        out.push('/');
+    }
+    if let Some(q) = query {
+        if percent_decode(q)?.chars().any(char::is_control) {
+            return None;
+        }
+        out.push('?');
+        // Escapes already in the query stay as they are; anything else unsafe is escaped.
+        let b = q.as_bytes();
+        for (i, &c) in b.iter().enumerate() {
+            let escape = c == b'%' && b.get(i + 1..i + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
+            if escape || (c.is_ascii_graphic() && c != b'%') {
+                out.push(char::from(c));
+            } else {
+                percent_encode_into(&mut out, &[c], b"");
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Decodes `%XX` escapes; `None` if the result is not UTF-8. A `%` not
+/// followed by two hex digits stays as it is.
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            Some(byte) if b[i] == b'%' => {
+                out.push(byte);
+                i += 3;
+            }
+            _ => {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Appends `bytes`, keeping ASCII letters, digits and `keep`, escaping the rest as `%XX`.
+fn percent_encode_into(out: &mut String, bytes: &[u8], keep: &[u8]) {
+    for &c in bytes {
+        if c.is_ascii_alphanumeric() || keep.contains(&c) {
+            out.push(char::from(c));
+        } else {
+            out.push_str(&format!("%{c:02X}"));
+        }
+    }
+}
+
+/// The throttling key of an account.
+pub(super) fn account_key(email: &str) -> String {
+    format!("account:{email}")
 }
 
 #[derive(Debug, Deserialize)]
@@ -345,7 +449,8 @@ pub async fn hash_password(password: String) -> Result<String, AdminError> {
 static DUMMY_HASH: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| password_auth::generate_hash(random_token()));
 
-/// Logs in: throttled per account and per address; a new session on success.
+/// Logs in: throttled per account and per address (counted before the
+/// password is checked); a new session on success.
 pub(super) async fn login(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -366,15 +471,16 @@ pub(super) async fn login(
         );
     }
     let email = roles::normalize_email(&form.email).unwrap_or_else(|_| form.email.trim().to_lowercase());
-    let ip = crate::views::client_ip(peer, &headers, &state.config.trusted_proxies)
-        .map(|ip| ip.to_string())
-        .unwrap_or_else(|| "unknown".into());
+    let ip = crate::views::client_ip(peer, &headers, &state.config.trusted_proxies);
+    let ip_text = ip.map(|ip| ip.to_string()).unwrap_or_else(|| "unknown".into());
     let now = Utc::now();
-    let (ip_key, account_key) = (format!("ip:{ip}"), format!("account:{email}"));
-    let since = now - THROTTLE_WINDOW;
-    if state.store.login_failures(&account_key, since).await? >= MAX_FAILURES_ACCOUNT
-        || state.store.login_failures(&ip_key, since).await? >= MAX_FAILURES_IP
-    {
+    let ip_key = format!("ip:{}", ip.map(crate::views::address_group).unwrap_or_else(|| "unknown".into()));
+    let account_key = account_key(&email);
+    // Counted before the password is checked, in one statement each: of many
+    // concurrent guesses, only the first MAX_ATTEMPTS_ACCOUNT get checked.
+    let account_attempts = state.store.count_login_attempt(&account_key, now, THROTTLE_WINDOW).await?;
+    let ip_attempts = state.store.count_login_attempt(&ip_key, now, THROTTLE_WINDOW).await?;
+    if account_attempts > MAX_ATTEMPTS_ACCOUNT || ip_attempts > MAX_ATTEMPTS_IP {
         return login_form(
             &state,
             jar,
@@ -391,7 +497,6 @@ pub(super) async fn login(
     };
     let ok = verify_password(form.password.clone(), hash).await;
     let Some(user) = user.filter(|_| ok) else {
-        state.store.add_login_failure(&[ip_key, account_key], now).await?;
         return login_form(
             &state,
             jar,
@@ -401,7 +506,8 @@ pub(super) async fn login(
             Some("Wrong e-mail address or password."),
         );
     };
-    state.store.clear_login_failures(&account_key).await?;
+    state.store.clear_login_attempts(&account_key).await?;
+    state.store.forgive_login_attempt(&ip_key).await?;
     let jar = start_session(&state, jar.remove(removal(&state, LOGIN_COOKIE)), user.id, now).await?;
     state
         .store
@@ -412,7 +518,7 @@ pub(super) async fn login(
             action: "login".into(),
             target_kind: "user".into(),
             target_id: user.id.to_string(),
-            detail: format!("from {ip}"),
+            detail: format!("from {ip_text}"),
         })
         .await?;
     Ok((jar, Redirect::to(&next)).into_response())
@@ -441,17 +547,15 @@ pub(super) async fn logout(
     Ok((jar.remove(removal(&state, SESSION_COOKIE)), Redirect::to("/admin/login")).into_response())
 }
 
-/// Ends every session of this user, on every device.
+/// Ends every session of this user, on every device, and revokes their API tokens.
 pub(super) async fn logout_everywhere(
     State(state): State<AppState>,
     jar: CookieJar,
     staff: Staff,
 ) -> Result<Response, AdminError> {
-    // The store appends how many sessions ended to the (empty) detail.
-    state
-        .store
-        .delete_user_sessions(staff.user_id, &staff.audit("logout_everywhere", "user", staff.user_id, ""))
-        .await?;
+    // The store appends how many sessions and tokens ended to the (empty) detail.
+    let audit = staff.audit("logout_everywhere", "user", staff.user_id, "");
+    state.store.sign_out_everywhere(staff.user_id, Utc::now(), &audit).await?;
     Ok((jar.remove(removal(&state, SESSION_COOKIE)), Redirect::to("/admin/login")).into_response())
 }
 
@@ -466,8 +570,8 @@ pub(super) async fn account_page(
     staff: Staff,
     Query(q): Query<DoneQuery>,
 ) -> Result<Response, AdminError> {
-    let notice =
-        (q.done.as_deref() == Some("password")).then_some("Your password was changed. Other sessions were ended.");
+    let notice = (q.done.as_deref() == Some("password"))
+        .then_some("Your password was changed. Your other sessions were ended and your API tokens revoked.");
     account_form(&state, &staff, axum::http::StatusCode::OK, notice, None)
 }
 
@@ -497,7 +601,8 @@ pub(super) struct PasswordForm {
     confirm: String,
 }
 
-/// Changes the password; every other session ends, this one is renewed.
+/// Changes the password; every session ends and every API token is revoked,
+/// this session is renewed.
 pub(super) async fn change_password(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -512,7 +617,7 @@ pub(super) async fn change_password(
     if form.new != form.confirm {
         return bad("The new password and its confirmation differ.");
     }
-    if let Err(msg) = roles::check_password(&form.new) {
+    if let Err(msg) = roles::check_password(&form.new, &[&staff.email, &staff.name]) {
         return bad(&format!("The new password is refused: {msg}."));
     }
     let now = Utc::now();
@@ -528,10 +633,48 @@ mod tests {
 
     #[test]
     fn next_stays_in_the_back_office() {
-        assert_eq!(safe_next(Some("/admin/stories?status=draft")), "/admin/stories?status=draft");
-        for bad in ["https://evil.example/", "//evil.example/admin", "/news/1", "/admin\\@evil"] {
-            assert_eq!(safe_next(Some(bad)), "/admin", "{bad}");
+        for (next, to) in [
+            ("/admin/stories?status=draft", "/admin/stories?status=draft"),
+            ("/admin", "/admin"),
+            ("/admin/", "/admin/"),
+            ("/admin//stories", "/admin/stories"),
+            ("/admin/./users/../stories/", "/admin/stories/"),
+            ("/admin/users/..", "/admin/"),
+            ("/admin/%2e/stories", "/admin/stories"),
+            ("/admin/stories/%C3%A9t%C3%A9", "/admin/stories/%C3%A9t%C3%A9"),
+            ("/admin/stories/été?q=a b&x=%25", "/admin/stories/%C3%A9t%C3%A9?q=a%20b&x=%25"),
+            ("/admin/stories#top", "/admin/stories"),
+        ] {
+            assert_eq!(safe_next(Some(next)), to, "{next}");
         }
+        for bad in [
+            "https://evil.example/",
+            "//evil.example/admin",
+            "/news/1",
+            "/administrator",
+            "admin/stories",
+            "",
+            "/admin\\@evil",
+            "/\\evil.example/admin",
+            // Resolved and collapsed, these leave the back office.
+            "/admin/../../en//evil.example/",
+            "/admin/..//evil.example/",
+            "/admin/%2e%2e/%2E%2E//evil.example",
+            "/admin/.%2e//evil.example",
+            // Encoded separators and controls.
+            "/admin/%2f%2fevil.example",
+            "/admin/%5Cevil.example",
+            "/admin/%0d%0aSet-Cookie:%20x=1",
+            "/admin/stories?x=%0a",
+            "/admin/\n",
+            "/admin/\tstories",
+            "/admin/\u{7f}",
+            "/admin/%ff%fe",
+            "javascript:alert(1)//admin",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/admin", "{bad:?}");
+        }
+        assert_eq!(safe_next(Some(&format!("/admin/{}", "a".repeat(MAX_NEXT)))), "/admin", "too long");
         assert_eq!(safe_next(None), "/admin");
     }
 

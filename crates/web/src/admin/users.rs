@@ -322,7 +322,7 @@ async fn accept_invite(
         return invite_form(&state, StatusCode::UNPROCESSABLE_ENTITY, &user.email, Some("The two passwords differ."))
             .await;
     }
-    if let Err(m) = roles::check_password(&form.new) {
+    if let Err(m) = roles::check_password(&form.new, &[&user.email, &user.name]) {
         return invite_form(&state, StatusCode::UNPROCESSABLE_ENTITY, &user.email, Some(&format!("Refused: {m}.")))
             .await;
     }
@@ -336,8 +336,11 @@ async fn accept_invite(
         target_id: user.id.to_string(),
         detail: String::new(),
     };
+    // The store ends the user's sessions and API tokens: an invite is also how a password is reset.
     if state.store.accept_invite(&hash, &password_hash, now, &audit).await?.is_none() {
         return page::message(&state, None, StatusCode::GONE, "Invite", INVITE_GONE);
     }
+    // A new password lifts the account's login throttle (an admin's reset is the way out of it).
+    state.store.clear_login_attempts(&super::auth::account_key(&user.email)).await?;
     Ok(Redirect::to("/admin/login").into_response())
 }
