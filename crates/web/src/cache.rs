@@ -367,6 +367,48 @@ pub struct PageCache {
     index: Mutex<DepIndex>,
     evicted: Evicted,
     generation: AtomicU64,
+    /// The renderings under way, by key (see [`PageCache::render_turn`]).
+    flights: Flights,
+}
+
+type Flights = Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<bool>>>>>;
+
+/// The right to render one key: while it is held, other readers of the same
+/// key wait for it instead of rendering the page again (see [`PageCache::render_turn`]).
+pub struct RenderTurn {
+    key: String,
+    lock: Arc<tokio::sync::Mutex<bool>>,
+    /// Holds whether the previous turn's rendering failed.
+    guard: Option<tokio::sync::OwnedMutexGuard<bool>>,
+    flights: Flights,
+}
+
+impl RenderTurn {
+    /// Whether the reader before this one failed to render the page (an
+    /// error page, an outage): then each reader renders on its own, as one
+    /// reader's failure says little about the next attempt, and waiting in
+    /// turn behind failures that each take a timeout would add them up.
+    pub fn previous_failed(&self) -> bool {
+        self.guard.as_deref().copied().unwrap_or(false)
+    }
+
+    /// Records how this turn's rendering went, for the readers waiting after it.
+    pub fn finish(mut self, ok: bool) {
+        if let Some(g) = self.guard.as_mut() {
+            **g = !ok;
+        }
+    }
+}
+
+impl Drop for RenderTurn {
+    fn drop(&mut self) {
+        self.guard.take();
+        let Ok(mut flights) = self.flights.lock() else { return };
+        // Forgotten when no one else holds or awaits it: the map's Arc and ours.
+        if Arc::strong_count(&self.lock) <= 2 && flights.get(&self.key).is_some_and(|l| Arc::ptr_eq(l, &self.lock)) {
+            flights.remove(&self.key);
+        }
+    }
 }
 
 impl PageCache {
@@ -388,7 +430,35 @@ impl PageCache {
             .max_capacity(max_bytes / LAST_GOOD_SHARE)
             .weigher(|_k: &String, v: &Arc<CachedPage>| v.weight())
             .build();
-        PageCache { pages, last_good, index: Mutex::default(), evicted, generation: AtomicU64::new(0) }
+        PageCache {
+            pages,
+            last_good,
+            index: Mutex::default(),
+            evicted,
+            generation: AtomicU64::new(0),
+            flights: Arc::default(),
+        }
+    }
+
+    /// Waits for the turn to render `key`: one rendering of a page at a time
+    /// on this node. When a publish drops a busy page (the home page, a feed),
+    /// the readers that miss it at once would otherwise all render it, on every
+    /// node, and the CPU they share makes each of them slow. The caller looks
+    /// in the cache again once it has the turn: the reader before it has
+    /// usually cached the page (unless an invalidation refused it, and then
+    /// this reader renders the fresh one).
+    pub async fn render_turn(&self, key: &str) -> RenderTurn {
+        let lock = match self.flights.lock() {
+            Ok(mut flights) => flights.entry(key.to_string()).or_default().clone(),
+            Err(_) => Arc::default(),
+        };
+        let guard = lock.clone().lock_owned().await;
+        RenderTurn { key: key.to_string(), lock, guard: Some(guard), flights: self.flights.clone() }
+    }
+
+    /// Number of keys being rendered or awaited (for tests).
+    pub fn renders_in_flight(&self) -> usize {
+        self.flights.lock().map(|f| f.len()).unwrap_or(0)
     }
 
     /// Takes evicted renderings out of the index (only their own registrations).
@@ -513,6 +583,43 @@ impl PageCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn readers_missing_the_same_page_render_it_once() {
+        let cache = Arc::new(PageCache::new(1 << 20));
+        let renders = Arc::new(AtomicU64::new(0));
+        let busy = Arc::new(AtomicU64::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            let (cache, renders, busy) = (cache.clone(), renders.clone(), busy.clone());
+            tasks.push(tokio::spawn(async move {
+                if cache.get("/").is_some() {
+                    return;
+                }
+                let _turn = cache.render_turn("/").await;
+                if cache.get("/").is_some() {
+                    return;
+                }
+                assert_eq!(busy.fetch_add(1, Ordering::SeqCst), 0, "two renderings of one key at once");
+                renders.fetch_add(1, Ordering::SeqCst);
+                let generation = cache.generation();
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                let page =
+                    CachedPage::document("<p>home</p>".into(), "text/html", "no-cache", None, vec!["list:home".into()]);
+                busy.fetch_sub(1, Ordering::SeqCst);
+                cache.insert("/".into(), Arc::new(page), generation);
+            }));
+        }
+        for t in tasks {
+            t.await.expect("task");
+        }
+        assert_eq!(renders.load(Ordering::SeqCst), 1, "one rendering for sixteen readers");
+        assert_eq!(cache.renders_in_flight(), 0, "the turns are forgotten");
+        // Another key is not held up by a rendering of the first.
+        let _first = cache.render_turn("/a").await;
+        let second = tokio::time::timeout(Duration::from_secs(1), cache.render_turn("/b")).await;
+        assert!(second.is_ok(), "keys render independently");
+    }
 
     fn page(deps: &[&str]) -> Arc<CachedPage> {
         Arc::new(CachedPage::new("<p>x</p>", "public", None, deps.iter().map(|d| d.to_string()).collect()))

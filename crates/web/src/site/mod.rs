@@ -200,9 +200,22 @@ where
             page
         }
         None => {
+            // One rendering per page at a time: readers that miss it together wait for the first.
+            let turn = state.pages.render_turn(&key).await;
+            if let Some(page) = state.pages.get(&key) {
+                drop(turn);
+                crate::metrics::page_cache_hit();
+                return serve_cached(state, &edition, page, reader, headers, deco).await;
+            }
+            // After a failed rendering, readers render side by side (as without turns).
+            let turn = if turn.previous_failed() { None } else { Some(turn) };
             crate::metrics::page_cache_miss();
             let generation = state.pages.generation();
-            match render().await {
+            let rendered = render().await;
+            if let Some(turn) = turn {
+                turn.finish(matches!(rendered, Ok(Rendered::Page(_))));
+            }
+            match rendered {
                 Ok(Rendered::Page(page)) => {
                     let page = Arc::new(page);
                     state.pages.insert(key, page.clone(), generation);
@@ -221,12 +234,24 @@ where
             }
         }
     };
+    serve_cached(state, &edition, page, reader, headers, deco).await
+}
+
+/// Counts the view (pages that carry a view target) and serves `page` with the edition's chrome.
+async fn serve_cached(
+    state: &AppState,
+    edition: &Edition,
+    page: Arc<CachedPage>,
+    reader: Option<Reader<'_>>,
+    headers: &HeaderMap,
+    deco: crate::comments::Deco,
+) -> Result<Response, AppError> {
     if let (Some(reader), Some((news_id, edition_id, section_id))) = (reader, page.view) {
         let ip = views::client_ip(reader.peer, headers, &state.config.trusted_proxies);
         let visit = views::Visit { news_id, edition_id, section_id, ip, method: reader.method, headers };
         state.views.record(&visit, Utc::now());
     }
-    let chrome = chrome(state, &edition).await?;
+    let chrome = chrome(state, edition).await?;
     Ok(crate::comments::serve(&page, &chrome, headers, deco))
 }
 
