@@ -163,3 +163,27 @@ backend_test! {
         assert_eq!(db.store.story_count().await.expect("count"), 0);
     }
 }
+
+backend_test! {
+    async fn stories_are_read_in_one_batch_as_one_by_one(db) {
+        let e = edition(&db.store).await;
+        let mut ids = Vec::new();
+        for i in 0..5 {
+            let mut input = story(e, None, &["Iran"], &format!("Batch {i}"), i);
+            input.tags = vec![format!("Tag {i}"), "Shared".into()];
+            input.authors = vec![format!("Author {i}"), "Desk".into()];
+            ids.push(db.store.save_story(&input).await.expect("save").0);
+        }
+        // In the order asked, unknown ids left out, each equal to the story read alone.
+        let asked = [ids[3], 999_999, ids[0], ids[4]];
+        let batch = db.store.stories(&asked).await.expect("batch");
+        assert_eq!(batch.iter().map(|s| s.news_id).collect::<Vec<_>>(), [ids[3], ids[0], ids[4]]);
+        for s in &batch {
+            let alone = db.store.story(s.news_id).await.expect("story").expect("exists");
+            assert_eq!(format!("{s:?}"), format!("{alone:?}"));
+        }
+        assert_eq!(batch[0].tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["Tag 3", "Shared"]);
+        assert_eq!(batch[1].authors.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["Author 0", "Desk"]);
+        assert!(db.store.stories(&[]).await.expect("none").is_empty());
+    }
+}

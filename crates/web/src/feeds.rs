@@ -296,15 +296,9 @@ async fn load(state: &AppState, scope: &Scope) -> Result<Feed, AppError> {
         }
     };
     let summaries = state.store.published(&filter, None, state.config.feed_items).await?;
-    let mut stories = Vec::with_capacity(summaries.len());
-    for s in &summaries {
-        if let Some(story) = state.store.story(s.news_id).await?
-            && story.status == StoryStatus::Published
-            && story.published_at.is_some()
-        {
-            stories.push(story);
-        }
-    }
+    let ids: Vec<i64> = summaries.iter().map(|s| s.news_id).collect();
+    let mut stories = state.store.stories(&ids).await?;
+    stories.retain(|s| s.status == StoryStatus::Published && s.published_at.is_some());
     let photo_ids: Vec<i64> = stories.iter().filter_map(|s| s.photo.as_ref().map(|p| p.id)).collect();
     let sizes = state.store.photo_sizes(&photo_ids).await?;
     let items: Vec<Item> = stories.iter().map(|s| item(state, s, &sections, &sizes)).collect();
