@@ -144,22 +144,36 @@ pub struct WireConfig {
     pub copyright_holder: String,
     /// `usageterms` of ninjs items. Env `NEWSDESK_WIRE__USAGE_TERMS`.
     pub usage_terms: String,
+    /// Internal hosts webhooks may go to (host names or IP addresses); every other webhook
+    /// host must be a public address. Env `NEWSDESK_WIRE__WEBHOOK_ALLOW_HOSTS` as `[host, ...]`.
+    pub webhook_allow_hosts: Vec<String>,
 }
 
 impl Default for WireConfig {
     fn default() -> Self {
-        WireConfig { copyright_holder: String::new(), usage_terms: newsdesk_web::wire::DEFAULT_USAGE_TERMS.into() }
+        WireConfig {
+            copyright_holder: String::new(),
+            usage_terms: newsdesk_web::wire::DEFAULT_USAGE_TERMS.into(),
+            webhook_allow_hosts: Vec::new(),
+        }
     }
 }
 
 impl WireConfig {
     /// The web layer's wire settings.
-    pub fn settings(&self) -> newsdesk_web::wire::WireSettings {
-        newsdesk_web::wire::WireSettings {
+    pub fn settings(&self) -> Result<newsdesk_web::wire::WireSettings, ConfigError> {
+        Ok(newsdesk_web::wire::WireSettings {
             copyright_holder: self.copyright_holder.trim().to_string(),
             usage_terms: self.usage_terms.trim().to_string(),
+            webhook_allow_hosts: self.allow_hosts()?,
             ..newsdesk_web::wire::WireSettings::default()
-        }
+        })
+    }
+
+    /// `webhook_allow_hosts`, read.
+    pub fn allow_hosts(&self) -> Result<newsdesk_web::webhooks::target::AllowHosts, ConfigError> {
+        newsdesk_web::webhooks::target::AllowHosts::parse(&self.webhook_allow_hosts)
+            .map_err(|e| ConfigError::Invalid(format!("wire.webhook_allow_hosts: {e}")))
     }
 }
 
@@ -249,6 +263,7 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.demo_arabic_calendar()?;
+        self.wire.allow_hosts()?;
         if self.edition.time_zone.parse::<chrono_tz::Tz>().is_err() {
             return Err(ConfigError::Invalid(format!(
                 "edition.time_zone: `{}` is not an IANA time zone (e.g. Asia/Tehran)",
@@ -445,6 +460,24 @@ mod tests {
             jail.set_env("NEWSDESK_METRICS_LISTEN", "127.0.0.1:8080");
             let e = Config::load(None, &Overrides::default()).expect_err("must fail").to_string();
             assert!(e.contains("metrics_listen: must differ"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn webhook_allow_hosts_come_from_file_and_environment_and_are_checked() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert!(c.wire.allow_hosts().map_err(|e| e.to_string())?.is_empty(), "nothing internal by default");
+            jail.create_file("n.toml", "[wire]\nwebhook_allow_hosts = [\"127.0.0.1\", \"receiver.internal\"]\n")?;
+            let c = Config::load(Some(&"n.toml".into()), &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(c.wire.webhook_allow_hosts, ["127.0.0.1", "receiver.internal"]);
+            jail.set_env("NEWSDESK_WIRE__WEBHOOK_ALLOW_HOSTS", "[\"::1\"]");
+            let c = Config::load(Some(&"n.toml".into()), &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(c.wire.webhook_allow_hosts, ["::1"]);
+            jail.set_env("NEWSDESK_WIRE__WEBHOOK_ALLOW_HOSTS", "[\"http://x/\"]");
+            let e = Config::load(None, &Overrides::default()).expect_err("must fail").to_string();
+            assert!(e.contains("wire.webhook_allow_hosts") && e.contains("http://x/"), "{e}");
             Ok(())
         });
     }

@@ -44,7 +44,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         count_views: config.count_views,
         trusted_proxies: config.trusted_proxies.clone(),
         feed_items: i64::from(config.feed_items),
-        wire: config.wire.settings(),
+        wire: config.wire.settings()?,
         comments: config.comments.settings(),
         media_max_upload_bytes: usize::try_from(config.media.max_upload_mb * 1024 * 1024).unwrap_or(usize::MAX),
         metrics_token: config.metrics_token.as_deref().map(str::trim).map(str::to_string),

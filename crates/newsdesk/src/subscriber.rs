@@ -7,6 +7,7 @@
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use newsdesk_storage::{AuditEntry, NewSubscriber, Store, StoreError, Subscriber};
+use newsdesk_web::webhooks::target::AllowHosts;
 
 use crate::config::Config;
 
@@ -78,12 +79,13 @@ pub struct DeliveriesArgs {
 /// Runs a `subscriber` command.
 pub async fn run(config: &Config, cmd: &SubscriberCommand) -> anyhow::Result<()> {
     let store = crate::startup::open_store(config).await?;
-    let result = run_on(&store, cmd).await;
+    let allow = config.wire.allow_hosts()?;
+    let result = run_on(&store, cmd, &allow).await;
     store.close().await;
     result
 }
 
-async fn run_on(store: &Store, cmd: &SubscriberCommand) -> anyhow::Result<()> {
+async fn run_on(store: &Store, cmd: &SubscriberCommand, allow: &AllowHosts) -> anyhow::Result<()> {
     match cmd {
         SubscriberCommand::Add(a) => {
             let sections = resolve_sections(store, &a.sections).await?;
@@ -143,7 +145,7 @@ async fn run_on(store: &Store, cmd: &SubscriberCommand) -> anyhow::Result<()> {
             println!("{key}");
         }
         SubscriberCommand::Webhook(WebhookCommand::Add(a)) => {
-            check_url(&a.url)?;
+            check_url(&a.url, allow).await?;
             let s = find(store, &a.name).await?;
             let w = store
                 .add_webhook(s.id, &a.url, &AuditEntry::system("cli", "subscriber.webhook", "subscriber", s.id, &a.url))
@@ -226,25 +228,27 @@ async fn check_editions(store: &Store, given: &[String]) -> anyhow::Result<Vec<S
     Ok(out)
 }
 
-/// A webhook URL must be an absolute http(s) URL with a host.
-fn check_url(url: &str) -> anyhow::Result<()> {
-    let uri: axum::http::Uri = url.parse().with_context(|| format!("`{url}` is not a URL"))?;
-    match (uri.scheme_str(), uri.host()) {
-        (Some("http" | "https"), Some(h)) if !h.is_empty() => Ok(()),
-        _ => bail!("the webhook URL must start with http:// or https:// and name a host, found `{url}`"),
-    }
+/// A webhook URL must be an absolute http(s) URL whose host is public (or
+/// in `wire.webhook_allow_hosts`): the server's delivery log must not become
+/// a port scanner of its own network.
+async fn check_url(url: &str, allow: &AllowHosts) -> anyhow::Result<()> {
+    newsdesk_web::webhooks::target::check_url(url, allow).await.map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn webhook_urls_are_checked() {
-        assert!(check_url("https://example.com/hook").is_ok());
-        assert!(check_url("http://127.0.0.1:9000/").is_ok());
-        assert!(check_url("ftp://example.com/").is_err());
-        assert!(check_url("/relative").is_err());
-        assert!(check_url("not a url").is_err());
+    #[tokio::test]
+    async fn webhook_urls_are_checked() {
+        let none = AllowHosts::default();
+        assert!(check_url("https://93.184.215.14/hook", &none).await.is_ok());
+        let e = check_url("http://127.0.0.1:9000/", &none).await.expect_err("loopback").to_string();
+        assert!(e.contains("loopback") && e.contains("wire.webhook_allow_hosts"), "{e}");
+        let allow = AllowHosts::parse(&["127.0.0.1"]).expect("allow list");
+        assert!(check_url("http://127.0.0.1:9000/", &allow).await.is_ok());
+        assert!(check_url("ftp://example.com/", &none).await.is_err());
+        assert!(check_url("/relative", &none).await.is_err());
+        assert!(check_url("not a url", &none).await.is_err());
     }
 }

@@ -22,6 +22,8 @@ use sha2::Sha256;
 use tokio::process::{Child, Command};
 
 const SEED: &str = include_str!("../../../demo/seed/000_ad66ece867d7ed05.txt");
+/// The receivers listen on loopback, which webhooks may reach only when the operator allows it.
+const ALLOW_LOOPBACK: &str = r#"["127.0.0.1"]"#;
 const SEED_HEADLINE: &str = "Defense Ministry: Iran Gaining Access to Modern Military Technologies as Exports Booming";
 
 /// One POST the receiver accepted.
@@ -90,6 +92,7 @@ async fn newsdesk(db: &TestDb, dir: &Path, args: &[&str]) -> String {
         .args(["--data", &dir.display().to_string(), "--database-url", &db.url])
         .args(args)
         .env_remove("NEWSDESK_CONFIG")
+        .env("NEWSDESK_WIRE__WEBHOOK_ALLOW_HOSTS", ALLOW_LOOPBACK)
         .output()
         .await
         .expect("run newsdesk");
@@ -122,6 +125,7 @@ impl Server {
             .args(["--data", &dir.display().to_string(), "--database-url", &db.url])
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .env_remove("NEWSDESK_CONFIG")
+            .env("NEWSDESK_WIRE__WEBHOOK_ALLOW_HOSTS", ALLOW_LOOPBACK)
             .stdout(Stdio::null())
             .stderr(log)
             .kill_on_drop(true)
@@ -375,7 +379,7 @@ backend_test! {
     }
 }
 
-/// Runs a newsdesk command expected to fail; returns stderr.
+/// Runs a newsdesk command expected to fail, without the loopback allow list; returns stderr.
 async fn newsdesk_fails(db: &TestDb, dir: &Path, args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_newsdesk"))
         .args(["--data", &dir.display().to_string(), "--database-url", &db.url])
@@ -410,12 +414,19 @@ backend_test! {
         let e = newsdesk_fails(&db, d, &["subscriber", "webhook", "add", "Nobody", "https://example.com/"]).await;
         assert!(e.contains("no subscriber named `Nobody`"), "{e}");
         newsdesk(&db, d, &["subscriber", "webhook", "add", "X", "https://example.com/hook"]).await;
+        // Internal addresses are refused unless the operator allows them (`newsdesk` runs with 127.0.0.1 allowed).
+        for url in ["http://127.0.0.1:9/hook", "http://169.254.169.254/latest/meta-data/", "http://[::1]/", "http://2130706433/"] {
+            let e = newsdesk_fails(&db, d, &["subscriber", "webhook", "add", "X", url]).await;
+            assert!(e.contains("public addresses only") && e.contains("wire.webhook_allow_hosts"), "{url}: {e}");
+        }
+        newsdesk(&db, d, &["subscriber", "webhook", "add", "X", "http://127.0.0.1:9/hook"]).await;
 
         let list = newsdesk(&db, d, &["subscriber", "list"]).await;
         assert!(list.contains("X\tactive\tsections: world\teditions: all\t5/min"), "{list}");
         assert!(list.contains(&format!("key {}…", &key[..11])), "{list}");
         assert!(!list.contains(&key), "the key is never shown again");
         assert!(list.contains("webhook https://example.com/hook\tactive"), "{list}");
+        assert!(list.contains("webhook http://127.0.0.1:9/hook\tactive"), "{list}");
 
         newsdesk(&db, d, &["subscriber", "revoke", "X"]).await;
         assert!(db.store.authenticate_key(&key).await.expect("auth").is_none());

@@ -53,6 +53,8 @@ use tokio::task::JoinSet;
 use crate::AppState;
 use crate::wire::Mapper;
 
+pub mod target;
+
 /// Name of the lease that makes one node the dispatcher.
 pub const LEASE: &str = "webhooks";
 /// How long a lease holds without renewal; a node that died is replaced after this.
@@ -339,10 +341,15 @@ async fn story_at(state: &AppState, mut story: Story, at: &SentState) -> Result<
 }
 
 /// Sends one delivery. A failure is an outcome, not an error: the attempt says what went wrong.
-async fn post(client: &reqwest::Client, d: &DueDelivery) -> DeliveryAttempt {
+/// A URL whose host is not a public address (and not allowed) is not tried at
+/// all: [`target::check_literal`] here, the client's [`target::PublicResolver`] for names.
+async fn post(state: &AppState, client: &reqwest::Client, d: &DueDelivery) -> DeliveryAttempt {
     let timestamp = Utc::now().timestamp();
     let signature = sign(&d.secret, &d.event_id, timestamp, &d.payload);
     let started = Instant::now();
+    if let Err(refused) = target::check_literal(&d.url, &state.config.wire.webhook_allow_hosts) {
+        return failed_attempt(d, refused.to_string(), 0);
+    }
     let result = client
         .post(&d.url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -361,13 +368,20 @@ async fn post(client: &reqwest::Client, d: &DueDelivery) -> DeliveryAttempt {
         }
         Err(e) => (None, Some(describe(&e))),
     };
-    let delivered = error.is_none();
+    match error {
+        Some(error) => DeliveryAttempt { status, ..failed_attempt(d, error, duration_ms) },
+        None => DeliveryAttempt { status, error: None, duration_ms, delivered: true, next_attempt_at: Utc::now() },
+    }
+}
+
+/// A failed attempt of `d`, tried again after its backoff.
+fn failed_attempt(d: &DueDelivery, error: String, duration_ms: i64) -> DeliveryAttempt {
     let wait = backoff(d.attempts + 1);
     DeliveryAttempt {
-        status,
-        error,
+        status: None,
+        error: Some(error),
         duration_ms,
-        delivered,
+        delivered: false,
         next_attempt_at: Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1)),
     }
 }
@@ -408,7 +422,7 @@ pub async fn deliver_webhook(state: &AppState, client: &reqwest::Client, webhook
             return Ok(delivered);
         }
         for d in due {
-            let attempt = post(client, &d).await;
+            let attempt = post(state, client, &d).await;
             record(state, &d, &attempt).await?;
             if !attempt.delivered {
                 return Ok(delivered);
@@ -467,7 +481,16 @@ pub async fn deliver_once(state: &AppState, client: &reqwest::Client) -> Result<
     Ok(delivered)
 }
 
+/// What the delivery log says of a failed request: a refused target in the
+/// same words whatever it is ([`target::REFUSED`]), no addresses.
 fn describe(e: &reqwest::Error) -> String {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if s.is::<target::Refused>() {
+            return target::REFUSED.into();
+        }
+        source = s.source();
+    }
     if e.is_timeout() {
         "timed out".into()
     } else if e.is_connect() {
@@ -484,12 +507,16 @@ fn describe(e: &reqwest::Error) -> String {
     }
 }
 
-/// The HTTP client for deliveries.
+/// The HTTP client for deliveries: no redirects, no proxy (a proxy would
+/// resolve the receiver's name itself, unchecked), names resolved by
+/// [`target::PublicResolver`].
 pub fn client(state: &AppState) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .timeout(state.config.wire.webhook_timeout)
         .connect_timeout(state.config.wire.webhook_timeout)
         .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .dns_resolver(std::sync::Arc::new(target::PublicResolver::new(state.config.wire.webhook_allow_hosts.clone())))
         .build()
 }
 

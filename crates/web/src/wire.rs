@@ -35,6 +35,8 @@ pub struct WireSettings {
     pub webhook_poll: std::time::Duration,
     /// Longest wait for a webhook receiver's answer.
     pub webhook_timeout: std::time::Duration,
+    /// Internal hosts webhooks may reach (`wire.webhook_allow_hosts`); others must be public.
+    pub webhook_allow_hosts: crate::webhooks::target::AllowHosts,
 }
 
 impl Default for WireSettings {
@@ -44,6 +46,7 @@ impl Default for WireSettings {
             usage_terms: DEFAULT_USAGE_TERMS.into(),
             webhook_poll: std::time::Duration::from_millis(500),
             webhook_timeout: std::time::Duration::from_secs(5),
+            webhook_allow_hosts: crate::webhooks::target::AllowHosts::default(),
         }
     }
 }

@@ -3,6 +3,9 @@
 //! change, in order per story, even when changes come faster than the
 //! dispatcher; a slow receiver delays no one else; and (PostgreSQL) a change
 //! whose transaction commits after a later change's still gets its event.
+//! Receivers on loopback need the operator's allow list
+//! (`wire.webhook_allow_hosts`); without it, a webhook that leads to an
+//! internal address is refused at every delivery, however it is spelt.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -11,9 +14,11 @@ use std::time::{Duration, Instant};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
+use newsdesk_domain::roles::Role;
 use newsdesk_domain::{BodyFormat, StoryStatus};
 use newsdesk_storage::testing::TestDb;
-use newsdesk_storage::{AuditEntry, NewSubscriber, SectionRef, StoryInput};
+use newsdesk_storage::{AuditEntry, NewSubscriber, NewUser, SectionRef, StoryInput};
+use newsdesk_web::webhooks::target::{AllowHosts, REFUSED};
 
 mod common;
 use common::TestApp;
@@ -81,7 +86,22 @@ async fn receivers() -> (Arc<Receivers>, String) {
     (r, base)
 }
 
-/// A subscriber to section World with one webhook at `url`.
+/// An app whose operator allows webhooks to loopback (`wire.webhook_allow_hosts`).
+async fn app_allowing_loopback(db: TestDb) -> TestApp {
+    let mut app = TestApp::new(db).await;
+    allow(&mut app, &["127.0.0.1", "::1"]);
+    app
+}
+
+/// Sets the operator's allow list.
+fn allow(app: &mut TestApp, hosts: &[&str]) {
+    let mut config = (*app.state.config).clone();
+    config.wire.webhook_allow_hosts = AllowHosts::parse(hosts).expect("allow list");
+    app.state.config = Arc::new(config);
+}
+
+/// A subscriber to section World with one webhook at `url`, written to the
+/// store directly (as if registered before its name moved to another address).
 async fn subscribe(app: &TestApp, name: &str, url: &str) {
     let s = app
         .db
@@ -208,7 +228,7 @@ async fn newsroom(app: &TestApp, name: &str, ops: &[Op]) -> (i64, Vec<&'static s
 /// with its own increasing change id and the story as it was at that change.
 async fn every_change_has_its_own_event(db: TestDb) {
     use Op::*;
-    let app = TestApp::new(db).await;
+    let app = app_allowing_loopback(db).await;
     let (receivers, base) = receivers().await;
     subscribe(&app, "All of World", &format!("{base}/all")).await;
     let dispatcher = dispatcher(&app);
@@ -277,7 +297,7 @@ async fn every_change_has_its_own_event_postgres() {
 /// healthy one has every event before the slow one has answered once, and
 /// the slow one still gets its events, in order.
 async fn a_slow_receiver_delays_no_one_else(db: TestDb) {
-    let app = TestApp::new(db).await;
+    let app = app_allowing_loopback(db).await;
     let (receivers, base) = receivers().await;
     // The slow webhook is older: its outbox rows come first.
     subscribe(&app, "Slow", &format!("{base}/slow")).await;
@@ -324,7 +344,7 @@ async fn a_slow_receiver_delays_no_one_else_postgres() {
 async fn a_change_committed_late_still_gets_its_webhook() {
     use sqlx::Connection;
     let Some(db) = TestDb::postgres().await else { return };
-    let app = TestApp::new(db).await;
+    let app = app_allowing_loopback(db).await;
     let (receivers, base) = receivers().await;
     subscribe(&app, "All of World", &format!("{base}/all")).await;
     let dispatcher = dispatcher(&app);
@@ -365,4 +385,137 @@ async fn a_change_committed_late_still_gets_its_webhook() {
     assert_eq!((kill.news_id, unpublish.news_id), (late, other));
     assert!(kill.change_id < unpublish.change_id, "the kill took its change id first: {got:#?}");
     dispatcher.abort();
+}
+
+/// The last error of each outbox row of `subscriber`, with the HTTP status.
+async fn outcomes(app: &TestApp, subscriber: &str) -> Vec<(Option<String>, Option<i64>)> {
+    let s = app.db.store.subscriber_by_name(subscriber).await.expect("read").expect("subscriber");
+    let rows = app.db.store.outbox_of(s.id, 100).await.expect("outbox");
+    rows.into_iter().map(|e| (e.last_error, e.last_status)).collect()
+}
+
+/// Without the allow list, webhooks to `localhost` (a name for 127.0.0.1), to
+/// 127.0.0.1 itself, to its hex form and to a closed loopback port are all
+/// refused at delivery in the same words: nothing reaches the receiver and
+/// the delivery log tells nothing about the target. With the allow list the
+/// same rows are delivered.
+async fn internal_targets_are_refused_at_delivery_unless_allowed(db: TestDb) {
+    let mut app = TestApp::new(db).await;
+    let (receivers, base) = receivers().await;
+    let port = base.rsplit(':').next().expect("port").to_string();
+    subscribe(&app, "By name", &format!("http://localhost:{port}/name")).await;
+    subscribe(&app, "By address", &format!("{base}/address")).await;
+    subscribe(&app, "By hex", &format!("http://0x7f000001:{port}/hex")).await;
+    subscribe(&app, "Closed port", "http://127.0.0.1:1/closed").await;
+    app.add_story(&["World"], "Inside job", 1).await;
+    newsdesk_web::webhooks::dispatch_once(&app.state).await.expect("dispatch");
+    let client = newsdesk_web::webhooks::client(&app.state).expect("client");
+    assert_eq!(newsdesk_web::webhooks::deliver_once(&app.state, &client).await.expect("deliver"), 0);
+    for path in ["name", "address", "hex", "closed"] {
+        assert!(receivers.events(path).is_empty(), "{path} got an event");
+    }
+    for name in ["By name", "By address", "By hex", "Closed port"] {
+        let got = outcomes(&app, name).await;
+        assert!(!got.is_empty(), "{name}: an event was queued");
+        assert!(got.iter().all(|(e, s)| e.as_deref() == Some(REFUSED) && s.is_none()), "{name}: {got:?}");
+    }
+
+    allow(&mut app, &["127.0.0.1", "::1"]);
+    let client = newsdesk_web::webhooks::client(&app.state).expect("client");
+    // The refused attempts wait for their backoff (1 s).
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    newsdesk_web::webhooks::deliver_once(&app.state, &client).await.expect("deliver");
+    for path in ["name", "address", "hex"] {
+        assert_eq!(receivers.events(path).len(), 1, "{path} once allowed");
+    }
+    let closed = outcomes(&app, "Closed port").await;
+    assert!(closed.iter().all(|(e, _)| e.as_deref() == Some("cannot connect")), "{closed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn internal_targets_are_refused_at_delivery_unless_allowed_sqlite() {
+    internal_targets_are_refused_at_delivery_unless_allowed(TestDb::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn internal_targets_are_refused_at_delivery_unless_allowed_postgres() {
+    if let Some(db) = TestDb::postgres().await {
+        internal_targets_are_refused_at_delivery_unless_allowed(db).await;
+    }
+}
+
+/// The back office refuses a webhook URL that leads inside, in every
+/// spelling, with a message that names the setting; with the allow list the
+/// same URL is taken.
+async fn the_back_office_refuses_internal_webhook_urls(db: TestDb) {
+    let mut app = TestApp::new(db).await;
+    let hash = password_auth::generate_hash("admin password 123");
+    let user =
+        NewUser { email: "admin@example.org".into(), name: "Admin".into(), role: Role::Admin, password_hash: hash };
+    let now = Utc::now();
+    let audit = AuditEntry::system("test", "user.create", "user", "", "");
+    let admin = app.db.store.create_user(&user, now, &audit).await.expect("admin").id;
+    let (token, csrf) = ("a".repeat(64), "c".repeat(64));
+    let token_hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(token.as_bytes()));
+    app.db
+        .store
+        .create_session(&token_hash, admin, &csrf, now, now + chrono::Duration::hours(1))
+        .await
+        .expect("session");
+    let audit = AuditEntry::system("test", "subscriber.create", "subscriber", "", "");
+    let new = NewSubscriber { name: "Planet".into(), sections: vec![], editions: vec![], rate_limit: 60 };
+    let s = app.db.store.add_subscriber(&new, &audit).await.expect("subscriber");
+    let post = |app: &TestApp, url: &str| {
+        let body = serde_urlencoded::to_string([("url", url), ("csrf", csrf.as_str())]).expect("form");
+        let req = axum::http::Request::builder()
+            .method("POST")
+            .uri(format!("/admin/subscribers/{}/webhooks", s.id))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", format!("nd_session={token}"))
+            .header("sec-fetch-site", "same-origin")
+            .body(axum::body::Body::from(body))
+            .expect("request");
+        let router = app.router();
+        async move { tower::ServiceExt::oneshot(router, req).await.expect("answer") }
+    };
+    for url in [
+        "http://127.0.0.1:5432/",
+        "http://[::1]/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.7/",
+        "http://172.16.5.4/",
+        "http://192.168.0.1/",
+        "http://[fc00::1]/",
+        "http://[fe80::1]/",
+        "http://100.64.0.1/",
+        "http://0.0.0.0/",
+        "http://0x7f000001/",
+        "http://2130706433/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://localhost:8080/",
+    ] {
+        let res = post(&app, url).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{url}");
+        let body = http_body_util::BodyExt::collect(res.into_body()).await.expect("body").to_bytes();
+        let body = String::from_utf8_lossy(&body);
+        assert!(body.contains("public addresses only") && body.contains("wire.webhook_allow_hosts"), "{url}: {body}");
+    }
+    assert!(app.db.store.webhooks(s.id).await.expect("webhooks").is_empty(), "nothing was registered");
+
+    allow(&mut app, &["127.0.0.1"]);
+    let res = post(&app, "http://127.0.0.1:9000/hook").await;
+    assert_eq!(res.status(), StatusCode::OK, "allowed");
+    assert_eq!(app.db.store.webhooks(s.id).await.expect("webhooks").len(), 1);
+}
+
+#[tokio::test]
+async fn the_back_office_refuses_internal_webhook_urls_sqlite() {
+    the_back_office_refuses_internal_webhook_urls(TestDb::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn the_back_office_refuses_internal_webhook_urls_postgres() {
+    if let Some(db) = TestDb::postgres().await {
+        the_back_office_refuses_internal_webhook_urls(db).await;
+    }
 }
