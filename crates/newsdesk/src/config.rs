@@ -58,11 +58,13 @@ pub struct Config {
 pub struct MediaConfig {
     /// Largest upload accepted, in megabytes (1–1024).
     pub max_upload_mb: u64,
+    /// Largest photo accepted, in megapixels (1–256): refused from its header, before decoding.
+    pub max_megapixels: u64,
 }
 
 impl Default for MediaConfig {
     fn default() -> Self {
-        MediaConfig { max_upload_mb: 20 }
+        MediaConfig { max_upload_mb: 20, max_megapixels: newsdesk_web::media::DEFAULT_MAX_PIXELS / 1_000_000 }
     }
 }
 
@@ -297,6 +299,12 @@ impl Config {
                 self.media.max_upload_mb
             )));
         }
+        if !(1..=256).contains(&self.media.max_megapixels) {
+            return Err(ConfigError::Invalid(format!(
+                "media.max_megapixels: must be from 1 to 256, found {}",
+                self.media.max_megapixels
+            )));
+        }
         if !(1..=500).contains(&self.feed_items) {
             return Err(ConfigError::Invalid(format!("feed_items: must be from 1 to 500, found {}", self.feed_items)));
         }
@@ -420,6 +428,19 @@ mod tests {
             jail.set_env("NEWSDESK_MEDIA__MAX_UPLOAD_MB", "0");
             let e = Config::load(None, &Overrides::default()).expect_err("must fail").to_string();
             assert!(e.contains("media.max_upload_mb"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_pixel_limit_defaults_to_64_megapixels_and_is_checked() {
+        figment::Jail::expect_with(|jail| {
+            assert_eq!(Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?.media.max_megapixels, 64);
+            jail.set_env("NEWSDESK_MEDIA__MAX_MEGAPIXELS", "100");
+            assert_eq!(Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?.media.max_megapixels, 100);
+            jail.set_env("NEWSDESK_MEDIA__MAX_MEGAPIXELS", "300");
+            let e = Config::load(None, &Overrides::default()).expect_err("must fail").to_string();
+            assert!(e.contains("media.max_megapixels"), "{e}");
             Ok(())
         });
     }

@@ -47,6 +47,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         wire: config.wire.settings()?,
         comments: config.comments.settings(),
         media_max_upload_bytes: usize::try_from(config.media.max_upload_mb * 1024 * 1024).unwrap_or(usize::MAX),
+        media_max_pixels: config.media.max_megapixels * 1_000_000,
         metrics_token: config.metrics_token.as_deref().map(str::trim).map(str::to_string),
         ..WebConfig::default()
     };
@@ -68,7 +69,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let webhooks = tokio::spawn(newsdesk_web::webhooks::run_webhooks(state.clone(), webhook_holder.clone()));
     let scheduler = tokio::spawn(newsdesk_web::scheduler::run(state.clone()));
     // Photos stored before resized copies existed (the demo's) get them, once, in the background.
-    let renditions = tokio::spawn(newsdesk_web::media::complete_renditions(store.clone()));
+    let renditions = tokio::spawn(newsdesk_web::media::complete_renditions(store.clone(), state.images.clone()));
     if store.user_count().await? == 0 {
         tracing::info!(
             "the back office has no users yet: create the first admin with \

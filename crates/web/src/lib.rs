@@ -67,6 +67,8 @@ pub struct WebConfig {
     pub wire: wire::WireSettings,
     /// Largest photo upload accepted, in bytes.
     pub media_max_upload_bytes: usize,
+    /// Largest photo accepted, in pixels (read from its header, before decoding).
+    pub media_max_pixels: u64,
     /// Bearer token that `/metrics` on the site's address requires; `None`: not served there.
     pub metrics_token: Option<String>,
 }
@@ -86,6 +88,7 @@ impl Default for WebConfig {
             comments: comments::CommentSettings::default(),
             wire: wire::WireSettings::default(),
             media_max_upload_bytes: 20 * 1024 * 1024,
+            media_max_pixels: media::DEFAULT_MAX_PIXELS,
             metrics_token: None,
         }
     }
@@ -114,6 +117,8 @@ pub struct AppState {
     pub comments: Arc<comments::Comments>,
     /// This node's full-text index; `None` until the binary opens one (search then answers 503).
     pub search: Option<Arc<newsdesk_search::SearchIndex>>,
+    /// Photo decoding and resizing: a few at a time, within the pixel limit.
+    pub images: media::ImageWork,
 }
 
 impl AppState {
@@ -122,6 +127,7 @@ impl AppState {
         let templates = Templates::load(config.theme_dir.as_deref())?;
         let editions = store.editions().await?;
         let comments = comments::Comments::load(&store, config.comments.clone()).await?;
+        let images = media::ImageWork::for_this_machine(config.media_max_pixels);
         Ok(AppState {
             store,
             templates: Arc::new(templates),
@@ -132,6 +138,7 @@ impl AppState {
             config: Arc::new(config),
             comments: Arc::new(comments),
             search: None,
+            images,
         })
     }
 

@@ -2,18 +2,37 @@
 //! location data is removed from the metadata, the original is otherwise kept
 //! as sent, and resized renditions (WebP and JPEG) are made once.
 //!
-//! What "location removed" means, per container:
-//! - EXIF (JPEG APP1, PNG `eXIf`, WebP `EXIF`): rewritten from its primary
+//! What "location removed" means: only metadata known to hold no position is
+//! kept, every other block is dropped, whatever it holds.
+//! - JPEG: the file is rewritten up to the end of the primary image (`EOI`):
+//!   the other pictures of a multi-picture file (phones append a second JPEG,
+//!   with its own EXIF, after an `APP2` `MPF` index) and any trailer are
+//!   dropped. Of the metadata segments, only JFIF (`APP0`), the colour profile
+//!   (`APP2` `ICC_PROFILE`), Adobe's colour transform (`APP14`) and the EXIF
+//!   block (rewritten, below) stay; XMP, IPTC-IIM (`APP13` Photoshop `8BIM`),
+//!   MPF, comments and vendor segments go.
+//! - PNG: the image, colour, transparency, animation and resolution chunks stay,
+//!   and text chunks with the standard keywords (Title, Author, Copyright, ...);
+//!   XMP (`iTXt` `XML:com.adobe.xmp`), raw profiles (EXIF, IPTC), private
+//!   chunks and anything after `IEND` go.
+//! - WebP: the image, animation and colour profile chunks stay; `XMP ` and
+//!   unknown chunks go.
+//! - EXIF (JPEG `APP1`, PNG `eXIf`, WebP `EXIF`): rewritten from its primary
 //!   image fields without the GPS directory, the maker note (vendor blobs may
-//!   hold positions too) and the embedded thumbnail; if it cannot be rewritten
-//!   it is dropped, keeping only the orientation.
-//! - XMP packets (JPEG APP1, PNG `iTXt`, WebP `XMP `) that mention GPS are
-//!   dropped, and so are PNG text chunks that carry a raw EXIF copy.
+//!   hold positions too), the embedded thumbnail and fields the EXIF reader does
+//!   not know (such as embedded IPTC or XMP); if it cannot be rewritten it is
+//!   dropped, keeping only the orientation. The photographer, copyright, date
+//!   and orientation stay.
 //!
-//! The processing is CPU-bound and blocking: call it from
-//! `tokio::task::spawn_blocking` ([`complete_renditions`] does so itself).
+//! Pixel bombs: the picture's size is read from its header before anything is
+//! decoded, and a picture over the limit ([`ImageWork`]'s `max_pixels`, and
+//! [`MAX_SIDE`] on each side) is refused; decoders run with memory limits.
+//! All work runs on the blocking thread pool through [`ImageWork`], a few
+//! pictures at a time.
 
 use std::io::Cursor;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use exif::experimental::Writer;
@@ -21,9 +40,10 @@ use exif::{Context, Field, In, Tag, Value};
 use image::imageops::FilterType;
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageFormat, ImageReader, Limits};
-use img_parts::{ImageEXIF, jpeg::Jpeg, png::Png, webp::WebP};
+use img_parts::{ImageEXIF, png::Png, webp::WebP};
 use newsdesk_storage::{NewPhoto, NewRendition};
 use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
 
 /// Widths of the renditions; only those narrower than the original are made.
 pub const RENDITION_WIDTHS: [u32; 4] = [320, 640, 1024, 1600];
@@ -33,8 +53,13 @@ const JPEG_QUALITY: u8 = 82;
 const WEBP_QUALITY: f32 = 80.0;
 /// Largest side accepted, in pixels (WebP itself stops at 16383).
 pub const MAX_SIDE: u32 = 16_000;
-/// Most memory one decode may take (bounds decompression bombs).
-const MAX_DECODE_BYTES: u64 = 1 << 30;
+/// Largest picture accepted by default, in pixels: 64 megapixels, above the
+/// 61 MP of the largest common full-frame cameras. Decoding one takes up to
+/// about 0.5 GB (RGBA at 16 bits a channel); resizing it about as much again.
+pub const DEFAULT_MAX_PIXELS: u64 = 64_000_000;
+/// Most bytes per pixel a decoded picture takes (RGBA, 16 bits a channel):
+/// the decoders' memory limit is this times the pixel limit.
+const MAX_BYTES_PER_PIXEL: u64 = 8;
 
 /// Why an upload was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -48,12 +73,36 @@ pub enum MediaError {
     /// The file claims a supported type but cannot be read as an image.
     #[error("This {0} file cannot be read as an image ({1}). It may be damaged or cut off: export it again and retry.")]
     Undecodable(&'static str, String),
-    /// The picture is too large in pixels.
-    #[error("The image is {0}×{1} pixels; at most {MAX_SIDE} pixels on each side are accepted.")]
-    TooManyPixels(u32, u32),
+    /// The picture is too large in pixels (refused before it is decoded).
+    #[error(
+        "The image is {width}×{height} pixels ({}); the limit is {} and {MAX_SIDE} pixels on each side. \
+         Export it smaller and retry.",
+        megapixels(u64::from(*width) * u64::from(*height)),
+        megapixels(*max_pixels)
+    )]
+    TooManyPixels {
+        /// Width in the file's header.
+        width: u32,
+        /// Height in the file's header.
+        height: u32,
+        /// The limit, in pixels.
+        max_pixels: u64,
+    },
+    /// The request that wanted the work is gone; what was left of it was not done.
+    #[error("the upload was abandoned before its photo was processed")]
+    Abandoned,
     /// An encoder failed (ours, not the user's).
     #[error("making a resized copy failed: {0}")]
     Encode(String),
+}
+
+/// `n` pixels as people say it: "256 megapixels", "0.3 megapixels".
+fn megapixels(n: u64) -> String {
+    if n.is_multiple_of(1_000_000) || n >= 10_000_000 {
+        format!("{} megapixels", (n + 500_000) / 1_000_000)
+    } else {
+        format!("{:.1} megapixels", n as f64 / 1e6)
+    }
 }
 
 /// A supported image type.
@@ -114,56 +163,177 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// An upload checked, cleaned and decoded, ready to store.
-pub struct Prepared {
-    /// The original as it will be stored (location removed).
-    pub photo: NewPhoto,
-    /// The decoded picture, upright.
-    image: DynamicImage,
+/// The server's image work, bounded. At most `slots` jobs (cleaning,
+/// decoding, resizing, encoding) run at once, each on the blocking thread
+/// pool; the others wait their turn. A job keeps its slot until it ends, even
+/// when the request that started it is gone (a client that hangs up, the
+/// request timeout), so abandoned work never adds up beyond the slots; and it
+/// stops at its next step once it sees the request gone ([`Abandoned`]).
+/// Pictures over `max_pixels` are refused from their header, before decoding.
+#[derive(Debug, Clone)]
+pub struct ImageWork {
+    slots: Arc<Semaphore>,
+    max_pixels: u64,
 }
 
-/// Sniffs, cleans and decodes an upload.
-pub fn prepare(bytes: &[u8], caption: &str, credit: &str) -> Result<Prepared, MediaError> {
+impl ImageWork {
+    /// At most `slots` jobs at once (at least one), pictures of at most `max_pixels`.
+    pub fn new(max_pixels: u64, slots: usize) -> ImageWork {
+        ImageWork { slots: Arc::new(Semaphore::new(slots.max(1))), max_pixels }
+    }
+
+    /// As many slots as the machine has cores, at most four (each may take
+    /// about a gigabyte at the largest pictures).
+    pub fn for_this_machine(max_pixels: u64) -> ImageWork {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        ImageWork::new(max_pixels, cores.clamp(1, 4))
+    }
+
+    /// The largest picture accepted, in pixels.
+    pub fn max_pixels(&self) -> u64 {
+        self.max_pixels
+    }
+
+    /// Sniffs and cleans an upload and reads its size from its header
+    /// (nothing is decoded): refused if too large.
+    pub async fn inspect(&self, bytes: Bytes) -> Result<Inspected, MediaError> {
+        let max_pixels = self.max_pixels;
+        self.run(move |_| inspect(&bytes, max_pixels)).await
+    }
+
+    /// Decodes an inspected photo and makes its renditions.
+    pub async fn renditions(&self, photo: &Inspected) -> Result<Vec<NewRendition>, MediaError> {
+        let (photo, max_pixels) = (photo.clone(), self.max_pixels);
+        self.run(move |abandoned| photo.renditions(max_pixels, abandoned)).await
+    }
+
+    /// Runs `job` on the blocking thread pool once a slot is free; the slot
+    /// goes with the job, and the job's [`Abandoned`] turns true when this
+    /// future is dropped before the job ended.
+    async fn run<T, F>(&self, job: F) -> Result<T, MediaError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Abandoned) -> Result<T, MediaError> + Send + 'static,
+    {
+        /// Marks the job abandoned when the caller's future is dropped.
+        struct OnDrop(Arc<AtomicBool>);
+        impl Drop for OnDrop {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        let slot = self.slots.clone().acquire_owned().await.map_err(|e| MediaError::Encode(e.to_string()))?;
+        let abandoned = Abandoned(Arc::new(AtomicBool::new(false)));
+        let _guard = OnDrop(abandoned.0.clone());
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            job(&abandoned)
+        })
+        .await
+        .map_err(|e| MediaError::Encode(format!("the image task failed: {e}")))?
+    }
+}
+
+/// Whether the request that wanted a job is gone; checked between its steps
+/// (a decode itself runs to its end, bounded by the pixel limit).
+#[derive(Debug, Clone)]
+pub struct Abandoned(Arc<AtomicBool>);
+
+impl Abandoned {
+    /// `Err(Abandoned)` once the request is gone.
+    pub fn check(&self) -> Result<(), MediaError> {
+        if self.0.load(Ordering::Relaxed) { Err(MediaError::Abandoned) } else { Ok(()) }
+    }
+}
+
+/// An upload checked and cleaned, its size read from its header; not decoded yet.
+#[derive(Debug, Clone)]
+pub struct Inspected {
+    kind: Kind,
+    /// The original as it will be stored (location removed).
+    bytes: Bytes,
+    /// Hex SHA-256 of `bytes`.
+    pub sha256: String,
+    /// Width as displayed (after the EXIF orientation).
+    pub width: u32,
+    /// Height as displayed.
+    pub height: u32,
+    orientation: Orientation,
+}
+
+/// Sniffs and cleans an upload, reads its size from its header and refuses
+/// it if it is over `max_pixels` (or [`MAX_SIDE`] on a side). Nothing is decoded.
+pub fn inspect(bytes: &[u8], max_pixels: u64) -> Result<Inspected, MediaError> {
     let kind = sniff(bytes)?;
     let bad = |e: &dyn std::fmt::Display| MediaError::Undecodable(kind.name(), e.to_string());
     let (cleaned, orientation) = strip_location(kind, bytes).map_err(|e| bad(&e))?;
-    let mut reader = ImageReader::with_format(Cursor::new(&cleaned), kind.format());
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_SIDE);
-    limits.max_image_height = Some(MAX_SIDE);
-    limits.max_alloc = Some(MAX_DECODE_BYTES);
-    reader.limits(limits);
-    let (w, h) = reader.into_dimensions().map_err(|e| bad(&e))?;
-    if w > MAX_SIDE || h > MAX_SIDE {
-        return Err(MediaError::TooManyPixels(w, h));
+    let (w, h) =
+        ImageReader::with_format(Cursor::new(&cleaned), kind.format()).into_dimensions().map_err(|e| bad(&e))?;
+    if w > MAX_SIDE || h > MAX_SIDE || u64::from(w) * u64::from(h) > max_pixels {
+        return Err(MediaError::TooManyPixels { width: w, height: h, max_pixels });
     }
-    let mut reader = ImageReader::with_format(Cursor::new(&cleaned), kind.format());
-    let mut limits = Limits::default();
-    limits.max_alloc = Some(MAX_DECODE_BYTES);
-    reader.limits(limits);
-    let mut image = reader.decode().map_err(|e| bad(&e))?;
-    image.apply_orientation(orientation);
-    let photo = NewPhoto {
-        sha256: sha256_hex(&cleaned),
-        mime: kind.mime().into(),
-        width: i64::from(image.width()),
-        height: i64::from(image.height()),
-        bytes: cleaned,
-        caption: caption.into(),
-        credit: credit.into(),
-    };
-    Ok(Prepared { photo, image })
+    let turned = matches!(
+        orientation,
+        Orientation::Rotate90 | Orientation::Rotate270 | Orientation::Rotate90FlipH | Orientation::Rotate270FlipH
+    );
+    let (width, height) = if turned { (h, w) } else { (w, h) };
+    Ok(Inspected { kind, sha256: sha256_hex(&cleaned), bytes: cleaned.into(), width, height, orientation })
 }
 
-impl Prepared {
+impl Inspected {
+    /// The media type.
+    pub fn mime(&self) -> &'static str {
+        self.kind.mime()
+    }
+
+    /// The photo to store, with its text.
+    pub fn to_photo(&self, caption: &str, credit: &str) -> NewPhoto {
+        NewPhoto {
+            sha256: self.sha256.clone(),
+            mime: self.kind.mime().into(),
+            width: i64::from(self.width),
+            height: i64::from(self.height),
+            bytes: self.bytes.to_vec(),
+            caption: caption.into(),
+            credit: credit.into(),
+        }
+    }
+
+    /// Decodes the picture (within the memory its size allows), upright.
+    fn decode(&self, max_pixels: u64) -> Result<DynamicImage, MediaError> {
+        let bad = |e: &dyn std::fmt::Display| MediaError::Undecodable(self.kind.name(), e.to_string());
+        let mut reader = ImageReader::with_format(Cursor::new(&self.bytes[..]), self.kind.format());
+        let mut limits = Limits::default();
+        limits.max_image_width = Some(MAX_SIDE);
+        limits.max_image_height = Some(MAX_SIDE);
+        limits.max_alloc = Some(max_pixels.saturating_mul(MAX_BYTES_PER_PIXEL));
+        reader.limits(limits);
+        let mut image = reader.decode().map_err(|e| bad(&e))?;
+        image.apply_orientation(self.orientation);
+        if (image.width(), image.height()) != (self.width, self.height) {
+            return Err(bad(&format_args!(
+                "its header says {}×{} pixels, its picture is {}×{}",
+                self.width,
+                self.height,
+                image.width(),
+                image.height()
+            )));
+        }
+        Ok(image)
+    }
+
     /// The renditions: each width of [`RENDITION_WIDTHS`] narrower than the
     /// original, as JPEG and as lossy WebP. Widest first, each made from the
-    /// next wider one (quick, and as sharp at these ratios).
-    pub fn renditions(&self) -> Result<Vec<NewRendition>, MediaError> {
-        let (w, h) = (self.image.width(), self.image.height());
+    /// next wider one (quick, and as sharp at these ratios). Stops when the
+    /// request is gone.
+    fn renditions(&self, max_pixels: u64, abandoned: &Abandoned) -> Result<Vec<NewRendition>, MediaError> {
+        abandoned.check()?;
+        let image = self.decode(max_pixels)?;
+        let (w, h) = (image.width(), image.height());
         let mut out = Vec::new();
-        let mut source = self.image.clone();
+        let mut source = image;
         for &width in RENDITION_WIDTHS.iter().rev().filter(|&&rw| rw < w) {
+            abandoned.check()?;
             let height = ((u64::from(h) * u64::from(width) + u64::from(w) / 2) / u64::from(w)).max(1) as u32;
             let resized = source.resize_exact(width, height, FilterType::Lanczos3);
             // Reversed below: narrowest first, JPEG before WebP.
@@ -232,9 +402,10 @@ fn orientation_of(exif: &exif::Exif) -> Orientation {
         .unwrap_or(Orientation::NoTransforms)
 }
 
-/// EXIF without location: the primary image's fields minus the GPS
-/// directory and the maker note. `None` when nothing is left to keep.
-fn exif_without_location(raw: &[u8]) -> (Option<Vec<u8>>, Orientation) {
+/// EXIF without location: the primary image's fields the EXIF reader knows,
+/// minus the GPS directory and the maker note; at most `max_len` bytes.
+/// `None` when nothing is left to keep.
+fn exif_without_location(raw: &[u8], max_len: usize) -> (Option<Vec<u8>>, Orientation) {
     let Ok(parsed) = exif::Reader::new().read_raw(raw.to_vec()) else {
         // Unreadable: keep nothing of it (it might hold a position), read the
         // orientation the simple way.
@@ -248,6 +419,8 @@ fn exif_without_location(raw: &[u8]) -> (Option<Vec<u8>>, Orientation) {
                 && f.tag.context() != Context::Gps
                 && f.tag != Tag::MakerNote
                 && f.tag != Tag::GPSInfoIFDPointer
+                // Unknown tags may be anything: IPTC (0x83BB), XMP (0x02BC), Photoshop resources (0x8649).
+                && f.tag.description().is_some()
                 && !matches!(f.value, Value::Unknown(..))
         })
         .collect();
@@ -262,9 +435,9 @@ fn exif_without_location(raw: &[u8]) -> (Option<Vec<u8>>, Orientation) {
         let mut buf = Cursor::new(Vec::new());
         writer.write(&mut buf, parsed.little_endian()).ok()?;
         let bytes = buf.into_inner();
-        // Check what was written: readable, and without a GPS field.
+        // Check what was written: readable, short enough, and without a GPS field.
         let again = exif::Reader::new().read_raw(bytes.clone()).ok()?;
-        (!again.fields().any(|f| f.tag.context() == Context::Gps)).then_some(bytes)
+        (bytes.len() <= max_len && !again.fields().any(|f| f.tag.context() == Context::Gps)).then_some(bytes)
     };
     let rewritten = write(&keep).or_else(|| {
         let only_orientation: Vec<&Field> = keep.iter().copied().filter(|f| f.tag == Tag::Orientation).collect();
@@ -273,76 +446,190 @@ fn exif_without_location(raw: &[u8]) -> (Option<Vec<u8>>, Orientation) {
     (rewritten, orientation)
 }
 
-/// Whether an XMP packet may say where the photo was taken.
-fn xmp_has_location(packet: &[u8]) -> bool {
-    packet.windows(3).any(|w| w == b"GPS") || packet.windows(8).any(|w| w.eq_ignore_ascii_case(b"location"))
-}
-
-const XMP_JPEG: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
-const XMP_JPEG_EXTENDED: &[u8] = b"http://ns.adobe.com/xmp/extension/\0";
-const JPEG_APP1: u8 = 0xE1;
-
 /// The upload with location data removed, and the EXIF orientation.
-fn strip_location(kind: Kind, bytes: &[u8]) -> Result<(Vec<u8>, Orientation), img_parts::Error> {
-    let input = Bytes::copy_from_slice(bytes);
-    let (orientation, out) = match kind {
-        Kind::Jpeg => {
-            let mut jpeg = Jpeg::from_bytes(input)?;
-            let (exif, orientation) = clean_exif(jpeg.exif());
-            let is_xmp = |s: &img_parts::jpeg::JpegSegment| {
-                s.marker() == JPEG_APP1
-                    && (s.contents().starts_with(XMP_JPEG) || s.contents().starts_with(XMP_JPEG_EXTENDED))
-            };
-            // Extended XMP continues the main packet: drop all of it if any part tells a location.
-            if jpeg.segments().iter().any(|s| is_xmp(s) && xmp_has_location(s.contents())) {
-                jpeg.segments_mut().retain(|s| !is_xmp(s));
-            }
-            jpeg.set_exif(exif);
-            (orientation, jpeg.encoder().bytes())
-        }
+fn strip_location(kind: Kind, bytes: &[u8]) -> Result<(Vec<u8>, Orientation), String> {
+    match kind {
+        Kind::Jpeg => clean_jpeg(bytes),
         Kind::Png => {
-            let mut png = Png::from_bytes(input)?;
+            let mut png = Png::from_bytes(Bytes::copy_from_slice(bytes)).map_err(|e| e.to_string())?;
             let (exif, orientation) = clean_exif(png.exif());
-            png.chunks_mut().retain(|c| !png_text_with_location(c.kind(), c.contents()));
+            // Reading stops at IEND: nothing after it is kept.
+            png.chunks_mut().retain(|c| png_chunk_kept(c.kind(), c.contents()));
             png.set_exif(exif);
-            (orientation, png.encoder().bytes())
+            Ok((png.encoder().bytes().to_vec(), orientation))
         }
         Kind::Webp => {
-            let mut webp = WebP::from_bytes(input)?;
+            let mut webp = WebP::from_bytes(Bytes::copy_from_slice(bytes)).map_err(|e| e.to_string())?;
             let (exif, orientation) = clean_exif(webp.exif());
-            let xmp_id = *b"XMP ";
-            if webp.chunks_by_id(xmp_id).any(|c| c.content().data().is_some_and(|d| xmp_has_location(d))) {
-                webp.remove_chunks_by_id(xmp_id);
-            }
-            // Also updates the VP8X flags for the chunks now present.
+            webp.chunks_mut()
+                .retain(|c| matches!(&c.id(), b"VP8 " | b"VP8L" | b"VP8X" | b"ALPH" | b"ANIM" | b"ANMF" | b"ICCP"));
+            // Also updates the VP8X flags of EXIF and ICC, not that of XMP:
+            // cleared below, or decoders look for the XMP chunk.
             webp.set_exif(exif);
-            (orientation, webp.encoder().bytes())
+            if let Some(vp8x) = webp.chunks_mut().iter_mut().find(|c| &c.id() == b"VP8X")
+                && let img_parts::riff::RiffContent::Data(data) = vp8x.content_mut()
+                && let Some(&flags) = data.first()
+            {
+                let mut cleared = data.to_vec();
+                cleared[0] = flags & !WEBP_XMP_FLAG;
+                *data = cleared.into();
+            }
+            Ok((webp.encoder().bytes().to_vec(), orientation))
         }
-    };
-    Ok((out.to_vec(), orientation))
+    }
 }
 
 fn clean_exif(exif: Option<Bytes>) -> (Option<Bytes>, Orientation) {
     match exif {
         None => (None, Orientation::NoTransforms),
         Some(raw) => {
-            let (kept, orientation) = exif_without_location(&raw);
+            let (kept, orientation) = exif_without_location(&raw, usize::MAX);
             (kept.map(Bytes::from), orientation)
         }
     }
 }
 
-/// PNG text chunks that carry EXIF (ImageMagick's raw profiles) or an XMP packet with a location.
-fn png_text_with_location(kind: [u8; 4], contents: &[u8]) -> bool {
-    if !matches!(&kind, b"tEXt" | b"zTXt" | b"iTXt") {
-        return false;
-    }
-    let keyword = contents.split(|b| *b == 0).next().unwrap_or_default();
-    match keyword {
-        b"Raw profile type exif" | b"Raw profile type APP1" => true,
-        // An iTXt packet may be compressed (flag right after the keyword): drop it unseen.
-        b"XML:com.adobe.xmp" => contents.get(keyword.len() + 1) != Some(&0) || xmp_has_location(contents),
+/// The PNG chunks kept: image data, colour, transparency, animation, resolution,
+/// and text under the keywords the PNG standard defines (not XMP, not raw profiles).
+fn png_chunk_kept(kind: [u8; 4], contents: &[u8]) -> bool {
+    const KEYWORDS: [&[u8]; 10] = [
+        b"Title",
+        b"Author",
+        b"Description",
+        b"Copyright",
+        b"Creation Time",
+        b"Software",
+        b"Disclaimer",
+        b"Warning",
+        b"Source",
+        b"Comment",
+    ];
+    match &kind {
+        b"IHDR" | b"PLTE" | b"IDAT" | b"IEND" | b"tRNS" | b"cHRM" | b"gAMA" | b"iCCP" | b"sBIT" | b"sRGB" | b"cICP"
+        | b"mDCV" | b"cLLI" | b"bKGD" | b"hIST" | b"pHYs" | b"tIME" | b"acTL" | b"fcTL" | b"fdAT" => true,
+        b"tEXt" | b"zTXt" | b"iTXt" => {
+            let keyword = contents.split(|b| *b == 0).next().unwrap_or_default();
+            KEYWORDS.contains(&keyword)
+        }
+        // eXIf is put back rewritten; private and unknown chunks may hold anything.
         _ => false,
+    }
+}
+
+/// The VP8X flag saying an XMP chunk follows.
+const WEBP_XMP_FLAG: u8 = 0x04;
+
+const JPEG_SOI: [u8; 2] = [0xFF, 0xD8];
+const JPEG_EOI: [u8; 2] = [0xFF, 0xD9];
+const JPEG_SOS: u8 = 0xDA;
+const JPEG_APP0: u8 = 0xE0;
+const JPEG_APP1: u8 = 0xE1;
+const JPEG_APP2: u8 = 0xE2;
+const JPEG_APP14: u8 = 0xEE;
+const JPEG_APP15: u8 = 0xEF;
+const JPEG_COM: u8 = 0xFE;
+const EXIF_PREFIX: &[u8] = b"Exif\0\0";
+/// Most EXIF data one segment holds (its length field counts itself and the prefix).
+const JPEG_EXIF_MAX: usize = 65535 - 2 - EXIF_PREFIX.len();
+
+/// A JPEG rewritten up to the end of its primary image with only the
+/// metadata segments known to hold no location (see the module's doc), and
+/// its EXIF orientation. The compressed picture is copied byte for byte.
+fn clean_jpeg(b: &[u8]) -> Result<(Vec<u8>, Orientation), String> {
+    let cut = || "the file ends before the end of the image".to_string();
+    if !b.starts_with(&JPEG_SOI) {
+        return Err("it does not start like a JPEG".into());
+    }
+    let mut kept: Vec<&[u8]> = Vec::new();
+    let mut exif: Option<&[u8]> = None;
+    let mut pos = JPEG_SOI.len();
+    loop {
+        if b.get(pos) != Some(&0xFF) {
+            return Err(format!("no segment marker at byte {pos}"));
+        }
+        // Markers may be preceded by fill bytes.
+        while b.get(pos + 1) == Some(&0xFF) {
+            pos += 1;
+        }
+        let marker = *b.get(pos + 1).ok_or_else(cut)?;
+        match marker {
+            // The end of the primary image: the other pictures of a
+            // multi-picture file, and any trailer, are not kept.
+            0xD9 => break,
+            0xD8 => return Err("a second image starts inside the first".into()),
+            // Markers without a length.
+            0x01 | 0xD0..=0xD7 => {
+                kept.push(&b[pos..pos + 2]);
+                pos += 2;
+                continue;
+            }
+            _ => {}
+        }
+        let len = b.get(pos + 2..pos + 4).map(|l| usize::from(u16::from_be_bytes([l[0], l[1]]))).ok_or_else(cut)?;
+        if len < 2 {
+            return Err(format!("a segment at byte {pos} has a length of {len}"));
+        }
+        let end = pos + 2 + len;
+        let segment = b.get(pos..end).ok_or_else(cut)?;
+        let data = &segment[4..];
+        match marker {
+            JPEG_SOS => {
+                // The scan header, then its compressed data up to the next marker.
+                let data_end = scan_end(b, end).ok_or_else(cut)?;
+                kept.push(&b[pos..data_end]);
+                pos = data_end;
+                continue;
+            }
+            JPEG_APP1 if data.starts_with(EXIF_PREFIX) => {
+                // Rewritten below; only the first EXIF block counts, as for readers.
+                if exif.is_none() {
+                    exif = Some(&data[EXIF_PREFIX.len()..]);
+                }
+            }
+            JPEG_APP0 if data.starts_with(b"JFIF\0") => kept.push(segment),
+            JPEG_APP2 if data.starts_with(b"ICC_PROFILE\0") => kept.push(segment),
+            JPEG_APP14 if data.starts_with(b"Adobe") => kept.push(segment),
+            // XMP, IPTC (APP13), MPF (APP2), vendor blocks and comments: dropped.
+            JPEG_APP0..=JPEG_APP15 | JPEG_COM => {}
+            _ => kept.push(segment),
+        }
+        pos = end;
+    }
+    let (exif, orientation) = match exif {
+        Some(raw) => exif_without_location(raw, JPEG_EXIF_MAX),
+        None => (None, Orientation::NoTransforms),
+    };
+    let mut out = Vec::with_capacity(b.len());
+    out.extend_from_slice(&JPEG_SOI);
+    // JFIF comes first when there is one, then EXIF.
+    let jfif = kept.iter().take_while(|s| s[1] == JPEG_APP0).count();
+    for s in &kept[..jfif] {
+        out.extend_from_slice(s);
+    }
+    if let Some(exif) = exif {
+        let len = u16::try_from(2 + EXIF_PREFIX.len() + exif.len()).map_err(|_| "the EXIF block is too long")?;
+        out.extend_from_slice(&[0xFF, JPEG_APP1]);
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(EXIF_PREFIX);
+        out.extend_from_slice(&exif);
+    }
+    for s in &kept[jfif..] {
+        out.extend_from_slice(s);
+    }
+    out.extend_from_slice(&JPEG_EOI);
+    Ok((out, orientation))
+}
+
+/// Where the compressed data of a scan starting at `from` ends: at the next
+/// marker (`0xFF` followed by anything but a stuffed zero or a restart marker).
+fn scan_end(b: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    loop {
+        let ff = i + b.get(i..)?.iter().position(|&x| x == 0xFF)?;
+        match b.get(ff + 1)? {
+            0x00 | 0xD0..=0xD7 => i = ff + 2,
+            _ => return Some(ff),
+        }
     }
 }
 
@@ -351,7 +638,7 @@ fn png_text_with_location(kind: [u8; 4], contents: &[u8]) -> bool {
 /// off the async threads; ends when none is left. A photo that cannot be
 /// read is logged and skipped. Several nodes may run it at once: the rows
 /// they both make are kept once.
-pub async fn complete_renditions(store: newsdesk_storage::Store) {
+pub async fn complete_renditions(store: newsdesk_storage::Store, images: ImageWork) {
     let mut after = 0;
     let mut done = 0;
     loop {
@@ -378,14 +665,16 @@ pub async fn complete_renditions(store: newsdesk_storage::Store) {
                     return;
                 }
             };
-            let made = tokio::task::spawn_blocking(move || prepare(&bytes, "", "").and_then(|p| p.renditions())).await;
+            let made = match images.inspect(bytes.into()).await {
+                Ok(inspected) => images.renditions(&inspected).await,
+                Err(e) => Err(e),
+            };
             match made {
-                Ok(Ok(renditions)) => match store.add_renditions(photo.id, &renditions).await {
+                Ok(renditions) => match store.add_renditions(photo.id, &renditions).await {
                     Ok(()) => done += 1,
                     Err(e) => tracing::warn!(photo = photo.id, error = %e, "cannot store resized copies"),
                 },
-                Ok(Err(e)) => tracing::warn!(photo = photo.id, error = %e, "cannot make resized copies"),
-                Err(e) => tracing::warn!(photo = photo.id, error = %e, "the resizing task failed"),
+                Err(e) => tracing::warn!(photo = photo.id, error = %e, "cannot make resized copies"),
             }
         }
     }
@@ -411,9 +700,13 @@ mod tests {
         let img = DynamicImage::ImageRgb8(image::RgbImage::from_pixel(64, 64, image::Rgb([200, 10, 10])));
         img.write_to(&mut Cursor::new(&mut buf), ImageFormat::Jpeg).expect("encode");
         buf.truncate(buf.len() / 3);
-        let e = prepare(&buf, "", "").err().expect("refused");
+        let e = inspect(&buf, DEFAULT_MAX_PIXELS).expect_err("refused");
         assert!(matches!(e, MediaError::Undecodable("JPEG", _)), "{e}");
         assert!(e.to_string().contains("damaged"), "{e}");
+    }
+
+    fn running() -> Abandoned {
+        Abandoned(Arc::new(AtomicBool::new(false)))
     }
 
     #[test]
@@ -421,8 +714,8 @@ mod tests {
         let img = DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(1100, 550, image::Rgba([0, 0, 255, 128])));
         let mut buf = Vec::new();
         img.write_to(&mut Cursor::new(&mut buf), ImageFormat::Png).expect("encode");
-        let p = prepare(&buf, "c", "").expect("prepare");
-        let r = p.renditions().expect("renditions");
+        let p = inspect(&buf, DEFAULT_MAX_PIXELS).expect("inspect");
+        let r = p.renditions(DEFAULT_MAX_PIXELS, &running()).expect("renditions");
         let shape: Vec<(i64, i64, &str)> = r.iter().map(|r| (r.width, r.height, r.mime.as_str())).collect();
         assert_eq!(
             shape,
@@ -443,12 +736,47 @@ mod tests {
         let jpeg = image::load_from_memory(&r[0].bytes).expect("jpeg").to_rgb8();
         let px = jpeg.get_pixel(100, 80).0;
         assert!(px[0] > 100 && px[2] > 240, "{px:?}");
+        // Work whose request is gone stops before decoding.
+        let gone = Abandoned(Arc::new(AtomicBool::new(true)));
+        assert_eq!(p.renditions(DEFAULT_MAX_PIXELS, &gone).err(), Some(MediaError::Abandoned));
     }
 
     #[test]
-    fn xmp_with_a_location_is_recognised() {
-        assert!(xmp_has_location(b"<exif:GPSLatitude>35,41.5N</exif:GPSLatitude>"));
-        assert!(xmp_has_location(b"<Iptc4xmpCore:Location>Tehran</Iptc4xmpCore:Location>"));
-        assert!(!xmp_has_location(b"<dc:creator>Jane</dc:creator>"));
+    fn pictures_over_the_pixel_limit_are_refused_from_their_header() {
+        let img = DynamicImage::ImageRgb8(image::RgbImage::from_pixel(1200, 1000, image::Rgb([1, 2, 3])));
+        let mut buf = Vec::new();
+        img.write_to(&mut Cursor::new(&mut buf), ImageFormat::Png).expect("encode");
+        let e = inspect(&buf, 1_000_000).expect_err("refused");
+        assert_eq!(e, MediaError::TooManyPixels { width: 1200, height: 1000, max_pixels: 1_000_000 });
+        assert_eq!(
+            e.to_string(),
+            "The image is 1200×1000 pixels (1.2 megapixels); the limit is 1 megapixels and 16000 pixels on each \
+             side. Export it smaller and retry."
+        );
+        assert_eq!(inspect(&buf, 1_200_000).map(|p| (p.width, p.height)), Ok((1200, 1000)));
+        assert_eq!(megapixels(256_000_000), "256 megapixels");
+        assert_eq!(megapixels(300_000), "0.3 megapixels");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_request_abandons_its_job_which_keeps_its_slot_until_it_stops() {
+        use std::time::{Duration, Instant};
+        let work = ImageWork::new(DEFAULT_MAX_PIXELS, 1);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let first = work.run(move |abandoned| {
+            let start = Instant::now();
+            while abandoned.check().is_ok() && start.elapsed() < Duration::from_secs(10) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            // Still busy for a moment after seeing it: the slot stays taken until the job ends.
+            std::thread::sleep(Duration::from_millis(100));
+            tx.send((abandoned.check(), Instant::now())).ok();
+            Ok(())
+        });
+        assert!(tokio::time::timeout(Duration::from_millis(100), first).await.is_err(), "dropped while running");
+        let second_started = work.run(|_| Ok(Instant::now())).await.expect("runs");
+        let (seen, first_ended) = rx.recv_timeout(Duration::from_secs(5)).expect("the first job ended");
+        assert_eq!(seen, Err(MediaError::Abandoned), "the first job saw its request gone");
+        assert!(second_started >= first_ended, "the second job waited for the slot");
     }
 }

@@ -27,6 +27,7 @@ const BOUNDARY: &str = "newsdesk-test-boundary-5f2c9a";
 
 /// A logged-in user: session cookie and CSRF token.
 struct Session {
+    user_id: i64,
     cookie: String,
     csrf: String,
 }
@@ -47,7 +48,7 @@ async fn session(app: &TestApp, email: &str, role: Role) -> Session {
     let hash = hex::encode(Sha256::digest(token.as_bytes()));
     let now = Utc::now();
     app.db.store.create_session(&hash, user.id, &csrf, now, now + Duration::hours(1)).await.expect("session");
-    Session { cookie: format!("nd_session={token}"), csrf }
+    Session { user_id: user.id, cookie: format!("nd_session={token}"), csrf }
 }
 
 /// A multipart body with a file and text fields.
@@ -162,16 +163,27 @@ const LATITUDE: [Rational; 3] =
 /// A JPEG whose EXIF has an artist, an orientation (6: turn 90° clockwise to view) and a GPS position.
 fn jpeg_with_gps(w: u32, h: u32) -> Vec<u8> {
     let plain = encode(&DynamicImage::ImageRgb8(picture(w, h)), ImageFormat::Jpeg);
+    let mut jpeg = Jpeg::from_bytes(plain.into()).expect("jpeg");
+    jpeg.set_exif(Some(gps_exif(6, LATITUDE, false).into()));
+    let bytes = jpeg.encoder().bytes().to_vec();
+    let check = exif::Reader::new().read_from_container(&mut Cursor::new(&bytes)).expect("test EXIF readable");
+    assert!(check.get_field(Tag::GPSLatitude, In::PRIMARY).is_some(), "the test file has GPS");
+    bytes
+}
+
+/// Raw EXIF (TIFF) with an artist, a copyright, an orientation, a date and a GPS position at `latitude`.
+fn gps_exif(orientation: u16, latitude: [Rational; 3], little_endian: bool) -> Vec<u8> {
     let fields = [
         Field { tag: Tag::Artist, ifd_num: In::PRIMARY, value: Value::Ascii(vec![b"Test Photographer".to_vec()]) },
-        Field { tag: Tag::Orientation, ifd_num: In::PRIMARY, value: Value::Short(vec![6]) },
+        Field { tag: Tag::Copyright, ifd_num: In::PRIMARY, value: Value::Ascii(vec![b"Test Agency".to_vec()]) },
+        Field { tag: Tag::Orientation, ifd_num: In::PRIMARY, value: Value::Short(vec![orientation]) },
         Field {
             tag: Tag::DateTimeOriginal,
             ifd_num: In::PRIMARY,
             value: Value::Ascii(vec![b"2026:11:27 10:00:00".to_vec()]),
         },
         Field { tag: Tag::GPSLatitudeRef, ifd_num: In::PRIMARY, value: Value::Ascii(vec![b"N".to_vec()]) },
-        Field { tag: Tag::GPSLatitude, ifd_num: In::PRIMARY, value: Value::Rational(LATITUDE.to_vec()) },
+        Field { tag: Tag::GPSLatitude, ifd_num: In::PRIMARY, value: Value::Rational(latitude.to_vec()) },
         Field { tag: Tag::GPSLongitudeRef, ifd_num: In::PRIMARY, value: Value::Ascii(vec![b"E".to_vec()]) },
         Field {
             tag: Tag::GPSLongitude,
@@ -188,13 +200,8 @@ fn jpeg_with_gps(w: u32, h: u32) -> Vec<u8> {
         writer.push_field(f);
     }
     let mut exif = Cursor::new(Vec::new());
-    writer.write(&mut exif, false).expect("exif");
-    let mut jpeg = Jpeg::from_bytes(plain.into()).expect("jpeg");
-    jpeg.set_exif(Some(exif.into_inner().into()));
-    let bytes = jpeg.encoder().bytes().to_vec();
-    let check = exif::Reader::new().read_from_container(&mut Cursor::new(&bytes)).expect("test EXIF readable");
-    assert!(check.get_field(Tag::GPSLatitude, In::PRIMARY).is_some(), "the test file has GPS");
-    bytes
+    writer.write(&mut exif, little_endian).expect("exif");
+    exif.into_inner()
 }
 
 /// The id in a `/admin/media?uploaded=ID` redirect.
@@ -472,12 +479,428 @@ backend_test! {
         let page = app.get(&format!("/news/{id}")).await;
         let path = page.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).expect("canonical").to_string();
         assert!(!app.get(&path).await.body.contains("srcset"), "no renditions yet");
-        newsdesk_web::media::complete_renditions(app.db.store.clone()).await;
+        newsdesk_web::media::complete_renditions(app.db.store.clone(), app.state.images.clone()).await;
         let r = app.db.store.photo_renditions(legacy.id).await.expect("renditions");
         assert_eq!(r.iter().map(|r| (r.width, r.height)).collect::<Vec<_>>(), vec![(320, 160), (320, 160), (640, 320), (640, 320)]);
         assert!(app.db.store.photo_renditions(broken.id).await.expect("renditions").is_empty(), "skipped, logged");
         app.sync().await;
         let body = app.get(&path).await.body;
         assert!(body.contains(&format!("{} 640w", r[3].path())), "{body}");
+    }
+}
+
+// ----- who may change a photo that published stories show -----
+
+/// Publishes a story in `section` showing photo `photo_id`; returns its News ID and public path.
+async fn published_with(app: &TestApp, section: &str, photo_id: i64) -> (i64, String) {
+    let news_id = app
+        .add(NewStory {
+            sections: &[section],
+            headline: "Pictured story",
+            published_at: seed_time(),
+            tags: &[],
+            photo_id: Some(photo_id),
+        })
+        .await;
+    let page = app.get(&format!("/news/{news_id}")).await;
+    let path = page.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).expect("canonical").to_string();
+    (news_id, path)
+}
+
+async fn section_id(app: &TestApp, path: &str) -> i64 {
+    app.db
+        .store
+        .sections(app.edition_id)
+        .await
+        .expect("sections")
+        .iter()
+        .find(|s| s.path == path)
+        .map(|s| s.id)
+        .expect("section")
+}
+
+async fn text_of(app: &TestApp, id: i64) -> (String, String) {
+    let p = app.db.store.photo(id).await.expect("read").expect("photo");
+    (p.caption, p.credit)
+}
+
+backend_test! {
+    async fn a_reporter_cannot_rewrite_a_photo_that_a_published_story_shows(db) {
+        let app = TestApp::new(db).await;
+        let reporter = session(&app, "reporter@example.org", Role::Reporter).await;
+        let jpeg = encode(&DynamicImage::ImageRgb8(picture(700, 400)), ImageFormat::Jpeg);
+        let id = uploaded_id(&upload(&app, Some(&reporter), "p.jpg", &jpeg, "Minister at the podium", false).await);
+        let (news_id, path) = published_with(&app, "World", id).await;
+        assert!(app.get(&path).await.body.contains("Minister at the podium"));
+
+        // The library's form: refused with a clear 403, nothing changes.
+        let a = post_form(&app, &reporter, &format!("/admin/media/{id}"), &[("caption", "Fake caption"), ("credit", "Nobody")]).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.text());
+        assert!(a.text().contains(&format!("Photo {id} is the lead photo of story {news_id} (published)")), "{}", a.text());
+        assert_eq!(text_of(&app, id).await, ("Minister at the podium".into(), "Photo: Test Desk".into()));
+        // The same bytes uploaded again with new text: the same photo, its text kept.
+        let a = upload(&app, Some(&reporter), "again.jpg", &jpeg, "Fake caption", false).await;
+        assert_eq!(a.header(header::LOCATION), format!("/admin/media?uploaded={id}&kept=1"));
+        assert!(get_as(&app, &reporter, &format!("/admin/media?uploaded={id}&kept=1"), false).await.text().contains("it kept its caption"));
+        let a = upload(&app, Some(&reporter), "again.jpg", &jpeg, "Fake caption", true).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+        let item: serde_json::Value = serde_json::from_slice(&a.body).expect("json");
+        assert_eq!((item["id"].as_i64(), item["caption"].as_str()), (Some(id), Some("Minister at the podium")));
+        assert_eq!(text_of(&app, id).await.0, "Minister at the podium");
+        app.sync().await;
+        let page = app.get(&path).await.body;
+        assert!(page.contains("Minister at the podium") && !page.contains("Fake caption"), "{page}");
+        let audit = app.db.store.audit_log(Some(("photo", &id.to_string())), 50).await.expect("audit");
+        assert!(audit.iter().all(|e| e.action != "media.edit"), "no edit was made");
+
+        // An editor outside the story's section may not either; one whose sections cover it may.
+        app.add_story(&["Politics"], "Another story", 5).await;
+        let politics = section_id(&app, "politics").await;
+        let world = section_id(&app, "world").await;
+        let outside = session(&app, "outside@example.org", Role::Editor).await;
+        let audit = newsdesk_storage::AuditEntry::system("test", "user.sections", "user", outside.user_id, "");
+        app.db.store.set_user_sections(outside.user_id, &[politics], &audit).await.expect("sections");
+        let a = post_form(&app, &outside, &format!("/admin/media/{id}"), &[("caption", "Outside caption"), ("credit", "")]).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.text());
+        assert_eq!(text_of(&app, id).await.0, "Minister at the podium");
+        let editor = session(&app, "editor@example.org", Role::Editor).await;
+        let audit = newsdesk_storage::AuditEntry::system("test", "user.sections", "user", editor.user_id, "");
+        app.db.store.set_user_sections(editor.user_id, &[world], &audit).await.expect("sections");
+        let a = post_form(&app, &editor, &format!("/admin/media/{id}"), &[("caption", "Minister speaks"), ("credit", "Agency")]).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text());
+        assert_eq!(text_of(&app, id).await, ("Minister speaks".into(), "Agency".into()));
+        let a = upload(&app, Some(&editor), "again.jpg", &jpeg, "Minister speaks to parliament", false).await;
+        assert_eq!(a.header(header::LOCATION), format!("/admin/media?uploaded={id}"));
+        assert_eq!(text_of(&app, id).await.0, "Minister speaks to parliament");
+        app.sync().await;
+        assert!(app.get(&path).await.body.contains("Minister speaks to parliament"));
+    }
+}
+
+backend_test! {
+    async fn a_photo_only_a_draft_shows_stays_editable_by_the_reporter(db) {
+        let app = TestApp::new(db).await;
+        let reporter = session(&app, "reporter@example.org", Role::Reporter).await;
+        let jpeg = encode(&DynamicImage::ImageRgb8(picture(500, 300)), ImageFormat::Jpeg);
+        let id = uploaded_id(&upload(&app, Some(&reporter), "p.jpg", &jpeg, "First caption", false).await);
+        app.add_story(&["World"], "Another story", 5).await;
+        let section = section_id(&app, "world").await.to_string();
+        let id_text = id.to_string();
+        let draft = [("headline", "Draft with a photo"), ("lead", "Lead."), ("body", "Body."), ("section_id", section.as_str()), ("photo_id", id_text.as_str())];
+        let a = post_form(&app, &reporter, "/admin/stories", &draft).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text());
+        let a = post_form(&app, &reporter, &format!("/admin/media/{id}"), &[("caption", "Better caption"), ("credit", "Agency")]).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.text());
+        assert_eq!(text_of(&app, id).await, ("Better caption".into(), "Agency".into()));
+        let a = upload(&app, Some(&reporter), "again.jpg", &jpeg, "Best caption", false).await;
+        assert_eq!(a.header(header::LOCATION), format!("/admin/media?uploaded={id}"));
+        assert_eq!(text_of(&app, id).await.0, "Best caption");
+    }
+}
+
+// ----- where a photo was taken -----
+
+/// A second latitude, the one of the picture after the first (29° 36' 59.99").
+const LATITUDE_2: [Rational; 3] =
+    [Rational { num: 29, denom: 1 }, Rational { num: 36, denom: 1 }, Rational { num: 5999, denom: 100 }];
+
+/// The place names the test files carry, in IPTC-IIM, XMP and PNG text.
+const PLACES: [&str; 7] =
+    ["Tabriz", "Grand Bazaar", "East Azarbaijan", "Isfahan", "Naqsh-e Jahan Square", "Esfahan Province", "Shiraz"];
+
+/// A JPEG marker segment.
+fn segment(marker: u8, data: &[u8]) -> Vec<u8> {
+    let mut s = vec![0xFF, marker];
+    s.extend_from_slice(&u16::try_from(data.len() + 2).expect("short segment").to_be_bytes());
+    s.extend_from_slice(data);
+    s
+}
+
+/// An APP13 Photoshop block with an IPTC-IIM resource (8BIM 0x0404): City,
+/// Sub-location, Province/State and Country.
+fn iptc_app13() -> Vec<u8> {
+    let mut iim = Vec::new();
+    for (dataset, value) in
+        [(90u8, "Tabriz"), (92, "Grand Bazaar"), (95, "East Azarbaijan"), (101, "Iran"), (116, "Test Agency")]
+    {
+        iim.extend_from_slice(&[0x1C, 2, dataset]);
+        iim.extend_from_slice(&u16::try_from(value.len()).expect("short").to_be_bytes());
+        iim.extend_from_slice(value.as_bytes());
+    }
+    let mut irb = b"Photoshop 3.0\0".to_vec();
+    irb.extend_from_slice(b"8BIM");
+    irb.extend_from_slice(&0x0404u16.to_be_bytes());
+    irb.extend_from_slice(&[0, 0]); // empty name, padded to even
+    irb.extend_from_slice(&u32::try_from(iim.len()).expect("short").to_be_bytes());
+    irb.extend_from_slice(&iim);
+    if iim.len() % 2 == 1 {
+        irb.push(0);
+    }
+    segment(0xED, &irb)
+}
+
+/// An XMP packet naming where the photo was taken (photoshop:City/State/Country, Iptc4xmpCore:Location).
+fn xmp_packet(with_location_element: bool) -> String {
+    let location =
+        if with_location_element { "<Iptc4xmpCore:Location>Naqsh-e Jahan Square</Iptc4xmpCore:Location>" } else { "" };
+    format!(
+        "<?xpacket begin=\"\u{feff}\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?><x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\
+         <rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description rdf:about=\"\" \
+         xmlns:photoshop=\"http://ns.adobe.com/photoshop/1.0/\" xmlns:Iptc4xmpCore=\"http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/\" \
+         photoshop:City=\"Isfahan\" photoshop:State=\"Esfahan Province\" photoshop:Country=\"Iran\">{location}\
+         </rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end=\"w\"?>"
+    )
+}
+
+/// What a phone writes: the photo with EXIF GPS, an MPF index (APP2) of the
+/// two pictures in the file, IPTC-IIM (APP13) and XMP with place names, then
+/// a second JPEG after the first one's end, with its own EXIF GPS.
+fn phone_jpeg() -> (Vec<u8>, Vec<u8>) {
+    let primary = encode(&DynamicImage::ImageRgb8(picture(900, 600)), ImageFormat::Jpeg);
+    let second = encode(&DynamicImage::ImageRgb8(picture(320, 240)), ImageFormat::Jpeg);
+    let second = [
+        vec![0xFF, 0xD8],
+        segment(0xE1, &[b"Exif\0\0".as_slice(), &gps_exif(1, LATITUDE_2, true)].concat()),
+        second[2..].to_vec(),
+    ]
+    .concat();
+    let exif = segment(0xE1, &[b"Exif\0\0".as_slice(), &gps_exif(1, LATITUDE, false)].concat());
+    let xmp = segment(0xE1, &[b"http://ns.adobe.com/xap/1.0/\0".as_slice(), xmp_packet(true).as_bytes()].concat());
+    // MPF: a TIFF-style index whose entries give each picture's size and offset
+    // (from the index's byte-order mark); filled in once the sizes are known.
+    let mpf = |first_size: u32, second_offset: u32| -> Vec<u8> {
+        let mut m = b"MPF\0".to_vec();
+        m.extend_from_slice(b"MM\0\x2A\0\0\0\x08");
+        m.extend_from_slice(&3u16.to_be_bytes());
+        m.extend_from_slice(&[0xB0, 0x00, 0, 7, 0, 0, 0, 4, b'0', b'1', b'0', b'0']);
+        m.extend_from_slice(&[0xB0, 0x01, 0, 4, 0, 0, 0, 1, 0, 0, 0, 2]);
+        m.extend_from_slice(&[0xB0, 0x02, 0, 7, 0, 0, 0, 32, 0, 0, 0, 50]);
+        m.extend_from_slice(&0u32.to_be_bytes());
+        m.extend_from_slice(&[0x20, 0x03, 0, 0]);
+        m.extend_from_slice(&first_size.to_be_bytes());
+        m.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0]);
+        m.extend_from_slice(&[0x00, 0x01, 0, 0]);
+        m.extend_from_slice(&u32::try_from(second.len()).expect("size").to_be_bytes());
+        m.extend_from_slice(&second_offset.to_be_bytes());
+        m.extend_from_slice(&[0, 0, 0, 0]);
+        segment(0xE2, &m)
+    };
+    let build = |mpf: &[u8]| {
+        [vec![0xFF, 0xD8], exif.clone(), mpf.to_vec(), iptc_app13(), xmp.clone(), primary[2..].to_vec()].concat()
+    };
+    let draft = build(&mpf(0, 0));
+    let mpf_start = 2 + exif.len() + 4 + 4; // the byte-order mark inside the APP2 segment
+    let file =
+        build(&mpf(u32::try_from(draft.len()).expect("size"), u32::try_from(draft.len() - mpf_start).expect("offset")));
+    (file.clone(), [file, second].concat())
+}
+
+/// Big- and little-endian bytes of a GPS latitude as the EXIF writer stores it.
+fn latitude_bytes(l: [Rational; 3], little_endian: bool) -> Vec<u8> {
+    l.iter()
+        .flat_map(|r| [r.num, r.denom])
+        .flat_map(|n| if little_endian { n.to_le_bytes() } else { n.to_be_bytes() })
+        .collect()
+}
+
+/// Fails if `bytes` holds a place name, a GPS latitude of the test files, or
+/// a metadata block that may carry a location.
+fn assert_no_location(what: &str, bytes: &[u8]) {
+    for place in PLACES {
+        assert!(!contains(bytes, place.as_bytes()), "{what}: “{place}” is still there");
+    }
+    for (l, little) in [(LATITUDE, false), (LATITUDE_2, true)] {
+        assert!(!contains(bytes, &latitude_bytes(l, little)), "{what}: a GPS latitude is still there");
+    }
+    for block in
+        [&b"MPF\0"[..], b"8BIM", b"Photoshop 3.0", b"http://ns.adobe.com/xap/1.0/", b"Iptc4xmpCore", b"photoshop:"]
+    {
+        assert!(!contains(bytes, block), "{what}: {} is still there", String::from_utf8_lossy(block));
+    }
+    if let Ok(exif) = exif::Reader::new().read_from_container(&mut Cursor::new(bytes)) {
+        assert!(exif.fields().all(|f| f.tag.context() != exif::Context::Gps), "{what}: EXIF GPS left");
+    }
+}
+
+/// Every byte served for photo `id`: the original and each rendition; each checked.
+async fn served_without_location(app: &TestApp, id: i64) -> Vec<u8> {
+    let photo = app.db.store.photo(id).await.expect("read").expect("photo");
+    let original = send(app, Request::get(photo.path()).body(Body::empty()).expect("request")).await;
+    assert_eq!(original.status, StatusCode::OK);
+    assert_no_location("the original", &original.body);
+    let renditions = app.db.store.photo_renditions(id).await.expect("renditions");
+    assert!(!renditions.is_empty());
+    for r in renditions {
+        let a = send(app, Request::get(r.path()).body(Body::empty()).expect("request")).await;
+        assert_eq!(a.status, StatusCode::OK);
+        assert_no_location(&r.path(), &a.body);
+    }
+    original.body
+}
+
+backend_test! {
+    async fn a_phone_jpeg_keeps_no_location_in_any_of_its_pictures_or_blocks(db) {
+        let app = TestApp::new(db).await;
+        let reporter = session(&app, "reporter@example.org", Role::Reporter).await;
+        let (primary, file) = phone_jpeg();
+        for place in ["Tabriz", "Isfahan", "Naqsh-e Jahan Square"] {
+            assert!(contains(&file, place.as_bytes()), "the test file names {place}");
+        }
+        assert!(contains(&file, &latitude_bytes(LATITUDE_2, true)), "the second picture has GPS");
+        let id = uploaded_id(&upload(&app, Some(&reporter), "phone.jpg", &file, "Bazaar", false).await);
+        let stored = served_without_location(&app, id).await;
+        // One picture, ending at its end-of-image marker; the picture data as it was.
+        assert!(stored.starts_with(&[0xFF, 0xD8]) && stored.ends_with(&[0xFF, 0xD9]));
+        assert!(!contains(&stored[2..], &[0xFF, 0xD8, 0xFF]), "no second picture");
+        let before = image::load_from_memory(&primary).expect("decode").to_rgb8();
+        let after = image::load_from_memory(&stored).expect("decode").to_rgb8();
+        assert_eq!(before.as_raw(), after.as_raw());
+        // The photographer and the copyright stay.
+        let exif = exif::Reader::new().read_from_container(&mut Cursor::new(&stored)).expect("EXIF kept");
+        assert_eq!(exif.get_field(Tag::Artist, In::PRIMARY).map(|f| f.display_value().to_string()).as_deref(), Some("\"Test Photographer\""));
+        assert!(exif.get_field(Tag::Copyright, In::PRIMARY).is_some());
+        // The photo without its trailing picture is the same photo.
+        assert_eq!(uploaded_id(&upload(&app, Some(&reporter), "phone.jpg", &primary, "", false).await), id);
+    }
+}
+
+backend_test! {
+    async fn png_and_webp_keep_no_location_in_their_chunks(db) {
+        use img_parts::png::{Png, PngChunk};
+        use img_parts::webp::WebP;
+        use img_parts::riff::{RiffChunk, RiffContent};
+        let app = TestApp::new(db).await;
+        let editor = session(&app, "editor@example.org", Role::Editor).await;
+
+        let plain = encode(&DynamicImage::ImageRgb8(picture(700, 350)), ImageFormat::Png);
+        let mut png = Png::from_bytes(plain.into()).expect("png");
+        let itxt = [b"XML:com.adobe.xmp\0\0\0\0\0".as_slice(), xmp_packet(false).as_bytes()].concat();
+        png.chunks_mut().insert(1, PngChunk::new(*b"iTXt", itxt.into()));
+        png.chunks_mut().insert(1, PngChunk::new(*b"tEXt", b"City\0Shiraz".to_vec().into()));
+        png.chunks_mut().insert(1, PngChunk::new(*b"tEXt", b"Copyright\0Test Agency".to_vec().into()));
+        png.set_exif(Some(gps_exif(1, LATITUDE, false).into()));
+        let png = [png.encoder().bytes().to_vec(), b"trailing Tabriz".to_vec()].concat();
+        assert!(image::load_from_memory(&png).is_ok(), "the test PNG decodes");
+        let a = upload(&app, Some(&editor), "chart.png", &png, "Chart", true).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+        let id = serde_json::from_slice::<serde_json::Value>(&a.body).expect("json")["id"].as_i64().expect("id");
+        let stored = served_without_location(&app, id).await;
+        assert!(contains(&stored, b"Copyright\0Test Agency"), "the copyright stays");
+        assert!(contains(&stored, b"Test Photographer"), "EXIF without GPS stays");
+
+        let mut lossless = Vec::new();
+        image::codecs::webp::WebPEncoder::new_lossless(&mut lossless)
+            .encode(picture(500, 250).as_raw(), 500, 250, image::ExtendedColorType::Rgb8)
+            .expect("webp");
+        let mut webp = WebP::from_bytes(lossless.into()).expect("webp");
+        webp.chunks_mut().push(RiffChunk::new(*b"XMP ", RiffContent::Data(xmp_packet(false).into_bytes().into())));
+        webp.chunks_mut().push(RiffChunk::new(*b"LOCA", RiffContent::Data(b"Grand Bazaar".to_vec().into())));
+        webp.set_exif(Some(gps_exif(1, LATITUDE, false).into()));
+        let webp = webp.encoder().bytes().to_vec();
+        assert!(image::load_from_memory(&webp).is_ok(), "the test WebP decodes");
+        let a = upload(&app, Some(&editor), "photo.webp", &webp, "Square", true).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+        let id = serde_json::from_slice::<serde_json::Value>(&a.body).expect("json")["id"].as_i64().expect("id");
+        let stored = served_without_location(&app, id).await;
+        assert!(image::load_from_memory(&stored).is_ok(), "the cleaned WebP decodes");
+    }
+}
+
+// ----- pixel bombs -----
+
+/// A PNG of `side`×`side` pixels of one colour: about a megabyte on disk,
+/// `side`² × 3 bytes decoded. Every row after the first repeats it (filter
+/// "up", all zeros), so each compresses to the same few bytes and the file
+/// is built row by row without ever holding the picture.
+fn png_bomb(side: u32) -> Vec<u8> {
+    use flate2::{Compress, Compression, Crc, FlushCompress};
+    let row = side as usize * 3;
+    let mut first = vec![0u8];
+    first.extend([200u8, 30, 30].repeat(side as usize));
+    let mut rest = vec![2u8];
+    rest.resize(row + 1, 0);
+    // Each piece from a fresh compressor, flushed to a byte boundary with no
+    // reference to earlier data: the pieces chain into one deflate stream.
+    let deflate = |data: &[u8], flush: FlushCompress| {
+        let mut out = Vec::with_capacity(data.len() + 1024);
+        Compress::new(Compression::best(), false).compress_vec(data, &mut out, flush).expect("deflate");
+        out
+    };
+    let (head, repeated, end) = (
+        deflate(&first, FlushCompress::Full),
+        deflate(&rest, FlushCompress::Full),
+        deflate(&[], FlushCompress::Finish),
+    );
+    let (mut a, mut b) = (1u64, 0u64);
+    for &byte in &first {
+        a = (a + u64::from(byte)) % 65521;
+        b = (b + a) % 65521;
+    }
+    let mut zlib = vec![0x78, 0x9C];
+    zlib.extend_from_slice(&head);
+    for _ in 1..side {
+        zlib.extend_from_slice(&repeated);
+        a = (a + 2) % 65521;
+        b = (b + a + (row as u64 % 65521) * a) % 65521;
+    }
+    zlib.extend_from_slice(&end);
+    zlib.extend_from_slice(&u32::try_from((b << 16) | a).expect("adler").to_be_bytes());
+    let chunk = |kind: &[u8; 4], data: &[u8]| {
+        let mut crc = Crc::new();
+        crc.update(kind);
+        crc.update(data);
+        [&u32::try_from(data.len()).expect("len").to_be_bytes()[..], kind, data, &crc.sum().to_be_bytes()].concat()
+    };
+    let ihdr = [&side.to_be_bytes()[..], &side.to_be_bytes(), &[8, 2, 0, 0, 0]].concat();
+    [&b"\x89PNG\r\n\x1a\n"[..], &chunk(b"IHDR", &ihdr), &chunk(b"IDAT", &zlib), &chunk(b"IEND", &[])].concat()
+}
+
+/// The process's resident memory now and at its peak since `reset_peak`, in kB (Linux).
+fn memory_kb() -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field =
+        |name: &str| status.lines().find(|l| l.starts_with(name))?.split_whitespace().nth(1)?.parse::<u64>().ok();
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+fn reset_peak() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+backend_test! {
+    async fn a_pixel_bomb_is_refused_from_its_header_quickly_without_decoding(db) {
+        let mut app = TestApp::new(db).await;
+        let reporter = session(&app, "reporter@example.org", Role::Reporter).await;
+        let bomb = png_bomb(16_000);
+        assert!(bomb.len() < 2 * 1024 * 1024, "a small file: {} bytes", bomb.len());
+        // The test file is a real PNG of that size (its header, at least; decoding it is what must not happen).
+        let reader = image::ImageReader::with_format(Cursor::new(&bomb), ImageFormat::Png);
+        assert_eq!(reader.into_dimensions().expect("header"), (16_000, 16_000));
+        let measured = reset_peak();
+        let before = memory_kb();
+        let started = std::time::Instant::now();
+        let a = upload(&app, Some(&reporter), "bomb.png", &bomb, "", false).await;
+        let took = started.elapsed();
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text());
+        assert!(
+            a.text().contains("The image is 16000×16000 pixels (256 megapixels); the limit is 64 megapixels"),
+            "{}",
+            a.text()
+        );
+        assert!(took < std::time::Duration::from_secs(5), "refused in {took:?}");
+        if let (true, Some((rss, _)), Some((_, peak))) = (measured, before, memory_kb()) {
+            // Decoding would take 768 MB; other tests of this binary run alongside, hence the margin.
+            assert!(peak.saturating_sub(rss) < 300 * 1024, "the memory grew by {} MB", peak.saturating_sub(rss) / 1024);
+        }
+        assert!(app.db.store.media_library(None, 0, 10).await.expect("library").is_empty(), "nothing stored");
+
+        // The limit is a setting: a smaller one refuses a photo the default accepts.
+        let photo = encode(&DynamicImage::ImageRgb8(picture(600, 400)), ImageFormat::Jpeg);
+        uploaded_id(&upload(&app, Some(&reporter), "p.jpg", &photo, "", false).await);
+        app.state.images = newsdesk_web::media::ImageWork::new(100_000, 1);
+        let photo = encode(&DynamicImage::ImageRgb8(picture(600, 401)), ImageFormat::Jpeg);
+        let a = upload(&app, Some(&reporter), "p.jpg", &photo, "", false).await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text());
+        assert!(a.text().contains("600×401 pixels (0.2 megapixels); the limit is 0.1 megapixels"), "{}", a.text());
     }
 }

@@ -100,6 +100,7 @@ pub(super) struct LibraryQuery {
     page: Option<String>,
     uploaded: Option<String>,
     saved: Option<String>,
+    kept: Option<String>,
 }
 
 /// `GET /admin/media`: the library, newest first, searchable by caption; JSON for the editor's picker.
@@ -137,6 +138,10 @@ async fn library(
         return Ok(Json(serde_json::json!({ "items": items, "page": page_no, "next": next })).into_response());
     }
     let notice = match (q.uploaded.as_deref(), q.saved.as_deref()) {
+        (Some(id), _) if q.kept.is_some() => Some(format!(
+            "Photo {id} was already in the library and a story you may not edit shows it: it kept its caption \
+             and credit. An editor of that story can change them."
+        )),
         (Some(id), _) => Some(format!("Photo {id} was uploaded; its resized copies are ready.")),
         (_, Some(id)) => Some(format!("The caption and credit of photo {id} were saved.")),
         _ => None,
@@ -219,12 +224,14 @@ async fn upload(State(state): State<AppState>, staff: Staff, req: Request) -> Re
         Ok(c) => c,
         Err(m) => return Ok(refuse(StatusCode::UNPROCESSABLE_ENTITY, m)),
     };
-    let photo = match store_upload(&state, &staff, file, caption, credit).await? {
+    let Stored { photo, text_kept } = match store_upload(&state, &staff, file, caption, credit).await? {
         Ok(p) => p,
         Err(e) => {
             let status = match e {
                 MediaError::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                MediaError::Undecodable(..) | MediaError::TooManyPixels(..) => StatusCode::UNPROCESSABLE_ENTITY,
+                MediaError::Undecodable(..) | MediaError::TooManyPixels { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                // Only seen when nobody waits for the answer any more.
+                MediaError::Abandoned => StatusCode::SERVICE_UNAVAILABLE,
                 MediaError::Encode(cause) => return Err(AdminError::Internal(cause)),
             };
             return Ok(refuse(status, e.to_string()));
@@ -234,7 +241,8 @@ async fn upload(State(state): State<AppState>, staff: Staff, req: Request) -> Re
         let renditions = state.store.photo_renditions(photo.id).await?;
         return Ok((StatusCode::CREATED, Json(item_of(&photo, &renditions, None))).into_response());
     }
-    Ok(Redirect::to(&format!("/admin/media?uploaded={}", photo.id)).into_response())
+    let kept = if text_kept { "&kept=1" } else { "" };
+    Ok(Redirect::to(&format!("/admin/media?uploaded={}{kept}", photo.id)).into_response())
 }
 
 async fn read_form(req: Request, state: &AppState) -> Result<UploadForm, String> {
@@ -257,47 +265,61 @@ async fn read_form(req: Request, state: &AppState) -> Result<UploadForm, String>
     Ok(form)
 }
 
-/// Checks, cleans and stores an upload with its renditions (made once, off the async threads).
+/// What an upload left in the library.
+struct Stored {
+    /// The photo, new or the one with the same bytes.
+    photo: Photo,
+    /// The same bytes were in the library, shown by a story the uploader may
+    /// not edit: the photo kept its caption and credit.
+    text_kept: bool,
+}
+
+/// Checks, cleans and stores an upload with its renditions (made once,
+/// through the server's bounded image work). The same bytes again are the same
+/// photo; new text for it is an edit of the photo, which needs the right to
+/// edit the stories showing it ([`desk::check_photo_text`]): without that
+/// right the photo keeps its text.
 async fn store_upload(
     state: &AppState,
     staff: &Staff,
     file: bytes::Bytes,
     caption: String,
     credit: String,
-) -> Result<Result<Photo, MediaError>, AdminError> {
-    let join = |e: tokio::task::JoinError| AdminError::Internal(format!("image task failed: {e}"));
-    let prepared = {
-        let (caption, credit) = (caption.clone(), credit.clone());
-        match tokio::task::spawn_blocking(move || media::prepare(&file, &caption, &credit)).await.map_err(join)? {
-            Ok(p) => p,
-            Err(e) => return Ok(Err(e)),
-        }
-    };
-    // The same photo again: keep its renditions, take the new text if any.
-    if let Some(existing) = state.store.photo_by_sha256(&prepared.photo.sha256).await?
-        && (!state.store.photo_renditions(existing.id).await?.is_empty()
-            || existing.width <= i64::from(media::RENDITION_WIDTHS[0]))
-    {
-        let caption = if caption.is_empty() { existing.caption.clone() } else { caption };
-        let credit = if credit.is_empty() { existing.credit.clone() } else { credit };
-        if caption == existing.caption && credit == existing.credit {
-            return Ok(Ok(existing));
-        }
-        let (updated, changed) = desk::edit_photo(state, &staff.actor(), existing.id, &caption, &credit).await?;
-        changed.drop_pages(state).await?;
-        return Ok(Ok(updated));
-    }
-    let (prepared, renditions) = tokio::task::spawn_blocking(move || {
-        let r = prepared.renditions();
-        (prepared, r)
-    })
-    .await
-    .map_err(join)?;
-    let renditions = match renditions {
-        Ok(r) => r,
+) -> Result<Result<Stored, MediaError>, AdminError> {
+    let inspected = match state.images.inspect(file).await {
+        Ok(p) => p,
         Err(e) => return Ok(Err(e)),
     };
-    Ok(Ok(desk::add_photo(state, &staff.actor(), &prepared.photo, &renditions).await?))
+    let existing = state.store.photo_by_sha256(&inspected.sha256).await?;
+    let ready = match &existing {
+        Some(p) => {
+            p.width <= i64::from(media::RENDITION_WIDTHS[0]) || !state.store.photo_renditions(p.id).await?.is_empty()
+        }
+        None => false,
+    };
+    let photo = match existing {
+        Some(p) if ready => p,
+        _ => {
+            let renditions = match state.images.renditions(&inspected).await {
+                Ok(r) => r,
+                Err(e) => return Ok(Err(e)),
+            };
+            desk::add_photo(state, &staff.actor(), &inspected.to_photo(&caption, &credit), &renditions).await?
+        }
+    };
+    let caption = if caption.is_empty() { photo.caption.clone() } else { caption };
+    let credit = if credit.is_empty() { photo.credit.clone() } else { credit };
+    if caption == photo.caption && credit == photo.credit {
+        return Ok(Ok(Stored { photo, text_kept: false }));
+    }
+    match desk::edit_photo(state, &staff.actor(), photo.id, &caption, &credit).await {
+        Ok((updated, changed)) => {
+            changed.drop_pages(state).await?;
+            Ok(Ok(Stored { photo: updated, text_kept: false }))
+        }
+        Err(DeskError::Forbidden(_)) => Ok(Ok(Stored { photo, text_kept: true })),
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,7 +1,7 @@
 //! Photo commands: an upload, a new caption and credit.
 
-use newsdesk_domain::Photo;
 use newsdesk_domain::roles::Permission;
+use newsdesk_domain::{Photo, StoryStatus};
 use newsdesk_storage::{NewPhoto, NewRendition};
 
 use super::{Actor, Changed, DeskError, FieldError};
@@ -12,11 +12,15 @@ pub const MAX_CAPTION: usize = 1_000;
 /// Longest credit, in characters.
 pub const MAX_CREDIT: usize = 200;
 
-/// Cleans a caption or credit: one line, trimmed, within `max` characters.
+/// Cleans a caption or credit: one line, trimmed, within `max` characters,
+/// without control characters ([`newsdesk_domain::text`]).
 pub fn photo_text(field: &'static str, value: &str, max: usize) -> Result<String, FieldError> {
     let v = value.split_whitespace().collect::<Vec<_>>().join(" ");
     if v.chars().count() > max {
         return Err(FieldError::new(field, format!("The {field} is longer than {max} characters.")));
+    }
+    if let Some(problem) = newsdesk_domain::text::check(field, &v) {
+        return Err(FieldError::new(field, problem));
     }
     Ok(v)
 }
@@ -35,7 +39,29 @@ pub async fn add_photo(
     Ok(state.store.add_photo(photo, renditions, &audit).await?)
 }
 
-/// Gives photo `id` a new caption and credit; every story showing it changes.
+/// Who may change the caption and credit of photo `id`: anyone who uploads
+/// while only drafts (or killed stories) show it; once a story that readers
+/// see, or will see, shows it, only who may edit that story: an editor whose
+/// sections cover it, or an admin.
+pub async fn check_photo_text(state: &AppState, actor: &Actor, id: i64) -> Result<(), DeskError> {
+    for story in state.store.photo_uses(id).await? {
+        if matches!(story.status, StoryStatus::Draft | StoryStatus::Killed) {
+            continue;
+        }
+        if !actor.can(Permission::EditAnyStory) || !actor.covers(state, story.section_id).await? {
+            return Err(DeskError::Forbidden(format!(
+                "Photo {id} is the lead photo of story {} ({}); only those who may edit that story can change \
+                 the photo's caption and credit. Ask an editor of its section.",
+                story.news_id,
+                story.status.as_str()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Gives photo `id` a new caption and credit ([`check_photo_text`] decides
+/// who may); every story showing it changes.
 pub async fn edit_photo(
     state: &AppState,
     actor: &Actor,
@@ -56,6 +82,7 @@ pub async fn edit_photo(
     if !errors.is_empty() {
         return Err(DeskError::Invalid(errors));
     }
+    check_photo_text(state, actor, id).await?;
     let audit = actor.audit("media.edit", "photo", id, &caption);
     let photo = state
         .store

@@ -20,7 +20,7 @@ use newsdesk_storage::{AuditEntry, StoreError, StoryExtras};
 use crate::AppState;
 
 pub use comments::{MAX_BULK, close_comments, moderate_comments};
-pub use media::{MAX_CAPTION, MAX_CREDIT, add_photo, edit_photo, photo_text};
+pub use media::{MAX_CAPTION, MAX_CREDIT, add_photo, check_photo_text, edit_photo, photo_text};
 pub use stories::{
     ActRequest, ScheduleAt, SectionChoice, StoryChanges, act, correct, create, edition_for_new, edition_of, restore,
     translate, update,
