@@ -178,6 +178,40 @@ try {
     const res = await reporter.goto("/admin/users");
     expect(res.status() === 403, `a reporter opened /admin/users: ${res.status()}`);
   });
+  await check("Persian copy is edited right to left, English left to right", async () => {
+    const res = await editor.goto("/admin/stories?edition=fa");
+    expect(res.status() === 200, `/admin/stories?edition=fa answered ${res.status()}`);
+    const cell = editor.locator("table.list td.headline").first();
+    expect(await cell.count() === 1, "no Persian story in the filtered list (serve --demo fills the fa edition)");
+    expect(await cell.evaluate((e) => getComputedStyle(e).direction) === "rtl", "the Persian headline cell is not rtl");
+    const faEdit = await cell.locator("a").getAttribute("href");
+    for (const [lang, path] of [["fa", faEdit], ["en", `/admin/stories/${newsId}/edit`]]) {
+      await editor.goto(path);
+      const want = lang === "fa" ? "rtl" : "ltr";
+      for (const sel of ["input[name=headline]", "textarea[name=lead]", "textarea[name=body]", "input[name=tags]", "#preview"]) {
+        const dir = await editor.locator(sel).evaluate((e) => getComputedStyle(e).direction);
+        expect(dir === want, `${lang} ${sel}: direction ${dir}, expected ${want}`);
+      }
+    }
+    await editor.goto("/admin/stories/new?edition=fa");
+    const dir = await editor.locator("input[name=headline]").evaluate((e) => getComputedStyle(e).direction);
+    expect(dir === "rtl", `a new Persian story's headline field is ${dir}`);
+    // Screenshots of the list and the editor, desktop and phone, English and Persian.
+    for (const [width, height, size] of [[1280, 900, "desktop"], [390, 844, "phone"]]) {
+      await editor.setViewportSize({ width, height });
+      for (const [lang, path] of [["en", "/admin/stories?edition=en"], ["fa", "/admin/stories?edition=fa"]]) {
+        await editor.goto(path);
+        await shot(editor, `15-stories-${lang}-${size}`);
+      }
+      for (const [lang, path] of [["en", `/admin/stories/${newsId}/edit`], ["fa", faEdit]]) {
+        await editor.goto(path);
+        await shot(editor, `16-editor-${lang}-${size}`);
+        const overflow = await editor.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        expect(overflow <= 1, `the ${lang} editor scrolls sideways by ${overflow}px at ${width}px`);
+      }
+    }
+    await editor.setViewportSize({ width: 1280, height: 900 });
+  });
   await check("no script errors in any page", async () => {
     expect(errors.length === 0, errors.join("\n"));
   });

@@ -46,10 +46,12 @@ pub struct DeskRow {
     pub published_at: Option<i64>,
     /// Scheduled time (unix seconds).
     pub scheduled_at: Option<i64>,
-    /// E-mail of the creator.
+    /// Name of the creator (the desk shows people, not their e-mail addresses).
     pub created_by: Option<String>,
     /// Version.
     pub version: i64,
+    /// The edition the story belongs to.
+    pub edition_id: i64,
 }
 
 /// Which stories the desk list shows.
@@ -67,6 +69,8 @@ pub struct DeskFilter {
     pub from: Option<DateTime<Utc>>,
     /// Last changed before.
     pub to: Option<DateTime<Utc>>,
+    /// Only stories of this edition.
+    pub edition_id: Option<i64>,
 }
 
 /// One saved version of a story.
@@ -347,7 +351,7 @@ impl Store {
     pub async fn desk_stories(&self, f: &DeskFilter, offset: i64, limit: i64) -> Result<Vec<DeskRow>> {
         let mut sql = String::from(
             "SELECT s.news_id, s.headline, s.status, sec.path AS section, s.modified_at, s.published_at, \
-             s.scheduled_at, u.email AS created_by, s.version FROM stories s \
+             s.scheduled_at, u.name AS created_by, s.version, s.edition_id FROM stories s \
              JOIN sections sec ON sec.id = s.section_id LEFT JOIN users u ON u.id = s.created_by WHERE 1 = 1",
         );
         let mut args = Args::new();
@@ -360,6 +364,9 @@ impl Store {
                 " AND s.section_id IN (SELECT id FROM sections WHERE id = {a} OR path LIKE \
                  (SELECT path FROM sections WHERE id = {b}) || '/%')"
             );
+        }
+        if let Some(e) = f.edition_id {
+            sql += &format!(" AND s.edition_id = {}", args.push(e));
         }
         if let Some(u) = f.created_by {
             sql += &format!(" AND s.created_by = {}", args.push(u));
@@ -431,5 +438,6 @@ fn desk_row(r: &AnyRow) -> Result<DeskRow> {
         scheduled_at: r.try_get("scheduled_at")?,
         created_by: r.try_get("created_by")?,
         version: r.try_get("version")?,
+        edition_id: r.try_get("edition_id")?,
     })
 }

@@ -82,6 +82,8 @@ pub struct ErrorPage {
     pub code: &'static str,
     /// Message safe to show.
     pub message: String,
+    /// The public note of a withdrawn story (why it was withdrawn), as the desk wrote it.
+    pub note: Option<String>,
 }
 
 impl AppError {
@@ -89,18 +91,30 @@ impl AppError {
         match self {
             AppError::NotFound => (
                 StatusCode::NOT_FOUND,
-                ErrorPage { code: "not_found", message: "There is no page at this address.".into() },
+                ErrorPage { code: "not_found", message: "There is no page at this address.".into(), note: None },
             ),
             AppError::Gone => (
                 StatusCode::GONE,
-                ErrorPage { code: "gone", message: "This story has been withdrawn and is no longer available.".into() },
+                ErrorPage {
+                    code: "gone",
+                    message: "This story has been withdrawn and is no longer available.".into(),
+                    note: None,
+                },
             ),
             AppError::Withdrawn(note) => (
                 StatusCode::GONE,
-                ErrorPage { code: "gone", message: format!("This story has been withdrawn. {note}") },
+                ErrorPage {
+                    code: "gone",
+                    message: format!("This story has been withdrawn. {note}"),
+                    note: Some(note.clone()).filter(|n| !n.trim().is_empty()),
+                },
             ),
-            AppError::Moved(_) => (StatusCode::MOVED_PERMANENTLY, ErrorPage { code: "moved", message: String::new() }),
-            AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, ErrorPage { code: "bad_request", message: m.clone() }),
+            AppError::Moved(_) => {
+                (StatusCode::MOVED_PERMANENTLY, ErrorPage { code: "moved", message: String::new(), note: None })
+            }
+            AppError::BadRequest(m) => {
+                (StatusCode::BAD_REQUEST, ErrorPage { code: "bad_request", message: m.clone(), note: None })
+            }
             AppError::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorPage {
@@ -108,11 +122,16 @@ impl AppError {
                     message: "This page cannot be shown right now: our database is unavailable. \
                               Please try again in a moment."
                         .into(),
+                    note: None,
                 },
             ),
             AppError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
-                ErrorPage { code: "internal", message: "Something went wrong on our side. Please try again.".into() },
+                ErrorPage {
+                    code: "internal",
+                    message: "Something went wrong on our side. Please try again.".into(),
+                    note: None,
+                },
             ),
         }
     }
@@ -167,9 +186,11 @@ pub async fn render_error_pages(State(state): State<AppState>, req: Request, nex
     }
     let page = match res.extensions().get::<ErrorPage>() {
         Some(p) => p.clone(),
-        None if status == StatusCode::METHOD_NOT_ALLOWED => {
-            ErrorPage { code: "method_not_allowed", message: "This address does not accept that method.".into() }
-        }
+        None if status == StatusCode::METHOD_NOT_ALLOWED => ErrorPage {
+            code: "method_not_allowed",
+            message: "This address does not accept that method.".into(),
+            note: None,
+        },
         None => return res,
     };
     let allow = res.headers().get(header::ALLOW).cloned();

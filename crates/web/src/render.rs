@@ -276,8 +276,11 @@ pub fn section_link(s: &Section) -> Link {
 /// What every page's `<head>` says about it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Meta {
-    /// `<title>` and `og:title`.
+    /// `<title>`, and `og:title` / `twitter:title` unless [`Meta::og_title`] is set.
     pub title: String,
+    /// `og:title` and `twitter:title` when they differ from the `<title>`: a
+    /// story's cards carry the headline alone (`og:site_name` names the site).
+    pub og_title: Option<String>,
     /// Meta description.
     pub description: String,
     /// Absolute canonical URL.

@@ -208,6 +208,7 @@ pub async fn search_page(state: &AppState, edition: &Edition, raw: Option<String
     let title = if req.q.is_empty() { "Search".to_string() } else { format!("Search: {}", req.q) };
     let meta = Meta {
         title: format!("{title} - {}", edition.name),
+        og_title: None,
         description: format!("Search the stories of {}.", edition.name),
         canonical: format!("{}{}", state.config.public_url, page_url(edition, &req, req.page)),
         og_type: "website",

@@ -82,7 +82,7 @@ backend_test! {
         app.sync().await;
         let a = app.get(SEED_PATH).await;
         assert_eq!(a.status, StatusCode::GONE);
-        assert!(a.body.contains("Story withdrawn"));
+        assert!(a.body.contains("This story has been withdrawn"));
         assert_eq!(app.get("/news/84427").await.status, StatusCode::GONE);
         let home = app.get("/").await;
         assert!(!home.body.contains("Defense Ministry: Iran Gaining"), "withdrawn story leaves the home page and the Latest box");

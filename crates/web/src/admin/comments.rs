@@ -90,11 +90,16 @@ async fn queue(
         .comment_queue(&QueueFilter { status: f.status, news_id: f.story, before_id: before, limit: PAGE })
         .await?;
     let tz = state.default_edition().map(|e| e.time_zone).unwrap_or(chrono_tz::UTC);
+    let editions = state.editions.load_full();
     let rows: Vec<Value> = items
         .iter()
         .map(|i| {
             let c = &i.comment;
+            // The headline is in its edition's language; the comment in whatever its author wrote.
+            let edition = editions.iter().find(|e| e.id == c.edition_id);
             minijinja::context! {
+                lang => edition.map(|e| e.lang.clone()),
+                dir => edition.map(|e| e.direction.as_str()),
                 id => c.id,
                 status => c.status.as_str(),
                 name => c.name,
@@ -104,7 +109,10 @@ async fn queue(
                 reply => c.parent_id,
                 news_id => c.news_id,
                 headline => i.headline,
-                url => format!("/news/{}/{}#comment-{}", c.news_id, i.slug, c.id),
+                url => {
+                    let path = format!("/news/{}/{}#comment-{}", c.news_id, i.slug, c.id);
+                    edition.map(|e| e.url(&path)).unwrap_or(path)
+                },
                 moderated_by => c.moderated_by,
                 moderated_at => c.moderated_at.map(|t| dates::format_long(t, tz)),
             }

@@ -266,6 +266,7 @@ fn table() -> Table {
         .add(Method::POST, "/admin/login", None, auth::login)
         .add(Method::GET, "/admin/static/admin.css", None, page::css)
         .add(Method::GET, "/admin/static/admin.js", None, page::js)
+        .add(Method::GET, "/admin/", None, page::to_dashboard)
         .get("/admin", UseBackOffice, page::dashboard)
         .post("/admin/logout", UseBackOffice, auth::logout)
         .post("/admin/logout-everywhere", UseBackOffice, auth::logout_everywhere)

@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::Value;
 use newsdesk_domain::roles::Permission;
 use serde::Serialize;
@@ -111,6 +111,11 @@ pub(super) async fn js() -> Response {
         ADMIN_JS,
     )
         .into_response()
+}
+
+/// `GET /admin/`: the dashboard lives at `/admin` (the login, if needed, is asked there).
+pub(super) async fn to_dashboard() -> Redirect {
+    Redirect::permanent("/admin")
 }
 
 /// `GET /admin`: what waits for this user.

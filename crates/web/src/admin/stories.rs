@@ -70,6 +70,24 @@ pub(super) struct ListQuery {
     from: Option<String>,
     to: Option<String>,
     page: Option<String>,
+    /// Language of the edition to list (`fa`); empty: every edition.
+    edition: Option<String>,
+}
+
+/// The edition the list is filtered by: `lang` must name a loaded edition.
+fn list_edition(state: &AppState, lang: Option<&str>) -> Result<Option<Edition>, AdminError> {
+    let Some(lang) = lang.map(str::trim).filter(|l| !l.is_empty()) else { return Ok(None) };
+    let editions = state.editions.load();
+    editions.iter().find(|e| e.lang == lang).cloned().map(Some).ok_or_else(|| {
+        let known: Vec<&str> = editions.iter().map(|e| e.lang.as_str()).collect();
+        let shown: String = lang.chars().take(20).collect();
+        AdminError::BadRequest(format!("There is no edition `{shown}`; the editions are {}.", known.join(", ")))
+    })
+}
+
+/// `lang` and `dir` of text written in an edition, for the templates.
+fn text_dir(e: &Edition) -> minijinja::Value {
+    minijinja::context! { lang => e.lang, dir => e.direction.as_str(), name => e.name }
 }
 
 fn parse_day(s: Option<&str>, field: &str) -> Result<Option<NaiveDate>, AdminError> {
@@ -102,7 +120,11 @@ async fn list(
             .filter(|p| (1..=10_000).contains(p))
             .ok_or_else(|| AdminError::BadRequest(format!("page must be a number from 1 to 10000, not `{p}`")))?,
     };
-    let edition = desk::edition_for_new(&state, None)?;
+    let only = list_edition(&state, q.edition.as_deref())?;
+    let edition = match &only {
+        Some(e) => e.clone(),
+        None => desk::edition_for_new(&state, None)?,
+    };
     let tz = edition.time_zone;
     let day_start = |d: NaiveDate| tz.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()).earliest();
     let from = parse_day(q.from.as_deref(), "from")?.and_then(day_start).map(|d| d.with_timezone(&Utc));
@@ -113,7 +135,15 @@ async fn list(
         return Err(AdminError::BadRequest("the search text is longer than 200 characters".into()));
     }
     let mine = q.mine.as_deref() == Some("1") || !staff.can(Permission::EditAnyStory);
-    let filter = DeskFilter { status, section_id, created_by: mine.then_some(staff.user_id), headline, from, to };
+    let filter = DeskFilter {
+        status,
+        section_id,
+        created_by: mine.then_some(staff.user_id),
+        headline,
+        from,
+        to,
+        edition_id: only.as_ref().map(|e| e.id),
+    };
     let mut rows = state.store.desk_stories(&filter, (page_no - 1) * PAGE, PAGE + 1).await?;
     let more = rows.len() as i64 > PAGE;
     rows.truncate(PAGE as usize);
@@ -126,10 +156,14 @@ async fn list(
         modified: String,
         scheduled: Option<String>,
         created_by: Option<String>,
+        /// The story's edition: the language and direction of its text.
+        edition: Option<minijinja::Value>,
     }
+    let editions = state.editions.load_full();
     let rows: Vec<Row> = rows
         .into_iter()
         .map(|r| Row {
+            edition: editions.iter().find(|e| e.id == r.edition_id).map(text_dir),
             news_id: r.news_id,
             headline: r.headline,
             status: r.status,
@@ -139,8 +173,14 @@ async fn list(
             created_by: r.created_by,
         })
         .collect();
-    let sections = state.store.sections(edition.id).await?;
+    // The section filter offers the listed edition's sections, or every edition's, grouped.
+    let mut section_groups = Vec::new();
+    for e in editions.iter().filter(|e| only.as_ref().is_none_or(|o| o.id == e.id)) {
+        let sections = state.store.sections(e.id).await?;
+        section_groups.push(minijinja::context! { edition => text_dir(e), sections => section_options(&sections) });
+    }
     let query_without_page = serde_urlencoded::to_string([
+        ("edition", q.edition.clone().unwrap_or_default()),
         ("status", q.status.clone().unwrap_or_default()),
         ("section", q.section.clone().unwrap_or_default()),
         ("mine", q.mine.clone().unwrap_or_default()),
@@ -156,10 +196,12 @@ async fn list(
         "Stories",
         minijinja::context! {
             rows => rows,
-            sections => section_options(&sections),
+            section_groups => section_groups,
+            editions => editions.iter().map(text_dir).collect::<Vec<_>>(),
             statuses => ["draft", "submitted", "scheduled", "published", "unpublished", "killed"],
             q => minijinja::context! {
                 status => q.status, section => q.section, mine => mine, q => q.q, from => q.from, to => q.to,
+                edition => only.as_ref().map(|e| e.lang.clone()),
             },
             page => page_no,
             prev => (page_no > 1).then(|| format!("/admin/stories?{query_without_page}&page={}", page_no - 1)),
@@ -343,7 +385,8 @@ async fn render_editor(
             });
         }
     }
-    let title = p.story.map(|s| format!("Edit: {}", s.headline)).unwrap_or_else(|| "New story".into());
+    // The headline isolated (FSI … PDI): a right-to-left one must not reorder the English around it.
+    let title = p.story.map(|s| format!("Edit: \u{2068}{}\u{2069}", s.headline)).unwrap_or_else(|| "New story".into());
     let photo_id = p.form.photo_id.as_deref().and_then(|v| v.trim().parse::<i64>().ok());
     let photo = super::media::editor_photo(state, photo_id).await?;
     let html = page::render(
@@ -362,6 +405,7 @@ async fn render_editor(
             sections => section_options(&sections),
             known_tags => known_tags,
             edition => minijinja::context! { lang => edition.lang, name => edition.name },
+            text => text_dir(edition),
             editions => state
                 .editions
                 .load()
@@ -687,7 +731,8 @@ async fn revisions(
 ) -> Result<Html<String>, AdminError> {
     let (story, extras) = load(&state, &id).await?;
     check_open(&staff, &extras)?;
-    let tz = edition_of(&state, story.edition_id)?.time_zone;
+    let edition = edition_of(&state, story.edition_id)?;
+    let tz = edition.time_zone;
     let revs = state.store.revisions(story.news_id).await?;
     let rows: Vec<_> = revs
         .iter()
@@ -706,6 +751,7 @@ async fn revisions(
         minijinja::context! {
             story => minijinja::context! { news_id => story.news_id, headline => story.headline, version => story.version },
             rows => rows,
+            text => text_dir(&edition),
         },
     )
 }
@@ -746,7 +792,8 @@ async fn revision(
     check_open(&staff, &extras)?;
     let version = version.parse::<i64>().map_err(|_| AdminError::NotFound)?;
     let rev = state.store.revision(story.news_id, version).await?.ok_or(AdminError::NotFound)?;
-    let tz = edition_of(&state, story.edition_id)?.time_zone;
+    let edition = edition_of(&state, story.edition_id)?;
+    let tz = edition.time_zone;
     let fields: Vec<_> = [
         ("Headline", rev.headline.as_str(), story.headline.as_str()),
         ("Lead", rev.lead.as_str(), story.lead.as_str()),
@@ -772,6 +819,7 @@ async fn revision(
                 at => dates::format_long(dates::from_unix(rev.created_at), tz),
             },
             fields => fields,
+            text => text_dir(&edition),
         },
     )
 }

@@ -24,19 +24,22 @@ pub async fn error_page(state: &AppState, status: StatusCode, page: &ErrorPage) 
     };
     let title = tr(state, &edition, &format!("error.{key}"), &[]);
     // Editions in other languages say what happened in their words; the English
-    // message (which may name the exact fault) stays on English pages.
+    // message (which may name the exact fault) stays on English pages. A
+    // withdrawn story is told in the edition's words everywhere, its public
+    // note apart, as the desk wrote it.
     let message = match (edition.lang.as_str(), key) {
+        (_, "gone") => tr(state, &edition, "error.gone_message", &[]),
         ("en", _) | (_, "bad_request" | "method_not_allowed") => page.message.clone(),
-        // A withdrawal's public note is kept after the edition's own sentence.
-        (_, "gone") => match page.message.strip_prefix("This story has been withdrawn. ") {
-            Some(note) => format!("{} {note}", tr(state, &edition, "error.gone_message", &[])),
-            None => tr(state, &edition, "error.gone_message", &[]),
-        },
         (_, k) => tr(state, &edition, &format!("error.{k}_message"), &[]),
     };
+    let note = if key == "gone" { page.note.clone() } else { None };
     let meta = Meta {
         title: format!("{title} - {}", edition.name),
-        description: message.clone(),
+        og_title: None,
+        description: match &note {
+            Some(n) => format!("{message} {n}"),
+            None => message.clone(),
+        },
         canonical: abs(state, "/"),
         og_type: "website",
         image: None,
@@ -50,7 +53,9 @@ pub async fn error_page(state: &AppState, status: StatusCode, page: &ErrorPage) 
         &sections,
         "error.html",
         &meta,
-        minijinja::context! { status => status.as_u16(), title => title, message => message, code => page.code },
+        minijinja::context! {
+            status => status.as_u16(), title => title, message => message, note => note, code => page.code,
+        },
     )?;
     let chrome = match chrome(state, &edition).await {
         Ok(c) => c,

@@ -43,6 +43,7 @@ pub(super) async fn home(State(state): State<AppState>, uri: Uri, headers: Heade
         let description = tr(&state, &edition, "site.home_description", &[("edition", &edition.name)]);
         let meta = Meta {
             title: edition.name.clone(),
+            og_title: None,
             description,
             canonical: abs(&state, "/"),
             og_type: "website",

@@ -87,6 +87,7 @@ async fn list_page(
         };
         let meta = Meta {
             title: format!("{} - {}", spec.title, edition.name),
+            og_title: None,
             description: spec.description.clone(),
             canonical,
             og_type: "website",

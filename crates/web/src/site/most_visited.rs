@@ -69,6 +69,7 @@ pub(super) async fn most_visited(State(state): State<AppState>, RawQuery(raw): R
     };
     let meta = Meta {
         title: format!("{} - {}", tr(&state, &edition, "most_visited.heading", &[("label", &label)]), edition.name),
+        og_title: None,
         description: tr(&state, &edition, "most_visited.description", &[("edition", &edition.name), ("label", &label)]),
         canonical: abs(&state, &format!("/most-visited?window={}{section_q}", window.as_str())),
         og_type: "website",

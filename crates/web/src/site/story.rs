@@ -302,6 +302,7 @@ pub(crate) fn story_view(input: StoryInputs<'_>) -> StoryView {
     });
     let meta = Meta {
         title: format!("{} - {}", story.headline, edition.name),
+        og_title: Some(story.headline.clone()),
         description: story.lead.clone(),
         canonical: canonical.clone(),
         og_type: "article",
@@ -533,6 +534,7 @@ mod tests {
         let en = edition("en", true);
         let v = view(&story(1), &en, None, None);
         assert_eq!(v.meta.title, "Head & line - Example News");
+        assert_eq!(v.meta.og_title.as_deref(), Some("Head & line"), "cards carry the headline alone");
         assert_eq!(v.meta.description, "The lead.");
         assert_eq!(v.meta.canonical, "https://news.example/news/84427/a-story");
         assert_eq!(v.meta.og_type, "article");
