@@ -155,8 +155,10 @@ impl Cursor {
     }
 
     fn decode_plain(s: &str) -> Option<Cursor> {
-        let (a, b) = s.split_once('-')?;
-        Cursor::new_checked(a.parse().ok()?, b)
+        // A time before 1970 is negative (`-86400-84427`): the separator is
+        // the first `-` after the time's first character.
+        let at = s.get(1..)?.find('-')? + 1;
+        Cursor::new_checked(s[..at].parse().ok()?, &s[at + 1..])
     }
 
     /// News IDs are positive; anything else was not handed out by us.

@@ -140,14 +140,7 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         if let AppError::Moved(to) = &self {
-            return (
-                StatusCode::MOVED_PERMANENTLY,
-                [
-                    (header::LOCATION, crate::editions::encode_location(to)),
-                    (header::CACHE_CONTROL, "public, max-age=3600".to_string()),
-                ],
-            )
-                .into_response();
+            return crate::editions::moved(to);
         }
         match &self {
             AppError::Internal(cause) => tracing::error!(%cause, "request failed"),

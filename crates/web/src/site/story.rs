@@ -4,8 +4,8 @@
 //! a pure function.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use minijinja::Value;
 use newsdesk_domain::{Edition, Section, Story, StoryStatus, dates};
@@ -24,14 +24,7 @@ const CC_STORY: &str = "public, max-age=60, stale-while-revalidate=300";
 
 /// A 301 to `path` (permanent: the canonical URL of a story never changes).
 fn moved(path: &str) -> Response {
-    (
-        StatusCode::MOVED_PERMANENTLY,
-        [
-            (header::LOCATION, crate::editions::encode_location(path)),
-            (header::CACHE_CONTROL, "public, max-age=3600".to_string()),
-        ],
-    )
-        .into_response()
+    crate::editions::moved(path)
 }
 
 fn parse_news_id(id: &str) -> Result<i64, AppError> {
