@@ -28,6 +28,12 @@ pub struct Config {
     pub log_format: String,
     /// Request timeout in seconds. Env `NEWSDESK_REQUEST_TIMEOUT_SECS`.
     pub request_timeout_secs: u64,
+    /// Seconds a client has to send a request head (slow clients are disconnected;
+    /// idle kept-alive connections are closed after as long), 1–300. Env `NEWSDESK_HEADER_READ_TIMEOUT_SECS`.
+    pub header_read_timeout_secs: u64,
+    /// Most connections one client address may hold open at once (`trusted_proxies` are
+    /// exempt), at least 1. Env `NEWSDESK_MAX_CONNECTIONS_PER_IP`.
+    pub max_connections_per_ip: usize,
     /// Count story views for "most visited". Env `NEWSDESK_COUNT_VIEWS`.
     pub count_views: bool,
     /// Proxies whose `X-Forwarded-For` is believed (IP addresses). Env `NEWSDESK_TRUSTED_PROXIES` as `[ip, ...]`.
@@ -204,6 +210,8 @@ impl Default for Config {
             theme_dir: None,
             log_format: "text".into(),
             request_timeout_secs: 30,
+            header_read_timeout_secs: 10,
+            max_connections_per_ip: 256,
             count_views: true,
             trusted_proxies: Vec::new(),
             feed_items: 50,
@@ -308,6 +316,15 @@ impl Config {
         if !(1..=500).contains(&self.feed_items) {
             return Err(ConfigError::Invalid(format!("feed_items: must be from 1 to 500, found {}", self.feed_items)));
         }
+        if !(1..=300).contains(&self.header_read_timeout_secs) {
+            return Err(ConfigError::Invalid(format!(
+                "header_read_timeout_secs: must be from 1 to 300, found {}",
+                self.header_read_timeout_secs
+            )));
+        }
+        if self.max_connections_per_ip == 0 {
+            return Err(ConfigError::Invalid("max_connections_per_ip: must be at least 1".into()));
+        }
         if self.page_cache_mb == 0 {
             return Err(ConfigError::Invalid("page_cache_mb: must be at least 1".into()));
         }
@@ -352,6 +369,15 @@ impl Config {
                 "demo_arabic_calendar: must be gregorian or hijri, found `{}`",
                 self.demo_arabic_calendar
             ))),
+        }
+    }
+
+    /// The limits of the server's connections.
+    pub fn server_limits(&self) -> newsdesk_web::server::ServerLimits {
+        newsdesk_web::server::ServerLimits {
+            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout_secs),
+            max_connections_per_ip: self.max_connections_per_ip,
+            unlimited: self.trusted_proxies.clone(),
         }
     }
 
@@ -481,6 +507,29 @@ mod tests {
             jail.set_env("NEWSDESK_METRICS_LISTEN", "127.0.0.1:8080");
             let e = Config::load(None, &Overrides::default()).expect_err("must fail").to_string();
             assert!(e.contains("metrics_listen: must differ"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn connection_limits_default_sanely_and_are_checked() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            let l = c.server_limits();
+            assert_eq!((l.header_read_timeout.as_secs(), l.max_connections_per_ip), (10, 256));
+            jail.create_file("n.toml", "trusted_proxies = [\"10.0.0.1\"]\nmax_connections_per_ip = 8\n")?;
+            jail.set_env("NEWSDESK_HEADER_READ_TIMEOUT_SECS", "3");
+            let l =
+                Config::load(Some(&"n.toml".into()), &Overrides::default()).map_err(|e| e.to_string())?.server_limits();
+            assert_eq!((l.header_read_timeout.as_secs(), l.max_connections_per_ip), (3, 8));
+            assert_eq!(l.unlimited, vec![std::net::IpAddr::from([10, 0, 0, 1])], "trusted proxies are not limited");
+            jail.set_env("NEWSDESK_HEADER_READ_TIMEOUT_SECS", "0");
+            let e = Config::load(None, &Overrides::default()).expect_err("must fail").to_string();
+            assert!(e.contains("header_read_timeout_secs"), "{e}");
+            jail.set_env("NEWSDESK_HEADER_READ_TIMEOUT_SECS", "10");
+            jail.set_env("NEWSDESK_MAX_CONNECTIONS_PER_IP", "0");
+            let e = Config::load(None, &Overrides::default()).expect_err("must fail").to_string();
+            assert!(e.contains("max_connections_per_ip"), "{e}");
             Ok(())
         });
     }

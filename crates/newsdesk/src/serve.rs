@@ -97,8 +97,8 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         None => None,
     };
     tracing::info!(url = %config.public_url(), "newsdesk is serving");
-    let app = newsdesk_web::app(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("server failed")?;
+    newsdesk_web::server::serve(listener, newsdesk_web::app(state.clone()), config.server_limits(), shutdown_signal())
+        .await;
     follower.abort();
     if let Some(metrics) = metrics {
         metrics.abort();

@@ -31,6 +31,9 @@ fn check_name(name: &str) -> Result<(String, String)> {
     if name.is_empty() || name.chars().count() > 80 {
         return Err(StoreError::Invalid("a section name must have 1 to 80 characters".into()));
     }
+    if let Some(problem) = newsdesk_domain::text::check("section name", &name) {
+        return Err(StoreError::Invalid(problem));
+    }
     let slug = slugify(&name);
     Ok((name, slug))
 }

@@ -288,8 +288,10 @@ async fn token(
         ([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-store")], body).into_response();
     if existing.is_none() {
         let secure = if state.config.public_url.starts_with("https://") { "; Secure" } else { "" };
+        // The edition's story paths (`/news`, `/fa/news`): the form posts next to its page.
+        let path = crate::editions::url("/news");
         let cookie = format!(
-            "{COOKIE}={}; Path=/news; Max-Age=604800; HttpOnly; SameSite=Strict{secure}",
+            "{COOKIE}={}; Path={path}; Max-Age=604800; HttpOnly; SameSite=Strict{secure}",
             c.cookie_value(&nonce)
         );
         if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -424,7 +426,7 @@ async fn post_comment(
             return Ok((
                 StatusCode::SEE_OTHER,
                 [
-                    (header::LOCATION, crate::editions::encode_location(&location)),
+                    (header::LOCATION, crate::editions::local_location(&location)),
                     (header::CACHE_CONTROL, "no-store".to_string()),
                 ],
             )

@@ -133,10 +133,21 @@ pub(crate) fn encode_location(location: &str) -> String {
     out
 }
 
-fn moved(location: &str) -> Response {
+/// A path of this site as a `Location` header may carry it, never naming
+/// another host: leading slashes and backslashes collapse into one `/` (a
+/// browser reads `//evil.example/` and `/\evil.example/` as another site), every
+/// other backslash is percent-encoded, the rest is as [`encode_location`] writes it.
+/// Every redirect built from a request path goes through here.
+pub(crate) fn local_location(path: &str) -> String {
+    let rest = path.trim_start_matches(['/', '\\']);
+    encode_location(&format!("/{rest}")).replace('\\', "%5C")
+}
+
+/// A 301 to `path` on this site (see [`local_location`]), cacheable for an hour.
+pub(crate) fn moved(path: &str) -> Response {
     (
         StatusCode::MOVED_PERMANENTLY,
-        [(header::LOCATION, encode_location(location)), (header::CACHE_CONTROL, "public, max-age=3600".to_string())],
+        [(header::LOCATION, local_location(path)), (header::CACHE_CONTROL, "public, max-age=3600".to_string())],
     )
         .into_response()
 }
@@ -190,4 +201,26 @@ pub(crate) fn edition_links(state: &AppState, current: &Edition) -> Vec<EditionL
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_targets_stay_on_the_site() {
+        for (path, location) in [
+            ("//evil.example/", "/evil.example/"),
+            ("/\\evil.example/", "/evil.example/"),
+            ("\\\\evil.example", "/evil.example"),
+            ("/\\/\\//evil.example/x?y#z", "/evil.example/x?y#z"),
+            ("evil.example", "/evil.example"),
+            ("/section/a\\b", "/section/a%5Cb"),
+            ("/fa/news/1/سلام", "/fa/news/1/%D8%B3%D9%84%D8%A7%D9%85"),
+            ("/news/84427/x?comment=pending#comments", "/news/84427/x?comment=pending#comments"),
+            ("", "/"),
+        ] {
+            assert_eq!(local_location(path), location, "{path}");
+        }
+    }
 }

@@ -17,7 +17,7 @@ use axum::response::Response;
 use axum::routing::{MethodRouter, get};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use newsdesk_domain::{Section, Story, StoryStatus, dates, html};
+use newsdesk_domain::{Section, Story, StoryStatus, dates, html, text};
 use newsdesk_storage::StoryFilter;
 use serde::Serialize;
 
@@ -415,7 +415,9 @@ fn write_rss(feed: &Feed) -> Result<String, AppError> {
         ..Default::default()
     };
     let bytes = channel.write_to(Vec::new()).map_err(|e| e.to_string()).map_err(internal("RSS"))?;
-    String::from_utf8(bytes).map_err(|e| e.to_string()).map_err(internal("RSS"))
+    let xml = String::from_utf8(bytes).map_err(|e| e.to_string()).map_err(internal("RSS"))?;
+    // The writer passes control characters through; XML cannot carry them (see `text::xml_safe`).
+    Ok(text::xml_safe(&xml).into_owned())
 }
 
 fn write_atom(feed: &Feed) -> Result<String, AppError> {
@@ -494,7 +496,9 @@ fn write_atom(feed: &Feed) -> Result<String, AppError> {
         ..Default::default()
     };
     let bytes = atom.write_to(Vec::new()).map_err(|e| e.to_string()).map_err(internal("Atom"))?;
-    String::from_utf8(bytes).map_err(|e| e.to_string()).map_err(internal("Atom"))
+    let xml = String::from_utf8(bytes).map_err(|e| e.to_string()).map_err(internal("Atom"))?;
+    // The writer passes control characters through; XML cannot carry them (see `text::xml_safe`).
+    Ok(text::xml_safe(&xml).into_owned())
 }
 
 fn write_json(feed: &Feed) -> Result<String, AppError> {

@@ -15,6 +15,7 @@ pub mod metrics;
 mod render;
 pub mod scheduler;
 pub mod search;
+pub mod server;
 mod site;
 mod sitemaps;
 pub mod views;
@@ -285,6 +286,12 @@ fn log_service_error(class: tower_http::classify::ServerErrorsFailureClass, late
     }
 }
 
+/// `Strict-Transport-Security` of every answer when the site's `public_url` is
+/// https: browsers then use https only, for a year, on this host and its
+/// subdomains. A site served over plain http sends none (browsers ignore it there,
+/// and it would lock out a site that is not on https yet).
+pub const HSTS: &str = "max-age=31536000; includeSubDomains";
+
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
                    object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
@@ -322,7 +329,15 @@ pub fn app(state: AppState) -> Router {
         // Outermost of the route layers: it sees the matched route and times all the others.
         .layer(axum::middleware::from_fn(metrics::track_requests))
         .with_state(state.clone());
+    let https = state.config.public_url.starts_with("https://");
     // The edition prefix (`/fa/…`) is taken off before the routes see the path, so
     // this runs around the whole router rather than as a route layer.
-    Router::new().fallback_service(routes).layer(axum::middleware::from_fn_with_state(state, editions::resolve))
+    let app =
+        Router::new().fallback_service(routes).layer(axum::middleware::from_fn_with_state(state, editions::resolve));
+    if https {
+        // Outermost, so the edition redirects carry it too.
+        app.layer(SetResponseHeaderLayer::overriding(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS)))
+    } else {
+        app
+    }
 }

@@ -118,7 +118,10 @@ impl Xml {
     }
 
     fn finish(self) -> Result<String, AppError> {
-        String::from_utf8(self.w.into_inner()).map_err(|e| AppError::Internal(format!("sitemap is not UTF-8: {e}")))
+        let xml = String::from_utf8(self.w.into_inner())
+            .map_err(|e| AppError::Internal(format!("sitemap is not UTF-8: {e}")))?;
+        // quick-xml passes control characters through; XML cannot carry them.
+        Ok(newsdesk_domain::text::xml_safe(&xml).into_owned())
     }
 }
 

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use newsdesk_domain::limits::{MAX_BODY, MAX_HEADLINE, MAX_LEAD, MAX_NAME, MAX_NOTE, MAX_TAGS};
 use newsdesk_domain::roles::Permission;
 use newsdesk_domain::workflow::Action;
-use newsdesk_domain::{BodyFormat, Edition, Story, StoryStatus, dates, slug::slugify};
+use newsdesk_domain::{BodyFormat, Edition, Story, StoryStatus, dates, slug::slugify, text};
 use newsdesk_storage::{SaveOutcome, SectionRef, StoryExtras, StoryInput, Transition};
 
 use super::{Actor, Changed, DeskError, FieldError, OwnDrafts, check_edit, check_scope, load};
@@ -97,13 +97,20 @@ pub fn edition_for_new(state: &AppState, lang: Option<&str>) -> Result<Edition, 
     }
 }
 
+/// Checks a text field: at most `max` characters, no control characters
+/// ([`newsdesk_domain::text`]; line ends are normalised before, by [`text_of`]).
 fn check_text(errors: &mut Vec<FieldError>, field: &'static str, label: &str, value: &str, max: usize) {
     if value.chars().count() > max {
         errors.push(FieldError::new(field, format!("The {label} is longer than {max} characters.")));
     }
-    if value.contains('\0') {
-        errors.push(FieldError::new(field, format!("The {label} contains a NUL character.")));
+    if let Some(problem) = text::check(label, value) {
+        errors.push(FieldError::new(field, problem));
     }
+}
+
+/// A text field as typed, trimmed, with CRLF and CR line ends made LF.
+fn text_of(value: &str) -> String {
+    text::normalize_newlines(value.trim()).into_owned()
 }
 
 /// Tag or byline names: whitespace folded, empty ones dropped, duplicates
@@ -142,17 +149,18 @@ async fn validate(
 ) -> Result<(StoryInput, String), DeskError> {
     let story = existing.map(|(s, _)| s);
     let mut errors = c.unreadable;
-    let headline = c.headline.map(|h| h.trim().to_string()).or_else(|| story.map(|s| s.headline.clone()));
+    let headline = c.headline.map(|h| text_of(&h)).or_else(|| story.map(|s| s.headline.clone()));
     let headline = headline.unwrap_or_default();
     if headline.is_empty() {
         errors.push(FieldError::new("headline", "The headline is empty."));
     }
     check_text(&mut errors, "headline", "headline", &headline, MAX_HEADLINE);
-    let lead = c.lead.map(|l| l.trim().to_string()).or_else(|| story.map(|s| s.lead.clone())).unwrap_or_default();
+    let lead = c.lead.map(|l| text_of(&l)).or_else(|| story.map(|s| s.lead.clone())).unwrap_or_default();
     check_text(&mut errors, "lead", "lead", &lead, MAX_LEAD);
-    let body = c.body.or_else(|| story.map(|s| s.body_source.clone())).unwrap_or_default();
+    let body = c.body.map(|b| text::normalize_newlines(&b).into_owned());
+    let body = body.or_else(|| story.map(|s| s.body_source.clone())).unwrap_or_default();
     check_text(&mut errors, "body", "body", &body, MAX_BODY);
-    let note = c.editorial_note.map(|n| n.trim().to_string());
+    let note = c.editorial_note.map(|n| text_of(&n));
     let note = note.or_else(|| existing.map(|(_, e)| e.editorial_note.clone())).unwrap_or_default();
     check_text(&mut errors, "editorial_note", "editorial note", &note, MAX_NOTE);
     let sections = state.store.sections(edition.id).await?;
@@ -334,7 +342,7 @@ pub async fn act(state: &AppState, actor: &Actor, news_id: i64, req: ActRequest)
         None
     };
     let public_note = if action == Action::Kill {
-        let note = req.public_note.as_deref().map(str::trim).unwrap_or_default();
+        let note = text_of(req.public_note.as_deref().unwrap_or_default());
         if note.is_empty() {
             return Err(DeskError::Invalid(vec![FieldError::new(
                 "public_note",
@@ -342,11 +350,11 @@ pub async fn act(state: &AppState, actor: &Actor, news_id: i64, req: ActRequest)
             )]));
         }
         let mut errors = Vec::new();
-        check_text(&mut errors, "public_note", "public note", note, MAX_NOTE);
+        check_text(&mut errors, "public_note", "public note", &note, MAX_NOTE);
         if !errors.is_empty() {
             return Err(DeskError::Invalid(errors));
         }
-        Some(note.to_string())
+        Some(note)
     } else {
         None
     };
@@ -380,17 +388,17 @@ pub async fn correct(
     actor.require(Permission::Publish)?;
     let (story, extras) = load(state, news_id).await?;
     check_scope(state, actor, (&story, &extras), None, OwnDrafts::Scoped).await?;
-    let note = note.trim();
+    let note = text_of(note);
     if note.is_empty() {
         return Err(DeskError::Invalid(vec![FieldError::new("note", "Write the correction note readers will see.")]));
     }
     let mut errors = Vec::new();
-    check_text(&mut errors, "note", "correction note", note, MAX_NOTE);
+    check_text(&mut errors, "note", "correction note", &note, MAX_NOTE);
     if !errors.is_empty() {
         return Err(DeskError::Invalid(errors));
     }
-    let audit = actor.audit("story.correction", "story", news_id, note);
-    state.store.add_correction(news_id, version, note, &audit).await?;
+    let audit = actor.audit("story.correction", "story", news_id, &note);
+    state.store.add_correction(news_id, version, &note, &audit).await?;
     Ok(Changed::story(news_id, story.edition_id))
 }
 
@@ -402,7 +410,12 @@ pub async fn translate(state: &AppState, actor: &Actor, news_id: i64, of: Option
     check_scope(state, actor, (&story, &extras), None, OwnDrafts::Scoped).await?;
     // Linking changes the other story's page too (its language links): the actor must cover it as well.
     if let Some(of) = of {
-        let (other, other_extras) = load(state, of).await?;
+        let (other, other_extras) = load(state, of).await.map_err(|e| match e {
+            DeskError::NotFound(_) => {
+                DeskError::Invalid(vec![FieldError::new("translation_of", format!("There is no story {of}."))])
+            }
+            e => e,
+        })?;
         check_scope(state, actor, (&other, &other_extras), None, OwnDrafts::Scoped).await?;
     }
     let before = state.store.translations(news_id).await?;
