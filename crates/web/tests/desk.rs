@@ -133,7 +133,7 @@ backend_test! {
                     assert!(is_forbidden(&answer), "{role} may not {what}: {answer:?}");
                 }
             }
-            // Photos have no section: every role that uploads may edit their text.
+            // A photo no story shows is edited by every role that uploads (one that a published story shows: tests/media.rs).
             let photo = desk::edit_photo(&app.state, &who, 424_242, "Caption", "Credit").await;
             assert!(matches!(photo, Err(DeskError::NotFound(_))), "{role}: {photo:?}");
         }
