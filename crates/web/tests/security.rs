@@ -285,6 +285,17 @@ backend_test! {
     }
 }
 
+backend_test! {
+    async fn section_names_with_control_characters_are_refused(db) {
+        let app = TestApp::new(db).await;
+        let (cookie, csrf, _) = staff(&app, "admin@example.org", Role::Admin).await;
+        let fields = [("name", "Wea\u{1}ther"), ("slug", "weather"), ("parent_id", ""), ("position", "2"), ("csrf", &csrf)];
+        let a = form_post(&app, &cookie, "/admin/sections", &fields).await;
+        assert!(a.status.is_client_error(), "{}: {}", a.status, a.body);
+        assert!(a.body.contains("The section name contains a control character (U+0001)"), "{}", a.body);
+    }
+}
+
 /// Whether a cookie with `Path=path` is sent with a request for `uri` (RFC 6265 path-match).
 fn path_matches(path: &str, uri: &str) -> bool {
     let uri = uri.split('?').next().unwrap_or(uri);
