@@ -26,7 +26,7 @@ pub struct Global {
     /// Database URL: sqlite://FILE or postgres://... (default: SQLite in the data directory) [env: NEWSDESK_DATABASE_URL]
     #[arg(long, global = true, value_name = "URL")]
     pub database_url: Option<String>,
-    /// TOML configuration file [env: NEWSDESK_CONFIG]
+    /// TOML configuration file
     #[arg(long, global = true, value_name = "FILE", env = "NEWSDESK_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -127,5 +127,17 @@ mod tests {
     fn global_flags_work_after_the_subcommand() {
         let cli = Cli::try_parse_from(["newsdesk", "import", "page", "--data", "/tmp/x", "a.txt"]).expect("parses");
         assert_eq!(cli.global.data, Some(PathBuf::from("/tmp/x")));
+    }
+
+    #[test]
+    fn help_names_each_environment_variable_once() {
+        let help = Cli::command().render_long_help().to_string();
+        for var in ["NEWSDESK_DATA", "NEWSDESK_DATABASE_URL", "NEWSDESK_CONFIG"] {
+            let named = help
+                .match_indices(var)
+                .filter(|(at, _)| !help[at + var.len()..].starts_with(|c: char| c == '_' || c.is_ascii_alphanumeric()))
+                .count();
+            assert_eq!(named, 1, "{var} in:\n{help}");
+        }
     }
 }
