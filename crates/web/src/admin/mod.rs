@@ -287,48 +287,10 @@ pub fn route_specs() -> Vec<RouteSpec> {
     table().specs
 }
 
-/// Takes a `csrf` query parameter off a state-changing request unless it is a
-/// multipart upload (whose body the session check does not read), so the CSRF
-/// token counts only in the form body or the `X-CSRF-Token` header: an address
-/// with the token in it ends up in logs, proxies and `Referer` headers, and a
-/// form posting to it would carry a token it did not get from its own page.
-async fn csrf_only_in_uploads_query(mut req: Request, next: Next) -> Response {
-    let multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"));
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) || multipart {
-        return next.run(req).await;
-    }
-    if let Some(query) = req.uri().query() {
-        let is_csrf = |pair: &str| {
-            serde_urlencoded::from_str::<Vec<(String, String)>>(pair)
-                .is_ok_and(|kv| kv.first().is_some_and(|(k, _)| k == "csrf"))
-        };
-        let kept: Vec<&str> = query.split('&').filter(|p| !is_csrf(p)).collect();
-        if kept.len() != query.split('&').count() {
-            let path = req.uri().path();
-            let pq = if kept.is_empty() { path.to_string() } else { format!("{path}?{}", kept.join("&")) };
-            let mut parts = req.uri().clone().into_parts();
-            match pq.parse() {
-                Ok(pq) => parts.path_and_query = Some(pq),
-                Err(_) => return AdminError::BadRequest("malformed address".into()).into_response(),
-            }
-            match axum::http::Uri::from_parts(parts) {
-                Ok(uri) => *req.uri_mut() = uri,
-                Err(_) => return AdminError::BadRequest("malformed address".into()).into_response(),
-            }
-        }
-    }
-    next.run(req).await
-}
-
 /// The back office router, with sessions, CSRF and error pages.
 pub fn router(state: AppState) -> Router<AppState> {
     table()
         .router
         .layer(middleware::from_fn_with_state(state.clone(), auth::session_layer))
-        .layer(middleware::from_fn(csrf_only_in_uploads_query))
         .layer(middleware::from_fn_with_state(state, render_errors))
 }
