@@ -8,6 +8,9 @@
 //! `pubstatus` `withheld` or `canceled`, so subscribers can retract them.
 //! `GET /api/ninjs/v2/items/{news_id}` is one story in any public or
 //! taken-down state.
+//!
+//! The same items, with the same keys, filters and limits, are served as IPTC
+//! NewsML-G2 by [`newsml`]: the lookups (`list`, `visible_story`) are shared.
 
 use std::collections::HashMap;
 
@@ -59,9 +62,11 @@ const DEFAULT_LIMIT: i64 = 20;
 const MAX_LIMIT: i64 = 100;
 const ITEMS: &str = "/api/ninjs/v2/items";
 
-/// Routes of the ninjs wire.
+pub mod newsml;
+
+/// Routes of the wire: ninjs and NewsML-G2.
 pub fn router() -> Router<AppState> {
-    Router::new().route(ITEMS, get(items)).route("/api/ninjs/v2/items/{news_id}", get(item))
+    Router::new().route(ITEMS, get(items)).route("/api/ninjs/v2/items/{news_id}", get(item)).merge(newsml::router())
 }
 
 /// An error of the wire API: `{"error": {"code": "...", "message": "..."}}`.
@@ -201,7 +206,40 @@ async fn items(
     Authorized(sub): Authorized,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, WireError> {
-    let q = parse_query(raw.as_deref().unwrap_or(""))?;
+    let ListPage { stories, next, mut mapper } = list(&state, &sub, raw.as_deref(), ITEMS).await?;
+    let mut items = Vec::with_capacity(stories.len());
+    for story in &stories {
+        items.push(mapper.item(story).await?);
+    }
+    let link = next_link(next.as_deref());
+    let mut res = ([(header::CACHE_CONTROL, "private, no-cache")], Json(ItemsPage { items, next })).into_response();
+    if let Some(link) = link {
+        res.headers_mut().insert(header::LINK, link);
+    }
+    Ok(res)
+}
+
+/// A page of a subscriber's list, in the order shown.
+pub(crate) struct ListPage<'a> {
+    /// The stories of the page.
+    pub stories: Vec<Story>,
+    /// Absolute URL of the next page, `None` on the last one.
+    pub next: Option<String>,
+    /// A mapper that knows the editions already.
+    pub mapper: Mapper<'a>,
+}
+
+/// The page of stories a list request asks for, of those the subscriber may
+/// see: reads the list's parameters (`since`, `section`, `language`, `limit`,
+/// `cursor`) and refuses bad ones. Every list of the wire (ninjs, NewsML-G2)
+/// answers through it; `list_path` is the list's own path, for the next page.
+pub(crate) async fn list<'a>(
+    state: &'a AppState,
+    sub: &Subscriber,
+    raw_query: Option<&str>,
+    list_path: &str,
+) -> Result<ListPage<'a>, WireError> {
+    let q = parse_query(raw_query.unwrap_or(""))?;
     let limit = match q.limit.as_deref() {
         None => DEFAULT_LIMIT,
         Some(l) => l.parse::<i64>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
@@ -258,11 +296,10 @@ async fn items(
         .await?;
     let more = found.len() as i64 > limit;
     let page: Vec<(i64, i64)> = found.into_iter().take(limit as usize).collect();
-    let mut mapper = Mapper::new(&state, editions);
-    let mut items = Vec::with_capacity(page.len());
+    let mut stories = Vec::with_capacity(page.len());
     for (news_id, _) in &page {
         if let Some(story) = state.store.story(*news_id).await? {
-            items.push(mapper.item(&story).await?);
+            stories.push(story);
         }
     }
     let next = match (more, page.last()) {
@@ -271,16 +308,16 @@ async fn items(
             params.push(("limit", limit.to_string()));
             params.push(("cursor", encode_cursor(*vt, *id)));
             let query = serde_urlencoded_pairs(&params);
-            Some(format!("{}{ITEMS}?{query}", state.config.public_url))
+            Some(format!("{}{list_path}?{query}", state.config.public_url))
         }
         _ => None,
     };
-    let link = next.as_ref().and_then(|n| HeaderValue::from_str(&format!("<{n}>; rel=\"next\"")).ok());
-    let mut res = ([(header::CACHE_CONTROL, "private, no-cache")], Json(ItemsPage { items, next })).into_response();
-    if let Some(link) = link {
-        res.headers_mut().insert(header::LINK, link);
-    }
-    Ok(res)
+    Ok(ListPage { stories, next, mapper: Mapper::new(state, editions) })
+}
+
+/// `Link: <next>; rel="next"` for a list page that has a next one.
+pub(crate) fn next_link(next: Option<&str>) -> Option<HeaderValue> {
+    next.and_then(|n| HeaderValue::from_str(&format!("<{n}>; rel=\"next\"")).ok())
 }
 
 fn url_params(q: &ItemsQuery) -> Vec<(&'static str, String)> {
@@ -318,6 +355,20 @@ async fn item(
     Path(raw_id): Path<String>,
     Authorized(sub): Authorized,
 ) -> Result<Response, WireError> {
+    let (story, mut mapper) = visible_story(&state, &sub, &raw_id).await?;
+    let item = mapper.item(&story).await?;
+    Ok(([(header::CACHE_CONTROL, "private, no-cache")], Json(item)).into_response())
+}
+
+/// The story `raw_id` names, if the subscriber may see it: public now, or
+/// public once and taken down since (so subscribers see the retraction), in an
+/// edition and section of theirs; otherwise 404 (400 for a malformed id).
+/// Every single-item endpoint of the wire answers through it.
+pub(crate) async fn visible_story<'a>(
+    state: &'a AppState,
+    sub: &Subscriber,
+    raw_id: &str,
+) -> Result<(Story, Mapper<'a>), WireError> {
     let news_id: i64 = raw_id
         .parse()
         .ok()
@@ -325,20 +376,18 @@ async fn item(
         .ok_or_else(|| WireError::BadRequest(format!("news_id must be a positive integer, found `{raw_id}`")))?;
     let not_found = || WireError::NotFound(format!("there is no item {news_id} for this subscriber"));
     let story = state.store.story(news_id).await?.ok_or_else(not_found)?;
-    // Public now, or public once and taken down since (so subscribers see the retraction).
     let visible = story.status == StoryStatus::Published || (story.status.is_gone() && story.published_at.is_some());
     if !visible {
         return Err(not_found());
     }
     let editions = state.store.editions().await?;
-    let mut mapper = Mapper::new(&state, editions);
+    let mut mapper = Mapper::new(state, editions);
     let Some((edition, trail)) = mapper.place(&story).await? else { return Err(not_found()) };
     let path = trail.last().map(|s| s.path.as_str()).unwrap_or_default();
     if !sub.allows(&edition.lang, path) {
         return Err(not_found());
     }
-    let item = mapper.item(&story).await?;
-    Ok(([(header::CACHE_CONTROL, "private, no-cache")], Json(item)).into_response())
+    Ok((story, mapper))
 }
 
 /// Maps stories to ninjs, loading each edition's sections once.
