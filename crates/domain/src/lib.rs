@@ -15,5 +15,6 @@ pub mod saved_page;
 pub mod slug;
 pub mod text;
 pub mod workflow;
+pub mod wxr;
 
 pub use model::*;
