@@ -71,6 +71,22 @@ pub struct ServeArgs {
 pub enum ImportCommand {
     /// Import saved article pages in the seed's text format; prints News ID and URL per story.
     Page(ImportPageArgs),
+    /// Import a WordPress export (WXR): posts, categories, tags, authors, comments, photos found under
+    /// --media-dir, and 301 redirects from the old addresses; idempotent. Prints what was skipped and why.
+    Wxr(ImportWxrArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportWxrArgs {
+    /// Edition (language code) to import into; default: the default edition.
+    #[arg(long, value_name = "LANG")]
+    pub edition: Option<String>,
+    /// A copy of the old site's wp-content/uploads: photos are taken from there, never from the internet.
+    #[arg(long, value_name = "DIR")]
+    pub media_dir: Option<PathBuf>,
+    /// The export file (Tools → Export in WordPress).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -103,6 +119,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => crate::startup::migrate(&config(&cli, None)?).await,
         Command::Import(ImportCommand::Page(args)) => {
             crate::import::import_pages(&config(&cli, None)?, args.edition.as_deref(), &args.files).await
+        }
+        Command::Import(ImportCommand::Wxr(args)) => {
+            crate::wxr::import_wxr(&config(&cli, None)?, args.edition.as_deref(), &args.file, args.media_dir.as_deref())
+                .await
         }
         Command::Demo(args) => crate::demo::run(&config(&cli, None)?, args.stories as usize).await,
         Command::Subscriber(cmd) => crate::subscriber::run(&config(&cli, None)?, cmd).await,

@@ -37,6 +37,18 @@ async fn create_edition(store: &Store, config: &Config, lang: &str) -> anyhow::R
     Ok(e)
 }
 
+/// The edition an import goes into: `lang`'s (created on first import), else the default one.
+pub(crate) async fn target_edition(store: &Store, config: &Config, lang: Option<&str>) -> anyhow::Result<Edition> {
+    let default = crate::startup::ensure_default_edition(store, config).await?;
+    Ok(match lang {
+        Some(lang) if lang != default.lang => match store.edition_by_lang(lang).await? {
+            Some(e) => e,
+            None => create_edition(store, config, lang).await?,
+        },
+        _ => default,
+    })
+}
+
 /// Reads and checks one file; the error names the file and line.
 fn read_page(path: &Path, edition: &Edition) -> anyhow::Result<StoryInput> {
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
@@ -51,14 +63,7 @@ fn read_page(path: &Path, edition: &Edition) -> anyhow::Result<StoryInput> {
 /// A bad file is reported and skipped (nothing of it stored); the command fails if any file failed.
 pub async fn import_pages(config: &Config, edition: Option<&str>, files: &[PathBuf]) -> anyhow::Result<()> {
     let store = crate::startup::open_store(config).await?;
-    let default = crate::startup::ensure_default_edition(&store, config).await?;
-    let edition = match edition {
-        Some(lang) if lang != default.lang => match store.edition_by_lang(lang).await? {
-            Some(e) => e,
-            None => create_edition(&store, config, lang).await?,
-        },
-        _ => default,
-    };
+    let edition = target_edition(&store, config, edition).await?;
     let base = config.public_url();
     let prefix = if edition.is_default { String::new() } else { format!("/{}", edition.lang) };
     let mut failed = Vec::new();

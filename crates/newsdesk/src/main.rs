@@ -11,6 +11,7 @@ mod serve;
 mod startup;
 mod subscriber;
 mod users;
+mod wxr;
 
 use clap::Parser;
 

@@ -10,6 +10,7 @@ mod editions;
 mod error;
 mod feeds;
 mod http;
+mod legacy;
 pub mod media;
 pub mod metrics;
 mod render;
@@ -311,6 +312,8 @@ pub fn app(state: AppState) -> Router {
         .merge(metrics::router())
         .fallback(|| async { AppError::NotFound })
         .layer(axum::middleware::from_fn_with_state(state.clone(), error::render_error_pages))
+        // Old addresses of imported sites: after the error pages, so it sees their 404s.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), legacy::old_addresses))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))

@@ -466,8 +466,16 @@ pub fn plan(export: &Export, media: &HashMap<String, Result<String, String>>) ->
         let mut body_notes = Vec::new();
         let ctx = BodyContext { attachments: &attachments, children: &children, media };
         let body = convert(&item.content, &ctx, &mut body_notes);
+        // One line per distinct note: a post with ten galleries of the same photos says so once.
+        let mut counted: Vec<(String, usize)> = Vec::new();
         for n in body_notes {
-            note(n);
+            match counted.iter_mut().find(|(m, _)| *m == n) {
+                Some((_, k)) => *k += 1,
+                None => counted.push((n, 1)),
+            }
+        }
+        for (n, k) in counted {
+            note(if k == 1 { n } else { format!("{n} ({k} times)") });
         }
         let photo = match item.meta("_thumbnail_id").and_then(|v| v.trim().parse::<i64>().ok()) {
             Some(id) => match attachments.get(&id) {
