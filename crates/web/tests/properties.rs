@@ -183,3 +183,61 @@ fn no_url_input_is_a_server_error_sqlite() {
 fn no_url_input_is_a_server_error_postgres() {
     no_input_is_a_server_error(TestDb::postgres, 128);
 }
+
+/// A small real picture of each kind the library takes, encoded by `image`.
+fn real_picture(kind: usize) -> Vec<u8> {
+    let img = image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(24, 16, |x, y| {
+        image::Rgb([(x * 10) as u8, (y * 15) as u8, 128])
+    }));
+    let format = [image::ImageFormat::Jpeg, image::ImageFormat::Png, image::ImageFormat::WebP][kind % 3];
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, format).expect("encode");
+    out.into_inner()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Uploads: any bytes, also behind each format's magic number, are refused
+    /// with a message or inspected (sniffed, metadata stripped, size read), never a panic.
+    #[test]
+    fn any_upload_is_refused_or_inspected_without_panic(magic in 0usize..5, rest in prop::collection::vec(any::<u8>(), 0..4096)) {
+        let mut bytes: Vec<u8> = match magic {
+            0 => Vec::new(),
+            1 => b"\xFF\xD8\xFF\xE1\x00\x10Exif\x00\x00MM\x00\x2A".to_vec(),
+            2 => b"\xFF\xD8\xFF\xE2\x00\x20MPF\x00II\x2A\x00".to_vec(),
+            3 => b"\x89PNG\r\n\x1a\n".to_vec(),
+            _ => b"RIFF\x00\x10\x00\x00WEBPVP8X".to_vec(),
+        };
+        bytes.extend(rest);
+        let _ = newsdesk_web::media::inspect(&bytes, 64_000_000);
+    }
+
+    /// Real pictures cut short or with bytes changed anywhere: refused or inspected, never a panic,
+    /// and what is kept still sniffs as the kind it was.
+    #[test]
+    fn damaged_real_pictures_never_panic(kind in 0usize..3, cut in any::<prop::sample::Index>(), flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6)) {
+        let mut bytes = real_picture(kind);
+        for (at, b) in flips {
+            let i = at.index(bytes.len());
+            bytes[i] = b;
+        }
+        let keep = cut.index(bytes.len()).max(1);
+        bytes.truncate(keep);
+        if let Ok(inspected) = newsdesk_web::media::inspect(&bytes, 64_000_000) {
+            prop_assert!(newsdesk_web::media::sniff(&inspected.to_photo("", "").bytes).is_ok());
+            // What passed inspection is decoded and resized (or refused) without a panic too.
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let work = newsdesk_web::media::ImageWork::new(64_000_000, 1);
+            let _ = rt.block_on(work.renditions(&inspected));
+        }
+    }
+}
+
+#[test]
+fn real_pictures_of_each_kind_are_inspected() {
+    for kind in 0..3 {
+        let inspected = newsdesk_web::media::inspect(&real_picture(kind), 64_000_000).expect("a real picture");
+        assert_eq!((inspected.width, inspected.height), (24, 16));
+    }
+}
