@@ -361,6 +361,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/stories/{id}", &["get", "patch"]),
     ("/api/v1/stories/{id}/publish", &["post"]),
     ("/api/v1/stories/{id}/workflow", &["post"]),
+    ("/api/v1/stories/{id}/lock", &["post", "delete"]),
     ("/api/v1/sections", &["get"]),
     ("/api/v1/tags", &["get"]),
     ("/api/v1/authors", &["get"]),

@@ -8,6 +8,7 @@
 pub mod auth;
 mod comments;
 mod editions;
+mod locks;
 mod media;
 mod page;
 mod stories;
@@ -273,6 +274,7 @@ fn table() -> Table {
         .get("/admin/account", UseBackOffice, auth::account_page)
         .post("/admin/account/password", UseBackOffice, auth::change_password);
     let t = stories::routes(t);
+    let t = locks::routes(t);
     let t = subscribers::routes(t);
     let t = taxonomy::routes(t);
     let t = editions::routes(t);

@@ -350,6 +350,8 @@ async fn render_editor(
     let known_tags: Vec<String> =
         state.store.tags_in_use(edition.id, 2000).await?.into_iter().map(|t| t.name).collect();
     let tz = edition.time_zone;
+    // The edit lock: taken by whoever may edit; read-only while someone else holds it.
+    let lock = super::locks::editor_lock(state, staff, p.story, p.extras).await?;
     let story = p.story.map(|s| {
         let own = p.extras.is_some_and(|e| staff.actor().owns(e));
         minijinja::context! {
@@ -362,7 +364,7 @@ async fn render_editor(
             scheduled => p.extras.and_then(|e| e.scheduled_at).map(|t| dates::format_long(t, tz)),
             correction_note => p.extras.map(|e| e.correction_note.clone()),
             public_note => p.extras.map(|e| e.public_note.clone()),
-            editable => may_edit(staff.role, s.status, own),
+            editable => may_edit(staff.role, s.status, own) && !lock.read_only,
             slug_fixed => s.published_at.is_some(),
             actions => Action::available(staff.role, s.status)
                 .into_iter()
@@ -396,6 +398,7 @@ async fn render_editor(
         &title,
         minijinja::context! {
             story => story,
+            lock => lock.view,
             translations => translations,
             can_link_translations => staff.can(Permission::Publish),
             photo => photo,
@@ -493,6 +496,7 @@ async fn edit(
         "restored" => "The revision was restored as a new version.".to_string(),
         "correction" => "The correction was published.".to_string(),
         "translation" => "The translation links were saved.".to_string(),
+        "takeover" => "You took over editing; the previous editor is told within half a minute.".to_string(),
         other => match other.parse::<Action>() {
             Ok(a) => format!("Done: {}.", a.label()),
             Err(_) => "Saved.".to_string(),

@@ -1,6 +1,6 @@
 //! The JSON API (`/api/v1/...`): a public read API for apps (stories,
 //! sections, tags, authors, most visited, search) and a write API for the
-//! newsroom with personal tokens (create, update, workflow).
+//! newsroom with personal tokens (create, update, workflow, edit locks).
 //!
 //! Every route is registered together with its OpenAPI description
 //! (`utoipa_axum::routes!`), so the document at `/api/v1/openapi.json` is built
@@ -76,6 +76,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(read::one_story, write::update_story))
         .routes(routes!(write::publish_story))
         .routes(routes!(write::story_workflow))
+        .routes(routes!(write::lock_story, write::unlock_story))
         .routes(routes!(read::sections))
         .routes(routes!(read::tags))
         .routes(routes!(read::authors))

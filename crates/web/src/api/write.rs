@@ -492,3 +492,118 @@ pub(super) async fn publish_story(
     };
     apply_action(&state, &user, id, req).await
 }
+
+// ----- edit locks -----
+
+/// Asking for a story's edit lock (the body may also be empty).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LockRequest {
+    /// Take the lock even from someone else who holds it (they learn it at their next heartbeat).
+    #[serde(default)]
+    pub takeover: bool,
+}
+
+/// A story's edit lock: who is editing it, until when unless renewed.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EditLock {
+    /// News ID.
+    pub news_id: i64,
+    /// The holder's user id.
+    pub user_id: i64,
+    /// The holder's display name.
+    pub name: String,
+    /// When the holder took it (a renewal keeps the time).
+    #[schema(format = DateTime)]
+    pub taken_at: String,
+    /// When it runs out unless renewed.
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+    /// How long a lock lasts without renewal, in seconds: send the request again before then.
+    pub lease_seconds: i64,
+    /// Whoever held the lock when this request took it over.
+    pub taken_over_from: Option<String>,
+}
+
+/// Takes (or renews) the edit lock of a story, as opening it in the back-office editor does.
+#[utoipa::path(
+    post,
+    path = "/api/v1/stories/{id}/lock",
+    tag = "write",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "News ID", minimum = 1, example = 84427)),
+    request_body(content = Option<LockRequest>, description = "Optional; `{\"takeover\": true}` takes the lock from \
+        its holder (audited)"),
+    responses(
+        (status = 200, description = "The caller holds the lock", body = EditLock),
+        (status = 400, description = "The body is malformed", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "The caller may not edit this story", body = ErrorBody),
+        (status = 404, description = "No such story", body = ErrorBody),
+        (status = 409, description = "Someone else is editing the story; the message says who and since when",
+            body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+    )
+)]
+pub(super) async fn lock_story(
+    State(state): State<AppState>,
+    user: ApiUser,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    use newsdesk_storage::LockOutcome as Outcome;
+    let id = news_id_of(path)?;
+    let req: LockRequest = match &body {
+        Ok(b) if b.iter().all(u8::is_ascii_whitespace) => LockRequest::default(),
+        _ => json_body(&headers, body)?,
+    };
+    let story = state.store.story(id).await?.ok_or_else(|| ApiError::not_found(format!("There is no story {id}.")))?;
+    let tz = edition_of(&state, story.edition_id)?.time_zone;
+    let (lock, from) = match desk::locks::take(&state, &user.0, id, chrono::Utc::now(), req.takeover).await? {
+        Outcome::Taken(lock) => (lock, None),
+        Outcome::TookOver { lock, from } => (lock, Some(from.name)),
+        Outcome::Busy(other) => {
+            return Err(ApiError::conflict(format!(
+                "Story {id} is being edited by {} since {}; send {{\"takeover\": true}} to take it over.",
+                other.name,
+                dates::iso8601(other.taken_at, tz)
+            )));
+        }
+    };
+    let body = EditLock {
+        news_id: lock.news_id,
+        user_id: lock.user_id,
+        name: lock.name,
+        taken_at: dates::iso8601(lock.taken_at, tz),
+        expires_at: dates::iso8601(lock.expires_at, tz),
+        lease_seconds: desk::locks::LEASE.num_seconds(),
+        taken_over_from: from,
+    };
+    Ok((StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
+}
+
+/// Gives up the caller's edit lock of a story (someone else's lock stays).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/stories/{id}/lock",
+    tag = "write",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "News ID", minimum = 1, example = 84427)),
+    responses(
+        (status = 204, description = "The caller holds no lock on the story now"),
+        (status = 400, description = "The path is malformed", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "The role may not write stories", body = ErrorBody),
+        (status = 404, description = "No such story", body = ErrorBody),
+    )
+)]
+pub(super) async fn unlock_story(
+    State(state): State<AppState>,
+    user: ApiUser,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let id = news_id_of(path)?;
+    desk::locks::release(&state, &user.0, id).await?;
+    Ok((StatusCode::NO_CONTENT, [(header::CACHE_CONTROL, "no-store")]).into_response())
+}

@@ -10,6 +10,7 @@
 //! the one error type ([`DeskError`]) once.
 
 mod comments;
+pub mod locks;
 mod media;
 mod stories;
 
