@@ -40,11 +40,13 @@ pub enum Permission {
     ViewAudit,
     /// Edition settings: calendar, digits, comment moderation.
     ManageEditions,
+    /// Create desks, their stages and members.
+    ManageDesks,
 }
 
 impl Permission {
     /// Every permission, for tests and documentation.
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Permission::UseBackOffice,
         Permission::WriteStories,
         Permission::EditAnyStory,
@@ -56,6 +58,7 @@ impl Permission {
         Permission::ManageSubscribers,
         Permission::ViewAudit,
         Permission::ManageEditions,
+        Permission::ManageDesks,
     ];
 }
 
