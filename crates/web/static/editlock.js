@@ -51,6 +51,8 @@
     if (lost || leaving) return;
     navigator.sendBeacon(box.dataset.release, new URLSearchParams({ csrf: csrf }));
   });
+  // Back to this tab: learn at once whether someone took over meanwhile.
+  window.addEventListener("focus", beat);
   // Back from the browser's page cache: the lock was given up on leaving; take it again.
   window.addEventListener("pageshow", function (ev) { if (ev.persisted) { leaving = false; beat(); } });
 })();

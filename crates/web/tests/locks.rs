@@ -334,6 +334,20 @@ backend_test! {
         assert!(matches!(locks::take(&app.state, &rita.actor, draft, Utc::now(), false).await.expect("own"), LockOutcome::Taken(_)));
         let page = open(&app.state, &ann, draft).await;
         assert!(holder_banner(&page.body).is_some_and(|b| b.contains("Rita Reporter")));
+        // Once she submitted it she may not edit it: her heartbeat is refused and gives the lock up...
+        let v = app.db.store.story(draft).await.expect("read").expect("draft").version;
+        let submitted = post(&app.state, &rita, &format!("/admin/stories/{draft}/workflow"), &[("action", "submit"), ("version", &v.to_string())], "text/html").await;
+        assert_eq!(submitted.status, StatusCode::SEE_OTHER, "{}", submitted.body);
+        assert_eq!(heartbeat(&app.state, &rita, draft).await.0, StatusCode::FORBIDDEN);
+        assert_eq!(holder(&app, draft).await, None);
+        // ...and so does opening it again (the page after "Submit"): the editor finds it free.
+        locks::take(&app.state, &ann.actor, draft, Utc::now(), false).await.expect("take");
+        locks::release(&app.state, &ann.actor, draft).await.expect("release");
+        app.db.store.take_lock(draft, newsdesk_storage::LockUser { user_id: rita.actor.user_id, name: "Rita Reporter" }, Utc::now(), locks::LEASE, None).await.expect("stale lock");
+        let mine = open(&app.state, &rita, draft).await;
+        assert!(read_only(&mine.body) && holder_banner(&mine.body).is_none(), "read-only for her, without a banner");
+        assert_eq!(holder(&app, draft).await, None);
+        assert!(!read_only(&open(&app.state, &ann, draft).await.body));
         // No such story.
         assert!(matches!(locks::take(&app.state, &ann.actor, 999_999, Utc::now(), false).await, Err(DeskError::NotFound(_))));
         assert_eq!(post(&app.state, &ann, "/admin/stories/999999/lock", &[], "text/html").await.status, StatusCode::NOT_FOUND);

@@ -76,6 +76,8 @@ pub(super) async fn editor_lock(
             Err(e) => return Err(e.into()),
         }
     } else {
+        // One who may not edit the story (any more: a reporter who just submitted it) holds no lock on it.
+        locks::release(state, &actor, story.news_id).await?;
         (false, locks::lock_of(state, story.news_id, now).await?, false)
     };
     let id = story.news_id;

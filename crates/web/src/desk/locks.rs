@@ -53,14 +53,21 @@ pub async fn take(
 
 /// The editor's heartbeat: renews `actor`'s lock. A lock that ran out
 /// unnoticed is taken again when nobody else took it meanwhile; otherwise the
-/// answer is [`Heartbeat::Lost`] with the one who holds it now.
+/// answer is [`Heartbeat::Lost`] with the one who holds it now. One who may
+/// no longer edit the story (it was submitted, published, killed, moved out of
+/// their sections) is refused and their lock given up.
 pub async fn heartbeat(
     state: &AppState,
     actor: &Actor,
     news_id: i64,
     now: DateTime<Utc>,
 ) -> Result<Heartbeat, DeskError> {
-    check_may_edit(state, actor, news_id).await?;
+    if let Err(e) = check_may_edit(state, actor, news_id).await {
+        if matches!(e, DeskError::Forbidden(_) | DeskError::Conflict { .. }) {
+            state.store.release_lock(news_id, actor.user_id).await?;
+        }
+        return Err(e);
+    }
     match state.store.heartbeat_lock(news_id, actor.user_id, now, LEASE).await? {
         Heartbeat::Lost(None) => match state.store.take_lock(news_id, user_of(actor), now, LEASE, None).await? {
             LockOutcome::Taken(lock) | LockOutcome::TookOver { lock, .. } => Ok(Heartbeat::Renewed(lock)),
