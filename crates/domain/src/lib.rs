@@ -7,6 +7,7 @@ pub mod comments;
 pub mod dates;
 pub mod html;
 pub mod i18n;
+pub mod ingest;
 pub mod limits;
 pub mod model;
 pub mod ninjs;
