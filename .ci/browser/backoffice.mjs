@@ -146,8 +146,8 @@ try {
   });
   await check("a correction shows Updated: on the public page", async () => {
     await editor.goto(`/admin/stories/${newsId}/edit`);
-    await editor.fill("textarea[name=note]", "An earlier version gave the wrong day.");
-    await Promise.all([editor.waitForURL(/saved=correction/), editor.click("form[action$=correction] button")]);
+    await editor.fill("textarea[name=correction_note]", "An earlier version gave the wrong day.");
+    await Promise.all([editor.waitForURL(/saved=correction/), editor.click("button[name=action][value=correct]")]);
     const anon = await (await context()).newPage();
     await anon.goto(`/news/${newsId}`);
     const meta = await anon.locator(".story-meta").innerText();
@@ -160,9 +160,12 @@ try {
     await editor.goto(`/admin/stories/${newsId}/edit`);
     await other.goto(`/admin/stories/${newsId}/edit`);
     await editor.fill("textarea[name=lead]", "Lead changed in the first browser.");
-    await Promise.all([editor.waitForURL(/saved=saved/), editor.click("form#story-form button[type=submit]")]);
+    // A published story's save is a choice: a quiet fix or an update readers see.
+    await editor.check("input[name=change][value=update]");
+    await Promise.all([editor.waitForURL(/saved=saved/), editor.click("button[name=action][value=save]")]);
     await other.fill("textarea[name=lead]", "Lead changed in the second browser.");
-    await other.click("form#story-form button[type=submit]");
+    await other.check("input[name=change][value=fix]");
+    await other.click("button[name=action][value=save]");
     await other.waitForSelector(".error");
     const msg = await other.locator(".error").innerText();
     expect(msg.includes("Someone else saved this story meanwhile"), `message was: ${msg}`);
@@ -211,6 +214,36 @@ try {
       }
     }
     await editor.setViewportSize({ width: 1280, height: 900 });
+  });
+  await check("a second editor sees the lock banner, takes over, and the first is told", async () => {
+    // The reporter opens a new draft of hers: the lock is hers, her page renews it.
+    await reporter.goto("/admin/stories/new");
+    await reporter.fill("input[name=headline]", `${headline} (locked)`);
+    const option = reporter.locator("select[name=section_id] option").nth(1);
+    await reporter.selectOption("select[name=section_id]", await option.getAttribute("value"));
+    await Promise.all([reporter.waitForURL(/\/admin\/stories\/\d+\/edit/), reporter.click("form#story-form button[type=submit]")]);
+    const lockedId = Number(reporter.url().match(/stories\/(\d+)\/edit/)[1]);
+    expect(await reporter.locator("#edit-lock[data-heartbeat]").count() === 1, "the reporter's page renews no lock");
+    await reporter.fill("textarea[name=lead]", "Unsaved words of the reporter.");
+    // The editor, in another browser, finds it locked and read-only.
+    await editor.goto(`/admin/stories/${lockedId}/edit`);
+    const banner = await editor.locator("#edit-lock").innerText();
+    expect(banner.includes("Being edited by Rita Reporter since"), `banner: ${banner}`);
+    expect(await editor.locator("textarea[name=lead]").isDisabled(), "the editor's fields are not read-only");
+    await shot(editor, "17-locked");
+    // The take-over needs the confirmation.
+    await editor.check("#edit-lock input[name=confirm]");
+    await Promise.all([editor.waitForURL(/saved=takeover/), editor.click("#edit-lock button[type=submit]")]);
+    expect(await editor.locator("textarea[name=lead]").isEditable(), "not editable after the take-over");
+    // The reporter's page learns it at its next heartbeat (here: when its tab gets the focus back).
+    await reporter.evaluate(() => window.dispatchEvent(new Event("focus")));
+    await reporter.waitForSelector("#edit-lock.error:not([hidden])", { timeout: 10000 });
+    const told = await reporter.locator("#edit-lock").innerText();
+    expect(told.includes("Ed Editor took over editing at"), `told: ${told}`);
+    expect((await reporter.inputValue("textarea[name=lead]")) === "Unsaved words of the reporter.", "her unsaved text is gone");
+    expect(await reporter.locator("textarea[name=lead]").evaluate((e) => e.readOnly), "her fields are still writable");
+    expect(await reporter.locator("form#story-form button[type=submit]").first().isDisabled(), "her Save button still works");
+    await shot(reporter, "18-taken-over");
   });
   await check("no script errors in any page", async () => {
     expect(errors.length === 0, errors.join("\n"));
