@@ -260,7 +260,7 @@ impl Store {
     /// The stage with id `id`.
     pub async fn desk_stage(&self, id: i64) -> Result<Option<DeskStage>> {
         let mut conn = self.pool().acquire().await?;
-        stage_in(&mut *conn, id).await
+        stage_in(&mut conn, id).await
     }
 
     /// A desk's members by name.
@@ -280,7 +280,7 @@ impl Store {
     /// Whether `user_id` is a member of desk `desk_id`.
     pub async fn is_desk_member(&self, desk_id: i64, user_id: i64) -> Result<bool> {
         let mut conn = self.pool().acquire().await?;
-        is_member_in(&mut *conn, desk_id, user_id).await
+        is_member_in(&mut conn, desk_id, user_id).await
     }
 
     /// Makes `user_id` a member of desk `desk_id` (`member`) or not. Leaving a

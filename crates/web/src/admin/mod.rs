@@ -7,6 +7,7 @@
 
 pub mod auth;
 mod comments;
+mod desks;
 mod editions;
 mod locks;
 mod media;
@@ -275,6 +276,7 @@ fn table() -> Table {
         .post("/admin/account/password", UseBackOffice, auth::change_password);
     let t = stories::routes(t);
     let t = locks::routes(t);
+    let t = desks::routes(t);
     let t = subscribers::routes(t);
     let t = taxonomy::routes(t);
     let t = editions::routes(t);

@@ -22,8 +22,9 @@ struct NavLink {
 
 /// The back-office menu entries `staff` may use.
 fn nav(staff: &Staff) -> Vec<NavLink> {
-    let entries: [(&str, &str, Permission); 10] = [
+    let entries: [(&str, &str, Permission); 11] = [
         ("Stories", "/admin/stories", Permission::WriteStories),
+        ("Desks", "/admin/desks", Permission::WriteStories),
         ("New story", "/admin/stories/new", Permission::WriteStories),
         ("Comments", "/admin/comments", Permission::ModerateComments),
         ("Media", "/admin/media", Permission::UploadMedia),

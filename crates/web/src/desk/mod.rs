@@ -9,6 +9,7 @@
 //! cached pages. A handler is parse → command → render, and each surface maps
 //! the one error type ([`DeskError`]) once.
 
+pub mod boards;
 mod comments;
 pub mod locks;
 mod media;
