@@ -40,6 +40,8 @@ pub enum Command {
     /// Import content.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Take in other agencies' wire items (NewsML-G2, NITF, ninjs files); prints guid, version and headline per item.
+    Ingest(IngestArgs),
     /// Fill an empty site with the demo edition, the seed story and N synthetic stories.
     Demo(DemoArgs),
     /// Wire subscribers: API keys, webhooks, delivery log.
@@ -100,6 +102,16 @@ pub struct ImportPageArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Name of the source the items come from (a guid is unique per source).
+    #[arg(long, value_name = "NAME", default_value = "cli")]
+    pub source: String,
+    /// NewsML-G2 (newsItem or newsMessage), NITF 3.x or ninjs 1.x-3.x files; the format is read from the content.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Number of synthetic stories.
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(0..=5_000_000))]
@@ -124,6 +136,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::wxr::import_wxr(&config(&cli, None)?, args.edition.as_deref(), &args.file, args.media_dir.as_deref())
                 .await
         }
+        Command::Ingest(args) => crate::ingest::ingest(&config(&cli, None)?, &args.source, &args.files).await,
         Command::Demo(args) => crate::demo::run(&config(&cli, None)?, args.stories as usize).await,
         Command::Subscriber(cmd) => crate::subscriber::run(&config(&cli, None)?, cmd).await,
         Command::User(cmd) => crate::users::run(&config(&cli, None)?, cmd).await,

@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod demo;
 mod import;
+mod ingest;
 mod search;
 mod serve;
 mod startup;
