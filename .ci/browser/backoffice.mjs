@@ -146,8 +146,8 @@ try {
   });
   await check("a correction shows Updated: on the public page", async () => {
     await editor.goto(`/admin/stories/${newsId}/edit`);
-    await editor.fill("textarea[name=note]", "An earlier version gave the wrong day.");
-    await Promise.all([editor.waitForURL(/saved=correction/), editor.click("form[action$=correction] button")]);
+    await editor.fill("textarea[name=correction_note]", "An earlier version gave the wrong day.");
+    await Promise.all([editor.waitForURL(/saved=correction/), editor.click("button[name=action][value=correct]")]);
     const anon = await (await context()).newPage();
     await anon.goto(`/news/${newsId}`);
     const meta = await anon.locator(".story-meta").innerText();
@@ -160,9 +160,12 @@ try {
     await editor.goto(`/admin/stories/${newsId}/edit`);
     await other.goto(`/admin/stories/${newsId}/edit`);
     await editor.fill("textarea[name=lead]", "Lead changed in the first browser.");
-    await Promise.all([editor.waitForURL(/saved=saved/), editor.click("form#story-form button[type=submit]")]);
+    // A published story's save is a choice: a quiet fix or an update readers see.
+    await editor.check("input[name=change][value=update]");
+    await Promise.all([editor.waitForURL(/saved=saved/), editor.click("button[name=action][value=save]")]);
     await other.fill("textarea[name=lead]", "Lead changed in the second browser.");
-    await other.click("form#story-form button[type=submit]");
+    await other.check("input[name=change][value=fix]");
+    await other.click("button[name=action][value=save]");
     await other.waitForSelector(".error");
     const msg = await other.locator(".error").innerText();
     expect(msg.includes("Someone else saved this story meanwhile"), `message was: ${msg}`);

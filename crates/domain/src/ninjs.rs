@@ -51,7 +51,7 @@ pub struct Item {
     /// The headline (`role: main`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub headlines: Vec<Text>,
-    /// The lead (`role: summary`).
+    /// The lead (`role: summary`) and the public corrections (`role: correction`, oldest first).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub descriptions: Vec<Text>,
     /// The body as sanitized HTML.
@@ -91,7 +91,7 @@ pub struct AltId {
 /// A headline or description.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Text {
-    /// `main` or `summary`.
+    /// `main` or `summary` (descriptions: also `correction`).
     pub role: &'static str,
     /// `text/plain`.
     pub contenttype: &'static str,
@@ -281,6 +281,20 @@ pub fn from_story(story: &Story, cx: &Context<'_>) -> Item {
         item.renditions.clear();
     }
     item
+}
+
+/// Adds a story's public corrections (oldest first) to a full item, as
+/// descriptions with the role `correction` (ninjs 2.2 has no field of its own
+/// for them). A retraction carries no content, so no corrections either.
+pub fn add_corrections<'a>(item: &mut Item, notes: impl IntoIterator<Item = &'a str>) {
+    if item.representationtype != "full" {
+        return;
+    }
+    item.descriptions.extend(notes.into_iter().filter(|n| !n.trim().is_empty()).map(|n| Text {
+        role: "correction",
+        contenttype: "text/plain",
+        value: n.to_string(),
+    }));
 }
 
 /// Makes site-relative `src` and `href` values absolute, so the HTML works

@@ -296,7 +296,7 @@ fn restore_drill_brings_back_exactly_the_backed_up_site() {
         "POST",
         &format!("/api/v1/stories/{SEED_ID}/workflow"),
         &token,
-        &serde_json::json!({"action": "kill", "version": seed_version, "public_note": "Withdrawn for the drill."}),
+        &serde_json::json!({"action": "kill", "version": seed_version, "public_note": "Withdrawn for the drill.", "reason": "A backup drill."}),
     );
     assert_eq!(status, 200, "{v}");
     let (_, version) = headline_of(port, &token, edited);

@@ -727,6 +727,16 @@ impl Store {
 }
 
 pub(crate) async fn save_story_in(conn: &mut AnyConnection, input: &StoryInput) -> Result<(NewsId, SaveOutcome)> {
+    save_story_in_as(conn, input, false).await
+}
+
+/// [`save_story_in`]; a `quiet` save of a published story (a silent fix of a
+/// typo) keeps its public update time (`updated_at`: "Updated:", dateModified).
+pub(crate) async fn save_story_in_as(
+    conn: &mut AnyConnection,
+    input: &StoryInput,
+    quiet: bool,
+) -> Result<(NewsId, SaveOutcome)> {
     let section_id = match &input.section {
         SectionRef::Id(id) => {
             let ok = sqlx::query("SELECT 1 FROM sections WHERE id = $1 AND edition_id = $2")
@@ -778,10 +788,14 @@ pub(crate) async fn save_story_in(conn: &mut AnyConnection, input: &StoryInput) 
             "UPDATE stories SET edition_id = $2, section_id = $3, slug = $4, headline = $5, lead = $6, \
              body_source = $7, body_format = $8, body_html = $9, photo_id = $10, status = $11, \
              published_at = $12, modified_at = $13, version = $14, \
-             updated_at = CASE WHEN status = 'published' AND $11 = 'published' THEN $13 ELSE updated_at END \
+             updated_at = CASE WHEN $15 = 0 AND status = 'published' AND $11 = 'published' THEN $13 ELSE updated_at END \
              WHERE news_id = $1",
         );
-        bind_story(q, news_id, section_id, &slug, &body_html, input, t).bind(version).execute(&mut *conn).await?;
+        bind_story(q, news_id, section_id, &slug, &body_html, input, t)
+            .bind(version)
+            .bind(i64::from(quiet))
+            .execute(&mut *conn)
+            .await?;
         (news_id, version, SaveOutcome::Updated)
     } else {
         let news_id = match input.news_id {

@@ -11,7 +11,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::accounts::audit_in;
-use crate::content::{now, record_change, save_story_in};
+use crate::content::{now, record_change, save_story_in_as};
 use crate::{AuditEntry, Result, SaveOutcome, Store, StoreError, StoryInput};
 
 /// Newsroom fields of a story that the public model does not carry.
@@ -124,6 +124,56 @@ pub struct Transition {
 /// The actor of scheduled publishes, in revisions and the audit log.
 pub const SCHEDULER: &str = "scheduler";
 
+/// A save of a story from the newsroom, checked against the version it was based on.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckedSave<'a> {
+    /// The story's fields.
+    pub input: &'a StoryInput,
+    /// The version the user saw; refused ([`StoreError::Stale`]) when the story has moved on.
+    pub expected_version: i64,
+    /// The internal note for the desk.
+    pub editorial_note: &'a str,
+    /// A silent fix of a published story: its public update time stays.
+    pub quiet: bool,
+    /// The audit entry of the save, written when something changed.
+    pub audit: &'a AuditEntry,
+}
+
+/// What [`Store::save_then`] does after the save, in the same transaction.
+#[derive(Debug, Clone, Copy)]
+pub enum Then<'a> {
+    /// A workflow transition (its `expected_version` is ignored: the save's result counts).
+    Transition(&'a Transition),
+    /// A public correction with this note.
+    Correction(&'a str),
+}
+
+/// One public correction of a story.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Correction {
+    /// Id (corrections of a story are shown in the order of their time, then id).
+    pub id: i64,
+    /// The story.
+    pub news_id: NewsId,
+    /// The note readers see.
+    pub note: String,
+    /// Who wrote it (an e-mail address: never shown to readers).
+    pub actor: String,
+    /// When it was published.
+    pub at: DateTime<Utc>,
+}
+
+/// A correction with the story it corrects, for the edition's `/corrections` list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EditionCorrection {
+    /// The correction.
+    pub correction: Correction,
+    /// The story's slug (its page is `/news/{news_id}/{slug}`).
+    pub slug: String,
+    /// The story's headline.
+    pub headline: String,
+}
+
 /// Copies the story's current row into its revisions.
 async fn snapshot(conn: &mut AnyConnection, news_id: NewsId, actor: &str, note: &str) -> Result<()> {
     sqlx::query(
@@ -146,7 +196,8 @@ impl Store {
     /// refused ([`StoreError::Stale`]) when the story has changed since that
     /// version: two people never silently overwrite each other. `audit` is
     /// written in the same transaction when something changed (an entry with
-    /// an empty target id gets the new story's News ID).
+    /// an empty target id gets the new story's News ID). A `quiet` save of a
+    /// published story (a silent fix) keeps its public update time.
     pub async fn save_story_checked(
         &self,
         input: &StoryInput,
@@ -154,52 +205,74 @@ impl Store {
         editorial_note: &str,
         created_by: Option<i64>,
         audit: &AuditEntry,
+        quiet: bool,
     ) -> Result<(NewsId, SaveOutcome)> {
-        if input.headline.trim().is_empty() {
-            return Err(StoreError::Invalid("headline must not be empty".into()));
-        }
         let mut tx = self.begin_write().await?;
-        if let (Some(id), Some(expected)) = (input.news_id, expected_version) {
-            let row =
-                sqlx::query("SELECT version FROM stories WHERE news_id = $1").bind(id).fetch_optional(&mut *tx).await?;
-            let current: i64 = match row {
-                Some(r) => r.try_get("version")?,
-                None => return Err(StoreError::Invalid(format!("there is no story {id}"))),
-            };
-            if current != expected {
-                tx.rollback().await?;
-                return Err(StoreError::Stale { current });
+        let save = SaveIn { input, expected_version, editorial_note, created_by, audit, quiet };
+        match save_checked_in(&mut tx, &save).await {
+            Ok((news_id, outcome, wrote)) => {
+                if wrote {
+                    tx.commit().await?;
+                } else {
+                    tx.rollback().await?;
+                }
+                Ok((news_id, outcome))
             }
-        }
-        let (news_id, outcome) = match save_story_in(&mut tx, input).await {
-            Ok(r) => r,
             Err(e) => {
                 tx.rollback().await?;
-                return Err(e);
+                Err(e)
             }
-        };
-        let note_changed = sqlx::query(
-            "UPDATE stories SET editorial_note = $2, created_by = COALESCE(created_by, $3) \
-             WHERE news_id = $1 AND (editorial_note <> $2 OR (created_by IS NULL AND $3 IS NOT NULL))",
-        )
-        .bind(news_id)
-        .bind(editorial_note)
-        .bind(created_by)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            > 0;
-        if outcome == SaveOutcome::Unchanged && !note_changed {
-            tx.rollback().await?;
-        } else {
-            if audit.target_id.is_empty() {
-                audit_in(&mut tx, &AuditEntry { target_id: news_id.to_string(), ..audit.clone() }).await?;
-            } else {
-                audit_in(&mut tx, audit).await?;
-            }
-            tx.commit().await?;
         }
-        Ok((news_id, if outcome == SaveOutcome::Unchanged && note_changed { SaveOutcome::Updated } else { outcome }))
+    }
+
+    /// Saves what is on the editor's screen and then, in the same
+    /// transaction, applies `then` (publish, schedule, a correction, ...):
+    /// both happen or neither does. `then_audit` is the second step's audit
+    /// entry. Returns the outcome of the save.
+    pub async fn save_then(
+        &self,
+        save: &CheckedSave<'_>,
+        then: Then<'_>,
+        then_audit: &AuditEntry,
+    ) -> Result<SaveOutcome> {
+        let news_id = save
+            .input
+            .news_id
+            .ok_or_else(|| StoreError::Invalid("a story must exist before a workflow step".into()))?;
+        let mut tx = self.begin_write().await?;
+        let checked = SaveIn {
+            input: save.input,
+            expected_version: Some(save.expected_version),
+            editorial_note: save.editorial_note,
+            created_by: None,
+            audit: save.audit,
+            quiet: save.quiet,
+        };
+        let result = async {
+            let (_, outcome, _) = save_checked_in(&mut tx, &checked).await?;
+            let version: i64 = sqlx::query("SELECT version FROM stories WHERE news_id = $1")
+                .bind(news_id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("version")?;
+            match then {
+                Then::Transition(t) => transition_in(&mut tx, t, version).await?,
+                Then::Correction(note) => correction_in(&mut tx, news_id, version, note, &then_audit.actor).await?,
+            }
+            audit_in(&mut tx, then_audit).await?;
+            Ok::<_, StoreError>(outcome)
+        }
+        .await;
+        match result {
+            Ok(outcome) => {
+                tx.commit().await?;
+                Ok(outcome)
+            }
+            Err(e) => {
+                tx.rollback().await?;
+                Err(e)
+            }
+        }
     }
 
     /// The newsroom fields of a story.
@@ -226,42 +299,18 @@ impl Store {
     /// the user saw, with its audit entry in the same transaction.
     pub async fn transition(&self, t: &Transition, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query("SELECT version, status, edition_id FROM stories WHERE news_id = $1")
-            .bind(t.news_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(row) = row else {
+        if let Err(e) = transition_in(&mut tx, t, t.expected_version).await {
             tx.rollback().await?;
-            return Err(StoreError::Invalid(format!("there is no story {}", t.news_id)));
-        };
-        let (version, status): (i64, String) = (row.try_get("version")?, row.try_get("status")?);
-        if version != t.expected_version || status != t.from.as_str() {
-            tx.rollback().await?;
-            return Err(StoreError::Stale { current: version });
+            return Err(e);
         }
-        let edition_id: i64 = row.try_get("edition_id")?;
-        let at = now();
-        sqlx::query(
-            "UPDATE stories SET status = $2, version = version + 1, modified_at = $3, \
-             published_at = CASE WHEN $2 = 'published' AND published_at IS NULL THEN $3 ELSE published_at END, \
-             scheduled_at = $4, public_note = COALESCE($5, public_note) WHERE news_id = $1",
-        )
-        .bind(t.news_id)
-        .bind(t.to.as_str())
-        .bind(at)
-        .bind(t.scheduled_at.map(|d| d.timestamp()))
-        .bind(t.public_note.clone())
-        .execute(&mut *tx)
-        .await?;
-        snapshot(&mut tx, t.news_id, &t.actor, &t.note).await?;
-        record_change(&mut tx, t.news_id, edition_id).await?;
         audit_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Records a public correction of a published story: the note, and
-    /// `updated_at` (shown as "Updated:" and as dateModified), with its audit entry.
+    /// Records a public correction of a published story: the note (kept with
+    /// every earlier one, see [`Store::corrections`]), and `updated_at` (shown
+    /// as "Updated:" and as dateModified), with its audit entry.
     pub async fn add_correction(
         &self,
         news_id: NewsId,
@@ -269,37 +318,57 @@ impl Store {
         note: &str,
         audit: &AuditEntry,
     ) -> Result<()> {
-        let actor = audit.actor.as_str();
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query("SELECT version, status, edition_id FROM stories WHERE news_id = $1")
-            .bind(news_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| StoreError::Invalid(format!("there is no story {news_id}")))?;
-        let version: i64 = row.try_get("version")?;
-        if version != expected_version {
+        if let Err(e) = correction_in(&mut tx, news_id, expected_version, note, &audit.actor).await {
             tx.rollback().await?;
-            return Err(StoreError::Stale { current: version });
+            return Err(e);
         }
-        if row.try_get::<String, _>("status")? != "published" {
-            tx.rollback().await?;
-            return Err(StoreError::Invalid("only a published story can be corrected".into()));
-        }
-        let at = now();
-        sqlx::query(
-            "UPDATE stories SET correction_note = $2, updated_at = $3, modified_at = $3, version = version + 1 \
-             WHERE news_id = $1",
-        )
-        .bind(news_id)
-        .bind(note)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-        snapshot(&mut tx, news_id, actor, &format!("correction: {note}")).await?;
-        record_change(&mut tx, news_id, row.try_get("edition_id")?).await?;
         audit_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The public corrections of a story, oldest first.
+    pub async fn corrections(&self, news_id: NewsId) -> Result<Vec<Correction>> {
+        let rows = sqlx::query(
+            "SELECT id, news_id, note, actor, created_at FROM story_corrections WHERE news_id = $1 \
+             ORDER BY created_at, id",
+        )
+        .bind(news_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(correction_from).collect()
+    }
+
+    /// Whether the story has any public correction (its changes then drop the `/corrections` page).
+    pub async fn has_corrections(&self, news_id: NewsId) -> Result<bool> {
+        let row = sqlx::query("SELECT 1 AS one FROM story_corrections WHERE news_id = $1 LIMIT 1")
+            .bind(news_id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// The edition's newest corrections of stories published now, newest first.
+    pub async fn recent_corrections(&self, edition_id: i64, limit: i64) -> Result<Vec<EditionCorrection>> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.news_id, c.note, c.actor, c.created_at, s.slug, s.headline FROM story_corrections c \
+             JOIN stories s ON s.news_id = c.news_id \
+             WHERE c.edition_id = $1 AND s.status = 'published' ORDER BY c.created_at DESC, c.id DESC LIMIT $2",
+        )
+        .bind(edition_id)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(EditionCorrection {
+                    correction: correction_from(r)?,
+                    slug: r.try_get("slug")?,
+                    headline: r.try_get("headline")?,
+                })
+            })
+            .collect()
     }
 
     /// Scheduled stories whose time has come, with that time (the scheduler
@@ -406,6 +475,144 @@ impl Store {
                 .await?;
         row.as_ref().map(revision_from).transpose()
     }
+}
+
+/// What [`save_checked_in`] saves.
+struct SaveIn<'a> {
+    input: &'a StoryInput,
+    expected_version: Option<i64>,
+    editorial_note: &'a str,
+    created_by: Option<i64>,
+    audit: &'a AuditEntry,
+    quiet: bool,
+}
+
+/// The checked save inside a transaction: the News ID, the outcome, and
+/// whether anything was written (else the caller may roll back).
+async fn save_checked_in(conn: &mut AnyConnection, s: &SaveIn<'_>) -> Result<(NewsId, SaveOutcome, bool)> {
+    let input = s.input;
+    if input.headline.trim().is_empty() {
+        return Err(StoreError::Invalid("headline must not be empty".into()));
+    }
+    if let (Some(id), Some(expected)) = (input.news_id, s.expected_version) {
+        let row =
+            sqlx::query("SELECT version FROM stories WHERE news_id = $1").bind(id).fetch_optional(&mut *conn).await?;
+        let current: i64 = match row {
+            Some(r) => r.try_get("version")?,
+            None => return Err(StoreError::Invalid(format!("there is no story {id}"))),
+        };
+        if current != expected {
+            return Err(StoreError::Stale { current });
+        }
+    }
+    let (news_id, outcome) = save_story_in_as(conn, input, s.quiet).await?;
+    let note_changed = sqlx::query(
+        "UPDATE stories SET editorial_note = $2, created_by = COALESCE(created_by, $3) \
+         WHERE news_id = $1 AND (editorial_note <> $2 OR (created_by IS NULL AND $3 IS NOT NULL))",
+    )
+    .bind(news_id)
+    .bind(s.editorial_note)
+    .bind(s.created_by)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        > 0;
+    let wrote = outcome != SaveOutcome::Unchanged || note_changed;
+    if wrote {
+        if s.audit.target_id.is_empty() {
+            audit_in(conn, &AuditEntry { target_id: news_id.to_string(), ..s.audit.clone() }).await?;
+        } else {
+            audit_in(conn, s.audit).await?;
+        }
+    }
+    Ok((news_id, if outcome == SaveOutcome::Unchanged && note_changed { SaveOutcome::Updated } else { outcome }, wrote))
+}
+
+/// A workflow transition inside a transaction, checked against `expected_version` and `t.from`.
+async fn transition_in(conn: &mut AnyConnection, t: &Transition, expected_version: i64) -> Result<()> {
+    let row = sqlx::query("SELECT version, status, edition_id FROM stories WHERE news_id = $1")
+        .bind(t.news_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else {
+        return Err(StoreError::Invalid(format!("there is no story {}", t.news_id)));
+    };
+    let (version, status): (i64, String) = (row.try_get("version")?, row.try_get("status")?);
+    if version != expected_version || status != t.from.as_str() {
+        return Err(StoreError::Stale { current: version });
+    }
+    let edition_id: i64 = row.try_get("edition_id")?;
+    let at = now();
+    sqlx::query(
+        "UPDATE stories SET status = $2, version = version + 1, modified_at = $3, \
+         published_at = CASE WHEN $2 = 'published' AND published_at IS NULL THEN $3 ELSE published_at END, \
+         scheduled_at = $4, public_note = COALESCE($5, public_note) WHERE news_id = $1",
+    )
+    .bind(t.news_id)
+    .bind(t.to.as_str())
+    .bind(at)
+    .bind(t.scheduled_at.map(|d| d.timestamp()))
+    .bind(t.public_note.clone())
+    .execute(&mut *conn)
+    .await?;
+    snapshot(conn, t.news_id, &t.actor, &t.note).await?;
+    record_change(conn, t.news_id, edition_id).await
+}
+
+/// A public correction inside a transaction: kept in `story_corrections`
+/// (and as the story's last note), the story's public update time moves.
+async fn correction_in(
+    conn: &mut AnyConnection,
+    news_id: NewsId,
+    expected_version: i64,
+    note: &str,
+    actor: &str,
+) -> Result<()> {
+    let row = sqlx::query("SELECT version, status, edition_id FROM stories WHERE news_id = $1")
+        .bind(news_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::Invalid(format!("there is no story {news_id}")))?;
+    let version: i64 = row.try_get("version")?;
+    if version != expected_version {
+        return Err(StoreError::Stale { current: version });
+    }
+    if row.try_get::<String, _>("status")? != "published" {
+        return Err(StoreError::Invalid("only a published story can be corrected".into()));
+    }
+    let edition_id: i64 = row.try_get("edition_id")?;
+    let at = now();
+    sqlx::query(
+        "UPDATE stories SET correction_note = $2, updated_at = $3, modified_at = $3, version = version + 1 \
+         WHERE news_id = $1",
+    )
+    .bind(news_id)
+    .bind(note)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO story_corrections (news_id, edition_id, note, actor, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(news_id)
+    .bind(edition_id)
+    .bind(note)
+    .bind(actor)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    snapshot(conn, news_id, actor, &format!("correction: {note}")).await?;
+    record_change(conn, news_id, edition_id).await
+}
+
+fn correction_from(r: &AnyRow) -> Result<Correction> {
+    Ok(Correction {
+        id: r.try_get("id")?,
+        news_id: r.try_get("news_id")?,
+        note: r.try_get("note")?,
+        actor: r.try_get("actor")?,
+        at: from_unix(r.try_get("created_at")?),
+    })
 }
 
 pub(crate) const REVISION_SELECT: &str = "SELECT version, section_id, slug, headline, lead, body_source, body_format, status, \

@@ -545,6 +545,63 @@ fn write_json(feed: &Feed) -> Result<String, AppError> {
     serde_json::to_string_pretty(&doc).map_err(|e| e.to_string()).map_err(internal("JSON"))
 }
 
+/// The edition's newest public corrections as RSS 2.0 (`/corrections/feed.rss`),
+/// one item per correction (its guid names the correction); cached with the
+/// corrections page's dependency.
+pub(crate) async fn corrections_rss(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let key = uri.path().to_string();
+    let st = state.clone();
+    cached(&state, key, &headers, || async move {
+        let state = &st;
+        let edition = edition(state);
+        let list = state.store.recent_corrections(edition.id, crate::site::CORRECTIONS).await?;
+        let items: Vec<Item> = list
+            .iter()
+            .map(|c| {
+                let news_id = c.correction.news_id;
+                Item {
+                    news_id,
+                    guid: format!("{}#correction-{}", abs(state, &format!("/news/{news_id}")), c.correction.id),
+                    url: abs(state, &format!("/news/{news_id}/{}", c.slug)),
+                    title: c.headline.clone(),
+                    summary: c.correction.note.clone(),
+                    content_html: format!("<p>{}</p>", html::escape(&c.correction.note)),
+                    published: c.correction.at,
+                    modified: c.correction.at,
+                    authors: Vec::new(),
+                    categories: Vec::new(),
+                    image: None,
+                }
+            })
+            .collect();
+        let dep = crate::site::corrections_dep(edition.id);
+        let feed = Feed {
+            title: format!("{} - {}", state.templates.text(&edition.lang, "corrections.title", &[]), edition.name),
+            description: state.templates.text(
+                &edition.lang,
+                "corrections.description",
+                &[("edition", edition.name.as_str())],
+            ),
+            home: abs(state, "/corrections"),
+            base: abs(state, "/corrections"),
+            lang: edition.lang.clone(),
+            tz: edition.time_zone,
+            publisher: Person { name: edition.name.clone(), url: abs(state, "/") },
+            updated: items.iter().map(|i| i.modified).max().unwrap_or_else(Utc::now),
+            dep: dep.clone(),
+            items,
+        };
+        let body = write_rss(&feed)?;
+        let modified = feed.items.iter().map(|i| i.modified).max();
+        Ok(Rendered::Page(CachedPage::document(body, FeedFormat::Rss.content_type(), CC_FEED, modified, vec![dep])))
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -157,6 +157,10 @@ impl AppState {
         {
             deps.extend(site::list_deps_of(self, &story).await?);
         }
+        // The corrections page lists stories with corrections (a new one, a new headline, a take-down).
+        if self.store.has_corrections(news_id).await? {
+            deps.push(site::corrections_dep(edition_id));
+        }
         self.pages.invalidate(&deps);
         self.chrome.invalidate(&edition_id);
         Ok(())

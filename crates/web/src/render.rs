@@ -22,6 +22,7 @@ const THEME: &[(&str, &str)] = &[
     ("latest.html", include_str!("../templates/latest.html")),
     ("most_visited.html", include_str!("../templates/most_visited.html")),
     ("most_visited_page.html", include_str!("../templates/most_visited_page.html")),
+    ("corrections.html", include_str!("../templates/corrections.html")),
     ("macros.html", include_str!("../templates/macros.html")),
     ("admin/base.html", include_str!("../templates/admin/base.html")),
     ("admin/login.html", include_str!("../templates/admin/login.html")),

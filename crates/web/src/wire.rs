@@ -422,7 +422,7 @@ impl<'a> Mapper<'a> {
             None => return Err(StoreError::Invalid(format!("story {} has no known edition", story.news_id))),
         };
         let wire = &self.state.config.wire;
-        Ok(ninjs::from_story(
+        let mut item = ninjs::from_story(
             story,
             &ninjs::Context {
                 public_url: &self.state.config.public_url,
@@ -431,7 +431,12 @@ impl<'a> Mapper<'a> {
                 copyright_holder: &wire.copyright_holder,
                 usage_terms: &wire.usage_terms,
             },
-        ))
+        );
+        if item.representationtype == "full" {
+            let corrections = self.state.store.corrections(story.news_id).await?;
+            ninjs::add_corrections(&mut item, corrections.iter().map(|c| c.note.as_str()));
+        }
+        Ok(item)
     }
 }
 

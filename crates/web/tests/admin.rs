@@ -324,11 +324,11 @@ backend_test! {
 
         // Unpublish: 410; republish: back.
         let v = version_of(&d, id).await;
-        post_as(&d.app, Some(&d.editor), &format!("/admin/stories/{id}/workflow"), &[("action", "unpublish"), ("version", &v)], true).await;
+        post_as(&d.app, Some(&d.editor), &format!("/admin/stories/{id}/workflow"), &[("action", "unpublish"), ("version", &v), ("reason", "Test takedown."), ("confirm", "yes")], true).await;
         assert_eq!(d.app.get(&format!("/news/{id}/oil-exports-rise")).await.status, StatusCode::GONE);
         let v = version_of(&d, id).await;
-        let a = post_as(&d.app, Some(&d.editor), &format!("/admin/stories/{id}/workflow"), &[("action", "kill"), ("version", &v), ("public_note", "")], true).await;
-        assert_eq!(a.status, StatusCode::BAD_REQUEST, "a kill needs a public note");
+        let a = post_as(&d.app, Some(&d.editor), &format!("/admin/stories/{id}/workflow"), &[("action", "kill"), ("version", &v), ("public_note", ""), ("reason", "Test takedown."), ("confirm", "yes")], true).await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "a kill needs a public note");
         let a = post_as(&d.app, Some(&d.editor), &format!("/admin/stories/{id}/workflow"), &[("action", "republish"), ("version", &v)], true).await;
         assert_eq!(a.status, StatusCode::SEE_OTHER);
         assert_eq!(d.app.get(&format!("/news/{id}/oil-exports-rise")).await.status, StatusCode::OK);
@@ -404,7 +404,8 @@ backend_test! {
         let a = post_as(&d.app, Some(&d.editor), "/admin/stories/84427/correction", &[("version", &v), ("note", "An earlier version misstated the export figure.")], true).await;
         assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
         let after = d.app.get(SEED_PATH).await;
-        assert!(after.body.contains("Correction:</strong> An earlier version misstated the export figure."), "{}", common::main_of(&after.body));
+        assert!(after.body.contains("<p class=\"correction\"><strong>Correction:</strong> <time datetime="), "{}", common::main_of(&after.body));
+        assert!(after.body.contains("An earlier version misstated the export figure.</p>"), "{}", common::main_of(&after.body));
         assert!(after.body.contains("Updated:"));
         let modified = |b: &str| b.split("\"dateModified\":\"").nth(1).and_then(|s| s.split('"').next()).map(String::from);
         assert_ne!(modified(&before.body), modified(&after.body), "dateModified moves");
@@ -415,7 +416,7 @@ backend_test! {
     async fn kill_shows_the_public_note_with_410(db) {
         let d = desk(db).await;
         let v = version_of(&d, 84427).await;
-        let a = post_as(&d.app, Some(&d.editor), "/admin/stories/84427/workflow", &[("action", "kill"), ("version", &v), ("public_note", "Withdrawn by court order.")], true).await;
+        let a = post_as(&d.app, Some(&d.editor), "/admin/stories/84427/workflow", &[("action", "kill"), ("version", &v), ("public_note", "Withdrawn by court order."), ("reason", "Test takedown."), ("confirm", "yes")], true).await;
         assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
         let page = d.app.get(SEED_PATH).await;
         assert_eq!(page.status, StatusCode::GONE);
@@ -434,7 +435,7 @@ backend_test! {
         let tz = chrono_tz::Asia::Tehran;
         let past = (Utc::now() - Duration::hours(1)).with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string();
         let a = post_as(&d.app, Some(&d.editor), &format!("/admin/stories/{id}/workflow"), &[("action", "schedule"), ("version", &v), ("scheduled_at", &past)], true).await;
-        assert_eq!(a.status, StatusCode::BAD_REQUEST);
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
         let at = (Utc::now() + Duration::hours(2)).with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string();
         let a = post_as(&d.app, Some(&d.editor), &format!("/admin/stories/{id}/workflow"), &[("action", "schedule"), ("version", &v), ("scheduled_at", &at)], true).await;
         assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
@@ -701,7 +702,7 @@ backend_test! {
 
         // Unpublish: 410, gone from feed and sitemap, ninjs withheld, webhook.
         let v = version_of(&d, 84427).await;
-        post_as(&d.app, Some(&d.editor), "/admin/stories/84427/workflow", &[("action", "unpublish"), ("version", &v)], true).await;
+        post_as(&d.app, Some(&d.editor), "/admin/stories/84427/workflow", &[("action", "unpublish"), ("version", &v), ("reason", "Test takedown."), ("confirm", "yes")], true).await;
         let now = seen(&d, &key).await;
         assert_eq!(now.page_status, StatusCode::GONE);
         assert!(!now.rss.contains(SEED_PATH) && !now.sitemap.contains(SEED_PATH));
@@ -714,7 +715,7 @@ backend_test! {
         assert_eq!(seen(&d, &key).await.page_status, StatusCode::OK);
         assert_eq!(events(&d, s.id).await, ["publish", "correction", "unpublish", "publish"]);
         let v = version_of(&d, 84427).await;
-        post_as(&d.app, Some(&d.editor), "/admin/stories/84427/workflow", &[("action", "kill"), ("version", &v), ("public_note", "Legal takedown.")], true).await;
+        post_as(&d.app, Some(&d.editor), "/admin/stories/84427/workflow", &[("action", "kill"), ("version", &v), ("public_note", "Legal takedown."), ("reason", "Test takedown."), ("confirm", "yes")], true).await;
         let now = seen(&d, &key).await;
         assert_eq!(now.page_status, StatusCode::GONE);
         assert!(now.page.contains("Legal takedown."));
@@ -884,7 +885,7 @@ backend_test! {
         let a = post_as(&d.app, Some(&d.editor), "/admin/stories/84427/correction", &[("version", &v), ("note", "x")], true).await;
         assert_eq!(a.status, StatusCode::FORBIDDEN);
         assert!(a.body.contains("assigned to other sections"));
-        let a = post_as(&d.app, Some(&d.editor), "/admin/stories/84427/workflow", &[("action", "unpublish"), ("version", &v)], true).await;
+        let a = post_as(&d.app, Some(&d.editor), "/admin/stories/84427/workflow", &[("action", "unpublish"), ("version", &v), ("reason", "Test takedown."), ("confirm", "yes")], true).await;
         assert_eq!(a.status, StatusCode::FORBIDDEN);
         let a = post_as(&d.app, Some(&d.editor), "/admin/stories/84427", &[("headline", "x"), ("section_id", &iran.to_string()), ("version", &v)], true).await;
         assert_eq!(a.status, StatusCode::FORBIDDEN);
@@ -927,14 +928,14 @@ backend_test! {
             let d = &d;
             async move {
                 let v = version_of(d, id).await;
-                post_as(&d.app, Some(&s), &format!("/admin/stories/{id}/workflow"), &[("action", action), ("version", &v)], true).await.status
+                post_as(&d.app, Some(&s), &format!("/admin/stories/{id}/workflow"), &[("action", action), ("version", &v), ("reason", "Test takedown."), ("confirm", "yes")], true).await.status
             }
         };
         let save = |s: Session, id: i64, section: String| {
             let d = &d;
             async move {
                 let v = version_of(d, id).await;
-                let fields = [("headline", "Moved"), ("section_id", section.as_str()), ("version", v.as_str())];
+                let fields = [("headline", "Moved"), ("section_id", section.as_str()), ("version", v.as_str()), ("change", "update")];
                 post_as(&d.app, Some(&s), &format!("/admin/stories/{id}"), &fields, true).await.status
             }
         };
@@ -978,5 +979,229 @@ backend_test! {
         // The admin may do all of it.
         let a = post_as(&d.app, Some(&d.admin), "/admin/comments/moderate", &[("one", &format!("{id}:approve"))], true).await;
         assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    }
+}
+
+/// The editor form's fields of story `id` as stored, with `changes` over them.
+async fn editor_form(d: &Desk, id: i64, changes: &[(&'static str, &'static str)]) -> Vec<(&'static str, String)> {
+    let story = d.app.db.store.story(id).await.expect("read").expect("story");
+    let mut form: Vec<(&'static str, String)> = vec![
+        ("headline", story.headline.clone()),
+        ("lead", story.lead.clone()),
+        ("body", story.body_source.clone()),
+        ("section_id", story.section_id.to_string()),
+        ("tags", story.tags.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")),
+        ("authors", story.authors.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ")),
+        ("slug", story.slug.clone()),
+        ("version", story.version.to_string()),
+    ];
+    for (k, v) in changes {
+        form.retain(|(f, _)| f != k);
+        form.push((k, v.to_string()));
+    }
+    form
+}
+
+async fn post_form(d: &Desk, s: &Session, uri: &str, form: &[(&'static str, String)]) -> Answer {
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    post_as(&d.app, Some(s), uri, &fields, true).await
+}
+
+/// The JSON-LD `dateModified` of a page.
+fn date_modified(body: &str) -> Option<String> {
+    body.split("\"dateModified\":\"").nth(1).and_then(|s| s.split('"').next()).map(String::from)
+}
+
+backend_test! {
+    async fn publish_from_the_editor_publishes_what_is_on_the_screen(db) {
+        let d = desk(db).await;
+        let id = create_draft(&d, &d.editor, "Old headline").await;
+        // The editor shows the publish bar with the step buttons inside the form.
+        let page = get_as(&d.app, Some(&d.editor), &format!("/admin/stories/{id}/edit")).await;
+        assert!(page.body.contains("class=\"publish-bar\""), "{}", page.body);
+        assert!(page.body.contains(&format!("name=\"action\" value=\"publish\" formaction=\"/admin/stories/{id}\"")), "{}", page.body);
+
+        // A stale version: 409, nothing published, the typed headline kept in the form.
+        let mut stale = editor_form(&d, id, &[("headline", "Typed while someone saved"), ("action", "publish")]).await;
+        let v = version_of(&d, id).await;
+        stale.retain(|(k, _)| *k != "version");
+        stale.push(("version", (v.parse::<i64>().expect("version") - 1).to_string()));
+        let a = post_form(&d, &d.editor, &format!("/admin/stories/{id}"), &stale).await;
+        assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.body);
+        assert!(a.body.contains("value=\"Typed while someone saved\""), "the typed text is kept");
+        assert_eq!(d.app.db.store.story(id).await.expect("read").expect("story").status.as_str(), "draft");
+
+        // Publish with an unsaved headline: the new headline goes out, in one step.
+        let form = editor_form(&d, id, &[("headline", "New headline"), ("action", "publish")]).await;
+        let a = post_form(&d, &d.editor, &format!("/admin/stories/{id}"), &form).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        assert_eq!(location(&a), format!("/admin/stories/{id}/edit?saved=publish"));
+        let story = d.app.db.store.story(id).await.expect("read").expect("story");
+        assert_eq!((story.status.as_str(), story.headline.as_str()), ("published", "New headline"));
+        let public = d.app.get(&format!("/news/{id}/old-headline")).await;
+        assert_eq!(public.status, StatusCode::OK);
+        assert!(public.body.contains("<h1>New headline</h1>"), "{}", common::main_of(&public.body));
+        // Now the editor says Update and offers the choice of a quiet fix.
+        let page = get_as(&d.app, Some(&d.editor), &format!("/admin/stories/{id}/edit")).await;
+        assert!(page.body.contains(">Update</button>") && page.body.contains("Fix quietly (typo)"), "{}", page.body);
+    }
+}
+
+backend_test! {
+    async fn schedule_from_the_editor_saves_the_fields_too(db) {
+        let d = desk(db).await;
+        let id = create_draft(&d, &d.editor, "To be scheduled").await;
+        let at = (Utc::now() + Duration::days(2)).with_timezone(&chrono_tz::Asia::Tehran).format("%Y-%m-%dT%H:%M").to_string();
+        let at: &'static str = Box::leak(at.into_boxed_str());
+        let form = editor_form(&d, id, &[("headline", "Scheduled headline"), ("action", "schedule"), ("scheduled_at", at)]).await;
+        let a = post_form(&d, &d.editor, &format!("/admin/stories/{id}"), &form).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        let story = d.app.db.store.story(id).await.expect("read").expect("story");
+        assert_eq!((story.status.as_str(), story.headline.as_str()), ("scheduled", "Scheduled headline"));
+        // A step the form does not take (kill) is refused there.
+        let form = editor_form(&d, id, &[("action", "kill")]).await;
+        assert_eq!(post_form(&d, &d.editor, &format!("/admin/stories/{id}"), &form).await.status, StatusCode::BAD_REQUEST);
+    }
+}
+
+backend_test! {
+    async fn unpublish_and_kill_need_a_reason_and_a_confirmation(db) {
+        let d = desk(db).await;
+        let page = get_as(&d.app, Some(&d.editor), "/admin/stories/84427/edit").await;
+        assert!(page.body.contains("name=\"reason\"") && page.body.contains("name=\"confirm\""), "{}", page.body);
+        let v = version_of(&d, 84427).await;
+        for (action, form) in [
+            ("unpublish", vec![("action", "unpublish"), ("version", v.as_str()), ("confirm", "yes")]),
+            ("unpublish", vec![("action", "unpublish"), ("version", v.as_str()), ("reason", "Wrong story."), ("confirm", "")]),
+            ("kill", vec![("action", "kill"), ("version", v.as_str()), ("public_note", "Withdrawn."), ("reason", " "), ("confirm", "yes")]),
+            ("kill", vec![("action", "kill"), ("version", v.as_str()), ("public_note", "Withdrawn."), ("reason", "Court order.")]),
+        ] {
+            let a = post_as(&d.app, Some(&d.editor), "/admin/stories/84427/workflow", &form, true).await;
+            assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{action} {form:?}: {}", a.body);
+            assert!(a.body.contains("class=\"error\""), "{}", a.body);
+            assert_eq!(version_of(&d, 84427).await, v, "nothing changed");
+            assert_eq!(d.app.get(SEED_PATH).await.status, StatusCode::OK);
+        }
+        let a = post_as(&d.app, Some(&d.editor), "/admin/stories/84427/workflow", &[("action", "unpublish"), ("version", &v), ("reason", "Wrong story."), ("confirm", "yes")], true).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        assert_eq!(d.app.get(SEED_PATH).await.status, StatusCode::GONE);
+        let revs = d.app.db.store.revisions(84427).await.expect("revisions");
+        assert_eq!(revs[0].note, "unpublish: Wrong story.", "the reason is on record");
+        let log = d.app.db.store.audit_log(Some(("story", "84427")), 1).await.expect("audit");
+        assert!(log[0].detail.contains("Wrong story."), "{:?}", log[0]);
+    }
+}
+
+backend_test! {
+    async fn a_quiet_fix_keeps_date_modified_and_an_update_moves_it(db) {
+        let d = desk(db).await;
+        let before = d.app.get(SEED_PATH).await;
+        assert!(!before.body.contains("Updated:"));
+        let updated_before = d.app.db.store.story(84427).await.expect("read").expect("story").updated_at;
+        // A published story's save needs the choice.
+        let form = editor_form(&d, 84427, &[("headline", "Defense Ministry: a typo fixed")]).await;
+        let a = post_form(&d, &d.editor, "/admin/stories/84427", &form).await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
+        assert!(a.body.contains("Fix quietly") && a.body.contains("value=\"Defense Ministry: a typo fixed\""));
+        // Fix quietly: the text changes, dateModified and "Updated:" do not.
+        let form = editor_form(&d, 84427, &[("headline", "Defense Ministry: a typo fixed"), ("change", "fix")]).await;
+        let a = post_form(&d, &d.editor, "/admin/stories/84427", &form).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        let fixed = d.app.get(SEED_PATH).await;
+        assert!(fixed.body.contains("Defense Ministry: a typo fixed"));
+        assert!(!fixed.body.contains("Updated:"), "{}", common::main_of(&fixed.body));
+        assert_eq!(date_modified(&fixed.body), date_modified(&before.body));
+        assert_eq!(d.app.db.store.story(84427).await.expect("read").expect("story").updated_at, updated_before);
+        // Update: readers see "Updated:" and dateModified moves.
+        let form = editor_form(&d, 84427, &[("lead", "A new paragraph of news."), ("change", "update")]).await;
+        let a = post_form(&d, &d.editor, "/admin/stories/84427", &form).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        let updated = d.app.get(SEED_PATH).await;
+        assert!(updated.body.contains("Updated:"), "{}", common::main_of(&updated.body));
+        assert_ne!(date_modified(&updated.body), date_modified(&before.body));
+        assert_ne!(d.app.db.store.story(84427).await.expect("read").expect("story").updated_at, updated_before);
+    }
+}
+
+backend_test! {
+    async fn every_correction_is_kept_and_listed(db) {
+        let d = desk(db).await;
+        // Cached before: the corrections page and feed must follow the new corrections.
+        let empty = d.app.get("/corrections").await;
+        assert!(empty.body.contains("No corrections have been published."), "{}: {}", empty.status, empty.body);
+        assert!(!d.app.get("/corrections/feed.rss").await.body.contains("<item>"));
+        let s = d
+            .app
+            .db
+            .store
+            .add_subscriber(&newsdesk_storage::NewSubscriber { name: "Wire".into(), sections: vec![], editions: vec![], rate_limit: 1000 }, &newsdesk_storage::AuditEntry::system("test", "subscriber.create", "subscriber", "", ""))
+            .await
+            .expect("subscriber");
+        let (key, _) = d.app.db.store.create_api_key(s.id, &newsdesk_storage::AuditEntry::system("test", "subscriber.key", "subscriber", "", "")).await.expect("key");
+
+        // The first through the old correction form, the second from the editor with a changed lead.
+        let v = version_of(&d, 84427).await;
+        let a = post_as(&d.app, Some(&d.editor), "/admin/stories/84427/correction", &[("version", &v), ("note", "The first figure was wrong.")], true).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        let form = editor_form(&d, 84427, &[("lead", "The corrected lead."), ("action", "correct"), ("correction_note", "The second figure was wrong too.")]).await;
+        let a = post_form(&d, &d.editor, "/admin/stories/84427", &form).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        assert_eq!(location(&a), "/admin/stories/84427/edit?saved=correction");
+        // An empty note is refused from the editor, the text kept.
+        let form = editor_form(&d, 84427, &[("lead", "Kept lead."), ("action", "correct"), ("correction_note", " ")]).await;
+        let a = post_form(&d, &d.editor, "/admin/stories/84427", &form).await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
+        assert!(a.body.contains("Kept lead."));
+
+        let page = d.app.get(SEED_PATH).await;
+        let main = common::main_of(&page.body);
+        assert!(main.contains("The corrected lead."), "{main}");
+        let first = main.find("The first figure was wrong.").expect("the first correction stays");
+        let second = main.find("The second figure was wrong too.").expect("the second correction");
+        assert!(first < second, "in order");
+        let ld = page.body.split("application/ld+json\">").nth(1).and_then(|s| s.split("</script>").next()).expect("JSON-LD");
+        let ld: serde_json::Value = serde_json::from_str(ld).expect("JSON-LD parses");
+        let notes: Vec<(&str, &str)> = ld["correction"]
+            .as_array()
+            .expect("correction list")
+            .iter()
+            .map(|c| (c["@type"].as_str().unwrap_or_default(), c["text"].as_str().unwrap_or_default()))
+            .collect();
+        assert_eq!(notes, [("CorrectionComment", "The first figure was wrong."), ("CorrectionComment", "The second figure was wrong too.")]);
+        assert!(ld["correction"][0]["datePublished"].as_str().is_some_and(|d| d.len() >= 20));
+
+        // The edition's corrections page and feed, newest first, without waiting for a cache to expire.
+        let list = d.app.get("/corrections").await;
+        assert_eq!(list.status, StatusCode::OK);
+        let main = common::main_of(&list.body);
+        let newer = main.find("The second figure was wrong too.").expect("listed");
+        let older = main.find("The first figure was wrong.").expect("listed");
+        assert!(newer < older, "newest first: {main}");
+        assert!(main.contains(&format!("href=\"{SEED_PATH}\"")), "{main}");
+        let rss = d.app.get("/corrections/feed.rss").await;
+        assert!(rss.content_type().starts_with("application/rss+xml"));
+        assert_eq!(rss.body.matches("<item>").count(), 2, "{}", rss.body);
+        assert!(rss.body.contains("The first figure was wrong."));
+
+        // The wire carries both, as descriptions with the role `correction`.
+        let req = Request::builder().uri("/api/ninjs/v2/items/84427").header(header::AUTHORIZATION, format!("Bearer {key}")).body(Body::empty()).expect("request");
+        let item: serde_json::Value = serde_json::from_str(&d.app.request(req).await.body).expect("ninjs");
+        let corrections: Vec<&str> = item["descriptions"]
+            .as_array()
+            .expect("descriptions")
+            .iter()
+            .filter(|d| d["role"] == "correction")
+            .map(|d| d["value"].as_str().unwrap_or_default())
+            .collect();
+        assert_eq!(corrections, ["The first figure was wrong.", "The second figure was wrong too."]);
+
+        // The back office lists them, with who wrote them.
+        let page = get_as(&d.app, Some(&d.editor), "/admin/stories/84427/edit").await;
+        assert!(page.body.contains("(editor@example.org): <bdi"), "{}", page.body);
+
+        // Taken down: the story leaves the corrections page at once.
+        let v = version_of(&d, 84427).await;
+        post_as(&d.app, Some(&d.editor), "/admin/stories/84427/workflow", &[("action", "unpublish"), ("version", &v), ("reason", "Test takedown."), ("confirm", "yes")], true).await;
+        assert!(d.app.get("/corrections").await.body.contains("No corrections have been published."));
     }
 }

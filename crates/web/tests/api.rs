@@ -306,10 +306,10 @@ backend_test! {
         assert_error(&send(&app, Method::POST, &publish, Some(&editor), Some(json!({"version": v4}))).await,
             StatusCode::CONFLICT, "conflict", "published twice");
         // A kill needs its public note; then the story is gone.
-        assert_error(&send(&app, Method::POST, &workflow, Some(&editor), Some(json!({"action": "kill", "version": v4}))).await,
+        assert_error(&send(&app, Method::POST, &workflow, Some(&editor), Some(json!({"action": "kill", "version": v4, "reason": "Court order."}))).await,
             StatusCode::UNPROCESSABLE_ENTITY, "invalid", "kill without note");
         let killed = send(&app, Method::POST, &workflow, Some(&editor),
-            Some(json!({"action": "kill", "version": v4, "public_note": "Legal reasons."}))).await;
+            Some(json!({"action": "kill", "version": v4, "public_note": "Legal reasons.", "reason": "Court order."}))).await;
         assert_eq!(killed.status, StatusCode::OK, "{}", killed.body);
         let gone = app.get(&uri).await;
         assert_error(&gone, StatusCode::GONE, "gone", "killed");
@@ -361,6 +361,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/stories/{id}", &["get", "patch"]),
     ("/api/v1/stories/{id}/publish", &["post"]),
     ("/api/v1/stories/{id}/workflow", &["post"]),
+    ("/api/v1/stories/{id}/corrections", &["post"]),
     ("/api/v1/stories/{id}/lock", &["post", "delete"]),
     ("/api/v1/sections", &["get"]),
     ("/api/v1/tags", &["get"]),
@@ -652,5 +653,91 @@ backend_test! {
         assert_eq!(log[0].action, "story.edit");
         assert!(log[0].actor == "admin@example.org" && log[0].detail.contains("(API token"), "{:?}", log[0]);
         assert!(log.iter().any(|e| e.action == "story.create") && log.iter().any(|e| e.action == "story.publish"));
+    }
+}
+
+backend_test! {
+    async fn publish_with_changes_publishes_what_was_sent(db) {
+        let app = TestApp::new(db).await;
+        let editor = token_for(&app, "editor@example.org", Role::Editor).await;
+        let created = send(&app, Method::POST, "/api/v1/stories", Some(&editor),
+            Some(json!({"headline": "Old headline", "section": "iran", "lead": "Lead."}))).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let id = json_of(&created)["news_id"].as_i64().expect("id");
+        let v = json_of(&created)["version"].as_i64().expect("version");
+        let publish = format!("/api/v1/stories/{id}/publish");
+        // A stale version: 409 and nothing saved or published.
+        assert_error(&send(&app, Method::POST, &publish, Some(&editor),
+            Some(json!({"version": v - 1, "changes": {"headline": "New headline"}}))).await,
+            StatusCode::CONFLICT, "conflict", "stale publish with changes");
+        // Refused values: 422 and nothing published.
+        assert_error(&send(&app, Method::POST, &publish, Some(&editor),
+            Some(json!({"version": v, "changes": {"headline": " "}}))).await,
+            StatusCode::UNPROCESSABLE_ENTITY, "invalid", "empty headline");
+        assert_error(&send(&app, Method::POST, &publish, Some(&editor),
+            Some(json!({"version": v, "changes": {"headline": "x", "colour": "red"}}))).await,
+            StatusCode::BAD_REQUEST, "bad_request", "unknown field");
+        let story = app.db.store.story(id).await.expect("read").expect("story");
+        assert_eq!((story.status, story.headline.as_str()), (StoryStatus::Draft, "Old headline"));
+
+        let published = send(&app, Method::POST, &publish, Some(&editor),
+            Some(json!({"version": v, "changes": {"headline": "New headline"}}))).await;
+        assert_eq!(published.status, StatusCode::OK, "{}", published.body);
+        let p = json_of(&published);
+        assert_eq!((p["status"].as_str(), p["headline"].as_str()), (Some("published"), Some("New headline")));
+        let page = app.get(local(p["url"].as_str().expect("url"))).await;
+        assert!(page.body.contains("<h1>New headline</h1>"));
+
+        // The workflow endpoint takes the same `changes` (here: republish with a new lead).
+        let workflow = format!("/api/v1/stories/{id}/workflow");
+        let v = p["version"].as_i64().expect("version");
+        assert_error(&send(&app, Method::POST, &workflow, Some(&editor), Some(json!({"action": "unpublish", "version": v}))).await,
+            StatusCode::UNPROCESSABLE_ENTITY, "invalid", "unpublish without a reason");
+        assert_eq!(app.db.store.story(id).await.expect("read").expect("story").status, StoryStatus::Published);
+        let down = send(&app, Method::POST, &workflow, Some(&editor),
+            Some(json!({"action": "unpublish", "version": v, "reason": "Wrong photo."}))).await;
+        assert_eq!(down.status, StatusCode::OK, "{}", down.body);
+        let v = json_of(&down)["version"].as_i64().expect("version");
+        let up = send(&app, Method::POST, &workflow, Some(&editor),
+            Some(json!({"action": "republish", "version": v, "changes": {"lead": "Republished lead."}}))).await;
+        assert_eq!(up.status, StatusCode::OK, "{}", up.body);
+        assert_eq!((json_of(&up)["status"].as_str(), json_of(&up)["lead"].as_str()), (Some("published"), Some("Republished lead.")));
+    }
+}
+
+backend_test! {
+    async fn a_quiet_fix_and_corrections_through_the_api(db) {
+        let app = TestApp::new(db).await;
+        let editor = token_for(&app, "editor@example.org", Role::Editor).await;
+        let uri = "/api/v1/stories/84427";
+        let before = app.db.store.story(84427).await.expect("read").expect("story");
+        let fixed = send(&app, Method::PATCH, uri, Some(&editor),
+            Some(json!({"version": before.version, "headline": "A typo fixed", "change": "fix"}))).await;
+        assert_eq!(fixed.status, StatusCode::OK, "{}", fixed.body);
+        let after = app.db.store.story(84427).await.expect("read").expect("story");
+        assert_eq!((after.headline.as_str(), after.updated_at), ("A typo fixed", before.updated_at));
+        assert_error(&send(&app, Method::PATCH, uri, Some(&editor),
+            Some(json!({"version": after.version, "lead": "x", "change": "silently"}))).await,
+            StatusCode::BAD_REQUEST, "bad_request", "unknown kind of change");
+        let updated = send(&app, Method::PATCH, uri, Some(&editor),
+            Some(json!({"version": after.version, "lead": "New lead.", "change": "update"}))).await;
+        assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+        let after = app.db.store.story(84427).await.expect("read").expect("story");
+        assert!(after.updated_at.is_some() && after.updated_at != before.updated_at, "an update moves dateModified");
+
+        let corrections = "/api/v1/stories/84427/corrections";
+        assert_error(&send(&app, Method::POST, corrections, Some(&editor), Some(json!({"version": after.version, "note": ""}))).await,
+            StatusCode::UNPROCESSABLE_ENTITY, "invalid", "empty note");
+        let first = send(&app, Method::POST, corrections, Some(&editor), Some(json!({"version": after.version, "note": "First."}))).await;
+        assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+        let v = json_of(&first)["version"].as_i64().expect("version");
+        let second = send(&app, Method::POST, corrections, Some(&editor),
+            Some(json!({"version": v, "note": "Second.", "changes": {"lead": "Corrected lead."}}))).await;
+        assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+        assert_eq!(json_of(&second)["lead"], "Corrected lead.");
+        let kept: Vec<String> = app.db.store.corrections(84427).await.expect("corrections").into_iter().map(|c| c.note).collect();
+        assert_eq!(kept, ["First.", "Second."]);
+        let page = app.get(local(SEED_URL)).await;
+        assert!(page.body.contains("First.") && page.body.contains("Second.") && page.body.contains("Corrected lead."));
     }
 }

@@ -49,7 +49,14 @@ async fn version(app: &TestApp, id: i64) -> i64 {
 }
 
 async fn step(app: &TestApp, who: &Actor, id: i64, action: Action) -> Result<desk::Changed, DeskError> {
-    let req = ActRequest { action, version: version(app, id).await, scheduled_at: None, public_note: None };
+    let req = ActRequest {
+        action,
+        version: version(app, id).await,
+        scheduled_at: None,
+        public_note: None,
+        reason: Some("A test takes it down.".into()),
+        changes: None,
+    };
     desk::act(&app.state, who, id, req).await
 }
 
@@ -234,7 +241,7 @@ backend_test! {
         assert!(matches!(stale, Err(DeskError::Conflict { current_version: Some(c), .. }) if c == v), "{stale:?}");
         let stale = desk::correct(&app.state, &editor, SEED, v - 1, "Late.").await;
         assert!(matches!(stale, Err(DeskError::Conflict { .. })), "{stale:?}");
-        let req = ActRequest { action: Action::Unpublish, version: v + 7, scheduled_at: None, public_note: None };
+        let req = ActRequest { action: Action::Unpublish, version: v + 7, scheduled_at: None, public_note: None, reason: Some("Stale.".into()), changes: None };
         assert!(matches!(desk::act(&app.state, &editor, SEED, req).await, Err(DeskError::Conflict { .. })));
         // The store refuses a second version in the same edition inside the transaction.
         let e = desk::translate(&app.state, &editor, SEED, Some(SEED)).await;

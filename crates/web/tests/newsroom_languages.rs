@@ -139,7 +139,7 @@ backend_test! {
         let editor = login(&app, "editor@example.org", "Sara Editor", Role::Editor).await;
         let page = get_as(&app, &editor, &format!("/admin/stories/{fa}/edit")).await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-        for field in ["name=\"headline\"", "name=\"lead\"", "name=\"body\"", "name=\"tags\"", "name=\"authors\"", "name=\"slug\"", "id=\"preview\"", "name=\"note\""] {
+        for field in ["name=\"headline\"", "name=\"lead\"", "name=\"body\"", "name=\"tags\"", "name=\"authors\"", "name=\"slug\"", "id=\"preview\"", "name=\"correction_note\""] {
             assert_dir(&page.body, field, "fa", "rtl");
         }
         // Notes by and for the newsroom may be in any language.
@@ -261,7 +261,7 @@ backend_test! {
         let editor = login(&app, "editor@example.org", "Sara Editor", Role::Editor).await;
         for (id, note) in [(84427, "Withdrawn by court order."), (fa, "به حکم دادگاه برداشته شد."), (ar, "سُحب بأمر من المحكمة.")] {
             let v = version_of(&app, id).await;
-            let a = post_as(&app, &editor, &format!("/admin/stories/{id}/workflow"), &[("action", "kill"), ("version", &v), ("public_note", note)]).await;
+            let a = post_as(&app, &editor, &format!("/admin/stories/{id}/workflow"), &[("action", "kill"), ("version", &v), ("public_note", note), ("reason", "Court order."), ("confirm", "yes")]).await;
             assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
         }
         app.sync().await;

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{AdminError, Staff, Table, page};
 use crate::AppState;
-use crate::desk::{self, ActRequest, DeskError, FieldError, ScheduleAt, SectionChoice, StoryChanges};
+use crate::desk::{self, ActRequest, DeskError, FieldError, PublicChange, ScheduleAt, SectionChoice, StoryChanges};
 
 /// Stories per page of the desk list.
 const PAGE: i64 = 50;
@@ -262,6 +262,19 @@ pub(super) struct StoryForm {
     /// Lead photo id; empty: none; absent: unchanged.
     #[serde(default)]
     photo_id: Option<String>,
+    /// The button pressed: empty or `save`, or a step taken on what is on the
+    /// screen: `submit`, `publish`, `schedule`, `republish`, `correct`.
+    #[serde(default)]
+    action: Option<String>,
+    /// For a published story: `fix` (quietly) or `update` (readers see "Updated:").
+    #[serde(default)]
+    change: Option<String>,
+    /// For `schedule`: when, in the edition's time zone.
+    #[serde(default)]
+    scheduled_at: Option<String>,
+    /// For `correct`: the public note.
+    #[serde(default)]
+    correction_note: Option<String>,
 }
 
 /// Comma-separated names; the desk folds, checks and deduplicates them.
@@ -294,6 +307,13 @@ fn changes_of(form: &StoryForm) -> StoryChanges {
             }
         },
     };
+    let change = match form.change.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(c) => PublicChange::parse(c).or_else(|| {
+            unreadable.push(FieldError::new("change", format!("Unknown kind of change `{c}`: fix or update.")));
+            None
+        }),
+    };
     StoryChanges {
         headline: Some(form.headline.clone()),
         lead: Some(form.lead.clone()),
@@ -305,6 +325,7 @@ fn changes_of(form: &StoryForm) -> StoryChanges {
         slug: form.slug.clone(),
         editorial_note: Some(form.editorial_note.clone()),
         photo_id,
+        change,
         unreadable,
     }
 }
@@ -328,6 +349,7 @@ fn form_of(story: &Story, extras: &StoryExtras) -> StoryForm {
         version: Some(story.version.to_string()),
         photo_id: Some(story.photo.as_ref().map(|p| p.id.to_string()).unwrap_or_default()),
         edition: None,
+        ..StoryForm::default()
     }
 }
 
@@ -350,6 +372,10 @@ async fn render_editor(
     let known_tags: Vec<String> =
         state.store.tags_in_use(edition.id, 2000).await?.into_iter().map(|t| t.name).collect();
     let tz = edition.time_zone;
+    let corrections = match p.story {
+        Some(s) => state.store.corrections(s.news_id).await?,
+        None => Vec::new(),
+    };
     // The edit lock: taken by whoever may edit; read-only while someone else holds it.
     let lock = super::locks::editor_lock(state, staff, p.story, p.extras).await?;
     let story = p.story.map(|s| {
@@ -361,8 +387,14 @@ async fn render_editor(
             path => s.path(),
             published => s.published_at.map(|t| dates::format_long(t, tz)),
             updated => s.updated_at.map(|t| dates::format_long(t, tz)),
+            saved => dates::format_long(s.modified_at, tz),
+            is_published => s.status == StoryStatus::Published,
             scheduled => p.extras.and_then(|e| e.scheduled_at).map(|t| dates::format_long(t, tz)),
             correction_note => p.extras.map(|e| e.correction_note.clone()),
+            corrections => corrections
+                .iter()
+                .map(|c| minijinja::context! { note => c.note, actor => c.actor, at => dates::format_long(c.at, tz) })
+                .collect::<Vec<_>>(),
             public_note => p.extras.map(|e| e.public_note.clone()),
             editable => may_edit(staff.role, s.status, own) && !lock.read_only,
             slug_fixed => s.published_at.is_some(),
@@ -529,6 +561,10 @@ fn parse_version(text: &str) -> Result<i64, AdminError> {
         .map_err(|_| AdminError::BadRequest("the form lacks the story's version; reload the editor".into()))
 }
 
+/// The steps the editor form's own buttons take on what is on the screen
+/// (the others are in the workflow section and take no text).
+const FORM_ACTIONS: [Action; 4] = [Action::Submit, Action::Publish, Action::Schedule, Action::Republish];
+
 async fn save(
     State(state): State<AppState>,
     staff: Staff,
@@ -546,10 +582,49 @@ async fn save(
         status,
     };
     let edition = edition_of(&state, story.edition_id)?;
-    match desk::update(&state, &staff.actor(), story.news_id, version, changes_of(&form)).await {
-        Ok((outcome, changed)) => {
+    let actor = staff.actor();
+    let step = form.action.as_deref().map(str::trim).filter(|a| !a.is_empty() && *a != "save");
+    let result = match step {
+        None => {
+            let mut changes = changes_of(&form);
+            // A published story's save is a choice: a silent fix or an update readers see
+            // (reported with the other problems, after the desk's permission checks).
+            if story.status == StoryStatus::Published && changes.change.is_none() {
+                changes.unreadable.push(FieldError::new(
+                    "change",
+                    "The story is published: choose “Fix quietly” (a typo: readers see no “Updated:”) or \
+                     “Update” (readers see “Updated:”).",
+                ));
+            }
+            desk::update(&state, &actor, story.news_id, version, changes).await.map(|(outcome, changed)| {
+                (changed, if outcome == SaveOutcome::Unchanged { "unchanged" } else { "saved" }.to_string())
+            })
+        }
+        Some("correct") => {
+            let note = form.correction_note.clone().unwrap_or_default();
+            desk::correct_with(&state, &actor, story.news_id, version, &note, Some(changes_of(&form)))
+                .await
+                .map(|changed| (changed, "correction".to_string()))
+        }
+        Some(a) => {
+            let action: Action = a.parse().map_err(AdminError::BadRequest)?;
+            if !FORM_ACTIONS.contains(&action) {
+                return Err(AdminError::BadRequest(format!("“{}” is not taken from the editor form", action.label())));
+            }
+            let req = ActRequest {
+                action,
+                version,
+                scheduled_at: Some(ScheduleAt::Local(form.scheduled_at.clone().unwrap_or_default())),
+                public_note: None,
+                reason: None,
+                changes: Some(changes_of(&form)),
+            };
+            desk::act(&state, &actor, story.news_id, req).await.map(|changed| (changed, action.as_str().to_string()))
+        }
+    };
+    match result {
+        Ok((changed, saved)) => {
             changed.drop_pages(&state).await?;
-            let saved = if outcome == SaveOutcome::Unchanged { "unchanged" } else { "saved" };
             Ok(Redirect::to(&format!("/admin/stories/{}/edit?saved={saved}", story.news_id)).into_response())
         }
         Err(DeskError::Invalid(errors)) => {
@@ -662,6 +737,12 @@ pub(super) struct WorkflowForm {
     scheduled_at: String,
     #[serde(default)]
     public_note: String,
+    /// For unpublish and kill: why (for the newsroom's record).
+    #[serde(default)]
+    reason: String,
+    /// For unpublish and kill: the box “Yes, take it down” ticked.
+    #[serde(default)]
+    confirm: Option<String>,
 }
 
 async fn workflow(
@@ -672,14 +753,48 @@ async fn workflow(
 ) -> Result<Response, AdminError> {
     let id = parse_id(&id)?;
     let action: Action = form.action.parse().map_err(AdminError::BadRequest)?;
+    let mut refused = Vec::new();
+    if matches!(action, Action::Unpublish | Action::Kill) && form.confirm.as_deref().is_none_or(str::is_empty) {
+        refused.push(FieldError::new(
+            "confirm",
+            format!("Tick the box to confirm “{}”: readers lose the story's page.", action.label()),
+        ));
+    }
     let req = ActRequest {
         action,
         version: parse_version(&form.version)?,
         scheduled_at: Some(ScheduleAt::Local(form.scheduled_at)),
         public_note: Some(form.public_note),
+        reason: Some(form.reason),
+        changes: None,
     };
-    desk::act(&state, &staff.actor(), id, req).await?.drop_pages(&state).await?;
-    Ok(Redirect::to(&format!("/admin/stories/{id}/edit?saved={action}")).into_response())
+    let result = if refused.is_empty() {
+        desk::act(&state, &staff.actor(), id, req).await
+    } else {
+        Err(DeskError::Invalid(refused))
+    };
+    match result {
+        Ok(changed) => {
+            changed.drop_pages(&state).await?;
+            Ok(Redirect::to(&format!("/admin/stories/{id}/edit?saved={action}")).into_response())
+        }
+        // The editor again, saying what is missing (nothing was changed).
+        Err(DeskError::Invalid(errors)) => {
+            let (story, extras) = desk::load(&state, id).await?;
+            check_open(&staff, &extras)?;
+            let edition = edition_of(&state, story.edition_id)?;
+            let page = EditorPage {
+                story: Some(&story),
+                extras: Some(&extras),
+                form: form_of(&story, &extras),
+                errors: messages(&errors),
+                notice: None,
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            render_editor(&state, &staff, &edition, page).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Debug, Deserialize)]

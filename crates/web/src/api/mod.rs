@@ -77,6 +77,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(write::publish_story))
         .routes(routes!(write::story_workflow))
         .routes(routes!(write::lock_story, write::unlock_story))
+        .routes(routes!(write::correct_story))
         .routes(routes!(read::sections))
         .routes(routes!(read::tags))
         .routes(routes!(read::authors))

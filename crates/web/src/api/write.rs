@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 use super::read::{SectionRef, news_id_of};
 use super::{ApiError, ApiUser, ErrorBody, ErrorCode};
 use crate::AppState;
-use crate::desk::{self, ActRequest, ScheduleAt, SectionChoice, StoryChanges};
+use crate::desk::{self, ActRequest, PublicChange, ScheduleAt, SectionChoice, StoryChanges};
 
 // ----- bodies -----
 
@@ -97,6 +97,76 @@ fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// How a change of a published story shows to readers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeKind {
+    /// A silent fix (a typo): no "Updated:" line, `dateModified` stays.
+    Fix,
+    /// An update: readers see "Updated:" and `dateModified` moves.
+    Update,
+}
+
+impl From<ChangeKind> for PublicChange {
+    fn from(c: ChangeKind) -> PublicChange {
+        match c {
+            ChangeKind::Fix => PublicChange::Fix,
+            ChangeKind::Update => PublicChange::Update,
+        }
+    }
+}
+
+/// Fields saved together with a workflow step or a correction, in the same
+/// transaction (what the user sees is what goes out); absent fields stay.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StoryFields {
+    /// Headline.
+    #[schema(min_length = 1, max_length = 300)]
+    pub headline: Option<String>,
+    /// Section path.
+    pub section: Option<String>,
+    /// Lead.
+    #[schema(max_length = 2000)]
+    pub lead: Option<String>,
+    /// Body source.
+    #[schema(max_length = 500000)]
+    pub body: Option<String>,
+    /// Body format.
+    pub body_format: Option<BodyFormatName>,
+    /// Tags (replace the story's).
+    pub tags: Option<Vec<String>>,
+    /// Byline names (replace the story's).
+    pub authors: Option<Vec<String>>,
+    /// URL slug; fixed once the story has been published.
+    pub slug: Option<String>,
+    /// Internal note for the desk.
+    pub editorial_note: Option<String>,
+    /// Lead photo id; null removes the photo.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>, minimum = 1)]
+    pub photo_id: Option<Option<i64>>,
+}
+
+impl From<StoryFields> for StoryChanges {
+    fn from(f: StoryFields) -> StoryChanges {
+        StoryChanges {
+            headline: f.headline,
+            lead: f.lead,
+            body: f.body,
+            body_format: f.body_format.map(BodyFormat::from),
+            section: f.section.map(SectionChoice::Path),
+            tags: f.tags,
+            authors: f.authors,
+            slug: f.slug,
+            editorial_note: f.editorial_note,
+            photo_id: f.photo_id,
+            change: None,
+            unreadable: Vec::new(),
+        }
+    }
+}
+
 /// Changes to a story; absent fields stay as they are.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -129,6 +199,9 @@ pub struct StoryPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>, minimum = 1)]
     pub photo_id: Option<Option<i64>>,
+    /// For a published story: `fix` (a silent fix: no "Updated:", `dateModified`
+    /// stays) or `update` (readers see "Updated:"; the default).
+    pub change: Option<ChangeKind>,
 }
 
 /// A workflow action.
@@ -184,6 +257,12 @@ pub struct WorkflowRequest {
     /// For `kill`: the public note saying why (at most 2,000 characters).
     #[serde(default)]
     pub public_note: Option<String>,
+    /// For `unpublish` and `kill`: why, for the newsroom's record (required; at most 2,000 characters).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Fields saved first, in the same transaction (e.g. the headline as it should go out).
+    #[serde(default)]
+    pub changes: Option<StoryFields>,
 }
 
 /// Publishing now.
@@ -193,6 +272,23 @@ pub struct PublishRequest {
     /// The version being published.
     #[serde(deserialize_with = "version_number")]
     pub version: i64,
+    /// Fields saved first, in the same transaction: the story goes out with them.
+    #[serde(default)]
+    pub changes: Option<StoryFields>,
+}
+
+/// A public correction of a published story.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectionRequest {
+    /// The version being corrected.
+    #[serde(deserialize_with = "version_number")]
+    pub version: i64,
+    /// The note readers see with "Updated:" (1 to 2,000 characters); every correction is kept.
+    pub note: String,
+    /// The corrected fields, saved in the same transaction.
+    #[serde(default)]
+    pub changes: Option<StoryFields>,
 }
 
 /// A story as the newsroom sees it, in any state.
@@ -352,6 +448,7 @@ pub(super) async fn create_story(
         slug: req.slug,
         editorial_note: Some(req.editorial_note),
         photo_id: req.photo_id.map(Some),
+        change: None,
         unreadable: Vec::new(),
     };
     let id = desk::create(&state, &user.0, &edition, changes).await?;
@@ -403,6 +500,7 @@ pub(super) async fn update_story(
         slug: req.slug,
         editorial_note: req.editorial_note,
         photo_id: req.photo_id,
+        change: req.change.map(PublicChange::from),
         unreadable: Vec::new(),
     };
     let (_, changed) = desk::update(&state, &user.0, id, req.version, changes).await?;
@@ -417,6 +515,8 @@ async fn apply_action(state: &AppState, user: &ApiUser, id: i64, req: WorkflowRe
         version: req.version,
         scheduled_at: req.scheduled_at.map(ScheduleAt::Rfc3339),
         public_note: req.public_note,
+        reason: req.reason,
+        changes: req.changes.map(StoryChanges::from),
     };
     desk::act(state, &user.0, id, req).await?.drop_pages(state).await?;
     Ok(no_store(StatusCode::OK, newsroom_view(state, id).await?))
@@ -455,7 +555,8 @@ pub(super) async fn story_workflow(
     apply_action(&state, &user, id, req).await
 }
 
-/// Publishes a story now (editors); the same as the `publish` workflow action.
+/// Publishes a story now (editors), with the `changes` sent saved first in the same
+/// transaction; the same as the `publish` workflow action.
 #[utoipa::path(
     post,
     path = "/api/v1/stories/{id}/publish",
@@ -473,6 +574,7 @@ pub(super) async fn story_workflow(
             body = ErrorBody),
         (status = 413, description = "The body is too large", body = ErrorBody),
         (status = 415, description = "The body is not JSON", body = ErrorBody),
+        (status = 422, description = "The `changes` are refused; the message lists why", body = ErrorBody),
     )
 )]
 pub(super) async fn publish_story(
@@ -489,8 +591,46 @@ pub(super) async fn publish_story(
         version: req.version,
         scheduled_at: None,
         public_note: None,
+        reason: None,
+        changes: req.changes,
     };
     apply_action(&state, &user, id, req).await
+}
+
+/// Publishes a correction of a published story (editors): the note is kept
+/// with the earlier ones and shown on the page with "Updated:"; `changes`
+/// are saved with it, in the same transaction.
+#[utoipa::path(
+    post,
+    path = "/api/v1/stories/{id}/corrections",
+    tag = "write",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "News ID", minimum = 1, example = 84427)),
+    request_body = CorrectionRequest,
+    responses(
+        (status = 200, description = "The corrected story", body = NewsroomStory),
+        (status = 400, description = "The body is malformed", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "The role may not publish", body = ErrorBody),
+        (status = 404, description = "No such story", body = ErrorBody),
+        (status = 409, description = "The story changed since `version`", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+        (status = 422, description = "No note, or the story is not published, or values refused", body = ErrorBody),
+    )
+)]
+pub(super) async fn correct_story(
+    State(state): State<AppState>,
+    user: ApiUser,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let id = news_id_of(path)?;
+    let req: CorrectionRequest = json_body(&headers, body)?;
+    let changes = req.changes.map(StoryChanges::from);
+    desk::correct_with(&state, &user.0, id, req.version, &req.note, changes).await?.drop_pages(&state).await?;
+    Ok(no_store(StatusCode::OK, newsroom_view(&state, id).await?))
 }
 
 // ----- edit locks -----

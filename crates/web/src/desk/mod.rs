@@ -24,8 +24,8 @@ use crate::AppState;
 pub use comments::{MAX_BULK, close_comments, moderate_comments};
 pub use media::{MAX_CAPTION, MAX_CREDIT, add_photo, check_photo_text, edit_photo, photo_text};
 pub use stories::{
-    ActRequest, ScheduleAt, SectionChoice, StoryChanges, act, correct, create, edition_for_new, edition_of, restore,
-    translate, update,
+    ActRequest, PublicChange, ScheduleAt, SectionChoice, StoryChanges, act, correct, correct_with, create,
+    edition_for_new, edition_of, restore, translate, update,
 };
 
 /// Who acts: a back-office user, through a session or a personal API token.

@@ -6,7 +6,7 @@ use newsdesk_domain::limits::{MAX_BODY, MAX_HEADLINE, MAX_LEAD, MAX_NAME, MAX_NO
 use newsdesk_domain::roles::Permission;
 use newsdesk_domain::workflow::Action;
 use newsdesk_domain::{BodyFormat, Edition, Story, StoryStatus, dates, slug::slugify, text};
-use newsdesk_storage::{SaveOutcome, SectionRef, StoryExtras, StoryInput, Transition};
+use newsdesk_storage::{CheckedSave, SaveOutcome, SectionRef, StoryExtras, StoryInput, Then, Transition};
 
 use super::{Actor, Changed, DeskError, FieldError, OwnDrafts, check_edit, check_scope, load};
 use crate::AppState;
@@ -44,8 +44,31 @@ pub struct StoryChanges {
     pub editorial_note: Option<String>,
     /// Lead photo: `Some(None)` removes it.
     pub photo_id: Option<Option<i64>>,
+    /// For a published story: a silent fix or an update readers see
+    /// (`None`: an update, as before the choice existed).
+    pub change: Option<PublicChange>,
     /// Problems the surface met while reading its input, reported with the others.
     pub unreadable: Vec<FieldError>,
+}
+
+/// How a save of a published story shows to readers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublicChange {
+    /// A silent fix (a typo): no "Updated:" line, dateModified stays.
+    Fix,
+    /// An update: readers see "Updated:" and dateModified moves.
+    Update,
+}
+
+impl PublicChange {
+    /// Reads `fix` or `update`.
+    pub fn parse(s: &str) -> Option<PublicChange> {
+        match s {
+            "fix" => Some(PublicChange::Fix),
+            "update" => Some(PublicChange::Update),
+            _ => None,
+        }
+    }
 }
 
 /// When a `schedule` action publishes, as the surface received it.
@@ -68,6 +91,12 @@ pub struct ActRequest {
     pub scheduled_at: Option<ScheduleAt>,
     /// For `kill`: the public note saying why.
     pub public_note: Option<String>,
+    /// For `unpublish` and `kill`: why, for the newsroom (revisions and the
+    /// audit log); required.
+    pub reason: Option<String>,
+    /// The fields on the user's screen, saved first in the same transaction
+    /// (a publish acts on what the user sees, not on the last save).
+    pub changes: Option<StoryChanges>,
 }
 
 /// The edition a story belongs to.
@@ -260,7 +289,7 @@ pub async fn create(state: &AppState, actor: &Actor, edition: &Edition, c: Story
     let (input, note) = validate(state, actor, edition, None, c).await?;
     // An empty target id is the new story's News ID, filled in by the store.
     let audit = actor.audit("story.create", "story", "", &input.headline);
-    let (id, _) = state.store.save_story_checked(&input, None, &note, Some(actor.user_id), &audit).await?;
+    let (id, _) = state.store.save_story_checked(&input, None, &note, Some(actor.user_id), &audit, false).await?;
     Ok(id)
 }
 
@@ -277,10 +306,13 @@ pub async fn update(
     check_edit(actor, &story, &extras)?;
     check_scope(state, actor, (&story, &extras), None, OwnDrafts::Exempt).await?;
     let edition = edition_of(state, story.edition_id)?;
+    let c_change = c.change;
     let (input, note) = validate(state, actor, &edition, Some((&story, &extras)), c).await?;
     check_scope(state, actor, (&story, &extras), section_of(&input), OwnDrafts::Exempt).await?;
-    let audit = actor.audit("story.edit", "story", news_id, &input.headline);
-    let (_, outcome) = state.store.save_story_checked(&input, Some(version), &note, None, &audit).await?;
+    let quiet = c_change == Some(PublicChange::Fix) && story.status == StoryStatus::Published;
+    let action = if quiet { "story.fix" } else { "story.edit" };
+    let audit = actor.audit(action, "story", news_id, &input.headline);
+    let (_, outcome) = state.store.save_story_checked(&input, Some(version), &note, None, &audit, quiet).await?;
     let changed =
         if outcome == SaveOutcome::Unchanged { Changed::default() } else { Changed::story(news_id, story.edition_id) };
     Ok((outcome, changed))
@@ -358,9 +390,27 @@ pub async fn act(state: &AppState, actor: &Actor, news_id: i64, req: ActRequest)
     } else {
         None
     };
-    let note = match scheduled_at {
-        Some(at) => format!("schedule for {}", dates::format_long(at, edition.time_zone)),
-        None => action.as_str().to_string(),
+    let reason = if matches!(action, Action::Unpublish | Action::Kill) {
+        let reason = text_of(req.reason.as_deref().unwrap_or_default());
+        let mut errors = Vec::new();
+        if reason.is_empty() {
+            errors.push(FieldError::new(
+                "reason",
+                format!("Say why the story is taken down (“{}” needs a reason).", action.label()),
+            ));
+        }
+        check_text(&mut errors, "reason", "reason", &reason, MAX_NOTE);
+        if !errors.is_empty() {
+            return Err(DeskError::Invalid(errors));
+        }
+        Some(reason)
+    } else {
+        None
+    };
+    let note = match (scheduled_at, &reason) {
+        (Some(at), _) => format!("schedule for {}", dates::format_long(at, edition.time_zone)),
+        (None, Some(r)) => format!("{action}: {r}"),
+        (None, None) => action.as_str().to_string(),
     };
     let audit = actor.audit(&format!("story.{action}"), "story", news_id, note.clone());
     let transition = Transition {
@@ -373,8 +423,38 @@ pub async fn act(state: &AppState, actor: &Actor, news_id: i64, req: ActRequest)
         actor: actor.email.clone(),
         note,
     };
-    state.store.transition(&transition, &audit).await?;
+    match req.changes {
+        None => state.store.transition(&transition, &audit).await?,
+        Some(c) => {
+            let (input, editorial_note) = validate_edit(state, actor, (&story, &extras), &edition, c).await?;
+            let save_audit = actor.audit("story.edit", "story", news_id, &input.headline);
+            let save = CheckedSave {
+                input: &input,
+                expected_version: req.version,
+                editorial_note: &editorial_note,
+                quiet: false,
+                audit: &save_audit,
+            };
+            state.store.save_then(&save, Then::Transition(&transition), &audit).await?;
+        }
+    }
     Ok(Changed::story(news_id, story.edition_id))
+}
+
+/// The checks of [`update`] for fields saved along with a workflow step or a
+/// correction: the edit rule, the scope of the old and new section, the values.
+async fn validate_edit(
+    state: &AppState,
+    actor: &Actor,
+    (story, extras): (&Story, &StoryExtras),
+    edition: &Edition,
+    c: StoryChanges,
+) -> Result<(StoryInput, String), DeskError> {
+    actor.require(Permission::WriteStories)?;
+    check_edit(actor, story, extras)?;
+    let (input, note) = validate(state, actor, edition, Some((story, extras)), c).await?;
+    check_scope(state, actor, (story, extras), section_of(&input), OwnDrafts::Exempt).await?;
+    Ok((input, note))
 }
 
 /// Publishes a correction of a published story: the note readers see, and "Updated:".
@@ -384,6 +464,19 @@ pub async fn correct(
     news_id: i64,
     version: i64,
     note: &str,
+) -> Result<Changed, DeskError> {
+    correct_with(state, actor, news_id, version, note, None).await
+}
+
+/// [`correct`], saving the fields on the user's screen (`changes`) first, in
+/// the same transaction: the correction and the corrected text go out together.
+pub async fn correct_with(
+    state: &AppState,
+    actor: &Actor,
+    news_id: i64,
+    version: i64,
+    note: &str,
+    changes: Option<StoryChanges>,
 ) -> Result<Changed, DeskError> {
     actor.require(Permission::Publish)?;
     let (story, extras) = load(state, news_id).await?;
@@ -398,7 +491,23 @@ pub async fn correct(
         return Err(DeskError::Invalid(errors));
     }
     let audit = actor.audit("story.correction", "story", news_id, &note);
-    state.store.add_correction(news_id, version, &note, &audit).await?;
+    match changes {
+        None => state.store.add_correction(news_id, version, &note, &audit).await?,
+        Some(c) => {
+            let edition = edition_of(state, story.edition_id)?;
+            let (input, editorial_note) = validate_edit(state, actor, (&story, &extras), &edition, c).await?;
+            let save_audit = actor.audit("story.edit", "story", news_id, &input.headline);
+            // Quiet: the correction itself is the public update.
+            let save = CheckedSave {
+                input: &input,
+                expected_version: version,
+                editorial_note: &editorial_note,
+                quiet: true,
+                audit: &save_audit,
+            };
+            state.store.save_then(&save, Then::Correction(&note), &audit).await?;
+        }
+    }
     Ok(Changed::story(news_id, story.edition_id))
 }
 
@@ -469,7 +578,7 @@ pub async fn restore(
         actor: actor.email.clone(),
     };
     let audit = actor.audit("story.restore", "story", news_id, format!("version {version}"));
-    state.store.save_story_checked(&input, Some(current), &extras.editorial_note, None, &audit).await?;
+    state.store.save_story_checked(&input, Some(current), &extras.editorial_note, None, &audit, false).await?;
     Ok(Changed::story(news_id, story.edition_id))
 }
 

@@ -7,7 +7,7 @@
 //! cache dependency keys a change drops pages by. Each kind of page has its
 //! own file: [`home`], [`story`] (its view model is a pure function,
 //! [`story::story_view`]), [`lists`] (section, tag, author, archive),
-//! [`most_visited`], [`error_page`] and [`assets`] (media, stylesheet, robots,
+//! [`most_visited`], [`corrections`], [`error_page`] and [`assets`] (media, stylesheet, robots,
 //! health checks).
 
 use std::future::Future;
@@ -29,12 +29,14 @@ use crate::render::{Meta, Teaser, page_ctx};
 use crate::{AppError, AppState, views};
 
 mod assets;
+mod corrections;
 mod error_page;
 mod home;
 mod lists;
 mod most_visited;
 mod story;
 
+pub(crate) use corrections::{CORRECTIONS, corrections_dep};
 pub use error_page::error_page;
 pub(crate) use story::{preview_story_html, story_page};
 
@@ -55,6 +57,8 @@ pub fn router() -> Router<AppState> {
         .route("/author/{slug}", get(lists::author))
         .route("/archive/{y}/{m}/{d}", get(lists::archive))
         .route("/most-visited", get(most_visited::most_visited))
+        .route("/corrections", get(corrections::corrections))
+        .route("/corrections/feed.rss", get(crate::feeds::corrections_rss))
         .route("/media/{file}", get(assets::media))
         .route("/static/site.css", get(assets::stylesheet))
         .route("/static/logo.svg", get(assets::logo))

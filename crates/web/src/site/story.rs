@@ -125,8 +125,14 @@ async fn render_story_in(
     let related = state.store.related(story, RELATED).await?;
     let public_url = &state.config.public_url;
     let related: Vec<Teaser> = related.iter().map(|s| Teaser::new(s, &edition, &sections, public_url)).collect();
-    let correction_note =
-        state.store.story_extras(story.news_id).await?.map(|e| e.correction_note).filter(|n| !n.trim().is_empty());
+    let corrections: Vec<(DateTime<Utc>, String)> = state
+        .store
+        .corrections(story.news_id)
+        .await?
+        .into_iter()
+        .filter(|c| !c.note.trim().is_empty())
+        .map(|c| (c.at, c.note))
+        .collect();
     // The other languages of this story, for readers and for `hreflang`.
     let mut translations = Vec::new();
     for t in state.store.translations(story.news_id).await? {
@@ -154,7 +160,7 @@ async fn render_story_in(
         sections: &sections,
         public_url,
         photo,
-        correction_note,
+        corrections,
         preview,
     });
     let view = minijinja::context! {
@@ -167,7 +173,13 @@ async fn render_story_in(
             published_iso => dates::iso8601(v.published, tz),
             updated => v.updated.map(|u| edition.format_long(u)),
             updated_iso => v.updated.map(|u| dates::iso8601(u, tz)),
-            correction => v.correction,
+            corrections => v
+                .corrections
+                .iter()
+                .map(|(at, note)| minijinja::context! {
+                    note => note, at => edition.format_long(*at), at_iso => dates::iso8601(*at, tz),
+                })
+                .collect::<Vec<_>>(),
             modified_iso => dates::iso8601(v.modified, tz),
             photo => v.photo,
             authors => v.authors,
@@ -202,8 +214,8 @@ pub(crate) struct StoryInputs<'a> {
     pub(crate) public_url: &'a str,
     /// The story's photo with its renditions, if it has one.
     pub(crate) photo: Option<PhotoView>,
-    /// The correction note, if one was written (blank notes are `None`).
-    pub(crate) correction_note: Option<String>,
+    /// The public corrections (time, note), oldest first.
+    pub(crate) corrections: Vec<(DateTime<Utc>, String)>,
     /// A newsroom preview: kept out of search engines.
     pub(crate) preview: bool,
 }
@@ -224,8 +236,8 @@ pub(crate) struct StoryView {
     pub(crate) published: DateTime<Utc>,
     /// When it was updated in public, if later than it went out (or corrected).
     pub(crate) updated: Option<DateTime<Utc>>,
-    /// The correction note, shown only with an update.
-    pub(crate) correction: Option<String>,
+    /// The corrections (time, note), oldest first, shown only with an update.
+    pub(crate) corrections: Vec<(DateTime<Utc>, String)>,
     /// The update if any, else the publish time.
     pub(crate) modified: DateTime<Utc>,
     /// The photo, as given.
@@ -239,7 +251,7 @@ pub(crate) struct StoryView {
 
 /// Builds the story page's view model (pure: the same inputs give the same view).
 pub(crate) fn story_view(input: StoryInputs<'_>) -> StoryView {
-    let StoryInputs { story, edition, sections, public_url, photo, correction_note, preview } = input;
+    let StoryInputs { story, edition, sections, public_url, photo, corrections, preview } = input;
     let tz = edition.time_zone;
     // Links inside the story's own edition, whoever asks (the back office's preview too).
     let url = |path: &str| crate::editions::within(edition, path);
@@ -258,8 +270,8 @@ pub(crate) fn story_view(input: StoryInputs<'_>) -> StoryView {
     }
     let published = story.published_at.unwrap_or(story.created_at);
     // A correction is always shown as an update, even one made in the second the story went out.
-    let updated = story.updated_at.filter(|u| *u > published || (correction_note.is_some() && *u >= published));
-    let correction = correction_note.filter(|_| updated.is_some());
+    let updated = story.updated_at.filter(|u| *u > published || (!corrections.is_empty() && *u >= published));
+    let corrections = if updated.is_some() { corrections } else { Vec::new() };
     let modified = updated.unwrap_or(published);
     let canonical = abs(&story.path());
     let authors: Vec<Link> =
@@ -271,7 +283,7 @@ pub(crate) fn story_view(input: StoryInputs<'_>) -> StoryView {
     } else {
         authors.iter().map(|a| serde_json::json!({ "@type": "Person", "name": a.name, "url": abs(&a.url) })).collect()
     };
-    let jsonld = serde_json::json!({
+    let mut jsonld = serde_json::json!({
         "@context": "https://schema.org",
         "@type": "NewsArticle",
         "mainEntityOfPage": { "@type": "WebPage", "@id": canonical },
@@ -293,6 +305,15 @@ pub(crate) fn story_view(input: StoryInputs<'_>) -> StoryView {
             "logo": { "@type": "ImageObject", "url": abs("/static/logo.svg") },
         },
     });
+    if !corrections.is_empty() {
+        // schema.org: each correction as a CorrectionComment, oldest first.
+        jsonld["correction"] = corrections
+            .iter()
+            .map(|(at, note)| {
+                serde_json::json!({ "@type": "CorrectionComment", "text": note, "datePublished": dates::iso8601(*at, tz) })
+            })
+            .collect();
+    }
     let meta = Meta {
         title: format!("{} - {}", story.headline, edition.name),
         og_title: Some(story.headline.clone()),
@@ -305,7 +326,7 @@ pub(crate) fn story_view(input: StoryInputs<'_>) -> StoryView {
         noindex: preview,
     };
     let share = share_links(&canonical, &story.headline);
-    StoryView { breadcrumb, section_name, authors, tags, published, updated, correction, modified, photo, share, meta }
+    StoryView { breadcrumb, section_name, authors, tags, published, updated, corrections, modified, photo, share, meta }
 }
 
 fn share_links(url: &str, title: &str) -> Vec<Link> {
@@ -412,7 +433,7 @@ mod tests {
             sections: &sections(),
             public_url: URL,
             photo,
-            correction_note: note.map(str::to_string),
+            corrections: note.map(|n| vec![(at(12), n.to_string())]).unwrap_or_default(),
             preview: false,
         })
     }
@@ -539,7 +560,7 @@ mod tests {
             sections: &sections(),
             public_url: URL,
             photo: None,
-            correction_note: None,
+            corrections: Vec::new(),
             preview: true,
         });
         assert!(preview.meta.noindex, "a preview is kept out of search engines");
@@ -555,7 +576,15 @@ mod tests {
         assert_eq!(v.modified, at(12));
         assert_eq!(ld(&v)["dateModified"], "2024-03-01T16:00:00+03:30");
         assert_eq!(ld(&v)["datePublished"], "2024-03-01T14:00:00+03:30");
-        assert_eq!(v.correction.as_deref(), Some("The minister's name was misspelt."));
+        assert_eq!(v.corrections, vec![(at(12), "The minister's name was misspelt.".to_string())]);
+        assert_eq!(
+            ld(&v)["correction"],
+            serde_json::json!([{
+                "@type": "CorrectionComment",
+                "text": "The minister's name was misspelt.",
+                "datePublished": "2024-03-01T16:00:00+03:30",
+            }])
+        );
         // A correction made in the second the story went out still shows as an update;
         // the same time without a correction does not.
         s.updated_at = s.published_at;
@@ -563,6 +592,7 @@ mod tests {
         let plain = view(&s, &en, None, None);
         assert_eq!(plain.updated, None);
         assert_eq!(plain.modified, at(10));
-        assert_eq!(plain.correction, None);
+        assert!(plain.corrections.is_empty());
+        assert!(ld(&plain).get("correction").is_none());
     }
 }

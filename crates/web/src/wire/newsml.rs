@@ -255,7 +255,7 @@ fn write_item<W: Write>(w: &mut Writer<W>, s: &Source<'_>, public_url: &str, roo
     if let Some(h) = item.headlines.first() {
         text_element(w, "headline", &[], &h.value)?;
     }
-    if let Some(d) = item.descriptions.first() {
+    if let Some(d) = item.descriptions.iter().find(|d| d.role == "summary") {
         text_element(w, "description", &[("role", "drol:summary")], &d.value)?;
     }
     end(w, "contentMeta")?;
