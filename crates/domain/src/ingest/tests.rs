@@ -276,3 +276,16 @@ proptest! {
         let _ = parse(&dropped);
     }
 }
+
+#[test]
+fn a_large_news_message_is_read_in_linear_time() {
+    let item = "<newsItem guid=\"g{n}\" version=\"1\"><contentMeta><headline>H {n}</headline></contentMeta>\n<contentSet><inlineXML><html><body><p>text</p></body></html></inlineXML></contentSet></newsItem>\n";
+    let items: String = (0..20_000).map(|n| item.replace("{n}", &n.to_string())).collect();
+    let doc = format!("<newsMessage><itemSet>\n{items}</itemSet></newsMessage>");
+    let started = std::time::Instant::now();
+    let parsed = parse(doc.as_bytes()).expect("parses");
+    assert_eq!(parsed.items.len(), 20_000);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
+    let last = parsed.items.last().expect("last").as_ref().expect("item");
+    assert_eq!(last.headline, "H 19999");
+}

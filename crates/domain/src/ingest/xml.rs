@@ -143,6 +143,34 @@ pub(crate) fn line_col(bytes: &[u8], at: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// Line and column of offsets that only grow, each byte counted once (asking
+/// [`line_col`] at every element of a large newsMessage was quadratic).
+struct Lines<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    line: usize,
+    col: usize,
+}
+
+impl Lines<'_> {
+    fn at(&mut self, pos: u64) -> (usize, usize) {
+        let pos = usize::try_from(pos).unwrap_or(usize::MAX).min(self.bytes.len());
+        if pos < self.at {
+            return line_col(self.bytes, pos);
+        }
+        for b in &self.bytes[self.at..pos] {
+            if *b == b'\n' {
+                self.line += 1;
+                self.col = 1;
+            } else if (*b & 0xC0) != 0x80 {
+                self.col += 1;
+            }
+        }
+        self.at = pos;
+        (self.line, self.col)
+    }
+}
+
 /// The text of one of the five XML entities, or of a character reference.
 fn entity(name: &str) -> Option<String> {
     if let Some(num) = name.strip_prefix('#') {
@@ -204,9 +232,14 @@ pub(crate) fn parse(text: &str) -> Result<Element, IngestError> {
     let mut buf = Vec::new();
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
+    let mut lines = Lines { bytes, at: 0, line: 1, col: 1 };
+    // Positions are worked out only for an error: counting lines at every
+    // event would be quadratic.
     let at = |pos: u64| {
-        let (line, col) = line_col(bytes, usize::try_from(pos).unwrap_or(usize::MAX));
-        move |reason: String| IngestError::text(line, col, reason)
+        move |reason: String| {
+            let (line, col) = line_col(bytes, usize::try_from(pos).unwrap_or(usize::MAX));
+            IngestError::text(line, col, reason)
+        }
     };
     loop {
         let start = reader.buffer_position();
@@ -223,11 +256,11 @@ pub(crate) fn parse(text: &str) -> Result<Element, IngestError> {
                 if stack.len() >= MAX_DEPTH {
                     return Err(here(format!("elements nested deeper than {MAX_DEPTH}")));
                 }
-                let (line, col) = line_col(bytes, usize::try_from(start).unwrap_or(usize::MAX));
+                let (line, col) = lines.at(start);
                 stack.push(element(&e, line, col).map_err(&here)?);
             }
             Event::Empty(e) => {
-                let (line, col) = line_col(bytes, usize::try_from(start).unwrap_or(usize::MAX));
+                let (line, col) = lines.at(start);
                 let el = element(&e, line, col).map_err(&here)?;
                 match stack.last_mut() {
                     Some(top) => top.children.push(Node::El(el)),
