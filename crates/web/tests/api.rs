@@ -687,6 +687,13 @@ backend_test! {
         assert_eq!((p["status"].as_str(), p["headline"].as_str()), (Some("published"), Some("New headline")));
         let page = app.get(local(p["url"].as_str().expect("url"))).await;
         assert!(page.body.contains("<h1>New headline</h1>"));
+        // A step refused after the save (published twice) rolls the save back with it.
+        let v = p["version"].as_i64().expect("version");
+        assert_error(&send(&app, Method::POST, &publish, Some(&editor),
+            Some(json!({"version": v, "changes": {"headline": "Never saved"}}))).await,
+            StatusCode::CONFLICT, "conflict", "published twice");
+        let story = app.db.store.story(id).await.expect("read").expect("story");
+        assert_eq!((story.headline.as_str(), story.version), ("New headline", v));
 
         // The workflow endpoint takes the same `changes` (here: republish with a new lead).
         let workflow = format!("/api/v1/stories/{id}/workflow");

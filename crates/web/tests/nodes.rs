@@ -85,6 +85,8 @@ backend_test! {
         let (status, before) = visit(&node_b, common::SEED_PATH, "198.51.100.20").await;
         assert_eq!(status, StatusCode::OK);
         assert!(!before.contains("Figures fixed."));
+        let (_, list_before) = visit(&node_b, "/corrections", "198.51.100.20").await;
+        assert!(!list_before.contains("Figures fixed."));
         // Node A (here: the store, as any node's back office would) corrects the story.
         let v = app.db.store.story(84427).await.expect("read").expect("seed").version;
         app.db.store.add_correction(84427, v, "Figures fixed.", &AuditEntry::system("editor@example.org", "story.correction", "story", 84427, "Figures fixed.")).await.expect("correction");
@@ -93,6 +95,8 @@ backend_test! {
         node_b.apply_changes(since).await.expect("follow");
         let (_, fresh) = visit(&node_b, common::SEED_PATH, "198.51.100.20").await;
         assert!(fresh.contains("Figures fixed."), "after reading the change log node B shows the correction");
+        let (_, list) = visit(&node_b, "/corrections", "198.51.100.20").await;
+        assert!(list.contains("Figures fixed."), "node B's cached corrections page follows the change log too");
     }
 }
 
