@@ -27,31 +27,6 @@ fn assert_error(a: &Answer, status: StatusCode, code: &str, what: &str) {
     assert!(j["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{what}: {}", a.body);
 }
 
-/// A user with a personal API token; returns the token.
-async fn token_for(app: &TestApp, email: &str, role: Role) -> String {
-    let u = app
-        .db
-        .store
-        .create_user(
-            &NewUser { email: email.into(), name: email.into(), role, password_hash: "x".into() },
-            Utc::now(),
-            &newsdesk_storage::AuditEntry::system("test", "user.create", "user", "", ""),
-        )
-        .await
-        .expect("user");
-    app.db
-        .store
-        .create_api_token(
-            u.id,
-            "test",
-            Utc::now(),
-            &newsdesk_storage::AuditEntry::system("test", "token.create", "user", "", ""),
-        )
-        .await
-        .expect("token")
-        .0
-}
-
 async fn send(app: &TestApp, method: Method, uri: &str, token: Option<&str>, body: Option<Value>) -> Answer {
     let mut req = Request::builder().method(method).uri(uri);
     if let Some(t) = token {
@@ -213,8 +188,8 @@ backend_test! {
 backend_test! {
     async fn write_api_follows_the_newsroom_roles_and_versions(db) {
         let app = TestApp::new(db).await;
-        let reporter = token_for(&app, "rita@example.org", Role::Reporter).await;
-        let editor = token_for(&app, "ed@example.org", Role::Editor).await;
+        let reporter = app.person("Rita", Role::Reporter).await.token;
+        let editor = app.person("Ed", Role::Editor).await.token;
         let section = json_of(&app.get("/api/v1/stories/84427").await)["section"]["path"].as_str().expect("path").to_string();
         let draft = json!({
             "headline": "Rain expected in Tehran",
@@ -332,8 +307,8 @@ backend_test! {
 backend_test! {
     async fn reporters_edit_only_their_own_drafts(db) {
         let app = TestApp::new(db).await;
-        let rita = token_for(&app, "rita@example.org", Role::Reporter).await;
-        let rob = token_for(&app, "rob@example.org", Role::Reporter).await;
+        let rita = app.person("Rita", Role::Reporter).await.token;
+        let rob = app.person("Rob", Role::Reporter).await.token;
         let section = json_of(&app.get("/api/v1/sections").await)["items"][0]["path"].as_str().expect("path").to_string();
         let s = json_of(&send(&app, Method::POST, "/api/v1/stories", Some(&rita), Some(json!({"headline": "Mine", "section": section}))).await);
         let uri = format!("/api/v1/stories/{}", s["news_id"]);
@@ -569,45 +544,19 @@ backend_test! {
 }
 
 /// An editor's token, the editor assigned to `sections`.
-async fn scoped_editor(app: &TestApp, email: &str, sections: &[i64]) -> String {
-    let u = app
-        .db
-        .store
-        .create_user(
-            &NewUser { email: email.into(), name: email.into(), role: Role::Editor, password_hash: "x".into() },
-            Utc::now(),
-            &newsdesk_storage::AuditEntry::system("test", "user.create", "user", "", ""),
-        )
-        .await
-        .expect("user");
-    app.db
-        .store
-        .set_user_sections(
-            u.id,
-            sections,
-            &newsdesk_storage::AuditEntry::system("test", "user.sections", "user", "", ""),
-        )
-        .await
-        .expect("sections");
-    app.db
-        .store
-        .create_api_token(
-            u.id,
-            "test",
-            Utc::now(),
-            &newsdesk_storage::AuditEntry::system("test", "token.create", "user", "", ""),
-        )
-        .await
-        .expect("token")
-        .0
+async fn scoped_editor(app: &TestApp, name: &str, sections: &[i64]) -> String {
+    let editor = app.person(name, Role::Editor).await;
+    let audit = newsdesk_storage::AuditEntry::system("test", "user.sections", "user", "", "");
+    app.db.store.set_user_sections(editor.actor.user_id, sections, &audit).await.expect("sections");
+    editor.token
 }
 
 backend_test! {
     async fn a_scoped_editor_moves_no_story_across_sections_through_the_api(db) {
         let app = TestApp::new(db).await;
         let world = app.db.store.ensure_section_path(app.edition_id, &["World".to_string()]).await.expect("world").id;
-        let admin = token_for(&app, "admin@example.org", Role::Admin).await;
-        let editor = scoped_editor(&app, "world-desk@example.org", &[world]).await;
+        let admin = app.person("Admin", Role::Admin).await.token;
+        let editor = scoped_editor(&app, "World-desk", &[world]).await;
         let create = |token: String, headline: &'static str, section: &'static str| {
             let app = &app;
             async move {
@@ -659,7 +608,7 @@ backend_test! {
 backend_test! {
     async fn publish_with_changes_publishes_what_was_sent(db) {
         let app = TestApp::new(db).await;
-        let editor = token_for(&app, "editor@example.org", Role::Editor).await;
+        let editor = app.person("Editor", Role::Editor).await.token;
         let created = send(&app, Method::POST, "/api/v1/stories", Some(&editor),
             Some(json!({"headline": "Old headline", "section": "iran", "lead": "Lead."}))).await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
@@ -715,7 +664,7 @@ backend_test! {
 backend_test! {
     async fn a_quiet_fix_and_corrections_through_the_api(db) {
         let app = TestApp::new(db).await;
-        let editor = token_for(&app, "editor@example.org", Role::Editor).await;
+        let editor = app.person("Editor", Role::Editor).await.token;
         let uri = "/api/v1/stories/84427";
         let before = app.db.store.story(84427).await.expect("read").expect("story");
         let fixed = send(&app, Method::PATCH, uri, Some(&editor),

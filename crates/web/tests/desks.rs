@@ -7,48 +7,15 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use chrono::{Duration, Utc};
 use newsdesk_domain::roles::Role;
-use newsdesk_storage::{NewUser, backend_test};
-use newsdesk_web::desk::{self, Actor, SectionChoice, StoryChanges};
-use sha2::{Digest, Sha256};
+use newsdesk_storage::backend_test;
+use newsdesk_web::desk::{self, SectionChoice, StoryChanges};
 
 mod common;
-use common::{Answer, TestApp};
+use common::{Answer, Person, TestApp};
 
 /// The seed story (created by nobody in particular).
 const SEED: i64 = 84427;
-
-/// A user with a back-office session.
-struct Person {
-    actor: Actor,
-    cookie: String,
-    csrf: String,
-}
-
-async fn person(app: &TestApp, name: &str, role: Role) -> Person {
-    let email = format!("{}@example.org", name.to_lowercase().replace(' ', "."));
-    let u = app
-        .db
-        .store
-        .create_user(
-            &NewUser { email: email.clone(), name: name.into(), role, password_hash: "x".into() },
-            Utc::now(),
-            &newsdesk_storage::AuditEntry::system("test", "user.create", "user", "", ""),
-        )
-        .await
-        .expect("user");
-    let token = format!("session-of-{}-{}", u.id, rand::random::<u64>());
-    let csrf = format!("csrf-of-{}", u.id);
-    let hash = hex::encode(Sha256::digest(token.as_bytes()));
-    let now = Utc::now();
-    app.db.store.create_session(&hash, u.id, &csrf, now, now + Duration::hours(1)).await.expect("session");
-    Person {
-        actor: Actor { user_id: u.id, email, name: name.into(), role, token_id: None },
-        cookie: format!("nd_session={token}"),
-        csrf,
-    }
-}
 
 async fn get(app: &TestApp, p: &Person, uri: &str) -> Answer {
     let req = Request::get(uri)
@@ -122,8 +89,8 @@ async fn move_to(app: &TestApp, p: &Person, news_id: i64, to: &str) -> Answer {
 backend_test! {
     async fn a_story_moves_through_the_stages_of_a_desk_with_counts_and_audit(db) {
         let app = TestApp::new(db).await;
-        let admin = person(&app, "Ada Admin", Role::Admin).await;
-        let ann = person(&app, "Ann Editor", Role::Editor).await;
+        let admin = app.person("Ada Admin", Role::Admin).await;
+        let ann = app.person("Ann Editor", Role::Editor).await;
         let world = new_desk(&app, &admin, "World").await;
         let s = stages(&app, world).await;
         assert_eq!(s.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>(), ["Incoming", "Working", "Ready"], "the default stages");
@@ -167,10 +134,10 @@ backend_test! {
 backend_test! {
     async fn an_assigned_story_is_in_the_assignees_mine_view_first(db) {
         let app = TestApp::new(db).await;
-        let admin = person(&app, "Ada Admin", Role::Admin).await;
-        let ann = person(&app, "Ann Editor", Role::Editor).await;
-        let rita = person(&app, "Rita Reporter", Role::Reporter).await;
-        let outsider = person(&app, "Otto Outsider", Role::Editor).await;
+        let admin = app.person("Ada Admin", Role::Admin).await;
+        let ann = app.person("Ann Editor", Role::Editor).await;
+        let rita = app.person("Rita Reporter", Role::Reporter).await;
+        let outsider = app.person("Otto Outsider", Role::Editor).await;
         let world = new_desk(&app, &admin, "World").await;
         add_member(&app, &admin, world, &ann).await;
         add_member(&app, &admin, world, &rita).await;
@@ -208,9 +175,9 @@ backend_test! {
 backend_test! {
     async fn reporters_move_only_their_own_stories_and_non_members_nothing(db) {
         let app = TestApp::new(db).await;
-        let admin = person(&app, "Ada Admin", Role::Admin).await;
-        let rita = person(&app, "Rita Reporter", Role::Reporter).await;
-        let otto = person(&app, "Otto Outsider", Role::Editor).await;
+        let admin = app.person("Ada Admin", Role::Admin).await;
+        let rita = app.person("Rita Reporter", Role::Reporter).await;
+        let otto = app.person("Otto Outsider", Role::Editor).await;
         let world = new_desk(&app, &admin, "World").await;
         add_member(&app, &admin, world, &rita).await;
         let s = stages(&app, world).await;
@@ -245,8 +212,8 @@ backend_test! {
 backend_test! {
     async fn only_admins_make_desks_and_every_form_needs_the_csrf_token(db) {
         let app = TestApp::new(db).await;
-        let admin = person(&app, "Ada Admin", Role::Admin).await;
-        let ann = person(&app, "Ann Editor", Role::Editor).await;
+        let admin = app.person("Ada Admin", Role::Admin).await;
+        let ann = app.person("Ann Editor", Role::Editor).await;
         assert_eq!(post(&app, &ann, "/admin/desks", &[("name", "Iran")]).await.status, StatusCode::FORBIDDEN);
         let without = post_with(&app, &admin, "/admin/desks", &[("name", "Iran")], false).await;
         assert_eq!(without.status, StatusCode::FORBIDDEN);
@@ -266,7 +233,7 @@ backend_test! {
 backend_test! {
     async fn names_stages_and_ids_are_checked_with_clear_errors(db) {
         let app = TestApp::new(db).await;
-        let admin = person(&app, "Ada Admin", Role::Admin).await;
+        let admin = app.person("Ada Admin", Role::Admin).await;
         let a = post(&app, &admin, "/admin/desks", &[("name", "   ")]).await;
         assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(a.body.contains("Give the desk a name."), "{}", a.body);

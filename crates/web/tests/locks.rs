@@ -10,63 +10,17 @@ use axum::http::{Method, Request, StatusCode, header};
 use chrono::{Duration, Utc};
 use http_body_util::BodyExt;
 use newsdesk_domain::roles::Role;
-use newsdesk_storage::{LockOutcome, NewUser, backend_test};
-use newsdesk_web::desk::{self, Actor, DeskError, locks};
+use newsdesk_storage::{LockOutcome, backend_test};
+use newsdesk_web::desk::{self, DeskError, locks};
 use newsdesk_web::{AppState, WebConfig};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 
 mod common;
-use common::{Answer, TestApp};
+use common::{Answer, Person, TestApp};
 
 /// The seed story, published, created by nobody in particular.
 const SEED: i64 = 84427;
-
-/// A user with a back-office session and an API token.
-struct Person {
-    actor: Actor,
-    cookie: String,
-    csrf: String,
-    token: String,
-}
-
-async fn person(app: &TestApp, name: &str, role: Role) -> Person {
-    let email = format!("{}@example.org", name.to_lowercase().replace(' ', "."));
-    let u = app
-        .db
-        .store
-        .create_user(
-            &NewUser { email: email.clone(), name: name.into(), role, password_hash: "x".into() },
-            Utc::now(),
-            &newsdesk_storage::AuditEntry::system("test", "user.create", "user", "", ""),
-        )
-        .await
-        .expect("user");
-    let token = format!("session-of-{}-{}", u.id, rand::random::<u64>());
-    let csrf = format!("csrf-of-{}", u.id);
-    let hash = hex::encode(Sha256::digest(token.as_bytes()));
-    let now = Utc::now();
-    app.db.store.create_session(&hash, u.id, &csrf, now, now + Duration::hours(1)).await.expect("session");
-    let api = app
-        .db
-        .store
-        .create_api_token(
-            u.id,
-            "test",
-            now,
-            &newsdesk_storage::AuditEntry::system("test", "token.create", "user", "", ""),
-        )
-        .await
-        .expect("token")
-        .0;
-    Person {
-        actor: Actor { user_id: u.id, email, name: name.into(), role, token_id: None },
-        cookie: format!("nd_session={token}"),
-        csrf,
-        token: api,
-    }
-}
 
 async fn send_to(node: &AppState, req: Request<Body>) -> Answer {
     let res = newsdesk_web::app(node.clone()).oneshot(req).await.expect("infallible");
@@ -147,8 +101,8 @@ async fn holder(app: &TestApp, id: i64) -> Option<i64> {
 backend_test! {
     async fn a_second_editor_sees_who_is_editing_and_gets_the_story_read_only(db) {
         let app = TestApp::new(db).await;
-        let ann = person(&app, "Ann Editor", Role::Editor).await;
-        let bob = person(&app, "Bob Editor", Role::Editor).await;
+        let ann = app.person("Ann Editor", Role::Editor).await;
+        let bob = app.person("Bob Editor", Role::Editor).await;
         let first = open(&app.state, &ann, SEED).await;
         assert_eq!(first.status, StatusCode::OK);
         assert!(first.body.contains("data-heartbeat=\"/admin/stories/84427/lock/heartbeat\""), "the heartbeat is set up");
@@ -169,7 +123,7 @@ backend_test! {
         let js = send_to(&app.state, Request::get("/admin/static/editlock.js").header(header::COOKIE, &ann.cookie).body(Body::empty()).expect("req")).await;
         assert!(js.status == StatusCode::OK && js.body.contains("sendBeacon"), "{}", js.status);
         // A name with markup is shown as text.
-        let eve = person(&app, "<b>Eve</b>", Role::Editor).await;
+        let eve = app.person("<b>Eve</b>", Role::Editor).await;
         let id = app.add_story(&["World"], "Another story", 10).await;
         open(&app.state, &eve, id).await;
         let page = open(&app.state, &bob, id).await;
@@ -182,7 +136,7 @@ backend_test! {
         let app = TestApp::new(db).await;
         let mut people = Vec::new();
         for i in 0..10 {
-            people.push(person(&app, &format!("Editor {i}"), Role::Editor).await);
+            people.push(app.person(&format!("Editor {i}"), Role::Editor).await);
         }
         let now = Utc::now();
         let tasks: Vec<_> = people
@@ -211,8 +165,8 @@ backend_test! {
 backend_test! {
     async fn a_lock_runs_out_when_its_heartbeat_stops(db) {
         let app = TestApp::new(db).await;
-        let ann = person(&app, "Ann Editor", Role::Editor).await;
-        let bob = person(&app, "Bob Editor", Role::Editor).await;
+        let ann = app.person("Ann Editor", Role::Editor).await;
+        let bob = app.person("Bob Editor", Role::Editor).await;
         // Ann opened the story 80 seconds ago, and her page never beat.
         let then = Utc::now() - Duration::seconds(80);
         assert!(matches!(locks::take(&app.state, &ann.actor, SEED, then, false).await.expect("take"), LockOutcome::Taken(_)));
@@ -237,8 +191,8 @@ backend_test! {
 backend_test! {
     async fn a_confirmed_take_over_moves_the_lock_and_the_first_heartbeat_says_so(db) {
         let app = TestApp::new(db).await;
-        let ann = person(&app, "Ann Editor", Role::Editor).await;
-        let bob = person(&app, "Bob Editor", Role::Editor).await;
+        let ann = app.person("Ann Editor", Role::Editor).await;
+        let bob = app.person("Bob Editor", Role::Editor).await;
         open(&app.state, &ann, SEED).await;
         let (status, beat) = heartbeat(&app.state, &ann, SEED).await;
         assert_eq!((status, &beat["held"]), (StatusCode::OK, &json!(true)), "{beat}");
@@ -296,8 +250,8 @@ backend_test! {
         let app = TestApp::new(db).await;
         let config = WebConfig { public_url: "https://news.example".into(), ..WebConfig::default() };
         let node_b = AppState::new(app.db.store.clone(), config).await.expect("second node");
-        let ann = person(&app, "Ann Editor", Role::Editor).await;
-        let bob = person(&app, "Bob Editor", Role::Editor).await;
+        let ann = app.person("Ann Editor", Role::Editor).await;
+        let bob = app.person("Bob Editor", Role::Editor).await;
         assert!(!read_only(&open(&app.state, &ann, SEED).await.body), "Ann opens the story on node A");
         let on_b = open(&node_b, &bob, SEED).await;
         assert!(holder_banner(&on_b.body).is_some_and(|b| b.contains("Ann Editor")) && read_only(&on_b.body), "node B sees Ann's lock");
@@ -315,8 +269,8 @@ backend_test! {
 backend_test! {
     async fn only_those_who_may_edit_a_story_may_lock_it(db) {
         let app = TestApp::new(db).await;
-        let rita = person(&app, "Rita Reporter", Role::Reporter).await;
-        let ann = person(&app, "Ann Editor", Role::Editor).await;
+        let rita = app.person("Rita Reporter", Role::Reporter).await;
+        let ann = app.person("Ann Editor", Role::Editor).await;
         // The seed is published and not Rita's: neither the desk, the back office nor the API lets her lock it.
         let r = locks::take(&app.state, &rita.actor, SEED, Utc::now(), false).await;
         assert!(matches!(r, Err(DeskError::Forbidden(_))), "{r:?}");
@@ -357,8 +311,8 @@ backend_test! {
 backend_test! {
     async fn the_write_api_takes_renews_takes_over_and_releases_locks(db) {
         let app = TestApp::new(db).await;
-        let ann = person(&app, "Ann Editor", Role::Editor).await;
-        let bob = person(&app, "Bob Editor", Role::Editor).await;
+        let ann = app.person("Ann Editor", Role::Editor).await;
+        let bob = app.person("Bob Editor", Role::Editor).await;
         let (status, lock) = api(&app, Method::POST, "/api/v1/stories/84427/lock", &ann.token, None).await;
         assert_eq!(status, StatusCode::OK, "{lock}");
         assert_eq!((lock["news_id"].as_i64(), lock["name"].as_str()), (Some(SEED), Some("Ann Editor")));

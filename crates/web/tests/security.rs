@@ -12,18 +12,17 @@ use axum::http::{Method, Request, StatusCode, header};
 use chrono::Utc;
 use newsdesk_domain::roles::Role;
 use newsdesk_domain::{Direction, saved_page};
-use newsdesk_storage::{NewEdition, NewUser, StoryInput, backend_test};
+use newsdesk_storage::{NewEdition, StoryInput, backend_test};
 use newsdesk_web::comments::CommentSettings;
 use newsdesk_web::server::ServerLimits;
 use newsdesk_web::{AppState, WebConfig};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 mod common;
 
-use common::{Answer, SEED, SEED_HEADLINE, TestApp};
+use common::{Answer, Person, SEED, SEED_HEADLINE, TestApp};
 
 /// Adds the Persian edition at `/fa/` and lets the site see it.
 async fn with_persian(app: &TestApp) -> i64 {
@@ -110,28 +109,6 @@ backend_test! {
     }
 }
 
-/// A user with a back-office session and a personal API token: (session cookie, CSRF token, API token).
-async fn staff(app: &TestApp, email: &str, role: Role) -> (String, String, String) {
-    let u = app
-        .db
-        .store
-        .create_user(
-            &NewUser { email: email.into(), name: email.into(), role, password_hash: "x".into() },
-            Utc::now(),
-            &newsdesk_storage::AuditEntry::system("test", "user.create", "user", "", ""),
-        )
-        .await
-        .expect("user");
-    let token = format!("{:064x}", u.id as u128 * 7_919 + 3);
-    let csrf = format!("{:064x}", u.id as u128 * 104_729 + 17);
-    let now = Utc::now();
-    let hash = hex::encode(Sha256::digest(token.as_bytes()));
-    app.db.store.create_session(&hash, u.id, &csrf, now, now + chrono::Duration::hours(1)).await.expect("session");
-    let audit = newsdesk_storage::AuditEntry::system("test", "token.create", "user", "", "");
-    let api = app.db.store.create_api_token(u.id, "test", now, &audit).await.expect("token").0;
-    (format!("nd_session={token}"), csrf, api)
-}
-
 async fn api(app: &TestApp, method: Method, uri: &str, token: &str, body: Value) -> Answer {
     let req = Request::builder()
         .method(method)
@@ -165,7 +142,7 @@ fn message(a: &Answer) -> String {
 backend_test! {
     async fn control_characters_are_refused_in_every_story_field_with_the_field_named(db) {
         let app = TestApp::new(db).await;
-        let (cookie, csrf, token) = staff(&app, "ed@example.org", Role::Editor).await;
+        let Person { cookie, csrf, token, .. } = app.person("Ed", Role::Editor).await;
         let section = app.db.store.sections(app.edition_id).await.expect("sections")[0].clone();
         let draft = json!({ "headline": "Rain\u{b}in Tehran", "section": section.path, "lead": "Forecast.", "body": "Rain." });
         let a = api(&app, Method::POST, "/api/v1/stories", &token, draft).await;
@@ -264,7 +241,7 @@ backend_test! {
 backend_test! {
     async fn the_csrf_token_counts_in_the_body_or_header_not_in_the_query(db) {
         let app = TestApp::new(db).await;
-        let (cookie, csrf, _) = staff(&app, "admin@example.org", Role::Admin).await;
+        let Person { cookie, csrf, .. } = app.person("Admin", Role::Admin).await;
         let fields = [("name", "Weather"), ("slug", ""), ("parent_id", ""), ("position", "0")];
         let in_query = form_post(&app, &cookie, &format!("/admin/sections?csrf={csrf}"), &fields).await;
         assert_eq!(in_query.status, StatusCode::FORBIDDEN, "{}", in_query.body);
@@ -288,7 +265,7 @@ backend_test! {
 backend_test! {
     async fn section_names_with_control_characters_are_refused(db) {
         let app = TestApp::new(db).await;
-        let (cookie, csrf, _) = staff(&app, "admin@example.org", Role::Admin).await;
+        let Person { cookie, csrf, .. } = app.person("Admin", Role::Admin).await;
         let fields = [("name", "Wea\u{1}ther"), ("slug", "weather"), ("parent_id", ""), ("position", "2"), ("csrf", &csrf)];
         let a = form_post(&app, &cookie, "/admin/sections", &fields).await;
         assert!(a.status.is_client_error(), "{}: {}", a.status, a.body);

@@ -31,6 +31,15 @@ pub struct TestApp {
     last_change: AtomicI64,
 }
 
+/// A back-office user of a test: who acts, a session (cookie and CSRF token)
+/// and a personal API token.
+pub struct Person {
+    pub actor: newsdesk_web::desk::Actor,
+    pub cookie: String,
+    pub csrf: String,
+    pub token: String,
+}
+
 /// A response, read whole.
 pub struct Answer {
     pub status: StatusCode,
@@ -67,6 +76,29 @@ pub fn seed_time() -> DateTime<Utc> {
 }
 
 impl TestApp {
+    /// A user named `name` (e-mail: the name in lower case, spaces as dots,
+    /// `@example.org`) with `role`, a session and a personal API token.
+    pub async fn person(&self, name: &str, role: newsdesk_domain::roles::Role) -> Person {
+        use sha2::Digest;
+        let email = format!("{}@example.org", name.to_lowercase().replace(' ', "."));
+        let system = |action: &str| newsdesk_storage::AuditEntry::system("test", action, "user", "", "");
+        let new =
+            newsdesk_storage::NewUser { email: email.clone(), name: name.into(), role, password_hash: "x".into() };
+        let u = self.db.store.create_user(&new, Utc::now(), &system("user.create")).await.expect("user");
+        let session = format!("session-of-{}-{}", u.id, rand::random::<u64>());
+        let csrf = format!("csrf-of-{}-{}", u.id, rand::random::<u64>());
+        let hash = hex::encode(sha2::Sha256::digest(session.as_bytes()));
+        let now = Utc::now();
+        self.db.store.create_session(&hash, u.id, &csrf, now, now + Duration::hours(1)).await.expect("session");
+        let token = self.db.store.create_api_token(u.id, "test", now, &system("token.create")).await.expect("token").0;
+        Person {
+            actor: newsdesk_web::desk::Actor { user_id: u.id, email, name: name.into(), role, token_id: None },
+            cookie: format!("nd_session={session}"),
+            csrf,
+            token,
+        }
+    }
+
     pub async fn new(db: TestDb) -> TestApp {
         let edition = db
             .store
