@@ -266,7 +266,7 @@ backend_test! {
         let invite = format!("/admin/invite/{}", location(&a).split("invite=").nth(1).expect("token"));
         let reset = "yet another long passphrase";
         let a = post_as(&app, None, &invite, &[("new", reset), ("confirm", reset)]).await;
-        assert_eq!((a.status, location(&a)), (StatusCode::SEE_OTHER, "/admin/login"), "{}", a.body);
+        assert_eq!((a.status, location(&a)), (StatusCode::SEE_OTHER, "/admin?welcome=1"), "{}", a.body);
         assert_eq!(get_as(&app, Some(&old), "/admin").await.status, StatusCode::UNAUTHORIZED, "a reset ends old sessions");
         assert_eq!(get_as(&app, Some(&renewed), "/admin").await.status, StatusCode::UNAUTHORIZED);
         assert!(!token_works(&app, &token).await, "a reset revokes API tokens");

@@ -499,7 +499,12 @@ backend_test! {
         let a = post_as(&d.app, None, &invite, &[("new", "short"), ("confirm", "short")], false).await;
         assert!(a.body.contains("at least 12 characters"));
         let a = post_as(&d.app, None, &invite, &[("new", "a brand new password"), ("confirm", "a brand new password")], false).await;
-        assert_eq!(a.status, StatusCode::SEE_OTHER);
+        // Accepting signs the new user in and lands on the dashboard, welcomed.
+        assert_eq!((a.status, location(&a)), (StatusCode::SEE_OTHER, "/admin?welcome=1"));
+        let cookie = a.headers.get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find(|c| c.starts_with("nd_session=")).expect("a session cookie").split(';').next().expect("pair").to_string();
+        let welcome = d.app.request(Request::get("/admin?welcome=1").header(header::COOKIE, &cookie).body(Body::empty()).expect("request")).await;
+        assert_eq!(welcome.status, StatusCode::OK);
+        assert!(welcome.body.contains("your password is set and you are signed in"), "{}", welcome.body);
         assert_eq!(login(&d.app, "new@example.org", "a brand new password").await.0, StatusCode::SEE_OTHER);
         let again = post_as(&d.app, None, &invite, &[("new", "another password!"), ("confirm", "another password!")], false).await;
         assert_eq!(again.status, StatusCode::GONE, "an invite works once");

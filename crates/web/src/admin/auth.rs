@@ -534,7 +534,7 @@ pub(super) async fn login(
 }
 
 /// Creates a session for `user_id` and sets its cookie.
-async fn start_session(
+pub(super) async fn start_session(
     state: &AppState,
     jar: CookieJar,
     user_id: i64,

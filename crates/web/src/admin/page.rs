@@ -1,7 +1,7 @@
 //! Rendering back-office pages: the shared frame (navigation by role, the
 //! user, the CSRF token), the stylesheet and script, the dashboard.
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::Value;
@@ -120,7 +120,19 @@ pub(super) async fn to_dashboard() -> Redirect {
 }
 
 /// `GET /admin`: what waits for this user.
-pub(super) async fn dashboard(State(state): State<AppState>, staff: Staff) -> Result<Html<String>, AdminError> {
+pub(super) async fn dashboard(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<DashboardQuery>,
+) -> Result<Html<String>, AdminError> {
     let counts = state.store.desk_counts().await?;
-    render(&state, &staff, "admin/dashboard.html", "Desk", minijinja::context! { counts => counts })
+    // After accepting an invite: the new user lands here, signed in.
+    let welcome = q.welcome.as_deref() == Some("1");
+    let ctx = minijinja::context! { counts => counts, welcome => welcome, name => staff.name.clone() };
+    render(&state, &staff, "admin/dashboard.html", "Desk", ctx)
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub(super) struct DashboardQuery {
+    welcome: Option<String>,
 }

@@ -309,7 +309,7 @@ pub(super) struct InviteForm {
 
 async fn accept_invite(
     State(state): State<AppState>,
-    _jar: CookieJar,
+    jar: CookieJar,
     Path(token): Path<String>,
     Form(form): Form<InviteForm>,
 ) -> Result<Response, AdminError> {
@@ -342,5 +342,7 @@ async fn accept_invite(
     }
     // A new password lifts the account's login throttle (an admin's reset is the way out of it).
     state.store.clear_login_attempts(&super::auth::account_key(&user.email)).await?;
-    Ok(Redirect::to("/admin/login").into_response())
+    // Who just chose a password is signed in with it (the invite proved the address).
+    let jar = super::auth::start_session(&state, jar, user.id, now).await?;
+    Ok((jar, Redirect::to("/admin?welcome=1")).into_response())
 }
