@@ -125,8 +125,10 @@ backend_test! {
 backend_test! {
     async fn replies_attach_to_the_top_level_comment(db) {
         let (_, story, other) = site(&db.store).await;
-        let top = stored(&db.store, &comment(story, "top", "a"), &LIMITS).await;
-        let reply = stored(&db.store, &NewComment { parent_id: Some(top.id), ..comment(story, "reply", "b") }, &LIMITS).await;
+        // Only published (approved) comments can be answered.
+        let approved = |c: NewComment| NewComment { status: CommentStatus::Approved, ..c };
+        let top = stored(&db.store, &approved(comment(story, "top", "a")), &LIMITS).await;
+        let reply = stored(&db.store, &approved(NewComment { parent_id: Some(top.id), ..comment(story, "reply", "b") }), &LIMITS).await;
         assert_eq!(reply.parent_id, Some(top.id));
         let deeper = stored(&db.store, &NewComment { parent_id: Some(reply.id), ..comment(story, "deeper", "c") }, &LIMITS).await;
         assert_eq!(deeper.parent_id, Some(top.id), "a reply to a reply answers the top-level comment");
@@ -142,6 +144,13 @@ backend_test! {
             .await
             .expect("post");
         assert_eq!(missing, PostOutcome::BadParent);
+        // A pending comment (here `deeper`) cannot be answered: its author is not public.
+        let to_pending = db
+            .store
+            .post_comment(&NewComment { parent_id: Some(deeper.id), ..comment(story, "to pending", "e") }, &LIMITS, Utc::now())
+            .await
+            .expect("post");
+        assert_eq!(to_pending, PostOutcome::BadParent);
     }
 }
 
