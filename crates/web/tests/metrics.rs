@@ -14,6 +14,7 @@ use chrono::{Duration, Utc};
 use newsdesk_domain::{BodyFormat, StoryStatus};
 use newsdesk_storage::{AuditEntry, NewSubscriber, SectionRef, StoryInput, Transition, backend_test};
 use newsdesk_web::WebConfig;
+use newsdesk_web::webhooks::target::AllowHosts;
 
 mod common;
 use common::{Answer, SEED_PATH, TestApp};
@@ -183,7 +184,11 @@ backend_test! {
 
 backend_test! {
     async fn webhook_deliveries_failures_and_backlog_are_reported(db) {
-        let app = with_token(db).await;
+        let mut app = with_token(db).await;
+        // The receivers are on loopback, which webhooks reach only when the operator allows it.
+        let mut config = (*app.state.config).clone();
+        config.wire.webhook_allow_hosts = AllowHosts::parse(&["127.0.0.1"]).expect("allow list");
+        app.state.config = Arc::new(config);
         // Receivers: one answers 204, the other 500 (so its events stay in the backlog).
         let receiver = axum::Router::new()
             .route("/ok", axum::routing::post(|| async { StatusCode::NO_CONTENT }))
