@@ -483,13 +483,7 @@ impl Store {
 
     /// One story with its photo, tags and authors, in any state.
     pub async fn story(&self, news_id: NewsId) -> Result<Option<Story>> {
-        let sql = format!("{STORY_SELECT} WHERE s.news_id = $1");
-        let row = sqlx::query(&sql).bind(news_id).fetch_optional(self.pool()).await?;
-        let Some(r) = row else { return Ok(None) };
-        let mut conn = self.pool().acquire().await?;
-        let tags = story_tags(&mut conn, news_id).await?;
-        let authors = story_authors(&mut conn, news_id).await?;
-        story_from_row(&r, tags, authors).map(Some)
+        Ok(self.stories(&[news_id]).await?.pop())
     }
 
     /// The stories `ids` (in that order; unknown ones left out), each with its

@@ -340,6 +340,24 @@ impl Store {
         rows.iter().map(correction_from).collect()
     }
 
+    /// The public corrections of the stories `ids`, each story's oldest first,
+    /// in one query (a wire page of fifty items reads them at once).
+    pub async fn corrections_of(&self, ids: &[NewsId]) -> Result<Vec<Correction>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT id, news_id, note, actor, created_at FROM story_corrections WHERE news_id IN ({}) \
+             ORDER BY news_id, created_at, id",
+            crate::sql::placeholders(1, ids.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in ids {
+            q = q.bind(*id);
+        }
+        q.fetch_all(self.pool()).await?.iter().map(correction_from).collect()
+    }
+
     /// Whether the story has any public correction (its changes then drop the `/corrections` page).
     pub async fn has_corrections(&self, news_id: NewsId) -> Result<bool> {
         let row = sqlx::query("SELECT 1 AS one FROM story_corrections WHERE news_id = $1 LIMIT 1")

@@ -296,12 +296,11 @@ pub(crate) async fn list<'a>(
         .await?;
     let more = found.len() as i64 > limit;
     let page: Vec<(i64, i64)> = found.into_iter().take(limit as usize).collect();
-    let mut stories = Vec::with_capacity(page.len());
-    for (news_id, _) in &page {
-        if let Some(story) = state.store.story(*news_id).await? {
-            stories.push(story);
-        }
-    }
+    // The page's stories and their corrections in four queries, not four per item.
+    let ids: Vec<i64> = page.iter().map(|(news_id, _)| *news_id).collect();
+    let stories = state.store.stories(&ids).await?;
+    let mut mapper = Mapper::new(state, editions);
+    mapper.read_corrections(&stories).await?;
     let next = match (more, page.last()) {
         (true, Some((id, vt))) => {
             let mut params = url_params(&q);
@@ -312,7 +311,7 @@ pub(crate) async fn list<'a>(
         }
         _ => None,
     };
-    Ok(ListPage { stories, next, mapper: Mapper::new(state, editions) })
+    Ok(ListPage { stories, next, mapper })
 }
 
 /// `Link: <next>; rel="next"` for a list page that has a next one.
@@ -395,11 +394,26 @@ pub(crate) struct Mapper<'a> {
     state: &'a AppState,
     editions: Vec<Edition>,
     sections: HashMap<i64, Vec<Section>>,
+    /// Corrections read ahead for a page of stories ([`Mapper::read_corrections`]).
+    corrections: HashMap<i64, Vec<String>>,
 }
 
 impl<'a> Mapper<'a> {
     pub(crate) fn new(state: &'a AppState, editions: Vec<Edition>) -> Mapper<'a> {
-        Mapper { state, editions, sections: HashMap::new() }
+        Mapper { state, editions, sections: HashMap::new(), corrections: HashMap::new() }
+    }
+
+    /// Reads the corrections of `stories` in one query, for [`Mapper::item`]
+    /// to use instead of one query per item.
+    pub(crate) async fn read_corrections(&mut self, stories: &[Story]) -> Result<(), StoreError> {
+        let ids: Vec<i64> = stories.iter().map(|s| s.news_id).collect();
+        for id in &ids {
+            self.corrections.entry(*id).or_default();
+        }
+        for c in self.state.store.corrections_of(&ids).await? {
+            self.corrections.entry(c.news_id).or_default().push(c.note);
+        }
+        Ok(())
     }
 
     /// The story's edition and its section trail, top-down.
@@ -433,8 +447,11 @@ impl<'a> Mapper<'a> {
             },
         );
         if item.representationtype == "full" {
-            let corrections = self.state.store.corrections(story.news_id).await?;
-            ninjs::add_corrections(&mut item, corrections.iter().map(|c| c.note.as_str()));
+            let notes = match self.corrections.get(&story.news_id) {
+                Some(notes) => notes.clone(),
+                None => self.state.store.corrections(story.news_id).await?.into_iter().map(|c| c.note).collect(),
+            };
+            ninjs::add_corrections(&mut item, notes.iter().map(String::as_str));
         }
         Ok(item)
     }

@@ -1199,6 +1199,13 @@ backend_test! {
             .map(|d| d["value"].as_str().unwrap_or_default())
             .collect();
         assert_eq!(corrections, ["The first figure was wrong.", "The second figure was wrong too."]);
+        // And so does a page of the item list (its corrections are read for the whole page at once).
+        let req = Request::builder().uri("/api/ninjs/v2/items?limit=100").header(header::AUTHORIZATION, format!("Bearer {key}")).body(Body::empty()).expect("request");
+        let page: serde_json::Value = serde_json::from_str(&d.app.request(req).await.body).expect("ninjs page");
+        let listed = page["items"].as_array().expect("items").iter().find(|i| i["uri"] == item["uri"]).expect("the seed is listed");
+        assert_eq!(listed["descriptions"], item["descriptions"], "the list carries the same corrections");
+        let others = page["items"].as_array().expect("items").iter().filter(|i| i["uri"] != item["uri"]);
+        assert!(others.flat_map(|i| i["descriptions"].as_array().cloned().unwrap_or_default()).all(|d| d["role"] != "correction"), "no other item has corrections");
 
         // The back office lists them, with who wrote them.
         let page = get_as(&d.app, Some(&d.editor), "/admin/stories/84427/edit").await;
