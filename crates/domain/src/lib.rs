@@ -2,6 +2,7 @@
 //! dates are shown, how slugs are made, how story bodies are cleaned, and how
 //! the seed's "saved page" text format is read. Nothing here does I/O.
 
+pub mod agency;
 pub mod calendar;
 pub mod comments;
 pub mod dates;
@@ -9,6 +10,7 @@ pub mod html;
 pub mod i18n;
 pub mod ingest;
 pub mod limits;
+pub mod mediatopic;
 pub mod model;
 pub mod ninjs;
 pub mod roles;

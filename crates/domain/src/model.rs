@@ -328,6 +328,8 @@ pub struct Story {
     pub tags: Vec<Tag>,
     /// Byline authors, in order.
     pub authors: Vec<Author>,
+    /// Agency metadata: urgency, slugline, dateline place, genres, subjects, note to subscribers.
+    pub agency: crate::agency::Agency,
 }
 
 impl Story {

@@ -374,6 +374,7 @@ mod tests {
             created_at: utc(9),
             modified_at: utc(14),
             version: 4,
+            agency: Default::default(),
             photo: Some(Photo {
                 id: 1,
                 sha256: "ab".repeat(32),

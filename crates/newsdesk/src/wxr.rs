@@ -204,6 +204,7 @@ async fn import(
             published_at: s.published_at,
             tags: s.tags.clone(),
             authors: s.authors.clone(),
+            agency: None,
             actor: "import".into(),
         };
         let (news_id, outcome) = store

@@ -284,6 +284,7 @@ async fn change(db: &TestDb, edition_id: i64, id: i64, step: usize) -> &'static 
         published_at: Some(chrono::Utc::now() - chrono::Duration::hours(1)),
         tags: vec![],
         authors: vec![],
+        agency: None,
         actor: "test".into(),
     };
     let s = &db.store;

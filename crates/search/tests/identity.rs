@@ -43,6 +43,7 @@ async fn publish(store: &Store, edition_id: i64, news_id: i64, headline: &str) {
             published_at: Some(Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).single().expect("time")),
             tags: Vec::new(),
             authors: Vec::new(),
+            agency: None,
             actor: "test".into(),
         })
         .await

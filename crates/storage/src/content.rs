@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use crate::sql::{like_escape, placeholders};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use newsdesk_domain::agency::Agency;
 use newsdesk_domain::dates::from_unix;
 use newsdesk_domain::slug::slugify;
 use newsdesk_domain::{
@@ -59,6 +60,8 @@ pub struct StoryInput {
     pub tags: Vec<String>,
     /// Byline names, in order.
     pub authors: Vec<String>,
+    /// Agency metadata (urgency, slugline, ...); `None` keeps the story's (a new story: the defaults).
+    pub agency: Option<Agency>,
     /// Who saves (user email, `import`, `demo`), recorded in the revision.
     pub actor: String,
 }
@@ -83,6 +86,7 @@ impl StoryInput {
             published_at: Some(published),
             tags: Vec::new(),
             authors: Vec::new(),
+            agency: None,
             actor: "import".into(),
         })
     }
@@ -751,8 +755,8 @@ pub(crate) async fn save_story_in_as(
 
     let existing = match input.news_id {
         Some(id) => sqlx::query(
-            "SELECT edition_id, section_id, slug, headline, lead, body_source, body_format, photo_id, status, published_at, version \
-             FROM stories WHERE news_id = $1",
+            "SELECT edition_id, section_id, slug, headline, lead, body_source, body_format, photo_id, status, published_at, version, \
+             urgency, slugline, located, genres, subjects, ednote, subjects_public FROM stories WHERE news_id = $1",
         )
         .bind(id)
         .fetch_optional(&mut *conn)
@@ -773,7 +777,8 @@ pub(crate) async fn save_story_in_as(
             && row.try_get::<String, _>("status")? == input.status.as_str()
             && row.try_get::<Option<i64>, _>("published_at")? == input.published_at.map(|d| d.timestamp())
             && story_tag_names(conn, news_id).await? == input.tags
-            && story_author_names(conn, news_id).await? == input.authors;
+            && story_author_names(conn, news_id).await? == input.authors
+            && input.agency.as_ref().is_none_or(|a| agency_from_row(&row).is_ok_and(|stored| stored == *a));
         if same {
             return Ok((news_id, SaveOutcome::Unchanged));
         }
@@ -790,6 +795,9 @@ pub(crate) async fn save_story_in_as(
             .bind(i64::from(quiet))
             .execute(&mut *conn)
             .await?;
+        if let Some(agency) = &input.agency {
+            set_agency(conn, news_id, agency).await?;
+        }
         (news_id, version, SaveOutcome::Updated)
     } else {
         let news_id = match input.news_id {
@@ -822,6 +830,9 @@ pub(crate) async fn save_story_in_as(
                 StoreError::Db(e)
             }
         })?;
+        if let Some(agency) = &input.agency {
+            set_agency(conn, news_id, agency).await?;
+        }
         (news_id, 1, SaveOutcome::Created)
     };
 
@@ -966,6 +977,7 @@ async fn ensure_section_path(conn: &mut AnyConnection, edition_id: i64, names: &
 /// The columns [`story_from_row`] reads: a story with its photo.
 const STORY_SELECT: &str = "SELECT s.news_id, s.edition_id, s.section_id, s.slug, s.headline, s.lead, s.body_html, \
      s.body_source, s.body_format, s.status, s.published_at, s.updated_at, s.created_at, s.modified_at, s.version, \
+     s.urgency, s.slugline, s.located, s.genres, s.subjects, s.ednote, s.subjects_public, \
      p.id AS photo_id, p.sha256, p.mime, p.width, p.height, p.caption, p.credit \
      FROM stories s LEFT JOIN photos p ON p.id = s.photo_id";
 
@@ -990,10 +1002,49 @@ fn story_from_row(r: &AnyRow, tags: Vec<Tag>, authors: Vec<Author>) -> Result<St
         created_at: from_unix(r.try_get("created_at")?),
         modified_at: from_unix(r.try_get("modified_at")?),
         version: r.try_get("version")?,
+        agency: agency_from_row(r)?,
         photo: photo_from_row(r)?,
         tags,
         authors,
     })
+}
+
+/// The agency metadata of a story row (columns `urgency` … `subjects_public`).
+fn agency_from_row(r: &AnyRow) -> Result<Agency> {
+    let codes = |col: &str| -> Result<Vec<String>> {
+        Ok(r.try_get::<String, _>(col)?.split_whitespace().map(str::to_string).collect())
+    };
+    Ok(Agency {
+        urgency: r.try_get("urgency")?,
+        slugline: r.try_get("slugline")?,
+        located: r.try_get("located")?,
+        genres: codes("genres")?,
+        subjects: codes("subjects")?,
+        ednote: r.try_get("ednote")?,
+        subjects_public: r.try_get::<i64, _>("subjects_public")? != 0,
+    })
+}
+
+/// Stores a story's agency metadata (checked by the caller: urgency 1–8, known codes).
+async fn set_agency(conn: &mut AnyConnection, news_id: NewsId, a: &Agency) -> Result<()> {
+    if !newsdesk_domain::agency::urgency_is_valid(a.urgency) {
+        return Err(StoreError::Invalid(format!("urgency must be 1 to 8, got {}", a.urgency)));
+    }
+    sqlx::query(
+        "UPDATE stories SET urgency = $2, slugline = $3, located = $4, genres = $5, subjects = $6, ednote = $7, \
+         subjects_public = $8 WHERE news_id = $1",
+    )
+    .bind(news_id)
+    .bind(a.urgency)
+    .bind(&a.slugline)
+    .bind(&a.located)
+    .bind(a.genres.join(" "))
+    .bind(a.subjects.join(" "))
+    .bind(&a.ednote)
+    .bind(i64::from(a.subjects_public))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 async fn story_tags(conn: &mut AnyConnection, news_id: NewsId) -> Result<Vec<Tag>> {

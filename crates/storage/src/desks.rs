@@ -105,6 +105,10 @@ pub struct BoardCard {
     pub assignee_name: Option<String>,
     /// When the story was last saved.
     pub modified_at: DateTime<Utc>,
+    /// Urgency, 1 (flash) … 8: the board lists the most urgent first.
+    pub urgency: i64,
+    /// The desk's short name of the story (may be empty).
+    pub slugline: String,
 }
 
 /// Which stories a board query returns.
@@ -559,8 +563,8 @@ impl Store {
         Ok(true)
     }
 
-    /// The stories on the desks that `filter` selects, most recently moved
-    /// first (at most [`BOARD_LIMIT`]).
+    /// The stories on the desks that `filter` selects, the most urgent first
+    /// and among equally urgent ones the most recently moved (at most [`BOARD_LIMIT`]).
     pub async fn board_cards(&self, filter: &BoardFilter) -> Result<Vec<BoardCard>> {
         let mut args = Args::new();
         let mut clauses = Vec::new();
@@ -577,6 +581,7 @@ impl Store {
         let sql = format!(
             "SELECT p.news_id, p.desk_id, p.stage_id, p.assignee_id, p.moved_at, p.moved_by, \
              d.name AS desk_name, st.name AS stage_name, s.headline, s.status, s.created_by, s.modified_at, \
+             s.urgency, s.slugline, \
              e.lang, e.direction, sec.name AS section, u.name AS assignee_name \
              FROM story_desks p \
              JOIN stories s ON s.news_id = p.news_id \
@@ -585,7 +590,7 @@ impl Store {
              JOIN desks d ON d.id = p.desk_id \
              JOIN desk_stages st ON st.id = p.stage_id \
              LEFT JOIN users u ON u.id = p.assignee_id \
-             {filter} ORDER BY p.moved_at DESC, p.news_id DESC LIMIT {BOARD_LIMIT}"
+             {filter} ORDER BY s.urgency, p.moved_at DESC, p.news_id DESC LIMIT {BOARD_LIMIT}"
         );
         let rows = args.bind_to(sqlx::query(&sql)).fetch_all(self.pool()).await?;
         rows.iter()
@@ -604,6 +609,8 @@ impl Store {
                     created_by: r.try_get("created_by")?,
                     assignee_name: r.try_get("assignee_name")?,
                     modified_at: from_unix(r.try_get("modified_at")?),
+                    urgency: r.try_get("urgency")?,
+                    slugline: r.try_get("slugline")?,
                 })
             })
             .collect()

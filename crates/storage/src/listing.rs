@@ -271,6 +271,7 @@ mod tests {
                     published_at: Some(published),
                     tags: if i == 0 { vec!["Rare".into()] } else { vec!["Common".into()] },
                     authors: vec![],
+                    agency: None,
                     actor: "test".into(),
                 })
                 .await
@@ -292,6 +293,7 @@ mod tests {
                 published_at: Some(Utc.with_ymd_and_hms(2023, 12, 5, 0, 0, 0).single().expect("time")),
                 tags: vec!["Hidden".into()],
                 authors: vec![],
+                agency: None,
                 actor: "test".into(),
             })
             .await

@@ -240,6 +240,7 @@ mod tests {
             published_at: None,
             tags: vec![],
             authors: vec![],
+            agency: None,
             actor: "test".into(),
         };
         db.store.save_story(&input).await.expect("story").0

@@ -52,6 +52,10 @@ pub struct DeskRow {
     pub version: i64,
     /// The edition the story belongs to.
     pub edition_id: i64,
+    /// Urgency, 1 (flash) … 8.
+    pub urgency: i64,
+    /// The desk's short name of the story (may be empty).
+    pub slugline: String,
 }
 
 /// Which stories the desk list shows.
@@ -63,7 +67,7 @@ pub struct DeskFilter {
     pub section_id: Option<i64>,
     /// Only stories created by this user.
     pub created_by: Option<i64>,
-    /// Headline contains this text (case-insensitive).
+    /// Headline or slugline contains this text (case-insensitive).
     pub headline: Option<String>,
     /// Last changed at or after.
     pub from: Option<DateTime<Utc>>,
@@ -71,6 +75,8 @@ pub struct DeskFilter {
     pub to: Option<DateTime<Utc>>,
     /// Only stories of this edition.
     pub edition_id: Option<i64>,
+    /// The most urgent first (then last changed first), instead of last changed first.
+    pub by_urgency: bool,
 }
 
 /// One saved version of a story.
@@ -434,11 +440,11 @@ impl Store {
         rows.iter().map(|r| Ok((r.try_get("status")?, r.try_get("n")?))).collect()
     }
 
-    /// The desk list: stories matching `f`, last changed first.
+    /// The desk list: stories matching `f`, last changed first (or the most urgent first).
     pub async fn desk_stories(&self, f: &DeskFilter, offset: i64, limit: i64) -> Result<Vec<DeskRow>> {
         let mut sql = String::from(
             "SELECT s.news_id, s.headline, s.status, sec.path AS section, s.modified_at, s.published_at, \
-             s.scheduled_at, u.name AS created_by, s.version, s.edition_id FROM stories s \
+             s.scheduled_at, u.name AS created_by, s.version, s.edition_id, s.urgency, s.slugline FROM stories s \
              JOIN sections sec ON sec.id = s.section_id LEFT JOIN users u ON u.id = s.created_by WHERE 1 = 1",
         );
         let mut args = Args::new();
@@ -460,7 +466,8 @@ impl Store {
         }
         if let Some(h) = &f.headline {
             let p = args.push(format!("%{}%", like_escape(&h.to_lowercase())));
-            sql += &format!(" AND LOWER(s.headline) LIKE {p} ESCAPE '\\'");
+            let q = args.push(format!("%{}%", like_escape(&h.to_lowercase())));
+            sql += &format!(" AND (LOWER(s.headline) LIKE {p} ESCAPE '\\' OR LOWER(s.slugline) LIKE {q} ESCAPE '\\')");
         }
         if let Some(t) = f.from {
             sql += &format!(" AND s.modified_at >= {}", args.push(t.timestamp()));
@@ -469,7 +476,8 @@ impl Store {
             sql += &format!(" AND s.modified_at < {}", args.push(t.timestamp()));
         }
         let (l, o) = (args.push(limit), args.push(offset));
-        sql += &format!(" ORDER BY s.modified_at DESC, s.news_id DESC LIMIT {l} OFFSET {o}");
+        let urgent_first = if f.by_urgency { "s.urgency, " } else { "" };
+        sql += &format!(" ORDER BY {urgent_first}s.modified_at DESC, s.news_id DESC LIMIT {l} OFFSET {o}");
         let rows = args.bind_to(sqlx::query(&sql)).fetch_all(self.pool()).await?;
         rows.iter().map(desk_row).collect()
     }
@@ -664,5 +672,7 @@ fn desk_row(r: &AnyRow) -> Result<DeskRow> {
         created_by: r.try_get("created_by")?,
         version: r.try_get("version")?,
         edition_id: r.try_get("edition_id")?,
+        urgency: r.try_get("urgency")?,
+        slugline: r.try_get("slugline")?,
     })
 }

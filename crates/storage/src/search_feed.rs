@@ -166,6 +166,7 @@ mod tests {
                     published_at: Some(from_unix(1_700_000_000 + id)),
                     tags: vec![format!("tag {id}"), "common".into()],
                     authors: vec!["Reza".into()],
+                    agency: None,
                     actor: "test".into(),
                 })
                 .await

@@ -179,6 +179,7 @@ mod tests {
                 published_at: Some(chrono::Utc::now()),
                 tags: Vec::new(),
                 authors: Vec::new(),
+                agency: None,
                 actor: "test".into(),
             })
             .await

@@ -41,6 +41,7 @@ async fn publish(store: &Store, edition_id: i64, headline: &str) -> i64 {
             published_at: Some(chrono::Utc::now()),
             tags: Vec::new(),
             authors: Vec::new(),
+            agency: None,
             actor: "test".into(),
         })
         .await

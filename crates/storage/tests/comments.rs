@@ -45,6 +45,7 @@ async fn site(store: &Store) -> (i64, i64, i64) {
                 published_at: Some(Utc::now()),
                 tags: vec![],
                 authors: vec![],
+                agency: None,
                 actor: "test".into(),
             })
             .await

@@ -33,6 +33,7 @@ fn story(edition_id: i64, news_id: Option<i64>, sections: &[&str], headline: &st
         published_at: Some(Utc.with_ymd_and_hms(2023, 11, 15, 11, 7, 0).unwrap() + Duration::minutes(minute)),
         tags: vec!["Defense".into(), "Missiles".into()],
         authors: vec!["Staff Writer".into()],
+        agency: None,
         actor: "test".into(),
     }
 }

@@ -57,6 +57,7 @@ async fn story_with_photo(store: &Store, photo_id: i64) -> i64 {
             published_at: Some(chrono::Utc::now()),
             tags: Vec::new(),
             authors: Vec::new(),
+            agency: None,
             actor: "test".into(),
         })
         .await

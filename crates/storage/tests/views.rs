@@ -36,6 +36,7 @@ async fn site(db: &TestDb) -> (i64, Vec<(i64, i64)>) {
                 published_at: Some(Utc::now() - Duration::days(40)),
                 tags: vec![],
                 authors: vec![],
+                agency: None,
                 actor: "test".into(),
             })
             .await

@@ -646,6 +646,7 @@ mod tests {
             body_source: String::new(),
             body_format: BodyFormat::Text,
             status,
+            agency: Default::default(),
             published_at: Some(t),
             updated_at: updated.map(newsdesk_domain::dates::from_unix),
             created_at: t,

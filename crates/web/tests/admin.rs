@@ -764,6 +764,7 @@ backend_test! {
                 published_at: Some(common::seed_time()),
                 tags: Vec::new(),
                 authors: Vec::new(),
+                agency: None,
                 actor: "test".into(),
             })
             .await

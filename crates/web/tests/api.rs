@@ -509,6 +509,7 @@ backend_test! {
                 published_at: Some(seed_time()),
                 tags: vec!["سیاست".into()],
                 authors: vec!["دبیر".into()],
+                agency: None,
                 actor: "test".into(),
             })
             .await

@@ -56,6 +56,7 @@ async fn persian_story(app: &TestApp, edition_id: i64, headline: &str, after_see
             published_at: Some(seed_time() + after_seed),
             tags: vec!["دفاعی".into()],
             authors: Vec::new(),
+            agency: None,
             actor: "test".into(),
         })
         .await

@@ -132,6 +132,7 @@ backend_test! {
                 published_at: None,
                 tags: vec![],
                 authors: vec!["Desk".into()],
+                agency: None,
                 actor: "test".into(),
             })
             .await

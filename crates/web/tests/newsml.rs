@@ -133,6 +133,7 @@ async fn photo_story(app: &TestApp) -> i64 {
             published_at: Some(Utc::now() - Duration::minutes(5)),
             tags: vec!["Politics".into(), "Tag & Co".into()],
             authors: vec!["Jane Reporter".into()],
+            agency: None,
             actor: "test".into(),
         })
         .await
@@ -183,6 +184,7 @@ backend_test! {
             published_at: Some(later),
             tags: vec![],
             authors: vec![],
+            agency: None,
             actor: "test".into(),
         }).await.expect("scheduled");
         let story = app.db.store.story(scheduled).await.expect("load").expect("exists");
@@ -331,6 +333,7 @@ backend_test! {
             published_at: Some(later),
             tags: vec![],
             authors: vec![],
+            agency: None,
             actor: "test".into(),
         }).await.expect("scheduled");
 

@@ -102,6 +102,7 @@ async fn edition_with_story(app: &TestApp, lang: &str, name: &str, headline: &st
             published_at: Some(seed_time() + Duration::minutes(5)),
             tags: vec!["دفاعی".into()],
             authors: Vec::new(),
+            agency: None,
             actor: "test".into(),
         })
         .await

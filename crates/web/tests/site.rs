@@ -110,7 +110,7 @@ backend_test! {
         app.db.store.save_story(&StoryInput {
             news_id: Some(84427), edition_id: story.edition_id, section: SectionRef::Id(story.section_id), slug: Some(story.slug.clone()),
             headline: story.headline.clone(), lead: story.lead.clone(), body_source: story.body_source.clone(), body_format: story.body_format,
-            photo_id: None, status: story.status, published_at: story.published_at, tags: vec!["Defense".into()], authors: vec!["Jane Reporter".into()], actor: "test".into(),
+            photo_id: None, status: story.status, published_at: story.published_at, tags: vec!["Defense".into()], authors: vec!["Jane Reporter".into()], agency: None, actor: "test".into(),
         }).await.expect("save");
         app.sync().await;
         let req = Request::get(SEED_PATH).header(header::IF_NONE_MATCH, &etag).body(Body::empty()).expect("req");
@@ -336,6 +336,7 @@ backend_test! {
             published_at,
             tags: vec!["Secret Merger".into()],
             authors: vec!["Hidden Byline".into()],
+            agency: None,
             actor: "test".into(),
         };
         let (id, _) = app.db.store.save_story(&draft(StoryStatus::Draft, None)).await.expect("draft");

@@ -152,6 +152,7 @@ fn story(app: &TestApp, news_id: Option<i64>, headline: &str, status: StoryStatu
         published_at: Some(Utc::now() - chrono::Duration::hours(1)),
         tags: vec![],
         authors: vec![],
+        agency: None,
         actor: "test".into(),
     }
 }

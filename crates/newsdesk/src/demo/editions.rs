@@ -116,6 +116,7 @@ pub async fn fill(
             published_at: seed_story.published_at,
             tags: seed_fa.tags.clone(),
             authors: Vec::new(),
+            agency: None,
             actor: ACTOR.into(),
         })
         .await
@@ -169,6 +170,7 @@ async fn write(
             published_at: Some(published),
             tags: vec![p.tag.clone(), tag.to_string()],
             authors: vec![author.to_string()],
+            agency: None,
             actor: ACTOR.into(),
         };
         store

@@ -180,6 +180,7 @@ pub async fn fill(store: &Store, count: usize, now: DateTime<Utc>) -> anyhow::Re
             published_at: Some(published_at),
             tags: story.tags,
             authors: vec![SYNTHETIC_AUTHOR.to_string()],
+            agency: None,
             actor: ACTOR.to_string(),
         };
         let (_, outcome) =

@@ -72,6 +72,8 @@ pub(super) struct ListQuery {
     page: Option<String>,
     /// Language of the edition to list (`fa`); empty: every edition.
     edition: Option<String>,
+    /// `urgency`: the most urgent first; otherwise last changed first.
+    sort: Option<String>,
 }
 
 /// The edition the list is filtered by: `lang` must name a loaded edition.
@@ -143,6 +145,7 @@ async fn list(
         from,
         to,
         edition_id: only.as_ref().map(|e| e.id),
+        by_urgency: q.sort.as_deref() == Some("urgency"),
     };
     let mut rows = state.store.desk_stories(&filter, (page_no - 1) * PAGE, PAGE + 1).await?;
     let more = rows.len() as i64 > PAGE;
@@ -254,6 +257,30 @@ pub(super) struct StoryForm {
     slug: Option<String>,
     #[serde(default)]
     editorial_note: String,
+    /// Urgency, `1` … `8`; absent: unchanged.
+    #[serde(default)]
+    urgency: Option<String>,
+    /// Slugline; absent: unchanged.
+    #[serde(default)]
+    slugline: Option<String>,
+    /// The dateline's place; absent: unchanged.
+    #[serde(default)]
+    located: Option<String>,
+    /// Genre names or codes, comma-separated; absent: unchanged.
+    #[serde(default)]
+    genres: Option<String>,
+    /// Media Topic qcodes, separated by commas or spaces; absent: unchanged.
+    #[serde(default)]
+    subjects: Option<String>,
+    /// The note to subscribers; absent: unchanged.
+    #[serde(default)]
+    ednote: Option<String>,
+    /// `1`: show the subjects as tags on the public page (with `agency_form`, absent is no).
+    #[serde(default)]
+    subjects_public: Option<String>,
+    /// Present when the form carries the agency fields (an unticked checkbox sends nothing).
+    #[serde(default)]
+    agency_form: Option<String>,
     #[serde(default)]
     version: Option<String>,
     /// Language of the edition a new story is written for (empty: the default edition).
@@ -326,13 +353,46 @@ fn changes_of(form: &StoryForm) -> StoryChanges {
         editorial_note: Some(form.editorial_note.clone()),
         photo_id,
         change,
+        agency: agency_of(form, &mut unreadable),
         unreadable,
+    }
+}
+
+/// The agency fields of the editor form, for the desk's rules.
+fn agency_of(form: &StoryForm, unreadable: &mut Vec<FieldError>) -> desk::AgencyChanges {
+    let urgency = match form.urgency.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(u) => u.parse::<i64>().ok().or_else(|| {
+            unreadable.push(FieldError::new("urgency", format!("The urgency is a number from 1 to 8, not “{u}”.")));
+            None
+        }),
+    };
+    let list = |v: &Option<String>, sep: &[char]| -> Option<Vec<String>> {
+        v.as_ref().map(|v| v.split(sep).map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
+    };
+    desk::AgencyChanges {
+        urgency,
+        slugline: form.slugline.clone(),
+        located: form.located.clone(),
+        genres: list(&form.genres, &[',', '،']),
+        subjects: list(&form.subjects, &[',', '،', ' ', '\n']),
+        ednote: form.ednote.clone(),
+        subjects_public: form.agency_form.is_some().then(|| form.subjects_public.as_deref() == Some("1")),
     }
 }
 
 /// The messages of a refused form, for the editor.
 fn messages(errors: &[FieldError]) -> Vec<String> {
     errors.iter().map(|e| e.message.clone()).collect()
+}
+
+/// Genre codes as the editor shows them: their English names, comma-separated.
+fn agency_genre_names(codes: &[String]) -> String {
+    codes
+        .iter()
+        .map(|c| newsdesk_domain::agency::genre(c).map_or(c.as_str(), |g| g.name_en.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn form_of(story: &Story, extras: &StoryExtras) -> StoryForm {
@@ -346,6 +406,14 @@ fn form_of(story: &Story, extras: &StoryExtras) -> StoryForm {
         authors: story.authors.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", "),
         slug: Some(story.slug.clone()),
         editorial_note: extras.editorial_note.clone(),
+        urgency: Some(story.agency.urgency.to_string()),
+        slugline: Some(story.agency.slugline.clone()),
+        located: Some(story.agency.located.clone()),
+        genres: Some(agency_genre_names(&story.agency.genres)),
+        subjects: Some(story.agency.subjects.join(" ")),
+        ednote: Some(story.agency.ednote.clone()),
+        subjects_public: story.agency.subjects_public.then(|| "1".to_string()),
+        agency_form: Some("1".into()),
         version: Some(story.version.to_string()),
         photo_id: Some(story.photo.as_ref().map(|p| p.id.to_string()).unwrap_or_default()),
         edition: None,

@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 use super::read::{SectionRef, news_id_of};
 use super::{ApiError, ApiUser, ErrorBody, ErrorCode};
 use crate::AppState;
-use crate::desk::{self, ActRequest, PublicChange, ScheduleAt, SectionChoice, StoryChanges};
+use crate::desk::{self, ActRequest, AgencyChanges, PublicChange, ScheduleAt, SectionChoice, StoryChanges};
 
 // ----- bodies -----
 
@@ -78,6 +78,24 @@ pub struct NewStory {
     /// Internal note for the desk (at most 2,000 characters).
     #[serde(default)]
     pub editorial_note: String,
+    /// Urgency: 1 (flash), 2 (urgent) … 8 (lowest); a new story gets 4.
+    #[schema(minimum = 1, maximum = 8, example = 2)]
+    pub urgency: Option<i64>,
+    /// Slugline: the desk's short name of the story (at most 80 characters).
+    #[schema(max_length = 80, example = "IRAN-DEFENCE-EXPORTS")]
+    pub slugline: Option<String>,
+    /// The dateline's place (at most 80 characters), printed at the start of the body.
+    #[schema(max_length = 80, example = "Tehran")]
+    pub located: Option<String>,
+    /// IPTC genres by code or English name (`genre:Analysis`, `Interview`); replace the story's.
+    pub genres: Option<Vec<String>>,
+    /// IPTC Media Topic qcodes (`medtop:11000000`); replace the story's. Retired topics are refused.
+    pub subjects: Option<Vec<String>>,
+    /// The editor's note to subscribers (ninjs `ednote`; at most 2,000 characters).
+    #[schema(max_length = 2000)]
+    pub ednote: Option<String>,
+    /// Show the subjects as tags on the public page.
+    pub subjects_public: Option<bool>,
     /// Lead photo: a photo id from the media library.
     #[serde(default)]
     #[schema(minimum = 1)]
@@ -142,6 +160,24 @@ pub struct StoryFields {
     pub slug: Option<String>,
     /// Internal note for the desk.
     pub editorial_note: Option<String>,
+    /// Urgency: 1 (flash), 2 (urgent) … 8 (lowest); a new story gets 4.
+    #[schema(minimum = 1, maximum = 8, example = 2)]
+    pub urgency: Option<i64>,
+    /// Slugline: the desk's short name of the story (at most 80 characters).
+    #[schema(max_length = 80, example = "IRAN-DEFENCE-EXPORTS")]
+    pub slugline: Option<String>,
+    /// The dateline's place (at most 80 characters), printed at the start of the body.
+    #[schema(max_length = 80, example = "Tehran")]
+    pub located: Option<String>,
+    /// IPTC genres by code or English name (`genre:Analysis`, `Interview`); replace the story's.
+    pub genres: Option<Vec<String>>,
+    /// IPTC Media Topic qcodes (`medtop:11000000`); replace the story's. Retired topics are refused.
+    pub subjects: Option<Vec<String>>,
+    /// The editor's note to subscribers (ninjs `ednote`; at most 2,000 characters).
+    #[schema(max_length = 2000)]
+    pub ednote: Option<String>,
+    /// Show the subjects as tags on the public page.
+    pub subjects_public: Option<bool>,
     /// Lead photo id; null removes the photo.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>, minimum = 1)]
@@ -163,6 +199,7 @@ impl From<StoryFields> for StoryChanges {
             photo_id: f.photo_id,
             change: None,
             unreadable: Vec::new(),
+            agency: agency_changes(f.urgency, f.slugline, f.located, f.genres, f.subjects, f.ednote, f.subjects_public),
         }
     }
 }
@@ -195,6 +232,24 @@ pub struct StoryPatch {
     pub slug: Option<String>,
     /// Internal note for the desk.
     pub editorial_note: Option<String>,
+    /// Urgency: 1 (flash), 2 (urgent) … 8 (lowest); a new story gets 4.
+    #[schema(minimum = 1, maximum = 8, example = 2)]
+    pub urgency: Option<i64>,
+    /// Slugline: the desk's short name of the story (at most 80 characters).
+    #[schema(max_length = 80, example = "IRAN-DEFENCE-EXPORTS")]
+    pub slugline: Option<String>,
+    /// The dateline's place (at most 80 characters), printed at the start of the body.
+    #[schema(max_length = 80, example = "Tehran")]
+    pub located: Option<String>,
+    /// IPTC genres by code or English name (`genre:Analysis`, `Interview`); replace the story's.
+    pub genres: Option<Vec<String>>,
+    /// IPTC Media Topic qcodes (`medtop:11000000`); replace the story's. Retired topics are refused.
+    pub subjects: Option<Vec<String>>,
+    /// The editor's note to subscribers (ninjs `ednote`; at most 2,000 characters).
+    #[schema(max_length = 2000)]
+    pub ednote: Option<String>,
+    /// Show the subjects as tags on the public page.
+    pub subjects_public: Option<bool>,
     /// Lead photo id; null removes the photo.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>, minimum = 1)]
@@ -326,6 +381,27 @@ pub struct NewsroomStory {
     pub photo_id: Option<i64>,
     /// Internal note for the desk.
     pub editorial_note: String,
+    /// Urgency, 1 (flash) … 8 (lowest).
+    #[serde(default)]
+    pub urgency: i64,
+    /// Slugline.
+    #[serde(default)]
+    pub slugline: String,
+    /// The dateline's place.
+    #[serde(default)]
+    pub located: String,
+    /// IPTC genre qcodes (`genre:Analysis`).
+    #[serde(default)]
+    pub genres: Vec<String>,
+    /// IPTC Media Topic qcodes (`medtop:11000000`).
+    #[serde(default)]
+    pub subjects: Vec<String>,
+    /// The editor's note to subscribers.
+    #[serde(default)]
+    pub ednote: String,
+    /// Whether the subjects show as tags on the public page.
+    #[serde(default)]
+    pub subjects_public: bool,
     /// Created, ISO 8601 with the edition's offset.
     #[schema(format = DateTime)]
     pub created: String,
@@ -341,6 +417,19 @@ pub struct NewsroomStory {
 }
 
 // ----- helpers -----
+
+/// The agency metadata fields of a request, for the desk's rules.
+fn agency_changes(
+    urgency: Option<i64>,
+    slugline: Option<String>,
+    located: Option<String>,
+    genres: Option<Vec<String>>,
+    subjects: Option<Vec<String>>,
+    ednote: Option<String>,
+    subjects_public: Option<bool>,
+) -> AgencyChanges {
+    AgencyChanges { urgency, slugline, located, genres, subjects, ednote, subjects_public }
+}
 
 /// Reads a JSON body: 413 when too large, 415 when not JSON, 400 when malformed.
 fn json_body<T: serde::de::DeserializeOwned>(
@@ -397,6 +486,13 @@ async fn newsroom_view(state: &AppState, news_id: i64) -> Result<NewsroomStory, 
         authors: story.authors.iter().map(|a| a.name.clone()).collect(),
         photo_id: story.photo.as_ref().map(|p| p.id),
         editorial_note: extras.editorial_note,
+        urgency: story.agency.urgency,
+        slugline: story.agency.slugline.clone(),
+        located: story.agency.located.clone(),
+        genres: story.agency.genres.clone(),
+        subjects: story.agency.subjects.clone(),
+        ednote: story.agency.ednote.clone(),
+        subjects_public: story.agency.subjects_public,
         created: dates::iso8601(story.created_at, tz),
         modified: dates::iso8601(story.modified_at, tz),
         published: story.published_at.map(|t| dates::iso8601(t, tz)),
@@ -450,6 +546,15 @@ pub(super) async fn create_story(
         photo_id: req.photo_id.map(Some),
         change: None,
         unreadable: Vec::new(),
+        agency: agency_changes(
+            req.urgency,
+            req.slugline,
+            req.located,
+            req.genres,
+            req.subjects,
+            req.ednote,
+            req.subjects_public,
+        ),
     };
     let id = desk::create(&state, &user.0, &edition, changes).await?;
     let view = newsroom_view(&state, id).await?;
@@ -502,6 +607,15 @@ pub(super) async fn update_story(
         photo_id: req.photo_id,
         change: req.change.map(PublicChange::from),
         unreadable: Vec::new(),
+        agency: agency_changes(
+            req.urgency,
+            req.slugline,
+            req.located,
+            req.genres,
+            req.subjects,
+            req.ednote,
+            req.subjects_public,
+        ),
     };
     let (_, changed) = desk::update(&state, &user.0, id, req.version, changes).await?;
     changed.drop_pages(&state).await?;

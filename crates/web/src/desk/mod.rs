@@ -9,6 +9,7 @@
 //! cached pages. A handler is parse → command → render, and each surface maps
 //! the one error type ([`DeskError`]) once.
 
+pub mod agency;
 pub mod boards;
 mod comments;
 pub mod locks;
@@ -21,6 +22,7 @@ use newsdesk_storage::{AuditEntry, StoreError, StoryExtras};
 
 use crate::AppState;
 
+pub use agency::AgencyChanges;
 pub use comments::{MAX_BULK, close_comments, moderate_comments};
 pub use media::{MAX_CAPTION, MAX_CREDIT, add_photo, check_photo_text, edit_photo, photo_text};
 pub use stories::{

@@ -49,6 +49,8 @@ pub struct StoryChanges {
     pub change: Option<PublicChange>,
     /// Problems the surface met while reading its input, reported with the others.
     pub unreadable: Vec<FieldError>,
+    /// Agency metadata (urgency, slugline, dateline place, genres, subjects, note to subscribers).
+    pub agency: super::AgencyChanges,
 }
 
 /// How a save of a published story shows to readers.
@@ -253,6 +255,7 @@ async fn validate(
         (Some(s), None) => s.slug.clone(),
         (None, None) => slugify(&headline),
     };
+    let agency = super::agency::validate(&mut errors, story.map(|s| &s.agency), c.agency);
     if !errors.is_empty() {
         return Err(DeskError::Invalid(errors));
     }
@@ -270,6 +273,7 @@ async fn validate(
         published_at: story.and_then(|s| s.published_at),
         tags,
         authors,
+        agency: Some(agency),
         actor: actor.email.clone(),
     };
     Ok((input, note))
@@ -575,6 +579,7 @@ pub async fn restore(
         published_at: story.published_at,
         tags: story.tags.iter().map(|t| t.name.clone()).collect(),
         authors: story.authors.iter().map(|a| a.name.clone()).collect(),
+        agency: None,
         actor: actor.email.clone(),
     };
     let audit = actor.audit("story.restore", "story", news_id, format!("version {version}"));

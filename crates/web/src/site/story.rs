@@ -415,6 +415,7 @@ mod tests {
             body_source: String::new(),
             body_format: BodyFormat::Html,
             status: StoryStatus::Published,
+            agency: Default::default(),
             published_at: Some(at(10)),
             updated_at: None,
             created_at: at(9),

@@ -156,6 +156,7 @@ impl TestApp {
                 published_at: Some(s.published_at),
                 tags: s.tags.iter().map(|t| t.to_string()).collect(),
                 authors: vec!["Desk".into()],
+                agency: None,
                 actor: "test".into(),
             })
             .await
