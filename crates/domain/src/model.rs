@@ -328,11 +328,26 @@ pub struct Story {
     pub tags: Vec<Tag>,
     /// Byline authors, in order.
     pub authors: Vec<Author>,
+    /// When the story became a live blog (its coverage starts then, or at
+    /// its first publish if later); `None`: not a live blog.
+    pub live_since: Option<DateTime<Utc>>,
+    /// When its live coverage ended, if it has.
+    pub live_until: Option<DateTime<Utc>>,
     /// Agency metadata: urgency, slugline, dateline place, genres, subjects, note to subscribers.
     pub agency: crate::agency::Agency,
 }
 
 impl Story {
+    /// Whether the story is a live blog (covered live now, or once).
+    pub fn is_live_blog(&self) -> bool {
+        self.live_since.is_some()
+    }
+
+    /// Whether the story is covered live now: a live blog whose coverage has not ended.
+    pub fn is_live_now(&self) -> bool {
+        self.live_since.is_some() && self.live_until.is_none()
+    }
+
     /// Canonical path of the story page.
     pub fn path(&self) -> String {
         story_path(self.news_id, &self.slug)

@@ -389,6 +389,8 @@ mod tests {
                 Author { id: 1, slug: "jane".into(), name: "Jane".into() },
                 Author { id: 2, slug: "joe".into(), name: "Joe".into() },
             ],
+            live_since: None,
+            live_until: None,
         }
     }
 

@@ -977,6 +977,7 @@ async fn ensure_section_path(conn: &mut AnyConnection, edition_id: i64, names: &
 /// The columns [`story_from_row`] reads: a story with its photo.
 const STORY_SELECT: &str = "SELECT s.news_id, s.edition_id, s.section_id, s.slug, s.headline, s.lead, s.body_html, \
      s.body_source, s.body_format, s.status, s.published_at, s.updated_at, s.created_at, s.modified_at, s.version, \
+     s.live_since, s.live_until, \
      s.urgency, s.slugline, s.located, s.genres, s.subjects, s.ednote, s.subjects_public, \
      p.id AS photo_id, p.sha256, p.mime, p.width, p.height, p.caption, p.credit \
      FROM stories s LEFT JOIN photos p ON p.id = s.photo_id";
@@ -1006,6 +1007,8 @@ fn story_from_row(r: &AnyRow, tags: Vec<Tag>, authors: Vec<Author>) -> Result<St
         photo: photo_from_row(r)?,
         tags,
         authors,
+        live_since: r.try_get::<Option<i64>, _>("live_since")?.map(from_unix),
+        live_until: r.try_get::<Option<i64>, _>("live_until")?.map(from_unix),
     })
 }
 

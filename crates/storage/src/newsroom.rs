@@ -181,7 +181,7 @@ pub struct EditionCorrection {
 }
 
 /// Copies the story's current row into its revisions.
-async fn snapshot(conn: &mut AnyConnection, news_id: NewsId, actor: &str, note: &str) -> Result<()> {
+pub(crate) async fn snapshot(conn: &mut AnyConnection, news_id: NewsId, actor: &str, note: &str) -> Result<()> {
     sqlx::query(
         "INSERT INTO story_revisions (news_id, version, section_id, slug, headline, lead, body_source, body_format, \
          status, actor, created_at, note) \

@@ -655,6 +655,8 @@ mod tests {
             photo: None,
             tags: vec![],
             authors: vec![],
+            live_since: None,
+            live_until: None,
         }
     }
 

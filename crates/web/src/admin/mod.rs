@@ -9,6 +9,7 @@ pub mod auth;
 mod comments;
 mod desks;
 mod editions;
+mod live;
 mod locks;
 mod media;
 mod page;
@@ -276,6 +277,7 @@ fn table() -> Table {
         .post("/admin/account/password", UseBackOffice, auth::change_password);
     let t = stories::routes(t);
     let t = locks::routes(t);
+    let t = live::routes(t);
     let t = desks::routes(t);
     let t = subscribers::routes(t);
     let t = taxonomy::routes(t);

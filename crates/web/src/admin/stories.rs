@@ -491,6 +491,7 @@ async fn render_editor(
     let title = p.story.map(|s| format!("Edit: \u{2068}{}\u{2069}", s.headline)).unwrap_or_else(|| "New story".into());
     let photo_id = p.form.photo_id.as_deref().and_then(|v| v.trim().parse::<i64>().ok());
     let photo = super::media::editor_photo(state, photo_id).await?;
+    let live = super::live::editor_panel(state, staff, p.story, p.extras, edition).await?;
     let html = page::render(
         state,
         staff,
@@ -502,6 +503,7 @@ async fn render_editor(
             translations => translations,
             can_link_translations => staff.can(Permission::Publish),
             photo => photo,
+            live => live,
             form => p.form,
             errors => p.errors,
             notice => p.notice,

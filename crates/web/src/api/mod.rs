@@ -8,6 +8,7 @@
 //! JSON `{"error": {"code": "...", "message": "..."}}` with a stable code.
 
 mod auth;
+mod live;
 mod most_visited;
 mod read;
 mod write;
@@ -78,6 +79,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(write::story_workflow))
         .routes(routes!(write::lock_story, write::unlock_story))
         .routes(routes!(write::correct_story))
+        .routes(routes!(live::add_update))
+        .routes(routes!(live::edit_update, live::delete_update))
         .routes(routes!(read::sections))
         .routes(routes!(read::tags))
         .routes(routes!(read::authors))

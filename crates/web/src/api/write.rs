@@ -100,6 +100,9 @@ pub struct NewStory {
     #[serde(default)]
     #[schema(minimum = 1)]
     pub photo_id: Option<i64>,
+    /// `true`: the story is a live blog (post its updates to `/api/v1/stories/{id}/updates`).
+    #[serde(default)]
+    pub live: Option<bool>,
 }
 
 /// Reads a version number: a JSON integer, also written as `3.0` (JSON does not tell the two apart).
@@ -257,6 +260,9 @@ pub struct StoryPatch {
     /// For a published story: `fix` (a silent fix: no "Updated:", `dateModified`
     /// stays) or `update` (readers see "Updated:"; the default).
     pub change: Option<ChangeKind>,
+    /// `true` makes the story a live blog (or reopens its coverage); `false` ends its live coverage.
+    #[serde(default)]
+    pub live: Option<bool>,
 }
 
 /// A workflow action.
@@ -414,6 +420,17 @@ pub struct NewsroomStory {
     /// When a scheduled story goes out.
     #[schema(format = DateTime)]
     pub scheduled: Option<String>,
+    /// A live blog whose coverage runs: updates may be posted to it.
+    #[serde(default)]
+    pub live: bool,
+    /// When its live coverage started (a live blog) and ended (once it has).
+    #[serde(default)]
+    #[schema(format = DateTime)]
+    pub live_since: Option<String>,
+    /// When its live coverage ended.
+    #[serde(default)]
+    #[schema(format = DateTime)]
+    pub live_until: Option<String>,
 }
 
 // ----- helpers -----
@@ -432,7 +449,7 @@ fn agency_changes(
 }
 
 /// Reads a JSON body: 413 when too large, 415 when not JSON, 400 when malformed.
-fn json_body<T: serde::de::DeserializeOwned>(
+pub(super) fn json_body<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<T, ApiError> {
@@ -497,6 +514,9 @@ async fn newsroom_view(state: &AppState, news_id: i64) -> Result<NewsroomStory, 
         modified: dates::iso8601(story.modified_at, tz),
         published: story.published_at.map(|t| dates::iso8601(t, tz)),
         scheduled: extras.scheduled_at.map(|t| dates::iso8601(t, tz)),
+        live: story.is_live_now(),
+        live_since: story.live_since.map(|t| dates::iso8601(t, tz)),
+        live_until: story.live_until.map(|t| dates::iso8601(t, tz)),
     })
 }
 
@@ -557,6 +577,7 @@ pub(super) async fn create_story(
         ),
     };
     let id = desk::create(&state, &user.0, &edition, changes).await?;
+    super::live::apply_live(&state, &user, id, req.live).await?;
     let view = newsroom_view(&state, id).await?;
     let mut res = no_store(StatusCode::CREATED, view);
     if let Ok(loc) = header::HeaderValue::from_str(&format!("/api/v1/stories/{id}")) {

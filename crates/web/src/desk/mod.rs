@@ -12,6 +12,7 @@
 pub mod agency;
 pub mod boards;
 mod comments;
+pub mod live;
 pub mod locks;
 mod media;
 mod stories;

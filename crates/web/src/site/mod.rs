@@ -33,6 +33,7 @@ mod corrections;
 mod error_page;
 mod home;
 mod lists;
+mod live;
 mod most_visited;
 mod story;
 
@@ -52,6 +53,8 @@ pub fn router() -> Router<AppState> {
         .route("/", get(home::home))
         .route("/news/{id}", get(story::story_short))
         .route("/news/{id}/{slug}", get(story::story))
+        .route("/news/{id}/updates.json", get(live::updates_json))
+        .route("/static/liveblog.js", get(live::script))
         .route("/section/{*path}", get(lists::section))
         .route("/tag/{slug}", get(lists::tag))
         .route("/author/{slug}", get(lists::author))

@@ -154,6 +154,8 @@ async fn render_story_in(
         ),
         None => None,
     };
+    let updates = if story.is_live_blog() { state.store.live_updates(story.news_id).await? } else { Vec::new() };
+    let live = super::live::LiveInputs::of(story, &updates);
     let v = story_view(StoryInputs {
         story,
         edition: &edition,
@@ -162,6 +164,7 @@ async fn render_story_in(
         photo,
         corrections,
         preview,
+        live,
     });
     let view = minijinja::context! {
         story => minijinja::context! {
@@ -192,6 +195,7 @@ async fn render_story_in(
         translations => translations,
         share => v.share,
         comments => crate::comments::story_ctx(state, story, &edition).await?,
+        live => super::live::page_ctx(live.as_ref(), story, &edition, public_url),
     };
     let html = render_page(state, &edition, &sections, "story.html", &v.meta, view)?;
     let deps = story_deps(std::iter::once(story.news_id).chain(related.iter().map(|r| r.news_id)));
@@ -218,6 +222,8 @@ pub(crate) struct StoryInputs<'a> {
     pub(crate) corrections: Vec<(DateTime<Utc>, String)>,
     /// A newsroom preview: kept out of search engines.
     pub(crate) preview: bool,
+    /// The live blog, when the story is one.
+    pub(crate) live: Option<super::live::LiveInputs<'a>>,
 }
 
 /// The story page's view model: what it says about itself in the page, in
@@ -251,7 +257,7 @@ pub(crate) struct StoryView {
 
 /// Builds the story page's view model (pure: the same inputs give the same view).
 pub(crate) fn story_view(input: StoryInputs<'_>) -> StoryView {
-    let StoryInputs { story, edition, sections, public_url, photo, corrections, preview } = input;
+    let StoryInputs { story, edition, sections, public_url, photo, corrections, preview, live } = input;
     let tz = edition.time_zone;
     // Links inside the story's own edition, whoever asks (the back office's preview too).
     let url = |path: &str| crate::editions::within(edition, path);
@@ -313,6 +319,15 @@ pub(crate) fn story_view(input: StoryInputs<'_>) -> StoryView {
                 serde_json::json!({ "@type": "CorrectionComment", "text": note, "datePublished": dates::iso8601(*at, tz) })
             })
             .collect();
+    }
+    if let Some(live) = &live {
+        super::live::decorate_jsonld(&mut jsonld, live, &canonical, tz, public_url);
+    }
+    if let Some(live) = &live {
+        super::live::decorate_jsonld(&mut jsonld, live, &canonical, tz, public_url);
+    }
+    if let Some(live) = &live {
+        super::live::decorate_jsonld(&mut jsonld, live, &canonical, tz, public_url);
     }
     let meta = Meta {
         title: format!("{} - {}", story.headline, edition.name),
@@ -424,6 +439,8 @@ mod tests {
             photo: None,
             tags: vec![Tag { id: 7, slug: "defense".into(), name: "Defense".into() }],
             authors: vec![Author { id: 3, slug: "jane-doe".into(), name: "Jane Doe".into() }],
+            live_since: None,
+            live_until: None,
         }
     }
 
@@ -436,6 +453,7 @@ mod tests {
             photo,
             corrections: note.map(|n| vec![(at(12), n.to_string())]).unwrap_or_default(),
             preview: false,
+            live: None,
         })
     }
 
