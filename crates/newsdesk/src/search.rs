@@ -40,7 +40,7 @@ pub async fn run(config: &Config, cmd: &SearchCommand) -> anyhow::Result<()> {
             store.close().await;
             let count = result.context("cannot rebuild the search index")?;
             println!(
-                "indexed {count} published stories into {} in {:.1} s",
+                "indexed {count} stories (every state; readers find the published ones) into {} in {:.1} s",
                 index.dir().display(),
                 started.elapsed().as_secs_f64()
             );

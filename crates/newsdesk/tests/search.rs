@@ -41,7 +41,7 @@ backend_test! {
         let out = newsdesk(Some(&db.url), dir.path(), &["search", "reindex"]);
         assert!(out.status.success(), "{}", text(&out.stderr));
         let stdout = text(&out.stdout);
-        assert!(stdout.starts_with("indexed 1 published stories into "), "{stdout}");
+        assert!(stdout.starts_with("indexed 1 stories (every state; readers find the published ones) into "), "{stdout}");
 
         let index = newsdesk_search::SearchIndex::open_or_create(&dir.path().join("search")).expect("open");
         let hits = index.search("en", "military technologies", &Default::default(), 1).expect("search");

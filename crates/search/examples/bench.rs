@@ -280,6 +280,7 @@ fn synthetic(rng: &mut Rng, news_id: i64, now: DateTime<Utc>) -> IndexableStory 
         updated_at: None,
         tags: vec![rng.words(vocab, 1, 1), rng.words(vocab, 1, 1)],
         authors: vec!["Staff writer".into()],
+        newsroom: Default::default(),
     }
 }
 

@@ -1,4 +1,6 @@
-//! Full-text search of published stories, one tantivy index per node.
+//! Full-text search of stories, one tantivy index per node: readers search
+//! published stories ([`SearchIndex::search`]), the newsroom searches every
+//! story in every state ([`SearchIndex::newsroom_search`], in [`newsroom`]).
 //!
 //! Each story is indexed with the analyzer of its edition's language (see
 //! [`analysis`]): its headline, lead, body text, tags and byline go into that
@@ -18,6 +20,7 @@
 
 pub mod analysis;
 mod feed;
+pub mod newsroom;
 mod text;
 
 use std::ops::Bound;
@@ -45,7 +48,7 @@ pub use text::html_to_text;
 
 /// Version of the index layout (schema and analysis). An index written with
 /// another version is thrown away and rebuilt from the database.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// File in the index directory holding [`FORMAT_VERSION`].
 const VERSION_FILE: &str = "newsdesk-search-format";
 /// Hits per page.
@@ -101,6 +104,7 @@ struct TextFields {
     body: Field,
     tags: Field,
     byline: Field,
+    slugline: Field,
 }
 
 /// The index's fields.
@@ -115,6 +119,18 @@ struct Fields {
     published: Field,
     updated: Field,
     text: Vec<(Analyzer, TextFields)>,
+    /// Workflow state (`draft`, `published`, ...): readers find only `published`.
+    status: Field,
+    /// The edition's language, stored (the `edition` field is only indexed as a term).
+    lang: Field,
+    /// Newsroom facts (see [`newsdesk_storage::NewsroomFacts`]); -1 where there is none.
+    created_by: Field,
+    modified: Field,
+    desk: Field,
+    stage: Field,
+    assignee: Field,
+    urgency: Field,
+    slugline_raw: Field,
 }
 
 impl Fields {
@@ -133,6 +149,15 @@ fn schema() -> (Schema, Fields) {
     let slug = b.add_text_field("slug", STORED);
     let published = b.add_i64_field("published", INDEXED | STORED | FAST);
     let updated = b.add_i64_field("updated", STORED);
+    let status = b.add_text_field("status", STRING | STORED);
+    let lang = b.add_text_field("lang", STORED);
+    let created_by = b.add_i64_field("created_by", INDEXED);
+    let modified = b.add_i64_field("modified", INDEXED | STORED | FAST);
+    let desk = b.add_i64_field("desk", INDEXED | STORED);
+    let stage = b.add_i64_field("stage", INDEXED | STORED);
+    let assignee = b.add_i64_field("assignee", INDEXED);
+    let urgency = b.add_i64_field("urgency", INDEXED | STORED | FAST);
+    let slugline_raw = b.add_text_field("slugline_raw", STORED);
     let mut text = Vec::new();
     for a in Analyzer::ALL {
         let indexing = TextFieldIndexing::default()
@@ -148,11 +173,31 @@ fn schema() -> (Schema, Fields) {
                 lead: b.add_text_field(&format!("lead_{c}"), shown.clone()),
                 body: b.add_text_field(&format!("body_{c}"), shown),
                 tags: b.add_text_field(&format!("tags_{c}"), hidden.clone()),
-                byline: b.add_text_field(&format!("byline_{c}"), hidden),
+                byline: b.add_text_field(&format!("byline_{c}"), hidden.clone()),
+                slugline: b.add_text_field(&format!("slugline_{c}"), hidden),
             },
         ));
     }
-    let fields = Fields { news_id, edition, section, section_path, section_name, slug, published, updated, text };
+    let fields = Fields {
+        news_id,
+        edition,
+        section,
+        section_path,
+        section_name,
+        slug,
+        published,
+        updated,
+        text,
+        status,
+        lang,
+        created_by,
+        modified,
+        desk,
+        stage,
+        assignee,
+        urgency,
+        slugline_raw,
+    };
     (b.build(), fields)
 }
 
@@ -337,12 +382,10 @@ impl SearchIndex {
         lock(&self.writer)
     }
 
-    /// Adds or replaces a story; a story that is not published (or has no
-    /// publish time) is removed instead. Visible after [`SearchIndex::commit`].
+    /// Adds or replaces a story, in whatever state it is: readers find it
+    /// only while it is published, the newsroom always. Visible after
+    /// [`SearchIndex::commit`].
     pub fn index_story(&self, story: &IndexableStory) -> Result<()> {
-        let Some(published) = story.published_at.filter(|_| story.status == StoryStatus::Published) else {
-            return self.remove(story.news_id);
-        };
         let f = &self.fields;
         let t = f.text(Analyzer::for_lang(&story.edition_lang));
         let mut doc = TantivyDocument::default();
@@ -353,7 +396,23 @@ impl SearchIndex {
         doc.add_text(f.section_path, &story.section_path);
         doc.add_text(f.section_name, &story.section_name);
         doc.add_text(f.slug, &story.slug);
-        doc.add_i64(f.published, published.timestamp());
+        if let Some(published) = story.published_at {
+            doc.add_i64(f.published, published.timestamp());
+        }
+        doc.add_text(f.status, story.status.as_str());
+        doc.add_text(f.lang, &story.edition_lang);
+        let n = &story.newsroom;
+        doc.add_i64(f.created_by, n.created_by.unwrap_or(-1));
+        doc.add_i64(f.modified, n.modified_at.or(story.published_at).map_or(0, |t| t.timestamp()));
+        doc.add_i64(f.desk, n.desk_id.unwrap_or(-1));
+        doc.add_i64(f.stage, n.stage_id.unwrap_or(-1));
+        doc.add_i64(f.assignee, n.assignee_id.unwrap_or(-1));
+        doc.add_i64(f.urgency, n.urgency.unwrap_or(-1));
+        if !n.slugline.is_empty() {
+            doc.add_text(f.slugline_raw, &n.slugline);
+            // Desks write `IRAN-DEFENCE-EXPORTS`: its words are found one by one.
+            doc.add_text(t.slugline, n.slugline.replace(['-', '_', '/'], " "));
+        }
         if let Some(u) = story.updated_at {
             doc.add_i64(f.updated, u.timestamp());
         }
@@ -408,12 +467,12 @@ impl SearchIndex {
         self.commit_applied(None)
     }
 
-    /// Number of searchable stories.
+    /// Number of stories in the index (in every state).
     pub fn len(&self) -> u64 {
         self.reader.searcher().num_docs()
     }
 
-    /// Whether no story is searchable.
+    /// Whether the index holds no story.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -474,6 +533,13 @@ impl SearchIndex {
             (
                 Occur::Must,
                 Box::new(TermQuery::new(Term::from_field_text(f.edition, edition), IndexRecordOption::Basic)),
+            ),
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(f.status, StoryStatus::Published.as_str()),
+                    IndexRecordOption::Basic,
+                )),
             ),
         ];
         if let Some(section) = filters.section.as_deref().map(str::trim).filter(|s| !s.is_empty()) {

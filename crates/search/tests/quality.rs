@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use newsdesk_domain::StoryStatus;
+use newsdesk_search::newsroom::{NewsroomOrder, NewsroomQuery};
 use newsdesk_search::{Filters, SearchError, SearchIndex, SearchResults};
 use newsdesk_storage::IndexableStory;
 
@@ -40,6 +41,7 @@ fn story(
         updated_at: None,
         tags: Vec::new(),
         authors: Vec::new(),
+        newsroom: Default::default(),
     }
 }
 
@@ -494,4 +496,92 @@ fn passages_cut_from_long_bodies_show_ellipses() {
     let snippet = &r.hits[0].snippet_html;
     assert!(snippet.starts_with("… ") && snippet.ends_with(" …"), "{snippet}");
     assert!(snippet.contains("<mark>volcano</mark>"), "{snippet}");
+}
+
+/// A newsroom story: not published, with desk facts.
+fn draft(
+    news_id: i64,
+    lang: &str,
+    headline: &str,
+    slugline: &str,
+    urgency: i64,
+    by: i64,
+    modified: DateTime<Utc>,
+) -> IndexableStory {
+    let mut s = story(news_id, lang, "iran", modified, headline, "", "Draft text.");
+    s.status = StoryStatus::Draft;
+    s.published_at = None;
+    s.newsroom = newsdesk_storage::NewsroomFacts {
+        created_by: Some(by),
+        modified_at: Some(modified),
+        desk_id: Some(7),
+        stage_id: Some(70 + news_id % 2),
+        assignee_id: None,
+        slugline: slugline.into(),
+        urgency: Some(urgency),
+    };
+    s
+}
+
+fn newsroom_ids(index: &SearchIndex, q: &NewsroomQuery) -> Vec<i64> {
+    index.newsroom_search(q).expect("newsroom search").hits.iter().map(|h| h.news_id).collect()
+}
+
+#[test]
+fn the_newsroom_finds_every_state_by_slugline_and_filters_readers_do_not() {
+    let mut stories = corpus();
+    stories.push(draft(900, "en", "Exports rise", "IRAN-DEFENCE-EXPORTS", 3, 1, at(2025, 5, 1)));
+    stories.push(draft(901, "fa", "افزایش صادرات", "ایران-صادرات", 1, 2, at(2025, 5, 2)));
+    stories.push(draft(902, "en", "Weather outlook", "WEATHER", 6, 1, at(2025, 5, 3)));
+    let (_dir, index) = index_with(&stories);
+    // Readers find no draft.
+    assert!(!find(&index, "en", "exports").contains(&900));
+    assert!(!find(&index, "fa", "صادرات").contains(&901));
+    let q = |text: &str| NewsroomQuery { text: text.into(), page: 1, ..NewsroomQuery::default() };
+    // The slugline, typed with its hyphens, in part, or in lower case.
+    assert_eq!(newsroom_ids(&index, &q("IRAN-DEFENCE-EXPORTS")), vec![900]);
+    assert_eq!(newsroom_ids(&index, &q("defence")), vec![900]);
+    // Persian slugline typed with Arabic yeh and kaf forms is normalized like readers' search.
+    assert_eq!(newsroom_ids(&index, &q("ايران-صادرات")), vec![901]);
+    let hit = index.newsroom_search(&q("WEATHER")).expect("search").hits.remove(0);
+    assert_eq!((hit.status.as_str(), hit.slugline.as_str(), hit.urgency), ("draft", "WEATHER", Some(6)));
+    // Published stories are in the newsroom too.
+    assert_eq!(newsroom_ids(&index, &q("earthquake")), vec![105]);
+    // Filters alone: author, state, urgency, desk stage; newest change first.
+    let by_one = NewsroomQuery { created_by: Some(1), page: 1, ..NewsroomQuery::default() };
+    assert_eq!(newsroom_ids(&index, &by_one), vec![902, 900]);
+    let urgent = NewsroomQuery { urgency_at_most: Some(3), page: 1, ..NewsroomQuery::default() };
+    assert_eq!(newsroom_ids(&index, &urgent), vec![901, 900]);
+    let by_urgency = NewsroomQuery {
+        status: Some(StoryStatus::Draft),
+        order: NewsroomOrder::Urgency,
+        page: 1,
+        ..NewsroomQuery::default()
+    };
+    assert_eq!(newsroom_ids(&index, &by_urgency), vec![901, 900, 902]);
+    let stage = NewsroomQuery { desk_id: Some(7), stage_id: Some(70), page: 1, ..NewsroomQuery::default() };
+    assert_eq!(newsroom_ids(&index, &stage), vec![902, 900]);
+    let fa_only = NewsroomQuery {
+        edition: Some("fa".into()),
+        status: Some(StoryStatus::Draft),
+        page: 1,
+        ..NewsroomQuery::default()
+    };
+    assert_eq!(newsroom_ids(&index, &fa_only), vec![901]);
+    let window = NewsroomQuery {
+        status: Some(StoryStatus::Draft),
+        from: Some(at(2025, 5, 2)),
+        to: Some(at(2025, 5, 3)),
+        page: 1,
+        ..NewsroomQuery::default()
+    };
+    assert_eq!(newsroom_ids(&index, &window), vec![901]);
+    // Bad input is refused with the parameter's name.
+    for bad in [
+        NewsroomQuery { urgency_at_most: Some(9), page: 1, ..NewsroomQuery::default() },
+        NewsroomQuery { page: 10_000, ..NewsroomQuery::default() },
+        NewsroomQuery { from: Some(at(2025, 5, 3)), to: Some(at(2025, 5, 2)), page: 1, ..NewsroomQuery::default() },
+    ] {
+        assert!(matches!(index.newsroom_search(&bad), Err(SearchError::Invalid(_))), "{bad:?}");
+    }
 }

@@ -171,6 +171,20 @@ async fn stage_in(conn: &mut AnyConnection, stage_id: i64) -> Result<Option<Desk
     row.as_ref().map(stage_from_row).transpose()
 }
 
+/// Records a move on the desks in the change log, so that each node's
+/// newsroom search (which filters by desk, stage and assignee) follows it.
+/// Pages and webhooks see no change in the story itself.
+async fn desk_change(conn: &mut sqlx::AnyConnection, news_id: i64) -> Result<()> {
+    let edition_id: Option<i64> = sqlx::query_scalar("SELECT edition_id FROM stories WHERE news_id = $1")
+        .bind(news_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match edition_id {
+        Some(e) => crate::content::record_change(conn, news_id, e).await,
+        None => Ok(()),
+    }
+}
+
 async fn desk_name_in(conn: &mut AnyConnection, desk_id: i64) -> Result<Option<String>> {
     Ok(sqlx::query_scalar("SELECT name FROM desks WHERE id = $1").bind(desk_id).fetch_optional(&mut *conn).await?)
 }
@@ -505,6 +519,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let place = place_from_row(&row)?;
+        desk_change(&mut tx, news_id).await?;
         audit_in(&mut tx, &completed(audit, news_id, format!("{from} → {desk} › {}", stage.name))).await?;
         tx.commit().await?;
         Ok(place)
@@ -545,6 +560,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let place = place_from_row(&row)?;
+        desk_change(&mut tx, news_id).await?;
         audit_in(&mut tx, &completed(audit, news_id, detail)).await?;
         tx.commit().await?;
         Ok(place)
@@ -558,6 +574,7 @@ impl Store {
             tx.rollback().await?;
             return Ok(false);
         }
+        desk_change(&mut tx, news_id).await?;
         audit_in(&mut tx, &completed(audit, news_id, "taken off its desk".into())).await?;
         tx.commit().await?;
         Ok(true)

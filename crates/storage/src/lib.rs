@@ -50,7 +50,7 @@ pub use live::{LiveUpdate, LiveUpdateInput};
 pub use locks::*;
 pub use media::*;
 pub use newsroom::*;
-pub use search_feed::IndexableStory;
+pub use search_feed::{IndexableStory, NewsroomFacts};
 pub use taxonomy::*;
 pub use translations::Translation;
 pub use views::{ViewBucket, hour_of};

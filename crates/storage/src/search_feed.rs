@@ -40,10 +40,35 @@ pub struct IndexableStory {
     pub tags: Vec<String>,
     /// Byline names, in order.
     pub authors: Vec<String>,
+    /// What only the newsroom searches by.
+    pub newsroom: NewsroomFacts,
+}
+
+/// What the newsroom search knows of a story besides its text: who wrote it,
+/// when it last changed and where it is on the desks.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewsroomFacts {
+    /// The user who created it.
+    pub created_by: Option<i64>,
+    /// When it was last saved.
+    pub modified_at: Option<DateTime<Utc>>,
+    /// The desk it is on.
+    pub desk_id: Option<i64>,
+    /// Its stage on that desk.
+    pub stage_id: Option<i64>,
+    /// Who it is assigned to.
+    pub assignee_id: Option<i64>,
+    /// The desk's short name for it (`IRAN-DEFENCE-EXPORTS`), empty if none.
+    pub slugline: String,
+    /// 1 (flash) to 8 (lowest); `None` where the story has none.
+    pub urgency: Option<i64>,
 }
 
 const COLUMNS: &str = "s.news_id, e.lang, sec.path, sec.name, s.slug, s.headline, s.lead, s.body_html, s.status, \
-     s.published_at, s.updated_at";
+     s.published_at, s.updated_at, s.created_by, s.modified_at, sd.desk_id, sd.stage_id, sd.assignee_id, s.slugline, s.urgency";
+/// The tables [`COLUMNS`] come from.
+const FROM: &str = "stories s JOIN editions e ON e.id = s.edition_id JOIN sections sec ON sec.id = s.section_id \
+     LEFT JOIN story_desks sd ON sd.news_id = s.news_id";
 
 fn from_row(r: &AnyRow) -> Result<IndexableStory> {
     let status: String = r.try_get("status")?;
@@ -61,16 +86,22 @@ fn from_row(r: &AnyRow) -> Result<IndexableStory> {
         updated_at: r.try_get::<Option<i64>, _>("updated_at")?.map(from_unix),
         tags: Vec::new(),
         authors: Vec::new(),
+        newsroom: NewsroomFacts {
+            created_by: r.try_get("created_by")?,
+            modified_at: r.try_get::<Option<i64>, _>("modified_at")?.map(from_unix),
+            desk_id: r.try_get("desk_id")?,
+            stage_id: r.try_get("stage_id")?,
+            assignee_id: r.try_get("assignee_id")?,
+            slugline: r.try_get("slugline")?,
+            urgency: Some(r.try_get("urgency")?),
+        },
     })
 }
 
 impl Store {
     /// One story as search sees it, in any state (`None` if there is no such story).
     pub async fn indexable_story(&self, news_id: NewsId) -> Result<Option<IndexableStory>> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM stories s JOIN editions e ON e.id = s.edition_id \
-             JOIN sections sec ON sec.id = s.section_id WHERE s.news_id = $1"
-        );
+        let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE s.news_id = $1");
         let Some(row) = sqlx::query(&sql).bind(news_id).fetch_optional(self.pool()).await? else {
             return Ok(None);
         };
@@ -79,14 +110,11 @@ impl Store {
         Ok(stories.pop())
     }
 
-    /// Published stories with a News ID above `after`, lowest first, at most `limit`:
-    /// a rebuild pages through all of them by passing the last News ID it got.
+    /// Stories in every state (the newsroom searches drafts too) with a News ID
+    /// above `after`, lowest first, at most `limit`: a rebuild pages through all
+    /// of them by passing the last News ID it got.
     pub async fn indexable_stories(&self, after: NewsId, limit: i64) -> Result<Vec<IndexableStory>> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM stories s JOIN editions e ON e.id = s.edition_id \
-             JOIN sections sec ON sec.id = s.section_id \
-             WHERE s.news_id > $1 AND s.status = 'published' ORDER BY s.news_id LIMIT $2"
-        );
+        let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE s.news_id > $1 ORDER BY s.news_id LIMIT $2");
         let rows = sqlx::query(&sql).bind(after).bind(limit).fetch_all(self.pool()).await?;
         let mut stories = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
         if let Some(last) = stories.last().map(|s| s.news_id) {
@@ -176,7 +204,7 @@ mod tests {
     }
 
     backend_test!(
-        async fn pages_through_published_stories_with_names(db) {
+        async fn pages_through_stories_in_every_state_with_names(db) {
         seed(&db).await;
         let first = db.store.indexable_stories(0, 1).await.expect("page 1");
         assert_eq!(first.len(), 1);
@@ -186,10 +214,14 @@ mod tests {
         assert_eq!(s.tags, vec!["tag 10".to_string(), "common".to_string()]);
         assert_eq!(s.authors, vec!["Reza".to_string()]);
         assert!(s.body_html.contains("second"));
-        // The draft (11) is skipped; paging goes on after the last News ID.
+        // The draft (11) comes too (the newsroom searches drafts); paging goes
+        // on after the last News ID.
         let rest = db.store.indexable_stories(10, 10).await.expect("page 2");
-        assert_eq!(rest.iter().map(|s| s.news_id).collect::<Vec<_>>(), vec![12]);
-        assert_eq!(rest[0].tags, vec!["tag 12".to_string(), "common".to_string()]);
+        assert_eq!(rest.iter().map(|s| s.news_id).collect::<Vec<_>>(), vec![11, 12]);
+        assert_eq!(rest[0].status, StoryStatus::Draft);
+        assert_eq!(rest[1].tags, vec!["tag 12".to_string(), "common".to_string()]);
+        assert!(rest[1].newsroom.modified_at.is_some());
+        assert_eq!(rest[1].newsroom.desk_id, None);
         assert!(db.store.indexable_stories(12, 10).await.expect("end").is_empty());
     }
     );

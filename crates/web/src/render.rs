@@ -48,6 +48,7 @@ const THEME: &[(&str, &str)] = &[
     ("admin/comments.html", include_str!("../templates/admin/comments.html")),
     ("admin/desks.html", include_str!("../templates/admin/desks.html")),
     ("admin/desks_board.html", include_str!("../templates/admin/desks_board.html")),
+    ("admin/search.html", include_str!("../templates/admin/search.html")),
     ("admin/desks_mine.html", include_str!("../templates/admin/desks_mine.html")),
     ("admin/desks_settings.html", include_str!("../templates/admin/desks_settings.html")),
     ("comments.html", include_str!("../templates/comments.html")),

@@ -13,6 +13,7 @@ mod live;
 mod locks;
 mod media;
 mod page;
+mod newsroom_search;
 mod stories;
 mod subscribers;
 mod taxonomy;
@@ -276,6 +277,7 @@ fn table() -> Table {
         .get("/admin/account", UseBackOffice, auth::account_page)
         .post("/admin/account/password", UseBackOffice, auth::change_password);
     let t = stories::routes(t);
+    let t = newsroom_search::routes(t);
     let t = locks::routes(t);
     let t = live::routes(t);
     let t = desks::routes(t);

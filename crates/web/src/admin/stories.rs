@@ -77,7 +77,7 @@ pub(super) struct ListQuery {
 }
 
 /// The edition the list is filtered by: `lang` must name a loaded edition.
-fn list_edition(state: &AppState, lang: Option<&str>) -> Result<Option<Edition>, AdminError> {
+pub(super) fn list_edition(state: &AppState, lang: Option<&str>) -> Result<Option<Edition>, AdminError> {
     let Some(lang) = lang.map(str::trim).filter(|l| !l.is_empty()) else { return Ok(None) };
     let editions = state.editions.load();
     editions.iter().find(|e| e.lang == lang).cloned().map(Some).ok_or_else(|| {
@@ -88,11 +88,11 @@ fn list_edition(state: &AppState, lang: Option<&str>) -> Result<Option<Edition>,
 }
 
 /// `lang` and `dir` of text written in an edition, for the templates.
-fn text_dir(e: &Edition) -> minijinja::Value {
+pub(super) fn text_dir(e: &Edition) -> minijinja::Value {
     minijinja::context! { lang => e.lang, dir => e.direction.as_str(), name => e.name }
 }
 
-fn parse_day(s: Option<&str>, field: &str) -> Result<Option<NaiveDate>, AdminError> {
+pub(super) fn parse_day(s: Option<&str>, field: &str) -> Result<Option<NaiveDate>, AdminError> {
     match s.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
