@@ -338,6 +338,8 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/stories/{id}/workflow", &["post"]),
     ("/api/v1/stories/{id}/corrections", &["post"]),
     ("/api/v1/stories/{id}/lock", &["post", "delete"]),
+    ("/api/v1/stories/{id}/updates", &["post"]),
+    ("/api/v1/stories/{id}/updates/{update_id}", &["patch", "delete"]),
     ("/api/v1/sections", &["get"]),
     ("/api/v1/tags", &["get"]),
     ("/api/v1/authors", &["get"]),
