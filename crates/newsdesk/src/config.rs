@@ -56,6 +56,38 @@ pub struct Config {
     /// Bearer token for `/metrics` on the main address; unset: `/metrics` is not served there.
     /// Env `NEWSDESK_METRICS_TOKEN`.
     pub metrics_token: Option<String>,
+    /// Days a spiked story is kept before it is purged, 1–3650. Env `NEWSDESK_SPIKE_EXPIRY_DAYS`.
+    pub spike_expiry_days: u32,
+    /// Breaking news. Env `NEWSDESK_BREAKING__<KEY>`.
+    pub breaking: BreakingConfig,
+}
+
+/// Breaking news: how long a mark lasts by default, and raising it by urgency.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakingConfig {
+    /// Minutes a story stays breaking when the editor names no expiry, 1–10080.
+    /// Env `NEWSDESK_BREAKING__DEFAULT_MINUTES`.
+    pub default_minutes: u32,
+    /// A story published with a ninjs urgency at or below this (1–8) becomes
+    /// breaking news automatically; 0 (the default) never. Env `NEWSDESK_BREAKING__AUTO_URGENCY`.
+    pub auto_urgency: u8,
+}
+
+impl Default for BreakingConfig {
+    fn default() -> Self {
+        BreakingConfig { default_minutes: 120, auto_urgency: 0 }
+    }
+}
+
+impl BreakingConfig {
+    /// The web layer's breaking-news settings (call after [`Config::load`] validated them).
+    pub fn settings(&self) -> newsdesk_web::desk::breaking::BreakingSettings {
+        newsdesk_web::desk::breaking::BreakingSettings {
+            default_minutes: i64::from(self.default_minutes),
+            auto_urgency: (self.auto_urgency > 0).then_some(i64::from(self.auto_urgency)),
+        }
+    }
 }
 
 /// Photo uploads in the back office.
@@ -227,6 +259,8 @@ impl Default for Config {
             demo_arabic_calendar: "gregorian".into(),
             metrics_listen: None,
             metrics_token: None,
+            spike_expiry_days: newsdesk_web::desk::spike::SPIKE_EXPIRY_DAYS,
+            breaking: BreakingConfig::default(),
         }
     }
 }
@@ -324,6 +358,25 @@ impl Config {
         }
         if self.max_connections_per_ip == 0 {
             return Err(ConfigError::Invalid("max_connections_per_ip: must be at least 1".into()));
+        }
+        if !(1..=3650).contains(&self.spike_expiry_days) {
+            return Err(ConfigError::Invalid(format!(
+                "spike_expiry_days: must be from 1 to 3650, found {}",
+                self.spike_expiry_days
+            )));
+        }
+        let max_minutes = newsdesk_web::desk::breaking::MAX_BREAKING_MINUTES;
+        if !(1..=max_minutes).contains(&i64::from(self.breaking.default_minutes)) {
+            return Err(ConfigError::Invalid(format!(
+                "breaking.default_minutes: must be from 1 to {max_minutes}, found {}",
+                self.breaking.default_minutes
+            )));
+        }
+        if self.breaking.auto_urgency > 8 {
+            return Err(ConfigError::Invalid(format!(
+                "breaking.auto_urgency: must be from 0 (off) to 8, found {}",
+                self.breaking.auto_urgency
+            )));
         }
         if self.page_cache_mb == 0 {
             return Err(ConfigError::Invalid("page_cache_mb: must be at least 1".into()));
@@ -548,6 +601,29 @@ mod tests {
             jail.set_env("NEWSDESK_WIRE__WEBHOOK_ALLOW_HOSTS", "[\"http://x/\"]");
             let e = Config::load(None, &Overrides::default()).expect_err("must fail").to_string();
             assert!(e.contains("wire.webhook_allow_hosts") && e.contains("http://x/"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn spike_and_breaking_settings_default_sanely_and_are_checked() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(c.spike_expiry_days, 30);
+            assert_eq!(c.breaking.settings(), newsdesk_web::desk::breaking::BreakingSettings::default());
+            assert_eq!(c.breaking.settings().auto_urgency, None, "off by default");
+            jail.create_file("n.toml", "spike_expiry_days = 7\n[breaking]\nauto_urgency = 2\n")?;
+            jail.set_env("NEWSDESK_BREAKING__DEFAULT_MINUTES", "45");
+            let c = Config::load(Some(&"n.toml".into()), &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(c.spike_expiry_days, 7);
+            assert_eq!((c.breaking.settings().default_minutes, c.breaking.settings().auto_urgency), (45, Some(2)));
+            jail.set_env("NEWSDESK_SPIKE_EXPIRY_DAYS", "0");
+            let e = Config::load(None, &Overrides::default()).expect_err("must fail").to_string();
+            assert!(e.contains("spike_expiry_days"), "{e}");
+            jail.set_env("NEWSDESK_SPIKE_EXPIRY_DAYS", "30");
+            jail.set_env("NEWSDESK_BREAKING__AUTO_URGENCY", "9");
+            let e = Config::load(None, &Overrides::default()).expect_err("must fail").to_string();
+            assert!(e.contains("breaking.auto_urgency"), "{e}");
             Ok(())
         });
     }

@@ -49,6 +49,8 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         media_max_upload_bytes: usize::try_from(config.media.max_upload_mb * 1024 * 1024).unwrap_or(usize::MAX),
         media_max_pixels: config.media.max_megapixels * 1_000_000,
         metrics_token: config.metrics_token.as_deref().map(str::trim).map(str::to_string),
+        spike_expiry_days: config.spike_expiry_days,
+        breaking: config.breaking.settings(),
         ..WebConfig::default()
     };
     let mut state = AppState::new(store.clone(), web).await?;

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use newsdesk_domain::NewsId;
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, Row};
 use tokio::sync::watch;
 
 use crate::{Backend, Result, Store};
@@ -42,6 +42,9 @@ pub struct Change {
     pub news_id: NewsId,
     /// The edition the change belongs to.
     pub edition_id: i64,
+    /// Only the edition's shared page fragments changed (a breaking-news
+    /// banner, see [`crate::BREAKING_CHANGE`]): no page shows anything new of the story.
+    pub chrome_only: bool,
 }
 
 /// Which changes of the log a follower has applied.
@@ -133,12 +136,22 @@ pub(crate) async fn notify_change(conn: &mut AnyConnection) -> Result<()> {
 impl Store {
     /// Story changes after change id `after`, oldest first.
     pub async fn changes_after(&self, after: i64, limit: i64) -> Result<Vec<Change>> {
-        Ok(self
-            .changes_since(after, limit)
-            .await?
-            .into_iter()
-            .map(|(id, news_id, edition_id)| Change { id, news_id, edition_id })
-            .collect())
+        let rows =
+            sqlx::query("SELECT id, news_id, edition_id, kind FROM story_changes WHERE id > $1 ORDER BY id LIMIT $2")
+                .bind(after)
+                .bind(limit)
+                .fetch_all(self.pool())
+                .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Change {
+                    id: r.try_get("id")?,
+                    news_id: r.try_get("news_id")?,
+                    edition_id: r.try_get("edition_id")?,
+                    chrome_only: r.try_get::<String, _>("kind")? == crate::BREAKING_CHANGE,
+                })
+            })
+            .collect()
     }
 
     /// A receiver that changes when the change log may have grown (PostgreSQL

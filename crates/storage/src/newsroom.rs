@@ -27,6 +27,8 @@ pub struct StoryExtras {
     pub public_note: String,
     /// When a scheduled story goes out.
     pub scheduled_at: Option<DateTime<Utc>>,
+    /// When the story was spiked, while it is (see [`Store::spike`]).
+    pub spiked_at: Option<DateTime<Utc>>,
 }
 
 /// A story in the desk list.
@@ -284,7 +286,9 @@ impl Store {
     /// The newsroom fields of a story.
     pub async fn story_extras(&self, news_id: NewsId) -> Result<Option<StoryExtras>> {
         let row = sqlx::query(
-            "SELECT created_by, editorial_note, correction_note, public_note, scheduled_at FROM stories WHERE news_id = $1",
+            "SELECT created_by, editorial_note, correction_note, public_note, scheduled_at, \
+             (SELECT sp.spiked_at FROM story_spikes sp WHERE sp.news_id = stories.news_id) AS spiked_at \
+             FROM stories WHERE news_id = $1",
         )
         .bind(news_id)
         .fetch_optional(self.pool())
@@ -296,6 +300,7 @@ impl Store {
                 correction_note: r.try_get("correction_note")?,
                 public_note: r.try_get("public_note")?,
                 scheduled_at: r.try_get::<Option<i64>, _>("scheduled_at")?.map(from_unix),
+                spiked_at: r.try_get::<Option<i64>, _>("spiked_at")?.map(from_unix),
             })
         })
         .transpose()
@@ -432,11 +437,13 @@ impl Store {
         Ok(ids)
     }
 
-    /// Story counts by state, for the desk.
+    /// Story counts by state, for the desk (spiked stories are not counted).
     pub async fn desk_counts(&self) -> Result<Vec<(String, i64)>> {
-        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM stories GROUP BY status ORDER BY status")
-            .fetch_all(self.pool())
-            .await?;
+        let sql = format!(
+            "SELECT status, COUNT(*) AS n FROM stories s WHERE {} GROUP BY status ORDER BY status",
+            crate::spikes::NOT_SPIKED
+        );
+        let rows = sqlx::query(&sql).fetch_all(self.pool()).await?;
         rows.iter().map(|r| Ok((r.try_get("status")?, r.try_get("n")?))).collect()
     }
 
@@ -447,6 +454,8 @@ impl Store {
              s.scheduled_at, u.name AS created_by, s.version, s.edition_id, s.urgency, s.slugline FROM stories s \
              JOIN sections sec ON sec.id = s.section_id LEFT JOIN users u ON u.id = s.created_by WHERE 1 = 1",
         );
+        // Spiked stories are listed only under "Spiked".
+        sql += &format!(" AND {}", crate::spikes::NOT_SPIKED);
         let mut args = Args::new();
         if let Some(st) = f.status {
             sql += &format!(" AND s.status = {}", args.push(st.as_str()));

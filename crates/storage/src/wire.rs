@@ -652,7 +652,11 @@ impl Store {
                     news_id: r.try_get("news_id")?,
                     edition_id: r.try_get("edition_id")?,
                     changed_at: r.try_get("changed_at")?,
-                    comment_only: r.try_get::<String, _>("kind")? == "comment",
+                    // A breaking-news mark is no change of the story either.
+                    comment_only: matches!(
+                        r.try_get::<String, _>("kind")?.as_str(),
+                        "comment" | crate::BREAKING_CHANGE
+                    ),
                     state: match (status, version) {
                         (Some(status), Some(version)) => {
                             Some(SentState { status, version, updated_at: r.try_get("updated_at")? })

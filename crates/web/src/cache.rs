@@ -28,10 +28,12 @@ pub enum Slot {
     Latest,
     /// The sidebar's "Most visited" box.
     MostVisited,
+    /// The breaking-news banner under the header (empty when there is none).
+    Breaking,
 }
 
 impl Slot {
-    const ALL: [Slot; 3] = [Slot::UpdatedIn, Slot::Latest, Slot::MostVisited];
+    const ALL: [Slot; 4] = [Slot::UpdatedIn, Slot::Latest, Slot::MostVisited, Slot::Breaking];
 
     /// The marker a template writes where the slot goes.
     pub const fn marker(self) -> &'static str {
@@ -39,6 +41,7 @@ impl Slot {
             Slot::UpdatedIn => "<!--nd:slot:updated-in-->",
             Slot::Latest => "<!--nd:slot:latest-->",
             Slot::MostVisited => "<!--nd:slot:most-visited-->",
+            Slot::Breaking => "<!--nd:slot:breaking-->",
         }
     }
 }
@@ -89,6 +92,11 @@ pub struct Chrome {
     pub most_visited: String,
     /// The edition's newest publish or update.
     pub updated_at: Option<DateTime<Utc>>,
+    /// HTML of the breaking-news banner (empty: none).
+    pub breaking: String,
+    /// When the first story in the banner stops being breaking: the fragments
+    /// are rebuilt then, on every node, without any change in the log.
+    pub breaking_until: Option<DateTime<Utc>>,
 }
 
 static VERSIONS: AtomicU64 = AtomicU64::new(1);
@@ -104,7 +112,22 @@ impl Chrome {
             Slot::UpdatedIn => &self.updated_in,
             Slot::Latest => &self.latest,
             Slot::MostVisited => &self.most_visited,
+            Slot::Breaking => &self.breaking,
         }
+    }
+
+    /// How long these fragments may be used from now: [`CHROME_TTL`], or less
+    /// when a breaking-news banner expires sooner.
+    fn lifetime(&self) -> Duration {
+        match self.breaking_until {
+            Some(until) => (until - Utc::now()).to_std().unwrap_or_default().min(CHROME_TTL),
+            None => CHROME_TTL,
+        }
+    }
+
+    /// Whether the breaking-news banner shows a story past its expiry.
+    pub fn breaking_expired(&self) -> bool {
+        self.breaking_until.is_some_and(|until| until <= Utc::now())
     }
 }
 
@@ -141,6 +164,8 @@ struct ChromeEntry {
 #[derive(Debug, Default)]
 pub struct ChromeCache {
     entries: Mutex<HashMap<i64, ChromeEntry>>,
+    /// Moves on every invalidation, so fragments read before one are not stored after it.
+    generation: AtomicU64,
 }
 
 impl ChromeCache {
@@ -168,11 +193,30 @@ impl ChromeCache {
         entries.get(edition).filter(|e| Instant::now() < e.fresh_until).map(|e| e.chrome.clone())
     }
 
-    /// Stores freshly built fragments of `edition`.
+    /// A token to take before reading what fragments show; see [`ChromeCache::insert_since`].
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Stores freshly built fragments of `edition`, used for [`CHROME_TTL`] or
+    /// until their breaking-news banner expires, whichever comes first.
     pub fn insert(&self, edition: i64, chrome: Arc<Chrome>) {
         if let Ok(mut entries) = self.entries.lock() {
-            entries.insert(edition, ChromeEntry { chrome, fresh_until: Instant::now() + CHROME_TTL });
+            let fresh_until = Instant::now() + chrome.lifetime();
+            entries.insert(edition, ChromeEntry { chrome, fresh_until });
         }
+    }
+
+    /// [`ChromeCache::insert`], unless fragments were dropped since `generation`
+    /// (what was read for them may be stale); returns whether it stored them.
+    pub fn insert_since(&self, edition: i64, chrome: Arc<Chrome>, generation: u64) -> bool {
+        let Ok(mut entries) = self.entries.lock() else { return false };
+        if self.generation.load(Ordering::Acquire) != generation {
+            return false;
+        }
+        let fresh_until = Instant::now() + chrome.lifetime();
+        entries.insert(edition, ChromeEntry { chrome, fresh_until });
+        true
     }
 
     /// Stores stand-in fragments of `edition` built without the database, to be
@@ -186,6 +230,7 @@ impl ChromeCache {
     /// Drops the fragments of `edition` (a story of it changed).
     pub fn invalidate(&self, edition: &i64) {
         if let Ok(mut entries) = self.entries.lock() {
+            self.generation.fetch_add(1, Ordering::AcqRel);
             entries.remove(edition);
         }
     }
@@ -193,6 +238,7 @@ impl ChromeCache {
     /// Drops every edition's fragments (a site-wide change).
     pub fn invalidate_all(&self) {
         if let Ok(mut entries) = self.entries.lock() {
+            self.generation.fetch_add(1, Ordering::AcqRel);
             entries.clear();
         }
     }
@@ -639,6 +685,8 @@ mod tests {
             latest: "L".into(),
             most_visited: String::new(),
             updated_at: None,
+            breaking: String::new(),
+            breaking_until: None,
         };
         assert_eq!(&p.assemble(&chrome).identity[..], b"aUbLc");
         let again = p.assemble(&chrome);
@@ -649,6 +697,8 @@ mod tests {
             latest: "".into(),
             most_visited: String::new(),
             updated_at: None,
+            breaking: String::new(),
+            breaking_until: None,
         };
         assert_eq!(&p.assemble(&newer).identity[..], b"aVbc");
     }
@@ -783,6 +833,8 @@ mod tests {
             latest: String::new(),
             most_visited: String::new(),
             updated_at: None,
+            breaking: String::new(),
+            breaking_until: None,
         })
     }
 
@@ -819,6 +871,8 @@ mod tests {
             latest: String::new(),
             most_visited: String::new(),
             updated_at: None,
+            breaking: String::new(),
+            breaking_until: None,
         });
         let mut out = String::new();
         flate2::read::GzDecoder::new(&a.gzip()[..]).read_to_string(&mut out).expect("gzip");

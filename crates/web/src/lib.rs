@@ -73,6 +73,10 @@ pub struct WebConfig {
     pub media_max_pixels: u64,
     /// Bearer token that `/metrics` on the site's address requires; `None`: not served there.
     pub metrics_token: Option<String>,
+    /// Days a spiked story is kept before it is purged.
+    pub spike_expiry_days: u32,
+    /// Breaking news: default expiry and raising by urgency.
+    pub breaking: desk::breaking::BreakingSettings,
 }
 
 impl Default for WebConfig {
@@ -92,6 +96,8 @@ impl Default for WebConfig {
             media_max_upload_bytes: 20 * 1024 * 1024,
             media_max_pixels: media::DEFAULT_MAX_PIXELS,
             metrics_token: None,
+            spike_expiry_days: desk::spike::SPIKE_EXPIRY_DAYS,
+            breaking: desk::breaking::BreakingSettings::default(),
         }
     }
 }
@@ -200,9 +206,13 @@ impl AppState {
             self.pages.clear();
             self.chrome.invalidate_all();
         }
+        // A breaking-news banner was raised or cleared: only the edition's shared fragments.
+        for c in changes.iter().filter(|c| c.chrome_only) {
+            self.chrome.invalidate(&c.edition_id);
+        }
         let mut done = std::collections::HashSet::new();
         for c in changes {
-            if c.news_id != newsdesk_storage::SITE_CHANGE && done.insert(c.news_id) {
+            if c.news_id != newsdesk_storage::SITE_CHANGE && !c.chrome_only && done.insert(c.news_id) {
                 self.story_changed(c.news_id, c.edition_id).await?;
             }
         }

@@ -14,6 +14,21 @@ use crate::AppState;
 pub const TICK: Duration = Duration::from_secs(1);
 /// How long a node holds the scheduler lease without renewing it.
 const LEASE_SECS: i64 = 10;
+/// How often spiked stories past `spike_expiry_days` are looked for.
+pub const PURGE_EVERY: Duration = Duration::from_secs(60);
+
+/// Purges the spiked stories whose time has come (if this node holds the
+/// purge lease; the purge itself deletes each story once even without it).
+pub async fn purge_spiked_now(
+    state: &AppState,
+    node: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<Vec<i64>, crate::AppError> {
+    if !state.store.try_lease("purge", node, LEASE_SECS).await? {
+        return Ok(Vec::new());
+    }
+    Ok(crate::desk::spike::purge_due(state, now).await?)
+}
 
 /// Publishes due stories now (if this node holds the lease); returns their News IDs.
 pub async fn publish_due_now(state: &AppState, node: &str) -> Result<Vec<i64>, crate::AppError> {
@@ -42,8 +57,15 @@ pub async fn run(state: AppState) {
     let node = format!("{}-{}", std::process::id(), crate::admin::auth::random_token_short());
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_purge: Option<std::time::Instant> = None;
     loop {
         tick.tick().await;
+        if last_purge.is_none_or(|t| t.elapsed() >= PURGE_EVERY) {
+            last_purge = Some(std::time::Instant::now());
+            if let Err(e) = purge_spiked_now(&state, &node, Utc::now()).await {
+                e.warn("purging spiked stories failed; retrying");
+            }
+        }
         if let Err(e) = publish_due_now(&state, &node).await {
             metrics::counter!("newsdesk_scheduler_runs_total", "outcome" => "failed").increment(1);
             e.warn("the scheduler failed; retrying");

@@ -64,7 +64,8 @@ pub(super) async fn editor_lock(
     let now = Utc::now();
     let actor = staff.actor();
     let own = extras.is_some_and(|e| actor.owns(e));
-    let editor = may_edit(staff.role, story.status, own);
+    // A spiked story is not edited: no lock.
+    let editor = may_edit(staff.role, story.status, own) && extras.is_none_or(|e| e.spiked_at.is_none());
     let (mine, other, may_take) = if editor {
         match locks::take(state, &actor, story.news_id, now, false).await {
             Ok(LockOutcome::Taken(_) | LockOutcome::TookOver { .. }) => (true, None, true),

@@ -9,6 +9,7 @@ pub mod auth;
 mod comments;
 mod desks;
 mod editions;
+mod flags;
 mod live;
 mod locks;
 mod media;
@@ -277,6 +278,7 @@ fn table() -> Table {
         .get("/admin/account", UseBackOffice, auth::account_page)
         .post("/admin/account/password", UseBackOffice, auth::change_password);
     let t = stories::routes(t);
+    let t = flags::routes(t);
     let t = newsroom_search::routes(t);
     let t = locks::routes(t);
     let t = live::routes(t);

@@ -27,6 +27,7 @@ fn nav(staff: &Staff) -> Vec<NavLink> {
         ("Stories", "/admin/stories", Permission::WriteStories),
         ("Search", "/admin/search", Permission::WriteStories),
         ("Desks", "/admin/desks", Permission::WriteStories),
+        ("Breaking", "/admin/breaking", Permission::Publish),
         ("New story", "/admin/stories/new", Permission::WriteStories),
         ("Comments", "/admin/comments", Permission::ModerateComments),
         ("Media", "/admin/media", Permission::UploadMedia),

@@ -464,7 +464,8 @@ async fn render_editor(
                 .map(|c| minijinja::context! { note => c.note, actor => c.actor, at => dates::format_long(c.at, tz) })
                 .collect::<Vec<_>>(),
             public_note => p.extras.map(|e| e.public_note.clone()),
-            editable => may_edit(staff.role, s.status, own) && !lock.read_only,
+            editable => may_edit(staff.role, s.status, own) && !lock.read_only
+                && p.extras.is_none_or(|e| e.spiked_at.is_none()),
             slug_fixed => s.published_at.is_some(),
             actions => Action::available(staff.role, s.status)
                 .into_iter()
@@ -499,6 +500,7 @@ async fn render_editor(
         &title,
         minijinja::context! {
             story => story,
+            flags => super::flags::editor_flags(state, staff, p.story, p.extras).await?,
             lock => lock.view,
             translations => translations,
             can_link_translations => staff.can(Permission::Publish),
@@ -599,6 +601,9 @@ async fn edit(
         "correction" => "The correction was published.".to_string(),
         "translation" => "The translation links were saved.".to_string(),
         "takeover" => "You took over editing; the previous editor is told within half a minute.".to_string(),
+        "unspiked" => "The story was unspiked: it is back on its desk and in the lists.".to_string(),
+        "breaking" => "The story is breaking news: the banner shows on every page of its edition.".to_string(),
+        "breaking_cleared" => "The breaking-news banner was cleared.".to_string(),
         other => match other.parse::<Action>() {
             Ok(a) => format!("Done: {}.", a.label()),
             Err(_) => "Saved.".to_string(),

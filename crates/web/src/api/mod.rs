@@ -8,6 +8,7 @@
 //! JSON `{"error": {"code": "...", "message": "..."}}` with a stable code.
 
 mod auth;
+mod flags;
 mod live;
 mod most_visited;
 mod read;
@@ -79,6 +80,9 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(write::story_workflow))
         .routes(routes!(write::lock_story, write::unlock_story))
         .routes(routes!(write::correct_story))
+        .routes(routes!(flags::spike_story))
+        .routes(routes!(flags::unspike_story))
+        .routes(routes!(flags::mark_breaking, flags::clear_breaking))
         .routes(routes!(live::add_update))
         .routes(routes!(live::edit_update, live::delete_update))
         .routes(routes!(read::sections))

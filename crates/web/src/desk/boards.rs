@@ -173,6 +173,7 @@ async fn check_story(
 ) -> Result<Option<StoryPlace>, DeskError> {
     actor.require(Permission::WriteStories)?;
     let (story, extras) = load(state, news_id).await?;
+    super::spike::refuse_spiked(&story, &extras)?;
     let place = state.store.story_place(news_id).await?;
     if let Some(p) = &place {
         require_member(state, actor, &desk(state, p.desk_id).await?).await?;

@@ -11,10 +11,12 @@
 
 pub mod agency;
 pub mod boards;
+pub mod breaking;
 mod comments;
 pub mod live;
 pub mod locks;
 mod media;
+pub mod spike;
 mod stories;
 
 use newsdesk_domain::roles::{Permission, Role};
@@ -228,6 +230,7 @@ pub async fn load(state: &AppState, news_id: i64) -> Result<(Story, StoryExtras)
 
 /// The edit rule: reporters edit their own drafts, editors anything not killed.
 pub(crate) fn check_edit(actor: &Actor, story: &Story, extras: &StoryExtras) -> Result<(), DeskError> {
+    spike::refuse_spiked(story, extras)?;
     let own = actor.owns(extras);
     if newsdesk_domain::workflow::may_edit(actor.role, story.status, own) {
         Ok(())

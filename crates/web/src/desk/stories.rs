@@ -358,6 +358,7 @@ pub async fn act(state: &AppState, actor: &Actor, news_id: i64, req: ActRequest)
     let (story, extras) = load(state, news_id).await?;
     let action = req.action;
     actor.require(action.permission())?;
+    super::spike::refuse_spiked(&story, &extras)?;
     if action == Action::Submit && !actor.owns(&extras) && !actor.can(Permission::EditAnyStory) {
         return Err(DeskError::Forbidden("Reporters submit only their own drafts.".into()));
     }

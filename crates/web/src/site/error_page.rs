@@ -65,6 +65,8 @@ pub async fn error_page(state: &AppState, status: StatusCode, page: &ErrorPage) 
             latest: String::new(),
             most_visited: String::new(),
             updated_at: None,
+            breaking: String::new(),
+            breaking_until: None,
         }),
     };
     // The same slot filling as cached pages, without caching the result.

@@ -92,7 +92,7 @@ fn tr(state: &AppState, edition: &Edition, key: &str, args: &[(&str, &str)]) -> 
 pub(crate) async fn chrome(state: &AppState, edition: &Edition) -> Result<Arc<Chrome>, AppError> {
     let expired = match state.chrome.lookup(edition.id) {
         ChromeLookup::Fresh(c) => return Ok(c),
-        ChromeLookup::Expired(c) => Some(c),
+        ChromeLookup::Expired(c) => Some(without_expired_breaking(state, edition, c)),
         ChromeLookup::Missing => None,
     };
     match build_chrome(state, edition).await {
@@ -107,6 +107,8 @@ pub(crate) async fn chrome(state: &AppState, edition: &Edition) -> Result<Arc<Ch
                     latest: String::new(),
                     most_visited: String::new(),
                     updated_at: None,
+                    breaking: String::new(),
+                    breaking_until: None,
                 });
                 state.chrome.keep_while_unavailable(edition.id, empty.clone());
                 empty
@@ -116,9 +118,30 @@ pub(crate) async fn chrome(state: &AppState, edition: &Edition) -> Result<Arc<Ch
     }
 }
 
+/// `chrome` without its breaking-news banner once that has expired (the
+/// last good fragments served while the database is unavailable must not
+/// keep a banner past its time).
+fn without_expired_breaking(state: &AppState, edition: &Edition, chrome: Arc<Chrome>) -> Arc<Chrome> {
+    if !chrome.breaking_expired() {
+        return chrome;
+    }
+    let stripped = Arc::new(Chrome {
+        version: next_version(),
+        updated_in: chrome.updated_in.clone(),
+        latest: chrome.latest.clone(),
+        most_visited: chrome.most_visited.clone(),
+        updated_at: chrome.updated_at,
+        breaking: String::new(),
+        breaking_until: None,
+    });
+    state.chrome.keep_while_unavailable(edition.id, stripped.clone());
+    stripped
+}
+
 /// Builds the edition's fragments from the database and caches them.
 async fn build_chrome(state: &AppState, edition: &Edition) -> Result<Arc<Chrome>, AppError> {
     let generation = state.pages.generation();
+    let chrome_generation = state.chrome.generation();
     let updated_at = state.store.edition_updated_at(edition.id).await?;
     let latest = state.store.published(&StoryFilter::Edition(edition.id), None, LATEST).await?;
     let sections = state.store.sections(edition.id).await?;
@@ -142,11 +165,51 @@ async fn build_chrome(state: &AppState, edition: &Edition) -> Result<Arc<Chrome>
         "most_visited.html",
         minijinja::context! { items => ranked, lang => edition.lang.clone(), prefix => edition.prefix() },
     )?;
-    let c = Arc::new(Chrome { version: next_version(), updated_in, latest, most_visited, updated_at });
+    let (breaking, breaking_until) = breaking_banner(state, edition).await?;
+    let c = Arc::new(Chrome {
+        version: next_version(),
+        updated_in,
+        latest,
+        most_visited,
+        updated_at,
+        breaking,
+        breaking_until,
+    });
     if state.pages.generation() == generation {
-        state.chrome.insert(edition.id, c.clone());
+        state.chrome.insert_since(edition.id, c.clone(), chrome_generation);
     }
     Ok(c)
+}
+
+/// Most stories the breaking-news banner shows at once (the newest).
+const BREAKING_SHOWN: usize = 3;
+
+/// The edition's breaking-news banner (empty without breaking news) and when
+/// its first story expires.
+async fn breaking_banner(
+    state: &AppState,
+    edition: &Edition,
+) -> Result<(String, Option<chrono::DateTime<Utc>>), AppError> {
+    let mut items = state.store.active_breaking(Some(edition.id), Utc::now()).await?;
+    items.truncate(BREAKING_SHOWN);
+    if items.is_empty() {
+        return Ok((String::new(), None));
+    }
+    let until = items.iter().map(|i| i.expires_at).min();
+    let links: Vec<Value> = items
+        .iter()
+        .map(|i| {
+            minijinja::context! {
+                headline => i.headline,
+                url => edition.url(&format!("/news/{}/{}", i.news_id, i.slug)),
+            }
+        })
+        .collect();
+    let html = state.templates.render(
+        "breaking.html",
+        minijinja::context! { items => links, lang => edition.lang.clone(), dir => edition.direction.as_str() },
+    )?;
+    Ok((html, until))
 }
 
 /// Cache key of a request: its path and the query parameters a page reads.
