@@ -14,6 +14,7 @@ mod live;
 mod locks;
 mod media;
 mod page;
+mod ingest;
 mod newsroom_search;
 mod stories;
 mod subscribers;
@@ -280,6 +281,7 @@ fn table() -> Table {
     let t = stories::routes(t);
     let t = flags::routes(t);
     let t = newsroom_search::routes(t);
+    let t = ingest::routes(t);
     let t = locks::routes(t);
     let t = live::routes(t);
     let t = desks::routes(t);

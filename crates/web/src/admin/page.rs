@@ -26,6 +26,7 @@ fn nav(staff: &Staff) -> Vec<NavLink> {
     let entries: &[(&'static str, &'static str, Permission)] = &[
         ("Stories", "/admin/stories", Permission::WriteStories),
         ("Search", "/admin/search", Permission::WriteStories),
+        ("Ingest", "/admin/ingest", Permission::WriteStories),
         ("Desks", "/admin/desks", Permission::WriteStories),
         ("Breaking", "/admin/breaking", Permission::Publish),
         ("New story", "/admin/stories/new", Permission::WriteStories),

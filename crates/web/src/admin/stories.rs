@@ -501,6 +501,7 @@ async fn render_editor(
         minijinja::context! {
             story => story,
             flags => super::flags::editor_flags(state, staff, p.story, p.extras).await?,
+            provenance => super::ingest::editor_provenance(state, p.story).await?,
             lock => lock.view,
             translations => translations,
             can_link_translations => staff.can(Permission::Publish),

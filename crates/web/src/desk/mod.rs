@@ -12,6 +12,7 @@
 pub mod agency;
 pub mod boards;
 pub mod breaking;
+pub mod fetch;
 mod comments;
 pub mod live;
 pub mod locks;
