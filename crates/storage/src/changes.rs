@@ -42,6 +42,9 @@ pub struct Change {
     pub news_id: NewsId,
     /// The edition the change belongs to.
     pub edition_id: i64,
+    /// A curated front of the edition was published (the news id is
+    /// [`crate::SITE_CHANGE`], but only the edition's fronts are stale).
+    pub front: bool,
     /// Only the edition's shared page fragments changed (a breaking-news
     /// banner, see [`crate::BREAKING_CHANGE`]): no page shows anything new of the story.
     pub chrome_only: bool,
@@ -148,6 +151,7 @@ impl Store {
                     id: r.try_get("id")?,
                     news_id: r.try_get("news_id")?,
                     edition_id: r.try_get("edition_id")?,
+                    front: r.try_get::<String, _>("kind")? == crate::fronts::FRONT_CHANGE,
                     chrome_only: r.try_get::<String, _>("kind")? == crate::BREAKING_CHANGE,
                 })
             })

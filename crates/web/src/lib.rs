@@ -200,11 +200,16 @@ impl AppState {
         }
         // Editions may have been added or changed along with the stories.
         self.editions.store(Arc::new(self.store.editions().await?));
-        if changes.iter().any(|c| c.news_id == newsdesk_storage::SITE_CHANGE) {
+        if changes.iter().any(|c| c.news_id == newsdesk_storage::SITE_CHANGE && !c.front) {
             // Sections or tags were renamed, moved or merged, or an edition's
             // settings changed: every page may show them.
             self.pages.clear();
             self.chrome.invalidate_all();
+        }
+        // A curated front was published: only the edition's fronts are stale.
+        let fronts: Vec<String> = changes.iter().filter(|c| c.front).map(|c| site::front_dep(c.edition_id)).collect();
+        if !fronts.is_empty() {
+            self.pages.invalidate(&fronts);
         }
         // A breaking-news banner was raised or cleared: only the edition's shared fragments.
         for c in changes.iter().filter(|c| c.chrome_only) {

@@ -51,6 +51,7 @@ const THEME: &[(&str, &str)] = &[
     ("admin/media.html", include_str!("../templates/admin/media.html")),
     ("admin/comments.html", include_str!("../templates/admin/comments.html")),
     ("admin/desks.html", include_str!("../templates/admin/desks.html")),
+    ("admin/fronts.html", include_str!("../templates/admin/fronts.html")),
     ("admin/desks_board.html", include_str!("../templates/admin/desks_board.html")),
     ("admin/search.html", include_str!("../templates/admin/search.html")),
     ("admin/ingest.html", include_str!("../templates/admin/ingest.html")),

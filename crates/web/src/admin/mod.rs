@@ -10,6 +10,7 @@ mod comments;
 mod desks;
 mod editions;
 mod flags;
+mod fronts;
 mod live;
 mod locks;
 mod media;
@@ -285,6 +286,7 @@ fn table() -> Table {
     let t = locks::routes(t);
     let t = live::routes(t);
     let t = desks::routes(t);
+    let t = fronts::routes(t);
     let t = subscribers::routes(t);
     let t = taxonomy::routes(t);
     let t = editions::routes(t);

@@ -29,6 +29,7 @@ fn nav(staff: &Staff) -> Vec<NavLink> {
         ("Ingest", "/admin/ingest", Permission::WriteStories),
         ("Desks", "/admin/desks", Permission::WriteStories),
         ("Breaking", "/admin/breaking", Permission::Publish),
+        ("Fronts", "/admin/fronts", Permission::Publish),
         ("New story", "/admin/stories/new", Permission::WriteStories),
         ("Comments", "/admin/comments", Permission::ModerateComments),
         ("Media", "/admin/media", Permission::UploadMedia),

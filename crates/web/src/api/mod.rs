@@ -9,6 +9,7 @@
 
 mod auth;
 mod flags;
+mod fronts;
 mod live;
 mod most_visited;
 mod read;
@@ -89,6 +90,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(read::tags))
         .routes(routes!(read::authors))
         .routes(routes!(most_visited::most_visited))
+        .routes(routes!(fronts::get_front, fronts::put_front))
 }
 
 /// The OpenAPI 3.1 document of the API.

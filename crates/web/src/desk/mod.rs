@@ -14,6 +14,7 @@ pub mod boards;
 pub mod breaking;
 pub mod fetch;
 mod comments;
+pub mod fronts;
 pub mod live;
 pub mod locks;
 mod media;

@@ -6,7 +6,8 @@ use axum::response::Response;
 use newsdesk_storage::StoryFilter;
 
 use super::{
-    CC_LIST, Rendered, abs, cache_key, cached, edition, list_dep_edition, render_page, story_deps, tr, with_thumbnails,
+    CC_LIST, Rendered, abs, cache_key, cached, edition, fronts, list_dep_edition, render_page, story_deps, tr,
+    with_thumbnails,
 };
 use crate::cache::CachedPage;
 use crate::render::{Meta, Teaser, script_json, section_link};
@@ -18,8 +19,11 @@ pub(super) async fn home(State(state): State<AppState>, uri: Uri, headers: Heade
         let edition = edition(&state);
         let sections = state.store.sections(edition.id).await?;
         let latest = state.store.published(&StoryFilter::Edition(edition.id), None, 25).await?;
+        // The editors' front first (pinned top story, featured slots), then the newest.
+        let curated = fronts::curated(&state, edition.id, None).await?;
+        let front = fronts::merge(&curated, &latest, 25);
         let public_url = &state.config.public_url;
-        let mut teasers: Vec<Teaser> = latest.iter().map(|s| Teaser::new(s, &edition, &sections, public_url)).collect();
+        let mut teasers: Vec<Teaser> = front.iter().map(|s| Teaser::new(s, &edition, &sections, public_url)).collect();
         with_thumbnails(&state, &mut teasers).await?;
         let mut shown: Vec<i64> = teasers.iter().map(|t| t.news_id).collect();
         let mut blocks = Vec::new();
@@ -56,7 +60,7 @@ pub(super) async fn home(State(state): State<AppState>, uri: Uri, headers: Heade
                 "url": abs(&state, "/"),
                 "inLanguage": edition.lang,
             }))),
-            noindex: false,
+            noindex: fronts::previewing(),
         };
         let html = render_page(
             &state,
@@ -64,11 +68,18 @@ pub(super) async fn home(State(state): State<AppState>, uri: Uri, headers: Heade
             &sections,
             "home.html",
             &meta,
-            minijinja::context! { top => top, next => next, rest => rest, blocks => blocks },
+            minijinja::context! {
+                top => top, next => next, rest => rest, blocks => blocks, front_preview => fronts::previewing(),
+            },
         )?;
         let mut deps = story_deps(shown);
         deps.push(list_dep_edition(edition.id));
-        let modified = latest.first().map(|s| s.updated_at.unwrap_or(s.published_at).max(s.published_at));
+        deps.push(fronts::front_dep(edition.id));
+        let modified = front
+            .iter()
+            .chain(latest.first())
+            .map(|s| s.updated_at.unwrap_or(s.published_at).max(s.published_at))
+            .max();
         Ok(Rendered::Page(CachedPage::new(&html, CC_LIST, modified, deps)))
     })
     .await

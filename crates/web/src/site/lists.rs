@@ -55,6 +55,8 @@ struct ListSpec {
     breadcrumb: Vec<Link>,
     extra_nav: Vec<Link>,
     noindex: bool,
+    /// The section whose curated front leads the first page (section pages only).
+    front: Option<i64>,
 }
 
 async fn list_page(
@@ -74,10 +76,23 @@ async fn list_page(
         let edition = edition(state);
         let sections = state.store.sections(edition.id).await?;
         let mut items = state.store.published(&spec.filter, cursor, PAGE_SIZE + 1).await?;
-        let more = items.len() as i64 > PAGE_SIZE;
-        items.truncate(PAGE_SIZE as usize);
-        let next =
-            if more { items.last().map(|s| format!("{path}?before={}", Cursor::after(s).encode())) } else { None };
+        // A section's first page leads with its curated front; the pager
+        // continues after the last newest-first story shown.
+        let curated = match (spec.front, cursor) {
+            (Some(section_id), None) => super::fronts::curated(state, edition.id, Some(section_id)).await?,
+            _ => Vec::new(),
+        };
+        let automatic: Vec<_> =
+            items.iter().filter(|s| !curated.iter().any(|c| c.news_id == s.news_id)).cloned().collect();
+        let room = (PAGE_SIZE as usize).saturating_sub(curated.len().min(PAGE_SIZE as usize));
+        let more = automatic.len() > room || items.len() as i64 > PAGE_SIZE;
+        let last_automatic = automatic.get(..room.min(automatic.len())).and_then(|a| a.last()).cloned();
+        items = super::fronts::merge(&curated, &items, PAGE_SIZE as usize);
+        let next = if more {
+            last_automatic.as_ref().map(|s| format!("{path}?before={}", Cursor::after(s).encode()))
+        } else {
+            None
+        };
         let public_url = &state.config.public_url;
         let mut teasers: Vec<Teaser> = items.iter().map(|s| Teaser::new(s, &edition, &sections, public_url)).collect();
         with_thumbnails(state, &mut teasers).await?;
@@ -94,7 +109,7 @@ async fn list_page(
             image: None,
             image_alt: None,
             jsonld: None,
-            noindex: spec.noindex,
+            noindex: spec.noindex || super::fronts::previewing(),
         };
         let html = render_page(
             state,
@@ -111,10 +126,14 @@ async fn list_page(
                 children => spec.children,
                 breadcrumb => spec.breadcrumb,
                 extra_nav => spec.extra_nav,
+                front_preview => super::fronts::previewing(),
             },
         )?;
         let mut deps = story_deps(items.iter().map(|s| s.news_id));
         deps.push(spec.dep);
+        if spec.front.is_some() {
+            deps.push(super::fronts::front_dep(edition.id));
+        }
         let modified = items.iter().map(|s| s.updated_at.unwrap_or(s.published_at).max(s.published_at)).max();
         Ok(Rendered::Page(CachedPage::new(&html, CC_LIST, modified, deps)))
     })
@@ -165,6 +184,7 @@ pub(super) async fn section(
             breadcrumb,
             extra_nav: Vec::new(),
             noindex: false,
+            front: Some(s.id),
         })
     })
     .await
@@ -196,6 +216,7 @@ pub(super) async fn tag(
             breadcrumb: Vec::new(),
             extra_nav: Vec::new(),
             noindex: false,
+            front: None,
         })
     })
     .await
@@ -227,6 +248,7 @@ pub(super) async fn author(
             breadcrumb: Vec::new(),
             extra_nav: Vec::new(),
             noindex: false,
+            front: None,
         })
     })
     .await
@@ -281,6 +303,7 @@ pub(super) async fn archive(
             breadcrumb: Vec::new(),
             extra_nav,
             noindex: false,
+            front: None,
         })
     })
     .await

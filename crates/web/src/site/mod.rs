@@ -31,6 +31,7 @@ use crate::{AppError, AppState, views};
 mod assets;
 mod corrections;
 mod error_page;
+pub(crate) mod fronts;
 mod home;
 mod lists;
 mod live;
@@ -39,6 +40,7 @@ mod story;
 
 pub(crate) use corrections::{CORRECTIONS, corrections_dep};
 pub use error_page::error_page;
+pub(crate) use fronts::front_dep;
 pub(crate) use story::{preview_story_html, story_page};
 
 /// Stories in the "Latest" box.
@@ -262,6 +264,13 @@ where
     Fut: Future<Output = Result<Rendered, AppError>>,
 {
     let edition = edition(state);
+    if fronts::previewing() {
+        // A newsroom preview of a draft front: rendered for this request only.
+        return match render().await? {
+            Rendered::Page(page) => serve_cached(state, &edition, Arc::new(page), None, headers, deco).await,
+            Rendered::Other(res) => Ok(res),
+        };
+    }
     // `/` of the Persian edition is cached as `/fa/`: one entry per edition.
     let key = crate::editions::url(&key);
     let page = match state.pages.get(&key) {
