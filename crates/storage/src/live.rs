@@ -127,13 +127,11 @@ async fn story_moved(conn: &mut AnyConnection, news_id: NewsId, s: &LiveState, a
         return Ok(());
     }
     let at = now();
-    sqlx::query(
-        "UPDATE stories SET version = version + 1, modified_at = $2, updated_at = $2 WHERE news_id = $1",
-    )
-    .bind(news_id)
-    .bind(at)
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query("UPDATE stories SET version = version + 1, modified_at = $2, updated_at = $2 WHERE news_id = $1")
+        .bind(news_id)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
     crate::newsroom::snapshot(conn, news_id, actor, note).await?;
     record_change(conn, news_id, s.edition_id).await
 }
@@ -166,7 +164,9 @@ impl Store {
             let s = live_state(&mut tx, news_id).await?;
             let at = now();
             let (sql, note) = match (live, s.live, s.ended) {
-                (true, false, _) => ("UPDATE stories SET live_since = $2, live_until = NULL WHERE news_id = $1", "live: start"),
+                (true, false, _) => {
+                    ("UPDATE stories SET live_since = $2, live_until = NULL WHERE news_id = $1", "live: start")
+                }
                 (true, true, true) => (
                     "UPDATE stories SET live_until = NULL, live_since = COALESCE(live_since, $2) WHERE news_id = $1",
                     "live: reopen",

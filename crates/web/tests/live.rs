@@ -69,7 +69,12 @@ async fn subscriber(app: &TestApp) -> i64 {
         .db
         .store
         .add_subscriber(
-            &NewSubscriber { name: "Live desk".into(), sections: vec!["world".into()], editions: vec![], rate_limit: 60 },
+            &NewSubscriber {
+                name: "Live desk".into(),
+                sections: vec!["world".into()],
+                editions: vec![],
+                rate_limit: 60,
+            },
             &audit("subscriber.create"),
         )
         .await

@@ -1,7 +1,7 @@
 //! Live blog commands: start or end the coverage, post, change and remove updates.
 //!
-//! Who may: whoever may edit the story ([`check_edit`]) within their
-//! sections ([`check_scope`]) — reporters on their own drafts (a live blog
+//! Who may: whoever may edit the story (`check_edit`) within their
+//! sections (`check_scope`) — reporters on their own drafts (a live blog
 //! being prepared), editors and admins on any story that is not killed. Posting
 //! to a published live blog is a public change, like editing the published
 //! story, so reporters cannot; they prepare updates in their draft, or an editor
@@ -44,7 +44,11 @@ async fn editable(state: &AppState, actor: &Actor, news_id: i64) -> Result<(Stor
 /// What a change of the live blog drops from the caches: the story's pages,
 /// once it is public.
 fn changed_of(story: &Story) -> Changed {
-    if story.status == StoryStatus::Published { Changed::story(story.news_id, story.edition_id) } else { Changed::default() }
+    if story.status == StoryStatus::Published {
+        Changed::story(story.news_id, story.edition_id)
+    } else {
+        Changed::default()
+    }
 }
 
 /// Starts (`true`) or ends (`false`) the live coverage of a story (starting
@@ -144,7 +148,8 @@ pub async fn edit_update(
     let (story, _) = editable(state, actor, news_id).await?;
     let old = find(state, news_id, update_id).await?;
     let input = validate(state, &story, Some(&old), c).await?;
-    let audit = actor.audit("story.live_update_edit", "story", news_id, format!("update {update_id}: {}", short(&input)));
+    let audit =
+        actor.audit("story.live_update_edit", "story", news_id, format!("update {update_id}: {}", short(&input)));
     let update = state
         .store
         .edit_live_update(news_id, update_id, &input, &audit)
@@ -154,7 +159,12 @@ pub async fn edit_update(
 }
 
 /// Removes an update.
-pub async fn delete_update(state: &AppState, actor: &Actor, news_id: i64, update_id: i64) -> Result<Changed, DeskError> {
+pub async fn delete_update(
+    state: &AppState,
+    actor: &Actor,
+    news_id: i64,
+    update_id: i64,
+) -> Result<Changed, DeskError> {
     let (story, _) = editable(state, actor, news_id).await?;
     let old = find(state, news_id, update_id).await?;
     let detail = format!("update {update_id}: {}", old.body_source.chars().take(80).collect::<String>());

@@ -114,7 +114,7 @@ pub(crate) fn decorate_jsonld(
     }
     let mut updates: Vec<&LiveUpdate> = live.updates.iter().collect();
     // Machines read them newest first, whatever is pinned.
-    updates.sort_by(|a, b| b.id.cmp(&a.id));
+    updates.sort_by_key(|u| std::cmp::Reverse(u.id));
     jsonld["liveBlogUpdate"] = updates
         .iter()
         .map(|u| {
@@ -194,13 +194,15 @@ pub(super) async fn updates_json(
         let updates = st.store.live_updates(id).await?;
         let public_url = &st.config.public_url;
         let mut newest: Vec<&LiveUpdate> = updates.iter().filter(|u| u.id > after).collect();
-        newest.sort_by(|a, b| b.id.cmp(&a.id));
+        newest.sort_by_key(|u| std::cmp::Reverse(u.id));
         let mut items = Vec::with_capacity(newest.len());
         for u in newest {
-            let site = minijinja::context! { lang => edition.lang, digits => newsdesk_domain::digits_name(edition.digits) };
-            let html = st
-                .templates
-                .render("live_update.html", minijinja::context! { u => update_ctx(u, &edition, public_url), site => site })?;
+            let site =
+                minijinja::context! { lang => edition.lang, digits => newsdesk_domain::digits_name(edition.digits) };
+            let html = st.templates.render(
+                "live_update.html",
+                minijinja::context! { u => update_ctx(u, &edition, public_url), site => site },
+            )?;
             items.push(serde_json::json!({ "id": u.id, "pinned": u.pinned, "html": html.trim() }));
         }
         let body = serde_json::json!({
@@ -211,8 +213,13 @@ pub(super) async fn updates_json(
             "ids": updates.iter().map(|u| u.id).collect::<Vec<_>>(),
             "updates": items,
         });
-        let page =
-            CachedPage::document(body.to_string(), "application/json", CC_UPDATES, Some(story.modified_at), story_deps([id]));
+        let page = CachedPage::document(
+            body.to_string(),
+            "application/json",
+            CC_UPDATES,
+            Some(story.modified_at),
+            story_deps([id]),
+        );
         Ok(Rendered::Page(page))
     })
     .await
@@ -224,9 +231,11 @@ fn after_of(raw: Option<&str>) -> Result<i64, AppError> {
     for pair in raw.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         if k == "after" {
-            after = v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or(AppError::BadRequest(
-                "after must be the id of an update (a whole number)".into(),
-            ))?;
+            after = v
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or(AppError::BadRequest("after must be the id of an update (a whole number)".into()))?;
         }
     }
     Ok(after)
