@@ -131,6 +131,7 @@ struct Fields {
     assignee: Field,
     urgency: Field,
     slugline_raw: Field,
+    spiked: Field,
 }
 
 impl Fields {
@@ -158,6 +159,7 @@ fn schema() -> (Schema, Fields) {
     let assignee = b.add_i64_field("assignee", INDEXED);
     let urgency = b.add_i64_field("urgency", INDEXED | STORED | FAST);
     let slugline_raw = b.add_text_field("slugline_raw", STORED);
+    let spiked = b.add_i64_field("spiked", INDEXED | STORED);
     let mut text = Vec::new();
     for a in Analyzer::ALL {
         let indexing = TextFieldIndexing::default()
@@ -197,6 +199,7 @@ fn schema() -> (Schema, Fields) {
         assignee,
         urgency,
         slugline_raw,
+        spiked,
     };
     (b.build(), fields)
 }
@@ -408,6 +411,7 @@ impl SearchIndex {
         doc.add_i64(f.stage, n.stage_id.unwrap_or(-1));
         doc.add_i64(f.assignee, n.assignee_id.unwrap_or(-1));
         doc.add_i64(f.urgency, n.urgency.unwrap_or(-1));
+        doc.add_i64(f.spiked, i64::from(n.spiked));
         if !n.slugline.is_empty() {
             doc.add_text(f.slugline_raw, &n.slugline);
             // Desks write `IRAN-DEFENCE-EXPORTS`: its words are found one by one.

@@ -58,6 +58,8 @@ pub struct NewsroomQuery {
     pub stage_id: Option<i64>,
     /// Only stories assigned to this user.
     pub assignee_id: Option<i64>,
+    /// Only spiked stories (`Some(true)`) or only those not spiked (`Some(false)`).
+    pub spiked: Option<bool>,
     /// Only stories this urgent or more (1..=8: `2` finds flashes and urgents).
     pub urgency_at_most: Option<i64>,
     /// Last changed at or after.
@@ -89,6 +91,8 @@ pub struct NewsroomHit {
     pub slugline: String,
     /// Urgency 1–8, if the story has one.
     pub urgency: Option<i64>,
+    /// Whether it is spiked.
+    pub spiked: bool,
     /// Section path.
     pub section_path: String,
     /// Section name.
@@ -205,9 +209,13 @@ impl SearchIndex {
                 Box::new(TermQuery::new(Term::from_facet(f.section, &facet), IndexRecordOption::Basic)),
             ));
         }
-        for (field, value) in
-            [(f.created_by, q.created_by), (f.desk, q.desk_id), (f.stage, q.stage_id), (f.assignee, q.assignee_id)]
-        {
+        for (field, value) in [
+            (f.created_by, q.created_by),
+            (f.desk, q.desk_id),
+            (f.stage, q.stage_id),
+            (f.assignee, q.assignee_id),
+            (f.spiked, q.spiked.map(i64::from)),
+        ] {
             if let Some(v) = value {
                 clauses.push((Occur::Must, term_i64(field, v)));
             }
@@ -317,6 +325,7 @@ impl SearchIndex {
                 snippet_html,
                 slugline: text(f.slugline_raw),
                 urgency: known(int(f.urgency)),
+                spiked: int(f.spiked) == Some(1),
                 section_path: text(f.section_path),
                 section_name: text(f.section_name),
                 desk_id: known(int(f.desk)),

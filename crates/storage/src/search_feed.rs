@@ -62,13 +62,16 @@ pub struct NewsroomFacts {
     pub slugline: String,
     /// 1 (flash) to 8 (lowest); `None` where the story has none.
     pub urgency: Option<i64>,
+    /// Whether it is spiked (off every desk and list until unspiked or purged).
+    pub spiked: bool,
 }
 
 const COLUMNS: &str = "s.news_id, e.lang, sec.path, sec.name, s.slug, s.headline, s.lead, s.body_html, s.status, \
-     s.published_at, s.updated_at, s.created_by, s.modified_at, sd.desk_id, sd.stage_id, sd.assignee_id, s.slugline, s.urgency";
+     s.published_at, s.updated_at, s.created_by, s.modified_at, sd.desk_id, sd.stage_id, sd.assignee_id, s.slugline, s.urgency, \
+     sp.spiked_at";
 /// The tables [`COLUMNS`] come from.
 const FROM: &str = "stories s JOIN editions e ON e.id = s.edition_id JOIN sections sec ON sec.id = s.section_id \
-     LEFT JOIN story_desks sd ON sd.news_id = s.news_id";
+     LEFT JOIN story_desks sd ON sd.news_id = s.news_id LEFT JOIN story_spikes sp ON sp.news_id = s.news_id";
 
 fn from_row(r: &AnyRow) -> Result<IndexableStory> {
     let status: String = r.try_get("status")?;
@@ -94,6 +97,7 @@ fn from_row(r: &AnyRow) -> Result<IndexableStory> {
             assignee_id: r.try_get("assignee_id")?,
             slugline: r.try_get("slugline")?,
             urgency: Some(r.try_get("urgency")?),
+            spiked: r.try_get::<Option<i64>, _>("spiked_at")?.is_some(),
         },
     })
 }

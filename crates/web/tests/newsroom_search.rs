@@ -173,6 +173,18 @@ backend_test! {
         assert_eq!(found(&a), vec![budget]);
         assert!(main_of(&a.body).contains("World › Incoming"), "{}", main_of(&a.body));
 
+        // A spiked draft is still found (marked), and alone under "spiked".
+        let spike = Request::post(format!("/api/v1/stories/{persian}/spike"))
+            .header(header::AUTHORIZATION, format!("Bearer {}", rita.token))
+            .body(Body::empty())
+            .expect("request");
+        assert_eq!(app.request(spike).await.status, StatusCode::OK);
+        catch_up(&index, &app, &mut follower).await;
+        let a = get(&app, &rita, "/admin/search?status=spiked").await;
+        assert_eq!(found(&a), vec![persian], "{}", main_of(&a.body));
+        assert!(main_of(&a.body).contains("status spiked"), "{}", main_of(&a.body));
+        assert!(found(&get(&app, &ed, "/admin/search?status=spiked&q=budget").await).is_empty());
+
         // Bad parameters are a 400 that says which.
         for (uri, says) in [
             ("/admin/search?urgency=9", "urgency"),

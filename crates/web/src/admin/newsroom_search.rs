@@ -69,6 +69,7 @@ struct Row {
     snippet_html: String,
     slugline: String,
     urgency: Option<i64>,
+    spiked: bool,
     section: String,
     desk: Option<String>,
     modified: String,
@@ -87,7 +88,9 @@ async fn search(
         )));
     }
     let edition = list_edition(&state, form.edition.as_deref())?;
-    let status = match given(&form.status) {
+    // "spiked" is not a workflow state but a place the desk looks for stories.
+    let spiked = (given(&form.status) == Some("spiked")).then_some(true);
+    let status = match given(&form.status).filter(|s| *s != "spiked") {
         None => None,
         Some(s) => Some(StoryStatus::parse(s).ok_or_else(|| {
             let shown: String = s.chars().take(20).collect();
@@ -133,6 +136,7 @@ async fn search(
         desk_id,
         stage_id: None,
         assignee_id: (given(&form.assigned) == Some("1")).then_some(staff.user_id),
+        spiked,
         urgency_at_most: urgency,
         from,
         to,
@@ -185,7 +189,7 @@ async fn search(
             pages => pages,
             sees_all => sees_all,
             editions => editions.iter().map(text_dir).collect::<Vec<_>>(),
-            statuses => statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            statuses => statuses.iter().map(|s| s.as_str()).chain(["spiked"]).collect::<Vec<_>>(),
             desks => desks.iter().map(|d| minijinja::context! { id => d.desk.id, name => d.desk.name }).collect::<Vec<_>>(),
         },
     )
@@ -244,6 +248,7 @@ async fn rows(
                 snippet_html: h.snippet_html.clone(),
                 slugline: h.slugline.clone(),
                 urgency: h.urgency,
+                spiked: h.spiked,
                 section: h.section_name.clone(),
                 desk,
                 modified: dates::format_long(h.modified_at, tz),
