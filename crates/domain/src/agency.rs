@@ -177,6 +177,18 @@ pub fn dateline(edition: &Edition, located: &str, at: DateTime<Utc>) -> Option<S
     Some(format!("{place}{comma} {day} ({}) –", edition.name))
 }
 
+/// The story body with its dateline at the start, the way agencies print it:
+/// inside the first paragraph when the body opens with one, else a paragraph
+/// of its own. `dateline` is plain text (escaped here); `body_html` is sanitized HTML.
+pub fn body_with_dateline(body_html: &str, dateline: &str) -> String {
+    let line = format!("<span class=\"dateline\">{}</span>", crate::html::escape(dateline));
+    let trimmed = body_html.trim_start();
+    match trimmed.strip_prefix("<p>") {
+        Some(rest) => format!("<p>{line} {rest}"),
+        None => format!("<p class=\"dateline-line\">{line}</p>\n{trimmed}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,7 +229,9 @@ mod tests {
         assert!(genre("gossip").is_none());
         let g = genre("Obituary").expect("obituary");
         assert_eq!(g.uri(), "http://cv.iptc.org/newscodes/genre/Obituary");
-        assert!(genres().iter().all(|g| g.qcode.starts_with("genre:") && !g.name_fa.is_empty() && !g.name_ar.is_empty()));
+        assert!(
+            genres().iter().all(|g| g.qcode.starts_with("genre:") && !g.name_fa.is_empty() && !g.name_ar.is_empty())
+        );
     }
 
     #[test]
@@ -236,5 +250,17 @@ mod tests {
         // Late in the evening UTC is the next day in Tehran.
         let late = DateTime::parse_from_rfc3339("2023-09-30T21:00:00Z").expect("time").with_timezone(&Utc);
         assert_eq!(dateline(&en, "Tehran", late).as_deref(), Some("TEHRAN, Oct. 1 (Newsdesk) –"));
+    }
+
+    #[test]
+    fn the_dateline_opens_the_first_paragraph_escaped() {
+        assert_eq!(
+            body_with_dateline("<p>The ministry said.</p>\n<p>More.</p>", "A&B, Nov. 15 (<Desk>) –"),
+            "<p><span class=\"dateline\">A&amp;B, Nov. 15 (&lt;Desk&gt;) –</span> The ministry said.</p>\n<p>More.</p>"
+        );
+        assert_eq!(
+            body_with_dateline("<h2>Sub</h2>", "TEHRAN, Nov. 15 (Newsdesk) –"),
+            "<p class=\"dateline-line\"><span class=\"dateline\">TEHRAN, Nov. 15 (Newsdesk) –</span></p>\n<h2>Sub</h2>"
+        );
     }
 }

@@ -66,6 +66,31 @@ pub struct Item {
     /// The lead photo.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub renditions: Vec<Rendition>,
+    /// Editorial urgency: 1 (flash) … 8 (lowest).
+    pub urgency: i64,
+    /// The desk's short name of the story.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub slugline: String,
+    /// The dateline's place.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub located: String,
+    /// IPTC genres.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub genres: Vec<GenreRef>,
+    /// The editor's note to subscribers (not for publication).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub ednote: String,
+}
+
+/// An IPTC genre of the item.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct GenreRef {
+    /// The genre's name in the item's language.
+    pub name: String,
+    /// `http://cv.iptc.org/newscodes/genre/Analysis`.
+    pub uri: String,
+    /// The qcode, `genre:Analysis`.
+    pub literal: String,
 }
 
 /// `standard`: which specification the item follows.
@@ -119,9 +144,9 @@ pub struct Body {
 pub struct Subject {
     /// Display name.
     pub name: String,
-    /// `section` or `tag`.
+    /// `section`, `tag` or `mediatopic` (an IPTC Media Topic).
     pub rel: &'static str,
-    /// The section path or tag slug.
+    /// The section path, tag slug or Media Topic qcode.
     pub literal: String,
     /// The section's or tag's page.
     pub uri: String,
@@ -212,6 +237,20 @@ pub fn from_story(story: &Story, cx: &Context<'_>) -> Item {
         literal: t.slug.clone(),
         uri: format!("{base}{prefix}/tag/{}", crate::slug::encode_path(&t.slug)),
     }));
+    let lang = cx.edition.lang.as_str();
+    subjects.extend(story.agency.subjects.iter().filter_map(|q| crate::mediatopic::get(q)).map(|t| Subject {
+        name: t.name(lang).to_string(),
+        rel: "mediatopic",
+        literal: t.qcode.clone(),
+        uri: t.uri.clone(),
+    }));
+    let genres = story
+        .agency
+        .genres
+        .iter()
+        .filter_map(|g| crate::agency::genre(g))
+        .map(|g| GenreRef { name: g.name(lang).to_string(), uri: g.uri(), literal: g.qcode.clone() })
+        .collect();
     let body_html = absolute_links(&story.body_html, base);
     let text = strip_tags(&body_html);
     let bodies = if body_html.trim().is_empty() {
@@ -266,6 +305,11 @@ pub fn from_story(story: &Story, cx: &Context<'_>) -> Item {
         by,
         subjects,
         renditions,
+        urgency: story.agency.urgency,
+        slugline: story.agency.slugline.clone(),
+        located: story.agency.located.clone(),
+        genres,
+        ednote: story.agency.ednote.clone(),
     };
     if matches!(
         story.status,
@@ -486,5 +530,49 @@ mod tests {
         }
         assert_eq!(json["type"], "text");
         assert_eq!(json["standard"]["version"], "2.2");
+    }
+    #[test]
+    fn agency_metadata_maps_to_ninjs_fields_and_media_topic_subjects() {
+        let mut s = story(StoryStatus::Published);
+        let json = serde_json::to_value(map(&s, true)).expect("json");
+        assert_eq!(json["urgency"], 4, "the default urgency is always sent");
+        for key in ["slugline", "located", "genres", "ednote"] {
+            assert!(json.get(key).is_none(), "{key} should be absent: {json}");
+        }
+        s.agency = crate::agency::Agency {
+            urgency: 2,
+            slugline: "IRAN-DEFENCE-EXPORTS".into(),
+            located: "Tehran".into(),
+            genres: vec!["genre:Analysis".into()],
+            subjects: vec!["medtop:11000000".into()],
+            ednote: "Embargoed until 10:00.".into(),
+            subjects_public: false,
+        };
+        let json = serde_json::to_value(map(&s, true)).expect("json");
+        assert_eq!(json["urgency"], 2);
+        assert_eq!(json["slugline"], "IRAN-DEFENCE-EXPORTS");
+        assert_eq!(json["located"], "Tehran");
+        assert_eq!(json["ednote"], "Embargoed until 10:00.");
+        assert_eq!(
+            json["genres"],
+            serde_json::json!([{"name": "Analysis", "uri": "http://cv.iptc.org/newscodes/genre/Analysis", "literal": "genre:Analysis"}])
+        );
+        let topic = json["subjects"].as_array().expect("subjects").iter().find(|s| s["rel"] == "mediatopic").cloned();
+        assert_eq!(
+            topic,
+            Some(serde_json::json!({
+                "name": "politics and government",
+                "rel": "mediatopic",
+                "literal": "medtop:11000000",
+                "uri": "http://cv.iptc.org/newscodes/mediatopic/11000000"
+            }))
+        );
+        // A retraction keeps the routing metadata and the note to subscribers.
+        s.status = StoryStatus::Killed;
+        let json = serde_json::to_value(map(&s, true)).expect("json");
+        assert_eq!(
+            (json["urgency"].clone(), json["ednote"].clone()),
+            (serde_json::json!(2), serde_json::json!("Embargoed until 10:00."))
+        );
     }
 }

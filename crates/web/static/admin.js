@@ -188,3 +188,72 @@
       .map((t) => { const o = document.createElement("option"); o.value = prefix + t; return o; }));
   });
 })();
+
+// Agency metadata: genre names complete like tags; the IPTC Media Topic
+// search asks the server (names in the story's language, English or Arabic,
+// or a code) and a chosen topic's code joins the subjects field.
+(function () {
+  const genres = document.querySelector("input[name=genres][list]");
+  const genreList = genres && document.getElementById(genres.getAttribute("list"));
+  if (genres && genreList) {
+    const known = Array.from(genreList.options).map((o) => o.value);
+    genres.addEventListener("input", function () {
+      const parts = genres.value.split(",");
+      const last = parts.pop().trim().toLowerCase();
+      const before = parts.map((p) => p.trim()).filter(Boolean);
+      const prefix = before.length ? before.join(", ") + ", " : "";
+      genreList.replaceChildren(...known
+        .filter((g) => last && g.toLowerCase().startsWith(last) && !before.includes(g))
+        .map((g) => { const o = document.createElement("option"); o.value = prefix + g; return o; }));
+    });
+  }
+  const search = document.querySelector("[data-subject-search]");
+  const field = document.querySelector("input[data-subjects]");
+  const results = document.querySelector("[data-subject-results]");
+  const chosen = document.querySelector("[data-subjects-chosen]");
+  if (!search || !field || !results || !chosen) return;
+  search.closest("[data-js-only]").hidden = false;
+  let timer = null;
+  let asked = 0;
+  function codes() { return field.value.split(/[\s,،]+/).filter(Boolean); }
+  function add(item) {
+    const have = codes();
+    if (!have.includes(item.qcode)) {
+      field.value = have.concat([item.qcode]).join(" ");
+      const li = document.createElement("li");
+      const name = document.createElement("bdi");
+      name.textContent = item.path;
+      const code = document.createElement("code");
+      code.textContent = item.qcode;
+      li.append(name, " ", code);
+      chosen.append(li);
+    }
+    search.value = "";
+    results.replaceChildren();
+    search.focus();
+  }
+  search.addEventListener("input", function () {
+    clearTimeout(timer);
+    const q = search.value.trim();
+    if (!q) { results.replaceChildren(); return; }
+    timer = setTimeout(function () {
+      const n = ++asked;
+      fetch("/admin/mediatopics?lang=" + encodeURIComponent(search.dataset.lang || "en") + "&q=" + encodeURIComponent(q), { headers: { Accept: "application/json" } })
+        .then((r) => (r.ok ? r.json() : { items: [] }))
+        .then(function (body) {
+          if (n !== asked) return;
+          results.replaceChildren(...body.items.map(function (item) {
+            const li = document.createElement("li");
+            const b = document.createElement("button");
+            b.type = "button";
+            b.className = "link";
+            b.textContent = item.path + " (" + item.qcode + ")";
+            b.addEventListener("click", function () { add(item); });
+            li.append(b);
+            return li;
+          }));
+        })
+        .catch(function () { results.replaceChildren(); });
+    }, 200);
+  });
+})();

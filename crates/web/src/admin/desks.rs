@@ -95,6 +95,8 @@ fn card(state: &AppState, staff: &Staff, c: &BoardCard) -> Value {
         assignee => c.assignee_name,
         mine => c.place.assignee_id == Some(staff.user_id),
         updated => dates::format_long(c.modified_at, time_zone(state)),
+        urgency => super::stories::urgency_view(c.urgency),
+        slugline => c.slugline,
     }
 }
 

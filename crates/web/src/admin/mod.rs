@@ -5,6 +5,7 @@
 //! role-matrix test: a route cannot be added without saying who may use it.
 //! Sessions and CSRF are checked for all routes by [`auth::session_layer`].
 
+mod agency;
 pub mod auth;
 mod comments;
 mod desks;
@@ -280,6 +281,7 @@ fn table() -> Table {
         .get("/admin/account", UseBackOffice, auth::account_page)
         .post("/admin/account/password", UseBackOffice, auth::change_password);
     let t = stories::routes(t);
+    let t = agency::routes(t);
     let t = flags::routes(t);
     let t = newsroom_search::routes(t);
     let t = ingest::routes(t);

@@ -161,6 +161,10 @@ async fn list(
         created_by: Option<String>,
         /// The story's edition: the language and direction of its text.
         edition: Option<minijinja::Value>,
+        /// Urgency, its label (`Flash`) and its colour class (`urgency-1`).
+        urgency: minijinja::Value,
+        /// The desk's short name of the story.
+        slugline: String,
     }
     let editions = state.editions.load_full();
     let rows: Vec<Row> = rows
@@ -174,6 +178,8 @@ async fn list(
             modified: dates::format_long(dates::from_unix(r.modified_at), tz),
             scheduled: r.scheduled_at.map(|t| dates::format_long(dates::from_unix(t), tz)),
             created_by: r.created_by,
+            urgency: urgency_view(r.urgency),
+            slugline: r.slugline,
         })
         .collect();
     // The section filter offers the listed edition's sections, or every edition's, grouped.
@@ -190,6 +196,7 @@ async fn list(
         ("q", q.q.clone().unwrap_or_default()),
         ("from", q.from.clone().unwrap_or_default()),
         ("to", q.to.clone().unwrap_or_default()),
+        ("sort", q.sort.clone().unwrap_or_default()),
     ])
     .unwrap_or_default();
     page::render(
@@ -205,6 +212,7 @@ async fn list(
             q => minijinja::context! {
                 status => q.status, section => q.section, mine => mine, q => q.q, from => q.from, to => q.to,
                 edition => only.as_ref().map(|e| e.lang.clone()),
+                sort => q.sort,
             },
             page => page_no,
             prev => (page_no > 1).then(|| format!("/admin/stories?{query_without_page}&page={}", page_no - 1)),
@@ -212,6 +220,12 @@ async fn list(
             can_see_all => staff.can(Permission::EditAnyStory),
         },
     )
+}
+
+/// An urgency as newsroom lists show it: `2`, `Urgent`, `urgency-2`.
+pub(super) fn urgency_view(u: i64) -> minijinja::Value {
+    use newsdesk_domain::agency::{urgency_class, urgency_label};
+    minijinja::context! { value => u, label => urgency_label(u, "en"), class => urgency_class(u) }
 }
 
 #[derive(Debug, Serialize)]
@@ -490,6 +504,7 @@ async fn render_editor(
     }
     // The headline isolated (FSI … PDI): a right-to-left one must not reorder the English around it.
     let title = p.story.map(|s| format!("Edit: \u{2068}{}\u{2069}", s.headline)).unwrap_or_else(|| "New story".into());
+    let agency = super::agency::editor_vocabularies(&edition.lang, p.form.subjects.as_deref().unwrap_or_default());
     let photo_id = p.form.photo_id.as_deref().and_then(|v| v.trim().parse::<i64>().ok());
     let photo = super::media::editor_photo(state, photo_id).await?;
     let live = super::live::editor_panel(state, staff, p.story, p.extras, edition).await?;
@@ -512,6 +527,7 @@ async fn render_editor(
             notice => p.notice,
             sections => section_options(&sections),
             known_tags => known_tags,
+            agency => agency,
             edition => minijinja::context! { lang => edition.lang, name => edition.name },
             text => text_dir(edition),
             editions => state

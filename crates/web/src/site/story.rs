@@ -171,7 +171,11 @@ async fn render_story_in(
             news_id => story.news_id,
             headline => story.headline,
             lead => story.lead,
-            body_html => Value::from_safe_string(story.body_html.clone()),
+            body_html => Value::from_safe_string(match &v.dateline {
+                Some(d) => newsdesk_domain::agency::body_with_dateline(&story.body_html, d),
+                None => story.body_html.clone(),
+            }),
+            topics => v.topics,
             published => edition.format_long(v.published),
             published_iso => dates::iso8601(v.published, tz),
             updated => v.updated.map(|u| edition.format_long(u)),
@@ -250,6 +254,10 @@ pub(crate) struct StoryView {
     pub(crate) photo: Option<PhotoView>,
     /// Links to share the story.
     pub(crate) share: Vec<Link>,
+    /// The agency dateline printed at the start of the body (`TEHRAN, Nov. 15 (Newsdesk) –`), if the story has a place.
+    pub(crate) dateline: Option<String>,
+    /// IPTC Media Topic names shown with the tags, when the editor chose to show them.
+    pub(crate) topics: Vec<String>,
     /// Title, description, canonical URL, card image and the JSON-LD (a
     /// schema.org `NewsArticle`), for `<head>`.
     pub(crate) meta: Meta,
@@ -284,6 +292,13 @@ pub(crate) fn story_view(input: StoryInputs<'_>) -> StoryView {
         story.authors.iter().map(|a| Link { name: a.name.clone(), url: url(&format!("/author/{}", a.slug)) }).collect();
     let tags: Vec<Link> =
         story.tags.iter().map(|t| Link { name: t.name.clone(), url: url(&format!("/tag/{}", t.slug)) }).collect();
+    let dateline = newsdesk_domain::agency::dateline(edition, &story.agency.located, published);
+    let topics: Vec<String> = if story.agency.subjects_public {
+        let topics = story.agency.subjects.iter().filter_map(|q| newsdesk_domain::mediatopic::get(q));
+        topics.map(|t| t.name(&edition.lang).to_string()).collect()
+    } else {
+        Vec::new()
+    };
     let jsonld_authors: Vec<serde_json::Value> = if authors.is_empty() {
         vec![serde_json::json!({ "@type": "Organization", "name": edition.name, "url": abs("/") })]
     } else {
@@ -302,7 +317,7 @@ pub(crate) fn story_view(input: StoryInputs<'_>) -> StoryView {
         "author": jsonld_authors,
         "image": photo.as_ref().map(|p| vec![p.abs.clone()]).unwrap_or_else(|| vec![abs("/static/logo.svg")]),
         "articleSection": section_name,
-        "keywords": story.tags.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
+        "keywords": story.tags.iter().map(|t| t.name.clone()).chain(topics.iter().cloned()).collect::<Vec<_>>(),
         "inLanguage": edition.lang,
         "publisher": {
             "@type": "Organization",
@@ -311,6 +326,9 @@ pub(crate) fn story_view(input: StoryInputs<'_>) -> StoryView {
             "logo": { "@type": "ImageObject", "url": abs("/static/logo.svg") },
         },
     });
+    if let Some(d) = &dateline {
+        jsonld["dateline"] = serde_json::Value::from(d.as_str());
+    }
     if !corrections.is_empty() {
         // schema.org: each correction as a CorrectionComment, oldest first.
         jsonld["correction"] = corrections
@@ -341,7 +359,21 @@ pub(crate) fn story_view(input: StoryInputs<'_>) -> StoryView {
         noindex: preview,
     };
     let share = share_links(&canonical, &story.headline);
-    StoryView { breadcrumb, section_name, authors, tags, published, updated, corrections, modified, photo, share, meta }
+    StoryView {
+        breadcrumb,
+        section_name,
+        authors,
+        tags,
+        published,
+        updated,
+        corrections,
+        modified,
+        photo,
+        share,
+        meta,
+        dateline,
+        topics,
+    }
 }
 
 fn share_links(url: &str, title: &str) -> Vec<Link> {
