@@ -61,8 +61,11 @@ struct Vocabulary {
 }
 
 static VOCABULARY: LazyLock<Vocabulary> = LazyLock::new(|| {
-    let persian: HashMap<String, String> =
-        parse_csv(PERSIAN_CSV).into_iter().skip(1).filter_map(|r| Some((r.first()?.clone(), r.get(1)?.clone()))).collect();
+    let persian: HashMap<String, String> = parse_csv(PERSIAN_CSV)
+        .into_iter()
+        .skip(1)
+        .filter_map(|r| Some((r.first()?.clone(), r.get(1)?.clone())))
+        .collect();
     let mut topics = Vec::new();
     for row in parse_csv(TOPICS_CSV).into_iter().skip(1) {
         let col = |i: usize| row.get(i).map(|s| s.trim().to_string()).unwrap_or_default();
@@ -113,7 +116,9 @@ pub fn get(code: &str) -> Option<&'static Topic> {
 pub fn choose(code: &str) -> Result<&'static Topic, String> {
     match get(code) {
         None => Err(format!("“{}” is not an IPTC Media Topic (write a qcode like medtop:03000000).", code.trim())),
-        Some(t) if t.retired => Err(format!("{} ({}) was retired by the IPTC; choose a current topic.", t.qcode, t.name_en)),
+        Some(t) if t.retired => {
+            Err(format!("{} ({}) was retired by the IPTC; choose a current topic.", t.qcode, t.name_en))
+        }
         Some(t) => Ok(t),
     }
 }
@@ -223,14 +228,20 @@ mod tests {
         assert!(all().iter().all(|t| t.uri.ends_with(&t.qcode[7..]) && !t.name_en.is_empty()));
         let top: Vec<_> = all().iter().filter(|t| t.level == 1).collect();
         assert_eq!(top.len(), 17);
-        assert!(top.iter().all(|t| !t.name_fa.is_empty() && t.parent.is_none()), "every top-level topic has a Persian name");
+        assert!(
+            top.iter().all(|t| !t.name_fa.is_empty() && t.parent.is_none()),
+            "every top-level topic has a Persian name"
+        );
         let cartoon = get("medtop:20000004").expect("cartoon");
         assert_eq!(cartoon.parent.as_deref(), Some("medtop:20000002"));
         assert_eq!(cartoon.level, 3);
         assert_eq!(cartoon.name("ar"), "كرتون");
         assert_eq!(cartoon.name("fa"), "cartoon", "Persian falls back to English");
         assert_eq!(get("03000000").map(|t| t.name("fa")), Some("فاجعه، حادثه و رخداد اضطراری"));
-        assert_eq!(get("http://cv.iptc.org/newscodes/mediatopic/03000000").map(|t| t.qcode.as_str()), Some("medtop:03000000"));
+        assert_eq!(
+            get("http://cv.iptc.org/newscodes/mediatopic/03000000").map(|t| t.qcode.as_str()),
+            Some("medtop:03000000")
+        );
         assert!(get("medtop:99999999").is_none());
     }
 
@@ -238,8 +249,8 @@ mod tests {
     fn retired_topics_resolve_but_are_neither_offered_nor_chosen() {
         let retired = all().iter().find(|t| t.retired).expect("the vocabulary has retired concepts");
         assert!(get(&retired.qcode).is_some());
-        assert!(choose(&retired.qcode).unwrap_err().contains("retired"));
-        assert!(choose("medtop:nope").unwrap_err().contains("not an IPTC Media Topic"));
+        assert!(choose(&retired.qcode).expect_err("retired").contains("retired"));
+        assert!(choose("medtop:nope").expect_err("unknown").contains("not an IPTC Media Topic"));
         assert!(choose("medtop:03000000").is_ok());
         let code = &retired.qcode[7..];
         assert!(search(code, 50).iter().all(|t| !t.retired));
