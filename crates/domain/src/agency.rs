@@ -82,7 +82,7 @@ pub fn urgency_class(u: i64) -> String {
     format!("urgency-{}", u.clamp(MOST_URGENT, LEAST_URGENT))
 }
 
-/// One IPTC genre (http://cv.iptc.org/newscodes/genre/).
+/// One IPTC genre (<http://cv.iptc.org/newscodes/genre/>).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Genre {
     /// `genre:Current`.
