@@ -47,6 +47,7 @@ pub async fn publish_due_now(state: &AppState, node: &str) -> Result<Vec<i64>, c
         if let Some(story) = state.store.story(*id).await? {
             state.story_changed(*id, story.edition_id).await?;
         }
+        crate::desk::breaking::auto_raise(state, *id, published_at).await;
         tracing::info!(news_id = id, "scheduled story published");
     }
     Ok(ids)

@@ -132,6 +132,31 @@ pub async fn clear(state: &AppState, actor: &Actor, news_id: i64) -> Result<bool
     }
 }
 
+/// Makes story `news_id`, just published, breaking news for the default
+/// time when its urgency is at or below `breaking.auto_urgency` (audited as
+/// [`AUTO`]). The publish has happened: a failure here is logged, not returned.
+pub async fn auto_raise(state: &AppState, news_id: i64, now: DateTime<Utc>) {
+    let Some(limit) = state.config.breaking.auto_urgency else { return };
+    let raise = async {
+        let Some(story) = state.store.story(news_id).await? else { return Ok(false) };
+        if story.status != StoryStatus::Published || story.agency.urgency > limit {
+            return Ok(false);
+        }
+        let expires_at = now + Duration::minutes(state.config.breaking.default_minutes);
+        let detail =
+            format!("urgency {} at or below {limit}: breaking until {}", story.agency.urgency, expires_at.to_rfc3339());
+        let audit = newsdesk_storage::AuditEntry::system(AUTO, "story.breaking", "story", news_id, &detail);
+        let edition_id = state.store.mark_breaking(news_id, expires_at, None, now, &audit).await?;
+        state.chrome.invalidate(&edition_id);
+        Ok::<_, newsdesk_storage::StoreError>(true)
+    };
+    match raise.await {
+        Ok(true) => tracing::info!(news_id, "urgent story raised as breaking news"),
+        Ok(false) => {}
+        Err(e) => tracing::warn!(news_id, error = %e, "raising an urgent story as breaking news failed"),
+    }
+}
+
 /// The active breaking news of every edition, newest first (editors).
 pub async fn active(state: &AppState, actor: &Actor, now: DateTime<Utc>) -> Result<Vec<BreakingItem>, DeskError> {
     actor.require(Permission::Publish)?;

@@ -443,6 +443,9 @@ pub async fn act(state: &AppState, actor: &Actor, news_id: i64, req: ActRequest)
             state.store.save_then(&save, Then::Transition(&transition), &audit).await?;
         }
     }
+    if to == StoryStatus::Published {
+        super::breaking::auto_raise(state, news_id, Utc::now()).await;
+    }
     Ok(Changed::story(news_id, story.edition_id))
 }
 
