@@ -124,12 +124,17 @@ async fn post_form(app: &TestApp, p: &common::Person, uri: &str, form: &[(&str, 
 }
 
 async fn ninjs(app: &TestApp, id: i64) -> Value {
+    serde_json::from_str(&wire(app, id, &format!("/api/ninjs/v2/items/{id}")).await).expect("json")
+}
+
+/// The answer of the wire at `uri`, with a new subscriber's key.
+async fn wire(app: &TestApp, id: i64, uri: &str) -> String {
     let s = app
         .db
         .store
         .add_subscriber(
             &newsdesk_storage::NewSubscriber {
-                name: format!("Wire {id}"),
+                name: format!("Wire {id} {}", if uri.contains("newsml") { "NewsML-G2" } else { "ninjs" }),
                 sections: vec![],
                 editions: vec![],
                 rate_limit: 1000,
@@ -145,10 +150,10 @@ async fn ninjs(app: &TestApp, id: i64) -> Value {
         .await
         .expect("key")
         .0;
-    let req = Request::get(format!("/api/ninjs/v2/items/{id}")).header(header::AUTHORIZATION, format!("Bearer {key}"));
+    let req = Request::get(uri).header(header::AUTHORIZATION, format!("Bearer {key}"));
     let a = app.request(req.body(Body::empty()).expect("request")).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
-    json_of(&a)
+    a.body
 }
 
 backend_test! {
@@ -227,6 +232,11 @@ backend_test! {
         let topics: Vec<&str> = item["subjects"].as_array().expect("subjects").iter()
             .filter(|s| s["rel"] == "mediatopic").map(|s| s["uri"].as_str().expect("uri")).collect();
         assert_eq!(topics, ["http://cv.iptc.org/newscodes/mediatopic/11000000", "http://cv.iptc.org/newscodes/mediatopic/04000000"]);
+
+        // NewsML-G2 carries the urgency and the chosen topics by qcode.
+        let g2 = wire(&app, id, &format!("/api/newsml-g2/items/{id}")).await;
+        assert!(g2.contains("<urgency>2</urgency>"), "{g2}");
+        assert!(g2.contains("<subject type=\"cpnat:abstract\" qcode=\"medtop:04000000\">"), "{g2}");
 
         let story = app.db.store.story(id).await.expect("load").expect("story");
         let page = app.get(&story.path()).await;

@@ -48,9 +48,6 @@ pub const IPTC_CATALOG: &str = "http://www.iptc.org/std/catalog/catalog.IPTC-G2-
 pub const NEWS_ITEM_TYPE: &str = "application/vnd.iptc.g2.newsitem+xml; charset=utf-8";
 /// Media type of a page of items.
 pub const NEWS_MESSAGE_TYPE: &str = "application/vnd.iptc.g2.newsmessage+xml; charset=utf-8";
-/// `contentMeta/urgency` of every item: the model keeps no urgency yet, and 4
-/// is the middle of IPTC's 1 (most urgent) to 9.
-const DEFAULT_URGENCY: u8 = 4;
 
 /// Routes of the NewsML-G2 wire.
 pub fn router() -> Router<AppState> {
@@ -228,7 +225,7 @@ fn write_item<W: Write>(w: &mut Writer<W>, s: &Source<'_>, public_url: &str, roo
     end(w, "itemMeta")?;
 
     start(w, "contentMeta", &[])?;
-    text_element(w, "urgency", &[], &DEFAULT_URGENCY.to_string())?;
+    text_element(w, "urgency", &[], &s.story.agency.urgency.to_string())?;
     text_element(w, "contentCreated", &[], &item.firstcreated)?;
     text_element(w, "contentModified", &[], &item.versioncreated)?;
     if item.by.is_some() {
@@ -309,6 +306,12 @@ enum Concept {
 
 impl Concept {
     fn of(subject: &ninjs::Subject) -> Concept {
+        // A Media Topic the editor chose carries its qcode.
+        if subject.rel == "mediatopic"
+            && let Some(t) = newsdesk_domain::mediatopic::get(&subject.literal)
+        {
+            return Concept::MediaTopic(t.qcode.strip_prefix("medtop:").unwrap_or(&t.qcode));
+        }
         let last_segment = subject.literal.rsplit('/').next().unwrap_or_default();
         match media_topic(&subject.name).or_else(|| media_topic(last_segment)) {
             Some(code) => Concept::MediaTopic(code),
