@@ -60,7 +60,10 @@ pub fn validate(errors: &mut Vec<FieldError>, current: Option<&Agency>, c: Agenc
     if let Some(e) = c.ednote {
         let e = text::normalize_newlines(e.trim()).into_owned();
         if e.chars().count() > MAX_NOTE {
-            errors.push(FieldError::new("ednote", format!("The note to subscribers is longer than {MAX_NOTE} characters.")));
+            errors.push(FieldError::new(
+                "ednote",
+                format!("The note to subscribers is longer than {MAX_NOTE} characters."),
+            ));
         }
         if let Some(problem) = text::check("note to subscribers", &e) {
             errors.push(FieldError::new("ednote", problem));
@@ -178,7 +181,11 @@ mod tests {
         // A retired topic the story already carries may stay.
         let mut errors = Vec::new();
         let old = Agency { subjects: vec![retired.qcode.clone()], ..Agency::default() };
-        let kept = validate(&mut errors, Some(&old), AgencyChanges { subjects: Some(old.subjects.clone()), ..Default::default() });
+        let kept = validate(
+            &mut errors,
+            Some(&old),
+            AgencyChanges { subjects: Some(old.subjects.clone()), ..Default::default() },
+        );
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(kept.subjects, old.subjects);
     }
