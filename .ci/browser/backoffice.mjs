@@ -3,8 +3,9 @@
 //
 //   node .ci/browser/backoffice.mjs BASE_URL SCREENSHOT_DIR
 //
-// Needs two users on the site: reporter@ci.example and editor@ci.example with
-// the passwords in REPORTER_PASSWORD / EDITOR_PASSWORD (.ci/run makes them).
+// Needs three users on the site: reporter@ci.example, editor@ci.example and
+// admin@ci.example with the passwords in REPORTER_PASSWORD / EDITOR_PASSWORD /
+// ADMIN_PASSWORD (.ci/run makes them).
 // Prints one line per check ("ok  ..." / "FAIL ..."); exits 1 if any failed.
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
@@ -17,6 +18,7 @@ if (!base || !shots) {
 mkdirSync(shots, { recursive: true });
 const REPORTER = { email: "reporter@ci.example", password: process.env.REPORTER_PASSWORD };
 const EDITOR = { email: "editor@ci.example", password: process.env.EDITOR_PASSWORD };
+const ADMIN = { email: "admin@ci.example", password: process.env.ADMIN_PASSWORD };
 
 let failed = 0;
 function ok(name) { console.log(`ok    ${name}`); }
@@ -244,6 +246,28 @@ try {
     expect(await reporter.locator("textarea[name=lead]").evaluate((e) => e.readOnly), "her fields are still writable");
     expect(await reporter.locator("form#story-form button[type=submit]").first().isDisabled(), "her Save button still works");
     await shot(reporter, "18-taken-over");
+  });
+  await check("a story dragged to another stage of a desk board moves there", async () => {
+    const adminCtx = await context();
+    const admin = await login(adminCtx, ADMIN);
+    await admin.goto("/admin/desks");
+    await admin.fill("form[action='/admin/desks'] input[name=name]", `CI desk ${Date.now()}`);
+    await Promise.all([admin.waitForURL(/\/admin\/desks\/\d+\/settings/), admin.click("form[action='/admin/desks'] button[type=submit]")]);
+    const deskId = admin.url().match(/\/admin\/desks\/(\d+)\/settings/)[1];
+    await admin.goto(`/admin/desks/${deskId}`);
+    await admin.fill("input[name=news_id]", String(newsId));
+    await Promise.all([admin.waitForURL(new RegExp(`/admin/desks/${deskId}`)), admin.click("form[action$='/stories'] button[type=submit]")]);
+    const stages = admin.locator(".desk-stage");
+    expect(await stages.count() >= 2, "the desk has fewer than two stages");
+    expect(await stages.nth(0).locator(`[data-card='${newsId}']`).count() === 1, "the story is not in the first stage");
+    await Promise.all([
+      admin.waitForURL(new RegExp(`/admin/desks/${deskId}`), { waitUntil: "load" }),
+      admin.locator(`[data-card='${newsId}']`).dragTo(stages.nth(1)),
+    ]);
+    await admin.waitForSelector(`.desk-stage >> nth=1 >> [data-card='${newsId}']`, { timeout: 10000 });
+    expect(await stages.nth(0).locator(`[data-card='${newsId}']`).count() === 0, "the story is still in the first stage");
+    await shot(admin, "19-desk-board");
+    await adminCtx.close();
   });
   await check("no script errors in any page", async () => {
     expect(errors.length === 0, errors.join("\n"));

@@ -257,3 +257,49 @@
     }, 200);
   });
 })();
+
+// The desk board: drag a card onto another stage to move it there. The card's
+// own "Move" form does the move (same route, CSRF token and checks), so the
+// keyboard and no-script way and the mouse way are one.
+(function () {
+  const stages = document.querySelectorAll(".desk-board [data-drop]");
+  if (!stages.length) return;
+  let dragged = null;
+  document.querySelectorAll(".desk-board [data-card]").forEach(function (card) {
+    const move = card.querySelector("select[name=to]");
+    if (!move) return;
+    card.draggable = true;
+    card.addEventListener("dragstart", function (e) {
+      dragged = card;
+      card.classList.add("dragging");
+      e.dataTransfer.effectAllowed = "move";
+      e.dataTransfer.setData("text/plain", card.dataset.card);
+    });
+    card.addEventListener("dragend", function () {
+      card.classList.remove("dragging");
+      stages.forEach(function (s) { s.classList.remove("drop-target"); });
+      dragged = null;
+    });
+  });
+  stages.forEach(function (stage) {
+    stage.addEventListener("dragover", function (e) {
+      if (!dragged || dragged.closest("[data-drop]") === stage) return;
+      e.preventDefault();
+      e.dataTransfer.dropEffect = "move";
+      stage.classList.add("drop-target");
+    });
+    stage.addEventListener("dragleave", function (e) {
+      if (!stage.contains(e.relatedTarget)) stage.classList.remove("drop-target");
+    });
+    stage.addEventListener("drop", function (e) {
+      if (!dragged) return;
+      e.preventDefault();
+      const select = dragged.querySelector("select[name=to]");
+      const target = Array.from(select.options).find(function (o) { return o.value === stage.dataset.drop; });
+      if (!target) return;
+      select.value = target.value;
+      stage.classList.remove("drop-target");
+      select.form.requestSubmit();
+    });
+  });
+})();
