@@ -640,6 +640,7 @@ pub(super) async fn update_story(
     };
     let (_, changed) = desk::update(&state, &user.0, id, req.version, changes).await?;
     changed.drop_pages(&state).await?;
+    super::live::apply_live(&state, &user, id, req.live).await?;
     Ok(no_store(StatusCode::OK, newsroom_view(&state, id).await?))
 }
 

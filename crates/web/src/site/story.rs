@@ -341,12 +341,6 @@ pub(crate) fn story_view(input: StoryInputs<'_>) -> StoryView {
     if let Some(live) = &live {
         super::live::decorate_jsonld(&mut jsonld, live, &canonical, tz, public_url);
     }
-    if let Some(live) = &live {
-        super::live::decorate_jsonld(&mut jsonld, live, &canonical, tz, public_url);
-    }
-    if let Some(live) = &live {
-        super::live::decorate_jsonld(&mut jsonld, live, &canonical, tz, public_url);
-    }
     let meta = Meta {
         title: format!("{} - {}", story.headline, edition.name),
         og_title: Some(story.headline.clone()),
@@ -613,6 +607,7 @@ mod tests {
             photo: None,
             corrections: Vec::new(),
             preview: true,
+            live: None,
         });
         assert!(preview.meta.noindex, "a preview is kept out of search engines");
     }
