@@ -12,8 +12,8 @@
 pub mod agency;
 pub mod boards;
 pub mod breaking;
-pub mod fetch;
 mod comments;
+pub mod fetch;
 pub mod fronts;
 pub mod live;
 pub mod locks;
