@@ -519,6 +519,7 @@ fn draft(
         assignee_id: None,
         slugline: slugline.into(),
         urgency: Some(urgency),
+        spiked: false,
     };
     s
 }

@@ -233,6 +233,15 @@ backend_test! {
             .filter(|s| s["rel"] == "mediatopic").map(|s| s["uri"].as_str().expect("uri")).collect();
         assert_eq!(topics, ["http://cv.iptc.org/newscodes/mediatopic/11000000", "http://cv.iptc.org/newscodes/mediatopic/04000000"]);
 
+        // The public read API shows them too (not the note to subscribers).
+        let public = json_of(&app.get(&format!("/api/v1/stories/{id}")).await);
+        assert_eq!((public["urgency"].as_i64(), public["located"].as_str()), (Some(2), Some("Tehran")));
+        assert_eq!(public["slugline"], "IRAN-DEFENCE-EXPORTS");
+        assert_eq!(public["genres"][0]["qcode"], "genre:Analysis");
+        assert_eq!(public["subjects"][1]["uri"], "http://cv.iptc.org/newscodes/mediatopic/04000000");
+        assert!(public["subjects"][0]["name"].as_str().is_some_and(|n| n.contains("politics")), "{public}");
+        assert!(public.get("ednote").is_none(), "the note to subscribers is not public");
+
         // NewsML-G2 carries the urgency and the chosen topics by qcode.
         let g2 = wire(&app, id, &format!("/api/newsml-g2/items/{id}")).await;
         assert!(g2.contains("<urgency>2</urgency>"), "{g2}");

@@ -180,7 +180,7 @@ pub async fn fill(store: &Store, count: usize, now: DateTime<Utc>) -> anyhow::Re
             published_at: Some(published_at),
             tags: story.tags,
             authors: vec![SYNTHETIC_AUTHOR.to_string()],
-            agency: None,
+            agency: Some(demo_agency(i, &beat.path)),
             actor: ACTOR.to_string(),
         };
         let (_, outcome) =
@@ -190,6 +190,40 @@ pub async fn fill(store: &Store, count: usize, now: DateTime<Utc>) -> anyhow::Re
         }
     }
     Ok(DemoReport { created, edition_id: edition.id })
+}
+
+/// Agency metadata for synthetic story `i` of the beat at `path` (section
+/// names from the top), so the wire and the newsroom show every field: a
+/// slugline from the beat, a dateline in Tehran for Iran's beats, the beat's
+/// IPTC Media Topic, a genre, an urgency that is sometimes higher, and now and
+/// then a note to subscribers. Derived from `i`, not drawn, so the stories'
+/// text is the same as without it.
+fn demo_agency(i: usize, path: &[String]) -> newsdesk_domain::agency::Agency {
+    let top = path.first().map(String::as_str).unwrap_or_default();
+    let topic = match top {
+        "Iran" | "Politics" => "medtop:11000000",
+        "World" => "medtop:11000000",
+        "Economy" => "medtop:04000000",
+        "Sports" => "medtop:15000000",
+        "Culture" => "medtop:01000000",
+        "Science" => "medtop:13000000",
+        _ => "",
+    };
+    newsdesk_domain::agency::Agency {
+        urgency: if i % 41 == 0 {
+            2
+        } else if i % 13 == 0 {
+            3
+        } else {
+            4
+        },
+        slugline: path.iter().map(|p| p.to_uppercase().replace(' ', "")).collect::<Vec<_>>().join("-"),
+        located: if top == "Iran" { "Tehran".into() } else { String::new() },
+        genres: vec![if i % 9 == 0 { "genre:Analysis" } else { "genre:Current" }.to_string()],
+        subjects: if topic.is_empty() { Vec::new() } else { vec![topic.to_string()] },
+        ednote: if i % 25 == 0 { "Photos to follow.".into() } else { String::new() },
+        subjects_public: false,
+    }
 }
 
 /// The whole demo site: [`fill`] (English), then, when it wrote anything, the

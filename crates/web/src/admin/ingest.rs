@@ -50,11 +50,16 @@ fn item_url(source: &str, guid: &str) -> String {
     )
 }
 
-fn urgency_label(u: Option<u8>) -> Option<String> {
-    u.map(|u| match u {
-        1 => "1 flash".to_string(),
-        2 => "2 urgent".to_string(),
-        n => n.to_string(),
+/// An incoming item's urgency (1–9) as newsroom lists show ours: `2 Urgent`, `urgency-2`.
+fn urgency_label(u: Option<u8>) -> Option<minijinja::Value> {
+    u.map(|u| {
+        let u = i64::from(u);
+        let ours = u.clamp(1, 8);
+        minijinja::context! {
+            value => u,
+            label => newsdesk_domain::agency::urgency_label(ours, "en"),
+            class => newsdesk_domain::agency::urgency_class(ours),
+        }
     })
 }
 

@@ -136,6 +136,28 @@ pub struct StoryView {
     pub correction: Option<String>,
     /// Revision number; grows with every change.
     pub version: i64,
+    /// Urgency, 1 (flash) to 8 (lowest), as in ninjs.
+    pub urgency: i64,
+    /// The desk's short name of the story (`IRAN-DEFENCE-EXPORTS`); empty if none.
+    pub slugline: String,
+    /// The dateline's place (`Tehran`); empty if none.
+    pub located: String,
+    /// IPTC genres, in order.
+    pub genres: Vec<Concept>,
+    /// IPTC Media Topics, in order.
+    pub subjects: Vec<Concept>,
+}
+
+/// A concept of an IPTC vocabulary (a genre or a Media Topic).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Concept {
+    /// Its qcode: `genre:Analysis`, `medtop:11000000`.
+    pub qcode: String,
+    /// Its URI at the IPTC.
+    #[schema(format = "uri")]
+    pub uri: String,
+    /// Its name in the story's language (English where there is none).
+    pub name: String,
 }
 
 /// A section with its subsections.
@@ -397,6 +419,23 @@ pub(super) async fn story_view(state: &AppState, story: &Story) -> Result<StoryV
         updated: story.updated_at.map(|t| dates::iso8601(t, tz)),
         correction: Some(correction).filter(|c| !c.trim().is_empty()),
         version: story.version,
+        urgency: story.agency.urgency,
+        slugline: story.agency.slugline.clone(),
+        located: story.agency.located.clone(),
+        genres: story
+            .agency
+            .genres
+            .iter()
+            .filter_map(|g| newsdesk_domain::agency::genre(g))
+            .map(|g| Concept { qcode: g.qcode.clone(), uri: g.uri(), name: g.name(&edition.lang).to_string() })
+            .collect(),
+        subjects: story
+            .agency
+            .subjects
+            .iter()
+            .filter_map(|s| newsdesk_domain::mediatopic::get(s))
+            .map(|t| Concept { qcode: t.qcode.clone(), uri: t.uri.clone(), name: t.name(&edition.lang).to_string() })
+            .collect(),
     })
 }
 
