@@ -26,6 +26,9 @@ pub struct Desk {
     pub name: String,
     /// When it was created.
     pub created_at: DateTime<Utc>,
+    /// The urgency stories fetched onto it start with when their source
+    /// gives none (`None`: the house default, 4).
+    pub default_urgency: Option<i64>,
 }
 
 /// A desk in a list, with its sizes.
@@ -123,7 +126,12 @@ pub struct BoardFilter {
 }
 
 fn desk_from_row(r: &AnyRow) -> Result<Desk> {
-    Ok(Desk { id: r.try_get("id")?, name: r.try_get("name")?, created_at: from_unix(r.try_get("created_at")?) })
+    Ok(Desk {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        created_at: from_unix(r.try_get("created_at")?),
+        default_urgency: r.try_get("default_urgency")?,
+    })
 }
 
 fn stage_from_row(r: &AnyRow) -> Result<DeskStage> {
@@ -210,12 +218,14 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<Desk> {
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query("INSERT INTO desks (name, created_at) VALUES ($1, $2) RETURNING id, name, created_at")
-            .bind(name)
-            .bind(now.timestamp())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|e| taken(e, "name"))?;
+        let row = sqlx::query(
+            "INSERT INTO desks (name, created_at) VALUES ($1, $2) RETURNING id, name, created_at, default_urgency",
+        )
+        .bind(name)
+        .bind(now.timestamp())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| taken(e, "name"))?;
         let desk = desk_from_row(&row)?;
         for (i, stage) in stages.iter().enumerate() {
             sqlx::query("INSERT INTO desk_stages (desk_id, name, position) VALUES ($1, $2, $3)")
@@ -231,9 +241,32 @@ impl Store {
         Ok(desk)
     }
 
+    /// Sets the urgency stories fetched onto desk `desk_id` start with
+    /// (`None`: the house default); 1–8, else [`StoreError::Invalid`].
+    pub async fn set_desk_default_urgency(&self, desk_id: i64, urgency: Option<i64>, audit: &AuditEntry) -> Result<()> {
+        if urgency.is_some_and(|u| !(1..=8).contains(&u)) {
+            return Err(StoreError::Invalid("The default urgency must be from 1 to 8.".into()));
+        }
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("UPDATE desks SET default_urgency = $2 WHERE id = $1")
+            .bind(desk_id)
+            .bind(urgency)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Err(StoreError::Invalid(format!("There is no desk {desk_id}.")));
+        }
+        let detail =
+            urgency.map_or("default urgency: the house default".to_string(), |u| format!("default urgency: {u}"));
+        audit_in(&mut tx, &completed(audit, desk_id, detail)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The desk with id `id`.
     pub async fn desk(&self, id: i64) -> Result<Option<Desk>> {
-        let row = sqlx::query("SELECT id, name, created_at FROM desks WHERE id = $1")
+        let row = sqlx::query("SELECT id, name, created_at, default_urgency FROM desks WHERE id = $1")
             .bind(id)
             .fetch_optional(self.pool())
             .await?;
@@ -248,7 +281,7 @@ impl Store {
             None => String::new(),
         };
         let sql = format!(
-            "SELECT d.id, d.name, d.created_at, \
+            "SELECT d.id, d.name, d.created_at, d.default_urgency, \
              (SELECT COUNT(*) FROM desk_members m WHERE m.desk_id = d.id) AS members, \
              (SELECT COUNT(*) FROM story_desks s WHERE s.desk_id = d.id) AS stories \
              FROM desks d {filter} ORDER BY d.name, d.id"

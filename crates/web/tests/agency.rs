@@ -245,6 +245,9 @@ backend_test! {
         // NewsML-G2 carries the urgency and the chosen topics by qcode.
         let g2 = wire(&app, id, &format!("/api/newsml-g2/items/{id}")).await;
         assert!(g2.contains("<urgency>2</urgency>"), "{g2}");
+        assert!(g2.contains("<slugline>IRAN-DEFENCE-EXPORTS</slugline>"), "{g2}");
+        assert!(g2.contains("<located>") && g2.contains("<name>Tehran</name>"), "{g2}");
+        assert!(g2.contains("<genre qcode=\"genre:Analysis\">"), "{g2}");
         assert!(g2.contains("<subject type=\"cpnat:abstract\" qcode=\"medtop:04000000\">"), "{g2}");
 
         let story = app.db.store.story(id).await.expect("load").expect("story");

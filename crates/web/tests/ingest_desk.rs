@@ -100,12 +100,20 @@ backend_test! {
         let a = post(&app, &rita, "/admin/ingest/fetch", &[("source", SOURCE), ("guid", GUID), ("section", &section), ("desk", &desk)]).await;
         assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
         assert_eq!(story_count(&app).await, before, "nothing made by a refused fetch");
-        // A member of the desk fetches onto it: the draft is on the desk's first stage.
+        // The desk's default urgency: admins only, 1 to 8.
+        let uri = format!("/admin/desks/{desk}/urgency");
+        assert_eq!(post(&app, &rita, &uri, &[("default_urgency", "3")]).await.status, StatusCode::FORBIDDEN);
+        assert_eq!(post(&app, &admin, &uri, &[("default_urgency", "9")]).await.status, StatusCode::BAD_REQUEST);
+        assert_eq!(post(&app, &admin, &uri, &[("default_urgency", "3")]).await.status, StatusCode::SEE_OTHER);
+        assert_eq!(app.db.store.desk(world.id).await.expect("read").expect("desk").default_urgency, Some(3));
+        // A member of the desk fetches onto it: the draft is on the desk's first
+        // stage, with the desk's urgency (IPTC's example gives none).
         let a = post(&app, &admin, "/admin/ingest/fetch", &[("source", SOURCE), ("guid", GUID), ("section", &section), ("desk", &desk)]).await;
         assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
         let id: i64 = a.headers[header::LOCATION].to_str().expect("location")
             .trim_start_matches("/admin/stories/").trim_end_matches("/edit").parse().expect("news id");
         assert_eq!(app.db.store.story_place(id).await.expect("place").expect("on a desk").desk_id, world.id);
+        assert_eq!(app.db.store.story(id).await.expect("read").expect("draft").agency.urgency, 3);
         assert_eq!(story_count(&app).await, before + 1);
     }
 }

@@ -210,18 +210,18 @@ fn demo_agency(i: usize, path: &[String]) -> newsdesk_domain::agency::Agency {
         _ => "",
     };
     newsdesk_domain::agency::Agency {
-        urgency: if i % 41 == 0 {
+        urgency: if i.is_multiple_of(41) {
             2
-        } else if i % 13 == 0 {
+        } else if i.is_multiple_of(13) {
             3
         } else {
             4
         },
         slugline: path.iter().map(|p| p.to_uppercase().replace(' ', "")).collect::<Vec<_>>().join("-"),
         located: if top == "Iran" { "Tehran".into() } else { String::new() },
-        genres: vec![if i % 9 == 0 { "genre:Analysis" } else { "genre:Current" }.to_string()],
+        genres: vec![if i.is_multiple_of(9) { "genre:Analysis" } else { "genre:Current" }.to_string()],
         subjects: if topic.is_empty() { Vec::new() } else { vec![topic.to_string()] },
-        ednote: if i % 25 == 0 { "Photos to follow.".into() } else { String::new() },
+        ednote: if i.is_multiple_of(25) { "Photos to follow.".into() } else { String::new() },
         subjects_public: false,
     }
 }

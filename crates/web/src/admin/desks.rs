@@ -28,6 +28,7 @@ pub(super) fn routes(t: Table) -> Table {
         .get("/admin/desks/{id}", WriteStories, board)
         .get("/admin/desks/{id}/settings", ManageDesks, settings)
         .post("/admin/desks/{id}/members", ManageDesks, members)
+        .post("/admin/desks/{id}/urgency", ManageDesks, default_urgency)
         .post("/admin/desks/{id}/stages", ManageDesks, add_stage)
         .post("/admin/desks/{id}/stages/{stage}", ManageDesks, edit_stage)
         .post("/admin/desks/{id}/stories", WriteStories, add_story)
@@ -258,7 +259,11 @@ async fn settings(State(state): State<AppState>, staff: Staff, Path(id): Path<St
         "admin/desks_settings.html",
         &format!("{} — settings", desk.name),
         minijinja::context! {
-            desk => minijinja::context! { id => desk.id, name => desk.name },
+            desk => minijinja::context! { id => desk.id, name => desk.name, default_urgency => desk.default_urgency },
+            urgencies => (1..=8).map(|u| minijinja::context! {
+                value => u,
+                label => format!("{u} {}", newsdesk_domain::agency::urgency_label(u, "en")),
+            }).collect::<Vec<_>>(),
             members => members.iter().map(|m| minijinja::context! { id => m.user_id, name => m.name, email => m.email }).collect::<Vec<_>>(),
             others => others,
             stages => stages,
@@ -274,6 +279,35 @@ pub(super) struct MemberForm {
     user_id: String,
     #[serde(default)]
     member: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct UrgencyForm {
+    #[serde(default)]
+    default_urgency: String,
+}
+
+/// `POST /admin/desks/{id}/urgency`: the desk's default urgency (empty: the house default).
+async fn default_urgency(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(form): Form<UrgencyForm>,
+) -> Result<Response, AdminError> {
+    let id = parse_id(&id)?;
+    let urgency = match form.default_urgency.trim() {
+        "" => None,
+        u => Some(u.parse::<i64>().ok().filter(|u| (1..=8).contains(u)).ok_or_else(|| {
+            AdminError::BadRequest(format!(
+                "default_urgency must be from 1 to 8, found “{}”",
+                u.chars().take(20).collect::<String>()
+            ))
+        })?),
+    };
+    match boards::set_default_urgency(&state, &staff.actor(), id, urgency).await {
+        Ok(()) => Ok(Redirect::to(&format!("/admin/desks/{id}/settings")).into_response()),
+        Err(e) => refused(&state, &staff, e),
+    }
 }
 
 /// `POST /admin/desks/{id}/members`: `member=1` adds user `user_id`, `member=0` removes them.

@@ -92,6 +92,26 @@ pub async fn create_desk(state: &AppState, actor: &Actor, name: &str) -> Result<
         .map_err(|e| name_taken(e, "name", &format!("a desk called “{name}”")))
 }
 
+/// Sets the urgency stories fetched onto desk `desk_id` start with when
+/// their source gives none (`None`: the house default, 4).
+pub async fn set_default_urgency(
+    state: &AppState,
+    actor: &Actor,
+    desk_id: i64,
+    urgency: Option<i64>,
+) -> Result<(), DeskError> {
+    actor.require(Permission::ManageDesks)?;
+    desk(state, desk_id).await?;
+    if urgency.is_some_and(|u| !(1..=8).contains(&u)) {
+        return Err(DeskError::Invalid(vec![FieldError::new(
+            "default_urgency",
+            "The default urgency must be from 1 to 8.",
+        )]));
+    }
+    let audit = actor.audit("desk.default_urgency", "desk", desk_id, "");
+    Ok(state.store.set_desk_default_urgency(desk_id, urgency, &audit).await?)
+}
+
 /// Adds user `user_id` to desk `desk_id` (`member`) or removes them.
 pub async fn set_member(
     state: &AppState,

@@ -110,7 +110,13 @@ pub async fn fetch(state: &AppState, actor: &Actor, req: FetchRequest) -> Result
     let Some(section_id) = req.section_id else {
         return Err(DeskError::Invalid(vec![FieldError::new("section", "Choose the draft's section.")]));
     };
-    let changes = StoryChanges { section: Some(SectionChoice::Id(section_id)), ..draft_from(&item) };
+    let mut changes = StoryChanges { section: Some(SectionChoice::Id(section_id)), ..draft_from(&item) };
+    if changes.agency.urgency.is_none()
+        && let Some(d) = req.desk_id
+    {
+        // An item without an urgency starts at the desk's default.
+        changes.agency.urgency = boards::desk(state, d).await?.default_urgency;
+    }
     let news_id = create(state, actor, &req.edition, changes).await?;
     state.store.record_story_source(news_id, &item, Some(actor.user_id)).await.map_err(|e| {
         DeskError::Internal(format!("draft {news_id} was made but its source could not be recorded: {e}"))

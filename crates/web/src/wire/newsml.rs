@@ -240,7 +240,18 @@ fn write_item<W: Write>(w: &mut Writer<W>, s: &Source<'_>, public_url: &str, roo
             end(w, "creator")?;
         }
     }
+    let agency = &s.story.agency;
+    if !agency.located.trim().is_empty() {
+        start(w, "located", &[])?;
+        text_element(w, "name", &[], &agency.located)?;
+        end(w, "located")?;
+    }
     empty(w, "language", &[("tag", &item.language)])?;
+    for g in agency.genres.iter().filter_map(|g| newsdesk_domain::agency::genre(g)) {
+        start(w, "genre", &[("qcode", &g.qcode)])?;
+        text_element(w, "name", &[], g.name(&s.edition.lang))?;
+        end(w, "genre")?;
+    }
     // A section and a tag may stand for the same topic: it is named once.
     let mut seen = std::collections::HashSet::new();
     for subject in &item.subjects {
@@ -248,6 +259,9 @@ fn write_item<W: Write>(w: &mut Writer<W>, s: &Source<'_>, public_url: &str, roo
         if seen.insert(concept.clone()) {
             write_concept(w, &concept, &subject.name)?;
         }
+    }
+    if !agency.slugline.trim().is_empty() {
+        text_element(w, "slugline", &[], &agency.slugline)?;
     }
     if let Some(h) = item.headlines.first() {
         text_element(w, "headline", &[], &h.value)?;
