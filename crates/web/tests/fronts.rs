@@ -30,15 +30,6 @@ async fn put_front(app: &TestApp, p: &Person, uri: &str, body: serde_json::Value
     api(app, p, "PUT", uri, body).await
 }
 
-async fn get_as(app: &TestApp, p: &Person, uri: &str) -> Answer {
-    let req = Request::get(uri)
-        .header(header::COOKIE, &p.cookie)
-        .header(header::ACCEPT, "text/html")
-        .body(Body::empty())
-        .expect("request");
-    app.request(req).await
-}
-
 async fn post(app: &TestApp, p: &Person, form: &[(&str, &str)]) -> Answer {
     let mut fields: Vec<(&str, &str)> = form.to_vec();
     fields.push(("csrf", &p.csrf));
@@ -145,7 +136,7 @@ backend_test! {
         assert!(top_of(&live).contains("Newest story"), "a draft does not change the live page");
         assert!(!live.contains("preview-banner"));
 
-        let preview = get_as(&app, &editor, "/admin/fronts/preview?edition=en&front=home").await;
+        let preview = app.get_as(&editor, "/admin/fronts/preview?edition=en&front=home").await;
         assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
         assert!(top_of(&preview.body).contains("Featured later"), "the preview shows the draft");
         assert!(preview.body.contains("preview-banner") && preview.body.contains("noindex"), "marked, not indexed");
@@ -155,7 +146,7 @@ backend_test! {
         assert_ne!(reader.status, StatusCode::OK, "readers cannot see the preview");
 
         // The editor page shows the draft; publishing makes it live.
-        let page = get_as(&app, &editor, "/admin/fronts?edition=en&front=home").await;
+        let page = app.get_as(&editor, "/admin/fronts?edition=en&front=home").await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         assert!(page.body.contains("Featured later") && page.body.contains("Publish front"));
         let a = post(&app, &editor, &[("edition", "en"), ("front", "home"), ("version", "1"), ("op", "publish")]).await;
@@ -176,7 +167,7 @@ backend_test! {
         assert!(!page.body.contains("Featured later"), "the taken-down story left the front");
         assert!(top_of(&page.body).contains("Newest story"));
         // The editor page and the API still answer, and the draft drops it on the next change.
-        assert_eq!(get_as(&app, &editor, "/admin/fronts?edition=en&front=home").await.status, StatusCode::OK);
+        assert_eq!(app.get_as(&editor, "/admin/fronts?edition=en&front=home").await.status, StatusCode::OK);
         let a = post(&app, &editor, &[("edition", "en"), ("front", "home"), ("version", "2"), ("op", "publish")]).await;
         assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
         let front = app.db.store.front(app.edition_id, None).await.expect("front");
@@ -200,14 +191,14 @@ backend_test! {
         // Reporters arrange nothing; scoped editors only their sections' fronts.
         let body = serde_json::json!({ "version": 0, "featured": [world_story] });
         assert_eq!(put_front(&app, &reporter, "/api/v1/fronts/en", body.clone()).await.status, StatusCode::FORBIDDEN);
-        assert_eq!(get_as(&app, &reporter, "/admin/fronts").await.status, StatusCode::FORBIDDEN);
+        assert_eq!(app.get_as(&reporter, "/admin/fronts").await.status, StatusCode::FORBIDDEN);
         assert_eq!(put_front(&app, &scoped, "/api/v1/fronts/en", body.clone()).await.status, StatusCode::FORBIDDEN);
         assert_eq!(put_front(&app, &scoped, "/api/v1/fronts/en?section=iran", body.clone()).await.status, StatusCode::FORBIDDEN);
         let a = put_front(&app, &scoped, "/api/v1/fronts/en?section=world", body.clone()).await;
         assert_eq!(a.status, StatusCode::OK, "{}", a.body);
         let page = app.get("/section/world").await.body;
         assert!(is_increasing(&order(&page, &["World feature", "World newest"])), "the section front leads its page");
-        let editor_page = get_as(&app, &scoped, "/admin/fronts").await;
+        let editor_page = app.get_as(&scoped, "/admin/fronts").await;
         assert_eq!(editor_page.status, StatusCode::OK, "{}", editor_page.body);
         assert!(!editor_page.body.contains("Home page"), "no home front for a scoped editor");
 

@@ -16,16 +16,7 @@ use newsdesk_storage::{Follower, NewEdition, SectionRef, StoryInput, backend_tes
 use newsdesk_web::desk::{self, AgencyChanges, SectionChoice, StoryChanges};
 
 mod common;
-use common::{Answer, Person, TestApp, main_of};
-
-async fn get(app: &TestApp, p: &Person, uri: &str) -> Answer {
-    let req = Request::get(uri)
-        .header(header::COOKIE, &p.cookie)
-        .header(header::ACCEPT, "text/html")
-        .body(Body::empty())
-        .expect("request");
-    app.request(req).await
-}
+use common::{Answer, TestApp, main_of};
 
 /// Applies the change log to the index as each node's follower does.
 async fn catch_up(index: &Arc<SearchIndex>, app: &TestApp, follower: &mut Follower) {
@@ -124,27 +115,27 @@ backend_test! {
         assert!(!public.body.contains("Secret"), "a draft reached readers' search");
 
         // Typed with Arabic yeh (ي), found in Persian text written with Persian yeh (ی).
-        let a = get(&app, &rita, "/admin/search?q=%D8%AA%D8%AC%D9%87%D9%8A%D8%B2%D8%A7%D8%AA+%D8%AF%D9%81%D8%A7%D8%B9%D9%8A").await;
+        let a = app.get_as(&rita, "/admin/search?q=%D8%AA%D8%AC%D9%87%D9%8A%D8%B2%D8%A7%D8%AA+%D8%AF%D9%81%D8%A7%D8%B9%D9%8A").await;
         assert_eq!(a.status, StatusCode::OK, "{}", a.body);
         assert_eq!(found(&a), vec![persian]);
         assert!(main_of(&a.body).contains("lang=\"fa\" dir=\"rtl\""), "Persian rows are right to left");
         assert!(main_of(&a.body).contains("<mark>"), "matched words are marked");
         // Found by its slugline, typed with Arabic yeh and hyphens; shown with its urgency.
-        let a = get(&app, &rita, "/admin/search?q=%D8%A7%D9%8A%D8%B1%D8%A7%D9%86-%D8%B5%D8%A7%D8%AF%D8%B1%D8%A7%D8%AA").await;
+        let a = app.get_as(&rita, "/admin/search?q=%D8%A7%D9%8A%D8%B1%D8%A7%D9%86-%D8%B5%D8%A7%D8%AF%D8%B1%D8%A7%D8%AA").await;
         assert_eq!(found(&a), vec![persian]);
         assert!(main_of(&a.body).contains("ایران-صادرات-دفاعی"), "{}", main_of(&a.body));
-        assert_eq!(found(&get(&app, &rita, "/admin/search?urgency=2").await), vec![persian]);
+        assert_eq!(found(&app.get_as(&rita, "/admin/search?urgency=2").await), vec![persian]);
         // A reporter finds only their own stories: not Ed's draft, not the seed, not Rita's as Otto.
-        assert!(found(&get(&app, &rita, "/admin/search?q=budget").await).is_empty());
-        assert!(found(&get(&app, &otto, "/admin/search?q=%D8%AA%D8%AC%D9%87%DB%8C%D8%B2%D8%A7%D8%AA").await).is_empty());
+        assert!(found(&app.get_as(&rita, "/admin/search?q=budget").await).is_empty());
+        assert!(found(&app.get_as(&otto, "/admin/search?q=%D8%AA%D8%AC%D9%87%DB%8C%D8%B2%D8%A7%D8%AA").await).is_empty());
         // An editor finds every story in every state, escaped.
-        let a = get(&app, &ed, "/admin/search?q=budget").await;
+        let a = app.get_as(&ed, "/admin/search?q=budget").await;
         assert_eq!(found(&a), vec![budget]);
         assert!(a.body.contains("Secret &lt;b&gt;<mark>budget</mark>&lt;/b&gt; talks"), "{}", main_of(&a.body));
         assert!(!a.body.contains("<b>budget"));
-        assert_eq!(found(&get(&app, &ed, "/admin/search?q=defense+ministry&status=published").await), vec![84427]);
-        assert!(found(&get(&app, &ed, "/admin/search?q=budget&status=published").await).is_empty());
-        assert_eq!(found(&get(&app, &ed, "/admin/search?status=draft&edition=fa").await), vec![persian]);
+        assert_eq!(found(&app.get_as(&ed, "/admin/search?q=defense+ministry&status=published").await), vec![84427]);
+        assert!(found(&app.get_as(&ed, "/admin/search?q=budget&status=published").await).is_empty());
+        assert_eq!(found(&app.get_as(&ed, "/admin/search?status=draft&edition=fa").await), vec![persian]);
 
         // A desk move reaches the index through the change log.
         let admin = app.person("Ada Admin", Role::Admin).await;
@@ -169,7 +160,7 @@ backend_test! {
             .await
             .expect("placed");
         catch_up(&index, &app, &mut follower).await;
-        let a = get(&app, &ed, &format!("/admin/search?desk={}", world.id)).await;
+        let a = app.get_as(&ed, &format!("/admin/search?desk={}", world.id)).await;
         assert_eq!(found(&a), vec![budget]);
         assert!(main_of(&a.body).contains("World › Incoming"), "{}", main_of(&a.body));
 
@@ -180,10 +171,10 @@ backend_test! {
             .expect("request");
         assert_eq!(app.request(spike).await.status, StatusCode::OK);
         catch_up(&index, &app, &mut follower).await;
-        let a = get(&app, &rita, "/admin/search?status=spiked").await;
+        let a = app.get_as(&rita, "/admin/search?status=spiked").await;
         assert_eq!(found(&a), vec![persian], "{}", main_of(&a.body));
         assert!(main_of(&a.body).contains("status spiked"), "{}", main_of(&a.body));
-        assert!(found(&get(&app, &ed, "/admin/search?status=spiked&q=budget").await).is_empty());
+        assert!(found(&app.get_as(&ed, "/admin/search?status=spiked&q=budget").await).is_empty());
 
         // Bad parameters are a 400 that says which.
         for (uri, says) in [
@@ -195,7 +186,7 @@ backend_test! {
             ("/admin/search?from=yesterday", "from"),
             ("/admin/search?edition=xx", "no edition"),
         ] {
-            let a = get(&app, &ed, uri).await;
+            let a = app.get_as(&ed, uri).await;
             assert_eq!(a.status, StatusCode::BAD_REQUEST, "{uri}");
             assert!(a.body.contains(says), "{uri}: {}", a.body);
         }

@@ -36,28 +36,6 @@ async fn api(app: &TestApp, method: Method, uri: &str, p: &Person, body: Option<
     app.request(req.body(body).expect("request")).await
 }
 
-async fn get(app: &TestApp, p: &Person, uri: &str) -> Answer {
-    let req = Request::get(uri)
-        .header(header::COOKIE, &p.cookie)
-        .header(header::ACCEPT, "text/html")
-        .body(Body::empty())
-        .expect("request");
-    app.request(req).await
-}
-
-async fn post(app: &TestApp, p: &Person, uri: &str, form: &[(&str, &str)]) -> Answer {
-    let mut fields: Vec<(&str, &str)> = form.to_vec();
-    fields.push(("csrf", &p.csrf));
-    let req = Request::post(uri)
-        .header(header::COOKIE, &p.cookie)
-        .header(header::ACCEPT, "text/html")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header("sec-fetch-site", "same-origin")
-        .body(Body::from(serde_urlencoded::to_string(&fields).expect("form")))
-        .expect("request");
-    app.request(req).await
-}
-
 /// A draft by `p` in section World.
 async fn draft(app: &TestApp, p: &Person, headline: &str) -> i64 {
     let edition = desk::edition_for_new(&app.state, None).expect("edition");
@@ -89,8 +67,8 @@ backend_test! {
         desk::boards::move_story(&app.state, &rita.actor, id, d.id, Some(working)).await.expect("on the desk");
         desk::boards::assign(&app.state, &rita.actor, id, Some(rita.actor.user_id)).await.expect("assigned");
         let board = format!("/admin/desks/{}", d.id);
-        assert!(get(&app, &rita, "/admin/stories").await.body.contains("Spike me softly"));
-        assert!(get(&app, &rita, &board).await.body.contains("Spike me softly"));
+        assert!(app.get_as(&rita, "/admin/stories").await.body.contains("Spike me softly"));
+        assert!(app.get_as(&rita, &board).await.body.contains("Spike me softly"));
         let drafts_before = app.db.store.desk_counts().await.expect("counts");
 
         // Rita spikes her own draft through the API.
@@ -100,13 +78,13 @@ backend_test! {
         assert_eq!(v["spiked"], json!(true));
         assert!(v["purge_after"].as_str().is_some_and(|t| !t.is_empty()), "{v}");
         // Gone from the list, the board, "mine" and the counts; listed under "Spiked".
-        assert!(!get(&app, &rita, "/admin/stories").await.body.contains("Spike me softly"));
-        assert!(!get(&app, &admin, "/admin/stories?status=draft").await.body.contains("Spike me softly"));
-        assert!(!get(&app, &rita, &board).await.body.contains("Spike me softly"));
+        assert!(!app.get_as(&rita, "/admin/stories").await.body.contains("Spike me softly"));
+        assert!(!app.get_as(&admin, "/admin/stories?status=draft").await.body.contains("Spike me softly"));
+        assert!(!app.get_as(&rita, &board).await.body.contains("Spike me softly"));
         assert!(desk::boards::mine(&app.state, &rita.actor).await.expect("mine").iter().all(|c| c.place.news_id != id));
         let drafts = |counts: &[(String, i64)]| counts.iter().find(|(s, _)| s == "draft").map_or(0, |(_, n)| *n);
         assert_eq!(drafts(&app.db.store.desk_counts().await.expect("counts")), drafts(&drafts_before) - 1);
-        let spiked = get(&app, &rita, "/admin/stories/spiked").await;
+        let spiked = app.get_as(&rita, "/admin/stories/spiked").await;
         assert_eq!(spiked.status, StatusCode::OK);
         assert!(spiked.body.contains("Spike me softly") && spiked.body.contains("Unspike"), "{}", spiked.body);
         // A spiked story is not changed: not edited, not moved through the workflow, not put on a desk.
@@ -119,14 +97,14 @@ backend_test! {
         assert!(desk::boards::move_story(&app.state, &rita.actor, id, d.id, None).await.is_err());
         let a = api(&app, Method::POST, &format!("/api/v1/stories/{id}/spike"), &rita, None).await;
         assert_eq!(a.status, StatusCode::CONFLICT, "spiked twice: {}", a.body);
-        let editor_page = get(&app, &rita, &format!("/admin/stories/{id}/edit")).await;
+        let editor_page = app.get_as(&rita, &format!("/admin/stories/{id}/edit")).await;
         assert!(editor_page.body.contains("Spiked on") && editor_page.body.contains("<fieldset disabled>"), "read-only");
 
         // Unspiked through the back office: back in the lists and on its desk stage, assigned as before.
-        let a = post(&app, &rita, &format!("/admin/stories/{id}/unspike"), &[]).await;
+        let a = app.post_as(&rita, &format!("/admin/stories/{id}/unspike"), &[]).await;
         assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
-        assert!(get(&app, &rita, "/admin/stories").await.body.contains("Spike me softly"));
-        assert!(!get(&app, &rita, "/admin/stories/spiked").await.body.contains("Spike me softly"));
+        assert!(app.get_as(&rita, "/admin/stories").await.body.contains("Spike me softly"));
+        assert!(!app.get_as(&rita, "/admin/stories/spiked").await.body.contains("Spike me softly"));
         let place = app.db.store.story_place(id).await.expect("place").expect("back on the desk");
         assert_eq!((place.stage_id, place.assignee_id), (working, Some(rita.actor.user_id)));
         let a = api(&app, Method::POST, &format!("/api/v1/stories/{id}/unspike"), &rita, None).await;
@@ -146,7 +124,7 @@ backend_test! {
         let a = api(&app, Method::POST, &format!("/api/v1/stories/{SEED}/spike"), &ed, None).await;
         assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.body);
         assert!(a.body.contains("published") && a.body.contains("unpublish"), "{}", a.body);
-        let a = post(&app, &ed, &format!("/admin/stories/{SEED}/spike"), &[]).await;
+        let a = app.post_as(&ed, &format!("/admin/stories/{SEED}/spike"), &[]).await;
         assert_eq!(a.status, StatusCode::CONFLICT, "the back office too: {}", a.body);
         // A scheduled story: unschedule first.
         let id = draft(&app, &ed, "Scheduled piece").await;
@@ -168,8 +146,8 @@ backend_test! {
         let a = api(&app, Method::POST, &format!("/api/v1/stories/{ritas}/spike"), &ed, None).await;
         assert_eq!(a.status, StatusCode::OK, "{}", a.body);
         // Rex does not see it under "Spiked"; Rita and the editor do; Rex may not unspike it.
-        assert!(!get(&app, &rex, "/admin/stories/spiked").await.body.contains("Draft by Rita"));
-        assert!(get(&app, &rita, "/admin/stories/spiked").await.body.contains("Draft by Rita"));
+        assert!(!app.get_as(&rex, "/admin/stories/spiked").await.body.contains("Draft by Rita"));
+        assert!(app.get_as(&rita, "/admin/stories/spiked").await.body.contains("Draft by Rita"));
         let a = api(&app, Method::POST, &format!("/api/v1/stories/{ritas}/unspike"), &rex, None).await;
         assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
         // No token: 401; an unknown story: 404.
@@ -312,7 +290,7 @@ backend_test! {
         assert!((118..=120).contains(&hours), "two hours by default, not {hours} minutes");
         until_banner(&node_b, &[common::SEED_PATH], true, StdDuration::from_secs(1)).await;
         until_banner(&node_b, &paths, true, StdDuration::ZERO).await;
-        let listed = get(&app, &ed, "/admin/breaking").await;
+        let listed = app.get_as(&ed, "/admin/breaking").await;
         assert!(listed.body.contains(common::SEED_HEADLINE) && listed.body.contains("Clear"), "{}", listed.body);
         let a = api(&app, Method::DELETE, &format!("/api/v1/stories/{SEED}/breaking"), &ed, None).await;
         assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.body);
@@ -334,7 +312,7 @@ backend_test! {
         assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.body);
         let a = api(&app, Method::POST, &format!("/api/v1/stories/{SEED}/breaking"), &rita, None).await;
         assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
-        assert_eq!(post(&app, &rita, &format!("/admin/stories/{SEED}/breaking"), &[]).await.status, StatusCode::FORBIDDEN);
+        assert_eq!(app.post_as(&rita, &format!("/admin/stories/{SEED}/breaking"), &[]).await.status, StatusCode::FORBIDDEN);
         for bad in [json!({"minutes": 0}), json!({"minutes": 20000}), json!({"expires_at": "tomorrow"}),
                     json!({"expires_at": (Utc::now() - Duration::minutes(1)).to_rfc3339()}),
                     json!({"minutes": 5, "expires_at": (Utc::now() + Duration::minutes(5)).to_rfc3339()})] {
@@ -344,9 +322,9 @@ backend_test! {
         let a = api(&app, Method::POST, &format!("/api/v1/stories/{SEED}/breaking"), &ed, Some(json!({"bogus": 1}))).await;
         assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.body);
         // Through the back office's editor page, for 30 minutes.
-        let form = get(&app, &ed, &format!("/admin/stories/{SEED}/edit")).await;
+        let form = app.get_as(&ed, &format!("/admin/stories/{SEED}/edit")).await;
         assert!(form.body.contains("Mark as breaking"), "the control on a published story's editor");
-        let a = post(&app, &ed, &format!("/admin/stories/{SEED}/breaking"), &[("minutes", "30")]).await;
+        let a = app.post_as(&ed, &format!("/admin/stories/{SEED}/breaking"), &[("minutes", "30")]).await;
         assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
         app.sync().await;
         assert!(banner(&page(&app.state, "/").await).is_some());
