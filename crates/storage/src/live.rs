@@ -180,16 +180,7 @@ impl Store {
             Ok(true)
         }
         .await;
-        match result {
-            Ok(true) => {
-                tx.commit().await?;
-                Ok(true)
-            }
-            other => {
-                tx.rollback().await?;
-                other
-            }
-        }
+        crate::sql::finish(tx, result).await
     }
 
     /// Posts an update to a live story whose coverage has not ended.
@@ -231,16 +222,7 @@ impl Store {
             read_update(&mut tx, news_id, id).await?.ok_or_else(|| StoreError::Invalid("the update vanished".into()))
         }
         .await;
-        match result {
-            Ok(u) => {
-                tx.commit().await?;
-                Ok(u)
-            }
-            Err(e) => {
-                tx.rollback().await?;
-                Err(e)
-            }
-        }
+        crate::sql::finish(tx, result).await
     }
 
     /// Changes update `id` of the story; `None` when the story has no such update.
@@ -286,16 +268,7 @@ impl Store {
             read_update(&mut tx, news_id, id).await
         }
         .await;
-        match result {
-            Ok(u) => {
-                tx.commit().await?;
-                Ok(u)
-            }
-            Err(e) => {
-                tx.rollback().await?;
-                Err(e)
-            }
-        }
+        crate::sql::finish(tx, result).await
     }
 
     /// Removes update `id` of the story; `false` when it has no such update.
@@ -317,16 +290,7 @@ impl Store {
             Ok(gone)
         }
         .await;
-        match result {
-            Ok(true) => {
-                tx.commit().await?;
-                Ok(true)
-            }
-            other => {
-                tx.rollback().await?;
-                other
-            }
-        }
+        crate::sql::finish(tx, result).await
     }
 
     /// The updates of a story as readers see them: the pinned one first, then newest first.

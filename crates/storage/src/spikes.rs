@@ -123,7 +123,7 @@ impl Store {
             record_change(&mut tx, news_id, edition_id).await
         }
         .await;
-        finish(tx, result).await
+        crate::sql::finish(tx, result).await
     }
 
     /// Takes a story off the spike: it is listed again, and goes back to the
@@ -162,7 +162,7 @@ impl Store {
             record_change(&mut tx, news_id, edition_id).await
         }
         .await;
-        finish(tx, result).await
+        crate::sql::finish(tx, result).await
     }
 
     /// Spiked stories, most recently spiked first; only those of `edition_id`
@@ -245,20 +245,6 @@ impl Store {
             Ok(purged)
         }
         .await;
-        finish(tx, result).await
-    }
-}
-
-/// Commits `tx` when `result` is a success, rolls it back otherwise.
-async fn finish<T>(tx: sqlx::Transaction<'static, sqlx::Any>, result: Result<T>) -> Result<T> {
-    match result {
-        Ok(v) => {
-            tx.commit().await?;
-            Ok(v)
-        }
-        Err(e) => {
-            tx.rollback().await?;
-            Err(e)
-        }
+        crate::sql::finish(tx, result).await
     }
 }

@@ -80,6 +80,21 @@ impl Args {
 /// A query on the `Any` driver before it is run.
 pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
+/// Commits `tx` when `result` is a success, rolls it back otherwise; returns `result`.
+/// (A success that wrote nothing commits an empty transaction, which is harmless.)
+pub(crate) async fn finish<T>(tx: sqlx::Transaction<'static, sqlx::Any>, result: crate::Result<T>) -> crate::Result<T> {
+    match result {
+        Ok(v) => {
+            tx.commit().await?;
+            Ok(v)
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            Err(e)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{Arg, Args, like_escape, placeholders};
