@@ -13,6 +13,7 @@ pub mod limits;
 pub mod mediatopic;
 pub mod model;
 pub mod ninjs;
+pub mod photo_meta;
 pub mod roles;
 pub mod saved_page;
 pub mod slug;
