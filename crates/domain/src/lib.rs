@@ -5,6 +5,7 @@
 pub mod agency;
 pub mod calendar;
 pub mod comments;
+pub mod crop;
 pub mod dates;
 pub mod html;
 pub mod i18n;
