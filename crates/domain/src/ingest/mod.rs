@@ -1,6 +1,7 @@
 //! Other agencies' wires coming in: IPTC NewsML-G2 news items (alone or in a
-//! `newsMessage`), NITF 3.x documents and ninjs 1.x, 2.x and 3.x JSON, each
-//! read into one source-independent [`IncomingItem`]. The format is told
+//! `newsMessage`), NITF 3.x documents, ninjs 1.x, 2.x and 3.x JSON, and
+//! syndication feeds (RSS, Atom, JSON Feed: [`parse_feed`]), each read into
+//! one source-independent [`IncomingItem`]. The format is told
 //! from the content (root element, JSON), never from a file name. Bodies are
 //! cleaned by the same sanitizer as our own stories ([`crate::html::sanitize`]);
 //! pictures are described by their renditions, nothing is fetched. No I/O.
@@ -10,6 +11,7 @@
 //! (NewsML-G2 package, concept, planning items) are refused one by one with
 //! their reason.
 
+mod feed;
 mod newsml;
 mod ninjs;
 mod nitf;
@@ -17,6 +19,8 @@ mod xml;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Utc};
 use serde::Serialize;
+
+pub use feed::parse_feed;
 
 /// Where in the input a problem is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,15 +74,25 @@ pub enum Format {
     Nitf,
     /// IPTC ninjs, with its major version (1, 2 or 3).
     Ninjs(u8),
+    /// RSS 0.9x, 1.0 or 2.0.
+    Rss,
+    /// Atom 1.0.
+    Atom,
+    /// JSON Feed 1.x.
+    JsonFeed,
 }
 
 impl Format {
-    /// A short stable name: `newsml-g2`, `nitf`, `ninjs1`, `ninjs2`, `ninjs3`.
+    /// A short stable name: `newsml-g2`, `nitf`, `ninjs1`, `ninjs2`, `ninjs3`,
+    /// `rss`, `atom`, `jsonfeed`.
     pub fn code(self) -> String {
         match self {
             Format::NewsmlG2 => "newsml-g2".into(),
             Format::Nitf => "nitf".into(),
             Format::Ninjs(v) => format!("ninjs{v}"),
+            Format::Rss => "rss".into(),
+            Format::Atom => "atom".into(),
+            Format::JsonFeed => "jsonfeed".into(),
         }
     }
 }
@@ -242,17 +256,22 @@ pub struct Document {
     pub items: Vec<Entry>,
 }
 
-/// Reads a document of any supported format, told from its content.
+/// Reads a document of any supported format, told from its content. A feed
+/// in another encoding than UTF-8 is read as its XML declaration says.
 pub fn parse(bytes: &[u8]) -> Result<Document, IngestError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
+            if let Ok(items) = parse_feed(bytes) {
+                return Ok(feed_document(items));
+            }
             let (line, col) = xml::line_col(bytes, e.valid_up_to());
             return Err(IngestError::text(line, col, "not UTF-8 text"));
         }
     };
     match text.trim_start().chars().next() {
+        Some('{') if is_json_feed(text) => parse_feed(bytes).map(feed_document),
         Some('{' | '[') => ninjs::parse(text),
         Some('<') => xml_document(text),
         Some(_) => Err(IngestError::text(1, 1, "not a news document: neither XML nor JSON")),
@@ -260,9 +279,27 @@ pub fn parse(bytes: &[u8]) -> Result<Document, IngestError> {
     }
 }
 
+/// A JSON object whose `version` is a JSON Feed version URL.
+fn is_json_feed(text: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Version {
+        version: Option<serde_json::Value>,
+    }
+    serde_json::from_str::<Version>(text)
+        .ok()
+        .and_then(|v| v.version)
+        .is_some_and(|v| v.as_str().is_some_and(|s| s.contains("jsonfeed.org/version/")))
+}
+
+fn feed_document(items: Vec<IncomingItem>) -> Document {
+    let format = items.first().map_or(Format::Rss, |i| i.format);
+    Document { format, items: items.into_iter().map(Ok).collect() }
+}
+
 fn xml_document(text: &str) -> Result<Document, IngestError> {
     let root = xml::parse(text)?;
     match root.name.as_str() {
+        "rss" | "RDF" | "feed" => parse_feed(text.as_bytes()).map(feed_document),
         "newsItem" => Ok(Document { format: Format::NewsmlG2, items: vec![Ok(newsml::news_item(&root)?)] }),
         "newsMessage" => Ok(Document { format: Format::NewsmlG2, items: newsml::news_message(&root)? }),
         "nitf" => Ok(Document { format: Format::Nitf, items: vec![Ok(nitf::document(&root)?)] }),

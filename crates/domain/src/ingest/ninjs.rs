@@ -189,7 +189,7 @@ fn objects<'a>(at: &At<'a>, key: &str) -> Result<Vec<(String, &'a Obj)>, IngestE
 }
 
 /// Tags removed and the common entities decoded: a description as plain text.
-fn html_text(html: &str) -> String {
+pub(super) fn html_text(html: &str) -> String {
     let mut out = String::new();
     let mut in_tag = false;
     for c in html.chars() {
