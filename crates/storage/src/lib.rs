@@ -26,6 +26,7 @@ pub mod outage;
 mod search_feed;
 mod spikes;
 mod sql;
+mod sources;
 mod taxonomy;
 pub mod testing;
 mod translations;
@@ -63,6 +64,7 @@ pub use taxonomy::*;
 pub use translations::Translation;
 pub use views::{ViewBucket, hour_of};
 pub use wire::*;
+pub use sources::*;
 
 /// Result of store operations.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
