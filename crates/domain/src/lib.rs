@@ -16,6 +16,7 @@ pub mod model;
 pub mod ninjs;
 pub mod photo_meta;
 pub mod roles;
+pub mod routing;
 pub mod saved_page;
 pub mod slug;
 pub mod text;

@@ -46,8 +46,12 @@ pub struct Item {
     /// Terms of use for subscribers.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub usageterms: String,
-    /// The News ID (and other ids).
+    /// The News ID, and for a story fetched from another agency's item that
+    /// item's guid (`sourceguid`) and version (`sourceversion`).
     pub altids: Vec<AltId>,
+    /// The agency a story fetched from a wire item came from (see [`add_provenance`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub infosources: Vec<InfoSource>,
     /// The headline (`role: main`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub headlines: Vec<Text>,
@@ -111,6 +115,39 @@ pub struct AltId {
     pub role: &'static str,
     /// The id.
     pub value: String,
+}
+
+/// A party the content came from (ninjs `infosources`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct InfoSource {
+    /// Its name (the ingest source's name).
+    pub name: String,
+    /// Its role, as a URI: [`CONTENT_SOURCE_ROLE`].
+    pub role: &'static str,
+    /// Its identifier as free text (the ingest source's name).
+    pub literal: String,
+}
+
+/// IPTC Content Production Party Role "Content Source" (`cpprole:contentSource`):
+/// a party which contributed to the content as a source.
+pub const CONTENT_SOURCE_ROLE: &str = "http://cv.iptc.org/newscodes/contentprodpartyrole/contentSource";
+
+/// The `altids` role of the guid of the item a story was fetched from.
+pub const SOURCE_GUID_ROLE: &str = "sourceguid";
+/// The `altids` role of the version of that item.
+pub const SOURCE_VERSION_ROLE: &str = "sourceversion";
+
+/// Marks `item` as made from version `version` of item `guid` of the
+/// ingest source `source`: the guid and version as `altids`, the source as
+/// an `infosources` party with the role [`CONTENT_SOURCE_ROLE`].
+pub fn add_provenance(item: &mut Item, source: &str, guid: &str, version: u32) {
+    item.altids.push(AltId { role: SOURCE_GUID_ROLE, value: guid.to_string() });
+    item.altids.push(AltId { role: SOURCE_VERSION_ROLE, value: version.to_string() });
+    item.infosources.push(InfoSource {
+        name: source.to_string(),
+        role: CONTENT_SOURCE_ROLE,
+        literal: source.to_string(),
+    });
 }
 
 /// A headline or description.
@@ -295,6 +332,7 @@ pub fn from_story(story: &Story, cx: &Context<'_>) -> Item {
         },
         usageterms: cx.usage_terms.to_string(),
         altids: vec![AltId { role: "newsid", value: story.news_id.to_string() }],
+        infosources: Vec::new(),
         headlines: vec![Text { role: "main", contenttype: "text/plain", value: story.headline.clone() }],
         descriptions: if story.lead.trim().is_empty() {
             Vec::new()
@@ -525,13 +563,33 @@ mod tests {
         s.authors.clear();
         s.lead.clear();
         let json = serde_json::to_value(map(&s, true)).expect("json");
-        for key in ["renditions", "by", "descriptions", "embargoed"] {
+        for key in ["renditions", "by", "descriptions", "embargoed", "infosources"] {
             assert!(json.get(key).is_none(), "{key} should be absent: {json}");
         }
         assert_eq!(json["type"], "text");
         assert_eq!(json["standard"]["version"], "2.2");
     }
     #[test]
+
+    #[test]
+    fn provenance_is_carried_as_altids_and_an_infosource() {
+        let mut item = map(&story(StoryStatus::Published), true);
+        add_provenance(&mut item, "afp", "urn:newsml:afp.com:1", 3);
+        let json = serde_json::to_value(&item).expect("json");
+        assert_eq!(
+            json["altids"],
+            serde_json::json!([
+                {"role": "newsid", "value": item.altids[0].value},
+                {"role": "sourceguid", "value": "urn:newsml:afp.com:1"},
+                {"role": "sourceversion", "value": "3"},
+            ])
+        );
+        assert_eq!(
+            json["infosources"],
+            serde_json::json!([{"name": "afp", "role": CONTENT_SOURCE_ROLE, "literal": "afp"}])
+        );
+    }
+
     fn agency_metadata_maps_to_ninjs_fields_and_media_topic_subjects() {
         let mut s = story(StoryStatus::Published);
         let json = serde_json::to_value(map(&s, true)).expect("json");

@@ -195,6 +195,13 @@ fn item(feed: &Feed, entry: &Entry, format: Format) -> Result<IncomingItem, Stri
             item.keywords.push(word);
         }
     }
+    // The entry's page: RSS <link>, Atom rel="alternate" (or no rel), JSON Feed url.
+    item.link = entry
+        .links
+        .iter()
+        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .map(|l| l.href.trim().to_string())
+        .unwrap_or_default();
     item.first_created = entry.published.or(entry.updated);
     item.version_created = entry.updated.or(entry.published);
     for link in entry.links.iter().filter(|l| l.rel.as_deref() == Some("enclosure")) {

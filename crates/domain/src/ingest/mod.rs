@@ -213,6 +213,9 @@ pub struct IncomingItem {
     pub renditions: Vec<Rendition>,
     /// Associated items.
     pub associations: Vec<Association>,
+    /// The item's own web page, when the source gives one (a feed entry's
+    /// link); `newsdesk import feed` redirects its path to the new story.
+    pub link: String,
 }
 
 impl IncomingItem {
@@ -239,6 +242,7 @@ impl IncomingItem {
             embargoed: None,
             renditions: Vec::new(),
             associations: Vec::new(),
+            link: String::new(),
         }
     }
 }
