@@ -249,6 +249,8 @@ pub struct Photo {
     pub caption: String,
     /// Credit line ("Photo: ...").
     pub credit: String,
+    /// Headline, creator, copyright notice, source, date created, keywords, usage terms.
+    pub details: crate::photo_meta::PhotoDetails,
 }
 
 impl Photo {

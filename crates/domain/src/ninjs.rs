@@ -465,6 +465,7 @@ mod tests {
                 height: 600,
                 caption: String::new(),
                 credit: String::new(),
+                details: Default::default(),
             }),
             tags: vec![Tag { id: 1, slug: "defense".into(), name: "Defense".into() }],
             authors: vec![

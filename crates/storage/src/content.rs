@@ -203,8 +203,11 @@ pub enum StoryFilter {
     },
 }
 
-pub(crate) const SUMMARY_COLUMNS: &str = "s.news_id, s.slug, s.headline, s.lead, s.section_id, s.published_at, s.updated_at, \
-     p.id AS photo_id, p.sha256, p.mime, p.width, p.height, p.caption, p.credit";
+pub(crate) const SUMMARY_COLUMNS: &str = concat!(
+    "s.news_id, s.slug, s.headline, s.lead, s.section_id, s.published_at, s.updated_at, \
+     p.id AS photo_id, p.sha256, p.mime, p.width, p.height, p.caption, p.credit, ",
+    crate::media::photo_detail_columns!("p."),
+);
 
 pub(crate) fn now() -> i64 {
     Utc::now().timestamp()
@@ -254,6 +257,7 @@ fn photo_from_row(r: &AnyRow) -> Result<Option<Photo>> {
         height: r.try_get("height")?,
         caption: r.try_get("caption")?,
         credit: r.try_get("credit")?,
+        details: crate::media::details_of(r)?,
     }))
 }
 
@@ -671,12 +675,13 @@ impl Store {
         credit: &str,
         sha256: &str,
     ) -> Result<Photo> {
-        let row = sqlx::query(
+        let row = sqlx::query(&format!(
             "INSERT INTO photos (sha256, mime, width, height, bytes, caption, credit, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT (sha256) DO UPDATE SET caption = excluded.caption, credit = excluded.credit \
-             RETURNING id AS photo_id, sha256, mime, width, height, caption, credit",
-        )
+             RETURNING {}",
+            crate::media::PHOTO_COLUMNS
+        ))
         .bind(sha256)
         .bind(mime)
         .bind(width)
@@ -975,12 +980,15 @@ async fn ensure_section_path(conn: &mut AnyConnection, edition_id: i64, names: &
 }
 
 /// The columns [`story_from_row`] reads: a story with its photo.
-const STORY_SELECT: &str = "SELECT s.news_id, s.edition_id, s.section_id, s.slug, s.headline, s.lead, s.body_html, \
+const STORY_SELECT: &str = concat!(
+    "SELECT s.news_id, s.edition_id, s.section_id, s.slug, s.headline, s.lead, s.body_html, \
      s.body_source, s.body_format, s.status, s.published_at, s.updated_at, s.created_at, s.modified_at, s.version, \
      s.live_since, s.live_until, \
      s.urgency, s.slugline, s.located, s.genres, s.subjects, s.ednote, s.subjects_public, \
-     p.id AS photo_id, p.sha256, p.mime, p.width, p.height, p.caption, p.credit \
-     FROM stories s LEFT JOIN photos p ON p.id = s.photo_id";
+     p.id AS photo_id, p.sha256, p.mime, p.width, p.height, p.caption, p.credit, ",
+    crate::media::photo_detail_columns!("p."),
+    " FROM stories s LEFT JOIN photos p ON p.id = s.photo_id"
+);
 
 /// A story from a row of [`STORY_SELECT`], with its tags and authors.
 fn story_from_row(r: &AnyRow, tags: Vec<Tag>, authors: Vec<Author>) -> Result<Story> {

@@ -60,10 +60,13 @@ pub struct LiveUpdateInput {
     pub pinned: bool,
 }
 
-const UPDATE_SELECT: &str = "SELECT u.id, u.news_id, u.headline, u.body_source, u.body_format, u.body_html, \
+const UPDATE_SELECT: &str = concat!(
+    "SELECT u.id, u.news_id, u.headline, u.body_source, u.body_format, u.body_html, \
      u.pinned, u.actor, u.created_at, u.modified_at, \
-     p.id AS photo_id, p.sha256, p.mime, p.width, p.height, p.caption, p.credit \
-     FROM story_updates u LEFT JOIN photos p ON p.id = u.photo_id";
+     p.id AS photo_id, p.sha256, p.mime, p.width, p.height, p.caption, p.credit, ",
+    crate::media::photo_detail_columns!("p."),
+    " FROM story_updates u LEFT JOIN photos p ON p.id = u.photo_id"
+);
 
 fn update_from(r: &AnyRow) -> Result<LiveUpdate> {
     let format: String = r.try_get("body_format")?;
@@ -76,6 +79,7 @@ fn update_from(r: &AnyRow) -> Result<LiveUpdate> {
             height: r.try_get("height")?,
             caption: r.try_get("caption")?,
             credit: r.try_get("credit")?,
+            details: crate::media::details_of(r)?,
         }),
         None => None,
     };

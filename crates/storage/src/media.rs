@@ -8,6 +8,7 @@
 use crate::sql::{like_escape, placeholders};
 use std::collections::HashMap;
 
+use newsdesk_domain::photo_meta::PhotoDetails;
 use newsdesk_domain::{Photo, StoryStatus};
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
@@ -33,6 +34,8 @@ pub struct NewPhoto {
     pub caption: String,
     /// Credit line.
     pub credit: String,
+    /// Headline, creator, copyright notice, source, date created, keywords, usage terms.
+    pub details: PhotoDetails,
 }
 
 /// A resized copy of a photo, made at upload.
@@ -108,7 +111,41 @@ pub struct MediaItem {
     pub created_at: i64,
 }
 
-const PHOTO_COLUMNS: &str = "id AS photo_id, sha256, mime, width, height, caption, credit";
+/// The photo's detail columns as [`details_of`] reads them, the photos table
+/// named by the prefix (`"p."` in a join); the names say `photo_`, as stories
+/// have a headline too.
+#[rustfmt::skip]
+macro_rules! photo_detail_columns {
+    ($p:literal) => {
+        concat!(
+            $p, "headline AS photo_headline, ",
+            $p, "creator AS photo_creator, ",
+            $p, "copyright_notice AS photo_copyright, ",
+            $p, "source AS photo_source, ",
+            $p, "date_created AS photo_date_created, ",
+            $p, "keywords AS photo_keywords, ",
+            $p, "usage_terms AS photo_usage_terms"
+        )
+    };
+}
+pub(crate) use photo_detail_columns;
+
+pub(crate) const PHOTO_COLUMNS: &str =
+    concat!("id AS photo_id, sha256, mime, width, height, caption, credit, ", photo_detail_columns!(""),);
+
+/// A photo's details from a row with [`photo_detail_columns`]; keywords are stored one per line.
+pub(crate) fn details_of(r: &AnyRow) -> Result<PhotoDetails> {
+    let keywords: String = r.try_get("photo_keywords")?;
+    Ok(PhotoDetails {
+        headline: r.try_get("photo_headline")?,
+        creator: r.try_get("photo_creator")?,
+        copyright: r.try_get("photo_copyright")?,
+        source: r.try_get("photo_source")?,
+        date_created: r.try_get("photo_date_created")?,
+        keywords: keywords.lines().filter(|k| !k.is_empty()).map(String::from).collect(),
+        usage_terms: r.try_get("photo_usage_terms")?,
+    })
+}
 
 fn photo_of(r: &AnyRow) -> Result<Photo> {
     Ok(Photo {
@@ -119,6 +156,7 @@ fn photo_of(r: &AnyRow) -> Result<Photo> {
         height: r.try_get("height")?,
         caption: r.try_get("caption")?,
         credit: r.try_get("credit")?,
+        details: details_of(r)?,
     })
 }
 
@@ -136,8 +174,9 @@ impl Store {
     pub async fn add_photo(&self, photo: &NewPhoto, renditions: &[NewRendition], audit: &AuditEntry) -> Result<Photo> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
-            "INSERT INTO photos (sha256, mime, width, height, bytes, caption, credit, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+            "INSERT INTO photos (sha256, mime, width, height, bytes, caption, credit, created_at, \
+             headline, creator, copyright_notice, source, date_created, keywords, usage_terms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
              ON CONFLICT (sha256) DO UPDATE SET sha256 = photos.sha256 \
              RETURNING {PHOTO_COLUMNS}"
         ))
@@ -149,6 +188,13 @@ impl Store {
         .bind(&photo.caption)
         .bind(&photo.credit)
         .bind(now())
+        .bind(&photo.details.headline)
+        .bind(&photo.details.creator)
+        .bind(&photo.details.copyright)
+        .bind(&photo.details.source)
+        .bind(&photo.details.date_created)
+        .bind(photo.details.keywords.join("\n"))
+        .bind(&photo.details.usage_terms)
         .fetch_one(&mut *tx)
         .await?;
         let stored = photo_of(&row)?;
@@ -238,22 +284,31 @@ impl Store {
             .collect()
     }
 
-    /// Changes the caption and credit of a photo; every story showing it is
-    /// marked changed (so all nodes drop its cached page), with the audit entry
-    /// in the same transaction. `None` if there is no such photo.
+    /// Changes the caption, credit and details of a photo; every story showing
+    /// it is marked changed (so all nodes drop its cached page), with the audit
+    /// entry in the same transaction. `None` if there is no such photo.
     pub async fn update_photo_text(
         &self,
         id: i64,
         caption: &str,
         credit: &str,
+        details: &PhotoDetails,
         audit: &AuditEntry,
     ) -> Result<Option<Photo>> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
-            "UPDATE photos SET caption = $1, credit = $2 WHERE id = $3 RETURNING {PHOTO_COLUMNS}"
+            "UPDATE photos SET caption = $1, credit = $2, headline = $3, creator = $4, copyright_notice = $5, \
+             source = $6, date_created = $7, keywords = $8, usage_terms = $9 WHERE id = $10 RETURNING {PHOTO_COLUMNS}"
         ))
         .bind(caption)
         .bind(credit)
+        .bind(&details.headline)
+        .bind(&details.creator)
+        .bind(&details.copyright)
+        .bind(&details.source)
+        .bind(&details.date_created)
+        .bind(details.keywords.join("\n"))
+        .bind(&details.usage_terms)
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?;

@@ -1,5 +1,6 @@
 //! Photos and their renditions, the media library and caption edits, on SQLite and on PostgreSQL.
 
+use newsdesk_domain::photo_meta::PhotoDetails;
 use newsdesk_domain::{BodyFormat, Direction, StoryStatus};
 use newsdesk_storage::{
     AuditEntry, NewEdition, NewPhoto, NewRendition, PhotoUse, SectionRef, Store, StoryInput, backend_test,
@@ -24,6 +25,7 @@ fn photo(bytes: &[u8], caption: &str) -> NewPhoto {
         bytes: bytes.to_vec(),
         caption: caption.into(),
         credit: "Agency".into(),
+        details: PhotoDetails::default(),
     }
 }
 
@@ -151,14 +153,14 @@ backend_test! {
         let p = db.store.add_photo(&photo(b"x", "Old"), &[], &upload()).await.expect("add");
         let news_id = story_with_photo(&db.store, p.id).await;
         let before = db.store.last_change_id().await.expect("changes");
-        let updated = db.store.update_photo_text(p.id, "New caption", "New credit", &AuditEntry::system("test", "media.edit", "photo", p.id, "")).await.expect("update").expect("exists");
+        let updated = db.store.update_photo_text(p.id, "New caption", "New credit", &PhotoDetails::default(), &AuditEntry::system("test", "media.edit", "photo", p.id, "")).await.expect("update").expect("exists");
         assert_eq!((updated.caption.as_str(), updated.credit.as_str()), ("New caption", "New credit"));
         let changes = db.store.changes_since(before, 10).await.expect("changes");
         assert_eq!(changes.iter().map(|c| c.1).collect::<Vec<_>>(), vec![news_id]);
         let story = db.store.story(news_id).await.expect("story").expect("exists");
         assert_eq!(story.photo.map(|p| p.caption), Some("New caption".into()));
         assert_eq!(db.store.stories_with_photo(p.id).await.expect("stories").iter().map(|s| s.0).collect::<Vec<_>>(), vec![news_id]);
-        assert!(db.store.update_photo_text(p.id + 50, "a", "b", &AuditEntry::system("test", "media.edit", "photo", 0, "")).await.expect("update").is_none());
+        assert!(db.store.update_photo_text(p.id + 50, "a", "b", &PhotoDetails::default(), &AuditEntry::system("test", "media.edit", "photo", 0, "")).await.expect("update").is_none());
     }
 }
 
@@ -177,5 +179,42 @@ backend_test! {
         let changes = db.store.changes_since(before, 10).await.expect("changes");
         assert_eq!(changes.iter().map(|c| c.1).collect::<Vec<_>>(), vec![news_id], "its pages refresh");
         assert!(db.store.photos_without_renditions(320, 0, 10).await.expect("todo").is_empty());
+    }
+}
+
+fn details(creator: &str) -> PhotoDetails {
+    PhotoDetails {
+        headline: "Dawn over the harbour".into(),
+        creator: creator.into(),
+        copyright: "© 2024 Jane Roe".into(),
+        source: "Newsdesk Photo".into(),
+        date_created: "2024-07-22T06:15:30+03:30".into(),
+        keywords: vec!["harbour".into(), "بندر".into(), "dawn light".into()],
+        usage_terms: "Editorial use only".into(),
+    }
+}
+
+backend_test! {
+    async fn photo_details_are_stored_edited_and_read_with_the_story(db) {
+        let mut p = photo(b"with details", "Harbour");
+        p.details = details("Jane Roe");
+        let stored = db.store.add_photo(&p, &[], &upload()).await.expect("add");
+        assert_eq!(stored.details, details("Jane Roe"));
+        assert_eq!(db.store.photo(stored.id).await.expect("read").expect("exists").details, details("Jane Roe"));
+        let listed = db.store.media_library(None, 0, 10).await.expect("library");
+        assert_eq!(listed[0].photo.details, details("Jane Roe"));
+        let news_id = story_with_photo(&db.store, stored.id).await;
+        let story = db.store.story(news_id).await.expect("story").expect("exists");
+        assert_eq!(story.photo.expect("photo").details, details("Jane Roe"), "the wire reads them with the story");
+        // An edit replaces every field; empty ones stay empty.
+        let edited = PhotoDetails { keywords: vec![], usage_terms: String::new(), ..details("عکاس: مریم") };
+        let audit = AuditEntry::system("test", "media.edit", "photo", stored.id, "");
+        let updated = db.store.update_photo_text(stored.id, "Harbour", "Agency", &edited, &audit).await.expect("update").expect("exists");
+        assert_eq!(updated.details, edited);
+        let story = db.store.story(news_id).await.expect("story").expect("exists");
+        assert_eq!(story.photo.expect("photo").details, edited);
+        // A photo stored before details existed (the demo's, imports) has none.
+        let old = db.store.put_photo(b"legacy", "image/jpeg", 10, 10, "Legacy", "", &sha(b"legacy")).await.expect("put");
+        assert_eq!(old.details, PhotoDetails::default());
     }
 }

@@ -43,6 +43,7 @@ use image::{DynamicImage, ImageFormat, ImageReader, Limits};
 use img_parts::{ImageEXIF, png::Png, webp::WebP};
 use newsdesk_storage::{NewPhoto, NewRendition};
 use sha2::{Digest, Sha256};
+use newsdesk_domain::photo_meta;
 use tokio::sync::Semaphore;
 
 /// Widths of the renditions; only those narrower than the original are made.
@@ -261,6 +262,9 @@ pub struct Inspected {
     orientation: Orientation,
 }
 
+    /// What the file says about itself (caption, credit, creator, ...; never
+    /// location), read before cleaning: what the library's fields start with.
+    pub embedded: photo_meta::Embedded,
 /// Sniffs and cleans an upload, reads its size from its header and refuses
 /// it if it is over `max_pixels` (or [`MAX_SIDE`] on a side). Nothing is decoded.
 pub fn inspect(bytes: &[u8], max_pixels: u64) -> Result<Inspected, MediaError> {
@@ -277,7 +281,20 @@ pub fn inspect(bytes: &[u8], max_pixels: u64) -> Result<Inspected, MediaError> {
         Orientation::Rotate90 | Orientation::Rotate270 | Orientation::Rotate90FlipH | Orientation::Rotate270FlipH
     );
     let (width, height) = if turned { (h, w) } else { (w, h) };
-    Ok(Inspected { kind, sha256: sha256_hex(&cleaned), bytes: cleaned.into(), width, height, orientation })
+    // Damaged metadata never refuses a photo: the block is left out, and said so in the log.
+    let read = photo_meta::read(bytes);
+    for problem in &read.problems {
+        tracing::warn!(sha256 = %sha256_hex(&cleaned), problem = %problem, "a metadata block of an upload was left out");
+    }
+    Ok(Inspected {
+        kind,
+        sha256: sha256_hex(&cleaned),
+        bytes: cleaned.into(),
+        width,
+        height,
+        orientation,
+        embedded: read.embedded,
+    })
 }
 
 impl Inspected {
@@ -286,7 +303,7 @@ impl Inspected {
         self.kind.mime()
     }
 
-    /// The photo to store, with its text.
+    /// The photo to store, with its caption and credit and the details the file gave.
     pub fn to_photo(&self, caption: &str, credit: &str) -> NewPhoto {
         NewPhoto {
             sha256: self.sha256.clone(),
@@ -298,6 +315,7 @@ impl Inspected {
             credit: credit.into(),
         }
     }
+            details: self.embedded.details.clone(),
 
     /// Decodes the picture (within the memory its size allows), upright.
     fn decode(&self, max_pixels: u64) -> Result<DynamicImage, MediaError> {

@@ -49,6 +49,7 @@ const THEME: &[(&str, &str)] = &[
     ("admin/tags.html", include_str!("../templates/admin/tags.html")),
     ("admin/editions.html", include_str!("../templates/admin/editions.html")),
     ("admin/media.html", include_str!("../templates/admin/media.html")),
+    ("admin/media_details.html", include_str!("../templates/admin/media_details.html")),
     ("admin/comments.html", include_str!("../templates/admin/comments.html")),
     ("admin/desks.html", include_str!("../templates/admin/desks.html")),
     ("admin/fronts.html", include_str!("../templates/admin/fronts.html")),

@@ -141,7 +141,7 @@ backend_test! {
                 }
             }
             // A photo no story shows is edited by every role that uploads (one that a published story shows: tests/media.rs).
-            let photo = desk::edit_photo(&app.state, &who, 424_242, "Caption", "Credit").await;
+            let photo = desk::edit_photo(&app.state, &who, 424_242, &desk::PhotoForm { caption: Some("Caption".into()), credit: Some("Credit".into()), ..Default::default() }).await;
             assert!(matches!(photo, Err(DeskError::NotFound(_))), "{role}: {photo:?}");
         }
     }

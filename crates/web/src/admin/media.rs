@@ -1,6 +1,8 @@
 //! Photos in the back office: upload (a plain multipart form, or the
 //! editor's and library's drag and drop), the media library with search by
-//! caption, and caption/credit edits.
+//! caption, and edits of a photo's caption, credit and details (headline,
+//! creator, copyright notice, source, date created, keywords, usage terms).
+//! An upload's empty fields are filled from the file's own metadata.
 
 use axum::Form;
 use axum::Json;
@@ -16,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{AdminError, ErrorMarker, Staff, Table, page};
 use crate::AppState;
-use crate::desk::{self, DeskError, MAX_CAPTION, MAX_CREDIT};
+use crate::desk::{self, DeskError, MAX_CAPTION, MAX_CREDIT, PhotoForm, PhotoText};
 use crate::media::{self, MediaError};
 
 /// Photos per page of the library.
@@ -58,6 +60,7 @@ fn human_size(n: i64) -> String {
 }
 
 /// Cleans a caption or credit with the desk's rule ([`desk::photo_text`]).
+#[cfg(test)]
 fn clean_text(field: &'static str, value: &str, max: usize) -> Result<String, String> {
     desk::photo_text(field, value, max).map_err(|e| e.message)
 }
@@ -75,6 +78,10 @@ struct Item {
     url: String,
     thumb: String,
     renditions: usize,
+    /// Headline, creator, copyright notice, source, date created, keywords, usage terms.
+    details: newsdesk_domain::photo_meta::PhotoDetails,
+    /// The keywords as the edit form shows them: comma-separated.
+    keywords: String,
 }
 
 fn item_of(photo: &Photo, renditions: &[Rendition], size: Option<i64>) -> Item {
@@ -91,6 +98,8 @@ fn item_of(photo: &Photo, renditions: &[Rendition], size: Option<i64>) -> Item {
         url: photo.path(),
         thumb,
         renditions: renditions.len(),
+        details: photo.details.clone(),
+        keywords: photo.details.keywords.join(", "),
     }
 }
 
@@ -139,11 +148,11 @@ async fn library(
     }
     let notice = match (q.uploaded.as_deref(), q.saved.as_deref()) {
         (Some(id), _) if q.kept.is_some() => Some(format!(
-            "Photo {id} was already in the library and a story you may not edit shows it: it kept its caption \
-             and credit. An editor of that story can change them."
+            "Photo {id} was already in the library and a story you may not edit shows it: it kept its caption, \
+             credit and details. An editor of that story can change them."
         )),
         (Some(id), _) => Some(format!("Photo {id} was uploaded; its resized copies are ready.")),
-        (_, Some(id)) => Some(format!("The caption and credit of photo {id} were saved.")),
+        (_, Some(id)) => Some(format!("The caption, credit and details of photo {id} were saved.")),
         _ => None,
     };
     let html = page::render(
@@ -162,6 +171,11 @@ async fn library(
             max_upload_bytes => state.config.media_max_upload_bytes,
             max_caption => MAX_CAPTION,
             max_credit => MAX_CREDIT,
+            max_headline => desk::MAX_PHOTO_HEADLINE,
+            max_creator => desk::MAX_CREATOR,
+            max_copyright => desk::MAX_COPYRIGHT,
+            max_source => desk::MAX_SOURCE,
+            max_usage_terms => desk::MAX_USAGE_TERMS,
         },
     )?;
     Ok(html.into_response())
@@ -170,12 +184,14 @@ async fn library(
 /// What an upload form sent.
 struct UploadForm {
     file: Option<(Option<String>, bytes::Bytes)>,
-    caption: String,
-    credit: String,
+    /// The typed text; empty fields are filled from the file.
+    text: PhotoForm,
 }
 
-/// `POST /admin/media`: multipart `file`, `caption`, `credit`. The CSRF token
-/// comes in the `X-CSRF-Token` header or the `csrf` query parameter.
+/// `POST /admin/media`: multipart `file`, and optionally `caption`, `credit`,
+/// `headline`, `creator`, `copyright`, `source`, `date_created`, `keywords`
+/// and `usage_terms` (each left empty is taken from the file's metadata). The
+/// CSRF token comes in the `X-CSRF-Token` header or the `csrf` query parameter.
 async fn upload(State(state): State<AppState>, staff: Staff, req: Request) -> Result<Response, AdminError> {
     let limit = state.config.media_max_upload_bytes;
     let json = wants_json(req.headers());
@@ -216,15 +232,11 @@ async fn upload(State(state): State<AppState>, staff: Staff, req: Request) -> Re
     if file.len() > limit {
         return Ok(too_large());
     }
-    let caption = match clean_text("caption", &form.caption, MAX_CAPTION) {
-        Ok(c) => c,
-        Err(m) => return Ok(refuse(StatusCode::UNPROCESSABLE_ENTITY, m)),
+    let typed = match form.text.clean(&PhotoText::default()) {
+        Ok(t) => t,
+        Err(errors) => return Ok(refuse(StatusCode::UNPROCESSABLE_ENTITY, desk::join(&errors, " "))),
     };
-    let credit = match clean_text("credit", &form.credit, MAX_CREDIT) {
-        Ok(c) => c,
-        Err(m) => return Ok(refuse(StatusCode::UNPROCESSABLE_ENTITY, m)),
-    };
-    let Stored { photo, text_kept } = match store_upload(&state, &staff, file, caption, credit).await? {
+    let Stored { photo, text_kept } = match store_upload(&state, &staff, file, typed).await? {
         Ok(p) => p,
         Err(e) => {
             let status = match e {
@@ -250,17 +262,27 @@ async fn read_form(req: Request, state: &AppState) -> Result<UploadForm, String>
     let mut multipart = Multipart::from_request(req, state)
         .await
         .map_err(|e| format!("The upload could not be read: {}", e.body_text()))?;
-    let mut form = UploadForm { file: None, caption: String::new(), credit: String::new() };
+    let mut form = UploadForm { file: None, text: PhotoForm::default() };
     while let Some(field) = multipart.next_field().await.map_err(bad)? {
-        match field.name() {
+        let t = &mut form.text;
+        let slot = match field.name() {
             Some("file") => {
                 let name = field.file_name().map(String::from);
                 form.file = Some((name, field.bytes().await.map_err(bad)?));
             }
-            Some("caption") => form.caption = field.text().await.map_err(bad)?,
-            Some("credit") => form.credit = field.text().await.map_err(bad)?,
-            _ => {}
-        }
+            Some("caption") => &mut t.caption,
+            Some("credit") => &mut t.credit,
+            Some("headline") => &mut t.headline,
+            Some("creator") => &mut t.creator,
+            Some("copyright") => &mut t.copyright,
+            Some("source") => &mut t.source,
+            Some("date_created") => &mut t.date_created,
+            Some("keywords") => &mut t.keywords,
+            Some("usage_terms") => &mut t.usage_terms,
+            _ => continue,
+        };
+        *slot = Some(field.text().await.map_err(bad)?);
+                continue;
     }
     Ok(form)
 }
@@ -270,21 +292,21 @@ struct Stored {
     /// The photo, new or the one with the same bytes.
     photo: Photo,
     /// The same bytes were in the library, shown by a story the uploader may
-    /// not edit: the photo kept its caption and credit.
+    /// not edit: the photo kept its text.
     text_kept: bool,
 }
 
 /// Checks, cleans and stores an upload with its renditions (made once,
-/// through the server's bounded image work). The same bytes again are the same
-/// photo; new text for it is an edit of the photo, which needs the right to
-/// edit the stories showing it ([`desk::check_photo_text`]): without that
-/// right the photo keeps its text.
+/// through the server's bounded image work). Each field of `typed` left empty
+/// is taken from the file's metadata. The same bytes again are the same
+/// photo, keeping its text where nothing was typed; new text for it is an
+/// edit of the photo, which needs the right to edit the stories showing it
+/// ([`desk::check_photo_text`]): without that right the photo keeps its text.
 async fn store_upload(
     state: &AppState,
     staff: &Staff,
     file: bytes::Bytes,
-    caption: String,
-    credit: String,
+    typed: PhotoText,
 ) -> Result<Result<Stored, MediaError>, AdminError> {
     let inspected = match state.images.inspect(file).await {
         Ok(p) => p,
@@ -304,15 +326,18 @@ async fn store_upload(
                 Ok(r) => r,
                 Err(e) => return Ok(Err(e)),
             };
-            desk::add_photo(state, &staff.actor(), &inspected.to_photo(&caption, &credit), &renditions).await?
+            let text = typed.clone().or(&PhotoText::from_file(&inspected.embedded));
+            let mut new = inspected.to_photo(&text.caption, &text.credit);
+            new.details = text.details;
+            desk::add_photo(state, &staff.actor(), &new, &renditions).await?
         }
     };
-    let caption = if caption.is_empty() { photo.caption.clone() } else { caption };
-    let credit = if credit.is_empty() { photo.credit.clone() } else { credit };
-    if caption == photo.caption && credit == photo.credit {
+    let stored = PhotoText::of(&photo);
+    let wanted = typed.or(&stored);
+    if wanted == stored {
         return Ok(Ok(Stored { photo, text_kept: false }));
     }
-    match desk::edit_photo(state, &staff.actor(), photo.id, &caption, &credit).await {
+    match desk::set_photo_text(state, &staff.actor(), photo.id, &wanted).await {
         Ok((updated, changed)) => {
             changed.drop_pages(state).await?;
             Ok(Ok(Stored { photo: updated, text_kept: false }))
@@ -322,24 +347,17 @@ async fn store_upload(
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub(super) struct TextForm {
-    #[serde(default)]
-    caption: String,
-    #[serde(default)]
-    credit: String,
-}
-
-/// `POST /admin/media/{id}`: a new caption and credit.
+/// `POST /admin/media/{id}`: a new caption, credit and details; a field the
+/// form does not send keeps its value.
 async fn edit_text(
     State(state): State<AppState>,
     staff: Staff,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<TextForm>,
+    Form(form): Form<PhotoForm>,
 ) -> Result<Response, AdminError> {
     let id = id.parse::<i64>().ok().filter(|n| *n > 0).ok_or(AdminError::NotFound)?;
-    let (photo, changed) = match desk::edit_photo(&state, &staff.actor(), id, &form.caption, &form.credit).await {
+    let (photo, changed) = match desk::edit_photo(&state, &staff.actor(), id, &form).await {
         Ok(done) => done,
         Err(DeskError::Invalid(errors)) => {
             return Ok(refuse(StatusCode::UNPROCESSABLE_ENTITY, desk::join(&errors, " ")));

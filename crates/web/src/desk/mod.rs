@@ -29,7 +29,10 @@ use crate::AppState;
 
 pub use agency::AgencyChanges;
 pub use comments::{MAX_BULK, close_comments, moderate_comments};
-pub use media::{MAX_CAPTION, MAX_CREDIT, add_photo, check_photo_text, edit_photo, photo_text};
+pub use media::{
+    MAX_CAPTION, MAX_COPYRIGHT, MAX_CREATOR, MAX_CREDIT, MAX_PHOTO_HEADLINE, MAX_SOURCE, MAX_USAGE_TERMS, PhotoForm,
+    PhotoText, add_photo, check_photo_text, edit_photo, photo_text, set_photo_text,
+};
 pub use stories::{
     ActRequest, PublicChange, ScheduleAt, SectionChoice, StoryChanges, act, correct, correct_with, create,
     edition_for_new, edition_of, restore, translate, update,

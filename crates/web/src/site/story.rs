@@ -583,6 +583,7 @@ mod tests {
         );
         let image = format!("https://news.example/media/{}.png", "ab".repeat(32));
         assert_eq!(ld(&v)["image"], serde_json::json!([image]));
+            details: Default::default(),
         assert_eq!(v.meta.image.as_deref(), Some(image.as_str()));
         // A photo without a caption is described by the headline.
         assert_eq!(v.meta.image_alt.as_deref(), Some("Head & line"));
