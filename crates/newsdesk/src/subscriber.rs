@@ -29,6 +29,54 @@ pub enum SubscriberCommand {
     Deliveries(DeliveriesArgs),
     /// Deactivate a subscriber: its keys stop working and its webhooks get nothing more.
     Revoke(NameArg),
+    /// Set what a subscriber may take: its product and whether it takes embargoed copy.
+    Access(AccessArgs),
+    /// Products: named filters on what their subscribers may take.
+    #[command(subcommand)]
+    Product(ProductCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct AccessArgs {
+    /// Name of the subscriber.
+    pub name: String,
+    /// Its product (by name); `none`: everything its editions and sections allow.
+    #[arg(long, value_name = "PRODUCT")]
+    pub product: Option<String>,
+    /// Whether it takes embargoed copy (scheduled stories released to the wire before their time).
+    #[arg(long, value_name = "BOOL")]
+    pub embargo: Option<bool>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProductCommand {
+    /// Create a product.
+    Add(ProductArgs),
+    /// Replace a product's filters (those not given become "any").
+    Set(ProductArgs),
+    /// List products with their filters.
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct ProductArgs {
+    /// Unique name of the product.
+    pub name: String,
+    /// Edition languages; default: any.
+    #[arg(long, value_name = "LANG,...", default_value = "")]
+    pub editions: String,
+    /// Section paths, each with its subsections; default: any.
+    #[arg(long, value_name = "PATH,...", default_value = "")]
+    pub sections: String,
+    /// IPTC Media Topic qcodes (medtop:04000000), each with its narrower topics; default: any.
+    #[arg(long, value_name = "QCODE,...", default_value = "")]
+    pub subjects: String,
+    /// Urgency 1 (most urgent) up to this one gets through; default: any.
+    #[arg(long, value_name = "1-8", default_value = "")]
+    pub min_urgency: String,
+    /// IPTC genres (genre:Current, Analysis, ...); default: any.
+    #[arg(long, value_name = "GENRE,...", default_value = "")]
+    pub genres: String,
 }
 
 #[derive(Debug, Args)]
@@ -45,6 +93,12 @@ pub struct AddArgs {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_RATE_LIMIT,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub rate_limit: u32,
+    /// Its product (by name); default: none, everything its editions and sections allow.
+    #[arg(long, value_name = "PRODUCT")]
+    pub product: Option<String>,
+    /// It takes embargoed copy (scheduled stories released to the wire before their time).
+    #[arg(long)]
+    pub embargo: bool,
 }
 
 #[derive(Debug, Args)]
@@ -90,6 +144,10 @@ async fn run_on(store: &Store, cmd: &SubscriberCommand, allow: &AllowHosts) -> a
         SubscriberCommand::Add(a) => {
             let sections = resolve_sections(store, &a.sections).await?;
             let editions = check_editions(store, &a.editions).await?;
+            let product = match &a.product {
+                Some(p) => Some(find_product(store, p).await?),
+                None => None,
+            };
             let s = store
                 .add_subscriber(
                     &NewSubscriber { name: a.name.clone(), sections, editions, rate_limit: i64::from(a.rate_limit) },
@@ -100,6 +158,17 @@ async fn run_on(store: &Store, cmd: &SubscriberCommand, allow: &AllowHosts) -> a
                     StoreError::Conflict { .. } => anyhow::anyhow!("a subscriber named `{}` exists already", a.name),
                     other => other.into(),
                 })?;
+            if product.is_some() || a.embargo {
+                let detail = access_detail(product.as_ref(), a.embargo);
+                store
+                    .set_subscriber_access(
+                        s.id,
+                        product.as_ref().map(|p| p.id),
+                        a.embargo,
+                        &AuditEntry::system("cli", "subscriber.access", "subscriber", s.id, &detail),
+                    )
+                    .await?;
+            }
             let (key, _) = store
                 .create_api_key(s.id, &AuditEntry::system("cli", "subscriber.key", "subscriber", s.id, &s.name))
                 .await?;
@@ -118,13 +187,18 @@ async fn run_on(store: &Store, cmd: &SubscriberCommand, allow: &AllowHosts) -> a
                 eprintln!("no subscribers yet; add one with `newsdesk subscriber add NAME`");
             }
             for s in subs {
+                let product = match s.product_id {
+                    Some(id) => store.product(id).await?.map_or_else(|| id.to_string(), |p| p.name),
+                    None => "none".into(),
+                };
                 println!(
-                    "{}\t{}\tsections: {}\teditions: {}\t{}/min",
+                    "{}\t{}\tsections: {}\teditions: {}\t{}/min\tproduct: {product}\tembargoed copy: {}",
                     s.name,
                     if s.active { "active" } else { "revoked" },
                     list_or_all(&s.sections),
                     list_or_all(&s.editions),
-                    s.rate_limit
+                    s.rate_limit,
+                    if s.embargo { "yes" } else { "no" }
                 );
                 for k in store.api_keys(s.id).await? {
                     let used = k.last_used_at.map_or("never used".to_string(), |t| format!("last used {t}"));
@@ -176,8 +250,92 @@ async fn run_on(store: &Store, cmd: &SubscriberCommand, allow: &AllowHosts) -> a
             }
             eprintln!("subscriber `{}` revoked: its keys and webhooks no longer work", n.name);
         }
+        SubscriberCommand::Access(a) => {
+            let s = find(store, &a.name).await?;
+            let product = match a.product.as_deref() {
+                None => match s.product_id {
+                    Some(id) => store.product(id).await?,
+                    None => None,
+                },
+                Some("none") => None,
+                Some(p) => Some(find_product(store, p).await?),
+            };
+            let embargo = a.embargo.unwrap_or(s.embargo);
+            let detail = access_detail(product.as_ref(), embargo);
+            store
+                .set_subscriber_access(
+                    s.id,
+                    product.as_ref().map(|p| p.id),
+                    embargo,
+                    &AuditEntry::system("cli", "subscriber.access", "subscriber", s.id, &detail),
+                )
+                .await?;
+            eprintln!("subscriber `{}`: {detail}", s.name);
+        }
+        SubscriberCommand::Product(ProductCommand::List) => {
+            let products = store.products().await?;
+            if products.is_empty() {
+                eprintln!("no products yet; add one with `newsdesk subscriber product add NAME --sections ...`");
+            }
+            for p in products {
+                println!("{}\t{}", p.name, newsdesk_web::wire::access::describe(&p.filters));
+            }
+        }
+        SubscriberCommand::Product(ProductCommand::Add(a) | ProductCommand::Set(a)) => {
+            let id = match cmd {
+                SubscriberCommand::Product(ProductCommand::Set(_)) => Some(find_product(store, &a.name).await?.id),
+                _ => None,
+            };
+            let input = newsdesk_web::wire::access::FiltersInput {
+                editions: a.editions.clone(),
+                sections: a.sections.clone(),
+                subjects: a.subjects.clone(),
+                min_urgency: a.min_urgency.clone(),
+                genres: a.genres.clone(),
+            };
+            let filters = match newsdesk_web::wire::access::check_filters(store, &input).await? {
+                Ok(f) => f,
+                Err(errors) => {
+                    let lines: Vec<String> = errors.into_iter().map(|(field, m)| format!("--{field}: {m}")).collect();
+                    bail!("{}", lines.join("; ").replace("--min_urgency", "--min-urgency"))
+                }
+            };
+            let described = newsdesk_web::wire::access::describe(&filters);
+            let action = if id.is_some() { "product.update" } else { "product.create" };
+            let p = store
+                .save_product(
+                    id,
+                    &a.name,
+                    &filters,
+                    &AuditEntry::system(
+                        "cli",
+                        action,
+                        "product",
+                        id.map(|i| i.to_string()).unwrap_or_default(),
+                        &described,
+                    ),
+                )
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict { .. } => anyhow::anyhow!("a product named `{}` exists already", a.name),
+                    other => other.into(),
+                })?;
+            eprintln!("product `{}` saved ({described})", p.name);
+        }
     }
     Ok(())
+}
+
+async fn find_product(store: &Store, name: &str) -> anyhow::Result<newsdesk_storage::Product> {
+    store.product_by_name(name).await?.with_context(|| format!("there is no product named `{name}`"))
+}
+
+fn access_detail(product: Option<&newsdesk_storage::Product>, embargo: bool) -> String {
+    format!(
+        "product: {}; embargoed copy: {}",
+        product.map_or("none (full access)", |p| p.name.as_str()),
+        if embargo { "yes" } else { "no" }
+    )
 }
 
 async fn find(store: &Store, name: &str) -> anyhow::Result<Subscriber> {

@@ -914,9 +914,11 @@ pub(crate) async fn record_change(conn: &mut AnyConnection, news_id: NewsId, edi
         ),
         None => (None, None, None),
     };
+    // A scheduled story released to the wire: the dispatcher tells only subscribers that take embargoed copy.
+    let embargoed = status.as_deref() == Some("scheduled") && crate::wire_access::is_embargoed(conn, news_id).await?;
     sqlx::query(
-        "INSERT INTO story_changes (news_id, edition_id, changed_at, kind, status, version, updated_at) \
-         VALUES ($1, $2, $3, 'story', $4, $5, $6)",
+        "INSERT INTO story_changes (news_id, edition_id, changed_at, kind, status, version, updated_at, embargoed) \
+         VALUES ($1, $2, $3, 'story', $4, $5, $6, $7)",
     )
     .bind(news_id)
     .bind(edition_id)
@@ -924,6 +926,7 @@ pub(crate) async fn record_change(conn: &mut AnyConnection, news_id: NewsId, edi
     .bind(status)
     .bind(version)
     .bind(updated_at)
+    .bind(i64::from(embargoed))
     .execute(&mut *conn)
     .await?;
     crate::changes::notify_change(conn).await

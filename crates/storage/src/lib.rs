@@ -32,6 +32,7 @@ pub mod testing;
 mod translations;
 mod views;
 mod wire;
+mod wire_access;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -64,6 +65,7 @@ pub use taxonomy::*;
 pub use translations::Translation;
 pub use views::{ViewBucket, hour_of};
 pub use wire::*;
+pub use wire_access::*;
 pub use sources::*;
 
 /// Result of store operations.

@@ -428,6 +428,7 @@ impl Store {
         for r in &rows {
             let news_id: NewsId = r.try_get("news_id")?;
             snapshot(&mut tx, news_id, SCHEDULER, "publish (scheduled)").await?;
+            crate::wire_access::end_release(&mut tx, news_id).await?;
             record_change(&mut tx, news_id, r.try_get("edition_id")?).await?;
             audit_in(&mut tx, &AuditEntry::system(SCHEDULER, "story.publish", "story", news_id, "publish (scheduled)"))
                 .await?;
@@ -591,6 +592,9 @@ async fn transition_in(conn: &mut AnyConnection, t: &Transition, expected_versio
     .execute(&mut *conn)
     .await?;
     snapshot(conn, t.news_id, &t.actor, &t.note).await?;
+    if t.to != StoryStatus::Scheduled {
+        crate::wire_access::end_release(conn, t.news_id).await?;
+    }
     record_change(conn, t.news_id, edition_id).await
 }
 

@@ -30,6 +30,9 @@ pub const KEY_PREFIX: &str = "nd_";
 pub const SECRET_PREFIX: &str = "whsec_";
 /// Name of the `wire_state` row holding the last change id turned into events.
 const CURSOR: &str = "webhook_cursor";
+/// The status of a [`SentState`] that left a story scheduled and released to
+/// the wire ahead of its time (embargoed copy for subscribers that take it).
+pub const EMBARGOED: &str = "embargoed";
 
 /// A customer of the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +51,10 @@ pub struct Subscriber {
     pub active: bool,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// Its product (what it may take, see [`crate::Product`]); `None`: all its editions and sections allow.
+    pub product_id: Option<i64>,
+    /// Whether it takes embargoed copy (scheduled stories released to the wire ahead of their time).
+    pub embargo: bool,
 }
 
 impl Subscriber {
@@ -127,7 +134,8 @@ pub enum RateDecision {
 /// A story's state as the wire announces it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentState {
-    /// Story status then (`published`, `unpublished`, `killed`, ...).
+    /// Story status then (`published`, `unpublished`, `killed`, ..., or
+    /// [`EMBARGOED`]: scheduled and released to the wire).
     pub status: String,
     /// Story version then.
     pub version: i64,
@@ -276,7 +284,7 @@ fn split_list(s: &str) -> Vec<String> {
     s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
 }
 
-const SUBSCRIBER_COLUMNS: &str = "id, name, sections, editions, rate_limit, active, created_at";
+const SUBSCRIBER_COLUMNS: &str = "id, name, sections, editions, rate_limit, active, created_at, product_id, embargo";
 
 fn subscriber_from_row(r: &AnyRow) -> Result<Subscriber> {
     Ok(Subscriber {
@@ -287,6 +295,8 @@ fn subscriber_from_row(r: &AnyRow) -> Result<Subscriber> {
         rate_limit: r.try_get("rate_limit")?,
         active: r.try_get::<i64, _>("active")? != 0,
         created_at: from_unix(r.try_get("created_at")?),
+        product_id: r.try_get("product_id")?,
+        embargo: r.try_get::<i64, _>("embargo")? != 0,
     })
 }
 
@@ -405,7 +415,8 @@ impl Store {
             return Ok(None);
         }
         let row = sqlx::query(
-            "SELECT k.id AS key_id, s.id, s.name, s.sections, s.editions, s.rate_limit, s.active, s.created_at \
+            "SELECT k.id AS key_id, s.id, s.name, s.sections, s.editions, s.rate_limit, s.active, s.created_at, \
+             s.product_id, s.embargo \
              FROM api_keys k JOIN subscribers s ON s.id = k.subscriber_id \
              WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND s.active = 1",
         )
@@ -541,7 +552,7 @@ impl Store {
     pub async fn active_webhooks(&self) -> Result<Vec<(Webhook, Subscriber)>> {
         let rows = sqlx::query(
             "SELECT w.id AS webhook_id, w.url, w.secret, w.created_at AS webhook_created_at, \
-             s.id, s.name, s.sections, s.editions, s.rate_limit, s.active, s.created_at \
+             s.id, s.name, s.sections, s.editions, s.rate_limit, s.active, s.created_at, s.product_id, s.embargo \
              FROM webhooks w JOIN subscribers s ON s.id = w.subscriber_id \
              WHERE w.active = 1 AND s.active = 1 ORDER BY w.id",
         )
@@ -636,7 +647,7 @@ impl Store {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(200) {
             let sql = format!(
-                "SELECT id, news_id, edition_id, changed_at, kind, status, version, updated_at FROM story_changes \
+                "SELECT id, news_id, edition_id, changed_at, kind, status, version, updated_at, embargoed FROM story_changes \
                  WHERE id IN ({}) ORDER BY id",
                 placeholders(1, chunk.len())
             );
@@ -645,8 +656,12 @@ impl Store {
                 q = q.bind(*id);
             }
             for r in q.fetch_all(self.pool()).await? {
-                let status: Option<String> = r.try_get("status")?;
+                let mut status: Option<String> = r.try_get("status")?;
                 let version: Option<i64> = r.try_get("version")?;
+                // A scheduled story released to the wire is announced as embargoed copy.
+                if r.try_get::<i64, _>("embargoed")? != 0 && status.as_deref() == Some("scheduled") {
+                    status = Some(EMBARGOED.into());
+                }
                 out.push(LoggedChange {
                     id: r.try_get("id")?,
                     news_id: r.try_get("news_id")?,
@@ -955,11 +970,18 @@ impl Store {
         if q.since.is_some() {
             sql.push_str(
                 "((s.status || '') = 'published' OR ((s.status || '') IN ('unpublished', 'killed') \
-                 AND s.published_at IS NOT NULL))",
+                 AND s.published_at IS NOT NULL)",
             );
         } else {
-            sql.push_str("(s.status || '') = 'published'");
+            sql.push_str("((s.status || '') = 'published'");
         }
+        if q.embargo {
+            sql.push_str(
+                " OR ((s.status || '') = 'scheduled' \
+                 AND EXISTS (SELECT 1 FROM wire_releases r WHERE r.news_id = s.news_id))",
+            );
+        }
+        sql.push(')');
         if let Some(ids) = &q.edition_ids {
             if ids.is_empty() {
                 return Ok(Vec::new());
@@ -967,7 +989,11 @@ impl Store {
             let ps: Vec<String> = ids.iter().map(|id| args.push(*id)).collect();
             sql.push_str(&format!(" AND s.edition_id IN ({})", ps.join(", ")));
         }
-        for group in [&q.allowed_sections, &q.section.iter().cloned().collect::<Vec<_>>()] {
+        if let Some(u) = q.max_urgency {
+            let p = args.push(u);
+            sql.push_str(&format!(" AND s.urgency <= {p}"));
+        }
+        for group in [&q.allowed_sections, &q.product_sections, &q.section.iter().cloned().collect::<Vec<_>>()] {
             if group.is_empty() {
                 continue;
             }
@@ -1010,6 +1036,12 @@ pub struct WireQuery {
     pub edition_ids: Option<Vec<i64>>,
     /// The subscriber's allowed section paths (empty: all).
     pub allowed_sections: Vec<String>,
+    /// Its product's section paths (empty: all).
+    pub product_sections: Vec<String>,
+    /// Only urgency 1 up to this one (its product's minimum urgency).
+    pub max_urgency: Option<i64>,
+    /// Also scheduled stories released to the wire (for subscribers that take embargoed copy).
+    pub embargo: bool,
     /// Only this section path and its subsections.
     pub section: Option<String>,
     /// Only versions at or after this time (unix seconds); also lists stories taken down.

@@ -34,6 +34,13 @@
 //!
 //! and the body `{"id", "type", "change_id", "news_id", "occurred_at", "item": {ninjs}}`,
 //! the item showing the story as it was at that change.
+//!
+//! Who gets an event is judged by [`crate::wire::access::Access`], as for
+//! pulls (editions, sections, product). A scheduled story released to the
+//! wire ahead of its time is announced (`publish`, then `update`s, with
+//! `embargoed` in the item) only to subscribers that take embargoed copy, and
+//! so is its withdrawal when it is unscheduled (`unpublish`); its publication
+//! at its time goes to everyone it matches.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -43,7 +50,8 @@ use hmac::{Hmac, Mac};
 use newsdesk_domain::dates::from_unix;
 use newsdesk_domain::{BodyFormat, NewsId, Story, StoryStatus, ninjs};
 use newsdesk_storage::{
-    DeliveryAttempt, DueDelivery, Follower, LoggedChange, NewWireEvent, SITE_CHANGE, SentState, StoreError, WireMark,
+    DeliveryAttempt, DueDelivery, EMBARGOED, Follower, LoggedChange, NewWireEvent, SITE_CHANGE, SentState, StoreError,
+    WireMark,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -52,6 +60,7 @@ use tokio::task::JoinSet;
 
 use crate::AppState;
 use crate::wire::Mapper;
+use crate::wire::access::Access;
 
 pub mod target;
 
@@ -108,7 +117,25 @@ impl EventKind {
 /// `corrected`: the story's newest version is a newsroom correction (its
 /// revision note says so), which makes a new version a correction, not an update.
 pub fn event_for(last: Option<&SentState>, story: &Story, corrected: bool) -> Option<EventKind> {
+    event_for_copy(last, story, corrected, false)
+}
+
+/// [`event_for`] where `embargoed` says the story is scheduled and released
+/// to the wire (embargoed copy, announced like a public story).
+pub fn event_for_copy(last: Option<&SentState>, story: &Story, corrected: bool, embargoed: bool) -> Option<EventKind> {
     let public = story.status == StoryStatus::Published;
+    if embargoed {
+        return match last {
+            Some(l) if l.status == EMBARGOED || l.status == StoryStatus::Published.as_str() => {
+                (story.version != l.version).then_some(EventKind::Update)
+            }
+            _ => Some(EventKind::Publish),
+        };
+    }
+    if last.is_some_and(|l| l.status == EMBARGOED) && !public {
+        // Taken off the schedule after subscribers had the embargoed copy.
+        return Some(if story.status == StoryStatus::Killed { EventKind::Kill } else { EventKind::Unpublish });
+    }
     let taken_down = match story.status {
         StoryStatus::Killed => EventKind::Kill,
         _ => EventKind::Unpublish,
@@ -259,7 +286,17 @@ async fn events_for(
         return Ok((Vec::new(), Vec::new()));
     }
     let mut last = state.store.wire_sent(&ids).await?;
-    let hooks = state.store.active_webhooks().await?;
+    let products = state.store.products().await?;
+    let hooks: Vec<(i64, Access)> = state
+        .store
+        .active_webhooks()
+        .await?
+        .into_iter()
+        .map(|(w, s)| {
+            let product = s.product_id.and_then(|id| products.iter().find(|p| p.id == id).cloned());
+            (w.id, Access { subscriber: s, product })
+        })
+        .collect();
     let mut mapper = Mapper::new(state, state.store.editions().await?);
     let mut touched: Vec<NewsId> = Vec::new();
     let mut events = Vec::new();
@@ -277,14 +314,25 @@ async fn events_for(
             version: current.version,
             updated_at: current.updated_at.map(|t| t.timestamp()),
         });
+        let embargoed = at.status == EMBARGOED;
+        let until = match embargoed {
+            true => state.store.story_extras(c.news_id).await?.and_then(|e| e.scheduled_at).or(current.published_at),
+            false => None,
+        };
         let (story, corrected) = story_at(state, current, &at).await?;
         last.insert(c.news_id, WireMark { change_id: c.id, state: at.clone() });
         if !touched.contains(&c.news_id) {
             touched.push(c.news_id);
         }
-        let Some(kind) = event_for(previous.as_ref(), &story, corrected) else { continue };
+        let Some(kind) = event_for_copy(previous.as_ref(), &story, corrected, embargoed) else { continue };
         let Some((edition, trail)) = mapper.place(&story).await? else { continue };
         let path = trail.last().map(|s| s.path.clone()).unwrap_or_default();
+        if let Some(until) = until {
+            mapper.set_embargo(story.news_id, until);
+        }
+        // Embargoed copy, and its withdrawal, go only to subscribers that take it.
+        let embargo_only = embargoed
+            || (previous.as_ref().is_some_and(|p| p.status == EMBARGOED) && story.status != StoryStatus::Published);
         let item = mapper.item(&story).await?;
         let event_id = event_id(c);
         let occurred_at = from_unix(c.changed_at);
@@ -305,7 +353,11 @@ async fn events_for(
             state: at,
             payload,
             occurred_at,
-            webhook_ids: hooks.iter().filter(|(_, s)| s.allows(&edition.lang, &path)).map(|(w, _)| w.id).collect(),
+            webhook_ids: hooks
+                .iter()
+                .filter(|(_, a)| (!embargo_only || a.subscriber.embargo) && a.allows(&story, &edition.lang, &path))
+                .map(|(w, _)| *w)
+                .collect(),
         });
     }
     let marks = touched.into_iter().filter_map(|id| last.remove(&id).map(|m| (id, m))).collect();
@@ -318,7 +370,9 @@ async fn events_for(
 /// status change alone makes no revision); photo, tags and authors as they
 /// are now. Also whether that version is a newsroom correction.
 async fn story_at(state: &AppState, mut story: Story, at: &SentState) -> Result<(Story, bool), StoreError> {
-    if let Some(status) = StoryStatus::parse(&at.status) {
+    if at.status == EMBARGOED {
+        story.status = StoryStatus::Scheduled;
+    } else if let Some(status) = StoryStatus::parse(&at.status) {
         story.status = status;
     }
     story.version = at.version;

@@ -10,7 +10,13 @@
 //! taken-down state.
 //!
 //! The same items, with the same keys, filters and limits, are served as IPTC
-//! NewsML-G2 by [`newsml`]: the lookups (`list`, `visible_story`) are shared.
+//! NewsML-G2 by [`newsml`]: the lookups (`list`, `visible_story`) are shared,
+//! and what each subscriber may take (its editions, sections and product, and
+//! embargoed copy) is judged by [`access::Access`], as for webhooks.
+//!
+//! A scheduled story an editor released to the wire ahead of its time is
+//! served, to subscribers that take embargoed copy only, with `embargoed` (its
+//! scheduled time) and `pubstatus` `usable`.
 
 use std::collections::HashMap;
 
@@ -23,6 +29,8 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use newsdesk_domain::{Edition, Section, Story, StoryStatus, ninjs};
 use newsdesk_storage::{Cursor, RateDecision, StoreError, Subscriber, WireQuery};
+
+use self::access::Access;
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
@@ -59,9 +67,12 @@ pub const DEFAULT_USAGE_TERMS: &str =
     "For use by subscribers of the wire under their agreement; no redistribution to third parties.";
 
 const DEFAULT_LIMIT: i64 = 20;
+/// Stories read at once while a list fills its page (a product may refuse many).
+const READ_AHEAD: i64 = 100;
 const MAX_LIMIT: i64 = 100;
 const ITEMS: &str = "/api/ninjs/v2/items";
 
+pub mod access;
 pub mod newsml;
 
 /// Routes of the wire: ninjs and NewsML-G2.
@@ -267,8 +278,13 @@ pub(crate) async fn list<'a>(
         })?;
         edition_ids = Some(vec![e.id]);
     }
-    if !sub.editions.is_empty() {
-        let allowed: Vec<i64> = editions.iter().filter(|e| sub.editions.contains(&e.lang)).map(|e| e.id).collect();
+    let access = Access::of(&state.store, sub.clone()).await?;
+    let filters = access.product.as_ref().map(|p| p.filters.clone()).unwrap_or_default();
+    for langs in [&sub.editions, &filters.editions] {
+        if langs.is_empty() {
+            continue;
+        }
+        let allowed: Vec<i64> = editions.iter().filter(|e| langs.contains(&e.lang)).map(|e| e.id).collect();
         edition_ids = Some(match edition_ids {
             Some(ids) => ids.into_iter().filter(|id| allowed.contains(id)).collect(),
             None => allowed,
@@ -283,24 +299,48 @@ pub(crate) async fn list<'a>(
             return Err(WireError::BadRequest(format!("there is no section `{path}`")));
         }
     }
-    let found = state
-        .store
-        .wire_items(&WireQuery {
-            edition_ids,
-            allowed_sections: sub.sections.clone(),
-            section: q.section.clone(),
-            since: since.map(|s| s.timestamp()),
-            after,
-            limit: limit + 1,
-        })
-        .await?;
-    let more = found.len() as i64 > limit;
-    let page: Vec<(i64, i64)> = found.into_iter().take(limit as usize).collect();
-    // The page's stories and their corrections in four queries, not four per item.
-    let ids: Vec<i64> = page.iter().map(|(news_id, _)| *news_id).collect();
-    let stories = state.store.stories(&ids).await?;
+    // The query narrows by what SQL can see (editions, sections, urgency);
+    // `access` judges each story (Media Topics, genres, ...), and the page
+    // reads on until it is full or the list ends.
+    let mut query = WireQuery {
+        edition_ids,
+        allowed_sections: sub.sections.clone(),
+        product_sections: filters.sections.clone(),
+        max_urgency: filters.min_urgency,
+        embargo: sub.embargo,
+        section: q.section.clone(),
+        since: since.map(|s| s.timestamp()),
+        after,
+        limit: (limit + 1).max(READ_AHEAD),
+    };
     let mut mapper = Mapper::new(state, editions);
+    let mut page: Vec<(Story, i64)> = Vec::new();
+    let mut more = false;
+    loop {
+        let found = state.store.wire_items(&query).await?;
+        let exhausted = (found.len() as i64) < query.limit;
+        query.after = found.last().map(|(id, vt)| (*vt, *id)).or(query.after);
+        let ids: Vec<i64> = found.iter().map(|(news_id, _)| *news_id).collect();
+        let stories = state.store.stories(&ids).await?;
+        for (story, (_, vt)) in stories.into_iter().zip(found) {
+            if mapper.allows(&access, &story).await? {
+                if page.len() as i64 == limit {
+                    more = true;
+                    break;
+                }
+                page.push((story, vt));
+            }
+        }
+        if more || exhausted {
+            break;
+        }
+    }
+    let next_at = page.last().map(|(s, vt)| (s.news_id, *vt));
+    let stories: Vec<Story> = page.into_iter().map(|(s, _)| s).collect();
+    // The page's corrections and embargoes in one query each, not one per item.
     mapper.read_corrections(&stories).await?;
+    mapper.read_embargoes(&stories).await?;
+    let page: Vec<(i64, i64)> = next_at.into_iter().collect();
     let next = match (more, page.last()) {
         (true, Some((id, vt))) => {
             let mut params = url_params(&q);
@@ -375,15 +415,10 @@ pub(crate) async fn visible_story<'a>(
         .ok_or_else(|| WireError::BadRequest(format!("news_id must be a positive integer, found `{raw_id}`")))?;
     let not_found = || WireError::NotFound(format!("there is no item {news_id} for this subscriber"));
     let story = state.store.story(news_id).await?.ok_or_else(not_found)?;
-    let visible = story.status == StoryStatus::Published || (story.status.is_gone() && story.published_at.is_some());
-    if !visible {
-        return Err(not_found());
-    }
     let editions = state.store.editions().await?;
     let mut mapper = Mapper::new(state, editions);
-    let Some((edition, trail)) = mapper.place(&story).await? else { return Err(not_found()) };
-    let path = trail.last().map(|s| s.path.as_str()).unwrap_or_default();
-    if !sub.allows(&edition.lang, path) {
+    let access = Access::of(&state.store, sub.clone()).await?;
+    if !mapper.allows(&access, &story).await? {
         return Err(not_found());
     }
     Ok((story, mapper))
@@ -396,11 +431,61 @@ pub(crate) struct Mapper<'a> {
     sections: HashMap<i64, Vec<Section>>,
     /// Corrections read ahead for a page of stories ([`Mapper::read_corrections`]).
     corrections: HashMap<i64, Vec<String>>,
+    /// Embargoes of released scheduled stories, read ahead or set ([`Mapper::read_embargoes`]).
+    embargoes: HashMap<i64, Option<DateTime<Utc>>>,
 }
 
 impl<'a> Mapper<'a> {
     pub(crate) fn new(state: &'a AppState, editions: Vec<Edition>) -> Mapper<'a> {
-        Mapper { state, editions, sections: HashMap::new(), corrections: HashMap::new() }
+        Mapper { state, editions, sections: HashMap::new(), corrections: HashMap::new(), embargoes: HashMap::new() }
+    }
+
+    /// Reads the embargoes of the scheduled ones of `stories` in one query
+    /// (`None` for those not released to the wire).
+    pub(crate) async fn read_embargoes(&mut self, stories: &[Story]) -> Result<(), StoreError> {
+        let ids: Vec<i64> = stories.iter().filter(|s| s.status == StoryStatus::Scheduled).map(|s| s.news_id).collect();
+        for id in &ids {
+            self.embargoes.insert(*id, None);
+        }
+        for r in self.state.store.wire_releases(&ids).await? {
+            self.embargoes.insert(r.news_id, Some(r.embargo_until));
+        }
+        Ok(())
+    }
+
+    /// Maps story `news_id`, when scheduled, as released with this embargo
+    /// (a webhook event shows the story as it was at its change).
+    pub(crate) fn set_embargo(&mut self, news_id: i64, until: DateTime<Utc>) {
+        self.embargoes.insert(news_id, Some(until));
+    }
+
+    /// The embargo of a scheduled story released to the wire (`None`: not released).
+    async fn embargo(&mut self, story: &Story) -> Result<Option<DateTime<Utc>>, StoreError> {
+        if story.status != StoryStatus::Scheduled {
+            return Ok(None);
+        }
+        if !self.embargoes.contains_key(&story.news_id) {
+            self.read_embargoes(std::slice::from_ref(story)).await?;
+        }
+        Ok(self.embargoes.get(&story.news_id).copied().flatten())
+    }
+
+    /// Whether `access`'s subscriber may have `story` from the wire now:
+    /// public now, or public once and taken down since (so subscribers see the
+    /// retraction), or scheduled and released (embargoed copy); in an edition,
+    /// section and product of theirs.
+    pub(crate) async fn allows(&mut self, access: &Access, story: &Story) -> Result<bool, StoreError> {
+        let on_wire = match story.status {
+            StoryStatus::Published => true,
+            StoryStatus::Scheduled => self.embargo(story).await?.is_some(),
+            s => s.is_gone() && story.published_at.is_some(),
+        };
+        if !on_wire {
+            return Ok(false);
+        }
+        let Some((edition, trail)) = self.place(story).await? else { return Ok(false) };
+        let path = trail.last().map(|s| s.path.as_str()).unwrap_or_default();
+        Ok(access.allows(story, &edition.lang, path))
     }
 
     /// Reads the corrections of `stories` in one query, for [`Mapper::item`]
@@ -446,12 +531,21 @@ impl<'a> Mapper<'a> {
                 usage_terms: &wire.usage_terms,
             },
         );
+        if let Some(until) = self.embargo(story).await? {
+            // Embargoed copy: usable by the subscriber, not before its time.
+            item.embargoed = Some(ninjs::time(until));
+            item.pubstatus = "usable";
+        }
         if item.representationtype == "full" {
             let notes = match self.corrections.get(&story.news_id) {
                 Some(notes) => notes.clone(),
                 None => self.state.store.corrections(story.news_id).await?.into_iter().map(|c| c.note).collect(),
             };
             ninjs::add_corrections(&mut item, notes.iter().map(String::as_str));
+        }
+        // A story fetched from another agency's item says where it came from.
+        if let Some(source) = self.state.store.story_source(story.news_id).await? {
+            ninjs::add_provenance(&mut item, &source.source, &source.guid, source.version);
         }
         Ok(item)
     }

@@ -1,6 +1,8 @@
 //! Spike and breaking news in the back office: the "Spiked" list with
 //! Unspike, the Spike button of a draft's editor, the "Breaking" control of a
-//! published story's editor and the list of active breaking news with Clear.
+//! published story's editor and the list of active breaking news with Clear;
+//! and the "Release to wire" button of a scheduled story's editor (embargoed
+//! pre-release, [`crate::desk::embargo`]).
 
 use axum::Form;
 use axum::extract::{Path, State};
@@ -15,7 +17,7 @@ use serde::Deserialize;
 use super::{AdminError, Staff, Table, page};
 use crate::AppState;
 use crate::desk::breaking::{self, BreakingUntil};
-use crate::desk::{self, DeskError, spike};
+use crate::desk::{self, DeskError, embargo, spike};
 
 pub(super) fn routes(t: Table) -> Table {
     use Permission::*;
@@ -25,6 +27,7 @@ pub(super) fn routes(t: Table) -> Table {
         .get("/admin/breaking", Publish, breaking_list)
         .post("/admin/stories/{id}/breaking", Publish, mark_breaking)
         .post("/admin/stories/{id}/breaking/clear", Publish, clear_breaking)
+        .post("/admin/stories/{id}/release", Publish, release_story)
 }
 
 /// The choices of the editor's "Breaking" control, in minutes.
@@ -77,7 +80,18 @@ pub(super) async fn editor_flags(
     } else {
         None
     };
+    let release = if story.status == StoryStatus::Scheduled && staff.can(Permission::Publish) {
+        let released = embargo::release_of(state, story.news_id).await?;
+        Some(minijinja::context! {
+            until => extras.scheduled_at.map(|t| dates::format_long(t, tz)),
+            released => released.as_ref().map(|r| dates::format_long(r.released_at, tz)),
+            by => released.map(|r| r.actor),
+        })
+    } else {
+        None
+    };
     Ok(minijinja::context! {
+        release => release,
         spiked => spiked,
         can_spike => may_spike && never_published && extras.spiked_at.is_none(),
         can_unspike => may_spike && extras.spiked_at.is_some(),
@@ -151,6 +165,23 @@ async fn unspike_story(
     let id = parse_id(&id)?;
     match spike::unspike(&state, &staff.actor(), id, Utc::now()).await {
         Ok(()) => Ok(Redirect::to(&format!("/admin/stories/{id}/edit?saved=unspiked")).into_response()),
+        Err(e) => refused(&state, &staff, e),
+    }
+}
+
+// ----- embargoed pre-release -----
+
+async fn release_story(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, AdminError> {
+    let id = parse_id(&id)?;
+    match embargo::release(&state, &staff.actor(), id, Utc::now()).await {
+        Ok(changed) => {
+            changed.drop_pages(&state).await?;
+            Ok(Redirect::to(&format!("/admin/stories/{id}/edit?saved=released")).into_response())
+        }
         Err(e) => refused(&state, &staff, e),
     }
 }

@@ -621,6 +621,9 @@ async fn edit(
         "unspiked" => "The story was unspiked: it is back on its desk and in the lists.".to_string(),
         "breaking" => "The story is breaking news: the banner shows on every page of its edition.".to_string(),
         "breaking_cleared" => "The breaking-news banner was cleared.".to_string(),
+        "released" => "The story was released to the wire: subscribers that take embargoed copy have it now, \
+                       with its embargo; readers see nothing of it until its time."
+            .to_string(),
         other => match other.parse::<Action>() {
             Ok(a) => format!("Done: {}.", a.label()),
             Err(_) => "Saved.".to_string(),

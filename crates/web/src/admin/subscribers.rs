@@ -1,6 +1,8 @@
 //! Wire subscribers in the back office: create them with an API key (shown
 //! once), new keys, webhooks (the signing secret shown once), revoke, and the
-//! delivery log. The same as `newsdesk subscriber ...` on the command line.
+//! delivery log; what each may take (its product, and whether it takes
+//! embargoed copy); and the products themselves. The same as
+//! `newsdesk subscriber ...` on the command line.
 
 use axum::Form;
 use axum::extract::{Path, State};
@@ -8,11 +10,12 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use newsdesk_domain::dates;
 use newsdesk_domain::roles::Permission;
-use newsdesk_storage::{NewSubscriber, StoreError, Subscriber};
+use newsdesk_storage::{NewSubscriber, Product, StoreError, Subscriber};
 use serde::Deserialize;
 
 use super::{AdminError, Staff, Table, page};
 use crate::AppState;
+use crate::wire::access::{self, FiltersInput};
 
 pub(super) fn routes(t: Table) -> Table {
     use Permission::ManageSubscribers as M;
@@ -22,6 +25,9 @@ pub(super) fn routes(t: Table) -> Table {
         .post("/admin/subscribers/{id}/webhooks", M, add_webhook)
         .post("/admin/subscribers/{id}/revoke", M, revoke)
         .get("/admin/subscribers/{id}/deliveries", M, deliveries)
+        .post("/admin/subscribers/{id}/access", M, set_access)
+        .post("/admin/wire-products", M, create_product)
+        .post("/admin/wire-products/{id}", M, update_product)
 }
 
 /// A secret to show once on the page.
@@ -38,6 +44,7 @@ async fn render(
     shown: Option<Shown<'_>>,
 ) -> Result<Response, AdminError> {
     let tz = state.default_edition().map(|e| e.time_zone).unwrap_or(chrono_tz::UTC);
+    let products = state.store.products().await?;
     let mut rows = Vec::new();
     for s in state.store.subscribers().await? {
         let keys: Vec<_> = state
@@ -65,9 +72,22 @@ async fn render(
             id => s.id, name => s.name, active => s.active, rate_limit => s.rate_limit,
             sections => if s.sections.is_empty() { "all".to_string() } else { s.sections.join(", ") },
             editions => if s.editions.is_empty() { "all".to_string() } else { s.editions.join(", ") },
-            keys => keys, webhooks => hooks,
+            keys => keys, webhooks => hooks, embargo => s.embargo, product_id => s.product_id,
+            product => s.product_id.and_then(|id| products.iter().find(|p| p.id == id)).map(|p| p.name.clone()),
         });
     }
+    let products: Vec<_> = products
+        .iter()
+        .map(|p| {
+            let f = &p.filters;
+            minijinja::context! {
+                id => p.id, name => p.name, summary => access::describe(f),
+                editions => f.editions.join(", "), sections => f.sections.join(", "),
+                subjects => f.subjects.join(", "), genres => f.genres.join(", "),
+                min_urgency => f.min_urgency.map(|u| u.to_string()).unwrap_or_default(),
+            }
+        })
+        .collect();
     let mut sections = Vec::new();
     for e in state.editions.load().iter() {
         sections.extend(state.store.sections(e.id).await?.into_iter().map(|s| s.path));
@@ -80,7 +100,7 @@ async fn render(
         "admin/subscribers.html",
         "Subscribers",
         minijinja::context! {
-            rows => rows, sections => sections, error => error,
+            rows => rows, sections => sections, error => error, products => products,
             shown => shown.map(|s| minijinja::context! { what => s.what, value => s.value }),
         },
     )?;
@@ -128,9 +148,148 @@ async fn create(State(state): State<AppState>, staff: Staff, body: String) -> Re
         Err(StoreError::Conflict { .. }) => return bad(format!("A subscriber named “{name}” exists already.")).await,
         Err(e) => return Err(e.into()),
     };
+    let (product_id, embargo) = match access_of(&state, &fields).await? {
+        Ok(a) => a,
+        Err(m) => return bad(m).await,
+    };
+    if product_id.is_some() || embargo {
+        let detail = access_detail(&state, product_id, embargo).await?;
+        state
+            .store
+            .set_subscriber_access(
+                s.id,
+                product_id,
+                embargo,
+                &staff.audit("subscriber.access", "subscriber", s.id, detail),
+            )
+            .await?;
+    }
     let (key, _) =
         state.store.create_api_key(s.id, &staff.audit("subscriber.key", "subscriber", s.id, &s.name)).await?;
     render(&state, &staff, StatusCode::OK, None, Some(Shown { what: "API key", value: key })).await
+}
+
+/// The access a form asks for: `product` (a product id, empty: none) and `embargo` (a checkbox).
+async fn access_of(
+    state: &AppState,
+    fields: &[(String, String)],
+) -> Result<Result<(Option<i64>, bool), String>, AdminError> {
+    let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string());
+    let embargo = get("embargo").is_some_and(|v| v == "on" || v == "1" || v == "true");
+    let product_id = match get("product").as_deref() {
+        None | Some("") => None,
+        Some(p) => match p.parse::<i64>() {
+            Ok(id) if state.store.product(id).await?.is_some() => Some(id),
+            _ => return Ok(Err(format!("There is no product “{p}”."))),
+        },
+    };
+    Ok(Ok((product_id, embargo)))
+}
+
+/// The audit detail of an access setting.
+async fn access_detail(state: &AppState, product_id: Option<i64>, embargo: bool) -> Result<String, AdminError> {
+    let product = match product_id {
+        Some(id) => state.store.product(id).await?.map_or_else(|| id.to_string(), |p| p.name),
+        None => "none (full access)".into(),
+    };
+    Ok(format!("product: {product}; embargoed copy: {}", if embargo { "yes" } else { "no" }))
+}
+
+/// The form of a subscriber's row: `product` and `embargo`.
+async fn set_access(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    body: String,
+) -> Result<Response, AdminError> {
+    let s = subscriber_of(&state, &id).await?;
+    let fields: Vec<(String, String)> = serde_urlencoded::from_str(&body)
+        .map_err(|e| AdminError::BadRequest(format!("the form could not be read: {e}")))?;
+    let (product_id, embargo) = match access_of(&state, &fields).await? {
+        Ok(a) => a,
+        Err(m) => return render(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, Some(m), None).await,
+    };
+    let detail = access_detail(&state, product_id, embargo).await?;
+    state
+        .store
+        .set_subscriber_access(s.id, product_id, embargo, &staff.audit("subscriber.access", "subscriber", s.id, detail))
+        .await?;
+    Ok(Redirect::to("/admin/subscribers").into_response())
+}
+
+/// The product form: `name`, `editions`, `sections`, `subjects`, `min_urgency`, `genres`.
+#[derive(Debug, Deserialize)]
+pub(super) struct ProductForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    editions: String,
+    #[serde(default)]
+    sections: String,
+    #[serde(default)]
+    subjects: String,
+    #[serde(default)]
+    min_urgency: String,
+    #[serde(default)]
+    genres: String,
+}
+
+async fn save_product(
+    state: &AppState,
+    staff: &Staff,
+    id: Option<i64>,
+    form: ProductForm,
+) -> Result<Response, AdminError> {
+    let bad = |m: String| render(state, staff, StatusCode::UNPROCESSABLE_ENTITY, Some(m), None);
+    let name = form.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 80 || name.chars().any(char::is_control) {
+        return bad("A product name must be 1 to 80 characters of text.".into()).await;
+    }
+    let input = FiltersInput {
+        editions: form.editions,
+        sections: form.sections,
+        subjects: form.subjects,
+        min_urgency: form.min_urgency,
+        genres: form.genres,
+    };
+    let filters = match access::check_filters(&state.store, &input).await? {
+        Ok(f) => f,
+        Err(errors) => return bad(errors.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join(" ")).await,
+    };
+    let action = if id.is_some() { "product.update" } else { "product.create" };
+    let audit = staff.audit(
+        action,
+        "product",
+        id.map(|i| i.to_string()).unwrap_or_default(),
+        format!("{name}: {}", access::describe(&filters)),
+    );
+    let saved: Result<Product, StoreError> = state.store.save_product(id, &name, &filters, &audit).await;
+    match saved {
+        Ok(_) => Ok(Redirect::to("/admin/subscribers").into_response()),
+        Err(StoreError::Conflict { .. }) => bad(format!("A product named “{name}” exists already.")).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn create_product(
+    State(state): State<AppState>,
+    staff: Staff,
+    Form(form): Form<ProductForm>,
+) -> Result<Response, AdminError> {
+    save_product(&state, &staff, None, form).await
+}
+
+async fn update_product(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    Form(form): Form<ProductForm>,
+) -> Result<Response, AdminError> {
+    let id = id.parse::<i64>().map_err(|_| AdminError::NotFound)?;
+    if state.store.product(id).await?.is_none() {
+        return Err(AdminError::NotFound);
+    }
+    save_product(&state, &staff, Some(id), form).await
 }
 
 async fn subscriber_of(state: &AppState, id: &str) -> Result<Subscriber, AdminError> {

@@ -1,5 +1,6 @@
-//! Spike and breaking news through the write API, with the same commands as
-//! the back office ([`crate::desk::spike`], [`crate::desk::breaking`]).
+//! Spike, breaking news and the release of a scheduled story to the wire
+//! through the write API, with the same commands as the back office
+//! ([`crate::desk::spike`], [`crate::desk::breaking`], [`crate::desk::embargo`]).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -17,7 +18,7 @@ use super::write::json_body;
 use super::{ApiError, ApiUser, ErrorBody};
 use crate::AppState;
 use crate::desk::breaking::{self, BreakingUntil};
-use crate::desk::spike;
+use crate::desk::{embargo, spike};
 
 /// Whether a story is spiked.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -59,6 +60,19 @@ pub struct Breaking {
     /// When the banner goes.
     #[schema(format = DateTime)]
     pub expires_at: String,
+}
+
+/// A scheduled story released to the wire ahead of its time.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WireRelease {
+    /// News ID.
+    pub news_id: i64,
+    /// When it was released (ISO 8601 in the edition's time zone).
+    #[schema(format = DateTime)]
+    pub released_at: String,
+    /// Its embargo: when it is published (ISO 8601 in the edition's time zone).
+    #[schema(format = DateTime)]
+    pub embargoed_until: String,
 }
 
 fn no_store<T: Serialize>(body: T) -> Response {
@@ -207,4 +221,45 @@ pub(super) async fn clear_breaking(
     let id = news_id_of(path)?;
     breaking::clear(&state, &user.0, id).await?;
     Ok((StatusCode::NO_CONTENT, [(header::CACHE_CONTROL, "no-store")]).into_response())
+}
+
+/// Releases a scheduled story to the wire before its time (editors):
+/// subscribers that take embargoed copy get it now (pull and webhooks), with
+/// `embargoed` set to its scheduled time; every public page, feed, sitemap,
+/// search and API shows nothing of it until the scheduler publishes it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/stories/{id}/release",
+    tag = "write",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "News ID", minimum = 1, example = 84427)),
+    responses(
+        (status = 200, description = "The story is released to the wire", body = WireRelease),
+        (status = 400, description = "The path is malformed", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "The role may not publish, or the story is outside the editor's sections",
+            body = ErrorBody),
+        (status = 404, description = "No such story", body = ErrorBody),
+        (status = 409, description = "The story is not scheduled, is spiked, or is released already",
+            body = ErrorBody),
+    )
+)]
+pub(super) async fn release_story(
+    State(state): State<AppState>,
+    user: ApiUser,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let id = news_id_of(path)?;
+    let changed = embargo::release(&state, &user.0, id, Utc::now()).await?;
+    changed.drop_pages(&state).await?;
+    let release = embargo::release_of(&state, id)
+        .await?
+        .ok_or_else(|| crate::desk::DeskError::conflict(format!("Story {id} left the schedule meanwhile.")))?;
+    let (story, _) = crate::desk::load(&state, id).await?;
+    let tz = crate::desk::edition_of(&state, story.edition_id)?.time_zone;
+    Ok(no_store(WireRelease {
+        news_id: id,
+        released_at: dates::iso8601(release.released_at, tz),
+        embargoed_until: dates::iso8601(release.embargo_until, tz),
+    }))
 }

@@ -84,6 +84,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(flags::spike_story))
         .routes(routes!(flags::unspike_story))
         .routes(routes!(flags::mark_breaking, flags::clear_breaking))
+        .routes(routes!(flags::release_story))
         .routes(routes!(live::add_update))
         .routes(routes!(live::edit_update, live::delete_update))
         .routes(routes!(read::sections))

@@ -13,6 +13,7 @@ pub mod agency;
 pub mod boards;
 pub mod breaking;
 mod comments;
+pub mod embargo;
 pub mod fetch;
 pub mod fronts;
 pub mod live;
