@@ -498,6 +498,20 @@ impl Store {
         now: DateTime<Utc>,
         audit: &AuditEntry,
     ) -> Result<StoryPlace> {
+        self.place_story_by(news_id, desk_id, stage_id, Some(by), now, audit).await
+    }
+
+    /// [`Store::place_story`], moved by user `by` or (`None`) by the
+    /// newsroom itself (routing's automatic fetches).
+    pub async fn place_story_by(
+        &self,
+        news_id: i64,
+        desk_id: i64,
+        stage_id: Option<i64>,
+        by: Option<i64>,
+        now: DateTime<Utc>,
+        audit: &AuditEntry,
+    ) -> Result<StoryPlace> {
         let mut tx = self.begin_write().await?;
         let desk = desk_name_in(&mut tx, desk_id)
             .await?

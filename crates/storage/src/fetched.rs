@@ -40,6 +40,8 @@ pub struct IngestRow {
     pub updated_at: DateTime<Utc>,
     /// How many stories were made from it.
     pub stories: i64,
+    /// The desk routing sent it to, if any (id, name).
+    pub desk: Option<(i64, String)>,
 }
 
 /// What the ingest list shows.
@@ -49,6 +51,8 @@ pub struct IngestFilter {
     pub source: Option<String>,
     /// Only items not fetched into a story yet.
     pub unfetched: bool,
+    /// Only items routed to this desk.
+    pub desk_id: Option<i64>,
 }
 
 /// A source as the ingest list's filter shows it.
@@ -112,6 +116,10 @@ fn ingest_row(r: &AnyRow) -> Result<IngestRow> {
         embargoed: r.try_get::<Option<i64>, _>("embargoed")?.map(at),
         updated_at: at(r.try_get("updated_at")?),
         stories: r.try_get("stories")?,
+        desk: match r.try_get::<Option<i64>, _>("route_desk_id")? {
+            Some(id) => Some((id, r.try_get::<Option<String>, _>("route_desk_name")?.unwrap_or_default())),
+            None => None,
+        },
     })
 }
 
@@ -139,11 +147,16 @@ impl Store {
         let mut sql = String::from(
             "SELECT i.source, i.guid, i.version, i.kind, i.urgency, i.headline, i.slugline, i.language, \
              i.pub_status, i.embargoed, i.updated_at, \
-             (SELECT COUNT(*) FROM story_sources ss WHERE ss.source = i.source AND ss.guid = i.guid) AS stories \
-             FROM ingested_items i WHERE 1 = 1",
+             (SELECT COUNT(*) FROM story_sources ss WHERE ss.source = i.source AND ss.guid = i.guid) AS stories, \
+             rt.desk_id AS route_desk_id, d.name AS route_desk_name \
+             FROM ingested_items i LEFT JOIN ingest_routes rt ON rt.source = i.source AND rt.guid = i.guid \
+             LEFT JOIN desks d ON d.id = rt.desk_id WHERE 1 = 1",
         );
         if let Some(s) = &f.source {
             sql += &format!(" AND i.source = {}", args.push(s.clone()));
+        }
+        if let Some(d) = f.desk_id {
+            sql += &format!(" AND rt.desk_id = {}", args.push(d));
         }
         if f.unfetched {
             sql += " AND NOT EXISTS (SELECT 1 FROM story_sources ss WHERE ss.source = i.source AND ss.guid = i.guid)";

@@ -200,16 +200,23 @@ async fn put(conn: &mut AnyConnection, source: &str, item: &IncomingItem) -> Res
 impl Store {
     /// Stores the items of one file from `source`, in one transaction: a new
     /// guid is added, a newer version replaces the row (keeping the version
-    /// it replaced), the same or an older version changes nothing. Returns
-    /// what happened to each item, in order.
+    /// it replaced), the same or an older version changes nothing. A new
+    /// guid is routed to a desk by the first matching routing rule (see
+    /// [`crate::RoutingRule`]). Returns what happened to each item, in order.
     pub async fn ingest_items(&self, source: &str, items: &[IncomingItem]) -> Result<Vec<IngestOutcome>> {
         if source.trim().is_empty() {
             return Err(StoreError::Invalid("the source name must not be empty".into()));
         }
         let mut tx = self.begin_write().await?;
+        let rules = crate::routing::rules_for_batch(&mut tx).await?;
         let mut outcomes = Vec::with_capacity(items.len());
         for item in items {
-            outcomes.push(put(&mut tx, source, item).await?);
+            let outcome = put(&mut tx, source, item).await?;
+            // Only a guid seen for the first time is routed; its later versions keep the route.
+            if outcome == IngestOutcome::Created {
+                crate::routing::route_in(&mut tx, &rules, source, item).await?;
+            }
+            outcomes.push(outcome);
         }
         tx.commit().await?;
         Ok(outcomes)

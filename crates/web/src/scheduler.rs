@@ -67,6 +67,10 @@ pub async fn run(state: AppState) {
                 e.warn("purging spiked stories failed; retrying");
             }
         }
+        // Drafts that routing rules ask for, of items stored by any ingest path.
+        if let Err(e) = crate::desk::routing::auto_fetch_now(&state).await {
+            tracing::warn!(error = %e, "automatic fetches of routed items failed; retrying");
+        }
         if let Err(e) = publish_due_now(&state, &node).await {
             metrics::counter!("newsdesk_scheduler_runs_total", "outcome" => "failed").increment(1);
             e.warn("the scheduler failed; retrying");

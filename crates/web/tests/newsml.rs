@@ -375,3 +375,69 @@ backend_test! {
         assert_eq!(error_code(&a), "rate_limited");
     }
 }
+
+/// Validates a ninjs document with Python `jsonschema` (Draft 2020-12)
+/// against the shipped ninjs 2.2 schema; fails when either is missing.
+fn check_ninjs(doc: &Value) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let shared = std::env::var_os("SHARED").map_or_else(|| root.join("../shared"), |s| root.join(s));
+    let schema = shared.join("schemas/ninjs/ninjs-schema_2.2.json");
+    assert!(schema.is_file(), "the ninjs schema is missing at {} (set SHARED)", schema.display());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("item.json");
+    std::fs::write(&file, doc.to_string()).expect("write");
+    let script = "import json, sys\nfrom jsonschema import Draft202012Validator\n\
+                  schema = json.load(open(sys.argv[1]))\nitem = json.load(open(sys.argv[2]))\n\
+                  errors = [e.message for e in Draft202012Validator(schema).iter_errors(item)]\n\
+                  print('\\n'.join(errors))\nsys.exit(1 if errors else 0)\n";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&schema)
+        .arg(&file)
+        .output()
+        .expect("python3 (with jsonschema) checks ninjs");
+    assert!(
+        out.status.success(),
+        "not valid ninjs 2.2 (or python3 jsonschema is missing): {}{}\n{doc}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+backend_test! {
+    async fn a_story_fetched_from_a_wire_item_carries_its_provenance(db) {
+        let validator = Validator::new();
+        let app = TestApp::new(db).await;
+        let listing = include_bytes!("../../newsdesk/tests/fixtures/ingest/iptc/LISTING_1_A_NewsML-G2_News_Item.xml");
+        let item = newsdesk_domain::ingest::parse(listing).expect("parses").items.remove(0).expect("item");
+        app.db.store.ingest_items("acme-wire", std::slice::from_ref(&item)).await.expect("ingest");
+        let stored = app.db.store.ingested_item("acme-wire", &item.guid).await.expect("read").expect("stored");
+        let id = app.add_story(&["World"], "Fed to halt QE", 5).await;
+        app.db.store.record_story_source(id, &stored, None).await.expect("provenance");
+        let k = key(&app, "Provenance", &[], 100).await;
+
+        let a = get(&app, &format!("/api/ninjs/v2/items/{id}"), &k).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        let json: Value = serde_json::from_str(&a.body).expect("json");
+        check_ninjs(&json);
+        assert_eq!(
+            json["infosources"],
+            serde_json::json!([{"name": "acme-wire", "role": ninjs::CONTENT_SOURCE_ROLE, "literal": "acme-wire"}])
+        );
+        let altids = json["altids"].as_array().expect("altids");
+        assert!(altids.contains(&serde_json::json!({"role": "sourceguid", "value": item.guid})), "{altids:?}");
+        assert!(altids.contains(&serde_json::json!({"role": "sourceversion", "value": item.version.to_string()})), "{altids:?}");
+
+        let a = get(&app, &format!("/api/newsml-g2/items/{id}"), &k).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        validator.check("provenance", &a.body);
+        assert!(a.body.contains("<infoSource role=\"cpprole:contentSource\" literal=\"acme-wire\">"), "{}", a.body);
+        assert!(a.body.contains(&format!("<altId type=\"ndaltid:sourceguid\">{}</altId>", item.guid)), "{}", a.body);
+        assert!(a.body.contains("<scheme alias=\"ndaltid\""), "{}", a.body);
+        // A story of our own names no other source.
+        let own = get(&app, "/api/newsml-g2/items/84427", &k).await;
+        assert!(!own.body.contains("infoSource") && !own.body.contains("ndaltid"), "{}", own.body);
+        let page = get(&app, "/api/newsml-g2/items?limit=100", &k).await;
+        validator.check("provenance-page", &page.body);
+    }
+}

@@ -67,6 +67,7 @@ fn urgency_label(u: Option<u8>) -> Option<minijinja::Value> {
 struct ListQuery {
     source: Option<String>,
     unfetched: Option<String>,
+    desk: Option<String>,
     page: Option<String>,
 }
 
@@ -92,7 +93,15 @@ async fn list(
         return Err(AdminError::BadRequest(format!("there is no source `{}`", s.chars().take(60).collect::<String>())));
     }
     let unfetched = given(&q.unfetched) == Some("1");
-    let filter = IngestFilter { source: source.clone(), unfetched };
+    // Every desk, so each person can see what routing sent where.
+    let desks = state.store.desk_list(None).await?;
+    let desk_id = match given(&q.desk) {
+        None => None,
+        Some(d) => Some(d.parse::<i64>().ok().filter(|d| desks.iter().any(|x| x.desk.id == *d)).ok_or_else(|| {
+            AdminError::BadRequest(format!("there is no desk `{}`", d.chars().take(20).collect::<String>()))
+        })?),
+    };
+    let filter = IngestFilter { source: source.clone(), unfetched, desk_id };
     let mut rows = state.store.ingest_list(&filter, (page_no - 1) * PAGE, PAGE + 1).await?;
     let more = rows.len() as i64 > PAGE;
     rows.truncate(PAGE as usize);
@@ -116,6 +125,7 @@ async fn list(
                 embargoed => r.embargoed.filter(|t| *t > now).map(|t| dates::format_long(t, tz)),
                 arrived => dates::format_long(r.updated_at, tz),
                 stories => r.stories,
+                desk => r.desk.as_ref().map(|(_, name)| name.clone()),
             }
         })
         .collect();
@@ -126,6 +136,9 @@ async fn list(
         }
         if unfetched {
             fields.push(("unfetched", "1".into()));
+        }
+        if let Some(d) = desk_id {
+            fields.push(("desk", d.to_string()));
         }
         fields.push(("page", page.to_string()));
         format!("/admin/ingest?{}", serde_urlencoded::to_string(&fields).unwrap_or_default())
@@ -144,6 +157,11 @@ async fn list(
                 selected => source.as_deref() == Some(s.name.as_str()),
             }).collect::<Vec<_>>(),
             unfetched => unfetched,
+            desks => desks.iter().map(|d| minijinja::context! {
+                id => d.desk.id,
+                name => d.desk.name,
+                selected => desk_id == Some(d.desk.id),
+            }).collect::<Vec<_>>(),
             page => page_no,
             prev => (page_no > 1).then(|| link(page_no - 1)),
             next => more.then(|| link(page_no + 1)),
@@ -188,6 +206,7 @@ async fn item_page(
     }
     let desks = boards::desks_of(state, &staff.actor()).await.map_err(AdminError::from)?;
     let stories = state.store.stories_from_item(&item.source, &item.guid).await?;
+    let route = state.store.ingest_route(&item.source, &item.guid).await?;
     let subjects: Vec<serde_json::Value> = serde_json::from_str(&item.subjects).unwrap_or_default();
     let keywords: Vec<String> = serde_json::from_str(&item.keywords).unwrap_or_default();
     let dir = chosen.as_ref().map_or("auto", |e| e.direction.as_str());
@@ -228,6 +247,14 @@ async fn item_page(
                 fetchable => item.pub_status == "usable",
             },
             error => error,
+            route => route.map(|r| minijinja::context! {
+                desk_id => r.desk_id,
+                desk => r.desk_name,
+                routed => dates::format_long(r.routed_at, tz),
+                fetch => r.fetch,
+                note => r.fetch_note,
+                news_id => r.news_id,
+            }),
             chosen_edition => chosen.as_ref().map(|e| e.lang.clone()),
             section_groups => section_groups,
             editions => editions.iter().map(text_dir).collect::<Vec<_>>(),

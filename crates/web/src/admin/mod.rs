@@ -18,6 +18,7 @@ mod locks;
 mod media;
 mod newsroom_search;
 mod page;
+mod routing;
 mod stories;
 mod subscribers;
 mod taxonomy;
@@ -288,6 +289,7 @@ fn table() -> Table {
     let t = locks::routes(t);
     let t = live::routes(t);
     let t = desks::routes(t);
+    let t = routing::routes(t);
     let t = fronts::routes(t);
     let t = subscribers::routes(t);
     let t = taxonomy::routes(t);

@@ -28,6 +28,7 @@ fn nav(staff: &Staff) -> Vec<NavLink> {
         ("Search", "/admin/search", Permission::WriteStories),
         ("Ingest", "/admin/ingest", Permission::WriteStories),
         ("Desks", "/admin/desks", Permission::WriteStories),
+        ("Routing", "/admin/routing", Permission::ManageDesks),
         ("Breaking", "/admin/breaking", Permission::Publish),
         ("Fronts", "/admin/fronts", Permission::Publish),
         ("New story", "/admin/stories/new", Permission::WriteStories),

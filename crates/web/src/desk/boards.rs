@@ -237,7 +237,7 @@ pub async fn move_story(
     }
     check_story(state, actor, news_id, Some(&to)).await?;
     let audit = actor.audit("story.desk.move", "story", news_id, "");
-    Ok(state.store.place_story(news_id, desk_id, stage_id, actor.user_id, Utc::now(), &audit).await?)
+    Ok(state.store.place_story_by(news_id, desk_id, stage_id, actor.user(), Utc::now(), &audit).await?)
 }
 
 /// Takes story `news_id` off its desk; whether it was on one.

@@ -118,7 +118,7 @@ pub async fn fetch(state: &AppState, actor: &Actor, req: FetchRequest) -> Result
         changes.agency.urgency = boards::desk(state, d).await?.default_urgency;
     }
     let news_id = create(state, actor, &req.edition, changes).await?;
-    state.store.record_story_source(news_id, &item, Some(actor.user_id)).await.map_err(|e| {
+    state.store.record_story_source(news_id, &item, actor.user()).await.map_err(|e| {
         DeskError::Internal(format!("draft {news_id} was made but its source could not be recorded: {e}"))
     })?;
     if let Some(d) = req.desk_id {

@@ -20,6 +20,7 @@ pub mod live;
 pub mod locks;
 mod media;
 pub mod spike;
+pub mod routing;
 mod stories;
 
 use newsdesk_domain::roles::{Permission, Role};
@@ -55,7 +56,22 @@ pub struct Actor {
 }
 
 impl Actor {
+/// The user id of [`Actor::system`]: no account (the audit log and the
+/// stories it makes name no user).
+pub const SYSTEM_USER_ID: i64 = 0;
+
     /// Whether the role grants `p`.
+    /// The newsroom itself acting on its own (routing's automatic fetches),
+    /// named `name` in the audit log and revisions, with an admin's reach.
+    pub fn system(name: &str) -> Actor {
+        Actor { user_id: SYSTEM_USER_ID, email: name.into(), name: name.into(), role: Role::Admin, token_id: None }
+    }
+
+    /// The acting user's id; `None` for [`Actor::system`].
+    pub fn user(&self) -> Option<i64> {
+        (self.user_id != SYSTEM_USER_ID).then_some(self.user_id)
+    }
+
     pub fn can(&self, p: Permission) -> bool {
         self.role.can(p)
     }
@@ -81,7 +97,7 @@ impl Actor {
         AuditEntry {
             at: chrono::Utc::now(),
             actor: self.email.clone(),
-            user_id: Some(self.user_id),
+            user_id: self.user(),
             action: action.into(),
             target_kind: target_kind.into(),
             target_id: target_id.to_string(),

@@ -293,7 +293,7 @@ pub async fn create(state: &AppState, actor: &Actor, edition: &Edition, c: Story
     let (input, note) = validate(state, actor, edition, None, c).await?;
     // An empty target id is the new story's News ID, filled in by the store.
     let audit = actor.audit("story.create", "story", "", &input.headline);
-    let (id, _) = state.store.save_story_checked(&input, None, &note, Some(actor.user_id), &audit, false).await?;
+    let (id, _) = state.store.save_story_checked(&input, None, &note, actor.user(), &audit, false).await?;
     Ok(id)
 }
 

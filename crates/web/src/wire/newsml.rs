@@ -99,6 +99,9 @@ fn xml_response(content_type: &'static str, xml: String) -> Response {
         .into_response()
 }
 
+/// The alias of our scheme of alternative ids (`ndaltid:sourceguid`, `ndaltid:sourceversion`).
+const ALTID_SCHEME: &str = "ndaltid";
+
 fn xml_error(e: std::io::Error) -> WireError {
     tracing::error!(error = %e, "writing a NewsML-G2 document failed");
     WireError::Internal
@@ -177,6 +180,14 @@ fn write_item<W: Write>(w: &mut Writer<W>, s: &Source<'_>, public_url: &str, roo
     ]);
     start(w, "newsItem", &attrs)?;
     empty(w, "catalogRef", &[("href", IPTC_CATALOG)])?;
+    if item.altids.iter().any(|a| a.role != "newsid") {
+        // Our own scheme of alternative ids (the source item's guid and version).
+        start(w, "catalog", &[])?;
+        start(w, "scheme", &[("alias", ALTID_SCHEME), ("uri", &format!("{public_url}/newscodes/altid/"))])?;
+        text_element(w, "name", &[("xml:lang", "en")], "Alternative identifiers of newsdesk items")?;
+        end(w, "scheme")?;
+        end(w, "catalog")?;
+    }
 
     start(w, "rightsInfo", &[])?;
     start(w, "copyrightHolder", &[("uri", public_url)])?;
@@ -245,6 +256,16 @@ fn write_item<W: Write>(w: &mut Writer<W>, s: &Source<'_>, public_url: &str, roo
         start(w, "located", &[])?;
         text_element(w, "name", &[], &agency.located)?;
         end(w, "located")?;
+    }
+    // Provenance of a story fetched from another agency's item: the agency
+    // as a content source (IPTC cpprole), the item's guid and version as altIds.
+    for source in &item.infosources {
+        start(w, "infoSource", &[("role", "cpprole:contentSource"), ("literal", &source.literal)])?;
+        text_element(w, "name", &[], &source.name)?;
+        end(w, "infoSource")?;
+    }
+    for alt in item.altids.iter().filter(|a| a.role != "newsid") {
+        text_element(w, "altId", &[("type", &format!("{ALTID_SCHEME}:{}", alt.role))], &alt.value)?;
     }
     empty(w, "language", &[("tag", &item.language)])?;
     for g in agency.genres.iter().filter_map(|g| newsdesk_domain::agency::genre(g)) {
