@@ -76,6 +76,20 @@ pub enum ImportCommand {
     /// Import a WordPress export (WXR): posts, categories, tags, authors, comments, photos found under
     /// --media-dir, and 301 redirects from the old addresses; idempotent. Prints what was skipped and why.
     Wxr(ImportWxrArgs),
+    /// Import an RSS, Atom or JSON Feed archive (a URL or a file): entries become published stories with
+    /// their dates, authors and categories, and 301 redirects from their old links; idempotent.
+    /// Prints what was skipped and why.
+    Feed(ImportFeedArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportFeedArgs {
+    /// Edition (language code) to import into; default: the default edition.
+    #[arg(long, value_name = "LANG")]
+    pub edition: Option<String>,
+    /// The feed: an http(s) URL (fetched once) or a file.
+    #[arg(value_name = "URL|FILE")]
+    pub from: String,
 }
 
 #[derive(Debug, Args)]
@@ -135,6 +149,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(ImportCommand::Wxr(args)) => {
             crate::wxr::import_wxr(&config(&cli, None)?, args.edition.as_deref(), &args.file, args.media_dir.as_deref())
                 .await
+        }
+        Command::Import(ImportCommand::Feed(args)) => {
+            crate::feed_import::import_feed(&config(&cli, None)?, args.edition.as_deref(), &args.from).await
         }
         Command::Ingest(args) => crate::ingest::ingest(&config(&cli, None)?, &args.source, &args.files).await,
         Command::Demo(args) => crate::demo::run(&config(&cli, None)?, args.stories as usize).await,

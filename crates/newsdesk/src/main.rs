@@ -5,6 +5,7 @@ mod backup;
 mod cli;
 mod config;
 mod demo;
+mod feed_import;
 mod import;
 mod ingest;
 mod search;
