@@ -707,6 +707,9 @@ impl Store {
                 .fetch_optional(self.pool())
                 .await?;
         }
+        if row.is_none() {
+            return self.crop_rendition_bytes(sha256).await;
+        }
         row.map(|r| Ok((r.try_get("mime")?, r.try_get("bytes")?))).transpose()
     }
 

@@ -147,7 +147,7 @@ pub(crate) fn details_of(r: &AnyRow) -> Result<PhotoDetails> {
     })
 }
 
-fn photo_of(r: &AnyRow) -> Result<Photo> {
+pub(crate) fn photo_of(r: &AnyRow) -> Result<Photo> {
     Ok(Photo {
         id: r.try_get("photo_id")?,
         sha256: r.try_get("sha256")?,

@@ -1,0 +1,278 @@
+//! Focal points, hand-set crops and crop renditions of photos (migration 32).
+//!
+//! A photo's framing is its focal point plus the crops an editor set by hand;
+//! each ratio's crop renditions are made from it ([`newsdesk_domain::crop`]).
+//! Crop renditions are content-addressed like the others and served from
+//! `/media/{sha256}.{ext}` ([`Store::photo_bytes`]).
+
+use std::collections::HashMap;
+
+use newsdesk_domain::crop::{Focus, Ratio, Rect};
+use newsdesk_domain::{NewsId, Photo};
+use sqlx::Row;
+
+use crate::accounts::audit_in;
+use crate::content::{now, record_change};
+use crate::media::{PHOTO_COLUMNS, photo_of};
+use crate::sql::placeholders;
+use crate::{AuditEntry, NewRendition, Result, Store, StoreError};
+
+/// Where a photo's subject is and the crops set by hand.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Framing {
+    /// The focal point (the centre when nobody set it).
+    pub focus: Focus,
+    /// Crops set by hand, at most one per ratio; the other ratios are cropped around the focal point.
+    pub crops: Vec<(Ratio, Rect)>,
+}
+
+impl Framing {
+    /// The crop of `ratio` in a `width`×`height` picture: the one set by hand, else the one around the focal point.
+    pub fn crop(&self, ratio: Ratio, width: u32, height: u32) -> Rect {
+        self.crops
+            .iter()
+            .find(|(r, _)| *r == ratio)
+            .map(|(_, c)| *c)
+            .unwrap_or_else(|| Rect::around(width, height, ratio, self.focus))
+    }
+
+    /// The crop set by hand for `ratio`, if any.
+    pub fn manual(&self, ratio: Ratio) -> Option<Rect> {
+        self.crops.iter().find(|(r, _)| *r == ratio).map(|(_, c)| *c)
+    }
+}
+
+/// A resized copy of one crop of a photo.
+#[derive(Debug, Clone)]
+pub struct NewCropRendition {
+    /// The crop's ratio.
+    pub ratio: Ratio,
+    /// The encoded image.
+    pub rendition: NewRendition,
+}
+
+/// A stored crop rendition, without its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CropRendition {
+    /// Photo it was made from.
+    pub photo_id: i64,
+    /// The crop's ratio.
+    pub ratio: Ratio,
+    /// Hex SHA-256 of the bytes: its content address.
+    pub sha256: String,
+    /// `image/webp` or `image/jpeg`.
+    pub mime: String,
+    /// Width in pixels.
+    pub width: i64,
+    /// Height in pixels.
+    pub height: i64,
+}
+
+impl CropRendition {
+    /// Path under `/media/`, content-addressed so it can be cached forever.
+    pub fn path(&self) -> String {
+        let ext = if self.mime == "image/webp" { "webp" } else { "jpg" };
+        format!("/media/{}.{ext}", self.sha256)
+    }
+}
+
+async fn insert_crop_renditions(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    photo_id: i64,
+    renditions: &[NewCropRendition],
+) -> Result<()> {
+    for c in renditions {
+        let r = &c.rendition;
+        sqlx::query(
+            "INSERT INTO photo_crop_renditions (photo_id, ratio, width, height, mime, sha256, bytes, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (photo_id, ratio, width, mime) DO NOTHING",
+        )
+        .bind(photo_id)
+        .bind(c.ratio.key())
+        .bind(r.width)
+        .bind(r.height)
+        .bind(&r.mime)
+        .bind(&r.sha256)
+        .bind(r.bytes.clone())
+        .bind(now())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Marks every story showing photo `photo_id` changed (their cached pages go
+/// on every node); returns them as (News ID, edition).
+async fn photo_changed(tx: &mut sqlx::Transaction<'static, sqlx::Any>, photo_id: i64) -> Result<Vec<(NewsId, i64)>> {
+    let rows = sqlx::query("SELECT news_id, edition_id FROM stories WHERE photo_id = $1 ORDER BY news_id")
+        .bind(photo_id)
+        .fetch_all(&mut **tx)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for s in &rows {
+        let (news_id, edition_id): (i64, i64) = (s.try_get("news_id")?, s.try_get("edition_id")?);
+        record_change(&mut **tx, news_id, edition_id).await?;
+        out.push((news_id, edition_id));
+    }
+    Ok(out)
+}
+
+impl Store {
+    /// The framing of photo `photo_id`: the centre and no hand-set crop unless an editor set them.
+    pub async fn photo_framing(&self, photo_id: i64) -> Result<Framing> {
+        let focus = sqlx::query("SELECT focus_x, focus_y FROM photo_focus WHERE photo_id = $1")
+            .bind(photo_id)
+            .fetch_optional(self.pool())
+            .await?
+            .map(|r| Ok::<_, StoreError>(Focus::from_units(r.try_get("focus_x")?, r.try_get("focus_y")?)))
+            .transpose()?
+            .unwrap_or_default();
+        let rows = sqlx::query("SELECT ratio, x, y, width, height FROM photo_crops WHERE photo_id = $1 ORDER BY ratio")
+            .bind(photo_id)
+            .fetch_all(self.pool())
+            .await?;
+        let mut crops = Vec::new();
+        for r in &rows {
+            let key: String = r.try_get("ratio")?;
+            let ratio = Ratio::parse(&key).ok_or_else(|| StoreError::Invalid(format!("unknown crop ratio {key}")))?;
+            let side = |name: &str| -> Result<u32> {
+                let v: i64 = r.try_get(name)?;
+                u32::try_from(v).map_err(|_| StoreError::Invalid(format!("crop {name} {v} out of range")))
+            };
+            crops.push((ratio, Rect { x: side("x")?, y: side("y")?, width: side("width")?, height: side("height")? }));
+        }
+        crops.sort_by_key(|(r, _)| *r);
+        Ok(Framing { focus, crops })
+    }
+
+    /// Gives photo `photo_id` a new framing and the crop renditions made from
+    /// it (the old ones are replaced), marks the stories showing it changed
+    /// and writes `audit`, in one transaction. Returns those stories as
+    /// (News ID, edition); `None` if there is no such photo.
+    pub async fn set_photo_framing(
+        &self,
+        photo_id: i64,
+        framing: &Framing,
+        renditions: &[NewCropRendition],
+        audit: &AuditEntry,
+    ) -> Result<Option<Vec<(NewsId, i64)>>> {
+        let mut tx = self.begin_write().await?;
+        let exists = sqlx::query("SELECT id FROM photos WHERE id = $1").bind(photo_id).fetch_optional(&mut *tx).await?;
+        if exists.is_none() {
+            return Ok(None);
+        }
+        let (x, y) = framing.focus.to_units();
+        sqlx::query(
+            "INSERT INTO photo_focus (photo_id, focus_x, focus_y, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (photo_id) DO UPDATE SET focus_x = excluded.focus_x, focus_y = excluded.focus_y, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(photo_id)
+        .bind(x)
+        .bind(y)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM photo_crops WHERE photo_id = $1").bind(photo_id).execute(&mut *tx).await?;
+        for (ratio, c) in &framing.crops {
+            sqlx::query(
+                "INSERT INTO photo_crops (photo_id, ratio, x, y, width, height) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(photo_id)
+            .bind(ratio.key())
+            .bind(i64::from(c.x))
+            .bind(i64::from(c.y))
+            .bind(i64::from(c.width))
+            .bind(i64::from(c.height))
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("DELETE FROM photo_crop_renditions WHERE photo_id = $1").bind(photo_id).execute(&mut *tx).await?;
+        insert_crop_renditions(&mut tx, photo_id, renditions).await?;
+        let stories = photo_changed(&mut tx, photo_id).await?;
+        audit_in(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(Some(stories))
+    }
+
+    /// Adds crop renditions to a photo that has none yet (at upload, or by
+    /// the background job for older photos); kept once if two nodes make them,
+    /// and ignored if the photo got renditions from a new framing meanwhile.
+    /// The stories showing it are marked changed so their pages pick them up.
+    pub async fn add_crop_renditions(&self, photo_id: i64, renditions: &[NewCropRendition]) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let had = sqlx::query("SELECT 1 AS one FROM photo_crop_renditions WHERE photo_id = $1 LIMIT 1")
+            .bind(photo_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if had.is_some() {
+            return Ok(());
+        }
+        insert_crop_renditions(&mut tx, photo_id, renditions).await?;
+        photo_changed(&mut tx, photo_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The crop renditions of several photos, by photo id; each photo's by
+    /// ratio (widest ratio first), then width (narrowest first), JPEG before WebP.
+    pub async fn photo_crop_renditions_of(&self, photo_ids: &[i64]) -> Result<HashMap<i64, Vec<CropRendition>>> {
+        let mut out: HashMap<i64, Vec<CropRendition>> = HashMap::new();
+        if photo_ids.is_empty() {
+            return Ok(out);
+        }
+        let sql = format!(
+            "SELECT photo_id, ratio, sha256, mime, width, height FROM photo_crop_renditions \
+             WHERE photo_id IN ({}) ORDER BY photo_id, width, mime",
+            placeholders(1, photo_ids.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in photo_ids {
+            q = q.bind(*id);
+        }
+        for row in q.fetch_all(self.pool()).await? {
+            let key: String = row.try_get("ratio")?;
+            let Some(ratio) = Ratio::parse(&key) else { continue };
+            let r = CropRendition {
+                photo_id: row.try_get("photo_id")?,
+                ratio,
+                sha256: row.try_get("sha256")?,
+                mime: row.try_get("mime")?,
+                width: row.try_get("width")?,
+                height: row.try_get("height")?,
+            };
+            out.entry(r.photo_id).or_default().push(r);
+        }
+        for list in out.values_mut() {
+            list.sort_by_key(|r| r.ratio);
+        }
+        Ok(out)
+    }
+
+    /// The crop renditions of one photo (see [`Store::photo_crop_renditions_of`]).
+    pub async fn photo_crop_renditions(&self, photo_id: i64) -> Result<Vec<CropRendition>> {
+        Ok(self.photo_crop_renditions_of(&[photo_id]).await?.remove(&photo_id).unwrap_or_default())
+    }
+
+    /// Photos without crop renditions (stored before crops existed), after id `after`, by id.
+    pub async fn photos_without_crop_renditions(&self, after: i64, limit: i64) -> Result<Vec<Photo>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PHOTO_COLUMNS} FROM photos p WHERE p.id > $1 \
+             AND NOT EXISTS (SELECT 1 FROM photo_crop_renditions r WHERE r.photo_id = p.id) ORDER BY p.id LIMIT $2"
+        ))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(photo_of).collect()
+    }
+
+    /// The bytes of a crop rendition by its content address.
+    pub async fn crop_rendition_bytes(&self, sha256: &str) -> Result<Option<(String, Vec<u8>)>> {
+        let row = sqlx::query("SELECT mime, bytes FROM photo_crop_renditions WHERE sha256 = $1 LIMIT 1")
+            .bind(sha256)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| Ok((r.try_get("mime")?, r.try_get("bytes")?))).transpose()
+    }
+}
