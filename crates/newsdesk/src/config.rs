@@ -60,6 +60,103 @@ pub struct Config {
     pub spike_expiry_days: u32,
     /// Breaking news. Env `NEWSDESK_BREAKING__<KEY>`.
     pub breaking: BreakingConfig,
+    /// Ingest: the `[[ingest.sources]]` polled for other agencies' wires.
+    pub ingest: IngestConfig,
+}
+
+/// Ingest settings of the config file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestConfig {
+    /// Sources defined here, upserted by name at each start and read-only in the back office.
+    pub sources: Vec<SourceConfig>,
+}
+
+/// One `[[ingest.sources]]` entry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Unique name; the `source` of its items.
+    pub name: String,
+    /// `dir` (a directory drop) or `http` (an HTTP pull).
+    pub kind: String,
+    /// `auto` (the default), `newsml-g2`, `nitf`, `ninjs` or `feed`.
+    #[serde(default = "auto")]
+    pub format: String,
+    /// The folder of a `dir` source.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// The URL of an `http` source.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Key sent as `Authorization: Bearer` (a ninjs API); none when empty.
+    #[serde(default)]
+    pub api_key: String,
+    /// Seconds between polls (30–86400; default 300).
+    #[serde(default = "five_minutes")]
+    pub interval_secs: i64,
+    /// Whether it is polled (default true).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn auto() -> String {
+    "auto".into()
+}
+
+fn five_minutes() -> i64 {
+    300
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl IngestConfig {
+    /// The sources as the store takes them; an error names the entry and its key.
+    pub fn sources(&self) -> Result<Vec<newsdesk_storage::InboundSourceInput>, ConfigError> {
+        let mut out: Vec<newsdesk_storage::InboundSourceInput> = Vec::new();
+        for (i, s) in self.sources.iter().enumerate() {
+            let at = format!("ingest.sources[{i}]");
+            let location = match (s.kind.as_str(), &s.path, &s.url) {
+                ("dir", Some(p), None) => p.clone(),
+                ("http", None, Some(u)) => u.clone(),
+                ("dir", _, _) => {
+                    return Err(ConfigError::Invalid(format!("{at}: a dir source needs `path` (and no `url`)")));
+                }
+                ("http", _, _) => {
+                    return Err(ConfigError::Invalid(format!("{at}: an http source needs `url` (and no `path`)")));
+                }
+                (k, _, _) => return Err(ConfigError::Invalid(format!("{at}.kind: must be dir or http, found `{k}`"))),
+            };
+            let form = newsdesk_web::ingest_sources::SourceForm {
+                name: s.name.clone(),
+                kind: s.kind.clone(),
+                format: s.format.clone(),
+                location,
+                api_key: s.api_key.clone(),
+                remove_key: s.api_key.trim().is_empty(),
+                interval_secs: s.interval_secs.to_string(),
+                enabled: s.enabled,
+            };
+            let input = newsdesk_web::ingest_sources::validate(&form).map_err(|errors| {
+                let parts: Vec<String> = errors
+                    .iter()
+                    .map(|e| {
+                        let key =
+                            if e.field == "location" { if s.kind == "dir" { "path" } else { "url" } } else { e.field };
+                        format!("{at}.{key}: {}", e.message)
+                    })
+                    .collect();
+                ConfigError::Invalid(parts.join("; "))
+            })?;
+            if out.iter().any(|o| o.name == input.name) {
+                return Err(ConfigError::Invalid(format!("{at}.name: `{}` names two sources", input.name)));
+            }
+            out.push(input);
+        }
+        Ok(out)
+    }
 }
 
 /// Breaking news: how long a mark lasts by default, and raising it by urgency.
@@ -261,6 +358,7 @@ impl Default for Config {
             metrics_token: None,
             spike_expiry_days: newsdesk_web::desk::spike::SPIKE_EXPIRY_DAYS,
             breaking: BreakingConfig::default(),
+            ingest: IngestConfig::default(),
         }
     }
 }
@@ -308,6 +406,7 @@ impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
         self.demo_arabic_calendar()?;
         self.wire.allow_hosts()?;
+        self.ingest.sources()?;
         if self.edition.time_zone.parse::<chrono_tz::Tz>().is_err() {
             return Err(ConfigError::Invalid(format!(
                 "edition.time_zone: `{}` is not an IANA time zone (e.g. Asia/Tehran)",

@@ -36,6 +36,9 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         tracing::info!(stories = report.created, "demo content created");
     }
     crate::startup::ensure_default_edition(&store, &config).await?;
+    // The config file's [[ingest.sources]], upserted by name (read-only in the back office).
+    let audit = newsdesk_storage::AuditEntry::system("config", "ingest.source.config", "ingest_source", "", "");
+    store.sync_config_sources(&config.ingest.sources()?, &audit).await.context("cannot store [[ingest.sources]]")?;
     let web = WebConfig {
         public_url: config.public_url(),
         page_cache_bytes: config.page_cache_mb * 1024 * 1024,

@@ -10,6 +10,7 @@ mod editions;
 mod error;
 mod feeds;
 mod http;
+pub mod ingest_sources;
 mod legacy;
 pub mod media;
 pub mod metrics;

@@ -126,6 +126,14 @@ fn describe() {
     describe_gauge!("newsdesk_db_pool_max_connections", Unit::Count, "Most database connections the pool opens.");
     describe_counter!("newsdesk_db_errors_total", Unit::Count, "Database errors, by kind.");
     describe_gauge!("newsdesk_views_buffered", Unit::Count, "Story views counted in memory, not yet written.");
+    describe_gauge!(
+        "newsdesk_ingest_source_last_success_timestamp_seconds",
+        Unit::Seconds,
+        "When each ingest source was last polled successfully (Unix time; 0: never)."
+    );
+    describe_counter!("newsdesk_ingest_source_items_total", Unit::Count, "Items stored from each ingest source.");
+    describe_counter!("newsdesk_ingest_source_errors_total", Unit::Count, "Errors noted for each ingest source.");
+    describe_counter!("newsdesk_ingest_polls_total", Unit::Count, "Polls of ingest sources by this node, by outcome.");
 }
 
 /// A counter registered once, after the recorder is installed (a handle taken
@@ -291,6 +299,19 @@ async fn sample(state: &AppState) {
     // A scrape must answer during a database outage too: then the backlog keeps its last value.
     if let Ok(Ok(backlog)) = tokio::time::timeout(SAMPLE_TIMEOUT, state.store.webhook_backlog()).await {
         metrics::gauge!("newsdesk_webhook_backlog").set(backlog as f64);
+    }
+    // Ingest sources, from the database: every node reports the same values,
+    // whichever node polled (one label value per source an admin made).
+    if let Ok(Ok(sources)) = tokio::time::timeout(SAMPLE_TIMEOUT, state.store.inbound_sources()).await {
+        for s in sources {
+            let name = s.name.clone();
+            let last = s.last_success_at.map_or(0.0, |t| t.timestamp() as f64);
+            metrics::gauge!("newsdesk_ingest_source_last_success_timestamp_seconds", "source" => name.clone()).set(last);
+            metrics::counter!("newsdesk_ingest_source_items_total", "source" => name.clone())
+                .absolute(u64::try_from(s.items_total).unwrap_or(0));
+            metrics::counter!("newsdesk_ingest_source_errors_total", "source" => name)
+                .absolute(u64::try_from(s.errors_total).unwrap_or(0));
+        }
     }
 }
 

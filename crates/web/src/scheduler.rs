@@ -53,9 +53,15 @@ pub async fn publish_due_now(state: &AppState, node: &str) -> Result<Vec<i64>, c
     Ok(ids)
 }
 
-/// Runs the scheduler until the task is dropped.
+/// Runs the scheduler until the task is dropped: due stories, the spike
+/// purge, and (beside them, so a slow source never delays a publication) the
+/// ingest sources ([`crate::ingest_sources::run`]).
 pub async fn run(state: AppState) {
     let node = format!("{}-{}", std::process::id(), crate::admin::auth::random_token_short());
+    tokio::join!(publish_loop(state.clone(), node.clone()), crate::ingest_sources::run(state, node));
+}
+
+async fn publish_loop(state: AppState, node: String) {
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_purge: Option<std::time::Instant> = None;

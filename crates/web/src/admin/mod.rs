@@ -21,6 +21,7 @@ mod page;
 mod routing;
 mod stories;
 mod subscribers;
+mod sources;
 mod taxonomy;
 mod tokens;
 mod users;
@@ -288,6 +289,7 @@ fn table() -> Table {
     let t = ingest::routes(t);
     let t = locks::routes(t);
     let t = live::routes(t);
+    let t = sources::routes(t);
     let t = desks::routes(t);
     let t = routing::routes(t);
     let t = fronts::routes(t);

@@ -39,6 +39,7 @@ fn nav(staff: &Staff) -> Vec<NavLink> {
         ("Editions", "/admin/editions", Permission::ManageEditions),
         ("Users", "/admin/users", Permission::ManageUsers),
         ("Subscribers", "/admin/subscribers", Permission::ManageSubscribers),
+        ("Sources", "/admin/ingest/sources", Permission::ManageSubscribers),
         ("Audit log", "/admin/audit", Permission::ViewAudit),
     ];
     entries.iter().filter(|(_, _, p)| staff.can(*p)).map(|&(name, url, _)| NavLink { name, url }).collect()
