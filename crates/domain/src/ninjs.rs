@@ -70,6 +70,9 @@ pub struct Item {
     /// The lead photo.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub renditions: Vec<Rendition>,
+    /// The lead photo as a picture of its own, with its creator and rights.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub associations: Vec<Association>,
     /// Editorial urgency: 1 (flash) … 8 (lowest).
     pub urgency: i64,
     /// The desk's short name of the story.
@@ -206,6 +209,67 @@ pub struct Rendition {
     pub height: Option<i64>,
 }
 
+/// An associated item (ninjs 2.2 `associations`): the lead photo as a
+/// `picture`, with the photographer (`by`), its own copyright notice and usage
+/// terms, caption and credit line (`descriptions`, roles `caption` and
+/// `creditline`), headline, when it was taken, and its rendition.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Association {
+    /// `leadphoto`.
+    pub name: &'static str,
+    /// The picture's URI: its content address (the original's absolute URL).
+    pub uri: String,
+    /// `picture`.
+    #[serde(rename = "type")]
+    pub item_type: &'static str,
+    /// `full`.
+    pub representationtype: &'static str,
+    /// The photo's headline.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub headlines: Vec<Text>,
+    /// Caption and credit line.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub descriptions: Vec<Text>,
+    /// The photographer (IPTC creator).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// The photo's copyright notice.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub copyrightnotice: String,
+    /// The photo's usage terms.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub usageterms: String,
+    /// When the photo was taken, when the file said so to the second with its offset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contentcreated: Option<String>,
+    /// The picture.
+    pub renditions: Vec<Rendition>,
+}
+
+/// The association of a story's lead photo.
+fn photo_association(photo: &crate::Photo, rendition: Rendition) -> Association {
+    let d = &photo.details;
+    let text = |role, value: &str| {
+        (!value.trim().is_empty()).then(|| Text { role, contenttype: "text/plain", value: value.to_string() })
+    };
+    Association {
+        name: "leadphoto",
+        uri: rendition.href.clone(),
+        item_type: "picture",
+        representationtype: "full",
+        headlines: text("main", &d.headline).into_iter().collect(),
+        descriptions: [text("caption", &photo.caption), text("creditline", &photo.credit)]
+            .into_iter()
+            .flatten()
+            .collect(),
+        by: (!d.creator.trim().is_empty()).then(|| d.creator.clone()),
+        copyrightnotice: d.copyright.clone(),
+        usageterms: d.usage_terms.clone(),
+        contentcreated: DateTime::parse_from_rfc3339(&d.date_created).ok().map(|_| d.date_created.clone()),
+        renditions: vec![rendition],
+    }
+}
+
 /// What the mapping needs besides the story.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
@@ -303,7 +367,7 @@ pub fn from_story(story: &Story, cx: &Context<'_>) -> Item {
     };
     let by = (!story.authors.is_empty())
         .then(|| story.authors.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", "));
-    let renditions = story
+    let renditions: Vec<Rendition> = story
         .photo
         .iter()
         .map(|p| Rendition {
@@ -314,6 +378,8 @@ pub fn from_story(story: &Story, cx: &Context<'_>) -> Item {
             height: (p.height > 0).then_some(p.height),
         })
         .collect();
+    let associations =
+        story.photo.iter().zip(renditions.iter().cloned()).map(|(p, r)| photo_association(p, r)).collect();
     let mut item = Item {
         uri: story_uri(base, story.news_id),
         item_type: "text",
@@ -343,6 +409,7 @@ pub fn from_story(story: &Story, cx: &Context<'_>) -> Item {
         by,
         subjects,
         renditions,
+        associations,
         urgency: story.agency.urgency,
         slugline: story.agency.slugline.clone(),
         located: story.agency.located.clone(),
@@ -361,6 +428,7 @@ pub fn from_story(story: &Story, cx: &Context<'_>) -> Item {
         item.bodies.clear();
         item.by = None;
         item.renditions.clear();
+        item.associations.clear();
     }
     item
 }
@@ -525,6 +593,56 @@ mod tests {
         let r = &item.renditions[0];
         assert_eq!(r.href, format!("https://news.example/media/{}.png", "ab".repeat(32)));
         assert_eq!((r.contenttype.as_str(), r.width, r.height), ("image/png", Some(800), Some(600)));
+    }
+
+    #[test]
+    fn the_lead_photo_is_an_associated_picture_with_its_creator_and_rights() {
+        let mut s = story(StoryStatus::Published);
+        let json = serde_json::to_value(map(&s, true)).expect("json");
+        assert_eq!(
+            json["associations"],
+            serde_json::json!([{
+                "name": "leadphoto",
+                "uri": format!("https://news.example/media/{}.png", "ab".repeat(32)),
+                "type": "picture",
+                "representationtype": "full",
+                "renditions": [{"name": "leadphoto", "href": format!("https://news.example/media/{}.png", "ab".repeat(32)),
+                    "contenttype": "image/png", "width": 800, "height": 600}]
+            }]),
+            "a photo without text is still associated"
+        );
+        let photo = s.photo.as_mut().expect("photo");
+        photo.caption = "زیرنویس عکس".into();
+        photo.credit = "Photo: Jane Roe / Agency".into();
+        photo.details = crate::photo_meta::PhotoDetails {
+            headline: "Dawn".into(),
+            creator: "Jane Roe".into(),
+            copyright: "© 2024 Jane Roe".into(),
+            source: "Agency".into(),
+            date_created: "2024-07-22T06:15:30+03:30".into(),
+            keywords: vec!["harbour".into()],
+            usage_terms: "Editorial use only".into(),
+        };
+        let json = serde_json::to_value(map(&s, true)).expect("json");
+        let a = &json["associations"][0];
+        assert_eq!(a["by"], "Jane Roe");
+        assert_eq!(a["copyrightnotice"], "© 2024 Jane Roe");
+        assert_eq!(a["usageterms"], "Editorial use only");
+        assert_eq!(a["contentcreated"], "2024-07-22T06:15:30+03:30");
+        assert_eq!(a["headlines"], serde_json::json!([{"role": "main", "contenttype": "text/plain", "value": "Dawn"}]));
+        assert_eq!(
+            a["descriptions"],
+            serde_json::json!([
+                {"role": "caption", "contenttype": "text/plain", "value": "زیرنویس عکس"},
+                {"role": "creditline", "contenttype": "text/plain", "value": "Photo: Jane Roe / Agency"}
+            ])
+        );
+        assert_eq!(json["copyrightholder"], "Test Agency", "the story's own rights are the agency's");
+        // A date without a time or offset is no ninjs date-time: left out.
+        s.photo.as_mut().expect("photo").details.date_created = "2024-07-22".into();
+        assert!(serde_json::to_value(map(&s, true)).expect("json")["associations"][0].get("contentcreated").is_none());
+        // A retraction hands out no photo.
+        assert!(map(&story(StoryStatus::Killed), true).associations.is_empty());
     }
 
     #[test]

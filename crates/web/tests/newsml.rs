@@ -441,3 +441,48 @@ backend_test! {
         validator.check("provenance-page", &page.body);
     }
 }
+
+backend_test! {
+    async fn the_lead_photo_carries_its_creator_and_rights_in_both_formats(db) {
+        let validator = Validator::new();
+        let app = TestApp::new(db).await;
+        let pictured = photo_story(&app).await;
+        let photo = app.db.store.story(pictured).await.expect("story").expect("exists").photo.expect("photo");
+        let details = newsdesk_domain::photo_meta::PhotoDetails {
+            headline: "Leaders meet".into(),
+            creator: "مریم رحیمی".into(),
+            copyright: "© 2024 Maryam Rahimi & Co".into(),
+            source: "Agency".into(),
+            date_created: "2024-07-22T06:15:30+03:30".into(),
+            keywords: vec!["talks".into()],
+            usage_terms: "Editorial use only".into(),
+        };
+        let audit = AuditEntry::system("test", "media.edit", "photo", photo.id, "");
+        app.db.store.update_photo_text(photo.id, &photo.caption, &photo.credit, &details, &audit).await.expect("edit").expect("photo");
+        let k = key(&app, "Photo rights", &[], 100).await;
+
+        let ninjs: Value = serde_json::from_str(&get(&app, &format!("/api/ninjs/v2/items/{pictured}"), &k).await.body).expect("ninjs");
+        check_ninjs(&ninjs);
+        let a = &ninjs["associations"][0];
+        assert_eq!((a["name"].as_str(), a["type"].as_str()), (Some("leadphoto"), Some("picture")), "{ninjs}");
+        assert_eq!(a["by"], "مریم رحیمی");
+        assert_eq!(a["copyrightnotice"], "© 2024 Maryam Rahimi & Co");
+        assert_eq!(a["usageterms"], "Editorial use only");
+        assert_eq!(a["contentcreated"], "2024-07-22T06:15:30+03:30");
+        assert_eq!(ninjs["copyrightholder"], "Test Agency", "the story's rights stay the agency's");
+
+        let xml = get(&app, &format!("/api/newsml-g2/items/{pictured}"), &k).await.body;
+        validator.check("item-with-photo-rights", &xml);
+        let at = xml.find("<link rel=\"irel:associatedWith\"").expect("the photo's link");
+        let link = &xml[at..at + xml[at..].find("</link>").expect("its end")];
+        assert_eq!(element(link, "copyrightNotice"), "© 2024 Maryam Rahimi &amp; Co", "{link}");
+        assert_eq!(element(link, "usageTerms"), "Editorial use only");
+        assert_eq!(element(element(link, "creator"), "name"), "مریم رحیمی");
+        assert_eq!(element(link, "headline"), "Leaders meet");
+        // The item's own rights are the agency's.
+        assert_eq!(element(element(&xml, "copyrightHolder"), "name"), "Test Agency");
+        let messages = get(&app, "/api/newsml-g2/items", &k).await;
+        assert_eq!(messages.status, StatusCode::OK);
+        validator.check("page-with-photo-rights", &messages.body);
+    }
+}

@@ -15,7 +15,8 @@
 //! version, times, status and what a retraction leaves out agree on both
 //! formats. The body is the sanitized HTML as XHTML in `contentSet/inlineXML`
 //! (see [`xhtml`]); the lead photo is an `irel:associatedWith` link to the
-//! image with hints (item class, caption, credit). Sections and tags whose name
+//! image with hints (item class, caption, credit, creator, headline, and the
+//! photo's own rights: copyright notice and usage terms). Sections and tags whose name
 //! is a known IPTC Media Topic (`data/medtop.txt`) are `medtop:` subjects,
 //! other tags keywords, other sections subjects naming their page.
 
@@ -223,14 +224,9 @@ fn write_item<W: Write>(w: &mut Writer<W>, s: &Source<'_>, public_url: &str, roo
             "link",
             &[("rel", "irel:associatedWith"), ("href", &r.href), ("contenttype", &r.contenttype), ("title", title)],
         )?;
-        // Hints about the target: a picture, its caption and credit.
+        // Hints about the target: a picture, its caption, credit, creator and rights.
         empty(w, "itemClass", &[("qcode", "ninat:picture")])?;
-        if !photo.caption.trim().is_empty() {
-            text_element(w, "description", &[("role", "drol:caption")], &photo.caption)?;
-        }
-        if !photo.credit.trim().is_empty() {
-            text_element(w, "creditline", &[], &photo.credit)?;
-        }
+        write_photo_hints(w, photo)?;
         end(w, "link")?;
     }
     end(w, "itemMeta")?;
@@ -326,6 +322,38 @@ fn write_item<W: Write>(w: &mut Writer<W>, s: &Source<'_>, public_url: &str, roo
         end(w, "contentSet")?;
     }
     end(w, "newsItem")
+}
+
+/// The lead photo's properties as hints of its link: caption, credit line,
+/// creator, headline, and its own `rightsInfo` (copyright notice, usage terms),
+/// which are the photographer's, not the agency's of the story.
+fn write_photo_hints<W: Write>(w: &mut Writer<W>, photo: &newsdesk_domain::Photo) -> std::io::Result<()> {
+    let d = &photo.details;
+    if !d.copyright.trim().is_empty() || !d.usage_terms.trim().is_empty() {
+        start(w, "rightsInfo", &[])?;
+        if !d.copyright.trim().is_empty() {
+            text_element(w, "copyrightNotice", &[], &d.copyright)?;
+        }
+        if !d.usage_terms.trim().is_empty() {
+            text_element(w, "usageTerms", &[], &d.usage_terms)?;
+        }
+        end(w, "rightsInfo")?;
+    }
+    if !d.creator.trim().is_empty() {
+        start(w, "creator", &[])?;
+        text_element(w, "name", &[], &d.creator)?;
+        end(w, "creator")?;
+    }
+    if !d.headline.trim().is_empty() {
+        text_element(w, "headline", &[], &d.headline)?;
+    }
+    if !photo.caption.trim().is_empty() {
+        text_element(w, "description", &[("role", "drol:caption")], &photo.caption)?;
+    }
+    if !photo.credit.trim().is_empty() {
+        text_element(w, "creditline", &[], &photo.credit)?;
+    }
+    Ok(())
 }
 
 /// What a section or tag is in NewsML-G2.
