@@ -75,6 +75,9 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let scheduler = tokio::spawn(newsdesk_web::scheduler::run(state.clone()));
     // Photos stored before resized copies existed (the demo's) get them, once, in the background.
     let renditions = tokio::spawn(newsdesk_web::media::complete_renditions(store.clone(), state.images.clone()));
+    // And their crops (16:9, 4:3, 1:1), a few at a time, by one node at a time (a lease).
+    let crops_holder = format!("crops-{webhook_holder}");
+    let crops = tokio::spawn(newsdesk_web::media::crops::run_backfill(state.clone(), crops_holder));
     if store.user_count().await? == 0 {
         tracing::info!(
             "the back office has no users yet: create the first admin with \
@@ -117,6 +120,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     newsdesk_web::webhooks::release_lease(&state, &webhook_holder).await;
     scheduler.abort();
     renditions.abort();
+    crops.abort();
     // The views counted since the last flush.
     newsdesk_web::flush_views_now(&state).await;
     store.close().await;

@@ -30,6 +30,8 @@
 //! All work runs on the blocking thread pool through [`ImageWork`], a few
 //! pictures at a time.
 
+pub mod crops;
+
 use std::io::Cursor;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

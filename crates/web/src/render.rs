@@ -6,11 +6,13 @@ use std::sync::Arc;
 
 use minijinja::{Environment, UndefinedBehavior, Value};
 use newsdesk_domain::calendar::Digits;
+use newsdesk_domain::crop::Ratio;
 use newsdesk_domain::i18n::Catalogs;
 use newsdesk_domain::{Edition, Photo, Section, StorySummary, dates};
 use serde::Serialize;
 
 use crate::AppError;
+use newsdesk_storage::CropRendition;
 
 /// The embedded default theme: (template name, source).
 const THEME: &[(&str, &str)] = &[
@@ -41,6 +43,7 @@ const THEME: &[(&str, &str)] = &[
     ("admin/revisions.html", include_str!("../templates/admin/revisions.html")),
     ("admin/revision.html", include_str!("../templates/admin/revision.html")),
     ("admin/users.html", include_str!("../templates/admin/users.html")),
+    ("admin/photo.html", include_str!("../templates/admin/photo.html")),
     ("admin/audit.html", include_str!("../templates/admin/audit.html")),
     ("admin/invite.html", include_str!("../templates/admin/invite.html")),
     ("admin/subscribers.html", include_str!("../templates/admin/subscribers.html")),
@@ -200,6 +203,26 @@ pub struct PhotoView {
     pub srcset: String,
     /// `sizes` for the lead photo: the story column's width.
     pub sizes: &'static str,
+    /// The crop shown, when the photo's crop renditions for the slot exist
+    /// (`16:9`); `None` shows the uncropped photo.
+    pub crop: Option<&'static str>,
+    /// The social card image (Open Graph, X): the 16:9 crop at 1200 pixels,
+    /// else the widest 16:9 crop; `None` until the crops are made.
+    pub card: Option<CardImage>,
+    /// Absolute URLs of the widest JPEG of each crop, 16:9, 4:3, 1:1 (JSON-LD
+    /// `image`, as Google recommends); empty until the crops are made.
+    pub schema_images: Vec<String>,
+}
+
+/// An image for social cards, with its size.
+#[derive(Debug, Clone, Serialize)]
+pub struct CardImage {
+    /// Absolute URL.
+    pub url: String,
+    /// Width in pixels.
+    pub width: i64,
+    /// Height in pixels.
+    pub height: i64,
 }
 
 /// How wide the lead photo is shown: the story column (the page is at most
@@ -242,7 +265,58 @@ impl PhotoView {
             webp_srcset: String::new(),
             srcset: String::new(),
             sizes: LEAD_PHOTO_SIZES,
+            crop: None,
+            card: None,
+            schema_images: Vec::new(),
         }
+    }
+
+    /// Shows the photo's `ratio` crop when its renditions exist (`src` the
+    /// JPEG nearest 1024 pixels, `srcset`s of every width, the size of the
+    /// widest for the layout); otherwise keeps the uncropped photo as it is.
+    pub fn with_crop(mut self, ratio: Ratio, crops: &[CropRendition]) -> PhotoView {
+        let of = |mime: &str| -> Vec<&CropRendition> {
+            crops.iter().filter(|c| c.ratio == ratio && c.mime == mime).collect()
+        };
+        let jpeg = of("image/jpeg");
+        let Some(widest) = jpeg.iter().max_by_key(|c| c.width) else { return self };
+        let srcset = |list: &[&CropRendition]| -> String {
+            list.iter().map(|c| format!("{} {}w", c.path(), c.width)).collect::<Vec<_>>().join(", ")
+        };
+        let fallback = jpeg.iter().filter(|c| c.width <= 1024).max_by_key(|c| c.width).unwrap_or(widest);
+        self.src = fallback.path();
+        self.width = widest.width;
+        self.height = widest.height;
+        self.srcset = srcset(&jpeg);
+        self.webp_srcset = srcset(&of("image/webp"));
+        self.crop = Some(ratio.label());
+        self
+    }
+
+    /// Sets the card image and the JSON-LD images from the photo's crops, when
+    /// they exist (otherwise pages name the uncropped photo, [`PhotoView::abs`]).
+    pub fn with_card(mut self, crops: &[CropRendition], public_url: &str) -> PhotoView {
+        let jpeg = |ratio: Ratio| crops.iter().filter(move |c| c.ratio == ratio && c.mime == "image/jpeg");
+        let card = jpeg(Ratio::Wide)
+            .find(|c| c.width == crate::media::crops::CARD_WIDTH)
+            .or_else(|| jpeg(Ratio::Wide).max_by_key(|c| c.width));
+        self.card = card.map(|c| CardImage { url: format!("{public_url}{}", c.path()), width: c.width, height: c.height });
+        self.schema_images = Ratio::ALL
+            .into_iter()
+            .filter_map(|r| jpeg(r).max_by_key(|c| c.width))
+            .map(|c| format!("{public_url}{}", c.path()))
+            .collect();
+        self
+    }
+
+    /// The social card's image URL: the 16:9 crop when made, else the photo.
+    pub fn card_url(&self) -> String {
+        self.card.as_ref().map_or_else(|| self.abs.clone(), |c| c.url.clone())
+    }
+
+    /// JSON-LD `image`: the three crops when made, else the photo.
+    pub fn schema_image(&self) -> Vec<String> {
+        if self.schema_images.is_empty() { vec![self.abs.clone()] } else { self.schema_images.clone() }
     }
 }
 

@@ -303,3 +303,29 @@
     });
   });
 })();
+
+// A photo's page: a click on the picture sets the focal point's inputs
+// (percent across and down) and moves the mark; saving is the form's.
+(function () {
+  const picker = document.querySelector("[data-focus-picker]");
+  if (!picker) return;
+  const form = picker.closest("form");
+  const img = picker.querySelector("img");
+  const mark = picker.querySelector(".focus-mark");
+  const x = form.querySelector("input[name=focus_x]");
+  const y = form.querySelector("input[name=focus_y]");
+  function place() {
+    mark.style.left = (parseFloat(x.value) || 0) + "%";
+    mark.style.top = (parseFloat(y.value) || 0) + "%";
+  }
+  img.addEventListener("click", function (e) {
+    const box = img.getBoundingClientRect();
+    const fx = Math.min(1, Math.max(0, (e.clientX - box.left) / box.width));
+    const fy = Math.min(1, Math.max(0, (e.clientY - box.top) / box.height));
+    x.value = (fx * 100).toFixed(1);
+    y.value = (fy * 100).toFixed(1);
+    place();
+  });
+  x.addEventListener("input", place);
+  y.addEventListener("input", place);
+})();

@@ -448,18 +448,20 @@ backend_test! {
         let body = page.body;
         let renditions = app.db.store.photo_renditions(photo_id).await.expect("renditions");
         assert_eq!(renditions.iter().map(|r| r.width).collect::<Vec<_>>(), vec![320, 320, 640, 640, 1024, 1024, 1600, 1600]);
-        let webp: Vec<String> = renditions.iter().filter(|r| r.mime == "image/webp").map(|r| format!("{} {}w", r.path(), r.width)).collect();
+        // The lead slot shows the 16:9 crop made at upload (around the centre); lists their slot's crop.
+        let crops = app.db.store.photo_crop_renditions(photo_id).await.expect("crops");
+        let webp_of = |ratio: newsdesk_domain::crop::Ratio| -> String {
+            crops.iter().filter(|c| c.ratio == ratio && c.mime == "image/webp").map(|c| format!("{} {}w", c.path(), c.width)).collect::<Vec<_>>().join(", ")
+        };
         assert!(body.contains("<picture>"), "{body}");
-        assert!(body.contains(&format!("<source type=\"image/webp\" srcset=\"{}\"", webp.join(", "))), "{body}");
+        assert!(body.contains(&format!("<source type=\"image/webp\" srcset=\"{}\"", webp_of(newsdesk_domain::crop::Ratio::Wide))), "{body}");
         let original = app.db.store.photo(photo_id).await.expect("read").expect("photo");
-        assert!(body.contains(&format!("{} 1800w\" sizes=\"", original.path())), "the original is the widest JPEG candidate");
         assert!(body.contains("sizes=\"(max-width: 860px) calc(100vw - 32px), 816px\""));
-        assert!(body.contains(&format!("<img src=\"{}\" srcset=", original.path())));
-        assert!(body.contains("alt=\"Minister at the podium\" width=\"1800\" height=\"1200\">"));
-        // Home and section lists offer the renditions too, sized for a teaser.
-        for list in ["/", "/section/world"] {
+        assert!(body.contains("alt=\"Minister at the podium\" width=\"1600\" height=\"900\">"), "the widest 16:9 crop: {body}");
+        // Home (16:9 slots) and section lists (4:3) offer the crops too, sized for a teaser.
+        for (list, ratio) in [("/", newsdesk_domain::crop::Ratio::Wide), ("/section/world", newsdesk_domain::crop::Ratio::Standard)] {
             let body = app.get(list).await.body;
-            assert!(body.contains(&format!("<source type=\"image/webp\" srcset=\"{}\"", webp.join(", "))), "{list}: {body}");
+            assert!(body.contains(&format!("<source type=\"image/webp\" srcset=\"{}\"", webp_of(ratio))), "{list}: {body}");
             assert!(body.contains("sizes=\"(max-width: 640px) calc(100vw - 32px), 480px\""), "{list}");
         }
         // Feeds keep the original.

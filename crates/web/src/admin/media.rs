@@ -249,6 +249,11 @@ async fn upload(State(state): State<AppState>, staff: Staff, req: Request) -> Re
             return Ok(refuse(status, e.to_string()));
         }
     };
+    // Its crops for the page slots (16:9, 4:3, 1:1), around the centre until an
+    // editor sets the focal point; the background job retries if this fails.
+    if let Err(e) = media::crops::make_missing(&state, photo.id).await {
+        e.warn("the crops of an uploaded photo could not be made");
+    }
     if json {
         let renditions = state.store.photo_renditions(photo.id).await?;
         return Ok((StatusCode::CREATED, Json(item_of(&photo, &renditions, None))).into_response());

@@ -11,6 +11,7 @@ mod comments;
 mod desks;
 mod editions;
 mod flags;
+mod framing;
 mod fronts;
 mod ingest;
 mod live;
@@ -298,6 +299,7 @@ fn table() -> Table {
     let t = editions::routes(t);
     let t = media::routes(t);
     let t = comments::routes(t);
+    let t = framing::routes(t);
     let t = tokens::routes(t);
     users::routes(t)
 }

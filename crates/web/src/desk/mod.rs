@@ -15,6 +15,7 @@ pub mod breaking;
 mod comments;
 pub mod embargo;
 pub mod fetch;
+pub mod framing;
 pub mod fronts;
 pub mod live;
 pub mod locks;

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::{
     CC_LIST, Rendered, abs, cache_key, cached, edition, list_dep_day, list_dep_section, render_page, story_deps, tr,
-    with_thumbnails,
+    with_thumbnails_at,
 };
 use crate::cache::CachedPage;
 use crate::render::{Link, Meta, Teaser, section_link};
@@ -95,7 +95,7 @@ async fn list_page(
         };
         let public_url = &state.config.public_url;
         let mut teasers: Vec<Teaser> = items.iter().map(|s| Teaser::new(s, &edition, &sections, public_url)).collect();
-        with_thumbnails(state, &mut teasers).await?;
+        with_thumbnails_at(state, &mut teasers, newsdesk_domain::crop::Ratio::Standard).await?;
         let canonical = match cursor {
             Some(c) => abs(state, &format!("{path}?before={}", c.encode())),
             None => abs(state, &path),

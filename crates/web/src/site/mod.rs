@@ -20,6 +20,7 @@ use axum::response::Response;
 use axum::routing::get;
 use chrono::{Duration, NaiveDate, Utc};
 use minijinja::Value;
+use newsdesk_domain::crop::Ratio;
 use newsdesk_domain::{Edition, Section, Story, dates};
 use newsdesk_storage::StoryFilter;
 use sha2::Digest;
@@ -412,16 +413,25 @@ pub(crate) fn abs(state: &AppState, path: &str) -> String {
 const TEASER_PHOTO_SIZES: &str = "(max-width: 640px) calc(100vw - 32px), 480px";
 
 /// Gives the teasers' photos their resized renditions (one query for all), so
-/// list pages load small images instead of the originals.
+/// list pages load small images instead of the originals, cropped 16:9 (the
+/// front page's slots) where the photo's crops are made.
 async fn with_thumbnails(state: &AppState, teasers: &mut [Teaser]) -> Result<(), AppError> {
+    with_thumbnails_at(state, teasers, Ratio::Wide).await
+}
+
+/// [`with_thumbnails`] with the crop of `ratio` (list pages show 4:3).
+async fn with_thumbnails_at(state: &AppState, teasers: &mut [Teaser], ratio: Ratio) -> Result<(), AppError> {
     let ids: Vec<i64> = teasers.iter().filter_map(|t| t.photo_id).collect();
     if ids.is_empty() {
         return Ok(());
     }
     let renditions = state.store.photo_renditions_of(&ids).await?;
+    let crops = state.store.photo_crop_renditions_of(&ids).await?;
     for t in teasers.iter_mut() {
         if let (Some(id), Some(photo)) = (t.photo_id, t.photo.take()) {
-            let mut p = photo.with_renditions(renditions.get(&id).map(Vec::as_slice).unwrap_or_default());
+            let mut p = photo
+                .with_renditions(renditions.get(&id).map(Vec::as_slice).unwrap_or_default())
+                .with_crop(ratio, crops.get(&id).map(Vec::as_slice).unwrap_or_default());
             p.sizes = TEASER_PHOTO_SIZES;
             t.photo = Some(p);
         }

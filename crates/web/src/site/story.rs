@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use minijinja::Value;
+use newsdesk_domain::crop::Ratio;
 use newsdesk_domain::{Edition, Section, Story, StoryStatus, dates};
 
 use super::{Peer, Reader, Rendered, cache_key, cached_page, chrome, edition, render_page, story_deps};
@@ -149,9 +150,16 @@ async fn render_story_in(
         });
     }
     let photo = match story.photo.as_ref() {
-        Some(p) => Some(
-            PhotoView::new(p, &story.headline, public_url).with_renditions(&state.store.photo_renditions(p.id).await?),
-        ),
+        Some(p) => {
+            // The 16:9 crop in the lead slot and on cards once made; the uncropped photo until then.
+            let crops = state.store.photo_crop_renditions(p.id).await?;
+            Some(
+                PhotoView::new(p, &story.headline, public_url)
+                    .with_renditions(&state.store.photo_renditions(p.id).await?)
+                    .with_crop(Ratio::Wide, &crops)
+                    .with_card(&crops, public_url),
+            )
+        }
         None => None,
     };
     let updates = if story.is_live_blog() { state.store.live_updates(story.news_id).await? } else { Vec::new() };
@@ -315,7 +323,7 @@ pub(crate) fn story_view(input: StoryInputs<'_>) -> StoryView {
         "datePublished": dates::iso8601(published, tz),
         "dateModified": dates::iso8601(modified, tz),
         "author": jsonld_authors,
-        "image": photo.as_ref().map(|p| vec![p.abs.clone()]).unwrap_or_else(|| vec![abs("/static/logo.svg")]),
+        "image": photo.as_ref().map(PhotoView::schema_image).unwrap_or_else(|| vec![abs("/static/logo.svg")]),
         "articleSection": section_name,
         "keywords": story.tags.iter().map(|t| t.name.clone()).chain(topics.iter().cloned()).collect::<Vec<_>>(),
         "inLanguage": edition.lang,
@@ -347,7 +355,7 @@ pub(crate) fn story_view(input: StoryInputs<'_>) -> StoryView {
         description: story.lead.clone(),
         canonical: canonical.clone(),
         og_type: "article",
-        image: photo.as_ref().map(|p| p.abs.clone()),
+        image: photo.as_ref().map(PhotoView::card_url),
         image_alt: photo.as_ref().map(|p| p.alt.clone()),
         jsonld: Some(script_json(&jsonld)),
         noindex: preview,
