@@ -111,7 +111,7 @@ pub fn read(bytes: &[u8]) -> Read {
         }
     }
     if !blocks.irb.is_empty() {
-        match iim_of_irb(&blocks.irb).and_then(|iim| iim.map(|d| parse_iim(d)).transpose()) {
+        match iim_of_irb(&blocks.irb).and_then(|iim| iim.map(parse_iim).transpose()) {
             Ok(Some(f)) => found.push(f),
             Ok(None) => {}
             Err(e) => problems.push(format!("IPTC-IIM: {e}")),
@@ -453,7 +453,10 @@ fn iim_of_irb(b: &[u8]) -> Result<Option<&[u8]>, String> {
 const IIM_UTF8: &[u8] = b"\x1b%G";
 
 /// The datasets of IPTC-IIM data, by record and number.
-fn iim_datasets(b: &[u8]) -> Result<Vec<(u8, u8, &[u8])>, String> {
+/// One IIM dataset: record, dataset number, data.
+type Dataset<'a> = (u8, u8, &'a [u8]);
+
+fn iim_datasets(b: &[u8]) -> Result<Vec<Dataset<'_>>, String> {
     let mut out = Vec::new();
     let mut pos = 0;
     while pos < b.len() {
