@@ -341,6 +341,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/stories/{id}/spike", &["post"]),
     ("/api/v1/stories/{id}/unspike", &["post"]),
     ("/api/v1/stories/{id}/breaking", &["post", "delete"]),
+    ("/api/v1/stories/{id}/release", &["post"]),
     ("/api/v1/stories/{id}/updates", &["post"]),
     ("/api/v1/stories/{id}/updates/{update_id}", &["patch", "delete"]),
     ("/api/v1/sections", &["get"]),
