@@ -50,6 +50,15 @@ backend_test! {
             assert_eq!(app.post_as(p, "/admin/routing", &rule).await.status, StatusCode::FORBIDDEN);
         }
         assert!(app.db.store.routing_rules().await.expect("rules").is_empty());
+        // An admin's form without the CSRF token is refused too.
+        let fields = serde_urlencoded::to_string(rule).expect("form");
+        let forged = axum::http::Request::post("/admin/routing")
+            .header(axum::http::header::COOKIE, &ada.cookie)
+            .header(axum::http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(axum::body::Body::from(fields))
+            .expect("request");
+        assert_eq!(app.request(forged).await.status, StatusCode::FORBIDDEN);
+        assert!(app.db.store.routing_rules().await.expect("rules").is_empty());
 
         // Unknown desk, unknown or retired topic, fetching without a section: 422 saying so, nothing saved.
         let bad = [

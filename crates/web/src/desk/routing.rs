@@ -5,7 +5,7 @@
 //! the one function every ingest path uses: the `ingest` command and the
 //! sources' pollers); the site's scheduler then makes the automatic drafts
 //! ([`auto_fetch_now`], within a second) by the same
-//! [`fetch`](super::fetch::fetch) as a person's Fetch, acting as [`ROUTING`]
+//! [`fetch`] as a person's Fetch, acting as [`ROUTING`]
 //! (the system), with the same provenance.
 
 use newsdesk_domain::roles::Permission;
