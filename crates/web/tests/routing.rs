@@ -83,6 +83,9 @@ backend_test! {
         let r = &rules[0];
         assert_eq!(r.conditions.keywords, vec!["Tehran".to_string(), "nuclear talks".to_string()]);
         assert_eq!((r.conditions.max_urgency, r.auto_fetch, r.desk_name.as_str()), (Some(3), false, "World"));
+        let edit = app.get_as(&ada, &format!("/admin/routing/{}", r.id)).await;
+        assert_eq!(edit.status, StatusCode::OK, "{}", edit.body);
+        assert!(main_of(&edit.body).contains("nuclear talks") && main_of(&edit.body).contains("value=\"3\" selected"), "{}", edit.body);
         let list = app.get_as(&ada, "/admin/routing").await;
         assert_eq!(list.status, StatusCode::OK);
         assert!(main_of(&list.body).contains("medtop:11000000") && main_of(&list.body).contains("politics"), "{}", list.body);
@@ -131,6 +134,10 @@ backend_test! {
             let a = app.post_as(&ada, "/admin/routing", &form).await;
             assert_eq!(a.status, StatusCode::SEE_OTHER, "{form:?}: {}", a.body);
         }
+
+        let path = app.db.store.section_path(seed.section_id).await.expect("path").expect("section");
+        let list = app.get_as(&ada, "/admin/routing").await;
+        assert!(main_of(&list.body).contains(&format!("made at once in {path}")), "{}", main_of(&list.body));
 
         for file in FILES {
             app.db.store.ingest_items(SOURCE, &items(file)).await.expect("ingest");

@@ -78,7 +78,18 @@ fn rule_form(f: &RuleFields) -> Result<RuleForm, DeskError> {
     })
 }
 
-fn rule_view(r: &RoutingRule) -> Value {
+/// Every section's path by id, of all editions (`fa: سیاست` for a non-default edition's).
+async fn section_paths(state: &AppState) -> Result<std::collections::HashMap<i64, String>, AdminError> {
+    let mut paths = std::collections::HashMap::new();
+    for e in state.editions.load_full().iter() {
+        for s in state.store.sections(e.id).await? {
+            paths.insert(s.id, if e.is_default { s.path } else { format!("{}: {}", e.lang, s.path) });
+        }
+    }
+    Ok(paths)
+}
+
+fn rule_view(r: &RoutingRule, sections: &std::collections::HashMap<i64, String>) -> Value {
     let c = &r.conditions;
     minijinja::context! {
         id => r.id,
@@ -93,6 +104,7 @@ fn rule_view(r: &RoutingRule) -> Value {
         desk => r.desk_name,
         auto_fetch => r.auto_fetch,
         section_id => r.section_id,
+        section => r.section_id.and_then(|id| sections.get(&id).cloned()),
     }
 }
 
@@ -145,13 +157,14 @@ async fn list_page(
     errors: Vec<FieldError>,
 ) -> Result<Response, AdminError> {
     let rules = routing::rules(state, &staff.actor()).await?;
+    let sections = section_paths(state).await?;
     let html = page::render(
         state,
         staff,
         "admin/routing.html",
         "Routing",
         minijinja::context! {
-            rules => rules.iter().map(rule_view).collect::<Vec<_>>(),
+            rules => rules.iter().map(|r| rule_view(r, &sections)).collect::<Vec<_>>(),
             form => values(None, posted),
             errors => errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>(),
             choices => choices(state).await?,
@@ -174,7 +187,7 @@ async fn edit_page(
         "admin/routing_rule.html",
         "Routing rule",
         minijinja::context! {
-            rule => rule_view(rule),
+            rule => rule_view(rule, &section_paths(state).await?),
             form => values(Some(rule), posted),
             errors => errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>(),
             choices => choices(state).await?,
