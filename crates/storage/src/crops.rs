@@ -111,7 +111,7 @@ async fn photo_changed(tx: &mut sqlx::Transaction<'static, sqlx::Any>, photo_id:
     let mut out = Vec::with_capacity(rows.len());
     for s in &rows {
         let (news_id, edition_id): (i64, i64) = (s.try_get("news_id")?, s.try_get("edition_id")?);
-        record_change(&mut **tx, news_id, edition_id).await?;
+        record_change(tx, news_id, edition_id).await?;
         out.push((news_id, edition_id));
     }
     Ok(out)

@@ -57,7 +57,7 @@ backend_test! {
             focus: Focus { x: 0.25, y: 0.75 },
             crops: vec![(Ratio::Standard, Rect { x: 10, y: 20, width: 400, height: 300 })],
         };
-        let audit = AuditEntry::system("test", "media.framing", "photo", &stored.id.to_string(), "focus 25% 75%");
+        let audit = AuditEntry::system("test", "media.framing", "photo", stored.id.to_string(), "focus 25% 75%");
         let stories = db.store
             .set_photo_framing(stored.id, &framing, &[crop(Ratio::Wide, b"new wide", "image/jpeg", 1200)], &audit)
             .await
@@ -112,7 +112,7 @@ backend_test! {
             .await
             .expect("story");
         let before = db.store.last_change_id().await.expect("changes");
-        let audit = AuditEntry::system("test", "media.framing", "photo", &stored.id.to_string(), "");
+        let audit = AuditEntry::system("test", "media.framing", "photo", stored.id.to_string(), "");
         let framing = Framing { focus: Focus { x: 0.1, y: 0.1 }, crops: Vec::new() };
         let stories = db.store.set_photo_framing(stored.id, &framing, &[], &audit).await.expect("framed").expect("exists");
         assert_eq!(stories, vec![(news_id, edition.id)]);

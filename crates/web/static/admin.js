@@ -328,4 +328,7 @@
   });
   x.addEventListener("input", place);
   y.addEventListener("input", place);
+  // Placed by the script (the back office's CSP allows no inline styles); without it the inputs say where.
+  place();
+  mark.hidden = false;
 })();

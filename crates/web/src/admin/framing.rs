@@ -111,8 +111,6 @@ async fn render(
             },
             focus_x => fx,
             focus_y => fy,
-            focus_left => format!("{:.2}%", framing.focus.x * 100.0),
-            focus_top => format!("{:.2}%", framing.focus.y * 100.0),
             focus_x_error => error_of("focus_x"),
             focus_y_error => error_of("focus_y"),
             ratios => ratios,

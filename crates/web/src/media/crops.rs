@@ -121,7 +121,7 @@ pub async fn backfill_batch(state: &AppState, node: &str, after: &mut i64) -> Re
 }
 
 /// Runs the background job until the task is dropped: batch after batch
-/// while photos lack crops, then a pass every [`IDLE`].
+/// while photos lack crops, then a pass a minute.
 pub async fn run_backfill(state: AppState, node: String) {
     let mut after = 0;
     loop {
