@@ -728,6 +728,48 @@ mod tests {
     }
 
     #[test]
+    fn ingest_sources_come_from_the_file_and_are_checked() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "n.toml",
+                "[[ingest.sources]]\nname = \"afp\"\nkind = \"dir\"\npath = \"/srv/wires/afp\"\n\n\
+                 [[ingest.sources]]\nname = \"peer\"\nkind = \"http\"\nurl = \"https://peer.example/api/ninjs/v2/items\"\n\
+                 format = \"ninjs\"\napi_key = \"nd_key\"\ninterval_secs = 60\n",
+            )?;
+            let c = Config::load(Some(&"n.toml".into()), &Overrides::default()).map_err(|e| e.to_string())?;
+            let s = c.ingest.sources().map_err(|e| e.to_string())?;
+            assert_eq!((s[0].format.as_str(), s[0].interval_secs, s[0].enabled), ("auto", 300, true));
+            assert_eq!(s[0].api_key.as_deref(), Some(""), "no key in the file: none stored");
+            assert_eq!(
+                (s[1].location.as_str(), s[1].api_key.as_deref()),
+                ("https://peer.example/api/ninjs/v2/items", Some("nd_key"))
+            );
+            for (toml, key) in [
+                ("name = \"x\"\nkind = \"http\"\nurl = \"ftp://x\"", "ingest.sources[0].url"),
+                (
+                    "name = \"x\"\nkind = \"dir\"\nurl = \"https://x.example/\"",
+                    "ingest.sources[0]: a dir source needs `path`",
+                ),
+                ("name = \"x\"\nkind = \"dir\"\npath = \"/x\"\ninterval_secs = 5", "ingest.sources[0].interval_secs"),
+                ("name = \"x\"\nkind = \"dir\"\npath = \"/x\"\nformat = \"pdf\"", "ingest.sources[0].format"),
+                ("name = \"x\"\nkind = \"ftp\"", "ingest.sources[0].kind"),
+            ] {
+                jail.create_file("bad.toml", &format!("[[ingest.sources]]\n{toml}\n"))?;
+                let e =
+                    Config::load(Some(&"bad.toml".into()), &Overrides::default()).expect_err("must fail").to_string();
+                assert!(e.contains(key), "{toml}: {e}");
+            }
+            jail.create_file(
+                "twice.toml",
+                "[[ingest.sources]]\nname = \"x\"\nkind = \"dir\"\npath = \"/x\"\n[[ingest.sources]]\nname = \"x\"\nkind = \"dir\"\npath = \"/y\"\n",
+            )?;
+            let e = Config::load(Some(&"twice.toml".into()), &Overrides::default()).expect_err("must fail").to_string();
+            assert!(e.contains("ingest.sources[1].name"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn unknown_keys_in_the_file_are_refused() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("n.toml", "listn = \"127.0.0.1:9000\"\n")?;
