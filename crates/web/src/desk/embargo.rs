@@ -29,7 +29,7 @@ pub async fn release(state: &AppState, actor: &Actor, news_id: i64, now: DateTim
     if state.store.wire_release(news_id).await?.is_some() {
         return Err(DeskError::conflict(format!("Story {news_id} is released to the wire already.")));
     }
-    let until = extras.scheduled_at.map(|t| newsdesk_domain::ninjs::time(t)).unwrap_or_default();
+    let until = extras.scheduled_at.map(newsdesk_domain::ninjs::time).unwrap_or_default();
     let audit = actor.audit("story.release", "story", news_id, format!("embargoed until {until}: {}", story.headline));
     let edition_id =
         state.store.release_to_wire(news_id, Some(actor.user_id), now, &audit).await.map_err(|e| match e {
