@@ -27,6 +27,16 @@ fn outcome(o: IngestOutcome) -> String {
     }
 }
 
+/// `, routed to DESK` when a routing rule sent the new item to a desk (and
+/// whether its draft is waiting for the site: the running site makes it).
+async fn routed(store: &newsdesk_storage::Store, source: &str, guid: &str) -> anyhow::Result<String> {
+    Ok(match store.ingest_route(source, guid).await? {
+        Some(r) if r.fetch == "pending" => format!(", routed to {} (the site makes its draft)", cell(&r.desk_name)),
+        Some(r) => format!(", routed to {}", cell(&r.desk_name)),
+        None => String::new(),
+    })
+}
+
 /// Tabs and line breaks inside a field would break the one-line output.
 fn cell(s: &str) -> String {
     s.replace(['\t', '\n', '\r'], " ")
@@ -76,7 +86,17 @@ pub async fn ingest(config: &Config, source: &str, files: &[PathBuf]) -> anyhow:
         match store.ingest_items(source, &items).await {
             Ok(outcomes) => {
                 for (item, o) in items.iter().zip(outcomes) {
-                    println!("{}\t{}\t{}\t{}", cell(&item.guid), item.version, cell(&item.headline), outcome(o));
+                    let routed = match o {
+                        IngestOutcome::Created => routed(&store, source, &item.guid).await?,
+                        _ => String::new(),
+                    };
+                    println!(
+                        "{}\t{}\t{}\t{}{routed}",
+                        cell(&item.guid),
+                        item.version,
+                        cell(&item.headline),
+                        outcome(o)
+                    );
                 }
             }
             Err(e) => {

@@ -135,3 +135,34 @@ backend_test! {
         assert_eq!(killed.pub_status, "canceled");
     }
 }
+
+backend_test! {
+    async fn new_items_are_routed_by_the_first_matching_rule_and_said_so(db) {
+        let dir = tempfile::tempdir().expect("tmp");
+        let audit = newsdesk_storage::AuditEntry::system("test", "desk.create", "desk", "", "");
+        let weather = db.store.create_desk("Weather", &["Incoming"], chrono::Utc::now(), &audit).await.expect("desk");
+        let finance = db.store.create_desk("Finance", &["Incoming"], chrono::Utc::now(), &audit).await.expect("desk");
+        let rule = |desk_id: i64, keywords: &[&str]| newsdesk_storage::RuleInput {
+            conditions: newsdesk_domain::routing::Conditions {
+                keywords: keywords.iter().map(|k| k.to_string()).collect(),
+                ..Default::default()
+            },
+            desk_id,
+            auto_fetch: false,
+            section_id: None,
+        };
+        let audit = newsdesk_storage::AuditEntry::system("test", "routing.create", "routing_rule", "", "");
+        db.store.create_routing_rule(&rule(weather.id, &["floods"]), &audit).await.expect("rule");
+        db.store.create_routing_rule(&rule(finance.id, &[]), &audit).await.expect("rule");
+        let out = newsdesk(&db, dir.path(), &[arg(&fixture("nitf.xml")), arg(&fixture(IPTC[0]))]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stdout),
+            "urn:example:wire:storm-2026-001\t3\tStorm & floods close the coast road\tcreated, routed to Weather\n\
+             urn:newsml:acmenews.com:20161018:US-FINANCE-FED\t11\tFed to halt QE to avert \"bubble\"\tcreated, routed to Finance\n"
+        );
+        // Again: nothing new, nothing routed again.
+        let again = newsdesk(&db, dir.path(), &[arg(&fixture("nitf.xml"))]);
+        assert!(text(&again.stdout).ends_with("\tunchanged\n"), "{}", text(&again.stdout));
+    }
+}
