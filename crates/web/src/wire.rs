@@ -311,7 +311,12 @@ pub(crate) async fn list<'a>(
         section: q.section.clone(),
         since: since.map(|s| s.timestamp()),
         after,
-        limit: (limit + 1).max(READ_AHEAD),
+        // SQL judges all but Media Topics and genres: read more only when the product has them.
+        limit: if filters.subjects.is_empty() && filters.genres.is_empty() {
+            limit + 1
+        } else {
+            (limit + 1).max(READ_AHEAD)
+        },
     };
     let mut mapper = Mapper::new(state, editions);
     let mut page: Vec<(Story, i64)> = Vec::new();
