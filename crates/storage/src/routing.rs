@@ -350,6 +350,15 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Gives every claimed automatic fetch back (claims left by a node that
+    /// stopped mid-fetch; the caller makes sure no pass is running); how many.
+    pub async fn reclaim_auto_fetches(&self) -> Result<u64> {
+        let done = sqlx::query("UPDATE ingest_routes SET fetch_state = 'pending' WHERE fetch_state = 'claimed'")
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Gives a claimed automatic fetch back (the database went away
     /// meanwhile): the next pass tries it again.
     pub async fn unclaim_auto_fetch(&self, source: &str, guid: &str) -> Result<()> {

@@ -74,7 +74,7 @@ async fn publish_loop(state: AppState, node: String) {
             }
         }
         // Drafts that routing rules ask for, of items stored by any ingest path.
-        if let Err(e) = crate::desk::routing::auto_fetch_now(&state).await {
+        if let Err(e) = crate::desk::routing::auto_fetch_now(&state, &node).await {
             tracing::warn!(error = %e, "automatic fetches of routed items failed; retrying");
         }
         if let Err(e) = publish_due_now(&state, &node).await {

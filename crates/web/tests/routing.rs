@@ -27,6 +27,7 @@ const FED_1: &str = "urn:newsml:acmenews.com:20161018:US-FINANCE-FED";
 const FED_2: &str = "urn:newsml:acmenews.com:20161121:US-FINANCE-FED";
 const PHOTO: &str = "tag:acmenews.com,2008:WORLD-NEWS:USA20081208098658";
 const STORM: &str = "urn:example:wire:storm-2026-001";
+const NODE: &str = "test-node";
 
 fn items(bytes: &[u8]) -> Vec<IncomingItem> {
     ingest::parse(bytes).expect("IPTC's example parses").items.into_iter().map(|i| i.expect("a news item")).collect()
@@ -162,10 +163,10 @@ backend_test! {
         assert_eq!(app.get_as(&rita, "/admin/ingest?desk=999999").await.status, StatusCode::BAD_REQUEST);
 
         // The scheduler's pass makes the two drafts, on the desk, once.
-        let mut made = auto_fetch_now(&app.state).await.expect("auto fetch");
+        let mut made = auto_fetch_now(&app.state, NODE).await.expect("auto fetch");
         made.sort_unstable();
         assert_eq!(made.len(), 2, "{made:?}");
-        assert!(auto_fetch_now(&app.state).await.expect("again").is_empty(), "each route is fetched once");
+        assert!(auto_fetch_now(&app.state, NODE).await.expect("again").is_empty(), "each route is fetched once");
         for id in &made {
             let story = app.db.store.story(*id).await.expect("read").expect("draft");
             assert_eq!(story.status, newsdesk_domain::StoryStatus::Draft);
@@ -186,12 +187,22 @@ backend_test! {
         )).await;
         assert!(main_of(&item_page.body).contains("made by routing"), "{}", main_of(&item_page.body));
 
+        // Only the node holding the lease fetches; a claim left by a node that
+        // stopped mid-fetch is taken up again by the next pass.
+        let mut crashed = items(FILES[0]).remove(0);
+        crashed.guid = format!("{FED_1}-2");
+        app.db.store.ingest_items(SOURCE, std::slice::from_ref(&crashed)).await.expect("ingest");
+        assert!(app.db.store.claim_auto_fetch(SOURCE, &crashed.guid).await.expect("claim"));
+        assert!(auto_fetch_now(&app.state, "other-node").await.expect("pass").is_empty(), "the lease is held");
+        assert_eq!(auto_fetch_now(&app.state, NODE).await.expect("pass").len(), 1);
+        assert_eq!(route(crashed.guid.clone()).await.fetch, "done");
+
         // A newer version of a routed item is not routed again: the story is flagged instead.
         let mut v2 = items(FILES[0]).remove(0);
         v2.version += 1;
         v2.headline = "Fed halts QE".into();
         app.db.store.ingest_items(SOURCE, &[v2]).await.expect("ingest v2");
-        assert!(auto_fetch_now(&app.state).await.expect("pass").is_empty());
+        assert!(auto_fetch_now(&app.state, NODE).await.expect("pass").is_empty());
         let flagged = app.db.store.story_source(fed_1.news_id.expect("draft")).await.expect("source").expect("provenance");
         assert!(flagged.source_updated());
         assert_eq!(route(FED_1.into()).await.routed_at, fed_1.routed_at);

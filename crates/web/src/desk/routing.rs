@@ -4,7 +4,7 @@
 //! Items are routed when they are stored ([`newsdesk_storage::Store::ingest_items`],
 //! the one function every ingest path uses: the `ingest` command and the
 //! sources' pollers); the site's scheduler then makes the automatic drafts
-//! ([`auto_fetch_now`], within a second) by the same
+//! ([`auto_fetch_now`], within a second, on one node at a time) by the same
 //! [`fetch`] as a person's Fetch, acting as [`ROUTING`]
 //! (the system), with the same provenance.
 
@@ -21,6 +21,10 @@ pub const ROUTING: &str = "routing";
 
 /// Most automatic fetches made in one pass.
 const FETCH_BATCH: i64 = 50;
+/// How long one node holds the automatic fetches without renewing.
+const LEASE_SECS: i64 = 10;
+/// A pass claims nothing new after this, well within the lease.
+const MAX_PASS: std::time::Duration = std::time::Duration::from_secs(4);
 
 /// A rule as a person wrote it (the back-office form).
 #[derive(Debug, Clone, Default)]
@@ -133,14 +137,27 @@ pub async fn move_rule(state: &AppState, actor: &Actor, id: i64, up: bool) -> Re
     Ok(state.store.move_routing_rule(id, up, &audit).await?)
 }
 
-/// Makes the drafts of routes waiting for an automatic fetch: each claimed
-/// once (however many nodes try), fetched into the rule's section on its
-/// desk as [`ROUTING`], and marked done (with the draft) or failed (with why:
-/// a canceled item, a deleted section, ...). Returns the drafts made.
-pub async fn auto_fetch_now(state: &AppState) -> Result<Vec<i64>, DeskError> {
+/// Makes the drafts of routes waiting for an automatic fetch, on the node
+/// `node` that holds the `routing` lease: each claimed once, fetched into the
+/// rule's section on its desk as [`ROUTING`], and marked done (with the
+/// draft) or failed (with why: a canceled item, a deleted section, ...).
+/// Returns the drafts made.
+///
+/// Only the lease holder claims, and a pass stops claiming well within the
+/// lease, so a claim still open when a pass starts was left by a node that
+/// stopped mid-fetch: it is tried again.
+pub async fn auto_fetch_now(state: &AppState, node: &str) -> Result<Vec<i64>, DeskError> {
+    if !state.store.try_lease("routing", node, LEASE_SECS).await? {
+        return Ok(Vec::new());
+    }
+    state.store.reclaim_auto_fetches().await?;
+    let started = std::time::Instant::now();
     let actor = Actor::system(ROUTING);
     let mut made = Vec::new();
     for route in state.store.pending_auto_fetches(FETCH_BATCH).await? {
+        if started.elapsed() > MAX_PASS {
+            break;
+        }
         if !state.store.claim_auto_fetch(&route.source, &route.guid).await? {
             continue;
         }
