@@ -951,6 +951,59 @@ mod tests {
         assert_eq!(read(&webp).embedded.caption, "Harbour at dawn");
     }
 
+    /// EXIF (TIFF) with the given ASCII fields of the primary image and a GPS latitude.
+    fn exif(fields: &[(exif::Tag, Vec<Vec<u8>>)]) -> Vec<u8> {
+        use exif::{Field, In, Rational, Tag, Value};
+        let owned: Vec<Field> = fields
+            .iter()
+            .map(|(tag, parts)| Field { tag: *tag, ifd_num: In::PRIMARY, value: Value::Ascii(parts.clone()) })
+            .chain([Field {
+                tag: Tag::GPSLatitude,
+                ifd_num: In::PRIMARY,
+                value: Value::Rational(vec![Rational { num: 37, denom: 1 }; 3]),
+            }])
+            .collect();
+        let mut w = exif::experimental::Writer::new();
+        for f in &owned {
+            w.push_field(f);
+        }
+        let mut out = std::io::Cursor::new(Vec::new());
+        w.write(&mut out, false).expect("write EXIF");
+        out.into_inner()
+    }
+
+    #[test]
+    fn exif_description_artists_copyright_and_date_are_read_never_gps() {
+        use exif::Tag;
+        let raw = exif(&[
+            (Tag::ImageDescription, vec![b"Harbour at dawn".to_vec()]),
+            (Tag::Artist, vec![b"Jane Roe; Joe Bloggs".to_vec()]),
+            // Photographer's copyright, then the editor's.
+            (Tag::Copyright, vec![b"(c) Jane Roe".to_vec(), b"(c) Editor".to_vec()]),
+            (Tag::DateTimeOriginal, vec![b"2024:07:22 06:15:30".to_vec()]),
+            (Tag::OffsetTimeOriginal, vec![b"+03:30".to_vec()]),
+        ]);
+        let mut app1 = EXIF_PREFIX.to_vec();
+        app1.extend_from_slice(&raw);
+        let r = read(&jpeg(&[(0xE1, app1)]));
+        assert_eq!(r.problems, Vec::<String>::new());
+        let e = r.embedded;
+        assert_eq!(e.caption, "Harbour at dawn");
+        assert_eq!(e.details.creator, "Jane Roe, Joe Bloggs");
+        assert_eq!(e.details.copyright, "(c) Jane Roe");
+        assert_eq!(e.details.date_created, "2024-07-22T06:15:30+03:30");
+        assert!(!format!("{e:?}").contains("37"), "{e:?}");
+        // The same block in a WebP chunk (with or without the JPEG prefix) and a PNG eXIf.
+        let mut webp = b"RIFF\0\0\0\0WEBPEXIF".to_vec();
+        webp.extend_from_slice(&u32::try_from(raw.len()).expect("short").to_le_bytes());
+        webp.extend_from_slice(&raw);
+        assert_eq!(read(&webp).embedded.caption, "Harbour at dawn");
+        // Damaged EXIF is left out and named.
+        let r = read(&jpeg(&[(0xE1, b"Exif\0\0MM\0*garbage".to_vec())]));
+        assert_eq!(r.embedded, Embedded::default());
+        assert!(r.problems[0].starts_with("EXIF: "), "{:?}", r.problems);
+    }
+
     #[test]
     fn dates_are_normalized_or_refused() {
         let n = |s: &str| normalize_date(s);
