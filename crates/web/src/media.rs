@@ -24,6 +24,11 @@
 //!   dropped, keeping only the orientation. The photographer, copyright, date
 //!   and orientation stay.
 //!
+//! Before cleaning, what the file says about itself (caption, credit, creator,
+//! copyright, keywords, ...; never location) is read by
+//! [`newsdesk_domain::photo_meta`] into [`Inspected::embedded`]: the library's
+//! fields start from it.
+//!
 //! Pixel bombs: the picture's size is read from its header before anything is
 //! decoded, and a picture over the limit ([`ImageWork`]'s `max_pixels`, and
 //! [`MAX_SIDE`] on each side) is refused; decoders run with memory limits.
@@ -43,9 +48,9 @@ use image::imageops::FilterType;
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageFormat, ImageReader, Limits};
 use img_parts::{ImageEXIF, png::Png, webp::WebP};
+use newsdesk_domain::photo_meta;
 use newsdesk_storage::{NewPhoto, NewRendition};
 use sha2::{Digest, Sha256};
-use newsdesk_domain::photo_meta;
 use tokio::sync::Semaphore;
 
 /// Widths of the renditions; only those narrower than the original are made.
@@ -262,11 +267,11 @@ pub struct Inspected {
     /// Height as displayed.
     pub height: u32,
     orientation: Orientation,
-}
-
     /// What the file says about itself (caption, credit, creator, ...; never
     /// location), read before cleaning: what the library's fields start with.
     pub embedded: photo_meta::Embedded,
+}
+
 /// Sniffs and cleans an upload, reads its size from its header and refuses
 /// it if it is over `max_pixels` (or [`MAX_SIDE`] on a side). Nothing is decoded.
 pub fn inspect(bytes: &[u8], max_pixels: u64) -> Result<Inspected, MediaError> {
@@ -315,9 +320,9 @@ impl Inspected {
             bytes: self.bytes.to_vec(),
             caption: caption.into(),
             credit: credit.into(),
+            details: self.embedded.details.clone(),
         }
     }
-            details: self.embedded.details.clone(),
 
     /// Decodes the picture (within the memory its size allows), upright.
     fn decode(&self, max_pixels: u64) -> Result<DynamicImage, MediaError> {
