@@ -583,6 +583,7 @@ mod tests {
             height: 600,
             caption: String::new(),
             credit: String::new(),
+            details: Default::default(),
         };
         let v = view(&s, &en, Some(PhotoView::new(&photo, &s.headline, URL)), None);
         assert_eq!(
@@ -591,7 +592,6 @@ mod tests {
         );
         let image = format!("https://news.example/media/{}.png", "ab".repeat(32));
         assert_eq!(ld(&v)["image"], serde_json::json!([image]));
-            details: Default::default(),
         assert_eq!(v.meta.image.as_deref(), Some(image.as_str()));
         // A photo without a caption is described by the headline.
         assert_eq!(v.meta.image_alt.as_deref(), Some("Head & line"));
