@@ -274,6 +274,7 @@ async fn read_form(req: Request, state: &AppState) -> Result<UploadForm, String>
             Some("file") => {
                 let name = field.file_name().map(String::from);
                 form.file = Some((name, field.bytes().await.map_err(bad)?));
+                continue;
             }
             Some("caption") => &mut t.caption,
             Some("credit") => &mut t.credit,
@@ -287,7 +288,6 @@ async fn read_form(req: Request, state: &AppState) -> Result<UploadForm, String>
             _ => continue,
         };
         *slot = Some(field.text().await.map_err(bad)?);
-                continue;
     }
     Ok(form)
 }
