@@ -20,8 +20,8 @@ pub mod fronts;
 pub mod live;
 pub mod locks;
 mod media;
-pub mod spike;
 pub mod routing;
+pub mod spike;
 mod stories;
 
 use newsdesk_domain::roles::{Permission, Role};
@@ -56,12 +56,11 @@ pub struct Actor {
     pub token_id: Option<i64>,
 }
 
-impl Actor {
 /// The user id of [`Actor::system`]: no account (the audit log and the
 /// stories it makes name no user).
 pub const SYSTEM_USER_ID: i64 = 0;
 
-    /// Whether the role grants `p`.
+impl Actor {
     /// The newsroom itself acting on its own (routing's automatic fetches),
     /// named `name` in the audit log and revisions, with an admin's reach.
     pub fn system(name: &str) -> Actor {
@@ -73,6 +72,7 @@ pub const SYSTEM_USER_ID: i64 = 0;
         (self.user_id != SYSTEM_USER_ID).then_some(self.user_id)
     }
 
+    /// Whether the role grants `p`.
     pub fn can(&self, p: Permission) -> bool {
         self.role.can(p)
     }
