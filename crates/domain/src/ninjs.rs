@@ -688,7 +688,6 @@ mod tests {
         assert_eq!(json["type"], "text");
         assert_eq!(json["standard"]["version"], "2.2");
     }
-    #[test]
 
     #[test]
     fn provenance_is_carried_as_altids_and_an_infosource() {
@@ -709,6 +708,7 @@ mod tests {
         );
     }
 
+    #[test]
     fn agency_metadata_maps_to_ninjs_fields_and_media_topic_subjects() {
         let mut s = story(StoryStatus::Published);
         let json = serde_json::to_value(map(&s, true)).expect("json");

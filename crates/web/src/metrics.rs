@@ -306,7 +306,8 @@ async fn sample(state: &AppState) {
         for s in sources {
             let name = s.name.clone();
             let last = s.last_success_at.map_or(0.0, |t| t.timestamp() as f64);
-            metrics::gauge!("newsdesk_ingest_source_last_success_timestamp_seconds", "source" => name.clone()).set(last);
+            metrics::gauge!("newsdesk_ingest_source_last_success_timestamp_seconds", "source" => name.clone())
+                .set(last);
             metrics::counter!("newsdesk_ingest_source_items_total", "source" => name.clone())
                 .absolute(u64::try_from(s.items_total).unwrap_or(0));
             metrics::counter!("newsdesk_ingest_source_errors_total", "source" => name)

@@ -60,12 +60,12 @@ const THEME: &[(&str, &str)] = &[
     ("admin/search.html", include_str!("../templates/admin/search.html")),
     ("admin/ingest.html", include_str!("../templates/admin/ingest.html")),
     ("admin/ingest_item.html", include_str!("../templates/admin/ingest_item.html")),
-    ("admin/routing.html", include_str!("../templates/admin/routing.html")),
-    ("admin/routing_rule.html", include_str!("../templates/admin/routing_rule.html")),
-    ("admin/routing_fields.html", include_str!("../templates/admin/routing_fields.html")),
     ("admin/ingest_source.html", include_str!("../templates/admin/ingest_source.html")),
     ("admin/ingest_source_fields.html", include_str!("../templates/admin/ingest_source_fields.html")),
     ("admin/ingest_sources.html", include_str!("../templates/admin/ingest_sources.html")),
+    ("admin/routing.html", include_str!("../templates/admin/routing.html")),
+    ("admin/routing_rule.html", include_str!("../templates/admin/routing_rule.html")),
+    ("admin/routing_fields.html", include_str!("../templates/admin/routing_fields.html")),
     ("admin/ingest_changes.html", include_str!("../templates/admin/ingest_changes.html")),
     ("admin/desks_mine.html", include_str!("../templates/admin/desks_mine.html")),
     ("admin/desks_settings.html", include_str!("../templates/admin/desks_settings.html")),
@@ -300,7 +300,8 @@ impl PhotoView {
         let card = jpeg(Ratio::Wide)
             .find(|c| c.width == crate::media::crops::CARD_WIDTH)
             .or_else(|| jpeg(Ratio::Wide).max_by_key(|c| c.width));
-        self.card = card.map(|c| CardImage { url: format!("{public_url}{}", c.path()), width: c.width, height: c.height });
+        self.card =
+            card.map(|c| CardImage { url: format!("{public_url}{}", c.path()), width: c.width, height: c.height });
         self.schema_images = Ratio::ALL
             .into_iter()
             .filter_map(|r| jpeg(r).max_by_key(|c| c.width))

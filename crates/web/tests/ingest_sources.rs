@@ -54,7 +54,12 @@ fn drop_file(folder: &Path, name: &str, bytes: &[u8]) {
 
 fn names(folder: &Path) -> Vec<String> {
     let mut out: Vec<String> = std::fs::read_dir(folder)
-        .map(|d| d.filter_map(|e| e.ok()).filter(|e| e.path().is_file()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.path().is_file())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default();
     out.sort();
     out
