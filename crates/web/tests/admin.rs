@@ -883,6 +883,14 @@ backend_test! {
         // The admin assigns the editor to World only.
         let a = post_as(&d.app, Some(&d.admin), &format!("/admin/users/{}/sections", d.editor.user_id), &[("sections", &world.to_string())], true).await;
         assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        // The users page confirms the save and shows the assignment as a ticked box in the section tree.
+        assert_eq!(location(&a), "/admin/users?notice=sections");
+        let page = get_as(&d.app, Some(&d.admin), location(&a)).await.body;
+        assert!(page.contains(r#"<p class="notice saved" role="status">Sections saved.</p>"#), "{page}");
+        assert!(page.contains(&format!(r#"name="sections" value="{world}" checked>"#)), "{page}");
+        assert!(page.contains(&format!(r#"name="sections" value="{iran}">"#)), "{page}");
+        let page = get_as(&d.app, Some(&d.admin), "/admin/users?notice=%3Cscript%3E").await.body;
+        assert!(!page.contains("notice saved"), "unknown notices are not shown");
         let a = post_as(&d.app, Some(&d.admin), &format!("/admin/users/{}/sections", d.editor.user_id), &[("sections", &world.to_string()), ("sections", "999999")], true).await;
         assert_eq!(a.status, StatusCode::BAD_REQUEST, "unknown sections are refused");
 

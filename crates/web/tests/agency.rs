@@ -293,7 +293,7 @@ backend_test! {
         let section = section_of_seed(&app).await;
         let desk = post_form(&app, &admin, "/admin/desks", &[("name", "World")]).await;
         let desk_id: i64 = desk.headers[header::LOCATION].to_str().expect("location")
-            .trim_start_matches("/admin/desks/").trim_end_matches("/settings").parse().expect("desk id");
+            .trim_end_matches("?notice=desk-created").trim_start_matches("/admin/desks/").trim_end_matches("/settings").parse().expect("desk id");
         let mut ids = Vec::new();
         for (headline, urgency) in [("Routine one", 5), ("Flash one", 1), ("Normal one", 4)] {
             let s = json_of(&send(&app, Method::POST, "/api/v1/stories", &admin.token,

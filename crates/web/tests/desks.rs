@@ -54,7 +54,8 @@ fn location(a: &Answer) -> &str {
 async fn new_desk(app: &TestApp, admin: &Person, name: &str) -> i64 {
     let a = post(app, admin, "/admin/desks", &[("name", name)]).await;
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
-    let id = location(&a).trim_start_matches("/admin/desks/").trim_end_matches("/settings");
+    // The desk's settings page, with the confirmation of its creation.
+    let id = location(&a).trim_start_matches("/admin/desks/").trim_end_matches("/settings?notice=desk-created");
     id.parse().unwrap_or_else(|_| panic!("desk id in {}", location(&a)))
 }
 

@@ -55,6 +55,8 @@ pub struct Staff {
     pub role: Role,
     /// The session's CSRF token, to put in forms as the `csrf` field.
     pub csrf: String,
+    /// The confirmation this page shows (`?notice=KEY` after a save).
+    pub notice: Option<super::notice::Notice>,
     token_hash: String,
 }
 
@@ -195,6 +197,7 @@ async fn check_request(state: &AppState, jar: &CookieJar, mut req: Request) -> R
                         name: s.user.name,
                         role: s.user.role,
                         csrf: s.csrf,
+                        notice: super::notice::Notice::from_query(req.uri().query()),
                         token_hash,
                     })
                 }

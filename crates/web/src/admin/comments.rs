@@ -16,6 +16,7 @@ use newsdesk_domain::roles::Permission;
 use newsdesk_storage::QueueFilter;
 use serde::Deserialize;
 
+use super::notice::Notice;
 use super::{AdminError, Staff, Table, page};
 use crate::{AppState, desk};
 
@@ -217,5 +218,5 @@ async fn set_closed(
         }
     };
     desk::close_comments(&state, &staff.actor(), id, closed).await?.drop_pages(&state).await?;
-    Ok(Redirect::to(&format!("/admin/comments?status=all&story={id}")).into_response())
+    Ok(Notice::CommentsSwitched.redirect(&format!("/admin/comments?status=all&story={id}")).into_response())
 }

@@ -16,6 +16,7 @@ use newsdesk_domain::{StoryStatus, dates};
 use newsdesk_storage::{BoardCard, BoardFilter};
 use serde::Deserialize;
 
+use super::notice::Notice;
 use super::{AdminError, Staff, Table, page};
 use crate::AppState;
 use crate::desk::{DeskError, boards, join};
@@ -134,7 +135,7 @@ async fn create(
     Form(form): Form<NameForm>,
 ) -> Result<Response, AdminError> {
     match boards::create_desk(&state, &staff.actor(), &form.name).await {
-        Ok(desk) => Ok(Redirect::to(&format!("/admin/desks/{}/settings", desk.id)).into_response()),
+        Ok(desk) => Ok(Notice::DeskCreated.redirect(&format!("/admin/desks/{}/settings", desk.id)).into_response()),
         Err(e) => refused(&state, &staff, e),
     }
 }
@@ -305,7 +306,7 @@ async fn default_urgency(
         })?),
     };
     match boards::set_default_urgency(&state, &staff.actor(), id, urgency).await {
-        Ok(()) => Ok(Redirect::to(&format!("/admin/desks/{id}/settings")).into_response()),
+        Ok(()) => Ok(Notice::DeskSaved.redirect(&format!("/admin/desks/{id}/settings")).into_response()),
         Err(e) => refused(&state, &staff, e),
     }
 }
@@ -326,7 +327,7 @@ async fn members(
         other => return Err(AdminError::BadRequest(format!("member must be 1 or 0, found “{other}”"))),
     };
     match boards::set_member(&state, &staff.actor(), id, user, member).await {
-        Ok(_) => Ok(Redirect::to(&format!("/admin/desks/{id}/settings")).into_response()),
+        Ok(_) => Ok(Notice::DeskSaved.redirect(&format!("/admin/desks/{id}/settings")).into_response()),
         Err(e) => refused(&state, &staff, e),
     }
 }
@@ -340,7 +341,7 @@ async fn add_stage(
 ) -> Result<Response, AdminError> {
     let id = parse_id(&id)?;
     match boards::add_stage(&state, &staff.actor(), id, &form.name).await {
-        Ok(_) => Ok(Redirect::to(&format!("/admin/desks/{id}/settings")).into_response()),
+        Ok(_) => Ok(Notice::DeskSaved.redirect(&format!("/admin/desks/{id}/settings")).into_response()),
         Err(e) => refused(&state, &staff, e),
     }
 }
@@ -372,7 +373,7 @@ async fn edit_stage(
         }
     };
     match done {
-        Ok(()) => Ok(Redirect::to(&format!("/admin/desks/{id}/settings")).into_response()),
+        Ok(()) => Ok(Notice::DeskSaved.redirect(&format!("/admin/desks/{id}/settings")).into_response()),
         Err(e) => refused(&state, &staff, e),
     }
 }

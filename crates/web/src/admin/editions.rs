@@ -4,12 +4,13 @@
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use newsdesk_domain::calendar::{Calendar, Digits};
 use newsdesk_domain::comments::ModerationMode;
 use newsdesk_domain::roles::Permission;
 use serde::Deserialize;
 
+use super::notice::Notice;
 use super::{AdminError, Staff, Table, page};
 use crate::AppState;
 
@@ -104,5 +105,5 @@ async fn update(
     }
     state.editions.store(std::sync::Arc::new(state.store.editions().await?));
     state.apply_site_change();
-    Ok(Redirect::to("/admin/editions").into_response())
+    Ok(Notice::EditionSaved.redirect("/admin/editions").into_response())
 }

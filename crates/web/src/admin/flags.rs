@@ -14,6 +14,7 @@ use newsdesk_domain::{Story, StoryStatus, dates};
 use newsdesk_storage::StoryExtras;
 use serde::Deserialize;
 
+use super::notice::Notice;
 use super::{AdminError, Staff, Table, page};
 use crate::AppState;
 use crate::desk::breaking::{self, BreakingUntil};
@@ -152,7 +153,7 @@ async fn spike_story(
 ) -> Result<Response, AdminError> {
     let id = parse_id(&id)?;
     match spike::spike(&state, &staff.actor(), id, Utc::now()).await {
-        Ok(()) => Ok(Redirect::to("/admin/stories/spiked").into_response()),
+        Ok(()) => Ok(Notice::Spiked.redirect("/admin/stories/spiked").into_response()),
         Err(e) => refused(&state, &staff, e),
     }
 }
@@ -255,7 +256,7 @@ async fn clear_breaking(
 ) -> Result<Response, AdminError> {
     let id = parse_id(&id)?;
     match breaking::clear(&state, &staff.actor(), id).await {
-        Ok(_) if form.back == "list" => Ok(Redirect::to("/admin/breaking").into_response()),
+        Ok(_) if form.back == "list" => Ok(Notice::BreakingCleared.redirect("/admin/breaking").into_response()),
         Ok(_) => Ok(Redirect::to(&format!("/admin/stories/{id}/edit?saved=breaking_cleared")).into_response()),
         Err(e) => refused(&state, &staff, e),
     }

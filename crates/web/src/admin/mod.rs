@@ -18,11 +18,12 @@ mod live;
 mod locks;
 mod media;
 mod newsroom_search;
+mod notice;
 mod page;
 mod routing;
+mod sources;
 mod stories;
 mod subscribers;
-mod sources;
 mod taxonomy;
 mod tokens;
 mod users;
@@ -288,9 +289,9 @@ fn table() -> Table {
     let t = flags::routes(t);
     let t = newsroom_search::routes(t);
     let t = ingest::routes(t);
+    let t = sources::routes(t);
     let t = locks::routes(t);
     let t = live::routes(t);
-    let t = sources::routes(t);
     let t = desks::routes(t);
     let t = routing::routes(t);
     let t = fronts::routes(t);
@@ -298,8 +299,8 @@ fn table() -> Table {
     let t = taxonomy::routes(t);
     let t = editions::routes(t);
     let t = media::routes(t);
-    let t = comments::routes(t);
     let t = framing::routes(t);
+    let t = comments::routes(t);
     let t = tokens::routes(t);
     users::routes(t)
 }

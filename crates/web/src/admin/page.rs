@@ -56,6 +56,7 @@ fn frame(state: &AppState, staff: Option<&Staff>, title: &str, main: Value) -> V
             user => staff.map(|s| minijinja::context! { email => s.email, name => s.name, role => s.role.as_str() }),
             csrf => staff.map(|s| s.csrf.clone()),
             nav => staff.map(nav).unwrap_or_default(),
+            notice => staff.and_then(|s| s.notice).map(|n| n.text()),
         },
         ..main
     }

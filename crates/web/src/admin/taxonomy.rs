@@ -3,12 +3,13 @@
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use newsdesk_domain::roles::Permission;
 use newsdesk_domain::{Edition, Section};
 use newsdesk_storage::{SectionEdit, StoreError};
 use serde::{Deserialize, Serialize};
 
+use super::notice::Notice;
 use super::{AdminError, Staff, Table, page};
 use crate::AppState;
 
@@ -132,7 +133,7 @@ async fn create_section(
     match state.store.create_section(e.id, &edit, &staff.audit("section.create", "section", "", "")).await {
         Ok(_) => {
             state.apply_site_change();
-            Ok(Redirect::to("/admin/sections").into_response())
+            Ok(Notice::SectionCreated.redirect("/admin/sections").into_response())
         }
         Err(StoreError::Invalid(m)) => {
             render_sections(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, Some(format!("Not created: {m}."))).await
@@ -159,7 +160,7 @@ async fn update_section(
     match state.store.update_section(id, &edit, &staff.audit("section.update", "section", id, "")).await {
         Ok(_) => {
             state.apply_site_change();
-            Ok(Redirect::to("/admin/sections").into_response())
+            Ok(Notice::SectionSaved.redirect("/admin/sections").into_response())
         }
         Err(StoreError::Invalid(m)) => {
             render_sections(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, Some(format!("Not saved: {m}."))).await
@@ -214,7 +215,7 @@ async fn merge_tags(
     {
         Ok(_) => {
             state.apply_site_change();
-            Ok(Redirect::to("/admin/tags").into_response())
+            Ok(Notice::TagsMerged.redirect("/admin/tags").into_response())
         }
         Err(StoreError::Invalid(m)) => {
             render_tags(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, Some(format!("Not merged: {m}."))).await

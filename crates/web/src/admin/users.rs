@@ -7,12 +7,14 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use chrono::{Duration, Utc};
 use newsdesk_domain::dates;
+use newsdesk_domain::model::Section;
 use newsdesk_domain::roles::{self, Permission, Role};
 use newsdesk_storage::{AuditEntry, NewUser, StoreError};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::auth::random_token;
+use super::notice::Notice;
 use super::{AdminError, Staff, Table, page};
 use crate::AppState;
 
@@ -49,25 +51,33 @@ async fn render_list(
     invite_link: Option<String>,
 ) -> Result<Response, AdminError> {
     let tz = tz(state);
-    let mut sections = Vec::new();
+    let mut editions = Vec::new();
     for e in state.editions.load().iter() {
-        for s in state.store.sections(e.id).await? {
-            let label = if e.is_default { s.path.clone() } else { format!("{}: {}", e.lang, s.path) };
-            sections.push((s.id, label));
-        }
+        editions.push((e.clone(), state.store.sections(e.id).await?));
     }
-    sections.sort_by(|a, b| a.1.cmp(&b.1));
     let mut users = Vec::new();
     for u in state.store.users().await? {
         let assigned = state.store.user_sections(u.id).await?;
-        let options: Vec<_> = sections
+        let trees: Vec<_> = editions
             .iter()
-            .map(|(id, label)| minijinja::context! { id => id, label => label, selected => assigned.contains(id) })
+            .filter(|(_, sections)| !sections.is_empty())
+            .map(|(e, sections)| {
+                minijinja::context! {
+                    name => e.name, lang => e.lang, dir => e.direction.as_str(),
+                    sections => section_tree(sections, None, &assigned),
+                }
+            })
             .collect();
+        let chosen = editions
+            .iter()
+            .flat_map(|(_, sections)| sections.iter())
+            .filter(|s| assigned.contains(&s.id))
+            .map(|s| s.name.clone())
+            .collect::<Vec<_>>();
         users.push(minijinja::context! {
             id => u.id, email => u.email, name => u.name, role => u.role.as_str(), active => u.active,
             created => dates::format_long(u.created_at, tz), me => u.id == staff.user_id,
-            sections => options, all_sections => assigned.is_empty(),
+            editions => trees, all_sections => assigned.is_empty(), chosen => chosen,
         });
     }
     let html = page::render(
@@ -80,6 +90,22 @@ async fn render_list(
         },
     )?;
     Ok((status, html).into_response())
+}
+
+/// The sections under `parent` (top level: `None`) as a tree of checkboxes
+/// values, in navigation order.
+fn section_tree(sections: &[Section], parent: Option<i64>, assigned: &[i64]) -> Vec<minijinja::Value> {
+    let mut children: Vec<&Section> = sections.iter().filter(|s| s.parent_id == parent).collect();
+    children.sort_by(|a, b| a.position.cmp(&b.position).then_with(|| a.name.cmp(&b.name)));
+    children
+        .into_iter()
+        .map(|s| {
+            minijinja::context! {
+                id => s.id, name => s.name, path => s.path, selected => assigned.contains(&s.id),
+                children => section_tree(sections, Some(s.id), assigned),
+            }
+        })
+        .collect()
 }
 
 async fn list(State(state): State<AppState>, staff: Staff, Query(q): Query<ListQuery>) -> Result<Response, AdminError> {
@@ -173,7 +199,7 @@ async fn set_role(
     if !state.store.set_user_role(user.id, role, &audit).await? {
         return Err(AdminError::NotFound);
     }
-    Ok(Redirect::to("/admin/users").into_response())
+    Ok(Notice::RoleSaved.redirect("/admin/users").into_response())
 }
 
 /// Assigns a user to sections: the form repeats `sections` (none: all sections).
@@ -200,7 +226,7 @@ async fn set_sections(
     if !state.store.set_user_sections(user.id, &ids, &staff.audit("user.sections", "user", user.id, detail)).await? {
         return Err(AdminError::NotFound);
     }
-    Ok(Redirect::to("/admin/users").into_response())
+    Ok(Notice::SectionsSaved.redirect("/admin/users").into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -227,7 +253,7 @@ async fn set_active(
     if !state.store.set_user_active(user.id, active, &staff.audit(action, "user", user.id, &user.email)).await? {
         return Err(AdminError::NotFound);
     }
-    Ok(Redirect::to("/admin/users").into_response())
+    Ok(if active { Notice::UserActivated } else { Notice::UserDeactivated }.redirect("/admin/users").into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]
