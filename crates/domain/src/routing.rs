@@ -57,7 +57,7 @@ impl Conditions {
                 "{} \n {} \n {}",
                 words(&item.headline),
                 words(&item.slugline),
-                words(&html_text(&item.body_html))
+                words(&crate::html::plain_text(&item.body_html))
             );
             if !self.keywords.iter().any(|k| has_phrase(&text, &words(k))) {
                 return false;
@@ -103,25 +103,6 @@ fn has_phrase(text: &str, phrase: &str) -> bool {
         let after = text[at + phrase.len()..].chars().next();
         !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
     })
-}
-
-/// The text of sanitized HTML: tags as spaces, the few entities the
-/// sanitizer writes decoded.
-fn html_text(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => {
-                in_tag = false;
-                out.push(' ');
-            }
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'")
 }
 
 /// Checks a rule's conditions as a person typed them: the source name, the

@@ -188,30 +188,7 @@ fn objects<'a>(at: &At<'a>, key: &str) -> Result<Vec<(String, &'a Obj)>, IngestE
     Ok(out)
 }
 
-/// Tags removed and the common entities decoded: a description as plain text.
-pub(super) fn html_text(html: &str) -> String {
-    let mut out = String::new();
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => {
-                in_tag = false;
-                out.push(' ');
-            }
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    collapse(
-        &out.replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&quot;", "\"")
-            .replace("&#39;", "'")
-            .replace("&nbsp;", " ")
-            .replace("&amp;", "&"),
-    )
-}
+pub(super) use crate::html::plain_text as html_text;
 
 /// One role-tagged text of an array (`headlines`, `descriptions`, `bodies`):
 /// the one with `role`, else the first; with whether it is HTML.
