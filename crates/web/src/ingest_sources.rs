@@ -88,7 +88,7 @@ pub async fn run(state: AppState, node: String) {
     loop {
         tick.tick().await;
         if let Err(e) = poll_due(&state, &node, &client).await {
-            tracing::warn!(error = %e, "ingest sources: polling failed; retrying");
+            newsdesk_storage::outage::warn("ingest sources: polling failed; retrying", &e);
         }
     }
 }

@@ -75,7 +75,14 @@ async fn publish_loop(state: AppState, node: String) {
         }
         // Drafts that routing rules ask for, of items stored by any ingest path.
         if let Err(e) = crate::desk::routing::auto_fetch_now(&state, &node).await {
-            tracing::warn!(error = %e, "automatic fetches of routed items failed; retrying");
+            // An outage is reported once per interval by the outage log, not once a second here.
+            let what = "automatic fetches of routed items failed; retrying";
+            match e {
+                crate::desk::DeskError::Unavailable(cause) => {
+                    newsdesk_storage::outage::log().failed(what, &cause);
+                }
+                e => tracing::warn!(error = %e, "{what}"),
+            }
         }
         if let Err(e) = publish_due_now(&state, &node).await {
             metrics::counter!("newsdesk_scheduler_runs_total", "outcome" => "failed").increment(1);
