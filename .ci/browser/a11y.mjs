@@ -58,6 +58,8 @@ try {
     seen.add(key);
     const res = await page.goto(path);
     if (!res || res.status() >= 400 || !new URL(page.url()).pathname.startsWith("/admin")) continue;
+    // Pages only: JSON endpoints the pages link to (e.g. /admin/mediatopics) are not documents.
+    if (!(res.headers()["content-type"] || "").startsWith("text/html")) continue;
     visited++;
     for (const href of await page.$$eval("a[href]", (as) => as.map((a) => a.getAttribute("href")))) {
       let u;
