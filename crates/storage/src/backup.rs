@@ -291,9 +291,17 @@ fn sync_dir_of(path: &Path) -> Result<(), BackupError> {
 /// One connection to a database file (no pool: a journal-mode change needs
 /// to be the only connection, and a restore works on files, not on a site).
 async fn open_file(path: &Path) -> Result<SqliteConnection, BackupError> {
+    open_file_with(path, false).await
+}
+
+/// [`open_file`], read only when `read_only`: such a connection never
+/// checkpoints the write-ahead log into the file when it closes, so looking
+/// at a site changes none of its bytes.
+async fn open_file_with(path: &Path, read_only: bool) -> Result<SqliteConnection, BackupError> {
     SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(false)
+        .read_only(read_only)
         // Short: a restore should say "in use" rather than wait.
         .busy_timeout(Duration::from_secs(2))
         .connect()
@@ -338,7 +346,7 @@ async fn summarize(path: &Path) -> Result<SiteSummary, BackupError> {
 pub async fn restore_sqlite(backup: &Path, db_file: &Path, force: bool) -> Result<SiteSummary, BackupError> {
     check_header(backup)?;
     if db_file.exists() && !force {
-        let mut conn = open_file(db_file).await?;
+        let mut conn = open_file_with(db_file, true).await?;
         let stories = count_rows(&mut conn, "stories").await?;
         let users = count_rows(&mut conn, "users").await?;
         let photos = count_rows(&mut conn, "photos").await?;

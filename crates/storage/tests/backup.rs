@@ -224,3 +224,33 @@ async fn a_restore_refuses_foreign_and_damaged_files_a_site_with_content_and_a_d
     assert_eq!(only.iter().map(|s| s.headline.as_str()).collect::<Vec<_>>(), vec!["In the backup"]);
     reopened.close().await;
 }
+
+#[tokio::test]
+async fn a_restore_refused_for_content_changes_no_byte_of_a_site_whose_log_is_not_checkpointed() {
+    let source = TestDb::sqlite().await;
+    let e = edition(&source.store).await;
+    publish(&source.store, e, "In the backup").await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let backup = dir.path().join("good.backup");
+    source.store.backup_to(&backup, false).await.expect("backup");
+
+    // A stopped site whose last writes are still in its write-ahead log (as a
+    // server killed before it closed its pool leaves it): the files are
+    // copied while the store has them open.
+    let site = TestDb::sqlite().await;
+    let se = edition(&site.store).await;
+    publish(&site.store, se, "Still in the log").await;
+    let live = newsdesk_storage::backup::sqlite_file(&site.url).expect("file");
+    let stopped = tempfile::tempdir().expect("stopped");
+    let db_file = stopped.path().join("newsdesk.db");
+    let wal_file = stopped.path().join("newsdesk.db-wal");
+    std::fs::copy(&live, &db_file).expect("copy db");
+    std::fs::copy(live.with_file_name("newsdesk.db-wal"), &wal_file).expect("copy wal");
+    assert!(std::fs::metadata(&wal_file).expect("wal").len() > 0, "the copied log holds the writes");
+    let before = (digest(&db_file), digest(&wal_file));
+
+    let err = restore_sqlite(&backup, &db_file, false).await.expect_err("refused").to_string();
+    assert!(err.contains("is not empty (1 stories"), "{err}");
+    assert_eq!((digest(&db_file), digest(&wal_file)), before, "looking at the site wrote nothing");
+    site.store.close().await;
+}
