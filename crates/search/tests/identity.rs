@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::{TimeZone, Utc};
 use newsdesk_domain::{BodyFormat, Direction, StoryStatus};
 use newsdesk_search::{Filters, SearchIndex, follow, rebuild_reason};
-use newsdesk_storage::testing::{POSTGRES_ENV, TestDb};
+use newsdesk_storage::testing::TestDb;
 use newsdesk_storage::{Backend, NewEdition, SectionRef, Store, StoryInput, backend_test};
 
 async fn edition(store: &Store) -> i64 {
@@ -39,6 +39,7 @@ async fn publish(store: &Store, edition_id: i64, news_id: i64, headline: &str) {
             body_source: "Body.".into(),
             body_format: BodyFormat::Text,
             photo_id: None,
+            gallery_id: None,
             status: StoryStatus::Published,
             published_at: Some(Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).single().expect("time")),
             tags: Vec::new(),
@@ -166,7 +167,7 @@ backend_test! {
 /// `pg_restore --clean` on PostgreSQL.
 enum Saved {
     Sqlite { copy: tempfile::TempDir },
-    Postgres { dump: tempfile::TempDir, schema: String },
+    Postgres { dump: tempfile::TempDir },
 }
 
 impl Saved {
@@ -178,17 +179,15 @@ impl Saved {
                 Saved::Sqlite { copy }
             }
             Backend::Postgres => {
-                let base = std::env::var(POSTGRES_ENV).expect("PostgreSQL configured");
-                let schema = schema_of(&db.url);
                 let dump = tempfile::tempdir().expect("dir");
                 let out = std::process::Command::new("pg_dump")
-                    .args(["--format=custom", "--schema", &schema, "--file"])
+                    .args(["--format=custom", "--file"])
                     .arg(dump.path().join("site.dump"))
-                    .arg(&base)
+                    .arg(&db.url)
                     .output()
                     .expect("run pg_dump");
                 assert!(out.status.success(), "pg_dump: {}", String::from_utf8_lossy(&out.stderr));
-                Saved::Postgres { dump, schema }
+                Saved::Postgres { dump }
             }
         }
     }
@@ -207,12 +206,11 @@ impl Saved {
                 std::fs::copy(copy.path().join("copy.db"), &file).expect("copy back");
                 Store::connect(&db.url).await.expect("reopen")
             }
-            Saved::Postgres { dump, schema } => {
-                let base = std::env::var(POSTGRES_ENV).expect("PostgreSQL configured");
+            Saved::Postgres { dump } => {
                 // As an operator does it: the nodes stopped (the pool closed), then pg_restore.
                 db.store.close().await;
                 let out = std::process::Command::new("pg_restore")
-                    .args(["--clean", "--if-exists", "--no-owner", "--schema", &schema, "--dbname", &base])
+                    .args(["--clean", "--if-exists", "--no-owner", "--dbname", &db.url])
                     .arg(dump.path().join("site.dump"))
                     .output()
                     .expect("run pg_restore");
@@ -221,9 +219,4 @@ impl Saved {
             }
         }
     }
-}
-
-/// The schema a test database URL puts first in the search path.
-fn schema_of(url: &str) -> String {
-    url.rsplit("search_path%3D").next().expect("a schema in the URL").to_string()
 }
