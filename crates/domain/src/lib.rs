@@ -3,6 +3,7 @@
 //! the seed's "saved page" text format is read. Nothing here does I/O.
 
 pub mod agency;
+pub mod body;
 pub mod calendar;
 pub mod comments;
 pub mod crop;
