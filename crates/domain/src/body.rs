@@ -192,7 +192,7 @@ pub enum Part {
 }
 
 /// An image of ours (under `/media/`) with its size.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Image {
     /// Path under `/media/`.
     pub src: String,

@@ -708,7 +708,11 @@ impl Store {
                 .await?;
         }
         if row.is_none() {
-            return self.crop_rendition_bytes(sha256).await;
+            // A crop rendition, else an embed's thumbnail (our own copy, fetched at save).
+            return match self.crop_rendition_bytes(sha256).await? {
+                Some(found) => Ok(Some(found)),
+                None => self.embed_thumbnail_bytes(sha256).await,
+            };
         }
         row.map(|r| Ok((r.try_get("mime")?, r.try_get("bytes")?))).transpose()
     }
@@ -758,7 +762,7 @@ pub(crate) async fn save_story_in_as(
         SectionRef::Names(names) => ensure_section_path(conn, input.edition_id, names).await?.id,
     };
     let slug = input.slug.clone().unwrap_or_else(|| slugify(&input.headline));
-    let body_html = input.body_format.render(&input.body_source);
+    let body_html = crate::body::render_body_in(conn, input.body_format, &input.body_source).await?;
     let t = now();
 
     let existing = match input.news_id {
