@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod comments;
 pub mod crop;
 pub mod dates;
+pub mod gallery;
 pub mod html;
 pub mod i18n;
 pub mod ingest;

@@ -326,6 +326,9 @@ pub struct Story {
     pub version: i64,
     /// Lead photo, if any.
     pub photo: Option<Photo>,
+    /// Lead gallery, if any (shown in the lead photo's place on the page;
+    /// the photo stays the story's picture in lists and previews).
+    pub gallery_id: Option<i64>,
     /// Tags, in order.
     pub tags: Vec<Tag>,
     /// Byline authors, in order.

@@ -542,6 +542,7 @@ mod tests {
             ],
             live_since: None,
             live_until: None,
+            gallery_id: None,
         }
     }
 

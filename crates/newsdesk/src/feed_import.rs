@@ -128,6 +128,7 @@ fn story_of(item: &IncomingItem, edition_id: i64, section: &SectionRef, notes: &
         body_source: item.body_html.clone(),
         body_format: BodyFormat::Html,
         photo_id: None,
+        gallery_id: None,
         status: StoryStatus::Published,
         published_at: Some(published_at.unwrap_or_else(chrono::Utc::now)),
         tags,

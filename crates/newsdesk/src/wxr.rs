@@ -200,6 +200,7 @@ async fn import(
             body_source: s.body.clone(),
             body_format: BodyFormat::Html,
             photo_id: s.photo.as_ref().and_then(|k| photo_ids.get(k).copied()),
+            gallery_id: None,
             status: s.status,
             published_at: s.published_at,
             tags: s.tags.clone(),

@@ -280,6 +280,7 @@ async fn change(db: &TestDb, edition_id: i64, id: i64, step: usize) -> &'static 
         body_source: "Body.".into(),
         body_format: BodyFormat::Markdown,
         photo_id: None,
+        gallery_id: None,
         status: StoryStatus::Published,
         published_at: Some(chrono::Utc::now() - chrono::Duration::hours(1)),
         tags: vec![],

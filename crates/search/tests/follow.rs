@@ -36,6 +36,7 @@ async fn publish(store: &Store, edition_id: i64, news_id: i64, headline: &str, b
             body_source: body.into(),
             body_format: BodyFormat::Text,
             photo_id: None,
+            gallery_id: None,
             status: StoryStatus::Published,
             published_at: Some(Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).single().expect("time")),
             tags: vec!["Energy".into()],

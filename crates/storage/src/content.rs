@@ -52,6 +52,8 @@ pub struct StoryInput {
     pub body_format: BodyFormat,
     /// Lead photo.
     pub photo_id: Option<i64>,
+    /// Lead gallery (shown in the lead photo's place on the story page).
+    pub gallery_id: Option<i64>,
     /// Workflow state.
     pub status: StoryStatus,
     /// First publish time.
@@ -82,6 +84,7 @@ impl StoryInput {
             body_source: page.paragraphs.join("\n\n"),
             body_format: BodyFormat::Text,
             photo_id: None,
+            gallery_id: None,
             status: StoryStatus::Published,
             published_at: Some(published),
             tags: Vec::new(),
@@ -767,7 +770,7 @@ pub(crate) async fn save_story_in_as(
 
     let existing = match input.news_id {
         Some(id) => sqlx::query(
-            "SELECT edition_id, section_id, slug, headline, lead, body_source, body_format, photo_id, status, published_at, version, \
+            "SELECT edition_id, section_id, slug, headline, lead, body_source, body_format, photo_id, gallery_id, status, published_at, version, \
              urgency, slugline, located, genres, subjects, ednote, subjects_public FROM stories WHERE news_id = $1",
         )
         .bind(id)
@@ -786,6 +789,7 @@ pub(crate) async fn save_story_in_as(
             && row.try_get::<String, _>("body_source")? == input.body_source
             && row.try_get::<String, _>("body_format")? == input.body_format.as_str()
             && row.try_get::<Option<i64>, _>("photo_id")? == input.photo_id
+            && row.try_get::<Option<i64>, _>("gallery_id")? == input.gallery_id
             && row.try_get::<String, _>("status")? == input.status.as_str()
             && row.try_get::<Option<i64>, _>("published_at")? == input.published_at.map(|d| d.timestamp())
             && story_tag_names(conn, news_id).await? == input.tags
@@ -799,12 +803,13 @@ pub(crate) async fn save_story_in_as(
             "UPDATE stories SET edition_id = $2, section_id = $3, slug = $4, headline = $5, lead = $6, \
              body_source = $7, body_format = $8, body_html = $9, photo_id = $10, status = $11, \
              published_at = $12, modified_at = $13, version = $14, \
-             updated_at = CASE WHEN $15 = 0 AND status = 'published' AND $11 = 'published' THEN $13 ELSE updated_at END \
-             WHERE news_id = $1",
+             updated_at = CASE WHEN $15 = 0 AND status = 'published' AND $11 = 'published' THEN $13 ELSE updated_at END, \
+             gallery_id = $16 WHERE news_id = $1",
         );
         bind_story(q, news_id, section_id, &slug, &body_html, input, t)
             .bind(version)
             .bind(i64::from(quiet))
+            .bind(input.gallery_id)
             .execute(&mut *conn)
             .await?;
         if let Some(agency) = &input.agency {
@@ -832,16 +837,20 @@ pub(crate) async fn save_story_in_as(
         };
         let q = sqlx::query(
             "INSERT INTO stories (news_id, edition_id, section_id, slug, headline, lead, body_source, body_format, \
-             body_html, photo_id, status, published_at, updated_at, created_at, modified_at, version) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13, $13, 1)",
+             body_html, photo_id, status, published_at, updated_at, created_at, modified_at, version, gallery_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13, $13, 1, $14)",
         );
-        bind_story(q, news_id, section_id, &slug, &body_html, input, t).execute(&mut *conn).await.map_err(|e| {
-            if StoreError::is_unique_violation(&e) && input.news_id.is_some() {
-                StoreError::Conflict { field: "news_id" }
-            } else {
-                StoreError::Db(e)
-            }
-        })?;
+        bind_story(q, news_id, section_id, &slug, &body_html, input, t)
+            .bind(input.gallery_id)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| {
+                if StoreError::is_unique_violation(&e) && input.news_id.is_some() {
+                    StoreError::Conflict { field: "news_id" }
+                } else {
+                    StoreError::Db(e)
+                }
+            })?;
         if let Some(agency) = &input.agency {
             set_agency(conn, news_id, agency).await?;
         }
@@ -850,6 +859,7 @@ pub(crate) async fn save_story_in_as(
 
     set_story_tags(conn, news_id, input.edition_id, &input.tags).await?;
     set_story_authors(conn, news_id, &input.authors).await?;
+    crate::galleries::set_body_galleries_in(conn, news_id, input.body_format, &input.body_source).await?;
     sqlx::query(
         "INSERT INTO story_revisions (news_id, version, section_id, slug, headline, lead, body_source, body_format, status, actor, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -993,7 +1003,7 @@ async fn ensure_section_path(conn: &mut AnyConnection, edition_id: i64, names: &
 const STORY_SELECT: &str = concat!(
     "SELECT s.news_id, s.edition_id, s.section_id, s.slug, s.headline, s.lead, s.body_html, \
      s.body_source, s.body_format, s.status, s.published_at, s.updated_at, s.created_at, s.modified_at, s.version, \
-     s.live_since, s.live_until, \
+     s.live_since, s.live_until, s.gallery_id AS lead_gallery_id, \
      s.urgency, s.slugline, s.located, s.genres, s.subjects, s.ednote, s.subjects_public, \
      p.id AS photo_id, p.sha256, p.mime, p.width, p.height, p.caption, p.credit, ",
     crate::media::photo_detail_columns!("p."),
@@ -1027,6 +1037,7 @@ fn story_from_row(r: &AnyRow, tags: Vec<Tag>, authors: Vec<Author>) -> Result<St
         authors,
         live_since: r.try_get::<Option<i64>, _>("live_since")?.map(from_unix),
         live_until: r.try_get::<Option<i64>, _>("live_until")?.map(from_unix),
+        gallery_id: r.try_get("lead_gallery_id")?,
     })
 }
 

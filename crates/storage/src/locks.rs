@@ -236,6 +236,7 @@ mod tests {
             body_source: String::new(),
             body_format: newsdesk_domain::BodyFormat::Markdown,
             photo_id: None,
+            gallery_id: None,
             status: StoryStatus::Draft,
             published_at: None,
             tags: vec![],

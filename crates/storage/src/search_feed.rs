@@ -194,6 +194,7 @@ mod tests {
                     body_source: "first\n\nsecond".into(),
                     body_format: BodyFormat::Text,
                     photo_id: None,
+                    gallery_id: None,
                     status,
                     published_at: Some(from_unix(1_700_000_000 + id)),
                     tags: vec![format!("tag {id}"), "common".into()],

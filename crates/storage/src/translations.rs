@@ -175,6 +175,7 @@ mod tests {
                 body_source: "Body.".into(),
                 body_format: BodyFormat::Text,
                 photo_id: None,
+                gallery_id: None,
                 status: StoryStatus::Published,
                 published_at: Some(chrono::Utc::now()),
                 tags: Vec::new(),

@@ -37,6 +37,7 @@ async fn publish(store: &Store, edition_id: i64, headline: &str) -> i64 {
             body_source: "Body.".into(),
             body_format: BodyFormat::Text,
             photo_id: None,
+            gallery_id: None,
             status: StoryStatus::Published,
             published_at: Some(chrono::Utc::now()),
             tags: Vec::new(),

@@ -41,6 +41,7 @@ async fn site(store: &Store) -> (i64, i64, i64) {
                 body_source: "Body".into(),
                 body_format: BodyFormat::Text,
                 photo_id: None,
+                gallery_id: None,
                 status: StoryStatus::Published,
                 published_at: Some(Utc::now()),
                 tags: vec![],

@@ -29,6 +29,7 @@ fn story(edition_id: i64, news_id: Option<i64>, sections: &[&str], headline: &st
         body_source: "First paragraph.\n\nSecond <paragraph>.".into(),
         body_format: BodyFormat::Text,
         photo_id: None,
+        gallery_id: None,
         status: StoryStatus::Published,
         published_at: Some(Utc.with_ymd_and_hms(2023, 11, 15, 11, 7, 0).unwrap() + Duration::minutes(minute)),
         tags: vec!["Defense".into(), "Missiles".into()],

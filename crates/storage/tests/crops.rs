@@ -102,6 +102,7 @@ backend_test! {
                 body_source: "Body.".into(),
                 body_format: BodyFormat::Text,
                 photo_id: Some(stored.id),
+                gallery_id: None,
                 status: StoryStatus::Published,
                 published_at: Some(chrono::Utc::now()),
                 tags: Vec::new(),

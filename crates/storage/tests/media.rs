@@ -55,6 +55,7 @@ async fn story_with_photo(store: &Store, photo_id: i64) -> i64 {
             body_source: "Body.".into(),
             body_format: BodyFormat::Text,
             photo_id: Some(photo_id),
+            gallery_id: None,
             status: StoryStatus::Published,
             published_at: Some(chrono::Utc::now()),
             tags: Vec::new(),

@@ -32,6 +32,7 @@ async fn site(db: &TestDb) -> (i64, Vec<(i64, i64)>) {
                 body_source: "Body".into(),
                 body_format: BodyFormat::Text,
                 photo_id: None,
+                gallery_id: None,
                 status: StoryStatus::Published,
                 published_at: Some(Utc::now() - Duration::days(40)),
                 tags: vec![],

@@ -711,6 +711,7 @@ mod tests {
             authors: vec![],
             live_since: None,
             live_until: None,
+            gallery_id: None,
         }
     }
 

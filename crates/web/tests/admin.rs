@@ -760,6 +760,7 @@ backend_test! {
                 body_source: "متن.".into(),
                 body_format: newsdesk_domain::BodyFormat::Text,
                 photo_id: None,
+                gallery_id: None,
                 status: newsdesk_domain::StoryStatus::Published,
                 published_at: Some(common::seed_time()),
                 tags: Vec::new(),

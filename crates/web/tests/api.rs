@@ -513,6 +513,7 @@ backend_test! {
                 body_source: "متن".into(),
                 body_format: BodyFormat::Markdown,
                 photo_id: None,
+                gallery_id: None,
                 status: StoryStatus::Published,
                 published_at: Some(seed_time()),
                 tags: vec!["سیاست".into()],

@@ -52,6 +52,7 @@ async fn persian_story(app: &TestApp, edition_id: i64, headline: &str, after_see
             body_source: "سردار سرتیپ مهدی فرحی این سخنان را بیان کرد.".into(),
             body_format: BodyFormat::Text,
             photo_id: None,
+            gallery_id: None,
             status: StoryStatus::Published,
             published_at: Some(seed_time() + after_seed),
             tags: vec!["دفاعی".into()],

@@ -127,6 +127,7 @@ backend_test! {
             news_id: Some(newer), edition_id: story.edition_id, section: SectionRef::Id(story.section_id), slug: Some(story.slug.clone()),
             headline: story.headline.clone(), lead: story.lead.clone(), body_source: story.body_source.clone(), body_format: story.body_format,
             photo_id: None, status: story.status, published_at: story.published_at, tags: vec!["Synthetic".into()], authors: vec!["Desk".into()], agency: None, actor: "test".into(),
+            gallery_id: None,
         }).await.expect("save");
         app.sync().await;
         let f = atom(&app.get("/feed.atom").await);

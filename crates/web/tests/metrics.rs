@@ -128,6 +128,7 @@ backend_test! {
                 body_source: "Body.".into(),
                 body_format: BodyFormat::Markdown,
                 photo_id: None,
+                gallery_id: None,
                 status: StoryStatus::Draft,
                 published_at: None,
                 tags: vec![],

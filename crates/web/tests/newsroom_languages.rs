@@ -98,6 +98,7 @@ async fn edition_with_story(app: &TestApp, lang: &str, name: &str, headline: &st
             body_source: "سردار سرتیپ مهدی فرحی این سخنان را بیان کرد.".into(),
             body_format: BodyFormat::Text,
             photo_id: None,
+            gallery_id: None,
             status: StoryStatus::Published,
             published_at: Some(seed_time() + Duration::minutes(5)),
             tags: vec!["دفاعی".into()],

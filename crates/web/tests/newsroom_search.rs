@@ -61,6 +61,7 @@ backend_test! {
                 body_source: "باران می‌بارد.".into(),
                 body_format: BodyFormat::Text,
                 photo_id: None,
+                gallery_id: None,
                 status: StoryStatus::Published,
                 published_at: Some(common::seed_time()),
                 tags: Vec::new(),

@@ -41,6 +41,7 @@ async fn story(app: &TestApp, section: &str, headline: &str, urgency: i64, subje
             body_source: "A body.".into(),
             body_format: BodyFormat::Markdown,
             photo_id: None,
+            gallery_id: None,
             status: StoryStatus::Published,
             published_at: Some(seed_time() + chrono::Duration::minutes(urgency)),
             tags: vec![],

@@ -111,6 +111,7 @@ backend_test! {
             news_id: Some(84427), edition_id: story.edition_id, section: SectionRef::Id(story.section_id), slug: Some(story.slug.clone()),
             headline: story.headline.clone(), lead: story.lead.clone(), body_source: story.body_source.clone(), body_format: story.body_format,
             photo_id: None, status: story.status, published_at: story.published_at, tags: vec!["Defense".into()], authors: vec!["Jane Reporter".into()], agency: None, actor: "test".into(),
+            gallery_id: None,
         }).await.expect("save");
         app.sync().await;
         let req = Request::get(SEED_PATH).header(header::IF_NONE_MATCH, &etag).body(Body::empty()).expect("req");
@@ -332,6 +333,7 @@ backend_test! {
             body_source: "Body.".into(),
             body_format: newsdesk_domain::BodyFormat::Markdown,
             photo_id: None,
+            gallery_id: None,
             status,
             published_at,
             tags: vec!["Secret Merger".into()],

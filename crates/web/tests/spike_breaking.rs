@@ -368,6 +368,7 @@ backend_test! {
                 body_source: "متن.".into(),
                 body_format: newsdesk_domain::BodyFormat::Markdown,
                 photo_id: None,
+                gallery_id: None,
                 status: newsdesk_domain::StoryStatus::Published,
                 published_at: Some(Utc::now()),
                 tags: vec![],

@@ -148,6 +148,7 @@ fn story(app: &TestApp, news_id: Option<i64>, headline: &str, status: StoryStatu
         body_source: format!("Body of {headline}."),
         body_format: BodyFormat::Markdown,
         photo_id: None,
+        gallery_id: None,
         status,
         published_at: Some(Utc::now() - chrono::Duration::hours(1)),
         tags: vec![],

@@ -112,6 +112,7 @@ pub async fn fill(
             body_source: seed_fa.body.join("\n\n"),
             body_format: BodyFormat::Text,
             photo_id: Some(photo),
+            gallery_id: None,
             status: StoryStatus::Published,
             published_at: seed_story.published_at,
             tags: seed_fa.tags.clone(),
@@ -166,6 +167,7 @@ async fn write(
             body_format: BodyFormat::Text,
             // Two stories in three get the pattern's drawing, the newest (the top story) among them.
             photo_id: ((STORIES_PER_EDITION - 1 - i) % 3 != 2).then(|| photos[i % patterns.len()]),
+            gallery_id: None,
             status: StoryStatus::Published,
             published_at: Some(published),
             tags: vec![p.tag.clone(), tag.to_string()],

@@ -176,6 +176,7 @@ pub async fn fill(store: &Store, count: usize, now: DateTime<Utc>) -> anyhow::Re
             body_source: story.body,
             body_format: story.format,
             photo_id,
+            gallery_id: None,
             status: StoryStatus::Published,
             published_at: Some(published_at),
             tags: story.tags,

@@ -303,6 +303,9 @@ pub(super) struct StoryForm {
     /// Lead photo id; empty: none; absent: unchanged.
     #[serde(default)]
     photo_id: Option<String>,
+    /// Lead gallery id; empty: none; absent: unchanged.
+    #[serde(default)]
+    gallery_id: Option<String>,
     /// The button pressed: empty or `save`, or a step taken on what is on the
     /// screen: `submit`, `publish`, `schedule`, `republish`, `correct`.
     #[serde(default)]
@@ -348,6 +351,21 @@ fn changes_of(form: &StoryForm) -> StoryChanges {
             }
         },
     };
+    // Absent: keep the story's gallery; empty: none.
+    let gallery_id = match form.gallery_id.as_deref().map(str::trim) {
+        None => None,
+        Some("") => Some(None),
+        Some(raw) => match raw.parse::<i64>().ok().filter(|n| *n > 0) {
+            Some(id) => Some(Some(id)),
+            None => {
+                unreadable.push(FieldError::new(
+                    "gallery_id",
+                    format!("The lead gallery must be a gallery number, not “{raw}”."),
+                ));
+                None
+            }
+        },
+    };
     let change = match form.change.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(c) => PublicChange::parse(c).or_else(|| {
@@ -366,6 +384,7 @@ fn changes_of(form: &StoryForm) -> StoryChanges {
         slug: form.slug.clone(),
         editorial_note: Some(form.editorial_note.clone()),
         photo_id,
+        gallery_id,
         change,
         agency: agency_of(form, &mut unreadable),
         unreadable,
@@ -430,6 +449,7 @@ fn form_of(story: &Story, extras: &StoryExtras) -> StoryForm {
         agency_form: Some("1".into()),
         version: Some(story.version.to_string()),
         photo_id: Some(story.photo.as_ref().map(|p| p.id.to_string()).unwrap_or_default()),
+        gallery_id: Some(story.gallery_id.map(|g| g.to_string()).unwrap_or_default()),
         edition: None,
         ..StoryForm::default()
     }

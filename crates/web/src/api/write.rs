@@ -100,6 +100,10 @@ pub struct NewStory {
     #[serde(default)]
     #[schema(minimum = 1)]
     pub photo_id: Option<i64>,
+    /// Lead gallery: a gallery id (`/admin/galleries`), shown in the lead photo's place.
+    #[serde(default)]
+    #[schema(minimum = 1)]
+    pub gallery_id: Option<i64>,
     /// `true`: the story is a live blog (post its updates to `/api/v1/stories/{id}/updates`).
     #[serde(default)]
     pub live: Option<bool>,
@@ -185,6 +189,10 @@ pub struct StoryFields {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>, minimum = 1)]
     pub photo_id: Option<Option<i64>>,
+    /// Lead gallery id; null removes the gallery.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>, minimum = 1)]
+    pub gallery_id: Option<Option<i64>>,
 }
 
 impl From<StoryFields> for StoryChanges {
@@ -200,6 +208,7 @@ impl From<StoryFields> for StoryChanges {
             slug: f.slug,
             editorial_note: f.editorial_note,
             photo_id: f.photo_id,
+            gallery_id: f.gallery_id,
             change: None,
             unreadable: Vec::new(),
             agency: agency_changes(f.urgency, f.slugline, f.located, f.genres, f.subjects, f.ednote, f.subjects_public),
@@ -257,6 +266,10 @@ pub struct StoryPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>, minimum = 1)]
     pub photo_id: Option<Option<i64>>,
+    /// Lead gallery id; null removes the gallery.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>, minimum = 1)]
+    pub gallery_id: Option<Option<i64>>,
     /// For a published story: `fix` (a silent fix: no "Updated:", `dateModified`
     /// stays) or `update` (readers see "Updated:"; the default).
     pub change: Option<ChangeKind>,
@@ -385,6 +398,8 @@ pub struct NewsroomStory {
     pub authors: Vec<String>,
     /// Lead photo id.
     pub photo_id: Option<i64>,
+    /// Lead gallery id.
+    pub gallery_id: Option<i64>,
     /// Internal note for the desk.
     pub editorial_note: String,
     /// Urgency, 1 (flash) … 8 (lowest).
@@ -502,6 +517,7 @@ async fn newsroom_view(state: &AppState, news_id: i64) -> Result<NewsroomStory, 
         tags: story.tags.iter().map(|t| t.name.clone()).collect(),
         authors: story.authors.iter().map(|a| a.name.clone()).collect(),
         photo_id: story.photo.as_ref().map(|p| p.id),
+        gallery_id: story.gallery_id,
         editorial_note: extras.editorial_note,
         urgency: story.agency.urgency,
         slugline: story.agency.slugline.clone(),
@@ -564,6 +580,7 @@ pub(super) async fn create_story(
         slug: req.slug,
         editorial_note: Some(req.editorial_note),
         photo_id: req.photo_id.map(Some),
+        gallery_id: req.gallery_id.map(Some),
         change: None,
         unreadable: Vec::new(),
         agency: agency_changes(
@@ -626,6 +643,7 @@ pub(super) async fn update_story(
         slug: req.slug,
         editorial_note: req.editorial_note,
         photo_id: req.photo_id,
+        gallery_id: req.gallery_id,
         change: req.change.map(PublicChange::from),
         unreadable: Vec::new(),
         agency: agency_changes(

@@ -44,6 +44,8 @@ pub struct StoryChanges {
     pub editorial_note: Option<String>,
     /// Lead photo: `Some(None)` removes it.
     pub photo_id: Option<Option<i64>>,
+    /// Lead gallery: `Some(None)` removes it.
+    pub gallery_id: Option<Option<i64>>,
     /// For a published story: a silent fix or an update readers see
     /// (`None`: an update, as before the choice existed).
     pub change: Option<PublicChange>,
@@ -234,6 +236,19 @@ async fn validate(
         Some(None) => None,
         None => story.and_then(|s| s.photo.as_ref().map(|p| p.id)),
     };
+    let gallery_id = match c.gallery_id {
+        Some(Some(id)) => {
+            if id < 1 || state.store.gallery(id).await?.is_none() {
+                errors.push(FieldError::new(
+                    "gallery_id",
+                    format!("There is no gallery {id}: make it under Galleries or choose another."),
+                ));
+            }
+            Some(id)
+        }
+        Some(None) => None,
+        None => story.and_then(|s| s.gallery_id),
+    };
     // The slug is the story's address: editable until the first publish, then fixed.
     let wanted = c.slug.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let slug = match (story, wanted) {
@@ -256,9 +271,13 @@ async fn validate(
         (None, None) => slugify(&headline),
     };
     let agency = super::agency::validate(&mut errors, story.map(|s| &s.agency), c.agency);
+    let body_format = c.body_format.or(story.map(|s| s.body_format)).unwrap_or(BodyFormat::Markdown);
+    check_blocks(state, &mut errors, body_format, &body).await?;
     if !errors.is_empty() {
         return Err(DeskError::Invalid(errors));
     }
+    // Once the rest is valid: what the body's embeds are (oEmbed, once per URL; never blocks the save).
+    crate::embeds::prepare(state, body_format, &body).await;
     let input = StoryInput {
         news_id: story.map(|s| s.news_id),
         edition_id: edition.id,
@@ -267,8 +286,9 @@ async fn validate(
         headline,
         lead,
         body_source: body,
-        body_format: c.body_format.or(story.map(|s| s.body_format)).unwrap_or(BodyFormat::Markdown),
+        body_format,
         photo_id,
+        gallery_id,
         status: story.map(|s| s.status).unwrap_or(StoryStatus::Draft),
         published_at: story.and_then(|s| s.published_at),
         tags,
@@ -277,6 +297,19 @@ async fn validate(
         actor: actor.email.clone(),
     };
     Ok((input, note))
+}
+
+/// Refuses a body whose photo or gallery blocks name what does not exist (field `body`).
+pub(crate) async fn check_blocks(
+    state: &AppState,
+    errors: &mut Vec<FieldError>,
+    format: BodyFormat,
+    body: &str,
+) -> Result<(), DeskError> {
+    for m in state.store.body_missing(format, body).await? {
+        errors.push(FieldError::new("body", m.to_string()));
+    }
+    Ok(())
 }
 
 fn section_of(input: &StoryInput) -> Option<i64> {
@@ -579,6 +612,7 @@ pub async fn restore(
         body_source: rev.body_source.clone(),
         body_format: BodyFormat::parse(&rev.body_format).unwrap_or(story.body_format),
         photo_id: story.photo.as_ref().map(|p| p.id),
+        gallery_id: story.gallery_id,
         status: story.status,
         published_at: story.published_at,
         tags: story.tags.iter().map(|t| t.name.clone()).collect(),

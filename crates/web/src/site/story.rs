@@ -112,7 +112,7 @@ pub(crate) async fn render_story(state: &AppState, story: &Story, preview: bool)
     let edition =
         state.editions.load().iter().find(|e| e.id == story.edition_id).cloned().unwrap_or_else(empty_edition);
     // Links and dates in the story's own edition, whoever asks (the back office's preview too).
-    crate::editions::scope(edition.clone(), render_story_in(state, story, preview, edition)).await
+    crate::editions::scope(edition.clone(), render_story_in(state, story, preview, edition, None)).await
 }
 
 async fn render_story_in(
@@ -120,6 +120,7 @@ async fn render_story_in(
     story: &Story,
     preview: bool,
     edition: Edition,
+    scheduled: Option<DateTime<Utc>>,
 ) -> Result<CachedPage, AppError> {
     let tz = edition.time_zone;
     let sections = state.store.sections(edition.id).await?;
@@ -186,6 +187,10 @@ async fn render_story_in(
             topics => v.topics,
             published => edition.format_long(v.published),
             published_iso => dates::iso8601(v.published, tz),
+            // A preview of a story never published: no publish date (it would read "now").
+            unpublished => preview && story.published_at.is_none(),
+            scheduled => scheduled.map(|at| edition.format_long(at)),
+            scheduled_iso => scheduled.map(|at| dates::iso8601(at, tz)),
             updated => v.updated.map(|u| edition.format_long(u)),
             updated_iso => v.updated.map(|u| dates::iso8601(u, tz)),
             corrections => v
@@ -208,10 +213,15 @@ async fn render_story_in(
         share => v.share,
         comments => crate::comments::story_ctx(state, story, &edition).await?,
         live => super::live::page_ctx(live.as_ref(), story, &edition, public_url),
+        // The click-to-load script, on pages with embeds only.
+        embeds => (crate::embeds::has_embeds(&story.body_html)
+            || updates.iter().any(|u| crate::embeds::has_embeds(&u.body_html)))
+        .then(crate::embeds::script_path),
     };
     let html = render_page(state, &edition, &sections, "story.html", &v.meta, view)?;
     let deps = story_deps(std::iter::once(story.news_id).chain(related.iter().map(|r| r.news_id)));
     let mut page = CachedPage::new(&html, CC_STORY, Some(story.modified_at), deps);
+    page.csp = crate::embeds::frame_src_csp(crate::CSP, &html);
     page.view = Some((story.news_id, story.edition_id, story.section_id));
     Ok(page)
 }
@@ -401,11 +411,18 @@ fn urlencode(s: &str) -> String {
     out
 }
 
-/// The public page of `story` in any state, for the newsroom's preview (not cached).
+/// The public page of `story` in any state, for the newsroom's preview (not
+/// cached). A story never published shows no publish date, or the time it is
+/// scheduled for.
 pub(crate) async fn preview_story_html(state: &AppState, story: &Story) -> Result<String, AppError> {
-    let page = render_story(state, story, true).await?;
+    let scheduled = match story.status {
+        StoryStatus::Scheduled => state.store.story_extras(story.news_id).await?.and_then(|e| e.scheduled_at),
+        _ => None,
+    };
     let edition =
         state.editions.load().iter().find(|e| e.id == story.edition_id).cloned().unwrap_or_else(empty_edition);
+    let page =
+        crate::editions::scope(edition.clone(), render_story_in(state, story, true, edition.clone(), scheduled)).await?;
     let chrome = chrome(state, &edition).await?;
     Ok(String::from_utf8_lossy(&page.assemble(&chrome).identity).into_owned())
 }
@@ -475,6 +492,7 @@ mod tests {
             authors: vec![Author { id: 3, slug: "jane-doe".into(), name: "Jane Doe".into() }],
             live_since: None,
             live_until: None,
+            gallery_id: None,
         }
     }
 

@@ -176,6 +176,7 @@ impl TestApp {
                 body_source: "Body text.".into(),
                 body_format: BodyFormat::Markdown,
                 photo_id: s.photo_id,
+                gallery_id: None,
                 status: StoryStatus::Published,
                 published_at: Some(s.published_at),
                 tags: s.tags.iter().map(|t| t.to_string()).collect(),
