@@ -21,8 +21,24 @@
     });
   }
 
+  let previewAsked = 0;
   async function renderPreview() {
     if (!body || !preview) return;
+    if (preview.tagName === "IFRAME") {
+      // A saved story: its whole public page with the text on the screen (headline, lead,
+      // photo, dateline, body), rendered by the server; shown without scripts or forms.
+      const n = ++previewAsked;
+      const data = new URLSearchParams(new FormData(form));
+      data.delete("action");
+      const res = await post(preview.dataset.src, data);
+      if (n !== previewAsked || !res.ok) return;
+      const html = await res.text();
+      const y = preview.contentWindow ? preview.contentWindow.scrollY : 0;
+      preview.addEventListener("load", function () { if (preview.contentWindow) preview.contentWindow.scrollTo(0, y); }, { once: true });
+      preview.srcdoc = html;
+      preview.hidden = false;
+      return;
+    }
     const format = form.querySelector("input[name=body_format]").value;
     const res = await post("/admin/preview", { body: body.value, body_format: format });
     if (res.ok) preview.innerHTML = await res.text(); // sanitized by the server, like the public page
@@ -45,14 +61,15 @@
 
   form.addEventListener("input", function (ev) {
     dirty = true;
-    if (ev.target === body) {
+    if (ev.target === body || (preview && preview.tagName === "IFRAME")) {
       clearTimeout(previewTimer);
       previewTimer = setTimeout(renderPreview, 300);
     }
     clearTimeout(saveTimer);
     saveTimer = setTimeout(autosave, 5000);
   });
-  form.addEventListener("submit", function () { dirty = false; });
+  // The preview button opens a tab and leaves the page (and its unsaved text) as it was.
+  form.addEventListener("submit", function (ev) { if (!(ev.submitter && ev.submitter.formTarget === "_blank")) dirty = false; });
   window.addEventListener("beforeunload", function (ev) {
     if (dirty) { ev.preventDefault(); ev.returnValue = ""; }
   });

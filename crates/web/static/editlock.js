@@ -46,7 +46,7 @@
 
   const timer = setInterval(beat, every);
   // A form of this page (save, a workflow step) leads back to the editor: keep the lock.
-  document.addEventListener("submit", function () { leaving = true; });
+  document.addEventListener("submit", function (ev) { if (!(ev.submitter && ev.submitter.formTarget === "_blank")) leaving = true; });
   window.addEventListener("pagehide", function () {
     if (lost || leaving) return;
     navigator.sendBeacon(box.dataset.release, new URLSearchParams({ csrf: csrf }));

@@ -23,6 +23,7 @@ mod page;
 mod routing;
 mod sources;
 mod stories;
+mod story_preview;
 mod subscribers;
 mod taxonomy;
 mod tokens;
@@ -278,6 +279,7 @@ fn table() -> Table {
         .add(Method::POST, "/admin/login", None, auth::login)
         .add(Method::GET, "/admin/static/admin.css", None, page::css)
         .add(Method::GET, "/admin/static/admin.js", None, page::js)
+        .add(Method::GET, "/admin/static/editor.js", None, page::editor_js)
         .add(Method::GET, "/admin/", None, page::to_dashboard)
         .get("/admin", UseBackOffice, page::dashboard)
         .post("/admin/logout", UseBackOffice, auth::logout)
@@ -285,6 +287,7 @@ fn table() -> Table {
         .get("/admin/account", UseBackOffice, auth::account_page)
         .post("/admin/account/password", UseBackOffice, auth::change_password);
     let t = stories::routes(t);
+    let t = story_preview::routes(t);
     let t = agency::routes(t);
     let t = flags::routes(t);
     let t = newsroom_search::routes(t);

@@ -13,6 +13,8 @@ use crate::AppState;
 
 const ADMIN_CSS: &str = include_str!("../../static/admin.css");
 const ADMIN_JS: &str = include_str!("../../static/admin.js");
+/// The story editor's toolbar, shortcuts, paste cleaning, counters and photo/embed dialogs.
+const EDITOR_JS: &str = include_str!("../../static/editor.js");
 
 #[derive(Debug, Serialize)]
 struct NavLink {
@@ -53,6 +55,7 @@ fn frame(state: &AppState, staff: Option<&Staff>, title: &str, main: Value) -> V
             site_name => site_name,
             css_href => format!("/admin/static/admin.css?v={}", &crate::site::content_hash(ADMIN_CSS.as_bytes())[..12]),
             js_href => format!("/admin/static/admin.js?v={}", &crate::site::content_hash(ADMIN_JS.as_bytes())[..12]),
+            editor_js_href => format!("/admin/static/editor.js?v={}", &crate::site::content_hash(EDITOR_JS.as_bytes())[..12]),
             user => staff.map(|s| minijinja::context! { email => s.email, name => s.name, role => s.role.as_str() }),
             csrf => staff.map(|s| s.csrf.clone()),
             nav => staff.map(nav).unwrap_or_default(),
@@ -118,6 +121,18 @@ pub(super) async fn js() -> Response {
             (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
         ],
         ADMIN_JS,
+    )
+        .into_response()
+}
+
+/// `GET /admin/static/editor.js`.
+pub(super) async fn editor_js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+        ],
+        EDITOR_JS,
     )
         .into_response()
 }
