@@ -36,6 +36,10 @@ pub struct Config {
     pub max_connections_per_ip: usize,
     /// Count story views for "most visited". Env `NEWSDESK_COUNT_VIEWS`.
     pub count_views: bool,
+    /// Seconds an edition's shared fragments ("Most visited", "Latest", "Updated
+    /// in") are used before they are rebuilt, 5–3600; a publish rebuilds them at
+    /// once anyway. Env `NEWSDESK_SIDEBAR_REFRESH_SECS`.
+    pub sidebar_refresh_secs: u64,
     /// Proxies whose `X-Forwarded-For` is believed (IP addresses). Env `NEWSDESK_TRUSTED_PROXIES` as `[ip, ...]`.
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Stories per feed (RSS, Atom, JSON Feed), 1–500. Env `NEWSDESK_FEED_ITEMS`.
@@ -342,6 +346,7 @@ impl Default for Config {
             header_read_timeout_secs: 10,
             max_connections_per_ip: 256,
             count_views: true,
+            sidebar_refresh_secs: 60,
             trusted_proxies: Vec::new(),
             feed_items: 50,
             edition: EditionConfig {
@@ -477,6 +482,12 @@ impl Config {
                 self.breaking.auto_urgency
             )));
         }
+        if !(5..=3600).contains(&self.sidebar_refresh_secs) {
+            return Err(ConfigError::Invalid(format!(
+                "sidebar_refresh_secs: must be from 5 to 3600, found {}",
+                self.sidebar_refresh_secs
+            )));
+        }
         if self.page_cache_mb == 0 {
             return Err(ConfigError::Invalid("page_cache_mb: must be at least 1".into()));
         }
@@ -576,6 +587,12 @@ mod tests {
             jail.set_env("NEWSDESK_EDITION__TIME_ZONE", "Mars/Olympus");
             let e = Config::load(None, &Overrides::default()).expect_err("must fail").to_string();
             assert!(e.contains("edition.time_zone"), "{e}");
+            jail.set_env("NEWSDESK_EDITION__TIME_ZONE", "Asia/Tehran");
+            jail.set_env("NEWSDESK_SIDEBAR_REFRESH_SECS", "2");
+            let e = Config::load(None, &Overrides::default()).expect_err("must fail").to_string();
+            assert!(e.contains("sidebar_refresh_secs: must be from 5 to 3600, found 2"), "{e}");
+            jail.set_env("NEWSDESK_SIDEBAR_REFRESH_SECS", "15");
+            assert_eq!(Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?.sidebar_refresh_secs, 15);
             Ok(())
         });
     }

@@ -45,6 +45,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         theme_dir: config.theme_dir.clone(),
         request_timeout: std::time::Duration::from_secs(config.request_timeout_secs),
         count_views: config.count_views,
+        sidebar_refresh: std::time::Duration::from_secs(config.sidebar_refresh_secs),
         trusted_proxies: config.trusted_proxies.clone(),
         feed_items: i64::from(config.feed_items),
         wire: config.wire.settings()?,

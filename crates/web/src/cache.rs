@@ -116,12 +116,12 @@ impl Chrome {
         }
     }
 
-    /// How long these fragments may be used from now: [`CHROME_TTL`], or less
-    /// when a breaking-news banner expires sooner.
-    fn lifetime(&self) -> Duration {
+    /// How long these fragments may be used from now: `ttl`, or less when a
+    /// breaking-news banner expires sooner.
+    fn lifetime(&self, ttl: Duration) -> Duration {
         match self.breaking_until {
-            Some(until) => (until - Utc::now()).to_std().unwrap_or_default().min(CHROME_TTL),
-            None => CHROME_TTL,
+            Some(until) => (until - Utc::now()).to_std().unwrap_or_default().min(ttl),
+            None => ttl,
         }
     }
 
@@ -132,7 +132,8 @@ impl Chrome {
 }
 
 /// How long edition fragments are used before they are rebuilt (the "most
-/// visited" ranking moves without a change in the log).
+/// visited" ranking moves without a change in the log), unless the site sets
+/// another lifetime (`sidebar_refresh_secs`).
 pub const CHROME_TTL: Duration = Duration::from_secs(60);
 
 /// How long expired fragments keep being served while one request rebuilds
@@ -161,17 +162,30 @@ struct ChromeEntry {
 /// fragments (they may name a story that was just withdrawn); expiry does
 /// not: expired fragments are the last good ones, served while a rebuild
 /// fails (the database is unavailable) so cached pages keep answering.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ChromeCache {
     entries: Mutex<HashMap<i64, ChromeEntry>>,
     /// Moves on every invalidation, so fragments read before one are not stored after it.
     generation: AtomicU64,
+    /// How long stored fragments are fresh.
+    ttl: Duration,
+}
+
+impl Default for ChromeCache {
+    fn default() -> ChromeCache {
+        ChromeCache::with_lifetime(CHROME_TTL)
+    }
 }
 
 impl ChromeCache {
-    /// An empty cache.
+    /// An empty cache whose fragments are fresh for [`CHROME_TTL`].
     pub fn new() -> ChromeCache {
         ChromeCache::default()
+    }
+
+    /// An empty cache whose fragments are fresh for `ttl`.
+    pub fn with_lifetime(ttl: Duration) -> ChromeCache {
+        ChromeCache { entries: Mutex::default(), generation: AtomicU64::default(), ttl }
     }
 
     /// The fragments of `edition`, and whether the caller should rebuild them.
@@ -202,7 +216,7 @@ impl ChromeCache {
     /// until their breaking-news banner expires, whichever comes first.
     pub fn insert(&self, edition: i64, chrome: Arc<Chrome>) {
         if let Ok(mut entries) = self.entries.lock() {
-            let fresh_until = Instant::now() + chrome.lifetime();
+            let fresh_until = Instant::now() + chrome.lifetime(self.ttl);
             entries.insert(edition, ChromeEntry { chrome, fresh_until });
         }
     }
@@ -214,7 +228,7 @@ impl ChromeCache {
         if self.generation.load(Ordering::Acquire) != generation {
             return false;
         }
-        let fresh_until = Instant::now() + chrome.lifetime();
+        let fresh_until = Instant::now() + chrome.lifetime(self.ttl);
         entries.insert(edition, ChromeEntry { chrome, fresh_until });
         true
     }

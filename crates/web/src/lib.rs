@@ -58,6 +58,9 @@ pub struct WebConfig {
     pub request_timeout: Duration,
     /// Whether story views are counted for "most visited".
     pub count_views: bool,
+    /// How long an edition's shared fragments are used before they are rebuilt
+    /// (default [`cache::CHROME_TTL`]).
+    pub sidebar_refresh: std::time::Duration,
     /// Proxies whose `X-Forwarded-For` is believed; the TCP peer otherwise.
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// How often counted views are written to the database.
@@ -89,6 +92,7 @@ impl Default for WebConfig {
             change_poll: Duration::from_millis(500),
             request_timeout: Duration::from_secs(30),
             count_views: true,
+            sidebar_refresh: cache::CHROME_TTL,
             trusted_proxies: Vec::new(),
             views_flush: Duration::from_secs(5),
             feed_items: feeds::FEED_ITEMS,
@@ -141,7 +145,7 @@ impl AppState {
             store,
             templates: Arc::new(templates),
             pages: Arc::new(PageCache::new(config.page_cache_bytes)),
-            chrome: Arc::new(cache::ChromeCache::new()),
+            chrome: Arc::new(cache::ChromeCache::with_lifetime(config.sidebar_refresh)),
             views: Arc::new(views::ViewCounter::new(config.count_views, views::DEFAULT_BOTS)),
             editions: Arc::new(ArcSwap::from_pointee(editions)),
             config: Arc::new(config),
