@@ -52,6 +52,8 @@ pub struct Config {
     pub comments: CommentsConfig,
     /// Photo uploads. Env `NEWSDESK_MEDIA__<KEY>`.
     pub media: MediaConfig,
+    /// Embeds: oEmbed lookups at save time. Env `NEWSDESK_EMBEDS__<KEY>`.
+    pub embeds: EmbedsConfig,
     /// Calendar of the demo's Arabic edition: `gregorian` or `hijri`. Env `NEWSDESK_DEMO_ARABIC_CALENDAR`.
     pub demo_arabic_calendar: String,
     /// Separate address serving `/metrics` without a token (e.g. `127.0.0.1:9090`); keep it off the
@@ -187,6 +189,35 @@ impl BreakingConfig {
         newsdesk_web::desk::breaking::BreakingSettings {
             default_minutes: i64::from(self.default_minutes),
             auto_urgency: (self.auto_urgency > 0).then_some(i64::from(self.auto_urgency)),
+        }
+    }
+}
+
+/// Embeds: where the server asks a provider's oEmbed for an embed's title
+/// and thumbnail, once per URL, when a story is saved.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbedsConfig {
+    /// Base URL replacing the scheme, host and port of every provider's oEmbed
+    /// endpoint (`http://127.0.0.1:9000`: tests, an egress proxy); empty: the providers' own.
+    pub oembed_url: String,
+    /// Seconds a provider may take to answer (1–30); a save never waits longer, and never fails for it.
+    pub timeout_secs: u64,
+}
+
+impl Default for EmbedsConfig {
+    fn default() -> Self {
+        EmbedsConfig { oembed_url: String::new(), timeout_secs: 4 }
+    }
+}
+
+impl EmbedsConfig {
+    /// The web layer's settings.
+    pub fn settings(&self) -> newsdesk_web::embeds::EmbedSettings {
+        let url = self.oembed_url.trim();
+        newsdesk_web::embeds::EmbedSettings {
+            oembed_url: (!url.is_empty()).then(|| url.to_string()),
+            timeout: std::time::Duration::from_secs(self.timeout_secs),
         }
     }
 }
@@ -358,6 +389,7 @@ impl Default for Config {
             wire: WireConfig::default(),
             comments: CommentsConfig::default(),
             media: MediaConfig::default(),
+            embeds: EmbedsConfig::default(),
             demo_arabic_calendar: "gregorian".into(),
             metrics_listen: None,
             metrics_token: None,
@@ -443,6 +475,18 @@ impl Config {
             return Err(ConfigError::Invalid(format!(
                 "media.max_upload_mb: must be from 1 to 1024, found {}",
                 self.media.max_upload_mb
+            )));
+        }
+        if !(1..=30).contains(&self.embeds.timeout_secs) {
+            return Err(ConfigError::Invalid(format!(
+                "embeds.timeout_secs: must be from 1 to 30, found {}",
+                self.embeds.timeout_secs
+            )));
+        }
+        let oembed = self.embeds.oembed_url.trim();
+        if !oembed.is_empty() && !(oembed.starts_with("http://") || oembed.starts_with("https://")) {
+            return Err(ConfigError::Invalid(format!(
+                "embeds.oembed_url: must be an http or https URL, found `{oembed}`"
             )));
         }
         if !(1..=256).contains(&self.media.max_megapixels) {

@@ -55,6 +55,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         metrics_token: config.metrics_token.as_deref().map(str::trim).map(str::to_string),
         spike_expiry_days: config.spike_expiry_days,
         breaking: config.breaking.settings(),
+        embeds: config.embeds.settings(),
         ..WebConfig::default()
     };
     let mut state = AppState::new(store.clone(), web).await?;

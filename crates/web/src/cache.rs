@@ -314,6 +314,8 @@ pub struct CachedPage {
     pub deps: Vec<String>,
     /// The story a view of this page counts for: (News ID, edition, section).
     pub view: Option<(i64, i64, i64)>,
+    /// The page's own Content-Security-Policy (a story with embeds allows their frames); `None`: the site's.
+    pub csp: Option<String>,
     assembled: ArcSwapOption<Assembled>,
 }
 
@@ -333,6 +335,7 @@ impl CachedPage {
             modified,
             deps,
             view: None,
+            csp: None,
             assembled: ArcSwapOption::empty(),
         }
     }

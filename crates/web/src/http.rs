@@ -127,6 +127,9 @@ pub fn serve_page(page: &CachedPage, chrome: &Chrome, headers: &HeaderMap) -> Re
         h.insert(header::LAST_MODIFIED, v);
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(page.cache_control));
+    if let Some(csp) = page.csp.as_deref().and_then(|c| HeaderValue::from_str(c).ok()) {
+        h.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
     h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     res
 }

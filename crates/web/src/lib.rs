@@ -6,6 +6,7 @@ pub mod api;
 pub mod cache;
 pub mod comments;
 pub mod desk;
+pub mod embeds;
 mod editions;
 mod error;
 mod feeds;
@@ -81,6 +82,8 @@ pub struct WebConfig {
     pub spike_expiry_days: u32,
     /// Breaking news: default expiry and raising by urgency.
     pub breaking: desk::breaking::BreakingSettings,
+    /// Embeds: where oEmbed is asked, how long it may take.
+    pub embeds: embeds::EmbedSettings,
 }
 
 impl Default for WebConfig {
@@ -103,6 +106,7 @@ impl Default for WebConfig {
             metrics_token: None,
             spike_expiry_days: desk::spike::SPIKE_EXPIRY_DAYS,
             breaking: desk::breaking::BreakingSettings::default(),
+            embeds: embeds::EmbedSettings::default(),
         }
     }
 }
@@ -317,7 +321,8 @@ fn log_service_error(class: tower_http::classify::ServerErrorsFailureClass, late
 /// and it would lock out a site that is not on https yet).
 pub const HSTS: &str = "max-age=31536000; includeSubDomains";
 
-const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+/// The Content-Security-Policy of every answer that sets none (a story page with embeds adds their frames).
+pub(crate) const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
                    object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
 /// The whole application: every feature's router merged, with the HTTP layers.
@@ -334,6 +339,7 @@ pub fn app(state: AppState) -> Router {
         .merge(admin::router(state.clone()))
         .merge(wire::router())
         .merge(metrics::router())
+        .merge(embeds::router())
         .fallback(|| async { AppError::NotFound })
         .layer(axum::middleware::from_fn_with_state(state.clone(), error::render_error_pages))
         // Old addresses of imported sites: after the error pages, so it sees their 404s.

@@ -382,7 +382,11 @@ async fn story_at(state: &AppState, mut story: Story, at: &SentState) -> Result<
         corrected = r.version == at.version && r.note.starts_with("correction");
         let format = BodyFormat::parse(&r.body_format).unwrap_or(story.body_format);
         if r.body_source != story.body_source || format != story.body_format {
-            story.body_html = format.render(&r.body_source);
+            story.body_html = match state.store.render_body(format, &r.body_source).await {
+                Ok(html) => html,
+                // A photo or gallery removed since: the body without it.
+                Err(_) => format.render(&r.body_source),
+            };
         }
         story.body_format = format;
         story.body_source = r.body_source;

@@ -541,6 +541,7 @@ async fn render_editor(
             translations => translations,
             can_link_translations => staff.can(Permission::Publish),
             photo => photo,
+            galleries => super::galleries::editor_choices(state).await?,
             live => live,
             form => p.form,
             errors => p.errors,
@@ -822,12 +823,17 @@ pub(super) struct PreviewForm {
 }
 
 /// The body rendered by the same code as the public page (live preview).
-async fn preview_body(Form(form): Form<PreviewForm>) -> Result<Response, AdminError> {
+async fn preview_body(State(state): State<AppState>, Form(form): Form<PreviewForm>) -> Result<Response, AdminError> {
     if form.body.chars().count() > MAX_BODY {
         return Err(AdminError::BadRequest(format!("The body is longer than {MAX_BODY} characters.")));
     }
     let format = BodyFormat::parse(form.body_format.as_deref().unwrap_or("markdown")).unwrap_or(BodyFormat::Markdown);
-    Ok(Html(format.render(&form.body)).into_response())
+    // Photos and embeds as the saved page shows them; one naming nothing (refused at save) shows without it.
+    let html = match state.store.render_body(format, &form.body).await {
+        Ok(html) => html,
+        Err(_) => format.render(&form.body),
+    };
+    Ok(Html(html).into_response())
 }
 
 /// The public page of the story as it would look, at a private URL (behind the login).

@@ -100,9 +100,11 @@ async fn validate(
         Some(None) => None,
         None => old.and_then(|u| u.photo.as_ref().map(|p| p.id)),
     };
+    super::stories::check_blocks(state, &mut errors, story.body_format, &body).await?;
     if !errors.is_empty() {
         return Err(DeskError::Invalid(errors));
     }
+    crate::embeds::prepare(state, story.body_format, &body).await;
     Ok(LiveUpdateInput {
         headline,
         body_source: body,
