@@ -236,6 +236,20 @@ try {
     }
   });
 
+  await check("without JavaScript: no toolbar, the plain textarea, and Preview still shows the unsaved text", async () => {
+    const plain = await browser.newContext({ baseURL: base, javaScriptEnabled: false, viewport: { width: 1280, height: 900 } });
+    await plain.addCookies(await ctx.cookies());
+    const p = await plain.newPage();
+    await p.goto(`/admin/stories/${newsId}/edit`);
+    expect(!(await p.locator("[data-editor-toolbar]").isVisible()), "the toolbar shows without its script");
+    expect(await p.locator("textarea[name=body]").isEditable(), "the body cannot be typed in");
+    await p.fill("input[name=headline]", `${headline} without script`);
+    const [tab] = await Promise.all([plain.waitForEvent("page"), p.click("button[data-full-preview]")]);
+    await tab.waitForLoadState();
+    expect((await tab.locator("h1").first().innerText()) === `${headline} without script`, "the preview tab lacks the typed headline");
+    await plain.close();
+  });
+
   await check("no script errors on the pages", async () => {
     expect(errors.length === 0, errors.join("\n"));
   });
