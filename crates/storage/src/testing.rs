@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Connection;
 use tokio::sync::OnceCell;
 
-use crate::{Backend, POSTGRES_MIGRATOR, SQLITE_MIGRATOR, Store, sqlite_url_in};
+use crate::{Backend, POSTGRES_MIGRATOR, Store, sqlite_url_in};
 
 /// Environment variable naming the PostgreSQL server for tests.
 pub const POSTGRES_ENV: &str = "NEWSDESK_TEST_POSTGRES_URL";
