@@ -257,6 +257,7 @@ backend_test! {
         let a = app.post_as(&ada, "/admin/ingest/sources", &form).await;
         assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", common::main_of(&a.body));
         let s = app.db.store.inbound_sources().await.expect("list").remove(0);
+        assert_eq!(a.headers["location"], format!("/admin/ingest/sources/{}?notice=source", s.id).as_str());
         assert_eq!((s.api_key.as_str(), s.interval_secs), ("secret-key-123", 120));
         let again = app.post_as(&ada, "/admin/ingest/sources", &form).await;
         assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", again.body);

@@ -222,6 +222,7 @@ backend_test! {
         let pid = p.id.to_string();
         let a = app.post_as(&admin, &format!("/admin/subscribers/{}/access", s.id), &[("product", &pid), ("embargo", "on")]).await;
         assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        assert_eq!(a.headers["location"], "/admin/subscribers?notice=subscriber");
         let s2 = app.db.store.subscriber_by_name("Gazette").await.expect("read").expect("exists");
         assert_eq!((s2.product_id, s2.embargo), (Some(p.id), true));
         let page = app.get_as(&admin, "/admin/subscribers").await;

@@ -79,6 +79,8 @@ backend_test! {
         // A good rule, shown in the list with its conditions, audited.
         let a = app.post_as(&ada, "/admin/routing", &rule).await;
         assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        assert_eq!(a.headers["location"], "/admin/routing?notice=routing", "the list says the rule was saved");
+        assert!(app.get_as(&ada, "/admin/routing?notice=routing").await.body.contains("Routing rules saved."));
         let rules = app.db.store.routing_rules().await.expect("rules");
         assert_eq!(rules.len(), 1);
         let r = &rules[0];

@@ -13,6 +13,7 @@ use newsdesk_domain::roles::Permission;
 use newsdesk_storage::RoutingRule;
 use serde::Deserialize;
 
+use super::notice::Notice;
 use super::stories::text_dir;
 use super::{AdminError, Staff, Table, page};
 use crate::AppState;
@@ -216,7 +217,7 @@ async fn create(
         Err(e) => Err(e),
     };
     match made {
-        Ok(_) => Ok(Redirect::to("/admin/routing").into_response()),
+        Ok(_) => Ok(Notice::RoutingSaved.redirect("/admin/routing").into_response()),
         Err(DeskError::Invalid(errors)) => {
             list_page(&state, &staff, StatusCode::UNPROCESSABLE_ENTITY, Some(&f), errors).await
         }
@@ -243,11 +244,11 @@ async fn change(
     match f.action.as_str() {
         "up" | "down" => {
             routing::move_rule(&state, &actor, id, f.action == "up").await?;
-            Ok(Redirect::to("/admin/routing").into_response())
+            Ok(Notice::RoutingSaved.redirect("/admin/routing").into_response())
         }
         "delete" => {
             routing::delete_rule(&state, &actor, id).await?;
-            Ok(Redirect::to("/admin/routing").into_response())
+            Ok(Notice::RoutingSaved.redirect("/admin/routing").into_response())
         }
         "save" => {
             let saved = match rule_form(&f) {
@@ -255,7 +256,7 @@ async fn change(
                 Err(e) => Err(e),
             };
             match saved {
-                Ok(()) => Ok(Redirect::to("/admin/routing").into_response()),
+                Ok(()) => Ok(Notice::RoutingSaved.redirect("/admin/routing").into_response()),
                 Err(DeskError::Invalid(errors)) => {
                     edit_page(&state, &staff, &rule, StatusCode::UNPROCESSABLE_ENTITY, Some(&f), errors).await
                 }

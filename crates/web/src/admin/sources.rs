@@ -15,6 +15,7 @@ use newsdesk_domain::roles::Permission;
 use newsdesk_storage::{InboundSource, SOURCE_FORMATS};
 use serde::Deserialize;
 
+use super::notice::Notice;
 use super::{AdminError, Staff, Table, page};
 use crate::AppState;
 use crate::desk::{DeskError, join};
@@ -151,7 +152,7 @@ async fn create(
     Form(f): Form<SourceFields>,
 ) -> Result<Response, AdminError> {
     match sources::create_source(&state, &staff.actor(), &f.form()).await {
-        Ok(s) => Ok(Redirect::to(&format!("/admin/ingest/sources/{}", s.id)).into_response()),
+        Ok(s) => Ok(Notice::SourceSaved.redirect(&format!("/admin/ingest/sources/{}", s.id)).into_response()),
         Err(e) => refused(&state, &staff, e),
     }
 }
@@ -195,10 +196,10 @@ async fn edit(
     let id = parse_id(&id)?;
     let actor = staff.actor();
     let done = match f.action.as_str() {
-        "delete" => sources::delete_source(&state, &actor, id).await.map(|()| "/admin/ingest/sources".to_string()),
-        "save" | "" => {
-            sources::update_source(&state, &actor, id, &f.form()).await.map(|()| format!("/admin/ingest/sources/{id}"))
-        }
+        "delete" => sources::delete_source(&state, &actor, id).await.map(|()| Redirect::to("/admin/ingest/sources")),
+        "save" | "" => sources::update_source(&state, &actor, id, &f.form())
+            .await
+            .map(|()| Notice::SourceSaved.redirect(&format!("/admin/ingest/sources/{id}"))),
         other => {
             return Err(AdminError::BadRequest(format!(
                 "action must be save or delete, not `{}`",
@@ -207,7 +208,7 @@ async fn edit(
         }
     };
     match done {
-        Ok(to) => Ok(Redirect::to(&to).into_response()),
+        Ok(to) => Ok(to.into_response()),
         Err(e) => refused(&state, &staff, e),
     }
 }

@@ -13,6 +13,7 @@ use newsdesk_domain::roles::Permission;
 use newsdesk_storage::{NewSubscriber, Product, StoreError, Subscriber};
 use serde::Deserialize;
 
+use super::notice::Notice;
 use super::{AdminError, Staff, Table, page};
 use crate::AppState;
 use crate::wire::access::{self, FiltersInput};
@@ -214,7 +215,7 @@ async fn set_access(
         .store
         .set_subscriber_access(s.id, product_id, embargo, &staff.audit("subscriber.access", "subscriber", s.id, detail))
         .await?;
-    Ok(Redirect::to("/admin/subscribers").into_response())
+    Ok(Notice::SubscriberSaved.redirect("/admin/subscribers").into_response())
 }
 
 /// The product form: `name`, `editions`, `sections`, `subjects`, `min_urgency`, `genres`.
