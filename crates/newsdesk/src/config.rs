@@ -484,7 +484,7 @@ impl Config {
             )));
         }
         let oembed = self.embeds.oembed_url.trim();
-        if !oembed.is_empty() && !(oembed.starts_with("http://") || oembed.starts_with("https://")) {
+        if !(oembed.is_empty() || oembed.starts_with("http://") || oembed.starts_with("https://")) {
             return Err(ConfigError::Invalid(format!(
                 "embeds.oembed_url: must be an http or https URL, found `{oembed}`"
             )));
