@@ -187,22 +187,44 @@ mod tests {
             title: "Floods <north>".into(),
             version: 1,
             items: vec![
-                GalleryItem { photo: photo(1, "Own caption"), caption: "Use <b>caption</b>".into(), credit: String::new() },
+                GalleryItem {
+                    photo: photo(1, "Own caption"),
+                    caption: "Use <b>caption</b>".into(),
+                    credit: String::new(),
+                },
                 GalleryItem { photo: photo(2, "عکس دوم"), caption: String::new(), credit: "Reuters".into() },
             ],
         };
         let images = vec![
-            ViewerImage { src: "/media/a.jpg".into(), width: 1600, height: 900, srcset: "/media/a1.jpg 320w, /media/a.jpg 1600w".into(), webp_srcset: "/media/a1.webp 320w".into() },
+            ViewerImage {
+                src: "/media/a.jpg".into(),
+                width: 1600,
+                height: 900,
+                srcset: "/media/a1.jpg 320w, /media/a.jpg 1600w".into(),
+                webp_srcset: "/media/a1.webp 320w".into(),
+            },
             ViewerImage { src: "/media/b.jpg".into(), width: 1600, height: 900, ..ViewerImage::default() },
         ];
         let html = viewer_html(&g, &images, "lead");
         assert!(html.contains(r#"id="gallery-lead-7""#), "{html}");
         assert!(html.contains(r#"aria-label="Floods &lt;north&gt;""#), "{html}");
-        assert!(html.contains(r#"<span class="gallery-caption" dir="auto">Use &lt;b&gt;caption&lt;/b&gt;</span>"#), "{html}");
-        assert!(html.contains(r#"<span class="credit" dir="auto">Library credit</span>"#), "the photo's own credit: {html}");
-        assert!(html.contains(r#"<span class="gallery-caption" dir="auto">عکس دوم</span>"#), "the photo's own caption: {html}");
+        assert!(
+            html.contains(r#"<span class="gallery-caption" dir="auto">Use &lt;b&gt;caption&lt;/b&gt;</span>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<span class="credit" dir="auto">Library credit</span>"#),
+            "the photo's own credit: {html}"
+        );
+        assert!(
+            html.contains(r#"<span class="gallery-caption" dir="auto">عکس دوم</span>"#),
+            "the photo's own caption: {html}"
+        );
         assert!(html.contains(r#"<source type="image/webp" srcset="/media/a1.webp 320w""#), "{html}");
-        assert!(html.contains(r##"href="#gallery-lead-7-1""##) && html.contains(r##"href="#gallery-lead-7-2""##), "{html}");
+        assert!(
+            html.contains(r##"href="#gallery-lead-7-1""##) && html.contains(r##"href="#gallery-lead-7-2""##),
+            "{html}"
+        );
         assert!(html.contains(r#"id="gallery-lead-7-2""#), "{html}");
         assert_eq!(html.matches("<figure>").count(), 2);
         assert!(!html.contains("<b>"));

@@ -192,10 +192,10 @@ pub struct Subject {
     pub uri: String,
 }
 
-/// A rendition of the lead photo.
+/// A rendition of the lead photo or of a gallery's photo.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Rendition {
-    /// `leadphoto`.
+    /// `leadphoto` (a gallery's photo: `original`).
     pub name: &'static str,
     /// Absolute URL of the image.
     pub href: String,
@@ -215,8 +215,9 @@ pub struct Rendition {
 /// `creditline`), headline, when it was taken, and its rendition.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Association {
-    /// `leadphoto`.
-    pub name: &'static str,
+    /// `leadphoto`, or `gallery-1`, `gallery-2`, … for the photos of the
+    /// story's galleries in the order readers see them.
+    pub name: String,
     /// The picture's URI: its content address (the original's absolute URL).
     pub uri: String,
     /// `picture`.
@@ -248,20 +249,28 @@ pub struct Association {
 
 /// The association of a story's lead photo.
 fn photo_association(photo: &crate::Photo, rendition: Rendition) -> Association {
+    picture_association("leadphoto".into(), photo, &photo.caption, &photo.credit, rendition)
+}
+
+/// A photo as an associated picture named `name`, with the caption and credit of this use.
+fn picture_association(
+    name: String,
+    photo: &crate::Photo,
+    caption: &str,
+    credit: &str,
+    rendition: Rendition,
+) -> Association {
     let d = &photo.details;
     let text = |role, value: &str| {
         (!value.trim().is_empty()).then(|| Text { role, contenttype: "text/plain", value: value.to_string() })
     };
     Association {
-        name: "leadphoto",
+        name,
         uri: rendition.href.clone(),
         item_type: "picture",
         representationtype: "full",
         headlines: text("main", &d.headline).into_iter().collect(),
-        descriptions: [text("caption", &photo.caption), text("creditline", &photo.credit)]
-            .into_iter()
-            .flatten()
-            .collect(),
+        descriptions: [text("caption", caption), text("creditline", credit)].into_iter().flatten().collect(),
         by: (!d.creator.trim().is_empty()).then(|| d.creator.clone()),
         copyrightnotice: d.copyright.clone(),
         usageterms: d.usage_terms.clone(),
@@ -431,6 +440,29 @@ pub fn from_story(story: &Story, cx: &Context<'_>) -> Item {
         item.associations.clear();
     }
     item
+}
+
+/// Adds the photos of a story's galleries (its lead gallery first, then those
+/// of its body, in order) to a full item as associated pictures `gallery-1`,
+/// `gallery-2`, … with the caption and credit of each use. A retraction hands
+/// out no photo.
+pub fn add_gallery_photos(item: &mut Item, galleries: &[crate::gallery::Gallery], public_url: &str) {
+    if item.representationtype != "full" {
+        return;
+    }
+    let items = galleries.iter().flat_map(|g| g.items.iter());
+    for (n, it) in items.enumerate() {
+        let p = &it.photo;
+        let rendition = Rendition {
+            name: "original",
+            href: format!("{public_url}{}", p.path()),
+            contenttype: p.mime.clone(),
+            width: (p.width > 0).then_some(p.width),
+            height: (p.height > 0).then_some(p.height),
+        };
+        let name = format!("gallery-{}", n + 1);
+        item.associations.push(picture_association(name, p, it.shown_caption(), it.shown_credit(), rendition));
+    }
 }
 
 /// Adds a story's public corrections (oldest first) to a full item, as

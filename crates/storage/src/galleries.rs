@@ -345,6 +345,23 @@ impl Store {
         Ok(galleries_in(&mut conn, &[id]).await?.remove(&id))
     }
 
+    /// The galleries a story shows: its lead gallery first, then those of its
+    /// body in order, each once.
+    pub async fn story_galleries(&self, story: &newsdesk_domain::Story) -> Result<Vec<Gallery>> {
+        let mut ids: Vec<i64> = story.gallery_id.into_iter().collect();
+        for id in body_gallery_ids(story.body_format, &story.body_source) {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.pool().acquire().await?;
+        let mut found = galleries_in(&mut conn, &ids).await?;
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+    }
+
     /// The viewer pictures of a gallery's photos, in its order.
     pub async fn gallery_images(&self, gallery: &Gallery) -> Result<Vec<ViewerImage>> {
         let mut conn = self.pool().acquire().await?;

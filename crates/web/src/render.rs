@@ -52,6 +52,8 @@ const THEME: &[(&str, &str)] = &[
     ("admin/tags.html", include_str!("../templates/admin/tags.html")),
     ("admin/editions.html", include_str!("../templates/admin/editions.html")),
     ("admin/media.html", include_str!("../templates/admin/media.html")),
+    ("admin/galleries.html", include_str!("../templates/admin/galleries.html")),
+    ("admin/gallery.html", include_str!("../templates/admin/gallery.html")),
     ("admin/media_details.html", include_str!("../templates/admin/media_details.html")),
     ("admin/comments.html", include_str!("../templates/admin/comments.html")),
     ("admin/desks.html", include_str!("../templates/admin/desks.html")),

@@ -542,6 +542,8 @@ impl<'a> Mapper<'a> {
             item.pubstatus = "usable";
         }
         if item.representationtype == "full" {
+            let galleries = self.state.store.story_galleries(story).await?;
+            ninjs::add_gallery_photos(&mut item, &galleries, &self.state.config.public_url);
             let notes = match self.corrections.get(&story.news_id) {
                 Some(notes) => notes.clone(),
                 None => self.state.store.corrections(story.news_id).await?.into_iter().map(|c| c.note).collect(),

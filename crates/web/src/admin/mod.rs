@@ -13,6 +13,7 @@ mod editions;
 mod flags;
 mod framing;
 mod fronts;
+mod galleries;
 mod ingest;
 mod live;
 mod locks;
@@ -302,6 +303,7 @@ fn table() -> Table {
     let t = taxonomy::routes(t);
     let t = editions::routes(t);
     let t = media::routes(t);
+    let t = galleries::routes(t);
     let t = framing::routes(t);
     let t = comments::routes(t);
     let t = tokens::routes(t);

@@ -40,6 +40,10 @@ pub enum Notice {
     RoutingSaved,
     /// An ingest source was saved.
     SourceSaved,
+    /// A gallery was created.
+    GalleryCreated,
+    /// A gallery was saved.
+    GallerySaved,
 }
 
 impl Notice {
@@ -60,6 +64,8 @@ impl Notice {
         Notice::SubscriberSaved,
         Notice::RoutingSaved,
         Notice::SourceSaved,
+        Notice::GalleryCreated,
+        Notice::GallerySaved,
     ];
 
     /// The key in the address.
@@ -81,6 +87,8 @@ impl Notice {
             Notice::SubscriberSaved => "subscriber",
             Notice::RoutingSaved => "routing",
             Notice::SourceSaved => "source",
+            Notice::GalleryCreated => "gallery-created",
+            Notice::GallerySaved => "gallery",
         }
     }
 
@@ -103,6 +111,8 @@ impl Notice {
             Notice::SubscriberSaved => "Subscriber saved.",
             Notice::RoutingSaved => "Routing rules saved.",
             Notice::SourceSaved => "Source saved.",
+            Notice::GalleryCreated => "Gallery created. Add its photos below.",
+            Notice::GallerySaved => "Gallery saved. Stories showing it show the change.",
         }
     }
 

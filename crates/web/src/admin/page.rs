@@ -36,6 +36,7 @@ fn nav(staff: &Staff) -> Vec<NavLink> {
         ("New story", "/admin/stories/new", Permission::WriteStories),
         ("Comments", "/admin/comments", Permission::ModerateComments),
         ("Media", "/admin/media", Permission::UploadMedia),
+        ("Galleries", "/admin/galleries", Permission::UploadMedia),
         ("Sections", "/admin/sections", Permission::ManageSections),
         ("Tags", "/admin/tags", Permission::ManageSections),
         ("Editions", "/admin/editions", Permission::ManageEditions),

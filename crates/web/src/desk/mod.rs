@@ -17,6 +17,7 @@ pub mod embargo;
 pub mod fetch;
 pub mod framing;
 pub mod fronts;
+pub mod galleries;
 pub mod live;
 pub mod locks;
 mod media;

@@ -33,6 +33,7 @@ mod assets;
 mod corrections;
 mod error_page;
 pub(crate) mod fronts;
+mod gallery;
 mod home;
 mod lists;
 mod live;
@@ -58,6 +59,7 @@ pub fn router() -> Router<AppState> {
         .route("/news/{id}/{slug}", get(story::story))
         .route("/news/{id}/updates.json", get(live::updates_json))
         .route("/static/liveblog.js", get(live::script))
+        .route("/static/gallery.js", get(gallery::script))
         .route("/section/{*path}", get(lists::section))
         .route("/tag/{slug}", get(lists::tag))
         .route("/author/{slug}", get(lists::author))

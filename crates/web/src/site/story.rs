@@ -165,12 +165,14 @@ async fn render_story_in(
     };
     let updates = if story.is_live_blog() { state.store.live_updates(story.news_id).await? } else { Vec::new() };
     let live = super::live::LiveInputs::of(story, &updates);
+    let galleries = super::gallery::for_story(state, story).await?;
     let v = story_view(StoryInputs {
         story,
         edition: &edition,
         sections: &sections,
         public_url,
         photo,
+        gallery_images: galleries.images.clone(),
         corrections,
         preview,
         live,
@@ -202,6 +204,7 @@ async fn render_story_in(
                 .collect::<Vec<_>>(),
             modified_iso => dates::iso8601(v.modified, tz),
             photo => v.photo,
+            gallery_html => galleries.lead_html.map(Value::from_safe_string),
             authors => v.authors,
             tags => v.tags,
             section => v.section_name,
@@ -213,6 +216,7 @@ async fn render_story_in(
         share => v.share,
         comments => crate::comments::story_ctx(state, story, &edition).await?,
         live => super::live::page_ctx(live.as_ref(), story, &edition, public_url),
+        gallery_script => galleries.any.then(super::gallery::script_url),
         // The click-to-load script, on pages with embeds only.
         embeds => (crate::embeds::has_embeds(&story.body_html)
             || updates.iter().any(|u| crate::embeds::has_embeds(&u.body_html)))
@@ -240,6 +244,8 @@ pub(crate) struct StoryInputs<'a> {
     pub(crate) public_url: &'a str,
     /// The story's photo with its renditions, if it has one.
     pub(crate) photo: Option<PhotoView>,
+    /// Absolute URLs of the photos of the story's galleries (lead first, then its body's).
+    pub(crate) gallery_images: Vec<String>,
     /// The public corrections (time, note), oldest first.
     pub(crate) corrections: Vec<(DateTime<Utc>, String)>,
     /// A newsroom preview: kept out of search engines.
@@ -281,9 +287,24 @@ pub(crate) struct StoryView {
     pub(crate) meta: Meta,
 }
 
+/// JSON-LD `image`: the lead photo's (its crops when made), then every photo
+/// of the story's galleries, each once; the site's logo when there is none.
+fn schema_images(photo: Option<&PhotoView>, gallery: &[String], logo: impl FnOnce() -> String) -> Vec<String> {
+    let mut out: Vec<String> = photo.map(PhotoView::schema_image).unwrap_or_default();
+    for u in gallery {
+        if !out.contains(u) {
+            out.push(u.clone());
+        }
+    }
+    if out.is_empty() {
+        out.push(logo());
+    }
+    out
+}
+
 /// Builds the story page's view model (pure: the same inputs give the same view).
 pub(crate) fn story_view(input: StoryInputs<'_>) -> StoryView {
-    let StoryInputs { story, edition, sections, public_url, photo, corrections, preview, live } = input;
+    let StoryInputs { story, edition, sections, public_url, photo, gallery_images, corrections, preview, live } = input;
     let tz = edition.time_zone;
     // Links inside the story's own edition, whoever asks (the back office's preview too).
     let url = |path: &str| crate::editions::within(edition, path);
@@ -333,7 +354,7 @@ pub(crate) fn story_view(input: StoryInputs<'_>) -> StoryView {
         "datePublished": dates::iso8601(published, tz),
         "dateModified": dates::iso8601(modified, tz),
         "author": jsonld_authors,
-        "image": photo.as_ref().map(PhotoView::schema_image).unwrap_or_else(|| vec![abs("/static/logo.svg")]),
+        "image": schema_images(photo.as_ref(), &gallery_images, || abs("/static/logo.svg")),
         "articleSection": section_name,
         "keywords": story.tags.iter().map(|t| t.name.clone()).chain(topics.iter().cloned()).collect::<Vec<_>>(),
         "inLanguage": edition.lang,
@@ -365,8 +386,11 @@ pub(crate) fn story_view(input: StoryInputs<'_>) -> StoryView {
         description: story.lead.clone(),
         canonical: canonical.clone(),
         og_type: "article",
-        image: photo.as_ref().map(PhotoView::card_url),
-        image_alt: photo.as_ref().map(|p| p.alt.clone()),
+        image: photo.as_ref().map(PhotoView::card_url).or_else(|| gallery_images.first().cloned()),
+        image_alt: photo
+            .as_ref()
+            .map(|p| p.alt.clone())
+            .or_else(|| gallery_images.first().map(|_| story.headline.clone())),
         jsonld: Some(script_json(&jsonld)),
         noindex: preview,
     };
@@ -421,8 +445,8 @@ pub(crate) async fn preview_story_html(state: &AppState, story: &Story) -> Resul
     };
     let edition =
         state.editions.load().iter().find(|e| e.id == story.edition_id).cloned().unwrap_or_else(empty_edition);
-    let page =
-        crate::editions::scope(edition.clone(), render_story_in(state, story, true, edition.clone(), scheduled)).await?;
+    let page = crate::editions::scope(edition.clone(), render_story_in(state, story, true, edition.clone(), scheduled))
+        .await?;
     let chrome = chrome(state, &edition).await?;
     Ok(String::from_utf8_lossy(&page.assemble(&chrome).identity).into_owned())
 }
@@ -503,6 +527,7 @@ mod tests {
             sections: &sections(),
             public_url: URL,
             photo,
+            gallery_images: Vec::new(),
             corrections: note.map(|n| vec![(at(12), n.to_string())]).unwrap_or_default(),
             preview: false,
             live: None,
@@ -632,6 +657,7 @@ mod tests {
             sections: &sections(),
             public_url: URL,
             photo: None,
+            gallery_images: Vec::new(),
             corrections: Vec::new(),
             preview: true,
             live: None,

@@ -229,6 +229,20 @@ fn write_item<W: Write>(w: &mut Writer<W>, s: &Source<'_>, public_url: &str, roo
         write_photo_hints(w, photo)?;
         end(w, "link")?;
     }
+    // The photos of the story's galleries, in order, each a picture link with its use's caption and credit.
+    for a in item.associations.iter().filter(|a| a.name.starts_with("gallery-")) {
+        let Some(r) = a.renditions.first() else { continue };
+        let caption = a.descriptions.iter().find(|d| d.role == "caption").map(|d| d.value.as_str());
+        let title = caption.unwrap_or_else(|| item_headline(item));
+        start(
+            w,
+            "link",
+            &[("rel", "irel:associatedWith"), ("href", &r.href), ("contenttype", &r.contenttype), ("title", title)],
+        )?;
+        empty(w, "itemClass", &[("qcode", "ninat:picture")])?;
+        write_association_hints(w, a)?;
+        end(w, "link")?;
+    }
     end(w, "itemMeta")?;
 
     start(w, "contentMeta", &[])?;
@@ -352,6 +366,37 @@ fn write_photo_hints<W: Write>(w: &mut Writer<W>, photo: &newsdesk_domain::Photo
     }
     if !photo.credit.trim().is_empty() {
         text_element(w, "creditline", &[], &photo.credit)?;
+    }
+    Ok(())
+}
+
+/// A gallery photo's properties as hints of its link, from its ninjs
+/// association (the same order and elements as [`write_photo_hints`]).
+fn write_association_hints<W: Write>(w: &mut Writer<W>, a: &ninjs::Association) -> std::io::Result<()> {
+    if !a.copyrightnotice.trim().is_empty() || !a.usageterms.trim().is_empty() {
+        start(w, "rightsInfo", &[])?;
+        if !a.copyrightnotice.trim().is_empty() {
+            text_element(w, "copyrightNotice", &[], &a.copyrightnotice)?;
+        }
+        if !a.usageterms.trim().is_empty() {
+            text_element(w, "usageTerms", &[], &a.usageterms)?;
+        }
+        end(w, "rightsInfo")?;
+    }
+    if let Some(by) = a.by.as_deref().filter(|b| !b.trim().is_empty()) {
+        start(w, "creator", &[])?;
+        text_element(w, "name", &[], by)?;
+        end(w, "creator")?;
+    }
+    if let Some(h) = a.headlines.first() {
+        text_element(w, "headline", &[], &h.value)?;
+    }
+    for d in &a.descriptions {
+        match d.role {
+            "caption" => text_element(w, "description", &[("role", "drol:caption")], &d.value)?,
+            "creditline" => text_element(w, "creditline", &[], &d.value)?,
+            _ => {}
+        }
     }
     Ok(())
 }
