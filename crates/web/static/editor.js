@@ -467,6 +467,7 @@ window.newsdeskEditor = newsdeskEditor;
     }
   });
   // Ctrl/Cmd+S anywhere on the page: the form's own Save (or Update) button, as if clicked.
+  document.querySelectorAll("[data-save-hint]").forEach((el) => { el.hidden = false; });
   document.addEventListener("keydown", function (ev) {
     if (!(ev.ctrlKey || ev.metaKey) || ev.altKey || ev.shiftKey || ev.key.toLowerCase() !== "s") return;
     if (document.querySelector("dialog[open]")) return;
