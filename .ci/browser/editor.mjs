@@ -78,6 +78,11 @@ try {
     for (const name of ["Bold", "Italic", "Link", "Subheading", "Bulleted list", "Numbered list", "Quote", "Photo", "Embed"]) {
       expect(await page.getByRole("button", { name, exact: true }).count() === 1, `no button named ${name}`);
     }
+    await page.getByRole("button", { name: "Bold", exact: true }).focus();
+    await page.keyboard.press("ArrowRight");
+    expect(await page.evaluate(() => document.activeElement.dataset.md) === "italic", "ArrowRight does not move along the toolbar");
+    await page.keyboard.press("End");
+    expect(await page.evaluate(() => document.activeElement.dataset.md) === "embed", "End does not reach the last button");
     await body.evaluate((t) => { t.focus(); t.setSelectionRange(6, 11); });
     await page.keyboard.press("Control+B");
     expect(await body.inputValue() === "Hello **world**", `body is ${JSON.stringify(await body.inputValue())}`);

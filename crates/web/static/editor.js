@@ -456,6 +456,24 @@ window.newsdeskEditor = newsdeskEditor;
       actions[b.dataset.md]();
     });
     if (!editable()) bar.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+    // One tab stop for the toolbar; the arrow keys (mirrored right to left), Home and End move along it.
+    const buttons = Array.from(bar.querySelectorAll("button"));
+    buttons.forEach((b, k) => { b.tabIndex = k === 0 ? 0 : -1; });
+    bar.addEventListener("keydown", function (ev) {
+      const k = buttons.indexOf(document.activeElement);
+      if (k < 0) return;
+      const rtl = getComputedStyle(bar).direction === "rtl";
+      const step = { ArrowRight: rtl ? -1 : 1, ArrowLeft: rtl ? 1 : -1 }[ev.key];
+      let next = null;
+      if (step) next = (k + step + buttons.length) % buttons.length;
+      else if (ev.key === "Home") next = 0;
+      else if (ev.key === "End") next = buttons.length - 1;
+      if (next === null) return;
+      ev.preventDefault();
+      buttons[k].tabIndex = -1;
+      buttons[next].tabIndex = 0;
+      buttons[next].focus();
+    });
   }
   body.addEventListener("keydown", function (ev) {
     if (!(ev.ctrlKey || ev.metaKey) || ev.altKey || !bar || !markdown() || !editable()) return;
