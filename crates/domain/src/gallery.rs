@@ -149,9 +149,9 @@ pub fn viewer_html(gallery: &Gallery, images: &[ViewerImage], key: &str) -> Stri
         } else {
             format!(" srcset=\"{}\" sizes=\"{THUMB_SIZES}\"", escape(&img.srcset))
         };
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<li><a class=\"gallery-thumb\" href=\"#{uid}-{}\"><img src=\"{}\"{srcset} alt=\"{}\" width=\"{}\" height=\"{}\" loading=\"lazy\"></a></li>\n",
+            "<li><a class=\"gallery-thumb\" href=\"#{uid}-{}\"><img src=\"{}\"{srcset} alt=\"{}\" width=\"{}\" height=\"{}\" loading=\"lazy\"></a></li>",
             n + 1,
             escape(&img.src),
             escape(&label),
