@@ -222,13 +222,11 @@ impl BodyFormat {
         })
     }
 
-    /// Renders a body source in this format to sanitized HTML.
+    /// Renders a body source in this format to sanitized HTML, without what
+    /// its blocks name (embeds show their URL as title, photos and galleries a
+    /// comment): saves render with [`crate::body::render`] and a context.
     pub fn render(self, source: &str) -> String {
-        match self {
-            BodyFormat::Text => crate::html::text_to_html(source),
-            BodyFormat::Markdown => crate::html::markdown_to_html(source),
-            BodyFormat::Html => crate::html::sanitize(source),
-        }
+        crate::body::render(self, source, &crate::body::Context::default())
     }
 }
 
