@@ -55,9 +55,10 @@
     status.setAttribute("aria-atomic", "true");
     const controls = document.createElement("div");
     controls.className = "gallery-controls";
-    // The arrows point the way the photos run: leftwards is "next" in a right-to-left page.
-    const prev = button("gallery-prev", w.prev, rtl ? "\u203A" : "\u2039");
-    const next = button("gallery-next", w.next, rtl ? "\u2039" : "\u203A");
+    // ‹ and › are mirrored by the browser in a right-to-left page (Unicode
+    // bidi mirroring), where "next" runs leftwards: the marks follow the text.
+    const prev = button("gallery-prev", w.prev, "\u2039");
+    const next = button("gallery-next", w.next, "\u203A");
     controls.appendChild(prev);
     controls.appendChild(status);
     controls.appendChild(next);
@@ -70,8 +71,12 @@
         if (i === current) t.setAttribute("aria-current", "true");
         else t.removeAttribute("aria-current");
       });
+      const focused = document.activeElement;
       prev.disabled = current === 0;
       next.disabled = current === slides.length - 1;
+      // A disabled button loses the focus (to the page): hand it to the other one, so the keys keep working.
+      if (focused === prev && prev.disabled && !next.disabled) next.focus();
+      else if (focused === next && next.disabled && !prev.disabled) prev.focus();
       status.textContent = w.position
         .replace("{n}", localDigits(current + 1, w.digits))
         .replace("{total}", localDigits(slides.length, w.digits));
