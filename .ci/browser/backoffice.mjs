@@ -82,7 +82,8 @@ try {
     await reporter.fill("input[name=headline]", headline);
     await reporter.fill("textarea[name=lead]", "A story written by the browser test.");
     await reporter.fill("textarea[name=body]", "The **first** paragraph.\n\nThe second paragraph.");
-    await reporter.waitForFunction(() => document.querySelector("#preview")?.innerHTML.includes("<strong>first</strong>"));
+    // The preview beside the form is the public page of the text on the screen (a frame's srcdoc).
+    await reporter.waitForFunction(() => { const p = document.querySelector("#preview"); return p && (p.srcdoc || p.innerHTML).includes("<strong>first</strong>"); });
     const option = reporter.locator("select[name=section_id] option").nth(1);
     await reporter.selectOption("select[name=section_id]", await option.getAttribute("value"));
     await reporter.fill("input[name=tags]", "Browser, Testing");

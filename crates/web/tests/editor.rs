@@ -134,6 +134,30 @@ backend_test! {
 }
 
 backend_test! {
+    async fn a_new_story_is_previewed_before_its_first_save(db) {
+        let app = TestApp::new(db).await;
+        let rita = app.person("Rita Reporter", Role::Reporter).await;
+        let section = app.db.store.sections(app.edition_id).await.expect("sections")[0].id.to_string();
+        let answer = app
+            .post_as(
+                &rita,
+                "/admin/stories/preview",
+                &[("headline", "Not yet a story"), ("lead", "Its lead."), ("body", "A *new* body."), ("section_id", &section), ("edition", "en")],
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        assert!(answer.body.contains("<h1>Not yet a story</h1>") && answer.body.contains("<em>new</em>"));
+        assert!(answer.body.contains("not published yet"), "no publish date");
+        assert!(!answer.body.contains("News ID:"), "no News ID before there is one");
+        assert!(app.db.store.desk_stories(&Default::default(), 0, 100).await.expect("desk").iter().all(|r| r.headline != "Not yet a story"), "nothing saved");
+        let unknown = app.post_as(&rita, "/admin/stories/preview", &[("headline", "x"), ("edition", "xx")]).await;
+        assert_eq!(unknown.status, StatusCode::BAD_REQUEST, "an unknown edition");
+        let page = app.get_as(&rita, "/admin/stories/new").await;
+        assert!(page.body.contains("data-src=\"/admin/stories/preview\""), "the new story's editor previews there");
+    }
+}
+
+backend_test! {
     async fn the_editor_has_its_toolbar_counts_and_script(db) {
         let app = TestApp::new(db).await;
         let rita = app.person("Rita Reporter", Role::Reporter).await;

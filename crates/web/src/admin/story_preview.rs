@@ -6,9 +6,10 @@
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Response};
+use chrono::Utc;
 use newsdesk_domain::limits::{MAX_BODY, MAX_HEADLINE, MAX_LEAD, MAX_NAME, MAX_TAGS};
 use newsdesk_domain::roles::Permission;
-use newsdesk_domain::{Author, BodyFormat, Story, Tag};
+use newsdesk_domain::{Author, BodyFormat, Story, StoryStatus, Tag};
 use serde::Deserialize;
 
 use super::{AdminError, Staff, Table};
@@ -16,7 +17,11 @@ use crate::AppState;
 use crate::desk;
 
 pub(super) fn routes(t: Table) -> Table {
-    t.post("/admin/stories/{id}/preview", Permission::WriteStories, preview)
+    t.post("/admin/stories/{id}/preview", Permission::WriteStories, preview).post(
+        "/admin/stories/preview",
+        Permission::WriteStories,
+        preview_new,
+    )
 }
 
 /// The editor form's fields a page shows; the others (notes, slugline, ...)
@@ -31,7 +36,10 @@ pub(super) struct PreviewForm {
     tags: Option<String>,
     authors: Option<String>,
     photo_id: Option<String>,
+    gallery_id: Option<String>,
     located: Option<String>,
+    /// A new story's edition (its language); empty: the default edition.
+    edition: Option<String>,
 }
 
 /// `POST /admin/stories/{id}/preview`: the public page of the story with the
@@ -48,6 +56,43 @@ async fn preview(
         return Err(AdminError::Forbidden(format!("Your role ({}) may open only your own stories.", staff.role)));
     }
     let shown = overlay(&state, story, form).await?;
+    Ok(Html(crate::site::preview_story_html(&state, &shown).await?).into_response())
+}
+
+/// `POST /admin/stories/preview`: the page a new story's form would make,
+/// before its first save (no News ID yet, no publish date).
+async fn preview_new(
+    State(state): State<AppState>,
+    _staff: Staff,
+    Form(form): Form<PreviewForm>,
+) -> Result<Response, AdminError> {
+    let edition = desk::edition_for_new(&state, form.edition.as_deref())?;
+    let now = Utc::now();
+    let blank = Story {
+        news_id: 0,
+        edition_id: edition.id,
+        section_id: 0,
+        slug: "preview".into(),
+        headline: String::new(),
+        lead: String::new(),
+        body_html: String::new(),
+        body_source: String::new(),
+        body_format: BodyFormat::Markdown,
+        status: StoryStatus::Draft,
+        published_at: None,
+        updated_at: None,
+        created_at: now,
+        modified_at: now,
+        version: 0,
+        photo: None,
+        gallery_id: None,
+        tags: Vec::new(),
+        authors: Vec::new(),
+        live_since: None,
+        live_until: None,
+        agency: Default::default(),
+    };
+    let shown = overlay(&state, blank, form).await?;
     Ok(Html(crate::site::preview_story_html(&state, &shown).await?).into_response())
 }
 
@@ -110,6 +155,13 @@ async fn overlay(state: &AppState, mut story: Story, form: PreviewForm) -> Resul
     if let Some(p) = form.photo_id.as_deref().map(str::trim) {
         story.photo = match p.parse::<i64>().ok().filter(|n| *n > 0) {
             Some(id) => state.store.photo(id).await?,
+            None => None,
+        };
+    }
+    if let Some(g) = form.gallery_id.as_deref().map(str::trim) {
+        story.gallery_id = match g.parse::<i64>().ok().filter(|n| *n > 0) {
+            Some(id) if state.store.gallery(id).await?.is_some() => Some(id),
+            Some(id) => return Err(AdminError::BadRequest(format!("There is no gallery {id}."))),
             None => None,
         };
     }

@@ -214,7 +214,8 @@ async fn render_story_in(
         related => related,
         translations => translations,
         share => v.share,
-        comments => crate::comments::story_ctx(state, story, &edition).await?,
+        // A new story previewed before its first save has no News ID, and no comments yet.
+        comments => if story.news_id > 0 { Some(crate::comments::story_ctx(state, story, &edition).await?) } else { None },
         live => super::live::page_ctx(live.as_ref(), story, &edition, public_url),
         gallery_script => galleries.any.then(super::gallery::script_url),
         // The click-to-load script, on pages with embeds only.
