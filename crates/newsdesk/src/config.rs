@@ -659,6 +659,26 @@ mod tests {
     }
 
     #[test]
+    fn the_oembed_url_comes_from_the_environment_and_is_checked() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(c.embeds.settings().oembed_url, None, "the providers' own by default");
+            assert_eq!(c.embeds.settings().timeout, std::time::Duration::from_secs(4));
+            jail.set_env("NEWSDESK_EMBEDS__OEMBED_URL", "http://127.0.0.1:9000");
+            let c = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(c.embeds.settings().oembed_url.as_deref(), Some("http://127.0.0.1:9000"));
+            jail.set_env("NEWSDESK_EMBEDS__OEMBED_URL", "ftp://example.org");
+            let e = Config::load(None, &Overrides::default()).expect_err("must fail").to_string();
+            assert!(e.contains("embeds.oembed_url"), "{e}");
+            jail.set_env("NEWSDESK_EMBEDS__OEMBED_URL", "");
+            jail.set_env("NEWSDESK_EMBEDS__TIMEOUT_SECS", "0");
+            let e = Config::load(None, &Overrides::default()).expect_err("must fail").to_string();
+            assert!(e.contains("embeds.timeout_secs"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn the_upload_limit_defaults_to_20_mb_and_is_checked() {
         figment::Jail::expect_with(|jail| {
             assert_eq!(Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?.media.max_upload_mb, 20);
