@@ -356,6 +356,7 @@ impl CachedPage {
             modified,
             deps,
             view: None,
+            csp: None,
             assembled: ArcSwapOption::empty(),
         }
     }
