@@ -599,9 +599,9 @@ fn split_lines(format: BodyFormat, source: &str) -> Vec<Part> {
     parts
 }
 
-/// Finds `<tag` (any case) in `s` from `from`, at a tag boundary.
-fn find_tag(s: &str, tag: &str, from: usize) -> Option<usize> {
-    let lower = s.to_ascii_lowercase();
+/// Finds `<tag` in `lower` (the source in ASCII lower case: same byte
+/// offsets) from `from`, at a tag boundary.
+fn find_tag(lower: &str, tag: &str, from: usize) -> Option<usize> {
     let mut at = from;
     while let Some(i) = lower[at..].find(tag) {
         let start = at + i;
@@ -638,12 +638,22 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
 }
 
 fn split_html(source: &str) -> Vec<Part> {
+    let lower = source.to_ascii_lowercase();
     let mut parts = Vec::new();
     let mut text = String::new();
     let mut at = 0;
+    // The next iframe, looked up again only once passed: the body is read once however many paragraphs it has.
+    let mut next_iframe: Option<Option<usize>> = None;
     loop {
-        let iframe = find_tag(source, "<iframe", at);
-        let para = find_tag(source, "<p", at);
+        let iframe = match next_iframe {
+            Some(found) if found.is_none_or(|i| i >= at) => found,
+            _ => {
+                let found = find_tag(&lower, "<iframe", at);
+                next_iframe = Some(found);
+                found
+            }
+        };
+        let para = find_tag(&lower, "<p", at);
         let next = match (iframe, para) {
             (Some(i), Some(p)) => Some((i.min(p), i < p)),
             (Some(i), None) => Some((i, true)),
@@ -653,7 +663,6 @@ fn split_html(source: &str) -> Vec<Part> {
         let Some((start, is_iframe)) = next else { break };
         let Some(open_end) = source[start..].find('>').map(|e| start + e + 1) else { break };
         if is_iframe {
-            let lower = source.to_ascii_lowercase();
             let end = lower[open_end..].find("</iframe>").map_or(open_end, |e| open_end + e + "</iframe>".len());
             let src = attribute(&source[start..open_end], "src");
             text.push_str(&source[at..start]);
@@ -663,7 +672,6 @@ fn split_html(source: &str) -> Vec<Part> {
             }
             at = end;
         } else {
-            let lower = source.to_ascii_lowercase();
             let close = lower[open_end..].find("</p>").map(|e| open_end + e);
             let block = close.and_then(|c| block_of_line(&decode_basic(&source[open_end..c])));
             match (block, close) {

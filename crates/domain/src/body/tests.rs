@@ -198,3 +198,15 @@ fn bodies_without_blocks_render_as_before() {
     let text = "a < b\nc\n\n“q”";
     assert_eq!(BodyFormat::Text.render(text), crate::html::text_to_html(text));
 }
+
+#[test]
+fn a_long_html_body_is_read_in_one_pass() {
+    let mut src = "<p>paragraph with <b>markup</b></p>\n".repeat(20_000);
+    src.push_str("<iframe src=\"https://player.vimeo.com/video/76979871\"></iframe>");
+    let started = std::time::Instant::now();
+    let parts = split(BodyFormat::Html, &src);
+    assert_eq!(parts.len(), 2);
+    assert!(matches!(&parts[1], Part::Block(Block::Embed(e)) if e.provider.key == "vimeo"));
+    // Quadratic reading took seconds here; one pass takes milliseconds.
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
+}
