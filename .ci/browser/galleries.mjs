@@ -87,8 +87,8 @@ try {
     await captions.nth(2).fill("Volunteers clearing the promenade");
     await admin.locator(".gallery-item input[name=credit]").nth(2).fill("Photo: CI / Newsdesk");
     const thirdPhoto = await admin.locator(".gallery-item input[name=photo_id]").nth(2).inputValue();
-    // Keyboard only: focus "Move photo 3 up" and press Enter.
-    await admin.locator("button[aria-label='Move photo 3 up']").focus();
+    // Keyboard only: focus "Move up, photo 3" and press Enter.
+    await admin.locator("button[aria-label='Move up, photo 3']").focus();
     await Promise.all([admin.waitForURL(/#item-2$/), admin.keyboard.press("Enter")]);
     const order = await admin.locator(".gallery-item input[name=photo_id]").evaluateAll((els) => els.map((e) => e.value));
     expect(order[1] === thirdPhoto, `photo ${thirdPhoto} moved to place 2: ${order.join(", ")}`);

@@ -264,6 +264,20 @@ async fn touch_users_in(conn: &mut AnyConnection, id: i64) -> Result<Vec<NewsId>
     Ok(touched)
 }
 
+/// After a change of photo `photo_id` (its caption, credit or renditions):
+/// the stories showing a gallery that holds it follow, as for a change of
+/// the gallery ([`touch_users_in`]; a use without its own caption shows the photo's).
+pub(crate) async fn touch_photo_users_in(conn: &mut AnyConnection, photo_id: i64) -> Result<()> {
+    let rows = sqlx::query("SELECT DISTINCT gallery_id FROM gallery_items WHERE photo_id = $1 ORDER BY gallery_id")
+        .bind(photo_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    for r in &rows {
+        touch_users_in(conn, r.try_get("gallery_id")?).await?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Creates a gallery of `items` (photos of the media library, in order),
     /// with the audit entry in the same transaction (an empty target id gets

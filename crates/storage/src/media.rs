@@ -321,6 +321,7 @@ impl Store {
         for s in &stories {
             record_change(&mut tx, s.try_get("news_id")?, s.try_get("edition_id")?).await?;
         }
+        crate::galleries::touch_photo_users_in(&mut tx, id).await?;
         audit_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(Some(photo))

@@ -152,3 +152,23 @@ backend_test! {
         assert_eq!(db.store.gallery_uses(g.id).await.expect("uses").len(), 1);
     }
 }
+
+backend_test! {
+    async fn a_new_library_caption_reaches_the_bodies_whose_gallery_use_has_none(db) {
+        let ed = edition(&db.store).await;
+        let a = photo(&db.store, b"one", "Old library caption").await;
+        let g = db.store.create_gallery("G", &[item(a, "", "")], &audit("gallery.create", "")).await.expect("create");
+        let (id, _) = db.store.save_story(&story(ed, &format!("gallery:{}", g.id), None)).await.expect("story");
+        assert!(db.store.story(id).await.expect("read").expect("story").body_html.contains("Old library caption"));
+        let before = db.store.last_change_id().await.expect("head");
+        db.store
+            .update_photo_text(a, "New library caption", "Library", &PhotoDetails::default(), &AuditEntry::system("test", "media.edit", "photo", a, ""))
+            .await
+            .expect("edit")
+            .expect("photo");
+        let html = db.store.story(id).await.expect("read").expect("story").body_html;
+        assert!(html.contains("New library caption") && !html.contains("Old library caption"), "{html}");
+        let changed: Vec<i64> = db.store.changes_since(before, 100).await.expect("changes").into_iter().map(|(_, n, _)| n).collect();
+        assert!(changed.contains(&id), "{changed:?}");
+    }
+}
