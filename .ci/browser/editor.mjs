@@ -188,6 +188,7 @@ try {
     expect((await frame.locator(".story-body").innerText()).includes("One two three."), "no body in the preview");
     const meta = await frame.locator(".story-meta").innerText();
     expect(meta.includes("not published yet"), `the draft's preview says ${JSON.stringify(meta)}`);
+    expect(await frame.locator("head base[target=_blank]").count() === 1, "links of the preview do not open in a tab");
     // The publish bar's Preview opens the same page in a tab (the form posted there, nothing saved).
     const [tab] = await Promise.all([ctx.waitForEvent("page"), page.click("button[data-full-preview]")]);
     await tab.waitForLoadState();

@@ -35,7 +35,8 @@
       const html = await res.text();
       const y = preview.contentWindow ? preview.contentWindow.scrollY : 0;
       preview.addEventListener("load", function () { if (preview.contentWindow) preview.contentWindow.scrollTo(0, y); }, { once: true });
-      preview.srcdoc = html;
+      // Links of the previewed page open in a tab of their own (the frame shows only this page).
+      preview.srcdoc = html.replace(/<head>/i, '<head><base target="_blank">');
       preview.hidden = false;
       return;
     }

@@ -169,7 +169,7 @@ backend_test! {
         assert!(body.contains("data-editor-toolbar hidden"), "hidden until the script shows it");
         assert!(body.contains("aria-keyshortcuts=\"Control+B Meta+B\""), "its shortcuts");
         assert!(body.contains("id=\"body-count\""), "the counts");
-        assert!(body.contains("data-src=\"/admin/stories/") && body.contains("sandbox=\"allow-same-origin\""), "the preview frame");
+        assert!(body.contains("data-src=\"/admin/stories/") && body.contains("sandbox=\"allow-same-origin allow-popups"), "the preview frame");
         assert!(body.contains("formaction=\"/admin/stories/") && body.contains("formtarget=\"_blank\""), "the Preview button posts the form");
         let src = body.split("<script src=\"/admin/static/editor.js?v=").nth(1).expect("the editor's script");
         let src = format!("/admin/static/editor.js?v={}", src.split('"').next().expect("quoted"));
