@@ -1,0 +1,361 @@
+//! The reader site through the real router, on SQLite and on PostgreSQL.
+
+use std::io::Read;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use chrono::Utc;
+use http_body_util::BodyExt;
+use newsdesk_domain::{StoryStatus, dates};
+use newsdesk_storage::{SectionRef, StoryInput, backend_test};
+use tower::ServiceExt;
+
+use crate::common;
+
+use common::{SEED_PATH, TestApp, main_of};
+
+backend_test! {
+    async fn story_page_shows_every_element_of_the_seed(db) {
+        let app = TestApp::new(db).await;
+        let a = app.get(SEED_PATH).await;
+        assert_eq!(a.status, StatusCode::OK);
+        let b = &a.body;
+        assert!(b.starts_with("<!DOCTYPE html>\n<html lang=\"en\" dir=\"ltr\">"));
+        assert!(b.contains("<h1>Defense Ministry: Iran Gaining Access to Modern Military Technologies as Exports Booming</h1>"));
+        assert!(b.contains("<p class=\"lead\">Iran’s Defense Ministry is moving towards manufacturing"));
+        assert!(b.contains("News ID: <span class=\"news-id\">84427</span>"));
+        assert!(b.contains("Publish Date: <time datetime=\"2023-11-15T14:37:00+03:30\">15 November 2023 - 14:37</time>"));
+        assert!(b.contains("Updated in: <time datetime=\"2023-11-15T14:37:00+03:30\">15 November 2023 - 14:37</time>"));
+        assert!(b.contains("<li><a href=\"/section/iran\">Iran</a></li>"), "breadcrumb");
+        assert!(b.contains("<p>Iranian Deputy Defense Minister Brigadier General Mehdi Farahi made the remarks"));
+        assert!(!b.contains("BoomingIranian"), "the photo's alt text is not glued to the body");
+        assert!(b.contains("will never be subject to negotiation.</p>"));
+        assert!(!b.contains("your comment"));
+        assert!(b.contains("By <a rel=\"author\" href=\"/author/jane-reporter\">Jane Reporter</a>"));
+        assert!(b.contains("<a href=\"/tag/defense\" rel=\"tag\">Defense</a>"));
+        assert!(b.contains(&format!("<link rel=\"canonical\" href=\"https://news.example{SEED_PATH}\">")));
+        assert!(b.contains("<meta name=\"description\" content=\"Iran’s Defense Ministry"));
+        assert!(b.contains("<meta property=\"og:type\" content=\"article\">"));
+        assert!(b.contains("<meta name=\"twitter:card\""));
+        let ld_start = b.find("<script type=\"application/ld+json\">").expect("json-ld") + 35;
+        let ld_end = b[ld_start..].find("</script>").expect("end") + ld_start;
+        let ld: serde_json::Value = serde_json::from_str(&b[ld_start..ld_end]).expect("valid JSON-LD");
+        assert_eq!(ld["@type"], "NewsArticle");
+        assert_eq!(ld["datePublished"], "2023-11-15T14:37:00+03:30");
+        assert_eq!(ld["dateModified"], "2023-11-15T14:37:00+03:30");
+        assert_eq!(ld["author"][0]["name"], "Jane Reporter");
+        assert_eq!(ld["publisher"]["name"], "Test Agency");
+        assert!(ld["image"][0].as_str().is_some_and(|s| s.starts_with("https://news.example/")));
+        assert_eq!(a.headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
+    }
+}
+
+backend_test! {
+    async fn short_and_wrong_slug_urls_redirect_permanently(db) {
+        let app = TestApp::new(db).await;
+        for uri in ["/news/84427", "/news/84427/wrong-slug"] {
+            let a = app.get(uri).await;
+            assert_eq!(a.status, StatusCode::MOVED_PERMANENTLY, "{uri}");
+            assert_eq!(a.headers[header::LOCATION], SEED_PATH);
+        }
+    }
+}
+
+backend_test! {
+    async fn unknown_pages_and_news_ids_answer_a_real_404_page(db) {
+        let app = TestApp::new(db).await;
+        for uri in ["/news/99999", "/news/99999/x", "/news/abc", "/news/-1", "/nothing-here", "/section/nope", "/tag/nope", "/author/nope", "/archive/2023/02/30", "/media/zz.jpg"] {
+            let a = app.get(uri).await;
+            assert_eq!(a.status, StatusCode::NOT_FOUND, "{uri}");
+            assert!(a.body.contains("<h1>Page not found</h1>"), "{uri}: {}", a.body);
+            assert!(a.body.starts_with("<!DOCTYPE html>"));
+            assert_eq!(a.headers[header::CACHE_CONTROL], "no-store");
+        }
+    }
+}
+
+backend_test! {
+    async fn unpublished_story_answers_410(db) {
+        let app = TestApp::new(db).await;
+        assert_eq!(app.get(SEED_PATH).await.status, StatusCode::OK);
+        app.db.store.set_story_status(84427, StoryStatus::Unpublished).await.expect("unpublish");
+        app.sync().await;
+        let a = app.get(SEED_PATH).await;
+        assert_eq!(a.status, StatusCode::GONE);
+        assert!(a.body.contains("This story has been withdrawn"));
+        assert_eq!(app.get("/news/84427").await.status, StatusCode::GONE);
+        let home = app.get("/").await;
+        assert!(!home.body.contains("Defense Ministry: Iran Gaining"), "withdrawn story leaves the home page and the Latest box");
+    }
+}
+
+backend_test! {
+    async fn conditional_requests_answer_304(db) {
+        let app = TestApp::new(db).await;
+        let a = app.get(SEED_PATH).await;
+        let etag = a.headers[header::ETAG].to_str().expect("etag").to_string();
+        let lm = a.headers[header::LAST_MODIFIED].to_str().expect("last-modified").to_string();
+        assert!(a.headers[header::CACHE_CONTROL].to_str().expect("cc").contains("max-age"));
+        let req = Request::get(SEED_PATH).header(header::IF_NONE_MATCH, &etag).body(Body::empty()).expect("req");
+        let b = app.request(req).await;
+        assert_eq!(b.status, StatusCode::NOT_MODIFIED);
+        assert!(b.body.is_empty());
+        let req = Request::get(SEED_PATH).header(header::IF_MODIFIED_SINCE, &lm).body(Body::empty()).expect("req");
+        assert_eq!(app.request(req).await.status, StatusCode::NOT_MODIFIED);
+        let req = Request::get(SEED_PATH).header(header::IF_NONE_MATCH, "\"other\"").body(Body::empty()).expect("req");
+        assert_eq!(app.request(req).await.status, StatusCode::OK);
+        // A change to the story changes the validator.
+        let mut story = app.db.store.story(84427).await.expect("load").expect("exists");
+        story.lead = "Changed lead.".into();
+        app.db.store.save_story(&StoryInput {
+            news_id: Some(84427), edition_id: story.edition_id, section: SectionRef::Id(story.section_id), slug: Some(story.slug.clone()),
+            headline: story.headline.clone(), lead: story.lead.clone(), body_source: story.body_source.clone(), body_format: story.body_format,
+            photo_id: None, status: story.status, published_at: story.published_at, tags: vec!["Defense".into()], authors: vec!["Jane Reporter".into()], agency: None, actor: "test".into(),
+            gallery_id: None,
+        }).await.expect("save");
+        app.sync().await;
+        let req = Request::get(SEED_PATH).header(header::IF_NONE_MATCH, &etag).body(Body::empty()).expect("req");
+        let c = app.request(req).await;
+        assert_eq!(c.status, StatusCode::OK);
+        assert!(c.body.contains("Changed lead."));
+        // Edited after publishing: the page says so, and JSON-LD's dateModified moves.
+        assert!(c.body.contains("<li>Updated: <time datetime=\""), "Updated line");
+        assert!(!c.body.contains("\"dateModified\":\"2023-11-15T14:37:00+03:30\""));
+        assert!(c.body.contains("\"datePublished\":\"2023-11-15T14:37:00+03:30\""));
+    }
+}
+
+backend_test! {
+    async fn head_and_compression_work(db) {
+        let app = TestApp::new(db).await;
+        let full = app.get(SEED_PATH).await;
+        let head = app.request(Request::head(SEED_PATH).body(Body::empty()).expect("req")).await;
+        assert_eq!(head.status, StatusCode::OK);
+        assert!(head.body.is_empty());
+        let req = Request::get(SEED_PATH).header(header::ACCEPT_ENCODING, "gzip").body(Body::empty()).expect("req");
+        let res = app.router().oneshot(req).await.expect("infallible");
+        assert_eq!(res.headers()[header::CONTENT_ENCODING], "gzip");
+        assert_eq!(res.headers()[header::VARY], "Accept-Encoding");
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&bytes[..]).read_to_string(&mut text).expect("gunzip");
+        assert_eq!(text, full.body);
+        let req = Request::get(SEED_PATH).header(header::ACCEPT_ENCODING, "gzip, br").body(Body::empty()).expect("req");
+        let res = app.router().oneshot(req).await.expect("infallible");
+        assert_eq!(res.headers()[header::CONTENT_ENCODING], "br");
+        let req = Request::get("/static/site.css").header(header::ACCEPT_ENCODING, "gzip").body(Body::empty()).expect("req");
+        let res = app.router().oneshot(req).await.expect("infallible");
+        assert_eq!(res.headers()[header::CONTENT_ENCODING], "gzip");
+    }
+}
+
+backend_test! {
+    async fn security_headers_and_405(db) {
+        let app = TestApp::new(db).await;
+        let a = app.get("/").await;
+        let csp = a.headers[header::CONTENT_SECURITY_POLICY].to_str().expect("csp");
+        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
+        assert_eq!(a.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(a.headers[header::REFERRER_POLICY], "strict-origin-when-cross-origin");
+        let post = app.request(Request::post(SEED_PATH).body(Body::empty()).expect("req")).await;
+        assert_eq!(post.status, StatusCode::METHOD_NOT_ALLOWED);
+        assert!(post.body.contains("Method not allowed"));
+        assert!(post.headers.contains_key(header::ALLOW));
+    }
+}
+
+backend_test! {
+    async fn a_change_drops_only_the_pages_that_show_the_story(db) {
+        let app = TestApp::new(db).await;
+        let other = app.add_story(&["World"], "Unrelated world story", 60).await;
+        let other_path = app.db.store.story(other).await.expect("load").expect("exists").path();
+        app.sync().await;
+        for uri in [SEED_PATH, other_path.as_str(), "/", "/section/world", "/section/iran"] {
+            assert_eq!(app.get(uri).await.status, StatusCode::OK, "{uri}");
+            assert!(app.state.pages.get(uri).is_some(), "{uri} is cached");
+        }
+        // Publishing a new story in Iran: the Iran section and home change, the World pages and the seed story do not.
+        let new_id = app.add_story(&["Iran"], "Fresh Iran story", 120).await;
+        app.sync().await;
+        assert!(app.state.pages.get("/").is_none());
+        assert!(app.state.pages.get("/section/iran").is_none());
+        assert!(app.state.pages.get("/section/world").is_some());
+        assert!(app.state.pages.get(SEED_PATH).is_some());
+        assert!(app.state.pages.get(other_path.as_str()).is_some());
+        let home = app.get("/").await;
+        assert!(home.body.contains("Fresh Iran story"));
+        // The header's "Updated in" follows the newest publish on every page, cached or not.
+        let new_time = app.db.store.story(new_id).await.expect("load").expect("exists").published_at.expect("published");
+        let stamp = dates::format_long(new_time, chrono_tz::Asia::Tehran);
+        assert!(app.get(&other_path).await.body.contains(&format!("Updated in: <time datetime=\"{}\">{stamp}</time>", dates::iso8601(new_time, chrono_tz::Asia::Tehran))));
+        assert!(app.state.pages.get(other_path.as_str()).is_some(), "still served from the cache");
+    }
+}
+
+backend_test! {
+    async fn section_pages_page_by_keyset(db) {
+        let app = TestApp::new(db).await;
+        for i in 0..24 {
+            app.add_story(&["Iran", "Defense"], &format!("Defense story {i:02}"), i + 1).await;
+        }
+        let first = app.get("/section/iran/defense").await;
+        assert_eq!(first.status, StatusCode::OK);
+        assert!(first.body.contains("Defense story 23"));
+        assert!(!first.body.contains("Defense story 03"));
+        assert_eq!(first.body.matches("<article class=\"teaser\">").count(), 20);
+        let start = first.body.find("/section/iran/defense?before=").expect("older link");
+        let end = first.body[start..].find('"').expect("quote") + start;
+        let next = first.body[start..end].replace("&amp;", "&");
+        let second = app.get(&next).await;
+        assert_eq!(second.status, StatusCode::OK);
+        assert_eq!(second.body.matches("<article class=\"teaser\">").count(), 4);
+        assert!(second.body.contains("Defense story 00"));
+        assert!(!second.body.contains("rel=\"next\""));
+        // The parent section lists its children's stories too, and shows the child.
+        let parent = app.get("/section/iran").await;
+        assert!(parent.body.contains("Defense story 23"));
+        assert!(parent.body.contains("<a href=\"/section/iran/defense\">Defense</a>"));
+        assert_eq!(app.get("/section/iran?before=garbage").await.status, StatusCode::BAD_REQUEST);
+    }
+}
+
+backend_test! {
+    async fn tag_author_and_archive_pages_list_stories(db) {
+        let app = TestApp::new(db).await;
+        app.add_story(&["World"], "Tagged story", 30).await;
+        let tag = app.get("/tag/synthetic").await;
+        assert_eq!(tag.status, StatusCode::OK);
+        assert!(main_of(&tag.body).contains("Tagged story") && !main_of(&tag.body).contains("Defense Ministry: Iran Gaining"));
+        let author = app.get("/author/jane-reporter").await;
+        assert!(main_of(&author.body).contains("Defense Ministry: Iran Gaining") && !main_of(&author.body).contains("Tagged story"));
+        let day = app.get("/archive/2023/11/15").await;
+        assert_eq!(day.status, StatusCode::OK);
+        assert!(day.body.contains("Defense Ministry: Iran Gaining") && day.body.contains("Tagged story"));
+        assert!(day.body.contains("/archive/2023/11/14"));
+        let empty = app.get("/archive/2023/11/16").await;
+        assert!(main_of(&empty.body).contains("No stories here yet."));
+    }
+}
+
+backend_test! {
+    async fn home_page_has_top_story_and_section_blocks(db) {
+        let app = TestApp::new(db).await;
+        app.add_story(&["World"], "Newest world story", 90).await;
+        let home = app.get("/").await;
+        assert_eq!(home.status, StatusCode::OK);
+        let top = home.body.find("class=\"top-story\"").expect("top story");
+        assert!(home.body[top..].find("Newest world story").is_some_and(|i| i < 1200));
+        assert!(home.body.contains("<h2 id=\"block-1\"><a href=\"/section/iran\">Iran</a></h2>"));
+        assert!(home.body.contains("<a href=\"/section/world\">World</a>"));
+        assert!(home.body.contains("<link rel=\"canonical\" href=\"https://news.example/\">"));
+    }
+}
+
+backend_test! {
+    async fn health_checks_answer(db) {
+        let app = TestApp::new(db).await;
+        assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
+        assert_eq!(app.get("/readyz").await.status, StatusCode::OK);
+    }
+}
+
+fn reader_get(uri: &str, ua: &str) -> Request<Body> {
+    Request::get(uri).header(header::USER_AGENT, ua).body(Body::empty()).expect("request")
+}
+
+backend_test! {
+    async fn story_views_feed_the_most_visited_box_page_and_api(db) {
+        let app = TestApp::new(db).await;
+        let other = app.add_story(&["World"], "Second story", 60).await;
+        let other_path = app.db.store.story(other).await.expect("load").expect("exists").path();
+        let (a, b, c) = ("Mozilla/5.0 (X11) Firefox/120", "Mozilla/5.0 (iPhone) Safari", "Mozilla/5.0 (Windows) Edge");
+        for req in [
+            reader_get(&other_path, a),
+            reader_get(&other_path, b),
+            reader_get(&other_path, a), // the same reader again: not counted
+            reader_get(SEED_PATH, a),
+            reader_get(SEED_PATH, "Mozilla/5.0 (compatible; Googlebot/2.1)"),
+            Request::head(SEED_PATH).header(header::USER_AGENT, c).body(Body::empty()).expect("head"),
+            Request::get(SEED_PATH).header(header::USER_AGENT, c).header("sec-purpose", "prefetch").body(Body::empty()).expect("prefetch"),
+        ] {
+            assert!(app.request(req).await.status.is_success());
+        }
+        app.state.views.flush(&app.db.store, Utc::now()).await.expect("flush");
+        let api = app.get("/api/v1/most-visited?window=24h").await;
+        assert_eq!(api.status, StatusCode::OK);
+        let json: serde_json::Value = serde_json::from_str(&api.body).expect("json");
+        assert_eq!(json["window"], "24h");
+        let items: Vec<(i64, i64)> = json["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| (i["news_id"].as_i64().expect("id"), i["views"].as_i64().expect("views")))
+            .collect();
+        assert_eq!(items, [(other, 2), (84427, 1)]);
+        assert_eq!(json["items"][0]["url"], format!("https://news.example{other_path}"));
+        let world = app.get("/api/v1/most-visited?section=world").await;
+        assert!(world.body.contains("Second story") && !world.body.contains("84427"));
+        for (uri, status, code) in [
+            ("/api/v1/most-visited?window=1y", StatusCode::BAD_REQUEST, "bad_request"),
+            ("/api/v1/most-visited?limit=0", StatusCode::BAD_REQUEST, "bad_request"),
+            ("/api/v1/most-visited?section=nope", StatusCode::NOT_FOUND, "not_found"),
+            ("/api/v1/most-visited?bogus=1", StatusCode::BAD_REQUEST, "bad_request"),
+        ] {
+            let e = app.get(uri).await;
+            assert_eq!(e.status, status, "{uri}");
+            let json: serde_json::Value = serde_json::from_str(&e.body).expect("json error");
+            assert_eq!(json["error"]["code"], code, "{uri}");
+        }
+        // The box on every page (rebuilt at least every minute; here at once).
+        app.state.chrome.invalidate_all();
+        let home = app.get("/").await;
+        let boxed = home.body.find("Most visited</h2>").expect("most visited box");
+        let first = home.body[boxed..].find("Second story").expect("ranked");
+        let second = home.body[boxed..].find("Defense Ministry").expect("ranked");
+        assert!(first < second);
+        let page = app.get("/most-visited?window=7d").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("2 views") && page.body.contains("1 view<"));
+        assert_eq!(app.get("/most-visited?window=2d").await.status, StatusCode::BAD_REQUEST);
+    }
+}
+
+backend_test! {
+    async fn a_tag_or_byline_only_on_unpublished_stories_is_not_found(db) {
+        let app = TestApp::new(db).await;
+        let draft = |status: StoryStatus, published_at: Option<chrono::DateTime<chrono::Utc>>| StoryInput {
+            news_id: None,
+            edition_id: app.edition_id,
+            section: SectionRef::Names(vec!["World".into()]),
+            slug: None,
+            headline: "Embargoed deal signed".into(),
+            lead: "Not yet public.".into(),
+            body_source: "Body.".into(),
+            body_format: newsdesk_domain::BodyFormat::Markdown,
+            photo_id: None,
+            gallery_id: None,
+            status,
+            published_at,
+            tags: vec!["Secret Merger".into()],
+            authors: vec!["Hidden Byline".into()],
+            agency: None,
+            actor: "test".into(),
+        };
+        let (id, _) = app.db.store.save_story(&draft(StoryStatus::Draft, None)).await.expect("draft");
+        let later = chrono::Utc::now() + chrono::Duration::hours(2);
+        app.db.store.save_story(&draft(StoryStatus::Scheduled, Some(later))).await.expect("scheduled");
+        for path in ["/tag/secret-merger", "/author/hidden-byline", "/tag/secret-merger/feed.rss", "/tag/secret-merger/feed.json"] {
+            let a = app.get(path).await;
+            assert_eq!(a.status, StatusCode::NOT_FOUND, "{path}");
+            assert!(!a.body.contains("Secret Merger") && !a.body.contains("Hidden Byline"), "{path} names it");
+        }
+        // Once a story carrying them is published, they are public.
+        let mut input = draft(StoryStatus::Published, Some(chrono::Utc::now()));
+        input.news_id = Some(id);
+        app.db.store.save_story(&input).await.expect("published");
+        app.sync().await;
+        for path in ["/tag/secret-merger", "/author/hidden-byline", "/tag/secret-merger/feed.rss"] {
+            assert_eq!(app.get(path).await.status, StatusCode::OK, "{path}");
+        }
+    }
+}
