@@ -205,3 +205,52 @@ impl TestApp {
         self.last_change.store(last, Ordering::SeqCst);
     }
 }
+
+/// A file of the shared folder (`../shared`, or `$SHARED` from the workspace root);
+/// fails when it is missing.
+pub fn shared_schema(rel: &str) -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let shared = std::env::var_os("SHARED").map_or_else(|| root.join("../shared"), |s| root.join(s));
+    let schema = shared.join(rel);
+    assert!(schema.is_file(), "the schema is missing at {} (set SHARED)", schema.display());
+    schema
+}
+
+/// Validates a ninjs item with Python `jsonschema` against the shipped ninjs 2.2 schema.
+pub fn check_ninjs(doc: &serde_json::Value) {
+    let schema = shared_schema("schemas/ninjs/ninjs-schema_2.2.json");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("item.json");
+    std::fs::write(&file, doc.to_string()).expect("write");
+    let script = "import json, sys\nfrom jsonschema import Draft202012Validator\n\
+                  schema = json.load(open(sys.argv[1]))\nitem = json.load(open(sys.argv[2]))\n\
+                  errors = [e.message for e in Draft202012Validator(schema).iter_errors(item)]\n\
+                  print('\\n'.join(errors))\nsys.exit(1 if errors else 0)\n";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&schema)
+        .arg(&file)
+        .output()
+        .expect("python3 (with jsonschema) checks ninjs");
+    assert!(
+        out.status.success(),
+        "not valid ninjs 2.2 (or python3 jsonschema is missing): {}{}\n{doc}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Validates NewsML-G2 with xmllint against the shipped 2.35 schema.
+pub fn check_newsml(xml: &str) {
+    let schema = shared_schema("schemas/newsml-g2/NewsML-G2_2.35-spec-All-Power.xsd");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("item.xml");
+    std::fs::write(&file, xml).expect("write");
+    let out = std::process::Command::new("xmllint")
+        .args(["--nonet", "--noout", "--schema"])
+        .arg(&schema)
+        .arg(&file)
+        .output()
+        .expect("xmllint (libxml2-utils) checks NewsML-G2");
+    assert!(out.status.success(), "not valid NewsML-G2 2.35: {}\n{xml}", String::from_utf8_lossy(&out.stderr));
+}

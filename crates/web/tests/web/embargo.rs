@@ -15,7 +15,7 @@ use newsdesk_web::desk::{self, ActRequest, ScheduleAt, SectionChoice, StoryChang
 use serde_json::Value;
 
 use crate::common;
-use common::{Answer, Person, TestApp};
+use common::{Answer, Person, TestApp, check_newsml, check_ninjs};
 
 const HEADLINE: &str = "Ministers sign the Caspian accord";
 
@@ -113,52 +113,6 @@ async fn events(app: &TestApp, subscriber: i64) -> Vec<(i64, String)> {
         .collect();
     log.reverse();
     log
-}
-
-/// Validates a ninjs document with Python `jsonschema` (Draft 2020-12) against
-/// the shipped ninjs 2.2 schema. Fails (does not skip) when either is missing.
-fn check_ninjs(doc: &Value) {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let shared = std::env::var_os("SHARED").map_or_else(|| root.join("../shared"), |s| root.join(s));
-    let schema = shared.join("schemas/ninjs/ninjs-schema_2.2.json");
-    assert!(schema.is_file(), "the ninjs schema is missing at {} (set SHARED)", schema.display());
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("item.json");
-    std::fs::write(&file, doc.to_string()).expect("write");
-    let script = "import json, sys\nfrom jsonschema import Draft202012Validator\n\
-                  schema = json.load(open(sys.argv[1]))\nitem = json.load(open(sys.argv[2]))\n\
-                  errors = [e.message for e in Draft202012Validator(schema).iter_errors(item)]\n\
-                  print('\\n'.join(errors))\nsys.exit(1 if errors else 0)\n";
-    let out = std::process::Command::new("python3")
-        .args(["-c", script])
-        .arg(&schema)
-        .arg(&file)
-        .output()
-        .expect("python3 (with jsonschema) checks ninjs");
-    assert!(
-        out.status.success(),
-        "not valid ninjs 2.2 (or python3 jsonschema is missing): {}{}\n{doc}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Validates NewsML-G2 with xmllint against the shipped 2.35 schema.
-fn check_newsml(xml: &str) {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let shared = std::env::var_os("SHARED").map_or_else(|| root.join("../shared"), |s| root.join(s));
-    let schema = shared.join("schemas/newsml-g2/NewsML-G2_2.35-spec-All-Power.xsd");
-    assert!(schema.is_file(), "the NewsML-G2 schema is missing at {}", schema.display());
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("item.xml");
-    std::fs::write(&file, xml).expect("write");
-    let out = std::process::Command::new("xmllint")
-        .args(["--nonet", "--noout", "--schema"])
-        .arg(&schema)
-        .arg(&file)
-        .output()
-        .expect("xmllint (libxml2-utils) checks NewsML-G2");
-    assert!(out.status.success(), "not valid NewsML-G2 2.35: {}\n{xml}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// Every public surface of the edition: none may show the story.

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::common;
 
-use common::{Answer, TestApp};
+use common::{Answer, TestApp, check_newsml, check_ninjs};
 
 /// Two photos and a gallery of them (the second with the caption and credit of this use).
 async fn gallery(app: &TestApp) -> (i64, [i64; 2]) {
@@ -104,53 +104,6 @@ async fn wire_get(app: &TestApp, uri: &str, key: &str) -> Answer {
         Request::get(uri).header(header::AUTHORIZATION, format!("Bearer {key}")).body(Body::empty()).expect("request"),
     )
     .await
-}
-
-fn shared_schema(rel: &str) -> std::path::PathBuf {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let shared = std::env::var_os("SHARED").map_or_else(|| root.join("../shared"), |s| root.join(s));
-    let schema = shared.join(rel);
-    assert!(schema.is_file(), "the schema is missing at {} (set SHARED)", schema.display());
-    schema
-}
-
-/// Validates a ninjs item with Python `jsonschema` against the shipped ninjs 2.2 schema.
-fn check_ninjs(doc: &Value) {
-    let schema = shared_schema("schemas/ninjs/ninjs-schema_2.2.json");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("item.json");
-    std::fs::write(&file, doc.to_string()).expect("write");
-    let script = "import json, sys\nfrom jsonschema import Draft202012Validator\n\
-                  schema = json.load(open(sys.argv[1]))\nitem = json.load(open(sys.argv[2]))\n\
-                  errors = [e.message for e in Draft202012Validator(schema).iter_errors(item)]\n\
-                  print('\\n'.join(errors))\nsys.exit(1 if errors else 0)\n";
-    let out = std::process::Command::new("python3")
-        .args(["-c", script])
-        .arg(&schema)
-        .arg(&file)
-        .output()
-        .expect("python3 (with jsonschema) checks ninjs");
-    assert!(
-        out.status.success(),
-        "not valid ninjs 2.2: {}{}\n{doc}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Validates NewsML-G2 with xmllint against the shipped 2.35 schema.
-fn check_newsml(xml: &str) {
-    let schema = shared_schema("schemas/newsml-g2/NewsML-G2_2.35-spec-All-Power.xsd");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("item.xml");
-    std::fs::write(&file, xml).expect("write");
-    let out = std::process::Command::new("xmllint")
-        .args(["--nonet", "--noout", "--schema"])
-        .arg(&schema)
-        .arg(&file)
-        .output()
-        .expect("xmllint (libxml2-utils) checks NewsML-G2");
-    assert!(out.status.success(), "not valid NewsML-G2 2.35: {}\n{xml}", String::from_utf8_lossy(&out.stderr));
 }
 
 backend_test! {

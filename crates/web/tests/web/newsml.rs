@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::common;
 
-use common::{Answer, NewStory, SEED_HEADLINE, TestApp};
+use common::{Answer, NewStory, SEED_HEADLINE, TestApp, check_ninjs};
 
 const ITEM_TYPE: &str = "application/vnd.iptc.g2.newsitem+xml; charset=utf-8";
 const MESSAGE_TYPE: &str = "application/vnd.iptc.g2.newsmessage+xml; charset=utf-8";
@@ -377,34 +377,6 @@ backend_test! {
         assert!(a.headers.contains_key(header::RETRY_AFTER));
         assert_eq!(error_code(&a), "rate_limited");
     }
-}
-
-/// Validates a ninjs document with Python `jsonschema` (Draft 2020-12)
-/// against the shipped ninjs 2.2 schema; fails when either is missing.
-fn check_ninjs(doc: &Value) {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let shared = std::env::var_os("SHARED").map_or_else(|| root.join("../shared"), |s| root.join(s));
-    let schema = shared.join("schemas/ninjs/ninjs-schema_2.2.json");
-    assert!(schema.is_file(), "the ninjs schema is missing at {} (set SHARED)", schema.display());
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("item.json");
-    std::fs::write(&file, doc.to_string()).expect("write");
-    let script = "import json, sys\nfrom jsonschema import Draft202012Validator\n\
-                  schema = json.load(open(sys.argv[1]))\nitem = json.load(open(sys.argv[2]))\n\
-                  errors = [e.message for e in Draft202012Validator(schema).iter_errors(item)]\n\
-                  print('\\n'.join(errors))\nsys.exit(1 if errors else 0)\n";
-    let out = std::process::Command::new("python3")
-        .args(["-c", script])
-        .arg(&schema)
-        .arg(&file)
-        .output()
-        .expect("python3 (with jsonschema) checks ninjs");
-    assert!(
-        out.status.success(),
-        "not valid ninjs 2.2 (or python3 jsonschema is missing): {}{}\n{doc}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 backend_test! {
