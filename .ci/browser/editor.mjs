@@ -208,6 +208,35 @@ try {
     expect((await page.locator("input[name=headline]").inputValue()) === `${headline} saved`, "the headline was not saved");
   });
 
+  await check("unsaved text is kept in this browser and offered back after a closed tab; once saved it is not", async () => {
+    const first = await ctx.newPage();
+    first.on("pageerror", (e) => errors.push(e.message));
+    // The server's draft autosave is cut off, as by a lost connection or a crash before it ran.
+    await first.route("**/autosave", (r) => r.abort());
+    await first.goto(`/admin/stories/${newsId}/edit`);
+    const kept = `${headline} typed before the tab closed`;
+    await first.fill("input[name=headline]", kept);
+    await first.waitForTimeout(600);
+    await first.close(); // no beforeunload: the tab is gone, as after a crash
+    const other = await ctx.newPage();
+    other.on("pageerror", (e) => errors.push(e.message));
+    await other.goto(`/admin/stories/${newsId}/edit`);
+    const offer = other.locator(".unsaved-copy");
+    await offer.waitFor({ timeout: 5000 });
+    expect((await other.locator("input[name=headline]").inputValue()) !== kept, "the page opened with the unsaved text already in it");
+    await other.getByRole("button", { name: "Restore unsaved changes" }).click();
+    expect((await other.locator("input[name=headline]").inputValue()) === kept, "Restore did not bring the headline back");
+    expect(await offer.count() === 0, "the offer stays after Restore");
+    await Promise.all([other.waitForURL(/saved=/), other.click("form#story-form button[value=save]")]);
+    await other.close();
+    const third = await ctx.newPage();
+    await third.goto(`/admin/stories/${newsId}/edit`);
+    await third.waitForTimeout(500);
+    expect(await third.locator(".unsaved-copy").count() === 0, "text that was saved is offered back");
+    expect((await third.locator("input[name=headline]").inputValue()) === kept, "the save did not keep the headline");
+    await third.close();
+  });
+
   await check("a Persian story: toolbar in Persian and rtl, preview rtl with its headline", async () => {
     await page.goto("/admin/stories/new?edition=fa");
     await page.fill("input[name=headline]", "گفت‌وگوها در وین از سر گرفته شد");

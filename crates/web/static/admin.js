@@ -45,6 +45,61 @@
     if (res.ok) preview.innerHTML = await res.text(); // sanitized by the server, like the public page
   }
 
+  // A copy of the text on the screen, kept in this browser until the server has
+  // it: offered back when the page opens again after a crash or a closed tab.
+  // Restored text keeps the version it was typed on, so a save over a story
+  // changed meanwhile is refused as a conflict rather than overwriting it.
+  const versionInput = form.querySelector("input[name=version]");
+  const copyKey = "newsdesk:unsaved:" + form.getAttribute("action") + (versionInput ? "" : ":" + location.search);
+  const textFields = Array.from(form.querySelectorAll("textarea[name], input[type=text][name]"));
+  function readCopy() {
+    try { return JSON.parse(localStorage.getItem(copyKey) || "null"); } catch (e) { return null; }
+  }
+  function writeCopy(submitted) {
+    const fields = {};
+    textFields.forEach(function (f) { fields[f.name] = f.value; });
+    try {
+      localStorage.setItem(copyKey, JSON.stringify({
+        version: versionInput ? versionInput.value : "", at: Date.now(), submitted: !!submitted, fields: fields,
+      }));
+    } catch (e) { /* storage full or off: the beforeunload warning still stands */ }
+  }
+  function dropCopy() { try { localStorage.removeItem(copyKey); } catch (e) { /* nothing kept */ } }
+  function offerCopy() {
+    const copy = readCopy();
+    // Not offered into a story someone else is editing (read-only here): kept for later.
+    if (!copy || !copy.fields || form.querySelector("fieldset[disabled]")) return;
+    const same = textFields.every(function (f) { return !(f.name in copy.fields) || copy.fields[f.name] === f.value; });
+    // Nothing differs, or the save it was sent with went through (a new story: any send).
+    if (same || (copy.submitted && (!versionInput || Number(versionInput.value) > Number(copy.version)))) { dropCopy(); return; }
+    const box = document.createElement("div");
+    box.className = "notice unsaved-copy";
+    box.setAttribute("role", "alert");
+    const p = document.createElement("p");
+    const moved = versionInput && copy.version !== versionInput.value;
+    p.textContent = "This browser kept changes to this story from " + new Date(copy.at).toLocaleString() +
+      " that were not saved." + (moved ? " The story has been saved since (version " + copy.version + " then, " +
+      versionInput.value + " now): saving the restored text will show the conflict." : "");
+    const restore = document.createElement("button");
+    restore.type = "button";
+    restore.textContent = "Restore unsaved changes";
+    const discard = document.createElement("button");
+    discard.type = "button";
+    discard.className = "secondary";
+    discard.textContent = "Discard them";
+    restore.addEventListener("click", function () {
+      textFields.forEach(function (f) { if (f.name in copy.fields) f.value = copy.fields[f.name]; });
+      if (versionInput && copy.version) versionInput.value = copy.version;
+      box.remove();
+      dirty = true;
+      form.dispatchEvent(new Event("input", { bubbles: true }));
+      textFields.forEach(function (f) { f.dispatchEvent(new Event("input", { bubbles: true })); });
+    });
+    discard.addEventListener("click", function () { dropCopy(); box.remove(); });
+    box.append(p, restore, " ", discard);
+    form.parentNode.insertBefore(box, form);
+  }
+
   async function autosave() {
     const url = form.dataset.autosave;
     if (!url || form.hasAttribute("data-no-autosave") || !dirty) return;
@@ -54,14 +109,18 @@
     if (res.ok && answer.saved) {
       form.querySelector("input[name=version]").value = answer.version;
       dirty = false;
+      dropCopy();
       status.textContent = "Draft saved " + new Date().toLocaleTimeString();
     } else {
       status.textContent = "Not saved automatically: " + (answer.message || res.status);
     }
   }
 
+  let copyTimer = null;
   form.addEventListener("input", function (ev) {
     dirty = true;
+    clearTimeout(copyTimer);
+    copyTimer = setTimeout(function () { writeCopy(false); }, 250);
     if (ev.target === body || (preview && preview.tagName === "IFRAME")) {
       clearTimeout(previewTimer);
       previewTimer = setTimeout(renderPreview, 300);
@@ -70,10 +129,16 @@
     saveTimer = setTimeout(autosave, 5000);
   });
   // The preview button opens a tab and leaves the page (and its unsaved text) as it was.
-  form.addEventListener("submit", function (ev) { if (!(ev.submitter && ev.submitter.formTarget === "_blank")) dirty = false; });
+  form.addEventListener("submit", function (ev) {
+    if (ev.submitter && ev.submitter.formTarget === "_blank") return;
+    dirty = false;
+    clearTimeout(copyTimer);
+    writeCopy(true); // dropped when the page shows the save went through
+  });
   window.addEventListener("beforeunload", function (ev) {
     if (dirty) { ev.preventDefault(); ev.returnValue = ""; }
   });
+  offerCopy();
   renderPreview();
 })();
 
