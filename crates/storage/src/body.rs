@@ -216,7 +216,8 @@ impl Store {
         embed_in(&mut conn, url).await
     }
 
-    /// Stores (or replaces) what a save learnt about an embed.
+    /// Stores (or replaces) what a save learnt about an embed. A failed fetch
+    /// never replaces a good one (another node may have fetched it meanwhile).
     pub async fn save_embed(&self, e: &EmbedInput) -> Result<()> {
         let t = e.thumbnail.as_ref();
         sqlx::query(
@@ -225,7 +226,8 @@ impl Store {
              ON CONFLICT (url) DO UPDATE SET provider = excluded.provider, title = excluded.title, \
              thumb_sha256 = excluded.thumb_sha256, thumb_mime = excluded.thumb_mime, \
              thumb_width = excluded.thumb_width, thumb_height = excluded.thumb_height, \
-             thumb_bytes = excluded.thumb_bytes, ok = excluded.ok, fetched_at = excluded.fetched_at",
+             thumb_bytes = excluded.thumb_bytes, ok = excluded.ok, fetched_at = excluded.fetched_at \
+             WHERE excluded.ok = 1 OR embeds.ok = 0",
         )
         .bind(&e.url)
         .bind(&e.provider)
@@ -278,6 +280,9 @@ mod tests {
         };
         store.save_embed(&input).await.expect("save");
         store.save_embed(&EmbedInput { title: "Renamed".into(), ..input }).await.expect("save again");
+        // A failed fetch (a second node timing out) does not replace the good one.
+        let failed = EmbedInput { url: url.into(), provider: "youtube".into(), title: url.into(), thumbnail: None, ok: false };
+        store.save_embed(&failed).await.expect("save a failure");
         let e = store.embed(url).await.expect("read").expect("stored");
         assert_eq!(e.title, "Renamed");
         assert!(e.ok);
