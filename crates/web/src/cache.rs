@@ -381,10 +381,17 @@ impl CachedPage {
                 Part::Slot(s) => buf.extend_from_slice(chrome.slot(*s).as_bytes()),
             }
         }
+        // A document without slots (a feed, a sitemap) does not change with the
+        // fragments: neither do its validators, so conditional requests still match.
+        let slots = self.parts.iter().any(|p| matches!(p, Part::Slot(_)));
         let a = Arc::new(Assembled {
             chrome_version: chrome.version,
-            etag: format!("\"{:x}-{:x}\"", self.version, chrome.version),
-            last_modified: match (self.modified, chrome.updated_at) {
+            etag: if slots {
+                format!("\"{:x}-{:x}\"", self.version, chrome.version)
+            } else {
+                format!("\"{:x}\"", self.version)
+            },
+            last_modified: match (self.modified, chrome.updated_at.filter(|_| slots)) {
                 (Some(a), Some(b)) => Some(a.max(b)),
                 (a, b) => a.or(b),
             },
@@ -854,6 +861,13 @@ mod tests {
             breaking: String::new(),
             breaking_until: None,
         })
+    }
+
+    /// A document without slots keeps its ETag when the fragments are rebuilt.
+    #[test]
+    fn a_document_without_slots_keeps_its_etag_across_fragment_rebuilds() {
+        let p = page(&["feed"]);
+        assert_eq!(p.assemble(&chrome(7)).etag, p.assemble(&chrome(8)).etag);
     }
 
     /// Expired fragments are handed to one caller to rebuild and kept for the
