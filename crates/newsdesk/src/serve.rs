@@ -63,7 +63,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let search = match crate::search::open_index(&config) {
         Ok(index) => {
             state.search = Some(index.clone());
-            Some(tokio::spawn(newsdesk_search::follow(index, store.clone(), state.config.change_poll)))
+            Some((index.clone(), tokio::spawn(newsdesk_search::follow(index, store.clone(), state.config.change_poll))))
         }
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "search is off");
@@ -113,8 +113,12 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     if let Some(metrics) = metrics {
         metrics.abort();
     }
-    if let Some(search) = search {
-        search.abort();
+    if let Some((index, follower)) = search {
+        follower.abort();
+        // What the index committed since its last checkpoint, on disk before the process ends.
+        if let Err(e) = index.checkpoint() {
+            tracing::warn!(error = %e, "could not sync the search index to disk");
+        }
     }
     flusher.abort();
     webhooks.abort();

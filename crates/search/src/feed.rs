@@ -13,6 +13,8 @@ pub use newsdesk_storage::{ChangeCursor, GAP_WAIT};
 
 use crate::{Result, SearchError, SearchIndex};
 
+/// How often the commits of the index are synced to disk ([`SearchIndex::checkpoint`]).
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(5);
 /// Changes read from the log at once.
 const BATCH: i64 = 500;
 /// Stories read from the database at once during a rebuild.
@@ -41,7 +43,11 @@ pub async fn reindex_all(index: &Arc<SearchIndex>, store: &Store) -> Result<u64>
         after = last;
     }
     let idx = Arc::clone(index);
-    blocking(move || idx.commit_applied(Some(start))).await?;
+    blocking(move || {
+        idx.commit_applied(Some(start))?;
+        idx.checkpoint()
+    })
+    .await?;
     tracing::info!(stories = count, "search index rebuilt");
     Ok(count)
 }
@@ -101,8 +107,32 @@ async fn apply(index: &Arc<SearchIndex>, store: &Store, changes: &[Change]) -> R
 /// every `poll` as a fallback), so a publish, correction or unpublish is
 /// found, or no longer found, within a commit of the index. Runs until dropped.
 pub async fn follow(index: Arc<SearchIndex>, store: Store, poll: Duration) {
+    tokio::select! {
+        () = follow_log(&index, &store, poll) => {}
+        () = checkpoints(&index) => {}
+    }
+}
+
+/// Syncs the index's commits to disk every [`CHECKPOINT_EVERY`], beside the
+/// follower, so a change is searchable without waiting for the disk.
+async fn checkpoints(index: &Arc<SearchIndex>) {
+    let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if index.unsynced_files() == 0 {
+            continue;
+        }
+        let idx = Arc::clone(index);
+        if let Err(e) = blocking(move || idx.checkpoint()).await {
+            tracing::warn!(error = %e, "syncing the search index to disk failed; retrying");
+        }
+    }
+}
+
+async fn follow_log(index: &Arc<SearchIndex>, store: &Store, poll: Duration) {
     let mut follower = loop {
-        match start(&index, &store, poll).await {
+        match start(index, store, poll).await {
             Ok(follower) => break follower,
             Err(e) => {
                 if !newsdesk_storage::outage::counted("bringing the search index up to date", &e) {
@@ -114,7 +144,7 @@ pub async fn follow(index: Arc<SearchIndex>, store: Store, poll: Duration) {
     };
     loop {
         follower.wait().await;
-        if let Err(e) = update(&index, &store, &mut follower).await {
+        if let Err(e) = update(index, store, &mut follower).await {
             newsdesk_storage::outage::warn("updating the search index failed; retrying", &e);
             tokio::time::sleep(poll).await;
         }

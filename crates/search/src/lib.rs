@@ -19,6 +19,7 @@
 //! start ([`rebuild_reason`]).
 
 pub mod analysis;
+mod dir;
 mod feed;
 pub mod newsroom;
 mod text;
@@ -33,7 +34,6 @@ use newsdesk_domain::{NewsId, StoryStatus, story_path};
 use newsdesk_storage::{ChangeMark, DatabaseIdentity, IndexableStory};
 use serde::Serialize;
 use tantivy::collector::{Count, TopDocs};
-use tantivy::directory::MmapDirectory;
 use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
 use tantivy::schema::{
     FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TantivyDocument,
@@ -267,6 +267,8 @@ pub struct SearchIndex {
     writer: Mutex<IndexWriter>,
     fields: Fields,
     dir: PathBuf,
+    /// The index's files; commits are synced to disk at checkpoints ([`SearchIndex::checkpoint`]).
+    directory: dir::IndexDirectory,
     /// Where in which database the index is, as committed (and as the next commit records it).
     position: Mutex<Position>,
 }
@@ -313,28 +315,63 @@ fn prepare_dir(dir: &Path) -> Result<()> {
             return Err(SearchError::NotAnIndex(dir.to_path_buf()));
         }
         tracing::info!(dir = %dir.display(), "search index has an older format; rebuilding it");
-        for e in entries {
-            let path = e.path();
-            if path.is_dir() {
-                std::fs::remove_dir_all(&path).map_err(dir_error(&path))?;
-            } else {
-                std::fs::remove_file(&path).map_err(dir_error(&path))?;
-            }
-        }
+        clear_dir(dir)?;
     }
     std::fs::write(dir.join(VERSION_FILE), format!("{FORMAT_VERSION}\n")).map_err(dir_error(dir))?;
+    Ok(())
+}
+
+/// Removes everything in the index directory `dir` (an index to rebuild)
+/// but tantivy's lock files (a lock held now is on them).
+fn clear_dir(dir: &Path) -> Result<()> {
+    for e in std::fs::read_dir(dir).map_err(dir_error(dir))? {
+        let path = e.map_err(dir_error(dir))?.path();
+        if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(".tantivy-") && n.ends_with(".lock"))
+        {
+            continue;
+        }
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path).map_err(dir_error(&path))?;
+        } else {
+            std::fs::remove_file(&path).map_err(dir_error(&path))?;
+        }
+    }
     Ok(())
 }
 
 impl SearchIndex {
     /// Opens the index in `dir`, creating it (empty) if it is missing or of an
     /// older format. An empty index reports [`SearchIndex::needs_rebuild`].
+    /// An index that does not open (damaged, e.g. by a power loss between two
+    /// checkpoints) is thrown away and created empty, to be rebuilt from the
+    /// database; one locked by another process is an error.
     pub fn open_or_create(dir: &Path) -> Result<SearchIndex> {
         prepare_dir(dir)?;
+        match SearchIndex::open_prepared(dir) {
+            Err(SearchError::Index(e)) => {
+                // Not while another process (a running server) writes it.
+                let directory = dir::IndexDirectory::open(dir).map_err(|e| SearchError::Dir {
+                    path: dir.to_path_buf(),
+                    source: std::io::Error::other(e.to_string()),
+                })?;
+                let lock =
+                    tantivy::directory::Directory::acquire_lock(&directory, &tantivy::directory::INDEX_WRITER_LOCK)
+                        .map_err(|_| SearchError::Locked(dir.to_path_buf()))?;
+                tracing::warn!(dir = %dir.display(), error = %e, "the search index does not open; rebuilding it from the database");
+                clear_dir(dir)?;
+                std::fs::write(dir.join(VERSION_FILE), format!("{FORMAT_VERSION}\n")).map_err(dir_error(dir))?;
+                drop(lock);
+                SearchIndex::open_prepared(dir)
+            }
+            opened => opened,
+        }
+    }
+
+    fn open_prepared(dir: &Path) -> Result<SearchIndex> {
         let (schema, fields) = schema();
-        let mmap = MmapDirectory::open(dir)
+        let directory = dir::IndexDirectory::open(dir)
             .map_err(|e| SearchError::Dir { path: dir.to_path_buf(), source: std::io::Error::other(e.to_string()) })?;
-        let index = Index::open_or_create(mmap, schema)?;
+        let index = Index::open_or_create(directory.clone(), schema)?;
         analysis::register(index.tokenizers());
         let writer = index.writer(WRITER_MEMORY).map_err(|e| match e {
             tantivy::TantivyError::LockFailure(..) => SearchError::Locked(dir.to_path_buf()),
@@ -349,8 +386,22 @@ impl SearchIndex {
             writer: Mutex::new(writer),
             fields,
             dir: dir.to_path_buf(),
+            directory,
             position: Mutex::new(position),
         })
+    }
+
+    /// Syncs the commits made since the last checkpoint to disk (a commit
+    /// alone makes changes visible at once, without waiting for the disk; see
+    /// the `dir` module). Called every few seconds by [`follow`], after a
+    /// rebuild and when the server stops.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.directory.checkpoint().map_err(dir_error(&self.dir))
+    }
+
+    /// How many files were written since the last [`SearchIndex::checkpoint`].
+    pub fn unsynced_files(&self) -> usize {
+        self.directory.unsynced_files()
     }
 
     /// Where the index lives.
@@ -447,8 +498,9 @@ impl SearchIndex {
         Ok(())
     }
 
-    /// Makes the changes so far durable and visible to searches, recording the
-    /// change-log id applied so far (unchanged if `None`).
+    /// Makes the changes so far visible to searches (durable at the next
+    /// [`SearchIndex::checkpoint`]), recording the change-log id applied so
+    /// far (unchanged if `None`).
     pub fn commit_applied(&self, applied_change: Option<i64>) -> Result<()> {
         let mut position = lock(&self.position);
         let next = Position { applied_change: applied_change.or(position.applied_change), ..position.clone() };
@@ -466,7 +518,7 @@ impl SearchIndex {
         Ok(())
     }
 
-    /// Makes the changes so far durable and visible to searches.
+    /// Makes the changes so far visible to searches (durable at the next [`SearchIndex::checkpoint`]).
     pub fn commit(&self) -> Result<()> {
         self.commit_applied(None)
     }

@@ -220,3 +220,37 @@ impl Saved {
         }
     }
 }
+
+backend_test! {
+    async fn an_index_damaged_by_a_power_loss_is_rebuilt_at_start(db) {
+        let dir = tempfile::tempdir().expect("dir");
+        let e = edition(&db.store).await;
+        publish(&db.store, e, 1, "Ferry resumes").await;
+        run_node(dir.path(), &db.store, |i| found(i, "ferry") == vec![1]).await;
+
+        // Commits are visible at once and synced to disk at checkpoints.
+        {
+            let index = open(dir.path());
+            publish(&db.store, e, 2, "Ferry fares rise").await;
+            let story = db.store.indexable_story(2).await.expect("read").expect("story");
+            index.index_story(&story).expect("index");
+            index.commit().expect("commit");
+            assert_eq!(found(&index, "ferry"), vec![1, 2], "visible without a checkpoint");
+            assert!(index.unsynced_files() > 0, "a commit leaves its files to the next checkpoint");
+            index.checkpoint().expect("checkpoint");
+            assert_eq!(index.unsynced_files(), 0);
+        }
+
+        // A power loss before a checkpoint: meta.json names segment files
+        // whose contents never reached the disk.
+        for entry in std::fs::read_dir(dir.path().join("search")).expect("list") {
+            let path = entry.expect("entry").path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+            if !name.starts_with('.') && !name.ends_with(".json") && name != "newsdesk-search-format" {
+                std::fs::File::create(&path).expect("truncate");
+            }
+        }
+        // The node still starts: the index is thrown away and rebuilt from the database.
+        run_node(dir.path(), &db.store, |i| found(i, "ferry") == vec![1, 2]).await;
+    }
+}
