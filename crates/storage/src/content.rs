@@ -498,26 +498,29 @@ impl Store {
     }
 
     /// The stories `ids` (in that order; unknown ones left out), each with its
-    /// photo, tags and authors, in three queries whatever their number: the
-    /// feeds show fifty full stories, and fifty round trips of three queries
-    /// each made a feed slow to render on a busy database.
+    /// photo, tags and authors, in two queries whatever their number (the
+    /// stories, then their tags and authors together): the feeds show fifty
+    /// full stories, and fifty round trips of three queries each made a feed
+    /// slow to render on a busy database; every story page not yet cached
+    /// reads one story this way.
     pub async fn stories(&self, ids: &[NewsId]) -> Result<Vec<Story>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let list = placeholders(1, ids.len());
         let story_sql = format!("{STORY_SELECT} WHERE s.news_id IN ({list})");
-        let tag_sql = format!(
-            "SELECT st.news_id, t.id, t.slug, t.name FROM story_tags st JOIN tags t ON t.id = st.tag_id \
-             WHERE st.news_id IN ({list}) ORDER BY st.news_id, st.position"
+        // Tags (kind 0) and authors (kind 1), each in its story's order.
+        let byline_sql = format!(
+            "SELECT CAST(0 AS BIGINT) AS kind, st.news_id, st.position, t.id, t.slug, t.name \
+             FROM story_tags st JOIN tags t ON t.id = st.tag_id WHERE st.news_id IN ({list}) \
+             UNION ALL \
+             SELECT CAST(1 AS BIGINT) AS kind, sa.news_id, sa.position, a.id, a.slug, a.name \
+             FROM story_authors sa JOIN authors a ON a.id = sa.author_id WHERE sa.news_id IN ({list}) \
+             ORDER BY kind, news_id, position"
         );
-        let author_sql = format!(
-            "SELECT sa.news_id, a.id, a.slug, a.name FROM story_authors sa JOIN authors a ON a.id = sa.author_id \
-             WHERE sa.news_id IN ({list}) ORDER BY sa.news_id, sa.position"
-        );
-        let [rows, tag_rows, author_rows] = {
-            let mut out: [Vec<AnyRow>; 3] = Default::default();
-            for (sql, rows) in [&story_sql, &tag_sql, &author_sql].into_iter().zip(out.iter_mut()) {
+        let [rows, byline_rows] = {
+            let mut out: [Vec<AnyRow>; 2] = Default::default();
+            for (sql, rows) in [&story_sql, &byline_sql].into_iter().zip(out.iter_mut()) {
                 let mut q = sqlx::query(sql);
                 for id in ids {
                     q = q.bind(*id);
@@ -527,14 +530,15 @@ impl Store {
             out
         };
         let mut tags: HashMap<NewsId, Vec<Tag>> = HashMap::new();
-        for r in &tag_rows {
-            let tag = Tag { id: r.try_get("id")?, slug: r.try_get("slug")?, name: r.try_get("name")? };
-            tags.entry(r.try_get("news_id")?).or_default().push(tag);
-        }
         let mut authors: HashMap<NewsId, Vec<Author>> = HashMap::new();
-        for r in &author_rows {
-            let author = Author { id: r.try_get("id")?, slug: r.try_get("slug")?, name: r.try_get("name")? };
-            authors.entry(r.try_get("news_id")?).or_default().push(author);
+        for r in &byline_rows {
+            let (id, slug, name) = (r.try_get("id")?, r.try_get("slug")?, r.try_get("name")?);
+            let news_id: NewsId = r.try_get("news_id")?;
+            if r.try_get::<i64, _>("kind")? == 0 {
+                tags.entry(news_id).or_default().push(Tag { id, slug, name });
+            } else {
+                authors.entry(news_id).or_default().push(Author { id, slug, name });
+            }
         }
         let mut by_id: HashMap<NewsId, Story> = HashMap::with_capacity(rows.len());
         for r in &rows {
@@ -949,7 +953,11 @@ pub(crate) async fn record_change(conn: &mut AnyConnection, news_id: NewsId, edi
     crate::changes::notify_change(conn).await
 }
 
-async fn ensure_section_path(conn: &mut AnyConnection, edition_id: i64, names: &[String]) -> Result<Section> {
+pub(crate) async fn ensure_section_path(
+    conn: &mut AnyConnection,
+    edition_id: i64,
+    names: &[String],
+) -> Result<Section> {
     if names.is_empty() {
         return Err(StoreError::Invalid("a story needs a section".into()));
     }
