@@ -214,6 +214,55 @@ impl Store {
         Ok(())
     }
 
+    /// The renditions ([`Store::photo_renditions_of`]) and the crop renditions
+    /// ([`Store::photo_crop_renditions_of`]) of several photos, in one query:
+    /// a story page not yet cached needs both for its photo.
+    pub async fn photo_all_renditions_of(
+        &self,
+        photo_ids: &[i64],
+    ) -> Result<(HashMap<i64, Vec<crate::Rendition>>, HashMap<i64, Vec<CropRendition>>)> {
+        let mut plain: HashMap<i64, Vec<crate::Rendition>> = HashMap::new();
+        let mut crops: HashMap<i64, Vec<CropRendition>> = HashMap::new();
+        if photo_ids.is_empty() {
+            return Ok((plain, crops));
+        }
+        let list = placeholders(1, photo_ids.len());
+        let sql = format!(
+            "SELECT CAST(0 AS BIGINT) AS kind, photo_id, '' AS ratio, sha256, mime, width, height, \
+             CAST(LENGTH(bytes) AS BIGINT) AS size FROM photo_renditions WHERE photo_id IN ({list}) \
+             UNION ALL \
+             SELECT CAST(1 AS BIGINT) AS kind, photo_id, ratio, sha256, mime, width, height, CAST(0 AS BIGINT) AS size \
+             FROM photo_crop_renditions WHERE photo_id IN ({list}) \
+             ORDER BY kind, photo_id, width, mime"
+        );
+        let mut q = sqlx::query(&sql);
+        for id in photo_ids {
+            q = q.bind(*id);
+        }
+        for row in q.fetch_all(self.pool()).await? {
+            if row.try_get::<i64, _>("kind")? == 0 {
+                let r = <crate::Rendition as sqlx::FromRow<_>>::from_row(&row)?;
+                plain.entry(r.photo_id).or_default().push(r);
+                continue;
+            }
+            let key: String = row.try_get("ratio")?;
+            let Some(ratio) = Ratio::parse(&key) else { continue };
+            let r = CropRendition {
+                photo_id: row.try_get("photo_id")?,
+                ratio,
+                sha256: row.try_get("sha256")?,
+                mime: row.try_get("mime")?,
+                width: row.try_get("width")?,
+                height: row.try_get("height")?,
+            };
+            crops.entry(r.photo_id).or_default().push(r);
+        }
+        for list in crops.values_mut() {
+            list.sort_by_key(|r| r.ratio);
+        }
+        Ok((plain, crops))
+    }
+
     /// The crop renditions of several photos, by photo id; each photo's by
     /// ratio (widest ratio first), then width (narrowest first), JPEG before WebP.
     pub async fn photo_crop_renditions_of(&self, photo_ids: &[i64]) -> Result<HashMap<i64, Vec<CropRendition>>> {

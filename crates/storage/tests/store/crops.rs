@@ -124,3 +124,45 @@ backend_test! {
         assert_eq!(db.store.changes_since(before, 10).await.expect("changes").len(), 1, "pages pick up the new crops");
     }
 }
+
+backend_test! {
+    async fn renditions_and_crops_of_several_photos_read_in_one_query_match_the_separate_reads(db) {
+        let renditions = |tag: &str| {
+            [(640, "image/webp"), (320, "image/jpeg"), (320, "image/webp")].map(|(width, mime)| {
+                let bytes = format!("{tag} {width} {mime}").into_bytes();
+                NewRendition { sha256: sha(&bytes), mime: mime.into(), width, height: width / 2, bytes }
+            })
+        };
+        let a = db.store.add_photo(&photo(b"photo a"), &renditions("a"), &upload()).await.expect("a");
+        let b = db.store.add_photo(&photo(b"photo b"), &renditions("b"), &upload()).await.expect("b");
+        let bare = db.store.add_photo(&photo(b"photo c"), &[], &upload()).await.expect("c");
+        let crops_a = [
+            crop(Ratio::Square, b"a square 640", "image/webp", 640),
+            crop(Ratio::Wide, b"a wide 640", "image/jpeg", 640),
+            crop(Ratio::Wide, b"a wide 320", "image/webp", 320),
+        ];
+        db.store.add_crop_renditions(a.id, &crops_a).await.expect("crops a");
+        db.store.add_crop_renditions(b.id, &[crop(Ratio::Standard, b"b 4:3", "image/jpeg", 480)]).await.expect("crops b");
+
+        let ids = [a.id, b.id, bare.id];
+        let (plain, crops) = db.store.photo_all_renditions_of(&ids).await.expect("together");
+        assert_eq!(plain, db.store.photo_renditions_of(&ids).await.expect("renditions"));
+        assert_eq!(crops, db.store.photo_crop_renditions_of(&ids).await.expect("crops"));
+        // Narrowest first (JPEG before WebP at each width), crops by ratio, sizes as stored.
+        let shape: Vec<(i64, &str, i64)> = plain[&a.id].iter().map(|r| (r.width, r.mime.as_str(), r.size)).collect();
+        let size = |width: i64, mime: &str| format!("a {width} {mime}").len() as i64;
+        assert_eq!(
+            shape,
+            vec![
+                (320, "image/jpeg", size(320, "image/jpeg")),
+                (320, "image/webp", size(320, "image/webp")),
+                (640, "image/webp", size(640, "image/webp")),
+            ]
+        );
+        let ratios: Vec<(Ratio, i64)> = crops[&a.id].iter().map(|r| (r.ratio, r.width)).collect();
+        assert_eq!(ratios, vec![(Ratio::Wide, 320), (Ratio::Wide, 640), (Ratio::Square, 640)]);
+        assert!(!plain.contains_key(&bare.id) && !crops.contains_key(&bare.id));
+        let (plain, crops) = db.store.photo_all_renditions_of(&[]).await.expect("none");
+        assert!(plain.is_empty() && crops.is_empty());
+    }
+}

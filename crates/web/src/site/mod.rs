@@ -427,8 +427,7 @@ async fn with_thumbnails_at(state: &AppState, teasers: &mut [Teaser], ratio: Rat
     if ids.is_empty() {
         return Ok(());
     }
-    let renditions = state.store.photo_renditions_of(&ids).await?;
-    let crops = state.store.photo_crop_renditions_of(&ids).await?;
+    let (renditions, crops) = state.store.photo_all_renditions_of(&ids).await?;
     for t in teasers.iter_mut() {
         if let (Some(id), Some(photo)) = (t.photo_id, t.photo.take()) {
             let mut p = photo

@@ -153,10 +153,11 @@ async fn render_story_in(
     let photo = match story.photo.as_ref() {
         Some(p) => {
             // The 16:9 crop in the lead slot and on cards once made; the uncropped photo until then.
-            let crops = state.store.photo_crop_renditions(p.id).await?;
+            let (mut renditions, mut crops) = state.store.photo_all_renditions_of(&[p.id]).await?;
+            let crops = crops.remove(&p.id).unwrap_or_default();
             Some(
                 PhotoView::new(p, &story.headline, public_url)
-                    .with_renditions(&state.store.photo_renditions(p.id).await?)
+                    .with_renditions(&renditions.remove(&p.id).unwrap_or_default())
                     .with_crop(Ratio::Wide, &crops)
                     .with_card(&crops, public_url),
             )
