@@ -138,6 +138,25 @@ pub struct QueueItem {
 const COMMENT_COLUMNS: &str = "c.id, c.news_id, c.edition_id, c.parent_id, c.author_name, c.author_email, c.body, \
      c.status, c.created_at, c.moderated_at, c.moderated_by";
 
+/// A story's comment settings, as [`target_from_row`] reads them (named
+/// apart from [`COMMENT_COLUMNS`], which a query may select beside them).
+const TARGET_COLUMNS: &str = "s.news_id AS target_news_id, s.edition_id AS target_edition_id, \
+     s.status AS target_status, s.published_at AS target_published_at, s.comments_closed, e.comment_moderation";
+const TARGET_FROM: &str = "FROM stories s JOIN editions e ON e.id = s.edition_id";
+
+fn target_from_row(r: &AnyRow) -> Result<CommentTarget> {
+    let status: String = r.try_get("target_status")?;
+    Ok(CommentTarget {
+        news_id: r.try_get("target_news_id")?,
+        edition_id: r.try_get("target_edition_id")?,
+        status: StoryStatus::parse(&status)
+            .ok_or_else(|| StoreError::Invalid(format!("story has unknown status {status}")))?,
+        published_at: r.try_get::<Option<i64>, _>("target_published_at")?.map(from_unix),
+        closed: r.try_get::<i64, _>("comments_closed")? != 0,
+        moderation: r.try_get::<Option<String>, _>("comment_moderation")?.as_deref().and_then(ModerationMode::parse),
+    })
+}
+
 fn comment_from_row(r: &AnyRow) -> Result<Comment> {
     let status: String = r.try_get("status")?;
     Ok(Comment {
@@ -196,27 +215,34 @@ impl Store {
 
     /// The story a comment would go on, with its comment settings.
     pub async fn comment_target(&self, news_id: NewsId) -> Result<Option<CommentTarget>> {
-        let row = sqlx::query(
-            "SELECT s.news_id, s.edition_id, s.status, s.published_at, s.comments_closed, e.comment_moderation \
-             FROM stories s JOIN editions e ON e.id = s.edition_id WHERE s.news_id = $1",
-        )
+        let row = sqlx::query(&format!("SELECT {TARGET_COLUMNS} {TARGET_FROM} WHERE s.news_id = $1"))
+            .bind(news_id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(target_from_row).transpose()
+    }
+
+    /// [`Store::comment_target`] and [`Store::published_comments`] in one
+    /// query: a story page not yet cached shows both.
+    pub async fn comment_thread(&self, news_id: NewsId) -> Result<Option<(CommentTarget, Vec<Comment>)>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TARGET_COLUMNS}, {COMMENT_COLUMNS} {TARGET_FROM} \
+             LEFT JOIN comments c ON c.news_id = s.news_id AND c.status = 'approved' \
+             WHERE s.news_id = $1 ORDER BY c.created_at, c.id"
+        ))
         .bind(news_id)
-        .fetch_optional(self.pool())
+        .fetch_all(self.pool())
         .await?;
-        let Some(r) = row else { return Ok(None) };
-        let status: String = r.try_get("status")?;
-        Ok(Some(CommentTarget {
-            news_id: r.try_get("news_id")?,
-            edition_id: r.try_get("edition_id")?,
-            status: StoryStatus::parse(&status)
-                .ok_or_else(|| StoreError::Invalid(format!("story has unknown status {status}")))?,
-            published_at: r.try_get::<Option<i64>, _>("published_at")?.map(from_unix),
-            closed: r.try_get::<i64, _>("comments_closed")? != 0,
-            moderation: r
-                .try_get::<Option<String>, _>("comment_moderation")?
-                .as_deref()
-                .and_then(ModerationMode::parse),
-        }))
+        let Some(first) = rows.first() else { return Ok(None) };
+        let target = target_from_row(first)?;
+        let mut comments = Vec::with_capacity(rows.len());
+        for r in &rows {
+            // The story without approved comments: one row, no comment in it.
+            if r.try_get::<Option<i64>, _>("id")?.is_some() {
+                comments.push(comment_from_row(r)?);
+            }
+        }
+        Ok(Some((target, comments)))
     }
 
     /// Opens or closes a story for comments (the story page changes, so it is

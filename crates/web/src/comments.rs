@@ -569,9 +569,8 @@ fn render_form(
 /// The comments part of a story page's context: the thread (approved
 /// comments, oldest first, replies under their comment), the count and the form.
 pub(crate) async fn story_ctx(state: &AppState, story: &Story, edition: &Edition) -> Result<Value, AppError> {
-    let target = state.store.comment_target(story.news_id).await?.ok_or(AppError::NotFound)?;
+    let (target, all) = state.store.comment_thread(story.news_id).await?.ok_or(AppError::NotFound)?;
     let c = &state.comments;
-    let all = state.store.published_comments(story.news_id).await?;
     let tz = edition.time_zone;
     let links = c.settings.rules.links_clickable;
     let path = crate::editions::story_path(state, story.edition_id, story.news_id, &story.slug);

@@ -171,6 +171,10 @@ backend_test! {
         assert_eq!(log.iter().map(|(_, n, _)| *n).collect::<Vec<_>>(), vec![story, other], "one change per story");
         let shown: Vec<String> = db.store.published_comments(story).await.expect("list").into_iter().map(|c| c.body).collect();
         assert_eq!(shown, ["a", "b"], "oldest first");
+        // The story page reads its settings and approved comments in one query: the same answers.
+        let (target, thread) = db.store.comment_thread(story).await.expect("thread").expect("exists");
+        assert_eq!(thread, db.store.published_comments(story).await.expect("list"));
+        assert_eq!(target, db.store.comment_target(story).await.expect("target").expect("exists"));
         let a2 = db.store.comment(a.id).await.expect("load").expect("exists");
         assert_eq!((a2.moderated_by.as_deref(), a2.moderated_at), (Some("ed@example.org"), Some(t)));
 
@@ -236,6 +240,10 @@ backend_test! {
         let t = db.store.comment_target(story).await.expect("target").expect("exists");
         assert_eq!((t.closed, t.moderation), (true, Some(ModerationMode::Post)));
         assert!(db.store.comment_target(424_242).await.expect("none").is_none());
+        // Without approved comments: the settings and an empty thread; no story: nothing.
+        let (target, thread) = db.store.comment_thread(story).await.expect("thread").expect("exists");
+        assert_eq!((target, thread), (t, Vec::new()));
+        assert!(db.store.comment_thread(424_242).await.expect("none").is_none());
     }
 }
 
