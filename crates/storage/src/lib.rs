@@ -159,7 +159,11 @@ impl Store {
             Backend::Postgres => 16,
         });
         let options = match backend {
-            Backend::Sqlite => options.after_connect(|conn, _meta| {
+            // No ping of a pooled SQLite connection before each use (sqlx's
+            // default): the file does not go away, and the ping is one more
+            // round trip to the connection's thread per query — a story page
+            // not yet cached makes about ten queries.
+            Backend::Sqlite => options.test_before_acquire(false).after_connect(|conn, _meta| {
                 Box::pin(async move {
                     conn.execute(sqlx::raw_sql(
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
