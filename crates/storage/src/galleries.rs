@@ -170,7 +170,7 @@ pub(crate) async fn rendered_in(conn: &mut AnyConnection, ids: &[i64]) -> Result
 }
 
 /// The galleries a body names (`gallery:ID` blocks), each once, in order.
-fn body_gallery_ids(format: BodyFormat, source: &str) -> Vec<i64> {
+pub(crate) fn body_gallery_ids(format: BodyFormat, source: &str) -> Vec<i64> {
     let mut ids = Vec::new();
     for b in body::blocks(format, source) {
         if let body::Block::Gallery(id) = b

@@ -9,6 +9,7 @@ mod api_tokens;
 pub mod backup;
 mod body;
 mod breaking;
+mod bulk;
 mod changes;
 mod comments;
 mod content;

@@ -197,6 +197,84 @@ fn url_with_database(base: &str, name: &str) -> String {
     }
 }
 
+/// Every row of every table of `store` except `skip` (and the migrations'
+/// bookkeeping), each value as text (`None` for NULL), rows sorted, by table
+/// name: to check that two ways of writing the same thing leave the same
+/// database. A number within `now` (the Unix seconds a test ran between) reads
+/// `"<now>"`, so times of saving taken a second apart compare equal.
+pub async fn dump(
+    store: &Store,
+    skip: &[&str],
+    now: std::ops::RangeInclusive<i64>,
+) -> std::collections::BTreeMap<String, Vec<Vec<Option<String>>>> {
+    use sqlx::Row;
+    let pool = store.pool();
+    let list = match store.backend() {
+        Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        Backend::Postgres => {
+            "SELECT table_name::text AS name FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+        }
+    };
+    let tables: Vec<String> = sqlx::query_scalar(list).fetch_all(pool).await.expect("list the tables");
+    let mut out = std::collections::BTreeMap::new();
+    for table in tables {
+        if table.starts_with("_sqlx") || skip.contains(&table.as_str()) {
+            continue;
+        }
+        let columns: Vec<String> = match store.backend() {
+            Backend::Sqlite => {
+                sqlx::query_scalar("SELECT name FROM pragma_table_info($1) ORDER BY cid")
+                    .bind(&table)
+                    .fetch_all(pool)
+                    .await
+            }
+            Backend::Postgres => {
+                sqlx::query_scalar(
+                    "SELECT column_name::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+                )
+                .bind(&table)
+                .fetch_all(pool)
+                .await
+            }
+        }
+        .expect("list the columns");
+        // Blobs (SQLite) as hex: they are not text.
+        let select = columns
+            .iter()
+            .map(|c| match store.backend() {
+                Backend::Sqlite => {
+                    format!("CASE WHEN typeof(\"{c}\") = 'blob' THEN hex(\"{c}\") ELSE CAST(\"{c}\" AS TEXT) END")
+                }
+                Backend::Postgres => format!("CAST(\"{c}\" AS TEXT)"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = sqlx::query(&format!("SELECT {select} FROM \"{table}\""))
+            .fetch_all(pool)
+            .await
+            .unwrap_or_else(|e| panic!("read {table}: {e}"));
+        let mut values: Vec<Vec<Option<String>>> = rows
+            .iter()
+            .map(|r| {
+                (0..columns.len())
+                    .map(|i| {
+                        let v: Option<String> = r.try_get(i).unwrap_or_else(|e| panic!("read {table}: {e}"));
+                        v.map(|v| match v.parse::<i64>() {
+                            Ok(n) if now.contains(&n) => "<now>".to_string(),
+                            _ => v,
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        values.sort();
+        out.insert(format!("{table} ({})", columns.join(", ")), values);
+    }
+    out
+}
+
 /// Declares a test that runs once per backend: `mod name { sqlite, postgres }`.
 /// The body gets a `TestDb`; the PostgreSQL case passes without running when no
 /// server is configured (and says so on stderr).

@@ -48,6 +48,8 @@ const RNG_SEED: u64 = 84_427;
 const PHOTOS_PER_SECTION: usize = 3;
 /// Stories per distinct section photo below which fewer photos are drawn.
 const STORIES_PER_PHOTO: usize = 40;
+/// Synthetic stories stored per transaction.
+const BATCH: usize = 1_000;
 /// Share of synthetic stories that get a lead photo.
 const PHOTO_SHARE: f64 = 0.85;
 /// Share of synthetic stories written in Markdown (subheading and block quote).
@@ -90,11 +92,28 @@ pub fn demo_edition() -> NewEdition {
 /// publish order after the seed's), each with 2-3 tags (one of them
 /// [`SYNTHETIC_TAG`]), the [`SYNTHETIC_AUTHOR`] byline and, on most of them, a
 /// drawn lead photo (one to three drawings per top-level section, reused).
-/// 10,000 stories take 30-40 s on SQLite (one transaction and fsync per story).
+/// Stories are stored [`BATCH`] to a transaction while the next batch is
+/// written: 100,000 stories take about 20 s on SQLite (see `bench/README.md`).
 ///
 /// When the store already has stories it writes nothing and reports
 /// `created: 0`; the caller decides when a demo fill is wanted.
 pub async fn fill(store: &Store, count: usize, now: DateTime<Utc>) -> anyhow::Result<DemoReport> {
+    fill_with(store, count, now, Writes::Batched(BATCH)).await
+}
+
+/// How [`fill_with`] stores the synthetic stories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Writes {
+    /// This many stories per transaction ([`Store::create_stories`]).
+    Batched(usize),
+    /// One [`Store::save_story`] each, as an editor's save; the batched
+    /// path must leave the same data (a test compares the two).
+    #[cfg_attr(not(test), expect(dead_code, reason = "the reference the tests compare the batched fill with"))]
+    OneByOne,
+}
+
+/// [`fill`], storing the synthetic stories as `writes` says.
+async fn fill_with(store: &Store, count: usize, now: DateTime<Utc>, writes: Writes) -> anyhow::Result<DemoReport> {
     if store.story_count().await.context("counting stories")? > 0 {
         let edition = store
             .default_edition()
@@ -130,7 +149,7 @@ pub async fn fill(store: &Store, count: usize, now: DateTime<Utc>) -> anyhow::Re
     }
 
     // Beats are matched to sections by their path of names.
-    let beats = &english().beats;
+    let beats: &'static [Beat] = &english().beats;
     let mut beat_sections = Vec::with_capacity(beats.len());
     for beat in beats {
         let id = sections
@@ -153,43 +172,82 @@ pub async fn fill(store: &Store, count: usize, now: DateTime<Utc>) -> anyhow::Re
     }
     drop(photos);
 
-    let tz = demo_edition().time_zone;
-    let mut rng = StdRng::seed_from_u64(RNG_SEED);
-    let times = PublishTimes::new(now, count);
-    for i in 0..count {
-        let published_at = times.at(i, &mut rng);
-        let beat_index = pick_beat(&mut rng);
-        let beat = &beats[beat_index];
-        let story = write_story(&mut rng, beat, published_at.with_timezone(&tz).weekday());
-        let photo_id = if rng.random_bool(PHOTO_SHARE) {
-            photo_ids.get(top_level_index(beat)).and_then(|ids| ids.choose(&mut rng).copied())
-        } else {
-            None
-        };
-        let input = StoryInput {
-            news_id: None,
-            edition_id: edition.id,
-            section: SectionRef::Id(beat_sections[beat_index]),
-            slug: None,
-            headline: story.headline,
-            lead: story.lead,
-            body_source: story.body,
-            body_format: story.format,
-            photo_id,
-            gallery_id: None,
-            status: StoryStatus::Published,
-            published_at: Some(published_at),
-            tags: story.tags,
-            authors: vec![SYNTHETIC_AUTHOR.to_string()],
-            agency: Some(demo_agency(i, &beat.path)),
-            actor: ACTOR.to_string(),
-        };
-        let (_, outcome) =
-            store.save_story(&input).await.with_context(|| format!("saving synthetic story {} of {count}", i + 1))?;
-        if outcome == SaveOutcome::Created {
-            created += 1;
+    // The stories are written (on a blocking thread) while the database stores
+    // the batch before: the two CPUs of a small server both work.
+    let edition_id = edition.id;
+    let per_batch = match writes {
+        Writes::Batched(n) => n.max(1),
+        Writes::OneByOne => BATCH,
+    };
+    let (batches, mut received) = tokio::sync::mpsc::channel::<Vec<StoryInput>>(2);
+    let writer = tokio::task::spawn_blocking(move || {
+        let tz = demo_edition().time_zone;
+        let mut rng = StdRng::seed_from_u64(RNG_SEED);
+        let times = PublishTimes::new(now, count);
+        let mut batch = Vec::with_capacity(per_batch.min(count));
+        for i in 0..count {
+            let published_at = times.at(i, &mut rng);
+            let beat_index = pick_beat(&mut rng);
+            let beat = &beats[beat_index];
+            let story = write_story(&mut rng, beat, published_at.with_timezone(&tz).weekday());
+            let photo_id = if rng.random_bool(PHOTO_SHARE) {
+                photo_ids.get(top_level_index(beat)).and_then(|ids| ids.choose(&mut rng).copied())
+            } else {
+                None
+            };
+            batch.push(StoryInput {
+                news_id: None,
+                edition_id,
+                section: SectionRef::Id(beat_sections[beat_index]),
+                slug: None,
+                headline: story.headline,
+                lead: story.lead,
+                body_source: story.body,
+                body_format: story.format,
+                photo_id,
+                gallery_id: None,
+                status: StoryStatus::Published,
+                published_at: Some(published_at),
+                tags: story.tags,
+                authors: vec![SYNTHETIC_AUTHOR.to_string()],
+                agency: Some(demo_agency(i, &beat.path)),
+                actor: ACTOR.to_string(),
+            });
+            if batch.len() == per_batch || i + 1 == count {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(per_batch.min(count - i - 1)));
+                if batches.blocking_send(full).is_err() {
+                    // The saving side stopped (an error it reports).
+                    return;
+                }
+            }
         }
+    });
+    let mut done = 0;
+    while let Some(batch) = received.recv().await {
+        let n = batch.len();
+        match writes {
+            Writes::Batched(_) => {
+                store
+                    .create_stories(&batch)
+                    .await
+                    .with_context(|| format!("saving synthetic stories {} to {} of {count}", done + 1, done + n))?;
+                created += n;
+            }
+            Writes::OneByOne => {
+                for (k, input) in batch.iter().enumerate() {
+                    let (_, outcome) = store
+                        .save_story(input)
+                        .await
+                        .with_context(|| format!("saving synthetic story {} of {count}", done + k + 1))?;
+                    if outcome == SaveOutcome::Created {
+                        created += 1;
+                    }
+                }
+            }
+        }
+        done += n;
     }
+    writer.await.context("writing the synthetic stories")?;
     Ok(DemoReport { created, edition_id: edition.id })
 }
 
@@ -609,7 +667,7 @@ fn write_story(rng: &mut StdRng, beat: &'static Beat, weekday: Weekday) -> Writt
 #[cfg(test)]
 mod tests {
     use super::*;
-    use newsdesk_domain::StoryStatus;
+    use newsdesk_domain::{Story, StoryStatus};
     use newsdesk_storage::StoryFilter;
     use newsdesk_storage::testing::TestDb;
 
@@ -783,6 +841,74 @@ mod tests {
     async fn fill_builds_the_demo_site_on_postgres() {
         if let Some(db) = TestDb::postgres().await {
             fills_the_demo_site(db).await;
+        }
+    }
+
+    /// The batched fill leaves the very database the one-by-one fill (an
+    /// editor's save per story) leaves: every row of every table, times of
+    /// saving aside. Tags and authors are compared by what the stories carry
+    /// (slug, name, order), not by row id: an upsert that finds the tag
+    /// already there uses up an id on one path and not the other. Seven
+    /// stories a batch cross batch boundaries.
+    async fn batched_fill_writes_what_saving_one_by_one_writes(one_by_one: TestDb, batched: TestDb) {
+        let now = now();
+        let from = Utc::now().timestamp() - 1;
+        let count = 40;
+        let a = fill_with(&one_by_one.store, count, now, Writes::OneByOne).await.expect("one-by-one fill");
+        let b = fill_with(&batched.store, count, now, Writes::Batched(7)).await.expect("batched fill");
+        assert_eq!(a, b);
+        assert_eq!(b.created, count + 1);
+        let window = from..=Utc::now().timestamp() + 1;
+        // The database's identity is its own by design; SQLite's sequences
+        // remember the ids used up (see above).
+        let skip = ["site_identity", "sqlite_sequence", "tags", "authors", "story_tags", "story_authors"];
+        let expected = newsdesk_storage::testing::dump(&one_by_one.store, &skip, window.clone()).await;
+        let got = newsdesk_storage::testing::dump(&batched.store, &skip, window.clone()).await;
+        for (table, rows) in &expected {
+            let written = ["stories", "story_revisions", "story_changes"];
+            if written.iter().any(|t| table.starts_with(&format!("{t} ("))) {
+                assert!(!rows.is_empty(), "{table} is empty: the comparison would prove nothing");
+            }
+            assert_eq!(got.get(table), Some(rows), "{table} differs");
+        }
+        assert_eq!(got.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>());
+
+        // Every story as the store returns it, tags and bylines included.
+        let story = |s: Story| {
+            for t in [s.created_at, s.modified_at] {
+                assert!(window.contains(&t.timestamp()), "story {} saved at {t}", s.news_id);
+            }
+            let mut v = serde_json::to_value(&s).expect("story as JSON");
+            for key in ["created_at", "modified_at"] {
+                v[key] = serde_json::Value::Null;
+            }
+            for list in ["tags", "authors"] {
+                for item in v[list].as_array_mut().expect("a list") {
+                    item["id"] = serde_json::Value::Null;
+                }
+            }
+            v
+        };
+        let mut tags = 0;
+        for news_id in 84_427..84_428 + count as i64 {
+            let want = one_by_one.store.story(news_id).await.expect("read").expect("story");
+            tags += want.tags.len();
+            let have = batched.store.story(news_id).await.expect("read").expect("story");
+            assert_eq!(story(have), story(want), "story {news_id} differs");
+        }
+        assert!(tags > 2 * count, "only {tags} tags on {count} stories");
+        assert!(batched.store.story(84_428 + count as i64).await.expect("read").is_none());
+    }
+
+    #[tokio::test]
+    async fn batched_fill_writes_what_saving_one_by_one_writes_on_sqlite() {
+        batched_fill_writes_what_saving_one_by_one_writes(TestDb::sqlite().await, TestDb::sqlite().await).await;
+    }
+
+    #[tokio::test]
+    async fn batched_fill_writes_what_saving_one_by_one_writes_on_postgres() {
+        if let (Some(a), Some(b)) = (TestDb::postgres().await, TestDb::postgres().await) {
+            batched_fill_writes_what_saving_one_by_one_writes(a, b).await;
         }
     }
 

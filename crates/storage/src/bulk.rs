@@ -1,0 +1,395 @@
+//! Creating many new stories at once (the demo fill, large data sets for
+//! benchmarks): what [`Store::save_story`] writes for each new story, in a few
+//! multi-row statements per batch instead of some twenty statements and a
+//! commit per story.
+
+use std::collections::HashMap;
+
+use newsdesk_domain::NewsId;
+use newsdesk_domain::slug::slugify;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::content::{StoryInput, now};
+use crate::sql::AnyQuery;
+use crate::{Result, SectionRef, Store, StoreError};
+
+/// Bound values per statement: below SQLite's limit (32,766) and PostgreSQL's (65,535).
+const MAX_PARAMS: usize = 30_000;
+
+/// A value bound to a multi-row statement.
+#[derive(Debug, Clone, Copy)]
+enum V<'a> {
+    Int(i64),
+    OptInt(Option<i64>),
+    Text(&'a str),
+}
+
+impl Store {
+    /// Creates `inputs` as new stories, in order, in one transaction (all or
+    /// nothing), with the next News IDs in sequence, and returns their News
+    /// IDs. Writes for each exactly what [`Store::save_story`] writes for a new
+    /// story: the story with its agency metadata, its tags and authors
+    /// (created as needed), the galleries its body shows, its first revision
+    /// and its change-log entry (one notification for the batch). Every input
+    /// must be new (`news_id: None`).
+    pub async fn create_stories(&self, inputs: &[StoryInput]) -> Result<Vec<NewsId>> {
+        if inputs.is_empty() {
+            return Ok(Vec::new());
+        }
+        for input in inputs {
+            if input.headline.trim().is_empty() {
+                return Err(StoreError::Invalid("headline must not be empty".into()));
+            }
+            if let Some(id) = input.news_id {
+                return Err(StoreError::Invalid(format!("create_stories makes new stories; got News ID {id}")));
+            }
+            if let Some(a) = &input.agency
+                && !newsdesk_domain::agency::urgency_is_valid(a.urgency)
+            {
+                return Err(StoreError::Invalid(format!("urgency must be 1 to 8, got {}", a.urgency)));
+            }
+        }
+        // Sections named by path are found or created first (in their own
+        // transactions, as the back office does), each once.
+        let mut named: HashMap<(i64, &[String]), i64> = HashMap::new();
+        for input in inputs {
+            if let SectionRef::Names(names) = &input.section
+                && !named.contains_key(&(input.edition_id, names.as_slice()))
+            {
+                let id = self.ensure_section_path(input.edition_id, names).await?.id;
+                named.insert((input.edition_id, names.as_slice()), id);
+            }
+        }
+        let mut tx = self.begin_write().await?;
+        let result = create_stories_in(&mut tx, inputs, &named).await;
+        match result {
+            Ok(_) => tx.commit().await?,
+            Err(_) => tx.rollback().await?,
+        }
+        result
+    }
+}
+
+/// A new story's values as the INSERTs need them.
+struct NewRow<'a> {
+    news_id: NewsId,
+    input: &'a StoryInput,
+    section_id: i64,
+    slug: String,
+    body_html: String,
+    /// Agency genres and subjects as stored (space-separated).
+    genres: String,
+    subjects: String,
+}
+
+/// The story INSERT's row (see [`insert`] for `?` and `#`).
+const STORY_ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, #, #, 1, ?";
+/// The agency columns' part of [`STORY_ROW`].
+const AGENCY_ROW: &str = ", ?, ?, ?, ?, ?, ?, ?";
+
+async fn create_stories_in(
+    conn: &mut AnyConnection,
+    inputs: &[StoryInput],
+    named: &HashMap<(i64, &[String]), i64>,
+) -> Result<Vec<NewsId>> {
+    // Sections by id, each checked once.
+    let mut by_id: HashMap<(i64, i64), i64> = HashMap::new();
+    let mut section_ids = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let id = match &input.section {
+            SectionRef::Id(id) => match by_id.get(&(input.edition_id, *id)) {
+                Some(id) => *id,
+                None => {
+                    let ok = sqlx::query("SELECT 1 FROM sections WHERE id = $1 AND edition_id = $2")
+                        .bind(*id)
+                        .bind(input.edition_id)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                    if ok.is_none() {
+                        return Err(StoreError::Invalid(format!(
+                            "section {id} is not in edition {}",
+                            input.edition_id
+                        )));
+                    }
+                    by_id.insert((input.edition_id, *id), *id);
+                    *id
+                }
+            },
+            SectionRef::Names(names) => named
+                .get(&(input.edition_id, names.as_slice()))
+                .copied()
+                .ok_or_else(|| StoreError::Invalid(format!("section {} was not created", names.join(" > "))))?,
+        };
+        section_ids.push(id);
+    }
+
+    let n = inputs.len() as i64;
+    let last: i64 = sqlx::query("UPDATE counters SET value = value + $1 WHERE name = 'news_id' RETURNING value")
+        .bind(n)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("value")?;
+    let first = last - n + 1;
+
+    let mut rows = Vec::with_capacity(inputs.len());
+    for ((i, input), section_id) in inputs.iter().enumerate().zip(section_ids) {
+        rows.push(NewRow {
+            news_id: first + i as i64,
+            input,
+            section_id,
+            slug: input.slug.clone().unwrap_or_else(|| slugify(&input.headline)),
+            body_html: crate::body::render_body_in(conn, input.body_format, &input.body_source).await?,
+            genres: input.agency.as_ref().map(|a| a.genres.join(" ")).unwrap_or_default(),
+            subjects: input.agency.as_ref().map(|a| a.subjects.join(" ")).unwrap_or_default(),
+        });
+    }
+    let t = now();
+
+    // Stories; those with agency metadata set it, the others keep the columns' defaults.
+    for with_agency in [true, false] {
+        let values: Vec<Vec<V<'_>>> = rows
+            .iter()
+            .filter(|r| r.input.agency.is_some() == with_agency)
+            .map(|r| {
+                let i = r.input;
+                let mut v = vec![
+                    V::Int(r.news_id),
+                    V::Int(i.edition_id),
+                    V::Int(r.section_id),
+                    V::Text(&r.slug),
+                    V::Text(&i.headline),
+                    V::Text(&i.lead),
+                    V::Text(&i.body_source),
+                    V::Text(i.body_format.as_str()),
+                    V::Text(&r.body_html),
+                    V::OptInt(i.photo_id),
+                    V::Text(i.status.as_str()),
+                    V::OptInt(i.published_at.map(|d| d.timestamp())),
+                    V::OptInt(i.gallery_id),
+                ];
+                if let Some(a) = &i.agency {
+                    v.extend([
+                        V::Int(a.urgency),
+                        V::Text(&a.slugline),
+                        V::Text(&a.located),
+                        V::Text(&r.genres),
+                        V::Text(&r.subjects),
+                        V::Text(&a.ednote),
+                        V::Int(i64::from(a.subjects_public)),
+                    ]);
+                }
+                v
+            })
+            .collect();
+        let (agency_columns, row) = if with_agency {
+            (
+                ", urgency, slugline, located, genres, subjects, ednote, subjects_public",
+                format!("{STORY_ROW}{AGENCY_ROW})"),
+            )
+        } else {
+            ("", format!("{STORY_ROW})"))
+        };
+        let head = format!(
+            "INSERT INTO stories (news_id, edition_id, section_id, slug, headline, lead, body_source, body_format, \
+             body_html, photo_id, status, published_at, updated_at, created_at, modified_at, version, gallery_id{agency_columns}) VALUES "
+        );
+        insert(conn, &head, &row, t, &values, "").await?;
+    }
+
+    // Tags and authors, each distinct one upserted once (the first spelling wins, as one by one).
+    let mut tag_order: Vec<(i64, String, &str)> = Vec::new();
+    let mut tag_ids: HashMap<(i64, String), i64> = HashMap::new();
+    let mut author_order: Vec<(String, &str)> = Vec::new();
+    let mut author_ids: HashMap<String, i64> = HashMap::new();
+    let mut story_tags: Vec<(NewsId, (i64, String), i64)> = Vec::new();
+    let mut story_authors: Vec<(NewsId, String, i64)> = Vec::new();
+    for r in &rows {
+        let mut seen = std::collections::HashSet::new();
+        for (pos, name) in r.input.tags.iter().enumerate() {
+            let slug = slugify(name);
+            if !seen.insert(slug.clone()) {
+                continue;
+            }
+            let key = (r.input.edition_id, slug);
+            if !tag_ids.contains_key(&key) {
+                tag_ids.insert(key.clone(), 0);
+                tag_order.push((key.0, key.1.clone(), name.trim()));
+            }
+            story_tags.push((r.news_id, key, pos as i64));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (pos, name) in r.input.authors.iter().enumerate() {
+            let slug = slugify(name);
+            if !seen.insert(slug.clone()) {
+                continue;
+            }
+            if !author_ids.contains_key(&slug) {
+                author_ids.insert(slug.clone(), 0);
+                author_order.push((slug.clone(), name.trim()));
+            }
+            story_authors.push((r.news_id, slug, pos as i64));
+        }
+    }
+    let values: Vec<Vec<V<'_>>> =
+        tag_order.iter().map(|(e, slug, name)| vec![V::Int(*e), V::Text(slug), V::Text(name)]).collect();
+    for row in insert(
+        conn,
+        "INSERT INTO tags (edition_id, slug, name) VALUES ",
+        "(?, ?, ?)",
+        t,
+        &values,
+        " ON CONFLICT (edition_id, slug) DO UPDATE SET name = tags.name RETURNING id, edition_id, slug",
+    )
+    .await?
+    {
+        tag_ids.insert((row.try_get("edition_id")?, row.try_get("slug")?), row.try_get("id")?);
+    }
+    let values: Vec<Vec<V<'_>>> = author_order.iter().map(|(slug, name)| vec![V::Text(slug), V::Text(name)]).collect();
+    for row in insert(
+        conn,
+        "INSERT INTO authors (slug, name) VALUES ",
+        "(?, ?)",
+        t,
+        &values,
+        " ON CONFLICT (slug) DO UPDATE SET name = authors.name RETURNING id, slug",
+    )
+    .await?
+    {
+        author_ids.insert(row.try_get("slug")?, row.try_get("id")?);
+    }
+    let mut values = Vec::with_capacity(story_tags.len());
+    for (news_id, key, pos) in &story_tags {
+        let id = tag_ids.get(key).copied().ok_or_else(|| StoreError::Invalid(format!("tag {} not stored", key.1)))?;
+        values.push(vec![V::Int(*news_id), V::Int(id), V::Int(*pos)]);
+    }
+    insert(conn, "INSERT INTO story_tags (news_id, tag_id, position) VALUES ", "(?, ?, ?)", t, &values, "").await?;
+    let mut values = Vec::with_capacity(story_authors.len());
+    for (news_id, slug, pos) in &story_authors {
+        let id =
+            author_ids.get(slug).copied().ok_or_else(|| StoreError::Invalid(format!("author {slug} not stored")))?;
+        values.push(vec![V::Int(*news_id), V::Int(id), V::Int(*pos)]);
+    }
+    insert(conn, "INSERT INTO story_authors (news_id, author_id, position) VALUES ", "(?, ?, ?)", t, &values, "")
+        .await?;
+
+    for r in &rows {
+        if !crate::galleries::body_gallery_ids(r.input.body_format, &r.input.body_source).is_empty() {
+            crate::galleries::set_body_galleries_in(conn, r.news_id, r.input.body_format, &r.input.body_source).await?;
+        }
+    }
+
+    let values: Vec<Vec<V<'_>>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                V::Int(r.news_id),
+                V::Int(r.section_id),
+                V::Text(&r.slug),
+                V::Text(&r.input.headline),
+                V::Text(&r.input.lead),
+                V::Text(&r.input.body_source),
+                V::Text(r.input.body_format.as_str()),
+                V::Text(r.input.status.as_str()),
+                V::Text(&r.input.actor),
+            ]
+        })
+        .collect();
+    insert(
+        conn,
+        "INSERT INTO story_revisions (news_id, version, section_id, slug, headline, lead, body_source, body_format, status, actor, created_at) VALUES ",
+        "(?, 1, ?, ?, ?, ?, ?, ?, ?, ?, #)",
+        t,
+        &values,
+        "",
+    )
+    .await?;
+
+    // The change log, as `record_change` writes it for a story just created:
+    // its status, version 1, no public update time.
+    let mut values = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let embargoed = r.input.status == newsdesk_domain::StoryStatus::Scheduled
+            && crate::wire_access::is_embargoed(conn, r.news_id).await?;
+        values.push(vec![
+            V::Int(r.news_id),
+            V::Int(r.input.edition_id),
+            V::Text(r.input.status.as_str()),
+            V::Int(i64::from(embargoed)),
+        ]);
+    }
+    insert(
+        conn,
+        "INSERT INTO story_changes (news_id, edition_id, changed_at, kind, status, version, updated_at, embargoed) VALUES ",
+        "(?, ?, #, 'story', ?, 1, NULL, ?)",
+        t,
+        &values,
+        "",
+    )
+    .await?;
+    crate::changes::notify_change(conn).await?;
+    Ok(rows.iter().map(|r| r.news_id).collect())
+}
+
+/// Runs `head` + rows + `tail` over `rows`, as many rows per statement as the
+/// engines' limit on bound values allows, and returns what the statements
+/// return. `row` is one row's text: each `?` takes the row's next value, each
+/// `#` the time of the save `t`. SQLite gets anonymous `?` placeholders:
+/// numbered ones are looked up by name, which costs time quadratic in their
+/// number (it was most of the work at a thousand rows a statement).
+async fn insert(
+    conn: &mut AnyConnection,
+    head: &str,
+    row: &str,
+    t: i64,
+    rows: &[Vec<V<'_>>],
+    tail: &str,
+) -> Result<Vec<AnyRow>> {
+    let numbered = conn.backend_name() != "SQLite";
+    let per_row = row.matches(['?', '#']).count().max(1);
+    let chunk = (MAX_PARAMS / per_row).max(1);
+    let mut out = Vec::new();
+    for part in rows.chunks(chunk) {
+        let mut sql = String::with_capacity(head.len() + part.len() * (row.len() + per_row * 6) + tail.len());
+        sql.push_str(head);
+        let mut binds: Vec<V<'_>> = Vec::with_capacity(part.len() * per_row);
+        for (i, values) in part.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            let mut values = values.iter();
+            for c in row.chars() {
+                let v = match c {
+                    '?' => *values.next().ok_or_else(|| StoreError::Invalid(format!("too few values for {row}")))?,
+                    '#' => V::Int(t),
+                    _ => {
+                        sql.push(c);
+                        continue;
+                    }
+                };
+                binds.push(v);
+                if numbered {
+                    sql.push('$');
+                    sql.push_str(&binds.len().to_string());
+                } else {
+                    sql.push('?');
+                }
+            }
+        }
+        sql.push_str(tail);
+        let mut q = sqlx::query(&sql);
+        for v in binds {
+            q = bind(q, v);
+        }
+        out.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
+fn bind<'q>(q: AnyQuery<'q>, v: V<'q>) -> AnyQuery<'q> {
+    match v {
+        V::Int(n) => q.bind(n),
+        V::OptInt(n) => q.bind(n),
+        V::Text(t) => q.bind(t),
+    }
+}
