@@ -396,7 +396,10 @@ impl SearchIndex {
     /// the `dir` module). Called every few seconds by [`follow`], after a
     /// rebuild and when the server stops.
     pub fn checkpoint(&self) -> Result<()> {
-        self.directory.checkpoint().map_err(dir_error(&self.dir))
+        let started = std::time::Instant::now();
+        self.directory.checkpoint().map_err(dir_error(&self.dir))?;
+        metrics::histogram!("newsdesk_search_checkpoint_seconds").record(started.elapsed().as_secs_f64());
+        Ok(())
     }
 
     /// How many files were written since the last [`SearchIndex::checkpoint`].
@@ -502,6 +505,7 @@ impl SearchIndex {
     /// [`SearchIndex::checkpoint`]), recording the change-log id applied so
     /// far (unchanged if `None`).
     pub fn commit_applied(&self, applied_change: Option<i64>) -> Result<()> {
+        let started = std::time::Instant::now();
         let mut position = lock(&self.position);
         let next = Position { applied_change: applied_change.or(position.applied_change), ..position.clone() };
         {
@@ -515,6 +519,7 @@ impl SearchIndex {
         }
         *position = next;
         self.reader.reload()?;
+        metrics::histogram!("newsdesk_search_commit_seconds").record(started.elapsed().as_secs_f64());
         Ok(())
     }
 

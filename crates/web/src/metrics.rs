@@ -111,6 +111,16 @@ fn describe() {
     describe_gauge!("newsdesk_page_cache_entries", Unit::Count, "Pages in the page cache.");
     describe_gauge!("newsdesk_changes_lag", Unit::Count, "Changes in the change log a follower has yet to apply.");
     describe_counter!("newsdesk_changes_applied_total", Unit::Count, "Changes applied, by follower.");
+    describe_histogram!(
+        "newsdesk_search_commit_seconds",
+        Unit::Seconds,
+        "Time a commit of the search index took (changes are searchable at its end)."
+    );
+    describe_histogram!(
+        "newsdesk_search_checkpoint_seconds",
+        Unit::Seconds,
+        "Time syncing the search index's newest commits to disk took."
+    );
     describe_gauge!("newsdesk_webhook_backlog", Unit::Count, "Webhook events not yet delivered.");
     describe_counter!(
         "newsdesk_webhook_deliveries_total",
