@@ -245,16 +245,7 @@ impl Store {
                 plain.entry(r.photo_id).or_default().push(r);
                 continue;
             }
-            let key: String = row.try_get("ratio")?;
-            let Some(ratio) = Ratio::parse(&key) else { continue };
-            let r = CropRendition {
-                photo_id: row.try_get("photo_id")?,
-                ratio,
-                sha256: row.try_get("sha256")?,
-                mime: row.try_get("mime")?,
-                width: row.try_get("width")?,
-                height: row.try_get("height")?,
-            };
+            let Some(r) = crop_rendition(&row)? else { continue };
             crops.entry(r.photo_id).or_default().push(r);
         }
         for list in crops.values_mut() {
@@ -280,16 +271,7 @@ impl Store {
             q = q.bind(*id);
         }
         for row in q.fetch_all(self.pool()).await? {
-            let key: String = row.try_get("ratio")?;
-            let Some(ratio) = Ratio::parse(&key) else { continue };
-            let r = CropRendition {
-                photo_id: row.try_get("photo_id")?,
-                ratio,
-                sha256: row.try_get("sha256")?,
-                mime: row.try_get("mime")?,
-                width: row.try_get("width")?,
-                height: row.try_get("height")?,
-            };
+            let Some(r) = crop_rendition(&row)? else { continue };
             out.entry(r.photo_id).or_default().push(r);
         }
         for list in out.values_mut() {
@@ -324,4 +306,18 @@ impl Store {
             .await?;
         row.map(|r| Ok((r.try_get("mime")?, r.try_get("bytes")?))).transpose()
     }
+}
+
+/// A crop rendition from a row of `photo_crop_renditions`; `None` for a ratio this version does not know.
+fn crop_rendition(row: &sqlx::any::AnyRow) -> Result<Option<CropRendition>> {
+    let key: String = row.try_get("ratio")?;
+    let Some(ratio) = Ratio::parse(&key) else { return Ok(None) };
+    Ok(Some(CropRendition {
+        photo_id: row.try_get("photo_id")?,
+        ratio,
+        sha256: row.try_get("sha256")?,
+        mime: row.try_get("mime")?,
+        width: row.try_get("width")?,
+        height: row.try_get("height")?,
+    }))
 }
