@@ -75,8 +75,13 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let webhook_holder = newsdesk_web::webhooks::holder_id();
     let webhooks = tokio::spawn(newsdesk_web::webhooks::run_webhooks(state.clone(), webhook_holder.clone()));
     let scheduler = tokio::spawn(newsdesk_web::scheduler::run(state.clone()));
-    // Photos stored before resized copies existed (the demo's) get them, once, in the background.
-    let renditions = tokio::spawn(newsdesk_web::media::complete_renditions(store.clone(), state.images.clone()));
+    // Photos stored before resized copies existed (the demo's) get them, once,
+    // in the background, by one node at a time (a lease).
+    let renditions = tokio::spawn(newsdesk_web::media::complete_renditions(
+        store.clone(),
+        state.images.clone(),
+        format!("renditions-{webhook_holder}"),
+    ));
     // And their crops (16:9, 4:3, 1:1), a few at a time, by one node at a time (a lease).
     let crops_holder = format!("crops-{webhook_holder}");
     let crops = tokio::spawn(newsdesk_web::media::crops::run_backfill(state.clone(), crops_holder));

@@ -658,51 +658,70 @@ fn scan_end(b: &[u8], from: usize) -> Option<usize> {
     }
 }
 
+/// The lease under which one node at a time makes the missing renditions.
+const RENDITIONS_LEASE: &str = "renditions";
+/// How long a node holds that lease without renewing it (it renews it for each photo).
+const RENDITIONS_LEASE_SECS: i64 = 120;
+/// How long a node that does not hold the lease waits before looking again.
+const RENDITIONS_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Makes the missing renditions of photos stored before renditions existed
 /// (the demo's, or a site's from before this version), one photo at a time
 /// off the async threads; ends when none is left. A photo that cannot be
-/// read is logged and skipped. Several nodes may run it at once: the rows
-/// they both make are kept once.
-pub async fn complete_renditions(store: newsdesk_storage::Store, images: ImageWork) {
+/// read is logged and skipped. One node at a time does it (the lease
+/// `renditions`, held by `node`): the others wait, take over if it stops,
+/// and end when no photo is left. A database error is retried after a while.
+pub async fn complete_renditions(store: newsdesk_storage::Store, images: ImageWork, node: String) {
     let mut after = 0;
     let mut done = 0;
     loop {
-        let batch = match store.photos_without_renditions(i64::from(RENDITION_WIDTHS[0]), after, 20).await {
-            Ok(b) => b,
+        match renditions_step(&store, &images, &node, &mut after, &mut done).await {
+            Ok(true) => {}
+            Ok(false) => return,
             Err(e) => {
-                tracing::warn!(error = %e, "cannot look for photos without resized copies");
-                return;
-            }
-        };
-        if batch.is_empty() {
-            if done > 0 {
-                tracing::info!(photos = done, "resized copies made for older photos");
-            }
-            return;
-        }
-        for photo in batch {
-            after = photo.id;
-            let bytes = match store.photo_bytes(&photo.sha256).await {
-                Ok(Some((_, bytes))) => bytes,
-                Ok(None) => continue,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot read a photo to resize");
-                    return;
-                }
-            };
-            let made = match images.inspect(bytes.into()).await {
-                Ok(inspected) => images.renditions(&inspected).await,
-                Err(e) => Err(e),
-            };
-            match made {
-                Ok(renditions) => match store.add_renditions(photo.id, &renditions).await {
-                    Ok(()) => done += 1,
-                    Err(e) => tracing::warn!(photo = photo.id, error = %e, "cannot store resized copies"),
-                },
-                Err(e) => tracing::warn!(photo = photo.id, error = %e, "cannot make resized copies"),
+                newsdesk_storage::outage::warn("cannot make the resized copies of older photos; retrying", &e);
+                tokio::time::sleep(RENDITIONS_WAIT).await;
             }
         }
     }
+}
+
+/// One step of [`complete_renditions`]: a photo made if this node holds the
+/// lease, else a wait. False when no photo is left to do.
+async fn renditions_step(
+    store: &newsdesk_storage::Store,
+    images: &ImageWork,
+    node: &str,
+    after: &mut i64,
+    done: &mut usize,
+) -> newsdesk_storage::Result<bool> {
+    let smallest = i64::from(RENDITION_WIDTHS[0]);
+    if !store.try_lease(RENDITIONS_LEASE, node, RENDITIONS_LEASE_SECS).await? {
+        tokio::time::sleep(RENDITIONS_WAIT).await;
+        // Whoever holds it may have finished meanwhile.
+        return Ok(!store.photos_without_renditions(smallest, 0, 1).await?.is_empty());
+    }
+    let Some(photo) = store.photos_without_renditions(smallest, *after, 1).await?.pop() else {
+        store.release_lease(RENDITIONS_LEASE, node).await?;
+        if *done > 0 {
+            tracing::info!(photos = *done, "resized copies made for older photos");
+        }
+        return Ok(false);
+    };
+    *after = photo.id;
+    let Some((_, bytes)) = store.photo_bytes(&photo.sha256).await? else { return Ok(true) };
+    let made = match images.inspect(bytes.into()).await {
+        Ok(inspected) => images.renditions(&inspected).await,
+        Err(e) => Err(e),
+    };
+    match made {
+        Ok(renditions) => {
+            store.add_renditions(photo.id, &renditions).await?;
+            *done += 1;
+        }
+        Err(e) => tracing::warn!(photo = photo.id, error = %e, "cannot make resized copies"),
+    }
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -481,7 +481,16 @@ backend_test! {
         let page = app.get(&format!("/news/{id}")).await;
         let path = page.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).expect("canonical").to_string();
         assert!(!app.get(&path).await.body.contains("srcset"), "no renditions yet");
-        newsdesk_web::media::complete_renditions(app.db.store.clone(), app.state.images.clone()).await;
+        // Another node holds the job: this one waits, and does nothing meanwhile.
+        assert!(app.db.store.try_lease("renditions", "other-node", 60).await.expect("lease"));
+        let job = tokio::spawn(newsdesk_web::media::complete_renditions(app.db.store.clone(), app.state.images.clone(), "this-node".into()));
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(app.db.store.photo_renditions(legacy.id).await.expect("renditions").is_empty(), "left to the lease holder");
+        // It stops (without finishing): this node takes over once the lease is free.
+        app.db.store.release_lease("renditions", "other-node").await.expect("release");
+        job.abort();
+        newsdesk_web::media::complete_renditions(app.db.store.clone(), app.state.images.clone(), "this-node".into()).await;
+        assert_eq!(app.db.store.lease_holder("renditions").await.expect("holder"), None, "given back when done");
         let r = app.db.store.photo_renditions(legacy.id).await.expect("renditions");
         assert_eq!(r.iter().map(|r| (r.width, r.height)).collect::<Vec<_>>(), vec![(320, 160), (320, 160), (640, 320), (640, 320)]);
         assert!(app.db.store.photo_renditions(broken.id).await.expect("renditions").is_empty(), "skipped, logged");
