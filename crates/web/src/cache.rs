@@ -271,6 +271,8 @@ pub struct Assembled {
     pub identity: Bytes,
     gzip: OnceLock<Bytes>,
     brotli: OnceLock<Bytes>,
+    /// Its response headers, made at the first request.
+    pub(crate) headers: OnceLock<crate::http::PageHeaders>,
 }
 
 impl Assembled {
@@ -398,6 +400,7 @@ impl CachedPage {
             identity: Bytes::from(buf),
             gzip: OnceLock::new(),
             brotli: OnceLock::new(),
+            headers: OnceLock::new(),
         });
         self.assembled.store(Some(a.clone()));
         a

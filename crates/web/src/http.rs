@@ -17,6 +17,12 @@ enum Encoding {
 }
 
 impl Encoding {
+    const ALL: [Encoding; 3] = [Encoding::Identity, Encoding::Gzip, Encoding::Brotli];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
     fn suffix(self) -> &'static str {
         match self {
             Encoding::Identity => "",
@@ -63,16 +69,33 @@ fn http_date(t: DateTime<Utc>) -> String {
     httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.timestamp().max(0) as u64))
 }
 
+/// The headers of one assembled page that do not depend on the request,
+/// made once (formatting them for each request showed in profiles).
+#[derive(Debug)]
+pub struct PageHeaders {
+    /// `ETag` for each encoding ([`Encoding::index`]).
+    etags: [Option<HeaderValue>; 3],
+    last_modified: Option<HeaderValue>,
+    csp: Option<HeaderValue>,
+}
+
+impl PageHeaders {
+    fn of(page: &CachedPage, assembled: &Assembled) -> PageHeaders {
+        let base = assembled.etag.trim_end_matches('"');
+        PageHeaders {
+            etags: Encoding::ALL.map(|e| HeaderValue::from_str(&format!("{base}{}\"", e.suffix())).ok()),
+            last_modified: assembled.last_modified.and_then(|lm| HeaderValue::from_str(&http_date(lm)).ok()),
+            csp: page.csp.as_deref().and_then(|c| HeaderValue::from_str(c).ok()),
+        }
+    }
+}
+
 /// Whether the client's validators say it already has this page.
-fn not_modified(headers: &HeaderMap, page: &Assembled) -> bool {
+fn not_modified(headers: &HeaderMap, page: &Assembled, made: &PageHeaders) -> bool {
     if let Some(inm) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
-        let base = page.etag.trim_end_matches('"');
         return inm.split(',').map(str::trim).any(|tag| {
             let tag = tag.strip_prefix("W/").unwrap_or(tag);
-            tag == "*"
-                || [Encoding::Identity, Encoding::Gzip, Encoding::Brotli]
-                    .iter()
-                    .any(|e| tag == format!("{base}{}\"", e.suffix()))
+            tag == "*" || made.etags.iter().flatten().any(|e| e.as_bytes() == tag.as_bytes())
         });
     }
     if let (Some(ims), Some(lm)) = (
@@ -92,9 +115,9 @@ fn not_modified(headers: &HeaderMap, page: &Assembled) -> bool {
 /// current, otherwise the page in the best accepted encoding.
 pub fn serve_page(page: &CachedPage, chrome: &Chrome, headers: &HeaderMap) -> Response {
     let assembled = page.assemble(chrome);
+    let made = assembled.headers.get_or_init(|| PageHeaders::of(page, &assembled));
     let encoding = negotiate(headers);
-    let etag = format!("{}{}\"", assembled.etag.trim_end_matches('"'), encoding.suffix());
-    let mut res = if not_modified(headers, &assembled) {
+    let mut res = if not_modified(headers, &assembled, made) {
         let mut r = Response::new(Body::empty());
         *r.status_mut() = StatusCode::NOT_MODIFIED;
         r
@@ -118,17 +141,15 @@ pub fn serve_page(page: &CachedPage, chrome: &Chrome, headers: &HeaderMap) -> Re
         r
     };
     let h = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&etag) {
-        h.insert(header::ETAG, v);
+    if let Some(v) = &made.etags[encoding.index()] {
+        h.insert(header::ETAG, v.clone());
     }
-    if let Some(lm) = assembled.last_modified
-        && let Ok(v) = HeaderValue::from_str(&http_date(lm))
-    {
-        h.insert(header::LAST_MODIFIED, v);
+    if let Some(v) = &made.last_modified {
+        h.insert(header::LAST_MODIFIED, v.clone());
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(page.cache_control));
-    if let Some(csp) = page.csp.as_deref().and_then(|c| HeaderValue::from_str(c).ok()) {
-        h.insert(header::CONTENT_SECURITY_POLICY, csp);
+    if let Some(csp) = &made.csp {
+        h.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
     }
     h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     res

@@ -111,9 +111,31 @@ impl Default for WebConfig {
     }
 }
 
-/// Everything a handler needs; cheap to clone.
+/// Everything a handler needs: one shared [`AppStateInner`], so that the
+/// clone each request, extractor and middleware layer makes is one reference
+/// count, not one per part. Its parts are read through `Deref`; assigning one
+/// (`state.config = ...`, as start-up and tests do before serving) changes
+/// this state only, copying the parts first if another clone shares them.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateInner>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for AppState {
+    fn deref_mut(&mut self) -> &mut AppStateInner {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+/// The parts of [`AppState`].
+#[derive(Clone)]
+pub struct AppStateInner {
     /// The database.
     pub store: Store,
     /// Compiled templates of the theme.
@@ -145,7 +167,7 @@ impl AppState {
         let editions = store.editions().await?;
         let comments = comments::Comments::load(&store, config.comments.clone()).await?;
         let images = media::ImageWork::for_this_machine(config.media_max_pixels);
-        Ok(AppState {
+        Ok(AppState(Arc::new(AppStateInner {
             store,
             templates: Arc::new(templates),
             pages: Arc::new(PageCache::new(config.page_cache_bytes)),
@@ -156,7 +178,7 @@ impl AppState {
             comments: Arc::new(comments),
             search: None,
             images,
-        })
+        })))
     }
 
     /// The edition served at `/`, if the site has one.

@@ -104,6 +104,15 @@ backend_test! {
         assert_eq!(app.request(req).await.status, StatusCode::NOT_MODIFIED);
         let req = Request::get(SEED_PATH).header(header::IF_NONE_MATCH, "\"other\"").body(Body::empty()).expect("req");
         assert_eq!(app.request(req).await.status, StatusCode::OK);
+        // Each encoding has its own validator, the same at every request; any
+        // of them matches, weak or in a list.
+        let gzip = || Request::get(SEED_PATH).header(header::ACCEPT_ENCODING, "gzip").body(Body::empty()).expect("req");
+        let gz = app.request(gzip()).await.headers[header::ETAG].to_str().expect("etag").to_string();
+        assert_ne!(gz, etag);
+        assert_eq!(app.request(gzip()).await.headers[header::ETAG].to_str().expect("etag"), gz);
+        let list = format!("\"other\", W/{gz}");
+        let req = Request::get(SEED_PATH).header(header::IF_NONE_MATCH, &list).body(Body::empty()).expect("req");
+        assert_eq!(app.request(req).await.status, StatusCode::NOT_MODIFIED);
         // A change to the story changes the validator.
         let mut story = app.db.store.story(84427).await.expect("load").expect("exists");
         story.lead = "Changed lead.".into();
