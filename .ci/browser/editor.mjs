@@ -29,6 +29,16 @@ async function check(name, fn) {
   }
 }
 function expect(cond, msg) { if (!cond) throw new Error(msg); }
+// The page after a save: the next document of the main frame at `?saved=`
+// (not the current URL, which may already say `saved=` from the last save),
+// read once its HTML is in (its images and frames need not have loaded).
+async function savedPage(page) {
+  await page.waitForEvent("framenavigated", {
+    predicate: (f) => f === page.mainFrame() && /[?&]saved=/.test(f.url()),
+    timeout: 30000,
+  });
+  await page.waitForLoadState("domcontentloaded");
+}
 
 // What Word puts on the clipboard (trimmed): conditional comments, mso- styles,
 // o:p elements, a list made of paragraphs with their bullets in ignored spans.
@@ -201,7 +211,7 @@ try {
     const before = Number(await page.locator("input[name=version]").inputValue());
     await page.fill("input[name=headline]", `${headline} saved`);
     await body.focus();
-    await Promise.all([page.waitForURL(/saved=/), page.keyboard.press("Control+S")]);
+    await Promise.all([savedPage(page), page.keyboard.press("Control+S")]);
     const after = Number(await page.locator("input[name=version]").inputValue());
     expect(after === before + 1, `version ${before} → ${after}`);
     expect(await page.locator("p.notice").count() > 0, "no notice after saving");
@@ -227,7 +237,7 @@ try {
     await other.getByRole("button", { name: "Restore unsaved changes" }).click();
     expect((await other.locator("input[name=headline]").inputValue()) === kept, "Restore did not bring the headline back");
     expect(await offer.count() === 0, "the offer stays after Restore");
-    await Promise.all([other.waitForURL(/saved=/), other.click("form#story-form button[value=save]")]);
+    await Promise.all([savedPage(other), other.click("form#story-form button[value=save]")]);
     await other.close();
     const third = await ctx.newPage();
     await third.goto(`/admin/stories/${newsId}/edit`);
