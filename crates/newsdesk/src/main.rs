@@ -17,12 +17,6 @@ mod wxr;
 
 use clap::Parser;
 
-/// mimalloc rather than glibc's malloc: a server's many threads made glibc
-/// keep hundreds of megabytes of freed memory in its per-thread arenas after
-/// a first start on a large site; mimalloc gives it back to the system.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
