@@ -19,6 +19,7 @@ enum Encoding {
 impl Encoding {
     const ALL: [Encoding; 3] = [Encoding::Identity, Encoding::Gzip, Encoding::Brotli];
 
+    /// Its place in [`Encoding::ALL`] (the declaration order).
     fn index(self) -> usize {
         self as usize
     }
@@ -70,7 +71,7 @@ fn http_date(t: DateTime<Utc>) -> String {
 }
 
 /// The headers of one assembled page that do not depend on the request,
-/// made once (formatting them for each request showed in profiles).
+/// made at its first request rather than formatted again for each.
 #[derive(Debug)]
 pub struct PageHeaders {
     /// `ETag` for each encoding ([`Encoding::index`]).

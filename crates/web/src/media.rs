@@ -708,8 +708,12 @@ async fn renditions_step(
         }
         return Ok(false);
     };
-    *after = photo.id;
-    let Some((_, bytes)) = store.photo_bytes(&photo.sha256).await? else { return Ok(true) };
+    // A database error leaves `after` where it was: the photo is tried again
+    // after the wait. A photo that cannot be read is passed over.
+    let Some((_, bytes)) = store.photo_bytes(&photo.sha256).await? else {
+        *after = photo.id;
+        return Ok(true);
+    };
     let made = match images.inspect(bytes.into()).await {
         Ok(inspected) => images.renditions(&inspected).await,
         Err(e) => Err(e),
@@ -721,6 +725,7 @@ async fn renditions_step(
         }
         Err(e) => tracing::warn!(photo = photo.id, error = %e, "cannot make resized copies"),
     }
+    *after = photo.id;
     Ok(true)
 }
 
