@@ -19,7 +19,7 @@ use newsdesk_web::webhooks::target::AllowHosts;
 use crate::common;
 use common::{Answer, SEED_PATH, TestApp};
 
-const TOKEN: &str = "metrics-token-for-the-tests";
+pub(crate) const TOKEN: &str = "metrics-token-for-the-tests";
 
 /// A site whose `/metrics` takes [`TOKEN`].
 async fn with_token(db: newsdesk_storage::testing::TestDb) -> TestApp {
@@ -29,8 +29,9 @@ async fn with_token(db: newsdesk_storage::testing::TestDb) -> TestApp {
 }
 
 /// Scrapes `app`. Gauges sampled at a scrape are process-wide while each test
-/// has its own database: one scrape at a time, so a body shows its own samples.
-async fn scrape(app: &TestApp) -> String {
+/// has its own database: one scrape at a time, so a body shows its own samples
+/// (every test that reads `/metrics` goes through here).
+pub(crate) async fn scrape(app: &TestApp) -> String {
     static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _turn = ONE_AT_A_TIME.lock().await;
     let a = app
