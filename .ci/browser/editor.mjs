@@ -29,6 +29,18 @@ async function check(name, fn) {
   }
 }
 function expect(cond, msg) { if (!cond) throw new Error(msg); }
+// A field's value once `ok` holds for it, or its last value after 5 s. The
+// dialogs insert from their `close` event, which the browser fires in a later
+// task than the one that hides them, so the value is read until it is in.
+async function valueWhen(field, ok) {
+  const end = Date.now() + 5000;
+  let v = await field.inputValue();
+  while (!ok(v) && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 50));
+    v = await field.inputValue();
+  }
+  return v;
+}
 // The page after a save: the next document of the main frame at `?saved=`
 // (not the current URL, which may already say `saved=` from the last save),
 // read once its HTML is in (its images and frames need not have loaded).
@@ -125,7 +137,7 @@ try {
     await dialog.locator("input").fill("https://example.org/report");
     await dialog.locator("button[value=insert]").click();
     await dialog.waitFor({ state: "hidden" });
-    const v = await body.inputValue();
+    const v = await valueWhen(body, (v) => v === "Read the [report](https://example.org/report) now.");
     expect(v === "Read the [report](https://example.org/report) now.", `body is ${JSON.stringify(v)}`);
   });
 
@@ -135,7 +147,7 @@ try {
     const dialog = page.locator("dialog[data-url-dialog]");
     await dialog.locator("input").fill("https://www.youtube.com/watch?v=dQw4w9WgXcQ");
     await dialog.locator("button[value=insert]").click();
-    const v = await body.inputValue();
+    const v = await valueWhen(body, (v) => v.endsWith(" now.\n\nhttps://www.youtube.com/watch?v=dQw4w9WgXcQ\n"));
     expect(v.endsWith(" now.\n\nhttps://www.youtube.com/watch?v=dQw4w9WgXcQ\n"), `body is ${JSON.stringify(v)}`);
   });
 
@@ -150,8 +162,9 @@ try {
     await dialog.locator("[data-photo-credit]").fill('Agency "Photo" desk');
     await shot(page, "editor-photo-dialog");
     await dialog.locator("button[value=insert]").click();
-    const v = await body.inputValue();
-    expect(/\n\n!\[Delegates in \\\[Vienna\\\]\]\(photo:\d+ "Agency \\"Photo\\" desk"\)\n/.test(v), `body is ${JSON.stringify(v)}`);
+    const want = /\n\n!\[Delegates in \\\[Vienna\\\]\]\(photo:\d+ "Agency \\"Photo\\" desk"\)\n/;
+    const v = await valueWhen(body, (v) => want.test(v));
+    expect(want.test(v), `body is ${JSON.stringify(v)}`);
     // The library's search answers the dialog too.
     await page.getByRole("button", { name: "Photo", exact: true }).click();
     await dialog.locator("[data-photo-results] button").first().waitFor({ timeout: 10000 });
