@@ -3,8 +3,13 @@
 //! runs Q queries (one to three words from the corpus vocabulary, some with a
 //! section or date filter) and reports p50/p99/max latency.
 //!
-//! `cargo run --release -p newsdesk-search --example bench -- [STORIES] [QUERIES]`
-//! (defaults 100000 and 2000); `bench/search` wraps it.
+//! Then it indexes C more stories one commit each, as a node following the
+//! newsroom's change log does (syncing to disk every 5 s, as the follower's
+//! checkpoints do), and reports the time per commit: a publish on another node
+//! is not searchable here before such a commit.
+//!
+//! `cargo run --release -p newsdesk-search --example bench -- [STORIES] [QUERIES] [COMMITS]`
+//! (defaults 100000, 2000 and 300); `bench/search` wraps it.
 
 use std::time::{Duration, Instant};
 
@@ -293,6 +298,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let stories: i64 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(100_000);
     let queries: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(2000);
+    let commits: i64 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(300);
     let dir = tempfile::tempdir()?;
     let index = SearchIndex::open_or_create(&dir.path().join("search"))?;
     let now = Utc::now();
@@ -339,6 +345,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         percentile(&latencies, 0.99).as_secs_f64() * 1e3,
         latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
         total_hits as f64 / queries.max(1) as f64
+    );
+
+    let mut took = Vec::with_capacity(commits as usize);
+    let mut checkpoints = Vec::new();
+    let mut synced = Instant::now();
+    for id in stories + 1..=stories + commits {
+        let story = synthetic(&mut rng, id, now);
+        let t = Instant::now();
+        index.index_story(&story)?;
+        index.commit_applied(Some(id))?;
+        took.push(t.elapsed());
+        if synced.elapsed() >= Duration::from_secs(5) {
+            let t = Instant::now();
+            index.checkpoint()?;
+            checkpoints.push(t.elapsed());
+            synced = Instant::now();
+        }
+    }
+    let mean = took.iter().sum::<Duration>().as_secs_f64() * 1e3 / took.len().max(1) as f64;
+    took.sort();
+    println!(
+        "{commits} one-story commits: mean {mean:.2} ms, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {} checkpoints, mean {:.1} ms",
+        percentile(&took, 0.50).as_secs_f64() * 1e3,
+        percentile(&took, 0.99).as_secs_f64() * 1e3,
+        took.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+        checkpoints.len(),
+        checkpoints.iter().sum::<Duration>().as_secs_f64() * 1e3 / checkpoints.len().max(1) as f64
     );
     Ok(())
 }
