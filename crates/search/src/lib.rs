@@ -273,17 +273,6 @@ pub struct SearchIndex {
     position: Mutex<Position>,
 }
 
-/// An index dropped (a command ending, a server stopping) keeps its last
-/// commit: what the commits since the last checkpoint hold in memory is
-/// written out.
-impl Drop for SearchIndex {
-    fn drop(&mut self) {
-        if let Err(e) = self.checkpoint() {
-            tracing::warn!(dir = %self.dir.display(), error = %e, "writing the search index to disk failed; it catches up from the database at the next start");
-        }
-    }
-}
-
 impl std::fmt::Debug for SearchIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SearchIndex").field("dir", &self.dir).finish_non_exhaustive()
@@ -402,10 +391,10 @@ impl SearchIndex {
         })
     }
 
-    /// Writes the commits made since the last checkpoint to disk and syncs
-    /// them (a commit alone makes changes visible at once, without the disk;
-    /// see the `dir` module). Called every few seconds by [`follow`], after a
-    /// rebuild, when the server stops and when the index is dropped.
+    /// Syncs the commits made since the last checkpoint to disk (a commit
+    /// alone makes changes visible at once, without waiting for the disk; see
+    /// the `dir` module). Called every few seconds by [`follow`], after a
+    /// rebuild and when the server stops.
     pub fn checkpoint(&self) -> Result<()> {
         let started = std::time::Instant::now();
         self.directory.checkpoint().map_err(dir_error(&self.dir))?;

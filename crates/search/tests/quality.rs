@@ -455,59 +455,6 @@ fn the_applied_change_survives_reopening() {
     assert_eq!(index.len(), 1);
 }
 
-/// Copies the index's files as they are on disk now (what a crash would leave).
-fn disk_copy(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).expect("copy dir");
-    for entry in std::fs::read_dir(from).expect("list") {
-        let path = entry.expect("entry").path();
-        let name = path.file_name().expect("name");
-        if name.to_str().is_some_and(|n| n.ends_with(".lock")) {
-            continue;
-        }
-        std::fs::copy(&path, to.join(name)).expect("copy file");
-    }
-}
-
-#[test]
-fn the_disk_holds_the_last_checkpoint_through_commits_and_merges() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("search");
-    let index = SearchIndex::open_or_create(&path).expect("create");
-    let one = |id: i64| story(id, "en", "world", at(2025, 1, 1), &format!("Ferry timetable {id}"), "Lead.", "Body.");
-    for id in 1..=20 {
-        index.index_story(&one(id)).expect("index");
-        index.commit_applied(Some(id)).expect("commit");
-    }
-    index.checkpoint().expect("checkpoint");
-    assert_eq!(index.unsynced_files(), 0);
-
-    // One-story commits, as a node following the newsroom makes them: enough
-    // segments for tantivy to merge them in the background (and delete the
-    // merged files) while the loop goes on. A crash at any point leaves the
-    // checkpoint on disk: it opens, with what was checkpointed.
-    for id in 21..=60 {
-        index.index_story(&one(id)).expect("index");
-        index.commit_applied(Some(id)).expect("commit");
-        assert_eq!(index.len(), id as u64, "a commit is searchable at once");
-        if id % 10 == 0 {
-            let copy = dir.path().join(format!("crash-{id}"));
-            disk_copy(&path, &copy);
-            let crashed = SearchIndex::open_or_create(&copy).expect("the copy opens");
-            assert!(!crashed.needs_rebuild(), "the copy at {id} opened as a new index");
-            assert_eq!(crashed.applied_change(), Some(20), "the copy at {id} is not the checkpoint");
-            assert_eq!(crashed.len(), 20, "the copy at {id} is not the checkpoint");
-        }
-    }
-    assert!(index.unsynced_files() > 0);
-    index.checkpoint().expect("checkpoint");
-    let copy = dir.path().join("after");
-    disk_copy(&path, &copy);
-    let reopened = SearchIndex::open_or_create(&copy).expect("the copy opens");
-    assert_eq!(reopened.applied_change(), Some(60));
-    assert_eq!(reopened.len(), 60);
-    assert_eq!(find(&reopened, "en", "\"timetable 60\""), vec![60]);
-}
-
 #[test]
 fn an_index_of_another_format_is_rebuilt_and_other_folders_are_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
