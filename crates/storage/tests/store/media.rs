@@ -6,6 +6,7 @@ use newsdesk_storage::{
     AuditEntry, NewEdition, NewPhoto, NewRendition, PhotoUse, SectionRef, Store, StoryInput, backend_test,
 };
 use sha2::{Digest, Sha256};
+use sqlx::Row;
 
 /// The audit entry of an upload; the store fills in the photo's id.
 fn upload() -> AuditEntry {
@@ -217,5 +218,38 @@ backend_test! {
         // A photo stored before details existed (the demo's, imports) has none.
         let old = db.store.put_photo(b"legacy", "image/jpeg", 10, 10, "Legacy", "", &sha(b"legacy")).await.expect("put");
         assert_eq!(old.details, PhotoDetails::default());
+    }
+}
+
+backend_test! {
+    async fn the_stories_showing_a_photo_are_found_through_an_index(db) {
+        // The query of every photo change (crops, captions, copies); a scan of
+        // the stories table instead takes seconds on a large archive.
+        let query = "SELECT news_id, edition_id FROM stories WHERE photo_id = 1";
+        let pool = sqlx::AnyPool::connect(&db.url).await.expect("raw pool");
+        let mut conn = pool.acquire().await.expect("connection");
+        let plan: Vec<String> = match db.store.backend() {
+            newsdesk_storage::Backend::Sqlite => sqlx::query(&format!("EXPLAIN QUERY PLAN {query}"))
+                .fetch_all(&mut *conn)
+                .await
+                .expect("plan")
+                .iter()
+                .map(|r| r.get::<String, _>("detail"))
+                .collect(),
+            newsdesk_storage::Backend::Postgres => {
+                // An empty table is scanned whatever its indexes; forbid the scan.
+                sqlx::query("SET enable_seqscan = off").execute(&mut *conn).await.expect("set");
+                sqlx::query(&format!("EXPLAIN {query}"))
+                    .fetch_all(&mut *conn)
+                    .await
+                    .expect("plan")
+                    .iter()
+                    .map(|r| r.get::<String, _>(0))
+                    .collect()
+            }
+        };
+        drop(conn);
+        pool.close().await;
+        assert!(plan.iter().any(|line| line.contains("stories_photo")), "no index in the plan: {plan:?}");
     }
 }
