@@ -63,7 +63,7 @@ impl Inspected {
                 abandoned.check()?;
                 let height = if width == cw { ch } else { ratio.height_for(width).min(ch) };
                 if (width, height) != (source.width(), source.height()) {
-                    source = source.resize_exact(width, height, image::imageops::FilterType::Lanczos3);
+                    source = super::resize(&source, width, height);
                 }
                 made.push(NewCropRendition { ratio, rendition: encode_webp(&source)? });
                 made.push(NewCropRendition { ratio, rendition: encode_jpeg(&source)? });
