@@ -164,12 +164,18 @@ async fn fill_with(store: &Store, count: usize, now: DateTime<Utc>, writes: Writ
     let photos = draw_section_photos(per_section).await?;
     // Photo ids by drawing style (top-level section).
     let mut photo_ids: Vec<Vec<i64>> = vec![Vec::new(); SECTION_TREE.len()];
+    let mut stored = Vec::with_capacity(photos.len());
     for p in &photos {
         let id = photos::store_photo(store, p, PHOTO_CREDIT).await?;
+        stored.push(id);
         if let Some(ids) = photo_ids.get_mut(p.style) {
             ids.push(id);
         }
     }
+    // Their copies and crops, on all cores, before any story shows them.
+    tracing::info!(photos = stored.len(), "making the demo photos' resized copies and crops");
+    futures::future::try_join_all(stored.iter().zip(&photos).map(|(&id, p)| photos::make_copies(store, id, &p.bytes)))
+        .await?;
     drop(photos);
 
     // The stories are written (on a blocking thread) while the database stores
@@ -818,6 +824,15 @@ mod tests {
         assert!(oldest < now - Duration::days(25), "stories should spread over the month");
         assert!(with_photo > count / 2, "only {with_photo} of {count} have a photo");
         assert!(markdown > 0 && markdown < count);
+        // Every photo got its copies and crops before stories showed it: the
+        // first start has none to make (and no story to mark changed for them).
+        let smallest = i64::from(newsdesk_web::media::RENDITION_WIDTHS[0]);
+        let uncopied = store.photos_without_renditions(smallest, 0, 10).await.expect("photos");
+        assert!(uncopied.is_empty(), "photos without resized copies: {uncopied:?}");
+        let uncropped = store.photos_without_crop_renditions(0, 10).await.expect("photos");
+        assert!(uncropped.is_empty(), "photos without crops: {uncropped:?}");
+        let copies = store.photo_renditions(photo.id).await.expect("renditions");
+        assert!(copies.len() >= 6, "the seed photo has {} resized copies", copies.len());
 
         let tag = store.tag_by_slug(edition.id, "synthetic").await.expect("tag").expect("synthetic tag");
         let tagged = store.published(&StoryFilter::Tag(tag.id), None, 1_000).await.expect("list");
