@@ -47,20 +47,17 @@ pub(crate) async fn old_addresses(State(state): State<AppState>, req: Request, n
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         return next.run(req).await;
     }
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().map(str::to_string);
-    let full = match &query {
-        Some(q) => format!("{path}?{q}"),
-        None => path.clone(),
-    };
-    if wordpress_query(query.as_deref())
-        && let Some(moved) = lookup(&state, &full).await
+    // A shared handle on the request's address, not a copy (this runs for every page).
+    let uri = req.uri().clone();
+    if wordpress_query(uri.query())
+        && let Some(moved) = lookup(&state, uri.path_and_query().map_or("/", |pq| pq.as_str())).await
     {
         return moved;
     }
     let res = next.run(req).await;
+    let path = uri.path();
     if res.status() != StatusCode::NOT_FOUND || path.starts_with("/api/") || path.starts_with("/admin") {
         return res;
     }
-    lookup(&state, &path).await.unwrap_or(res)
+    lookup(&state, path).await.unwrap_or(res)
 }

@@ -9,7 +9,8 @@
 //!    Each change carries the story's state it left; comparing it with the
 //!    state of the story's previous change names the change's event (or none:
 //!    a draft edit, a comment, a site-wide change). Events are stored with one
-//!    outbox row per matching webhook, in one transaction; an event is unique
+//!    outbox row per matching webhook, in one transaction (while no webhook
+//!    exists, none is made: only each story's state is kept); an event is unique
 //!    per change id, so a change dispatched again (after a restart or a
 //!    failover) adds nothing;
 //! 2. deliver: one worker per webhook with due rows (at most
@@ -297,8 +298,34 @@ async fn events_for(
             (w.id, Access { subscriber: s, product })
         })
         .collect();
-    let mut mapper = Mapper::new(state, state.store.editions().await?);
     let mut touched: Vec<NewsId> = Vec::new();
+    if hooks.is_empty() {
+        // No webhook to tell: an event would reach no one (a webhook added
+        // later gets the events from then on), so none is made. Each story's
+        // mark still moves on, so its next event's kind (published, updated,
+        // corrected, withdrawn) is judged against the state it was in. This is
+        // what keeps a first start on a filled archive short: 1,000,000 stored
+        // stories were 1,000,000 events of their ninjs, 2,200 a second.
+        for c in story_changes {
+            if last.get(&c.news_id).is_some_and(|m| m.change_id >= c.id) {
+                continue;
+            }
+            let at = match &c.state {
+                Some(at) => at.clone(),
+                None => match state.store.story(c.news_id).await? {
+                    Some(current) => state_of(&current),
+                    None => continue,
+                },
+            };
+            last.insert(c.news_id, WireMark { change_id: c.id, state: at });
+            if !touched.contains(&c.news_id) {
+                touched.push(c.news_id);
+            }
+        }
+        let marks = touched.into_iter().filter_map(|id| last.remove(&id).map(|m| (id, m))).collect();
+        return Ok((marks, Vec::new()));
+    }
+    let mut mapper = Mapper::new(state, state.store.editions().await?);
     let mut events = Vec::new();
     for c in story_changes {
         // A story's changes are dispatched in id order (which is their commit
@@ -309,11 +336,7 @@ async fn events_for(
         }
         let Some(current) = state.store.story(c.news_id).await? else { continue };
         // Changes recorded before the log kept the state: the story's current one.
-        let at = c.state.clone().unwrap_or_else(|| SentState {
-            status: current.status.as_str().into(),
-            version: current.version,
-            updated_at: current.updated_at.map(|t| t.timestamp()),
-        });
+        let at = c.state.clone().unwrap_or_else(|| state_of(&current));
         let embargoed = at.status == EMBARGOED;
         let until = match embargoed {
             true => state.store.story_extras(c.news_id).await?.and_then(|e| e.scheduled_at).or(current.published_at),
@@ -362,6 +385,15 @@ async fn events_for(
     }
     let marks = touched.into_iter().filter_map(|id| last.remove(&id).map(|m| (id, m))).collect();
     Ok((marks, events))
+}
+
+/// The state `story` is in now, as the wire marks it.
+fn state_of(story: &Story) -> SentState {
+    SentState {
+        status: story.status.as_str().into(),
+        version: story.version,
+        updated_at: story.updated_at.map(|t| t.timestamp()),
+    }
 }
 
 /// The story as it was at a change that left it in state `at`: its status,

@@ -146,7 +146,7 @@ async fn assert_not_public(app: &TestApp, id: i64, when: &str) {
 backend_test! {
     async fn released_copy_reaches_only_subscribers_that_take_it(db) {
         let app = TestApp::new(db).await;
-        // The seed's publish is announced before the subscribers exist.
+        // The seed's publish is dispatched before the subscribers exist (marked, no event).
         newsdesk_web::webhooks::dispatch_once(&app.state).await.expect("dispatch");
         let editor = app.person("Ed Itor", Role::Editor).await;
         let reporter = app.person("Rita Porter", Role::Reporter).await;
@@ -232,7 +232,7 @@ backend_test! {
 backend_test! {
     async fn unscheduling_a_released_story_withdraws_it_from_those_who_got_it(db) {
         let app = TestApp::new(db).await;
-        // The seed's publish is announced before the subscribers exist.
+        // The seed's publish is dispatched before the subscribers exist (marked, no event).
         newsdesk_web::webhooks::dispatch_once(&app.state).await.expect("dispatch");
         let editor = app.person("Ed Itor", Role::Editor).await;
         let (plain, plain_key, _) = subscriber(&app, "plain", false).await;
