@@ -1,7 +1,7 @@
 //! Queries of the JSON API (`/api/v1`): published stories with combined
 //! filters, and the tags and authors that have published stories.
 
-use crate::sql::{Args, like_escape};
+use crate::sql::{Args, like_escape, published_before};
 use chrono::{DateTime, Utc};
 use newsdesk_domain::{Author, StorySummary, Tag};
 use sqlx::Row;
@@ -65,7 +65,7 @@ impl Store {
         if let Some(c) = q.cursor {
             let at = args.push(c.published_at);
             let id = args.push(c.news_id);
-            cond += &format!(" AND (s.published_at < {at} OR (s.published_at = {at} AND s.news_id < {id}))");
+            cond += &published_before(&at, &id);
         }
         let limit = args.push(q.limit);
         let sql = format!(

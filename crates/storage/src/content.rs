@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::sql::{like_escape, placeholders};
+use crate::sql::{like_escape, placeholders, published_before};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use newsdesk_domain::agency::Agency;
@@ -575,11 +575,7 @@ impl Store {
             StoryFilter::Section { .. } | StoryFilter::Between { .. } => 3,
         };
         let keyset = if cursor.is_some() {
-            format!(
-                " AND (s.published_at < ${a} OR (s.published_at = ${a} AND s.news_id < ${b}))",
-                a = n + 1,
-                b = n + 2
-            )
+            published_before(&format!("${}", n + 1), &format!("${}", n + 2))
         } else {
             String::new()
         };
@@ -612,12 +608,7 @@ impl Store {
     /// (Older neighbours: a new story never changes an existing page's list.)
     pub async fn related(&self, story: &Story, limit: i64) -> Result<Vec<StorySummary>> {
         let Some(published) = story.published_at else { return Ok(Vec::new()) };
-        let sql = format!(
-            "SELECT {SUMMARY_COLUMNS} FROM stories s LEFT JOIN photos p ON p.id = s.photo_id \
-             WHERE s.section_id = $1 AND s.status = 'published' AND s.news_id <> $2 \
-             AND (s.published_at < $3 OR (s.published_at = $3 AND s.news_id < $2)) \
-             ORDER BY s.published_at DESC, s.news_id DESC LIMIT $4"
-        );
+        let sql = related_sql();
         let rows = sqlx::query(&sql)
             .bind(story.section_id)
             .bind(story.news_id)
@@ -1169,6 +1160,67 @@ async fn set_story_authors(conn: &mut AnyConnection, news_id: NewsId, names: &[S
             .await?;
     }
     Ok(())
+}
+
+/// The query of [`Store::related`]: section `$1`, before story `$2` published at `$3`, `$4` of them.
+fn related_sql() -> String {
+    format!(
+        "SELECT {SUMMARY_COLUMNS} FROM stories s LEFT JOIN photos p ON p.id = s.photo_id \
+         WHERE s.section_id = $1 AND s.status = 'published' AND s.news_id <> $2{} \
+         ORDER BY s.published_at DESC, s.news_id DESC LIMIT $4",
+        published_before("$3", "$2")
+    )
+}
+
+#[cfg(test)]
+mod plans {
+    use super::related_sql;
+    use crate::Backend;
+    use sqlx::Row;
+
+    crate::backend_test! {
+        async fn the_stories_before_a_story_are_read_from_its_position_in_the_index(db) {
+            // Every story page not cached asks for its section's stories before
+            // it. The plan must bound the index by the publish time. Without the
+            // `published_at <=` PostgreSQL only filters by it (this fails), and
+            // SQLite, which bounds it by itself on a small table, read a
+            // section's index from its newest story down at 1,000,000 stories.
+            let sql = related_sql();
+            let pool = sqlx::AnyPool::connect(&db.url).await.expect("raw pool");
+            let mut conn = pool.acquire().await.expect("connection");
+            let explain = match db.store.backend() {
+                Backend::Sqlite => format!("EXPLAIN QUERY PLAN {sql}"),
+                Backend::Postgres => {
+                    // An empty table is scanned whatever its indexes; forbid the scan.
+                    sqlx::query("SET enable_seqscan = off").execute(&mut *conn).await.expect("set");
+                    format!("EXPLAIN {sql}")
+                }
+            };
+            let rows = sqlx::query(&explain)
+                .bind(1_i64)
+                .bind(84_427_i64)
+                .bind(1_700_000_000_i64)
+                .bind(5_i64)
+                .fetch_all(&mut *conn)
+                .await
+                .expect("plan");
+            let plan: Vec<String> = rows
+                .iter()
+                .map(|r| match db.store.backend() {
+                    Backend::Sqlite => r.get::<String, _>("detail"),
+                    Backend::Postgres => r.get::<String, _>(0),
+                })
+                .collect();
+            drop(conn);
+            pool.close().await;
+            let bounded = |line: &String| {
+                line.contains("stories_section_published")
+                    && (line.contains("published_at<?") || line.contains("published_at <= "))
+            };
+            let index_cond = plan.windows(2).any(|w| w[0].contains("stories_section_published") && w[1].contains("published_at <="));
+            assert!(plan.iter().any(bounded) || index_cond, "the index is not bounded by the publish time: {plan:?}");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,16 @@
 //! Small helpers for the SQL this crate builds by hand, shared by every query
 //! so SQLite and PostgreSQL read the same text the same way.
 
+/// ` AND` the stories published before the keyset position (`at`, `id`): the
+/// placeholders of a publish time and a News ID, in `published_at DESC,
+/// news_id DESC` order. The `published_at <= at` is implied by the rest, but it
+/// is what lets both engines start in the index at the position: with the `OR`
+/// alone, SQLite walked the section's index from its newest story down to it
+/// (30 ms for an old story in a section of 100,000, at every page not cached).
+pub(crate) fn published_before(at: &str, id: &str) -> String {
+    format!(" AND s.published_at <= {at} AND (s.published_at < {at} OR (s.published_at = {at} AND s.news_id < {id}))")
+}
+
 /// Escapes `s` for use inside a `LIKE` pattern: `\`, `%` and `_` are prefixed
 /// with `\`, so user input matches literally. Every `LIKE` that binds such a
 /// pattern says `ESCAPE '\'`: SQLite has no default escape character, and
