@@ -169,6 +169,10 @@ pub struct ChromeCache {
     generation: AtomicU64,
     /// How long stored fragments are fresh.
     ttl: Duration,
+    /// Taken by whoever builds missing fragments: readers that find none at
+    /// once (a start, an invalidation) build them one after the other, and
+    /// all but the first find them built.
+    turn: tokio::sync::Mutex<()>,
 }
 
 impl Default for ChromeCache {
@@ -185,7 +189,17 @@ impl ChromeCache {
 
     /// An empty cache whose fragments are fresh for `ttl`.
     pub fn with_lifetime(ttl: Duration) -> ChromeCache {
-        ChromeCache { entries: Mutex::default(), generation: AtomicU64::default(), ttl }
+        ChromeCache {
+            entries: Mutex::default(),
+            generation: AtomicU64::default(),
+            ttl,
+            turn: tokio::sync::Mutex::default(),
+        }
+    }
+
+    /// The turn to build missing fragments; look them up again once it is yours.
+    pub async fn build_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.turn.lock().await
     }
 
     /// The fragments of `edition`, and whether the caller should rebuild them.

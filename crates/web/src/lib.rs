@@ -363,26 +363,38 @@ pub fn app(state: AppState) -> Router {
         .merge(metrics::router())
         .merge(embeds::router())
         .fallback(|| async { AppError::NotFound })
-        .layer(axum::middleware::from_fn_with_state(state.clone(), error::render_error_pages))
-        // Old addresses of imported sites: after the error pages, so it sees their 404s.
-        .layer(axum::middleware::from_fn_with_state(state.clone(), legacy::old_addresses))
-        .layer(CompressionLayer::new())
-        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("strict-origin-when-cross-origin"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            HeaderName::from_static("x-frame-options"),
-            HeaderValue::from_static("DENY"),
-        ))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
-        // 5xx answers are logged where they arise: a failure of ours with its
-        // cause, a database outage once per interval (not once per request).
-        .layer(TraceLayer::new_for_http().on_failure(log_service_error))
-        // Outermost of the route layers: it sees the matched route and times all the others.
-        .layer(axum::middleware::from_fn(metrics::track_requests))
+        // One stack, applied once: `Router::layer` boxes each layer it is
+        // given around every route, and each box costs every request an
+        // allocation and a clone of the service inside it. Outermost first.
+        .layer(
+            tower::ServiceBuilder::new()
+                // It sees the matched route and times all the others.
+                .layer(axum::middleware::from_fn(metrics::track_requests))
+                // 5xx answers are logged where they arise: a failure of ours with its
+                // cause, a database outage once per interval (not once per request).
+                .layer(TraceLayer::new_for_http().on_failure(log_service_error))
+                .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
+                .layer(SetResponseHeaderLayer::overriding(
+                    HeaderName::from_static("x-frame-options"),
+                    HeaderValue::from_static("DENY"),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("strict-origin-when-cross-origin"),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(CSP),
+                ))
+                .layer(CompressionLayer::new())
+                // Old addresses of imported sites: after the error pages, so it sees their 404s.
+                .layer(axum::middleware::from_fn_with_state(state.clone(), legacy::old_addresses))
+                .layer(axum::middleware::from_fn_with_state(state.clone(), error::render_error_pages)),
+        )
         .with_state(state.clone());
     let https = state.config.public_url.starts_with("https://");
     // The edition prefix (`/fa/…`) is taken off before the routes see the path, so

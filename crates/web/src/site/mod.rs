@@ -100,6 +100,19 @@ pub(crate) async fn chrome(state: &AppState, edition: &Edition) -> Result<Arc<Ch
         ChromeLookup::Expired(c) => Some(without_expired_breaking(state, edition, c)),
         ChromeLookup::Missing => None,
     };
+    // Missing: one reader at a time builds them (32 readers of a cold start
+    // built them side by side, each a few store reads and two templates, and
+    // the slowest waited a second on the two CPUs they shared).
+    let _turn = match expired {
+        None => {
+            let turn = state.chrome.build_turn().await;
+            if let Some(c) = state.chrome.get(&edition.id) {
+                return Ok(c);
+            }
+            Some(turn)
+        }
+        Some(_) => None,
+    };
     match build_chrome(state, edition).await {
         Ok(c) => Ok(c),
         Err(e) if e.is_unavailable() => {
