@@ -166,10 +166,15 @@ backend_test! {
         assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
         assert_eq!(a.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
         assert_eq!(a.headers[header::REFERRER_POLICY], "strict-origin-when-cross-origin");
+        assert_eq!(a.headers["x-frame-options"], "DENY");
         let post = app.request(Request::post(SEED_PATH).body(Body::empty()).expect("req")).await;
         assert_eq!(post.status, StatusCode::METHOD_NOT_ALLOWED);
         assert!(post.body.contains("Method not allowed"));
         assert!(post.headers.contains_key(header::ALLOW));
+        // Error pages carry them too.
+        assert_eq!(post.headers["x-frame-options"], "DENY");
+        assert_eq!(post.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert!(post.headers.contains_key(header::CONTENT_SECURITY_POLICY));
     }
 }
 
