@@ -619,6 +619,19 @@ impl Store {
         rows.iter().map(summary_from_row).collect()
     }
 
+    /// Brings the query planner's statistics up to date after a bulk load
+    /// (a demo fill, an import). PostgreSQL plans from them: right after a
+    /// million stories were written, before autovacuum got to them, a section
+    /// list on the home page took 5 s instead of 0.2 ms (a sort of every story
+    /// instead of a walk down the index). SQLite keeps none unless asked, and
+    /// plans well without: nothing to do there.
+    pub async fn refresh_statistics(&self) -> Result<()> {
+        if self.backend() == crate::Backend::Postgres {
+            sqlx::raw_sql("ANALYZE").execute(self.pool()).await?;
+        }
+        Ok(())
+    }
+
     /// Number of stories in the database.
     pub async fn story_count(&self) -> Result<i64> {
         Ok(sqlx::query("SELECT COUNT(*) AS n FROM stories").fetch_one(self.pool()).await?.try_get("n")?)

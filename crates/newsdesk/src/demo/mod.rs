@@ -304,6 +304,7 @@ pub async fn fill_site(
     if report.created > 0 {
         let seed = saved_page::parse(SEED_PAGE).context("reading the seed page")?.news_id;
         report.created += editions::fill(store, seed, now, arabic_calendar).await?.created;
+        store.refresh_statistics().await.context("updating the database's statistics after the fill")?;
     }
     Ok(report)
 }

@@ -189,3 +189,22 @@ backend_test! {
         assert!(db.store.stories(&[]).await.expect("none").is_empty());
     }
 }
+
+backend_test! {
+    async fn statistics_are_refreshed_after_a_bulk_load(db) {
+        // PostgreSQL plans from them; right after a bulk load, before
+        // autovacuum gets there, it has none for the new rows.
+        db.store.refresh_statistics().await.expect("refresh");
+        if db.store.backend() == newsdesk_storage::Backend::Postgres {
+            let pool = sqlx::AnyPool::connect(&db.url).await.expect("raw pool");
+            let analyzed: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pg_stat_user_tables WHERE relname = 'stories' AND last_analyze IS NOT NULL",
+            )
+            .fetch_one(&pool)
+            .await
+            .expect("stats");
+            pool.close().await;
+            assert_eq!(analyzed, 1, "the stories table was not analyzed");
+        }
+    }
+}
