@@ -173,6 +173,8 @@ pub struct ChromeCache {
     /// once (a start, an invalidation) build them one after the other, and
     /// all but the first find them built.
     turn: tokio::sync::Mutex<()>,
+    /// Fragments built so far (for tests).
+    builds: AtomicU64,
 }
 
 impl Default for ChromeCache {
@@ -194,7 +196,18 @@ impl ChromeCache {
             generation: AtomicU64::default(),
             ttl,
             turn: tokio::sync::Mutex::default(),
+            builds: AtomicU64::default(),
         }
+    }
+
+    /// Counts a build of an edition's fragments.
+    pub fn note_build(&self) {
+        self.builds.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many times fragments were built (for tests).
+    pub fn builds(&self) -> u64 {
+        self.builds.load(Ordering::Relaxed)
     }
 
     /// The turn to build missing fragments; look them up again once it is yours.

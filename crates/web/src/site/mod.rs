@@ -158,6 +158,7 @@ fn without_expired_breaking(state: &AppState, edition: &Edition, chrome: Arc<Chr
 
 /// Builds the edition's fragments from the database and caches them.
 async fn build_chrome(state: &AppState, edition: &Edition) -> Result<Arc<Chrome>, AppError> {
+    state.chrome.note_build();
     let generation = state.pages.generation();
     let chrome_generation = state.chrome.generation();
     let updated_at = state.store.edition_updated_at(edition.id).await?;

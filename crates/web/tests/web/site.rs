@@ -373,3 +373,24 @@ backend_test! {
         }
     }
 }
+
+backend_test! {
+    async fn readers_that_find_no_shared_fragments_build_them_once(db) {
+        let app = TestApp::new(db).await;
+        // Nothing built yet, as at a start or after a site-wide change.
+        app.state.apply_site_change();
+        let before = app.state.chrome.builds();
+        let (a, b, c, d, e, f) = tokio::join!(
+            app.get("/"),
+            app.get(SEED_PATH),
+            app.get("/section/iran"),
+            app.get("/section/world"),
+            app.get(SEED_PATH),
+            app.get("/"),
+        );
+        for answer in [a, b, c, d, e, f] {
+            assert!(answer.status == StatusCode::OK || answer.status == StatusCode::NOT_FOUND, "{}", answer.status);
+        }
+        assert_eq!(app.state.chrome.builds() - before, 1, "every reader built the sidebar fragments");
+    }
+}
