@@ -75,7 +75,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let webhook_holder = newsdesk_web::webhooks::holder_id();
     let webhooks = tokio::spawn(newsdesk_web::webhooks::run_webhooks(state.clone(), webhook_holder.clone()));
     let scheduler = tokio::spawn(newsdesk_web::scheduler::run(state.clone()));
-    // Photos stored before resized copies existed (a site from an older version) get them, once,
+    // Photos stored without resized copies (a small demo's, a site from an older version) get them, once,
     // in the background, by one node at a time (a lease).
     let renditions = tokio::spawn(newsdesk_web::media::complete_renditions(
         store.clone(),

@@ -147,18 +147,9 @@ async fn write(
     let mut photos = Vec::with_capacity(patterns.len());
     // Oldest first, so News IDs grow with time; the newest a few minutes before `now`.
     let step = Duration::days(30).num_seconds() / STORIES_PER_EDITION as i64;
-    let mut drawn = Vec::with_capacity(patterns.len());
     for (k, p) in patterns.iter().enumerate() {
-        let photo = super::photos::draw_photo_blocking(p.style, variant_base + k as u64, String::new()).await?;
-        photos.push(super::photos::store_photo(store, &photo, credit).await?);
-        drawn.push(photo);
+        photos.push(super::photos::store_drawn_photo(store, p.style, variant_base + k as u64, "", credit).await?);
     }
-    // Their copies and crops, on all cores, before any story shows them.
-    futures::future::try_join_all(
-        photos.iter().zip(&drawn).map(|(&id, photo)| super::photos::make_copies(store, id, &photo.bytes)),
-    )
-    .await?;
-    drop(drawn);
     for i in 0..STORIES_PER_EDITION {
         let p = &patterns[i % patterns.len()];
         let place = places[(i * 7 + i / patterns.len()) % places.len()].as_str();

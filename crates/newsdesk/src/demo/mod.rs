@@ -98,8 +98,17 @@ pub fn demo_edition() -> NewEdition {
 /// When the store already has stories it writes nothing and reports
 /// `created: 0`; the caller decides when a demo fill is wanted.
 pub async fn fill(store: &Store, count: usize, now: DateTime<Utc>) -> anyhow::Result<DemoReport> {
-    fill_with(store, count, now, Writes::Batched(BATCH)).await
+    fill_with(store, count, now, Writes::Batched(BATCH), COPIES_FIRST_FROM).await
 }
+
+/// From this many synthetic stories on, the fill makes its photos' resized
+/// copies and crops before it stores the stories (as an upload does). Left to
+/// the first start's background jobs, each photo's copies mark every story
+/// showing it changed: at 1,000,000 stories about 69,000 a photo, millions of
+/// change-log entries for the page cache and the search index. A small demo
+/// (`serve --demo`: 200) leaves them to those jobs and listens at once (making
+/// them first takes ~10 s on two cores); its photos show ~10 stories each.
+const COPIES_FIRST_FROM: usize = 5_000;
 
 /// How [`fill_with`] stores the synthetic stories.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,7 +122,13 @@ enum Writes {
 }
 
 /// [`fill`], storing the synthetic stories as `writes` says.
-async fn fill_with(store: &Store, count: usize, now: DateTime<Utc>, writes: Writes) -> anyhow::Result<DemoReport> {
+async fn fill_with(
+    store: &Store,
+    count: usize,
+    now: DateTime<Utc>,
+    writes: Writes,
+    copies_first_from: usize,
+) -> anyhow::Result<DemoReport> {
     if store.story_count().await.context("counting stories")? > 0 {
         let edition = store
             .default_edition()
@@ -173,9 +188,13 @@ async fn fill_with(store: &Store, count: usize, now: DateTime<Utc>, writes: Writ
         }
     }
     // Their copies and crops, on all cores, before any story shows them.
-    tracing::info!(photos = stored.len(), "making the demo photos' resized copies and crops");
-    futures::future::try_join_all(stored.iter().zip(&photos).map(|(&id, p)| photos::make_copies(store, id, &p.bytes)))
+    if count >= copies_first_from {
+        tracing::info!(photos = stored.len(), "making the demo photos' resized copies and crops");
+        futures::future::try_join_all(
+            stored.iter().zip(&photos).map(|(&id, p)| photos::make_copies(store, id, &p.bytes)),
+        )
         .await?;
+    }
     drop(photos);
 
     // The stories are written (on a blocking thread) while the database stores
@@ -825,15 +844,6 @@ mod tests {
         assert!(oldest < now - Duration::days(25), "stories should spread over the month");
         assert!(with_photo > count / 2, "only {with_photo} of {count} have a photo");
         assert!(markdown > 0 && markdown < count);
-        // Every photo got its copies and crops before stories showed it: the
-        // first start has none to make (and no story to mark changed for them).
-        let smallest = i64::from(newsdesk_web::media::RENDITION_WIDTHS[0]);
-        let uncopied = store.photos_without_renditions(smallest, 0, 10).await.expect("photos");
-        assert!(uncopied.is_empty(), "photos without resized copies: {uncopied:?}");
-        let uncropped = store.photos_without_crop_renditions(0, 10).await.expect("photos");
-        assert!(uncropped.is_empty(), "photos without crops: {uncropped:?}");
-        let copies = store.photo_renditions(photo.id).await.expect("renditions");
-        assert!(copies.len() >= 6, "the seed photo has {} resized copies", copies.len());
 
         let tag = store.tag_by_slug(edition.id, "synthetic").await.expect("tag").expect("synthetic tag");
         let tagged = store.published(&StoryFilter::Tag(tag.id), None, 1_000).await.expect("list");
@@ -846,6 +856,37 @@ mod tests {
         let again = fill(store, count, now).await.expect("second fill");
         assert_eq!(again, DemoReport { created: 0, edition_id: edition.id });
         assert_eq!(store.story_count().await.expect("count"), count as i64 + 1);
+    }
+
+    /// A fill at least `COPIES_FIRST_FROM` large makes its photos' copies
+    /// and crops before its stories exist (here with the bar at 0).
+    async fn makes_the_photo_copies_first(db: TestDb) {
+        let store = &db.store;
+        let count = 40;
+        fill_with(store, count, now(), Writes::Batched(BATCH), 0).await.expect("fill");
+        let mut photos = std::collections::BTreeSet::new();
+        for news_id in 84_428..84_428 + count as i64 {
+            if let Some(p) = store.story(news_id).await.expect("read").and_then(|s| s.photo) {
+                photos.insert(p.id);
+            }
+        }
+        assert!(!photos.is_empty());
+        for id in photos {
+            assert!(store.photo_renditions(id).await.expect("copies").len() >= 6, "photo {id} has no resized copies");
+            assert!(!store.photo_crop_renditions(id).await.expect("crops").is_empty(), "photo {id} has no crops");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_large_fill_makes_its_photo_copies_first_on_sqlite() {
+        makes_the_photo_copies_first(TestDb::sqlite().await).await;
+    }
+
+    #[tokio::test]
+    async fn a_large_fill_makes_its_photo_copies_first_on_postgres() {
+        if let Some(db) = TestDb::postgres().await {
+            makes_the_photo_copies_first(db).await;
+        }
     }
 
     #[tokio::test]
@@ -870,8 +911,11 @@ mod tests {
         let now = now();
         let from = Utc::now().timestamp() - 1;
         let count = 40;
-        let a = fill_with(&one_by_one.store, count, now, Writes::OneByOne).await.expect("one-by-one fill");
-        let b = fill_with(&batched.store, count, now, Writes::Batched(7)).await.expect("batched fill");
+        let a = fill_with(&one_by_one.store, count, now, Writes::OneByOne, COPIES_FIRST_FROM)
+            .await
+            .expect("one-by-one fill");
+        let b =
+            fill_with(&batched.store, count, now, Writes::Batched(7), COPIES_FIRST_FROM).await.expect("batched fill");
         assert_eq!(a, b);
         assert_eq!(b.created, count + 1);
         let window = from..=Utc::now().timestamp() + 1;

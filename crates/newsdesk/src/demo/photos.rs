@@ -71,9 +71,7 @@ pub(super) async fn store_drawn_photo(
     credit: &str,
 ) -> anyhow::Result<i64> {
     let p = draw_photo_blocking(style, variant, caption.to_string()).await?;
-    let id = store_photo(store, &p, credit).await?;
-    make_copies(store, id, &p.bytes).await?;
-    Ok(id)
+    store_photo(store, &p, credit).await
 }
 
 /// Stores a drawn photo with `credit`, without its copies ([`make_copies`]);
@@ -98,11 +96,8 @@ pub(super) async fn store_photo(store: &Store, p: &DrawnPhoto, credit: &str) -> 
 static IMAGES: LazyLock<ImageWork> = LazyLock::new(|| ImageWork::for_this_machine(DEFAULT_MAX_PIXELS));
 
 /// Makes stored photo `id`'s resized copies and crops now, before any story
-/// shows it, as an upload does. Left to the background jobs of the first
-/// start, each photo's copies would mark every story showing it changed: at
-/// 1,000,000 demo stories about 69,000 a photo, millions of change-log
-/// entries for the page cache and the search index to follow. Making them
-/// again changes nothing (both are kept once).
+/// shows it, as an upload does (see `COPIES_FIRST_FROM` for when the fill
+/// does). Making them again changes nothing (both are kept once).
 pub(super) async fn make_copies(store: &Store, id: i64, bytes: &[u8]) -> anyhow::Result<()> {
     let inspected = IMAGES.inspect(bytes.to_vec().into()).await.context("reading a demo photo")?;
     let renditions = IMAGES.renditions(&inspected).await.context("resizing a demo photo")?;
