@@ -858,34 +858,24 @@ mod tests {
         assert_eq!(store.story_count().await.expect("count"), count as i64 + 1);
     }
 
-    /// A fill at least `COPIES_FIRST_FROM` large makes its photos' copies
-    /// and crops before its stories exist (here with the bar at 0).
-    async fn makes_the_photo_copies_first(db: TestDb) {
-        let store = &db.store;
-        let count = 40;
-        fill_with(store, count, now(), Writes::Batched(BATCH), 0).await.expect("fill");
-        let mut photos = std::collections::BTreeSet::new();
-        for news_id in 84_428..84_428 + count as i64 {
-            if let Some(p) = store.story(news_id).await.expect("read").and_then(|s| s.photo) {
-                photos.insert(p.id);
+    newsdesk_storage::backend_test! {
+        /// A fill at least `COPIES_FIRST_FROM` large makes its photos' copies
+        /// and crops before its stories exist (here with the bar at 0).
+        async fn a_large_fill_makes_its_photo_copies_first(db) {
+            let store = &db.store;
+            let count = 40;
+            fill_with(store, count, now(), Writes::Batched(BATCH), 0).await.expect("fill");
+            let mut photos = std::collections::BTreeSet::new();
+            for news_id in 84_428..84_428 + count as i64 {
+                if let Some(p) = store.story(news_id).await.expect("read").and_then(|s| s.photo) {
+                    photos.insert(p.id);
+                }
             }
-        }
-        assert!(!photos.is_empty());
-        for id in photos {
-            assert!(store.photo_renditions(id).await.expect("copies").len() >= 6, "photo {id} has no resized copies");
-            assert!(!store.photo_crop_renditions(id).await.expect("crops").is_empty(), "photo {id} has no crops");
-        }
-    }
-
-    #[tokio::test]
-    async fn a_large_fill_makes_its_photo_copies_first_on_sqlite() {
-        makes_the_photo_copies_first(TestDb::sqlite().await).await;
-    }
-
-    #[tokio::test]
-    async fn a_large_fill_makes_its_photo_copies_first_on_postgres() {
-        if let Some(db) = TestDb::postgres().await {
-            makes_the_photo_copies_first(db).await;
+            assert!(!photos.is_empty());
+            for id in photos {
+                assert!(store.photo_renditions(id).await.expect("copies").len() >= 6, "photo {id} has no resized copies");
+                assert!(!store.photo_crop_renditions(id).await.expect("crops").is_empty(), "photo {id} has no crops");
+            }
         }
     }
 
