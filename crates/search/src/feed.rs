@@ -22,7 +22,9 @@ const REBUILD_PAGE: i64 = 1000;
 
 /// Rebuilds the index from the database: every published story, then one
 /// commit (searches see the old index until then). Returns the number of stories.
+/// Updates from the change log wait until it is done.
 pub async fn reindex_all(index: &Arc<SearchIndex>, store: &Store) -> Result<u64> {
+    let _turn = index.feeding_turn().await;
     // Changes made while the rebuild runs are applied afterwards from here.
     let start = store.last_change_id().await?;
     index.set_followed(store.database_identity().await?, store.change_mark_at_or_below(start).await?);
@@ -34,8 +36,9 @@ pub async fn reindex_all(index: &Arc<SearchIndex>, store: &Store) -> Result<u64>
         let Some(last) = page.last().map(|s| s.news_id) else { break };
         let idx = Arc::clone(index);
         count += blocking(move || {
+            // Each story once (pages by News ID), into a cleared index.
             for s in &page {
-                idx.index_story(s)?;
+                idx.add_new_story(s)?;
             }
             Ok(page.len() as u64)
         })
@@ -55,6 +58,7 @@ pub async fn reindex_all(index: &Arc<SearchIndex>, store: &Store) -> Result<u64>
 /// Applies the change log not yet applied by `follower` to the index and
 /// commits (recording the new watermark). Returns the number of changes applied.
 pub async fn update(index: &Arc<SearchIndex>, store: &Store, follower: &mut Follower) -> Result<usize> {
+    let _turn = index.feeding_turn().await;
     let mut applied = 0;
     loop {
         let before = follower.applied();

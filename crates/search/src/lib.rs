@@ -271,6 +271,13 @@ pub struct SearchIndex {
     directory: dir::IndexDirectory,
     /// Where in which database the index is, as committed (and as the next commit records it).
     position: Mutex<Position>,
+    /// Held by whoever feeds the index from the database (a rebuild, or an
+    /// update from the change log) for the whole of it: a rebuild adds each
+    /// story without first deleting it, which is right only while no update
+    /// adds one meanwhile.
+    feeding: tokio::sync::Mutex<()>,
+    /// Deletes of single stories queued since the index was opened (see [`SearchIndex::queued_deletes`]).
+    queued_deletes: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -388,6 +395,8 @@ impl SearchIndex {
             dir: dir.to_path_buf(),
             directory,
             position: Mutex::new(position),
+            feeding: tokio::sync::Mutex::new(()),
+            queued_deletes: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -443,6 +452,18 @@ impl SearchIndex {
     /// only while it is published, the newsroom always. Visible after
     /// [`SearchIndex::commit`].
     pub fn index_story(&self, story: &IndexableStory) -> Result<()> {
+        self.add_story(story, true)
+    }
+
+    /// Adds a story the index does not hold: one read by a rebuild after
+    /// [`SearchIndex::clear`], each story once. Queues no delete: tantivy
+    /// keeps every queued delete (about 1 KB each) until the commit, which a
+    /// rebuild makes only at its end — a gigabyte at a million stories.
+    pub(crate) fn add_new_story(&self, story: &IndexableStory) -> Result<()> {
+        self.add_story(story, false)
+    }
+
+    fn add_story(&self, story: &IndexableStory, replace: bool) -> Result<()> {
         let f = &self.fields;
         let t = f.text(Analyzer::for_lang(&story.edition_lang));
         let mut doc = TantivyDocument::default();
@@ -484,15 +505,34 @@ impl SearchIndex {
             doc.add_text(t.byline, name);
         }
         let writer = self.writer();
-        writer.delete_term(Term::from_field_i64(f.news_id, story.news_id));
+        if replace {
+            self.delete(&writer, story.news_id);
+        }
         writer.add_document(doc)?;
         Ok(())
     }
 
     /// Removes a story. Visible after [`SearchIndex::commit`].
     pub fn remove(&self, news_id: NewsId) -> Result<()> {
-        self.writer().delete_term(Term::from_field_i64(self.fields.news_id, news_id));
+        self.delete(&self.writer(), news_id);
         Ok(())
+    }
+
+    fn delete(&self, writer: &IndexWriter, news_id: NewsId) {
+        writer.delete_term(Term::from_field_i64(self.fields.news_id, news_id));
+        self.queued_deletes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How many deletes of single stories were queued since the index was
+    /// opened (each is held in memory until the next commit).
+    pub fn queued_deletes(&self) -> u64 {
+        self.queued_deletes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Waits for, then holds, the turn to feed the index from the database
+    /// (see [`crate::reindex_all`] and [`crate::update`]).
+    pub(crate) async fn feeding_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.feeding.lock().await
     }
 
     /// Removes every story (a rebuild starts so). Visible after [`SearchIndex::commit`].

@@ -138,3 +138,41 @@ backend_test! {
         task.abort();
     }
 }
+
+backend_test! {
+    async fn a_rebuild_queues_no_deletes_and_holds_each_story_once(db) {
+        let en = edition(&db.store, "en").await;
+        for n in 1..=30 {
+            publish(&db.store, en, n, &format!("Harvest report {n}"), "Wheat was brought in.").await;
+        }
+        let dir = tempfile::tempdir().expect("dir");
+        let index = open(dir.path());
+        assert_eq!(reindex_all(&index, &db.store).await.expect("rebuild"), 30);
+        // tantivy holds each queued delete (~1 KB) until the commit: a rebuild
+        // of a million stories that deleted each before adding it held a gigabyte.
+        assert_eq!(index.queued_deletes(), 0, "a rebuild adds into a cleared index");
+        assert_eq!(index.len(), 30);
+        // Again over a full index: cleared first, so still each story once.
+        assert_eq!(reindex_all(&index, &db.store).await.expect("rebuild again"), 30);
+        assert_eq!(index.len(), 30);
+        assert_eq!(index.queued_deletes(), 0);
+
+        // Changes applied from the log while a rebuild runs wait for it, so
+        // no story is added twice (once by each).
+        let mut follower =
+            Follower::new("search", db.store.clone(), index.applied_change().expect("recorded"), Duration::from_millis(50));
+        for n in 1..=10 {
+            publish(&db.store, en, n, &format!("Harvest report {n}, corrected"), "Wheat was brought in.").await;
+        }
+        for n in 31..=40 {
+            publish(&db.store, en, n, &format!("Harvest report {n}"), "Wheat was brought in.").await;
+        }
+        let (rebuilt, applied) = tokio::join!(reindex_all(&index, &db.store), update(&index, &db.store, &mut follower));
+        assert_eq!(rebuilt.expect("rebuild"), 40);
+        applied.expect("update");
+        update(&index, &db.store, &mut follower).await.expect("update after");
+        assert_eq!(index.len(), 40, "each story once");
+        assert_eq!(found(&index, "en", "corrected").len(), 10);
+        assert!(index.queued_deletes() > 0, "updates replace stories");
+    }
+}
