@@ -2,20 +2,23 @@
 //! dropped precisely when a story they show, or a list they would show it in,
 //! changes.
 //!
-//! Each page is stored as parts: its own bytes, with *slots* for the few
-//! edition-wide fragments that change on every publish (the header's
-//! "Updated in" and the "Latest" box). Slots are filled at serve time from the
-//! edition's [`Chrome`], so a publish re-renders one small fragment instead of
-//! every page of the site. The assembled bytes (and their gzip and brotli
-//! forms) are kept per chrome version.
+//! Each page has *slots* for the few edition-wide fragments that change on
+//! every publish (the header's "Updated in" and the "Latest" box). Slots are
+//! filled at serve time from the edition's [`Chrome`], so a publish re-renders
+//! one small fragment instead of every page of the site. A page is kept as one
+//! copy of its bytes, filled for the newest chrome version, with where each
+//! slot's fragment lies in them (and its gzip and brotli forms once asked
+//! for): the next chrome version is filled in from that copy, so the page's
+//! own bytes are not kept twice.
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use arc_swap::ArcSwapOption;
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
@@ -46,36 +49,51 @@ impl Slot {
     }
 }
 
-/// One piece of a cached page.
+/// A page's bytes and where each slot's fragment lies in them.
 #[derive(Debug, Clone)]
-pub enum Part {
-    /// Bytes of the page itself.
-    Fixed(Bytes),
-    /// An edition fragment.
-    Slot(Slot),
+struct Layout {
+    bytes: Bytes,
+    slots: Vec<(Slot, Range<usize>)>,
 }
 
-/// Splits rendered HTML at slot markers.
-pub fn split_slots(html: &str) -> Vec<Part> {
-    let mut parts = Vec::new();
-    let mut rest = html;
-    loop {
-        let next = Slot::ALL.iter().filter_map(|s| rest.find(s.marker()).map(|i| (i, *s))).min_by_key(|(i, _)| *i);
-        match next {
-            Some((i, slot)) => {
-                if i > 0 {
-                    parts.push(Part::Fixed(Bytes::copy_from_slice(&rest.as_bytes()[..i])));
-                }
-                parts.push(Part::Slot(slot));
-                rest = &rest[i + slot.marker().len()..];
-            }
-            None => {
-                if !rest.is_empty() {
-                    parts.push(Part::Fixed(Bytes::copy_from_slice(rest.as_bytes())));
-                }
-                return parts;
-            }
+impl Layout {
+    /// Rendered HTML with its slot markers taken out (each slot empty where its marker was).
+    fn parse(html: &str) -> Layout {
+        let mut bytes = Vec::with_capacity(html.len());
+        let mut slots = Vec::new();
+        let mut rest = html;
+        loop {
+            let next = Slot::ALL.iter().filter_map(|s| rest.find(s.marker()).map(|i| (i, *s))).min_by_key(|(i, _)| *i);
+            let Some((i, slot)) = next else {
+                bytes.extend_from_slice(rest.as_bytes());
+                return Layout { bytes: Bytes::from(bytes), slots };
+            };
+            bytes.extend_from_slice(&rest.as_bytes()[..i]);
+            slots.push((slot, bytes.len()..bytes.len()));
+            rest = &rest[i + slot.marker().len()..];
         }
+    }
+
+    /// The same page with each slot's fragment replaced by `chrome`'s.
+    fn refill(&self, chrome: &Chrome) -> Layout {
+        let fragments: usize = self.slots.iter().map(|(s, _)| chrome.slot(*s).len()).sum();
+        let mut bytes = Vec::with_capacity(self.fixed_len() + fragments);
+        let mut slots = Vec::with_capacity(self.slots.len());
+        let mut at = 0;
+        for (slot, range) in &self.slots {
+            bytes.extend_from_slice(&self.bytes[at..range.start]);
+            let start = bytes.len();
+            bytes.extend_from_slice(chrome.slot(*slot).as_bytes());
+            slots.push((*slot, start..bytes.len()));
+            at = range.end;
+        }
+        bytes.extend_from_slice(&self.bytes[at..]);
+        Layout { bytes: Bytes::from(bytes), slots }
+    }
+
+    /// The page's own bytes (without the fragments).
+    fn fixed_len(&self) -> usize {
+        self.bytes.len() - self.slots.iter().map(|(_, r)| r.len()).sum::<usize>()
     }
 }
 
@@ -288,7 +306,7 @@ impl ChromeCache {
 /// A page ready to serve for one chrome version, in each encoding on demand.
 #[derive(Debug)]
 pub struct Assembled {
-    /// Chrome version it was assembled with.
+    /// Chrome version it was assembled with ([`UNFILLED`] before the first).
     pub chrome_version: u64,
     /// Strong validator of these bytes.
     pub etag: String,
@@ -296,13 +314,35 @@ pub struct Assembled {
     pub last_modified: Option<DateTime<Utc>>,
     /// The bytes, uncompressed.
     pub identity: Bytes,
+    /// Where each slot's fragment lies in `identity`.
+    slots: Vec<(Slot, Range<usize>)>,
     gzip: OnceLock<Bytes>,
     brotli: OnceLock<Bytes>,
     /// Its response headers, made at the first request.
     pub(crate) headers: OnceLock<crate::http::PageHeaders>,
 }
 
+/// The chrome version of a page not yet assembled (its slots empty).
+const UNFILLED: u64 = u64::MAX;
+
 impl Assembled {
+    fn new(chrome_version: u64, etag: String, last_modified: Option<DateTime<Utc>>, layout: Layout) -> Assembled {
+        Assembled {
+            chrome_version,
+            etag,
+            last_modified,
+            identity: layout.bytes,
+            slots: layout.slots,
+            gzip: OnceLock::new(),
+            brotli: OnceLock::new(),
+            headers: OnceLock::new(),
+        }
+    }
+
+    fn layout(&self) -> Layout {
+        Layout { bytes: self.identity.clone(), slots: self.slots.clone() }
+    }
+
     /// The gzip form, compressed once.
     pub fn gzip(&self) -> &Bytes {
         self.gzip.get_or_init(|| {
@@ -331,8 +371,6 @@ impl Assembled {
 pub struct CachedPage {
     /// Unique id of this rendering (part of the ETag).
     pub version: u64,
-    /// The page as parts.
-    pub parts: Vec<Part>,
     /// `Cache-Control` value for the page.
     pub cache_control: &'static str,
     /// `Content-Type` of the page.
@@ -345,7 +383,10 @@ pub struct CachedPage {
     pub view: Option<(i64, i64, i64)>,
     /// The page's own Content-Security-Policy (a story with embeds allows their frames); `None`: the site's.
     pub csp: Option<String>,
-    assembled: ArcSwapOption<Assembled>,
+    /// The page as last assembled (the one copy of its bytes kept).
+    assembled: ArcSwap<Assembled>,
+    /// Its bytes without the fragments, for the cache's weigher.
+    fixed_len: usize,
 }
 
 impl CachedPage {
@@ -356,17 +397,7 @@ impl CachedPage {
         modified: Option<DateTime<Utc>>,
         deps: Vec<String>,
     ) -> CachedPage {
-        CachedPage {
-            version: next_version(),
-            parts: split_slots(html),
-            cache_control,
-            content_type: "text/html; charset=utf-8",
-            modified,
-            deps,
-            view: None,
-            csp: None,
-            assembled: ArcSwapOption::empty(),
-        }
+        CachedPage::of(Layout::parse(html), "text/html; charset=utf-8", cache_control, modified, deps)
     }
 
     /// A document without slots (feeds, sitemaps) of the given content type.
@@ -377,59 +408,64 @@ impl CachedPage {
         modified: Option<DateTime<Utc>>,
         deps: Vec<String>,
     ) -> CachedPage {
+        CachedPage::of(
+            Layout { bytes: Bytes::from(body), slots: Vec::new() },
+            content_type,
+            cache_control,
+            modified,
+            deps,
+        )
+    }
+
+    fn of(
+        layout: Layout,
+        content_type: &'static str,
+        cache_control: &'static str,
+        modified: Option<DateTime<Utc>>,
+        deps: Vec<String>,
+    ) -> CachedPage {
         CachedPage {
             version: next_version(),
-            parts: vec![Part::Fixed(Bytes::from(body))],
             cache_control,
             content_type,
             modified,
             deps,
             view: None,
             csp: None,
-            assembled: ArcSwapOption::empty(),
+            fixed_len: layout.fixed_len(),
+            assembled: ArcSwap::from_pointee(Assembled::new(UNFILLED, String::new(), None, layout)),
         }
     }
 
     fn weight(&self) -> u32 {
-        let bytes: usize = self.parts.iter().map(|p| if let Part::Fixed(b) = p { b.len() } else { 0 }).sum();
-        // Room for the assembled copy and its compressed forms.
-        u32::try_from(bytes.saturating_mul(2) + 512).unwrap_or(u32::MAX)
+        // The page's one copy, with room for its fragments and compressed forms.
+        u32::try_from(self.fixed_len.saturating_add(self.fixed_len / 2) + 4096).unwrap_or(u32::MAX)
     }
 
-    /// The page with `chrome` filled in, assembled once per chrome version.
+    /// The page with `chrome` filled in, assembled once per chrome version
+    /// (from the last assembled copy, which is then let go).
     pub fn assemble(&self, chrome: &Chrome) -> Arc<Assembled> {
-        if let Some(a) = self.assembled.load_full()
-            && a.chrome_version == chrome.version
-        {
-            return a;
-        }
-        let mut buf = Vec::with_capacity(self.weight() as usize / 2 + chrome.latest.len() + 128);
-        for p in &self.parts {
-            match p {
-                Part::Fixed(b) => buf.extend_from_slice(b),
-                Part::Slot(s) => buf.extend_from_slice(chrome.slot(*s).as_bytes()),
-            }
+        let last = self.assembled.load_full();
+        if last.chrome_version == chrome.version {
+            return last;
         }
         // A document without slots (a feed, a sitemap) does not change with the
         // fragments: neither do its validators, so conditional requests still match.
-        let slots = self.parts.iter().any(|p| matches!(p, Part::Slot(_)));
-        let a = Arc::new(Assembled {
-            chrome_version: chrome.version,
-            etag: if slots {
+        let slots = !last.slots.is_empty();
+        let a = Arc::new(Assembled::new(
+            chrome.version,
+            if slots {
                 format!("\"{:x}-{:x}\"", self.version, chrome.version)
             } else {
                 format!("\"{:x}\"", self.version)
             },
-            last_modified: match (self.modified, chrome.updated_at.filter(|_| slots)) {
+            match (self.modified, chrome.updated_at.filter(|_| slots)) {
                 (Some(a), Some(b)) => Some(a.max(b)),
                 (a, b) => a.or(b),
             },
-            identity: Bytes::from(buf),
-            gzip: OnceLock::new(),
-            brotli: OnceLock::new(),
-            headers: OnceLock::new(),
-        });
-        self.assembled.store(Some(a.clone()));
+            if slots { last.layout().refill(chrome) } else { last.layout() },
+        ));
+        self.assembled.store(a.clone());
         a
     }
 }
@@ -756,6 +792,42 @@ mod tests {
             breaking_until: None,
         };
         assert_eq!(&p.assemble(&newer).identity[..], b"aVbc");
+        // Each version is filled in from the last one's bytes: fragments of
+        // other lengths, an empty one, and back.
+        let longer = Chrome {
+            version: 9,
+            updated_in: "WWW".into(),
+            latest: "MM".into(),
+            most_visited: String::new(),
+            updated_at: None,
+            breaking: String::new(),
+            breaking_until: None,
+        };
+        assert_eq!(&p.assemble(&longer).identity[..], b"aWWWbMMc");
+        assert_eq!(&p.assemble(&chrome).identity[..], b"aUbLc");
+        let marker_text = Chrome { version: 10, updated_in: Slot::Latest.marker().into(), ..longer };
+        assert_eq!(
+            String::from_utf8_lossy(&p.assemble(&marker_text).identity),
+            format!("a{}bMMc", Slot::Latest.marker()),
+            "a fragment is never taken for a slot"
+        );
+        assert_eq!(&p.assemble(&chrome).identity[..], b"aUbLc");
+    }
+
+    /// A cached page costs one copy of its bytes (and room for its fragments
+    /// and compressed forms), not one for its parts and one assembled.
+    #[test]
+    fn a_cached_page_weighs_about_one_copy_of_its_bytes() {
+        let html = format!("{}{}{}", "x".repeat(60_000), Slot::Latest.marker(), "y".repeat(40_000));
+        let cache = PageCache::new(64 << 20);
+        assert!(cache.insert(
+            "/p".into(),
+            Arc::new(CachedPage::new(&html, "public", None, vec![])),
+            cache.generation()
+        ));
+        cache.pages.run_pending_tasks();
+        let weight = cache.bytes();
+        assert!((100_000..=160_000).contains(&weight), "{weight}");
     }
 
     #[test]
