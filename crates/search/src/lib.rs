@@ -22,6 +22,7 @@ pub mod analysis;
 mod dir;
 mod feed;
 pub mod newsroom;
+mod ranked;
 mod text;
 
 use std::ops::Bound;
@@ -33,14 +34,13 @@ use newsdesk_domain::dates::from_unix;
 use newsdesk_domain::{NewsId, StoryStatus, story_path};
 use newsdesk_storage::{ChangeMark, DatabaseIdentity, IndexableStory};
 use serde::Serialize;
-use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
 use tantivy::schema::{
     FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TantivyDocument,
     TextFieldIndexing, TextOptions, Value,
 };
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentReader, Term};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 
 pub use analysis::Analyzer;
 pub use feed::{ChangeCursor, GAP_WAIT, follow, rebuild_reason, reindex_all, update};
@@ -60,10 +60,6 @@ pub const MAX_QUERY_CHARS: usize = 300;
 /// Memory of the index writer (tantivy splits it among its threads, at least 15 MB each):
 /// a node also serves pages, so the writer stays small.
 const WRITER_MEMORY: usize = 32 * 1024 * 1024;
-/// A story published now scores this much more (×1.5); the boost halves every [`FRESH_HALF_LIFE_DAYS`].
-const FRESH_BOOST: f32 = 0.5;
-/// Days after which the freshness boost has halved.
-const FRESH_HALF_LIFE_DAYS: f32 = 30.0;
 
 /// What can go wrong with search.
 #[derive(Debug, thiserror::Error)]
@@ -650,32 +646,17 @@ impl SearchIndex {
                 Box::new(TermQuery::new(Term::from_facet(f.section, &facet), IndexRecordOption::Basic)),
             ));
         }
-        // Stories whose publish time is still ahead (embargo) are not found.
-        let upper = filters.to.map_or(now, |to| to.min(now));
-        let upper_bound = if filters.to.is_some_and(|to| to <= now) {
-            Bound::Excluded(Term::from_field_i64(f.published, upper.timestamp()))
-        } else {
-            Bound::Included(Term::from_field_i64(f.published, upper.timestamp()))
-        };
-        let lower_bound = match filters.from {
-            Some(from) => Bound::Included(Term::from_field_i64(f.published, from.timestamp())),
-            None => Bound::Unbounded,
-        };
-        clauses.push((Occur::Must, Box::new(RangeQuery::new(lower_bound, upper_bound))));
+        // The reader's date filters, when given, as a range of the index.
+        if filters.from.is_some() || filters.to.is_some() {
+            let lower = filters.from.map_or(Bound::Unbounded, |from| Bound::Included(from.timestamp()));
+            let upper = filters.to.map_or(Bound::Unbounded, |to| Bound::Excluded(to.timestamp()));
+            let term = |at: i64| Term::from_field_i64(f.published, at);
+            clauses.push((Occur::Must, Box::new(RangeQuery::new(lower.map(term), upper.map(term)))));
+        }
         let query = BooleanQuery::new(clauses);
 
         let searcher = self.reader.searcher();
-        let now_secs = now.timestamp();
-        let top = TopDocs::with_limit(PER_PAGE).and_offset((page - 1) * PER_PAGE).tweak_score(
-            move |segment: &SegmentReader| {
-                let published = segment.fast_fields().i64("published").ok().map(|c| c.first_or_default_col(now_secs));
-                move |doc: DocId, score: Score| match &published {
-                    Some(col) => score * freshness(now_secs - col.get_val(doc)),
-                    None => score,
-                }
-            },
-        );
-        let (total, top) = searcher.search(&query, &(Count, top))?;
+        let (total, top) = searcher.search(&query, &ranked::Ranked::new(now, PER_PAGE, (page - 1) * PER_PAGE))?;
         let mut headline_gen = SnippetGenerator::create(&searcher, &*text_query, t.headline)?;
         headline_gen.set_max_num_chars(1000);
         let mut body_gen = SnippetGenerator::create(&searcher, &*text_query, t.body)?;
@@ -709,12 +690,6 @@ impl SearchIndex {
         }
         Ok(SearchResults { total, page, per_page: PER_PAGE, hits })
     }
-}
-
-/// The freshness factor for a story `age_secs` old: 1 + [`FRESH_BOOST`], halving every [`FRESH_HALF_LIFE_DAYS`].
-fn freshness(age_secs: i64) -> f32 {
-    let days = age_secs.max(0) as f32 / 86_400.0;
-    1.0 + FRESH_BOOST * 0.5f32.powf(days / FRESH_HALF_LIFE_DAYS)
 }
 
 /// A snippet with its matches in `<mark>`, or `None` when nothing in `text` matched.
@@ -756,14 +731,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn freshness_halves_with_age() {
-        assert!((freshness(0) - 1.5).abs() < 1e-6);
-        assert!((freshness(30 * 86_400) - 1.25).abs() < 1e-6);
-        assert!((freshness(-100) - 1.5).abs() < 1e-6);
-        assert!(freshness(3650 * 86_400) < 1.001);
-    }
 
     #[test]
     fn truncates_on_char_boundaries() {
