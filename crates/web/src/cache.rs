@@ -470,6 +470,49 @@ impl CachedPage {
     }
 }
 
+/// The sections of each edition, kept in memory for the public pages (every
+/// page not yet cached shows them: a story's breadcrumb, the menus). Dropped
+/// whenever this node applies a change from the log, before the pages it
+/// makes stale, so a page rendered with old sections is refused by the page
+/// cache's own check.
+#[derive(Debug, Default)]
+pub struct SectionCache {
+    entries: Mutex<HashMap<i64, Arc<Vec<newsdesk_domain::Section>>>>,
+    generation: AtomicU64,
+}
+
+impl SectionCache {
+    /// The sections of `edition`, if held.
+    pub fn get(&self, edition: i64) -> Option<Arc<Vec<newsdesk_domain::Section>>> {
+        lock(&self.entries).get(&edition).cloned()
+    }
+
+    /// The generation to pass to [`SectionCache::insert`] for what is read after now.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Keeps `sections` of `edition`, read from the database after
+    /// `generation` was taken, unless the cache was dropped meanwhile.
+    pub fn insert(&self, edition: i64, sections: Arc<Vec<newsdesk_domain::Section>>, generation: u64) {
+        let mut entries = lock(&self.entries);
+        if self.generation.load(Ordering::Acquire) == generation {
+            entries.insert(edition, sections);
+        }
+    }
+
+    /// Drops every edition's sections.
+    pub fn clear(&self) {
+        let mut entries = lock(&self.entries);
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.clear();
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The prefix of dependency keys that stand for a list of stories (home, a
 /// section, a tag, a day): a page reached only through these is kept as a
 /// last good rendering when dropped (see [`PageCache::last_good`]).

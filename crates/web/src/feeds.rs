@@ -265,7 +265,7 @@ async fn serve(
 /// Reads what a feed shows; `NotFound` for an unknown section or tag.
 async fn load(state: &AppState, scope: &Scope) -> Result<Feed, AppError> {
     let edition = edition(state);
-    let sections = state.store.sections(edition.id).await?;
+    let sections = state.sections(edition.id).await?;
     let (title, description, page, filter, dep) = match scope {
         Scope::Edition => (
             edition.name.clone(),

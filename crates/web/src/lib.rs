@@ -148,6 +148,8 @@ pub struct AppStateInner {
     pub chrome: Arc<cache::ChromeCache>,
     /// Story views counted in memory, not yet written.
     pub views: Arc<views::ViewCounter>,
+    /// The editions' sections, for the public pages (see [`AppState::sections`]).
+    pub sections: Arc<cache::SectionCache>,
     /// The editions, default first; reloaded when the database says they changed.
     pub editions: Arc<ArcSwap<Vec<Edition>>>,
     /// Web settings.
@@ -173,6 +175,7 @@ impl AppState {
             pages: Arc::new(PageCache::new(config.page_cache_bytes)),
             chrome: Arc::new(cache::ChromeCache::with_lifetime(config.sidebar_refresh)),
             views: Arc::new(views::ViewCounter::new(config.count_views, views::DEFAULT_BOTS)),
+            sections: Arc::default(),
             editions: Arc::new(ArcSwap::from_pointee(editions)),
             config: Arc::new(config),
             comments: Arc::new(comments),
@@ -184,6 +187,39 @@ impl AppState {
     /// The edition served at `/`, if the site has one.
     pub fn default_edition(&self) -> Option<Edition> {
         self.editions.load().first().cloned()
+    }
+
+    /// The sections of `edition_id` for a public page, from memory (read from
+    /// the database once per change applied from the log). The back office
+    /// reads them from the database.
+    pub async fn sections(&self, edition_id: i64) -> Result<Arc<Vec<newsdesk_domain::Section>>, AppError> {
+        match self.sections.get(edition_id) {
+            Some(held) => Ok(held),
+            None => self.read_sections(edition_id).await,
+        }
+    }
+
+    /// [`AppState::sections`], read again from the database when none is
+    /// `wanted`: a section made moments ago (with a story, on this node)
+    /// before the change log told this node's cache.
+    pub async fn sections_with(
+        &self,
+        edition_id: i64,
+        wanted: impl Fn(&newsdesk_domain::Section) -> bool,
+    ) -> Result<Arc<Vec<newsdesk_domain::Section>>, AppError> {
+        if let Some(held) = self.sections.get(edition_id)
+            && held.iter().any(&wanted)
+        {
+            return Ok(held);
+        }
+        self.read_sections(edition_id).await
+    }
+
+    async fn read_sections(&self, edition_id: i64) -> Result<Arc<Vec<newsdesk_domain::Section>>, AppError> {
+        let generation = self.sections.generation();
+        let fresh = Arc::new(self.store.sections(edition_id).await?);
+        self.sections.insert(edition_id, fresh.clone(), generation);
+        Ok(fresh)
     }
 
     /// Drops cached pages that show story `news_id` or would now list it.
@@ -206,6 +242,7 @@ impl AppState {
     /// Drops every cached page and fragment after a site-wide change made on
     /// this node (other nodes see it in the change log).
     pub fn apply_site_change(&self) {
+        self.sections.clear();
         self.pages.clear();
         self.chrome.invalidate_all();
     }
@@ -229,7 +266,10 @@ impl AppState {
         if changes.is_empty() {
             return Ok(());
         }
-        // Editions may have been added or changed along with the stories.
+        // Editions may have been added or changed along with the stories, and
+        // sections (a story's new section, a rename): read again when next
+        // needed, and dropped before the pages that show them.
+        self.sections.clear();
         self.editions.store(Arc::new(self.store.editions().await?));
         if changes.iter().any(|c| c.news_id == newsdesk_storage::SITE_CHANGE && !c.front) {
             // Sections or tags were renamed, moved or merged, or an edition's

@@ -181,7 +181,7 @@ fn pager(state: &AppState, edition: &Edition, req: &Request, results: &SearchRes
 pub async fn search_page(state: &AppState, edition: &Edition, raw: Option<String>) -> Result<Response, AppError> {
     let raw = parse_raw(raw).map_err(AppError::BadRequest)?;
     let req = validate(raw, edition).map_err(AppError::BadRequest)?;
-    let sections = state.store.sections(edition.id).await?;
+    let sections = state.sections(edition.id).await?;
     let (results, available) = match (&state.search, req.q.is_empty()) {
         (_, true) => (None, true),
         (None, false) => (None, false),

@@ -232,7 +232,7 @@ async fn sitemap_file(
 
 async fn sections_sitemap(state: &AppState) -> Result<Rendered, AppError> {
     let edition = edition(state);
-    let sections = state.store.sections(edition.id).await?;
+    let sections = state.sections(edition.id).await?;
     let room = URLS_PER_SITEMAP - 1 - sections.len() as i64;
     let tags = if room > 0 { state.store.tags_in_use(edition.id, room).await? } else { Vec::new() };
     let mut entries = vec![UrlEntry { loc: abs(state, "/"), lastmod: None, changefreq: Some("always") }];

@@ -36,7 +36,7 @@ pub(super) async fn corrections(
     cached(&state, key, &headers, || async move {
         let state = st;
         let edition = edition(&state);
-        let sections = state.store.sections(edition.id).await?;
+        let sections = state.sections(edition.id).await?;
         let list = state.store.recent_corrections(edition.id, CORRECTIONS).await?;
         let items: Vec<Value> = list
             .iter()

@@ -15,8 +15,8 @@ pub async fn error_page(state: &AppState, status: StatusCode, page: &ErrorPage) 
     let edition = edition(state);
     // During an outage the navigation is left out rather than tried once more.
     let sections = match page.code {
-        "unavailable" => Vec::new(),
-        _ => state.store.sections(edition.id).await.unwrap_or_default(),
+        "unavailable" => Arc::default(),
+        _ => state.sections(edition.id).await.unwrap_or_default(),
     };
     let key = match page.code {
         "not_found" | "gone" | "bad_request" | "method_not_allowed" | "unavailable" => page.code,

@@ -17,7 +17,7 @@ pub(super) async fn home(State(state): State<AppState>, uri: Uri, headers: Heade
     let key = cache_key(&uri, None);
     cached(&state, key, &headers, || async {
         let edition = edition(&state);
-        let sections = state.store.sections(edition.id).await?;
+        let sections = state.sections(edition.id).await?;
         let latest = state.store.published(&StoryFilter::Edition(edition.id), None, 25).await?;
         // The editors' front first (pinned top story, featured slots), then the newest.
         let curated = fronts::curated(&state, edition.id, None).await?;

@@ -74,7 +74,7 @@ async fn list_page(
     cached(state, key, headers, || async move {
         let spec = spec.await?;
         let edition = edition(state);
-        let sections = state.store.sections(edition.id).await?;
+        let sections = state.sections(edition.id).await?;
         let mut items = state.store.published(&spec.filter, cursor, PAGE_SIZE + 1).await?;
         // A section's first page leads with its curated front; the pager
         // continues after the last newest-first story shown.
@@ -154,7 +154,7 @@ pub(super) async fn section(
     let st = state.clone();
     list_page(&state, &uri, raw, &headers, async move {
         let edition = edition(&st);
-        let sections = st.store.sections(edition.id).await?;
+        let sections = st.sections_with(edition.id, |s| s.path == path).await?;
         let Some(s) = sections.iter().find(|s| s.path == path) else {
             return Err(match st.store.section_redirect(edition.id, &path).await? {
                 Some(to) => AppError::Moved(crate::editions::url(&format!("/section/{to}"))),

@@ -163,7 +163,7 @@ async fn build_chrome(state: &AppState, edition: &Edition) -> Result<Arc<Chrome>
     let chrome_generation = state.chrome.generation();
     let updated_at = state.store.edition_updated_at(edition.id).await?;
     let latest = state.store.published(&StoryFilter::Edition(edition.id), None, LATEST).await?;
-    let sections = state.store.sections(edition.id).await?;
+    let sections = state.sections(edition.id).await?;
     let teasers: Vec<Teaser> =
         latest.iter().map(|s| Teaser::new(s, edition, &sections, &state.config.public_url)).collect();
     let updated_in = match updated_at {

@@ -33,7 +33,7 @@ pub(super) async fn most_visited(State(state): State<AppState>, RawQuery(raw): R
             .ok_or_else(|| AppError::BadRequest(format!("window must be 24h, 7d or 30d, found `{w}`")))?,
     };
     let edition = edition(&state);
-    let sections = state.store.sections(edition.id).await?;
+    let sections = state.sections(edition.id).await?;
     let section = match q.section.as_deref().map(|s| s.trim_matches('/')).filter(|s| !s.is_empty()) {
         None => None,
         Some(p) => Some(

@@ -123,7 +123,7 @@ async fn render_story_in(
     scheduled: Option<DateTime<Utc>>,
 ) -> Result<CachedPage, AppError> {
     let tz = edition.time_zone;
-    let sections = state.store.sections(edition.id).await?;
+    let sections = state.sections_with(edition.id, |s| s.id == story.section_id).await?;
     let related = state.store.related(story, RELATED).await?;
     let public_url = &state.config.public_url;
     let related: Vec<Teaser> = related.iter().map(|s| Teaser::new(s, &edition, &sections, public_url)).collect();

@@ -179,3 +179,50 @@ async fn a_change_committed_late_still_refreshes_its_pages() {
     eprintln!("late change shown after {:?}", took.unwrap_or_default());
     follower.abort();
 }
+
+newsdesk_storage::backend_test! {
+    /// The public pages take the edition's sections from memory; a section
+    /// renamed on another node shows on this node's pages once its change is
+    /// applied (the sections are read again, not only the pages dropped).
+    async fn a_section_renamed_elsewhere_shows_on_this_nodes_pages(db) {
+        let app = TestApp::new(db).await;
+        let (this, follower) = node(&app.db).await;
+        let (status, page) = get(&this, common::SEED_PATH).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains(">Iran</a>"), "breadcrumb");
+        let iran = app.db.store.sections(app.edition_id).await.expect("sections");
+        let iran = iran.iter().find(|s| s.path == "iran").expect("the seed's section");
+        let edit = newsdesk_storage::SectionEdit {
+            name: "Iran and the Region".into(),
+            slug: Some("iran".into()),
+            parent_id: iran.parent_id,
+            position: iran.position,
+        };
+        let audit = newsdesk_storage::AuditEntry::system("test", "section.update", "section", iran.id, "");
+        app.db.store.update_section(iran.id, &edit, &audit).await.expect("rename");
+        assert!(shows(&this, common::SEED_PATH, ">Iran and the Region</a>").await.is_some(), "story page");
+        assert!(shows(&this, "/section/iran", "Iran and the Region").await.is_some(), "section page");
+        follower.abort();
+    }
+}
+
+newsdesk_storage::backend_test! {
+    /// A story in a section made moments ago (with the story) has its
+    /// breadcrumb, even before this node has applied the change that made it.
+    async fn a_story_in_a_section_made_moments_ago_has_its_breadcrumb(db) {
+        let app = TestApp::new(db).await;
+        assert_eq!(app.get(common::SEED_PATH).await.status, StatusCode::OK);
+        assert!(app.state.sections.get(app.edition_id).is_some(), "the sections are held once a page showed them");
+        let id = app.add_story(&["Science", "Space"], "Probe reaches orbit", 5).await;
+        let story = app.db.store.story(id).await.expect("read").expect("story");
+        let page = app.get(&story.path()).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("href=\"/section/science/space\""), "breadcrumb of the new section");
+        let section = app.get("/section/science/space").await;
+        assert_eq!(section.status, StatusCode::OK, "the new section's page");
+        assert!(section.body.contains("Probe reaches orbit"));
+        // Applying a change drops them (they are read again when next needed).
+        app.state.apply_changes(0).await.expect("apply");
+        assert!(app.state.sections.get(app.edition_id).is_none());
+    }
+}
