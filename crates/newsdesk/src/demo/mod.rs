@@ -187,15 +187,19 @@ async fn fill_with(
             ids.push(id);
         }
     }
-    // Their copies and crops, on all cores, before any story shows them.
-    if count >= copies_first_from {
-        tracing::info!(photos = stored.len(), "making the demo photos' resized copies and crops");
-        futures::future::try_join_all(
-            stored.iter().zip(&photos).map(|(&id, p)| photos::make_copies(store, id, &p.bytes)),
-        )
-        .await?;
-    }
-    drop(photos);
+    // Their copies and crops, made while the stories are written (the story
+    // writes keep about one CPU busy), done before the fill returns: a server
+    // started on the filled site has them from its first page.
+    let copies = async {
+        if count >= copies_first_from {
+            tracing::info!(photos = stored.len(), "making the demo photos' resized copies and crops");
+            futures::future::try_join_all(
+                stored.iter().zip(&photos).map(|(&id, p)| photos::make_copies(store, id, &p.bytes)),
+            )
+            .await?;
+        }
+        anyhow::Ok(())
+    };
 
     // The stories are written (on a blocking thread) while the database stores
     // the batch before: the two CPUs of a small server both work.
@@ -247,31 +251,38 @@ async fn fill_with(
             }
         }
     });
-    let mut done = 0;
-    while let Some(batch) = received.recv().await {
-        let n = batch.len();
-        match writes {
-            Writes::Batched(_) => {
-                store
-                    .create_stories(&batch)
-                    .await
-                    .with_context(|| format!("saving synthetic stories {} to {} of {count}", done + 1, done + n))?;
-                created += n;
-            }
-            Writes::OneByOne => {
-                for (k, input) in batch.iter().enumerate() {
-                    let (_, outcome) = store
-                        .save_story(input)
+    let stories = async {
+        let mut created = 0;
+        let mut done = 0;
+        while let Some(batch) = received.recv().await {
+            let n = batch.len();
+            match writes {
+                Writes::Batched(_) => {
+                    store
+                        .create_stories(&batch)
                         .await
-                        .with_context(|| format!("saving synthetic story {} of {count}", done + k + 1))?;
-                    if outcome == SaveOutcome::Created {
-                        created += 1;
+                        .with_context(|| format!("saving synthetic stories {} to {} of {count}", done + 1, done + n))?;
+                    created += n;
+                }
+                Writes::OneByOne => {
+                    for (k, input) in batch.iter().enumerate() {
+                        let (_, outcome) = store
+                            .save_story(input)
+                            .await
+                            .with_context(|| format!("saving synthetic story {} of {count}", done + k + 1))?;
+                        if outcome == SaveOutcome::Created {
+                            created += 1;
+                        }
                     }
                 }
             }
+            done += n;
         }
-        done += n;
-    }
+        anyhow::Ok(created)
+    };
+    // The first error stops both (the story writer stops when its channel closes).
+    let ((), stored_stories) = tokio::try_join!(copies, stories)?;
+    created += stored_stories;
     writer.await.context("writing the synthetic stories")?;
     Ok(DemoReport { created, edition_id: edition.id })
 }
