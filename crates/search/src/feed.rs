@@ -40,6 +40,9 @@ pub async fn reindex_all(index: &Arc<SearchIndex>, store: &Store) -> Result<u64>
             for s in &page {
                 idx.add_new_story(s)?;
             }
+            // Threads tantivy made meanwhile from one of its own inherit the
+            // lower priority; any other is lowered here.
+            crate::priority::lower_index_threads();
             Ok(page.len() as u64)
         })
         .await?;

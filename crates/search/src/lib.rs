@@ -22,6 +22,7 @@ pub mod analysis;
 mod dir;
 mod feed;
 pub mod newsroom;
+mod priority;
 mod ranked;
 mod text;
 
@@ -380,6 +381,8 @@ impl SearchIndex {
             tantivy::TantivyError::LockFailure(..) => SearchError::Locked(dir.to_path_buf()),
             e => SearchError::Index(e),
         })?;
+        // Its indexing, merging and compressing threads (and those they start) yield to the site's readers.
+        priority::lower_index_threads();
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let position =
             index.load_metas()?.payload.and_then(|p| serde_json::from_str::<Position>(&p).ok()).unwrap_or_default();
