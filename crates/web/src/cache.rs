@@ -306,7 +306,7 @@ impl ChromeCache {
 /// A page ready to serve for one chrome version, in each encoding on demand.
 #[derive(Debug)]
 pub struct Assembled {
-    /// Chrome version it was assembled with ([`UNFILLED`] before the first).
+    /// Chrome version it was assembled with (`u64::MAX` before the first).
     pub chrome_version: u64,
     /// Strong validator of these bytes.
     pub etag: String,
