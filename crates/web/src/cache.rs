@@ -857,6 +857,21 @@ mod tests {
         assert_eq!(&p.assemble(&chrome).identity[..], b"aUbLc");
     }
 
+    /// Sections read before the cache was dropped are not kept: a reader
+    /// racing an applied change would otherwise keep the old ones for good.
+    #[test]
+    fn sections_read_before_a_drop_are_not_kept() {
+        let cache = SectionCache::default();
+        let before = cache.generation();
+        cache.clear();
+        cache.insert(1, Arc::new(Vec::new()), before);
+        assert!(cache.get(1).is_none(), "read before the drop");
+        cache.insert(1, Arc::new(Vec::new()), cache.generation());
+        assert!(cache.get(1).is_some(), "read after it");
+        cache.clear();
+        assert!(cache.get(1).is_none());
+    }
+
     /// A cached page costs one copy of its bytes (and room for its fragments
     /// and compressed forms), not one for its parts and one assembled.
     #[test]
