@@ -124,6 +124,16 @@ pub fn next_version() -> u64 {
     VERSIONS.fetch_add(1, Ordering::Relaxed)
 }
 
+/// The first 64 bits of the SHA-256 of `bytes`: a validator that stays the
+/// same for the same bytes, in every process.
+fn content_hash(bytes: &[u8]) -> u64 {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(bytes);
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first)
+}
+
 impl Chrome {
     fn slot(&self, slot: Slot) -> &str {
         match slot {
@@ -369,8 +379,14 @@ impl Assembled {
 /// A rendered page in the cache.
 #[derive(Debug)]
 pub struct CachedPage {
-    /// Unique id of this rendering (part of the ETag).
+    /// Unique id of this rendering (the cache's dependency index tells
+    /// renderings apart by it).
     pub version: u64,
+    /// Part of the ETag: the version for a page with slots; for a document
+    /// without slots (a feed, a sitemap) a hash of its bytes, so the same bytes
+    /// keep their ETag when rendered again (after a change that did not touch
+    /// them) and on every node.
+    tag: u64,
     /// `Cache-Control` value for the page.
     pub cache_control: &'static str,
     /// `Content-Type` of the page.
@@ -424,8 +440,10 @@ impl CachedPage {
         modified: Option<DateTime<Utc>>,
         deps: Vec<String>,
     ) -> CachedPage {
+        let version = next_version();
         CachedPage {
-            version: next_version(),
+            version,
+            tag: if layout.slots.is_empty() { content_hash(&layout.bytes) } else { version },
             cache_control,
             content_type,
             modified,
@@ -454,11 +472,7 @@ impl CachedPage {
         let slots = !last.slots.is_empty();
         let a = Arc::new(Assembled::new(
             chrome.version,
-            if slots {
-                format!("\"{:x}-{:x}\"", self.version, chrome.version)
-            } else {
-                format!("\"{:x}\"", self.version)
-            },
+            if slots { format!("\"{:x}-{:x}\"", self.tag, chrome.version) } else { format!("\"{:x}\"", self.tag) },
             match (self.modified, chrome.updated_at.filter(|_| slots)) {
                 (Some(a), Some(b)) => Some(a.max(b)),
                 (a, b) => a.or(b),
@@ -1028,6 +1042,22 @@ mod tests {
     fn a_document_without_slots_keeps_its_etag_across_fragment_rebuilds() {
         let p = page(&["feed"]);
         assert_eq!(p.assemble(&chrome(7)).etag, p.assemble(&chrome(8)).etag);
+    }
+
+    /// A document rendered again with the same bytes (after a change that did
+    /// not touch it, or on another node) keeps its ETag; other bytes change it.
+    #[test]
+    fn a_document_s_etag_follows_its_bytes_not_its_rendering() {
+        let doc = |body: &str| {
+            CachedPage::document(body.into(), "application/rss+xml", "public", None, Vec::new()).assemble(&chrome(3))
+        };
+        let (a, b, c) = (doc("<rss>one</rss>"), doc("<rss>one</rss>"), doc("<rss>two</rss>"));
+        assert_eq!(a.etag, b.etag);
+        assert_ne!(a.etag, c.etag);
+        // Pages with slots are told apart by their rendering.
+        let html = format!("a{}b", Slot::Latest.marker());
+        let (p, q) = (CachedPage::new(&html, "public", None, vec![]), CachedPage::new(&html, "public", None, vec![]));
+        assert_ne!(p.assemble(&chrome(3)).etag, q.assemble(&chrome(3)).etag);
     }
 
     /// Expired fragments are handed to one caller to rebuild and kept for the
