@@ -225,24 +225,7 @@ impl Store {
     /// [`Store::comment_target`] and [`Store::published_comments`] in one
     /// query: a story page not yet cached shows both.
     pub async fn comment_thread(&self, news_id: NewsId) -> Result<Option<(CommentTarget, Vec<Comment>)>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {TARGET_COLUMNS}, {COMMENT_COLUMNS} {TARGET_FROM} \
-             LEFT JOIN comments c ON c.news_id = s.news_id AND c.status = 'approved' \
-             WHERE s.news_id = $1 ORDER BY c.created_at, c.id"
-        ))
-        .bind(news_id)
-        .fetch_all(self.pool())
-        .await?;
-        let Some(first) = rows.first() else { return Ok(None) };
-        let target = target_from_row(first)?;
-        let mut comments = Vec::with_capacity(rows.len());
-        for r in &rows {
-            // The story without approved comments: one row, no comment in it.
-            if r.try_get::<Option<i64>, _>("id")?.is_some() {
-                comments.push(comment_from_row(r)?);
-            }
-        }
-        Ok(Some((target, comments)))
+        self.reads().await?.comment_thread(news_id).await
     }
 
     /// Opens or closes a story for comments (the story page changes, so it is
@@ -520,5 +503,29 @@ impl Store {
         let row =
             sqlx::query("SELECT COUNT(*) AS n FROM comments WHERE body = $1").bind(body).fetch_one(self.pool()).await?;
         Ok(row.try_get("n")?)
+    }
+}
+
+impl crate::Reads {
+    /// [`Store::comment_thread`] on this connection.
+    pub async fn comment_thread(&mut self, news_id: NewsId) -> Result<Option<(CommentTarget, Vec<Comment>)>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TARGET_COLUMNS}, {COMMENT_COLUMNS} {TARGET_FROM} \
+             LEFT JOIN comments c ON c.news_id = s.news_id AND c.status = 'approved' \
+             WHERE s.news_id = $1 ORDER BY c.created_at, c.id"
+        ))
+        .bind(news_id)
+        .fetch_all(&mut *self.conn)
+        .await?;
+        let Some(first) = rows.first() else { return Ok(None) };
+        let target = target_from_row(first)?;
+        let mut comments = Vec::with_capacity(rows.len());
+        for r in &rows {
+            // The story without approved comments: one row, no comment in it.
+            if r.try_get::<Option<i64>, _>("id")?.is_some() {
+                comments.push(comment_from_row(r)?);
+            }
+        }
+        Ok(Some((target, comments)))
     }
 }

@@ -401,14 +401,7 @@ impl Store {
 
     /// All sections of an edition, in tree order (parents before children, by position).
     pub async fn sections(&self, edition_id: i64) -> Result<Vec<Section>> {
-        let rows = sqlx::query(
-            "SELECT id, edition_id, parent_id, slug, name, path, position FROM sections \
-             WHERE edition_id = $1 ORDER BY position, id",
-        )
-        .bind(edition_id)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter().map(section_from_row).collect()
+        self.reads().await?.sections(edition_id).await
     }
 
     /// Finds or creates the sections named top-down in `names`; returns the innermost.
@@ -504,50 +497,7 @@ impl Store {
     /// slow to render on a busy database; every story page not yet cached
     /// reads one story this way.
     pub async fn stories(&self, ids: &[NewsId]) -> Result<Vec<Story>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let list = placeholders(1, ids.len());
-        let story_sql = format!("{STORY_SELECT} WHERE s.news_id IN ({list})");
-        // Tags (kind 0) and authors (kind 1), each in its story's order.
-        let byline_sql = format!(
-            "SELECT CAST(0 AS BIGINT) AS kind, st.news_id, st.position, t.id, t.slug, t.name \
-             FROM story_tags st JOIN tags t ON t.id = st.tag_id WHERE st.news_id IN ({list}) \
-             UNION ALL \
-             SELECT CAST(1 AS BIGINT) AS kind, sa.news_id, sa.position, a.id, a.slug, a.name \
-             FROM story_authors sa JOIN authors a ON a.id = sa.author_id WHERE sa.news_id IN ({list}) \
-             ORDER BY kind, news_id, position"
-        );
-        let [rows, byline_rows] = {
-            let mut out: [Vec<AnyRow>; 2] = Default::default();
-            for (sql, rows) in [&story_sql, &byline_sql].into_iter().zip(out.iter_mut()) {
-                let mut q = sqlx::query(sql);
-                for id in ids {
-                    q = q.bind(*id);
-                }
-                *rows = q.fetch_all(self.pool()).await?;
-            }
-            out
-        };
-        let mut tags: HashMap<NewsId, Vec<Tag>> = HashMap::new();
-        let mut authors: HashMap<NewsId, Vec<Author>> = HashMap::new();
-        for r in &byline_rows {
-            let (id, slug, name) = (r.try_get("id")?, r.try_get("slug")?, r.try_get("name")?);
-            let news_id: NewsId = r.try_get("news_id")?;
-            if r.try_get::<i64, _>("kind")? == 0 {
-                tags.entry(news_id).or_default().push(Tag { id, slug, name });
-            } else {
-                authors.entry(news_id).or_default().push(Author { id, slug, name });
-            }
-        }
-        let mut by_id: HashMap<NewsId, Story> = HashMap::with_capacity(rows.len());
-        for r in &rows {
-            let id: NewsId = r.try_get("news_id")?;
-            let story =
-                story_from_row(r, tags.remove(&id).unwrap_or_default(), authors.remove(&id).unwrap_or_default())?;
-            by_id.insert(id, story);
-        }
-        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+        self.reads().await?.stories(ids).await
     }
 
     /// Published stories matching `filter`, newest first, after `cursor`.
@@ -607,16 +557,7 @@ impl Store {
     /// Published stories of the same section published before `story`, newest first.
     /// (Older neighbours: a new story never changes an existing page's list.)
     pub async fn related(&self, story: &Story, limit: i64) -> Result<Vec<StorySummary>> {
-        let Some(published) = story.published_at else { return Ok(Vec::new()) };
-        let sql = related_sql();
-        let rows = sqlx::query(&sql)
-            .bind(story.section_id)
-            .bind(story.news_id)
-            .bind(published.timestamp())
-            .bind(limit)
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter().map(summary_from_row).collect()
+        self.reads().await?.related(story, limit).await
     }
 
     /// Brings the query planner's statistics up to date after a bulk load
@@ -1183,6 +1124,87 @@ fn related_sql() -> String {
          ORDER BY s.published_at DESC, s.news_id DESC LIMIT $4",
         published_before("$3", "$2")
     )
+}
+
+impl crate::Reads {
+    /// [`Store::sections`] on this connection.
+    pub async fn sections(&mut self, edition_id: i64) -> Result<Vec<Section>> {
+        let rows = sqlx::query(
+            "SELECT id, edition_id, parent_id, slug, name, path, position FROM sections \
+             WHERE edition_id = $1 ORDER BY position, id",
+        )
+        .bind(edition_id)
+        .fetch_all(&mut *self.conn)
+        .await?;
+        rows.iter().map(section_from_row).collect()
+    }
+
+    /// [`Store::story`] on this connection.
+    pub async fn story(&mut self, news_id: NewsId) -> Result<Option<Story>> {
+        Ok(self.stories(&[news_id]).await?.pop())
+    }
+
+    /// [`Store::stories`] on this connection.
+    pub async fn stories(&mut self, ids: &[NewsId]) -> Result<Vec<Story>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = placeholders(1, ids.len());
+        let story_sql = format!("{STORY_SELECT} WHERE s.news_id IN ({list})");
+        // Tags (kind 0) and authors (kind 1), each in its story's order.
+        let byline_sql = format!(
+            "SELECT CAST(0 AS BIGINT) AS kind, st.news_id, st.position, t.id, t.slug, t.name \
+             FROM story_tags st JOIN tags t ON t.id = st.tag_id WHERE st.news_id IN ({list}) \
+             UNION ALL \
+             SELECT CAST(1 AS BIGINT) AS kind, sa.news_id, sa.position, a.id, a.slug, a.name \
+             FROM story_authors sa JOIN authors a ON a.id = sa.author_id WHERE sa.news_id IN ({list}) \
+             ORDER BY kind, news_id, position"
+        );
+        let [rows, byline_rows] = {
+            let mut out: [Vec<AnyRow>; 2] = Default::default();
+            for (sql, rows) in [&story_sql, &byline_sql].into_iter().zip(out.iter_mut()) {
+                let mut q = sqlx::query(sql);
+                for id in ids {
+                    q = q.bind(*id);
+                }
+                *rows = q.fetch_all(&mut *self.conn).await?;
+            }
+            out
+        };
+        let mut tags: HashMap<NewsId, Vec<Tag>> = HashMap::new();
+        let mut authors: HashMap<NewsId, Vec<Author>> = HashMap::new();
+        for r in &byline_rows {
+            let (id, slug, name) = (r.try_get("id")?, r.try_get("slug")?, r.try_get("name")?);
+            let news_id: NewsId = r.try_get("news_id")?;
+            if r.try_get::<i64, _>("kind")? == 0 {
+                tags.entry(news_id).or_default().push(Tag { id, slug, name });
+            } else {
+                authors.entry(news_id).or_default().push(Author { id, slug, name });
+            }
+        }
+        let mut by_id: HashMap<NewsId, Story> = HashMap::with_capacity(rows.len());
+        for r in &rows {
+            let id: NewsId = r.try_get("news_id")?;
+            let story =
+                story_from_row(r, tags.remove(&id).unwrap_or_default(), authors.remove(&id).unwrap_or_default())?;
+            by_id.insert(id, story);
+        }
+        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+    }
+
+    /// [`Store::related`] on this connection.
+    pub async fn related(&mut self, story: &Story, limit: i64) -> Result<Vec<StorySummary>> {
+        let Some(published) = story.published_at else { return Ok(Vec::new()) };
+        let sql = related_sql();
+        let rows = sqlx::query(&sql)
+            .bind(story.section_id)
+            .bind(story.news_id)
+            .bind(published.timestamp())
+            .bind(limit)
+            .fetch_all(&mut *self.conn)
+            .await?;
+        rows.iter().map(summary_from_row).collect()
+    }
 }
 
 #[cfg(test)]

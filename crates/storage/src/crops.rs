@@ -221,37 +221,7 @@ impl Store {
         &self,
         photo_ids: &[i64],
     ) -> Result<(HashMap<i64, Vec<crate::Rendition>>, HashMap<i64, Vec<CropRendition>>)> {
-        let mut plain: HashMap<i64, Vec<crate::Rendition>> = HashMap::new();
-        let mut crops: HashMap<i64, Vec<CropRendition>> = HashMap::new();
-        if photo_ids.is_empty() {
-            return Ok((plain, crops));
-        }
-        let list = placeholders(1, photo_ids.len());
-        let sql = format!(
-            "SELECT CAST(0 AS BIGINT) AS kind, photo_id, '' AS ratio, sha256, mime, width, height, \
-             CAST(LENGTH(bytes) AS BIGINT) AS size FROM photo_renditions WHERE photo_id IN ({list}) \
-             UNION ALL \
-             SELECT CAST(1 AS BIGINT) AS kind, photo_id, ratio, sha256, mime, width, height, CAST(0 AS BIGINT) AS size \
-             FROM photo_crop_renditions WHERE photo_id IN ({list}) \
-             ORDER BY kind, photo_id, width, mime"
-        );
-        let mut q = sqlx::query(&sql);
-        for id in photo_ids {
-            q = q.bind(*id);
-        }
-        for row in q.fetch_all(self.pool()).await? {
-            if row.try_get::<i64, _>("kind")? == 0 {
-                let r = <crate::Rendition as sqlx::FromRow<_>>::from_row(&row)?;
-                plain.entry(r.photo_id).or_default().push(r);
-                continue;
-            }
-            let Some(r) = crop_rendition(&row)? else { continue };
-            crops.entry(r.photo_id).or_default().push(r);
-        }
-        for list in crops.values_mut() {
-            list.sort_by_key(|r| r.ratio);
-        }
-        Ok((plain, crops))
+        self.reads().await?.photo_all_renditions_of(photo_ids).await
     }
 
     /// The crop renditions of several photos, by photo id; each photo's by
@@ -320,4 +290,44 @@ fn crop_rendition(row: &sqlx::any::AnyRow) -> Result<Option<CropRendition>> {
         width: row.try_get("width")?,
         height: row.try_get("height")?,
     }))
+}
+
+impl crate::Reads {
+    /// [`Store::photo_all_renditions_of`] on this connection.
+    pub async fn photo_all_renditions_of(
+        &mut self,
+        photo_ids: &[i64],
+    ) -> Result<(HashMap<i64, Vec<crate::Rendition>>, HashMap<i64, Vec<CropRendition>>)> {
+        let mut plain: HashMap<i64, Vec<crate::Rendition>> = HashMap::new();
+        let mut crops: HashMap<i64, Vec<CropRendition>> = HashMap::new();
+        if photo_ids.is_empty() {
+            return Ok((plain, crops));
+        }
+        let list = placeholders(1, photo_ids.len());
+        let sql = format!(
+            "SELECT CAST(0 AS BIGINT) AS kind, photo_id, '' AS ratio, sha256, mime, width, height, \
+             CAST(LENGTH(bytes) AS BIGINT) AS size FROM photo_renditions WHERE photo_id IN ({list}) \
+             UNION ALL \
+             SELECT CAST(1 AS BIGINT) AS kind, photo_id, ratio, sha256, mime, width, height, CAST(0 AS BIGINT) AS size \
+             FROM photo_crop_renditions WHERE photo_id IN ({list}) \
+             ORDER BY kind, photo_id, width, mime"
+        );
+        let mut q = sqlx::query(&sql);
+        for id in photo_ids {
+            q = q.bind(*id);
+        }
+        for row in q.fetch_all(&mut *self.conn).await? {
+            if row.try_get::<i64, _>("kind")? == 0 {
+                let r = <crate::Rendition as sqlx::FromRow<_>>::from_row(&row)?;
+                plain.entry(r.photo_id).or_default().push(r);
+                continue;
+            }
+            let Some(r) = crop_rendition(&row)? else { continue };
+            crops.entry(r.photo_id).or_default().push(r);
+        }
+        for list in crops.values_mut() {
+            list.sort_by_key(|r| r.ratio);
+        }
+        Ok((plain, crops))
+    }
 }

@@ -362,24 +362,12 @@ impl Store {
     /// The galleries a story shows: its lead gallery first, then those of its
     /// body in order, each once.
     pub async fn story_galleries(&self, story: &newsdesk_domain::Story) -> Result<Vec<Gallery>> {
-        let mut ids: Vec<i64> = story.gallery_id.into_iter().collect();
-        for id in body_gallery_ids(story.body_format, &story.body_source) {
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut conn = self.pool().acquire().await?;
-        let mut found = galleries_in(&mut conn, &ids).await?;
-        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+        self.reads().await?.story_galleries(story).await
     }
 
     /// The viewer pictures of a gallery's photos, in its order.
     pub async fn gallery_images(&self, gallery: &Gallery) -> Result<Vec<ViewerImage>> {
-        let mut conn = self.pool().acquire().await?;
-        viewer_images_in(&mut conn, gallery).await
+        self.reads().await?.gallery_images(gallery).await
     }
 
     /// The galleries, most recently changed first.
@@ -429,5 +417,27 @@ impl Store {
                 })
             })
             .collect()
+    }
+}
+
+impl crate::Reads {
+    /// [`Store::story_galleries`] on this connection.
+    pub async fn story_galleries(&mut self, story: &newsdesk_domain::Story) -> Result<Vec<Gallery>> {
+        let mut ids: Vec<i64> = story.gallery_id.into_iter().collect();
+        for id in body_gallery_ids(story.body_format, &story.body_source) {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut found = galleries_in(&mut self.conn, &ids).await?;
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+    }
+
+    /// [`Store::gallery_images`] on this connection.
+    pub async fn gallery_images(&mut self, gallery: &Gallery) -> Result<Vec<ViewerImage>> {
+        viewer_images_in(&mut self.conn, gallery).await
     }
 }

@@ -299,16 +299,23 @@ impl Store {
 
     /// The updates of a story as readers see them: the pinned one first, then newest first.
     pub async fn live_updates(&self, news_id: NewsId) -> Result<Vec<LiveUpdate>> {
-        let rows = sqlx::query(&format!("{UPDATE_SELECT} WHERE u.news_id = $1 ORDER BY u.pinned DESC, u.id DESC"))
-            .bind(news_id)
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter().map(update_from).collect()
+        self.reads().await?.live_updates(news_id).await
     }
 
     /// One update of a story.
     pub async fn live_update(&self, news_id: NewsId, id: i64) -> Result<Option<LiveUpdate>> {
         let mut conn = self.pool().acquire().await?;
         read_update(&mut conn, news_id, id).await
+    }
+}
+
+impl crate::Reads {
+    /// [`Store::live_updates`] on this connection.
+    pub async fn live_updates(&mut self, news_id: NewsId) -> Result<Vec<LiveUpdate>> {
+        let rows = sqlx::query(&format!("{UPDATE_SELECT} WHERE u.news_id = $1 ORDER BY u.pinned DESC, u.id DESC"))
+            .bind(news_id)
+            .fetch_all(&mut *self.conn)
+            .await?;
+        rows.iter().map(update_from).collect()
     }
 }

@@ -285,25 +285,7 @@ impl Store {
 
     /// The newsroom fields of a story.
     pub async fn story_extras(&self, news_id: NewsId) -> Result<Option<StoryExtras>> {
-        let row = sqlx::query(
-            "SELECT created_by, editorial_note, correction_note, public_note, scheduled_at, \
-             (SELECT sp.spiked_at FROM story_spikes sp WHERE sp.news_id = stories.news_id) AS spiked_at \
-             FROM stories WHERE news_id = $1",
-        )
-        .bind(news_id)
-        .fetch_optional(self.pool())
-        .await?;
-        row.map(|r| {
-            Ok(StoryExtras {
-                created_by: r.try_get("created_by")?,
-                editorial_note: r.try_get("editorial_note")?,
-                correction_note: r.try_get("correction_note")?,
-                public_note: r.try_get("public_note")?,
-                scheduled_at: r.try_get::<Option<i64>, _>("scheduled_at")?.map(from_unix),
-                spiked_at: r.try_get::<Option<i64>, _>("spiked_at")?.map(from_unix),
-            })
-        })
-        .transpose()
+        self.reads().await?.story_extras(news_id).await
     }
 
     /// Applies a workflow transition, checked against the version and state
@@ -341,14 +323,7 @@ impl Store {
 
     /// The public corrections of a story, oldest first.
     pub async fn corrections(&self, news_id: NewsId) -> Result<Vec<Correction>> {
-        let rows = sqlx::query(
-            "SELECT id, news_id, note, actor, created_at FROM story_corrections WHERE news_id = $1 \
-             ORDER BY created_at, id",
-        )
-        .bind(news_id)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter().map(correction_from).collect()
+        self.reads().await?.corrections(news_id).await
     }
 
     /// The public corrections of the stories `ids`, each story's oldest first,
@@ -688,4 +663,41 @@ fn desk_row(r: &AnyRow) -> Result<DeskRow> {
         urgency: r.try_get("urgency")?,
         slugline: r.try_get("slugline")?,
     })
+}
+
+impl crate::Reads {
+    /// [`Store::corrections`] on this connection.
+    pub async fn corrections(&mut self, news_id: NewsId) -> Result<Vec<Correction>> {
+        let rows = sqlx::query(
+            "SELECT id, news_id, note, actor, created_at FROM story_corrections WHERE news_id = $1 \
+             ORDER BY created_at, id",
+        )
+        .bind(news_id)
+        .fetch_all(&mut *self.conn)
+        .await?;
+        rows.iter().map(correction_from).collect()
+    }
+
+    /// [`Store::story_extras`] on this connection.
+    pub async fn story_extras(&mut self, news_id: NewsId) -> Result<Option<StoryExtras>> {
+        let row = sqlx::query(
+            "SELECT created_by, editorial_note, correction_note, public_note, scheduled_at, \
+             (SELECT sp.spiked_at FROM story_spikes sp WHERE sp.news_id = stories.news_id) AS spiked_at \
+             FROM stories WHERE news_id = $1",
+        )
+        .bind(news_id)
+        .fetch_optional(&mut *self.conn)
+        .await?;
+        row.map(|r| {
+            Ok(StoryExtras {
+                created_by: r.try_get("created_by")?,
+                editorial_note: r.try_get("editorial_note")?,
+                correction_note: r.try_get("correction_note")?,
+                public_note: r.try_get("public_note")?,
+                scheduled_at: r.try_get::<Option<i64>, _>("scheduled_at")?.map(from_unix),
+                spiked_at: r.try_get::<Option<i64>, _>("spiked_at")?.map(from_unix),
+            })
+        })
+        .transpose()
+    }
 }

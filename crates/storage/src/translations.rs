@@ -70,30 +70,7 @@ async fn leave(conn: &mut AnyConnection, news_id: NewsId) -> Result<()> {
 impl Store {
     /// The other language versions of `news_id`, in News ID order.
     pub async fn translations(&self, news_id: NewsId) -> Result<Vec<Translation>> {
-        let rows = sqlx::query(
-            "SELECT s.news_id, s.edition_id, e.lang, s.slug, s.headline, s.status \
-             FROM story_translations me \
-             JOIN story_translations t ON t.group_id = me.group_id AND t.news_id <> me.news_id \
-             JOIN stories s ON s.news_id = t.news_id JOIN editions e ON e.id = s.edition_id \
-             WHERE me.news_id = $1 ORDER BY s.news_id",
-        )
-        .bind(news_id)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let status: String = r.try_get("status")?;
-                Ok(Translation {
-                    news_id: r.try_get("news_id")?,
-                    edition_id: r.try_get("edition_id")?,
-                    lang: r.try_get("lang")?,
-                    slug: r.try_get("slug")?,
-                    headline: r.try_get("headline")?,
-                    status: StoryStatus::parse(&status)
-                        .ok_or_else(|| StoreError::Invalid(format!("story has unknown status {status}")))?,
-                })
-            })
-            .collect()
+        self.reads().await?.translations(news_id).await
     }
 
     /// Links `news_id` as a translation of `of` (joining `of`'s group), or takes it
@@ -149,6 +126,36 @@ impl Store {
         audit_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+impl crate::Reads {
+    /// [`Store::translations`] on this connection.
+    pub async fn translations(&mut self, news_id: NewsId) -> Result<Vec<Translation>> {
+        let rows = sqlx::query(
+            "SELECT s.news_id, s.edition_id, e.lang, s.slug, s.headline, s.status \
+             FROM story_translations me \
+             JOIN story_translations t ON t.group_id = me.group_id AND t.news_id <> me.news_id \
+             JOIN stories s ON s.news_id = t.news_id JOIN editions e ON e.id = s.edition_id \
+             WHERE me.news_id = $1 ORDER BY s.news_id",
+        )
+        .bind(news_id)
+        .fetch_all(&mut *self.conn)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let status: String = r.try_get("status")?;
+                Ok(Translation {
+                    news_id: r.try_get("news_id")?,
+                    edition_id: r.try_get("edition_id")?,
+                    lang: r.try_get("lang")?,
+                    slug: r.try_get("slug")?,
+                    headline: r.try_get("headline")?,
+                    status: StoryStatus::parse(&status)
+                        .ok_or_else(|| StoreError::Invalid(format!("story has unknown status {status}")))?,
+                })
+            })
+            .collect()
     }
 }
 

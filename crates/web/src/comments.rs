@@ -568,8 +568,13 @@ fn render_form(
 
 /// The comments part of a story page's context: the thread (approved
 /// comments, oldest first, replies under their comment), the count and the form.
-pub(crate) async fn story_ctx(state: &AppState, story: &Story, edition: &Edition) -> Result<Value, AppError> {
-    let (target, all) = state.store.comment_thread(story.news_id).await?.ok_or(AppError::NotFound)?;
+pub(crate) fn story_ctx(
+    state: &AppState,
+    story: &Story,
+    edition: &Edition,
+    thread: Option<(newsdesk_storage::CommentTarget, Vec<newsdesk_storage::Comment>)>,
+) -> Result<Value, AppError> {
+    let (target, all) = thread.ok_or(AppError::NotFound)?;
     let c = &state.comments;
     let tz = edition.time_zone;
     let links = c.settings.rules.links_clickable;

@@ -195,7 +195,7 @@ impl AppState {
     pub async fn sections(&self, edition_id: i64) -> Result<Arc<Vec<newsdesk_domain::Section>>, AppError> {
         match self.sections.get(edition_id) {
             Some(held) => Ok(held),
-            None => self.read_sections(edition_id).await,
+            None => self.read_sections(edition_id, None).await,
         }
     }
 
@@ -212,12 +212,36 @@ impl AppState {
         {
             return Ok(held);
         }
-        self.read_sections(edition_id).await
+        self.read_sections(edition_id, None).await
     }
 
-    async fn read_sections(&self, edition_id: i64) -> Result<Arc<Vec<newsdesk_domain::Section>>, AppError> {
+    /// [`AppState::sections_with`], read on `db` when read at all: a render
+    /// that holds a connection must not wait for a second one (were every
+    /// connection held by such renders, none would come).
+    pub async fn sections_with_on(
+        &self,
+        db: &mut newsdesk_storage::Reads,
+        edition_id: i64,
+        wanted: impl Fn(&newsdesk_domain::Section) -> bool,
+    ) -> Result<Arc<Vec<newsdesk_domain::Section>>, AppError> {
+        if let Some(held) = self.sections.get(edition_id)
+            && held.iter().any(&wanted)
+        {
+            return Ok(held);
+        }
+        self.read_sections(edition_id, Some(db)).await
+    }
+
+    async fn read_sections(
+        &self,
+        edition_id: i64,
+        db: Option<&mut newsdesk_storage::Reads>,
+    ) -> Result<Arc<Vec<newsdesk_domain::Section>>, AppError> {
         let generation = self.sections.generation();
-        let fresh = Arc::new(self.store.sections(edition_id).await?);
+        let fresh = Arc::new(match db {
+            Some(db) => db.sections(edition_id).await?,
+            None => self.store.sections(edition_id).await?,
+        });
         self.sections.insert(edition_id, fresh.clone(), generation);
         Ok(fresh)
     }

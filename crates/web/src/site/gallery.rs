@@ -43,11 +43,15 @@ pub(crate) struct StoryGalleries {
 }
 
 /// The galleries of `story` for its page.
-pub(crate) async fn for_story(state: &AppState, story: &Story) -> Result<StoryGalleries, AppError> {
-    let galleries: Vec<Gallery> = state.store.story_galleries(story).await?;
+pub(crate) async fn for_story(
+    state: &AppState,
+    db: &mut newsdesk_storage::Reads,
+    story: &Story,
+) -> Result<StoryGalleries, AppError> {
+    let galleries: Vec<Gallery> = db.story_galleries(story).await?;
     let lead = story.gallery_id.and_then(|id| galleries.iter().find(|g| g.id == id && !g.items.is_empty()));
     let lead_html = match lead {
-        Some(g) => Some(viewer_html(g, &state.store.gallery_images(g).await?, "lead")),
+        Some(g) => Some(viewer_html(g, &db.gallery_images(g).await?, "lead")),
         None => None,
     };
     let public_url = &state.config.public_url;

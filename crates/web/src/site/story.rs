@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use minijinja::Value;
 use newsdesk_domain::crop::Ratio;
 use newsdesk_domain::{Edition, Section, Story, StoryStatus, dates};
+use newsdesk_storage::Reads;
 
 use super::{Peer, Reader, Rendered, cache_key, cached_page, chrome, edition, render_page, story_deps};
 use crate::cache::CachedPage;
@@ -32,12 +33,12 @@ fn parse_news_id(id: &str) -> Result<i64, AppError> {
     id.parse::<i64>().ok().filter(|n| *n > 0).ok_or(AppError::NotFound)
 }
 
-async fn load_public_story(state: &AppState, id: i64) -> Result<Story, AppError> {
-    let story = state.store.story(id).await?.ok_or(AppError::NotFound)?;
+async fn load_public_story(db: &mut Reads, id: i64) -> Result<Story, AppError> {
+    let story = db.story(id).await?.ok_or(AppError::NotFound)?;
     match story.status {
         StoryStatus::Published if story.published_at.is_some() => Ok(story),
         StoryStatus::Killed => {
-            let note = state.store.story_extras(id).await?.map(|e| e.public_note).unwrap_or_default();
+            let note = db.story_extras(id).await?.map(|e| e.public_note).unwrap_or_default();
             Err(if note.trim().is_empty() { AppError::Gone } else { AppError::Withdrawn(note) })
         }
         s if s.is_gone() => Err(AppError::Gone),
@@ -47,7 +48,7 @@ async fn load_public_story(state: &AppState, id: i64) -> Result<Story, AppError>
 
 pub(super) async fn story_short(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, AppError> {
     let id = parse_news_id(&id)?;
-    let story = load_public_story(&state, id).await?;
+    let story = load_public_story(&mut state.store.reads().await?, id).await?;
     Ok(moved(&crate::editions::story_path(&state, story.edition_id, story.news_id, &story.slug)))
 }
 
@@ -91,7 +92,9 @@ async fn story_response(
 ) -> Result<Response, AppError> {
     let state = state.clone();
     cached_page(&state, key, headers, reader, deco, || async {
-        let story = load_public_story(&state, id).await?;
+        // One connection for all the page's reads.
+        let mut db = state.store.reads().await?;
+        let story = load_public_story(&mut db, id).await?;
         // A wrong slug, or a story asked for under another edition's prefix.
         if story.slug != slug || story.edition_id != edition(&state).id {
             return Ok(Rendered::Other(moved(&crate::editions::story_path(
@@ -101,34 +104,40 @@ async fn story_response(
                 &story.slug,
             ))));
         }
-        Ok(Rendered::Page(render_story(&state, &story, false).await?))
+        Ok(Rendered::Page(render_story(&state, db, &story, false).await?))
     })
     .await
 }
 
 /// Renders the page of `story` (any state when `preview`: the back office
-/// shows unpublished stories this way, marked and kept out of search engines).
-pub(crate) async fn render_story(state: &AppState, story: &Story, preview: bool) -> Result<CachedPage, AppError> {
+/// shows unpublished stories this way, marked and kept out of search engines),
+/// reading what it shows on `db`, which it lets go before the rendering.
+pub(crate) async fn render_story(
+    state: &AppState,
+    db: Reads,
+    story: &Story,
+    preview: bool,
+) -> Result<CachedPage, AppError> {
     let edition =
         state.editions.load().iter().find(|e| e.id == story.edition_id).cloned().unwrap_or_else(empty_edition);
     // Links and dates in the story's own edition, whoever asks (the back office's preview too).
-    crate::editions::scope(edition.clone(), render_story_in(state, story, preview, edition, None)).await
+    crate::editions::scope(edition.clone(), render_story_in(state, db, story, preview, edition, None)).await
 }
 
 async fn render_story_in(
     state: &AppState,
+    mut db: Reads,
     story: &Story,
     preview: bool,
     edition: Edition,
     scheduled: Option<DateTime<Utc>>,
 ) -> Result<CachedPage, AppError> {
     let tz = edition.time_zone;
-    let sections = state.sections_with(edition.id, |s| s.id == story.section_id).await?;
-    let related = state.store.related(story, RELATED).await?;
+    let sections = state.sections_with_on(&mut db, edition.id, |s| s.id == story.section_id).await?;
+    let related = db.related(story, RELATED).await?;
     let public_url = &state.config.public_url;
     let related: Vec<Teaser> = related.iter().map(|s| Teaser::new(s, &edition, &sections, public_url)).collect();
-    let corrections: Vec<(DateTime<Utc>, String)> = state
-        .store
+    let corrections: Vec<(DateTime<Utc>, String)> = db
         .corrections(story.news_id)
         .await?
         .into_iter()
@@ -137,7 +146,7 @@ async fn render_story_in(
         .collect();
     // The other languages of this story, for readers and for `hreflang`.
     let mut translations = Vec::new();
-    for t in state.store.translations(story.news_id).await? {
+    for t in db.translations(story.news_id).await? {
         if t.status != StoryStatus::Published {
             continue;
         }
@@ -153,7 +162,7 @@ async fn render_story_in(
     let photo = match story.photo.as_ref() {
         Some(p) => {
             // The 16:9 crop in the lead slot and on cards once made; the uncropped photo until then.
-            let (mut renditions, mut crops) = state.store.photo_all_renditions_of(&[p.id]).await?;
+            let (mut renditions, mut crops) = db.photo_all_renditions_of(&[p.id]).await?;
             let crops = crops.remove(&p.id).unwrap_or_default();
             Some(
                 PhotoView::new(p, &story.headline, public_url)
@@ -164,9 +173,13 @@ async fn render_story_in(
         }
         None => None,
     };
-    let updates = if story.is_live_blog() { state.store.live_updates(story.news_id).await? } else { Vec::new() };
+    let updates = if story.is_live_blog() { db.live_updates(story.news_id).await? } else { Vec::new() };
     let live = super::live::LiveInputs::of(story, &updates);
-    let galleries = super::gallery::for_story(state, story).await?;
+    let galleries = super::gallery::for_story(state, &mut db, story).await?;
+    // A new story previewed before its first save has no News ID, and no comments yet.
+    let thread = if story.news_id > 0 { Some(db.comment_thread(story.news_id).await?) } else { None };
+    // The reads are done: the connection goes back before the rendering.
+    drop(db);
     let v = story_view(StoryInputs {
         story,
         edition: &edition,
@@ -215,8 +228,10 @@ async fn render_story_in(
         related => related,
         translations => translations,
         share => v.share,
-        // A new story previewed before its first save has no News ID, and no comments yet.
-        comments => if story.news_id > 0 { Some(crate::comments::story_ctx(state, story, &edition).await?) } else { None },
+        comments => match thread {
+            Some(thread) => Some(crate::comments::story_ctx(state, story, &edition, thread)?),
+            None => None,
+        },
         live => super::live::page_ctx(live.as_ref(), story, &edition, public_url),
         gallery_script => galleries.any.then(super::gallery::script_url),
         // The click-to-load script, on pages with embeds only.
@@ -447,8 +462,10 @@ pub(crate) async fn preview_story_html(state: &AppState, story: &Story) -> Resul
     };
     let edition =
         state.editions.load().iter().find(|e| e.id == story.edition_id).cloned().unwrap_or_else(empty_edition);
-    let page = crate::editions::scope(edition.clone(), render_story_in(state, story, true, edition.clone(), scheduled))
-        .await?;
+    let db = state.store.reads().await?;
+    let page =
+        crate::editions::scope(edition.clone(), render_story_in(state, db, story, true, edition.clone(), scheduled))
+            .await?;
     let chrome = chrome(state, &edition).await?;
     Ok(String::from_utf8_lossy(&page.assemble(&chrome).identity).into_owned())
 }

@@ -394,3 +394,27 @@ backend_test! {
         assert_eq!(app.state.chrome.builds() - before, 1, "every reader built the sidebar fragments");
     }
 }
+
+backend_test! {
+    /// A story page not yet cached is read on one connection of the pool: it
+    /// renders with every other connection held, also when the sections must
+    /// be read again. (A render holding one connection and waiting for a
+    /// second would wait for good once every connection is held so.)
+    async fn a_story_page_not_yet_cached_is_read_on_one_connection(db) {
+        let app = TestApp::new(db).await;
+        let max = app.state.store.pool_stats().max;
+        let mut held = Vec::new();
+        for _ in 1..max {
+            held.push(app.state.store.reads().await.expect("a connection"));
+        }
+        // Nothing cached: the page and the sections are read again.
+        app.state.apply_site_change();
+        let page = tokio::time::timeout(std::time::Duration::from_secs(5), app.get(SEED_PATH))
+            .await
+            .expect("the page answers while every other connection is held");
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains(common::SEED_HEADLINE), "the seed story's page");
+        assert!(page.body.contains("Defense"), "its tag, read on the same connection");
+        drop(held);
+    }
+}
