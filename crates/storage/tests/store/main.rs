@@ -11,5 +11,6 @@ mod galleries;
 mod media;
 mod migrations;
 mod properties;
+mod sqlite_build;
 mod views;
 mod wire;
