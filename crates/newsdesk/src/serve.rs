@@ -92,6 +92,8 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             config.public_url()
         );
     }
+    // The fragments every page shows, before the first reader asks.
+    newsdesk_web::warm_fragments(&state).await;
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (is another server running there?)", config.listen))?;

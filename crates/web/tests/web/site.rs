@@ -418,3 +418,19 @@ backend_test! {
         drop(held);
     }
 }
+
+backend_test! {
+    /// A server builds the shared fragments before its first reader: the
+    /// first pages after a start then build none.
+    async fn fragments_built_ahead_spare_the_first_readers(db) {
+        let app = TestApp::new(db).await;
+        app.state.apply_site_change();
+        let before = app.state.chrome.builds();
+        newsdesk_web::warm_fragments(&app.state).await;
+        assert_eq!(app.state.chrome.builds() - before, 1, "one edition, built once");
+        let (home, story) = tokio::join!(app.get("/"), app.get(SEED_PATH));
+        assert_eq!((home.status, story.status), (StatusCode::OK, StatusCode::OK));
+        assert!(story.body.contains("class=\"box latest\""), "the fragments are on the page");
+        assert_eq!(app.state.chrome.builds() - before, 1, "a reader built them again");
+    }
+}
