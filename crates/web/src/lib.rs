@@ -207,12 +207,10 @@ impl AppState {
         edition_id: i64,
         wanted: impl Fn(&newsdesk_domain::Section) -> bool,
     ) -> Result<Arc<Vec<newsdesk_domain::Section>>, AppError> {
-        if let Some(held) = self.sections.get(edition_id)
-            && held.iter().any(&wanted)
-        {
-            return Ok(held);
+        match self.held_sections(edition_id, wanted) {
+            Some(held) => Ok(held),
+            None => self.read_sections(edition_id, None).await,
         }
-        self.read_sections(edition_id, None).await
     }
 
     /// [`AppState::sections_with`], read on `db` when read at all: a render
@@ -224,12 +222,19 @@ impl AppState {
         edition_id: i64,
         wanted: impl Fn(&newsdesk_domain::Section) -> bool,
     ) -> Result<Arc<Vec<newsdesk_domain::Section>>, AppError> {
-        if let Some(held) = self.sections.get(edition_id)
-            && held.iter().any(&wanted)
-        {
-            return Ok(held);
+        match self.held_sections(edition_id, wanted) {
+            Some(held) => Ok(held),
+            None => self.read_sections(edition_id, Some(db)).await,
         }
-        self.read_sections(edition_id, Some(db)).await
+    }
+
+    /// The held sections of `edition_id`, if one of them is `wanted`.
+    fn held_sections(
+        &self,
+        edition_id: i64,
+        wanted: impl Fn(&newsdesk_domain::Section) -> bool,
+    ) -> Option<Arc<Vec<newsdesk_domain::Section>>> {
+        self.sections.get(edition_id).filter(|held| held.iter().any(wanted))
     }
 
     async fn read_sections(
