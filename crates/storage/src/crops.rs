@@ -221,6 +221,9 @@ impl Store {
         &self,
         photo_ids: &[i64],
     ) -> Result<(HashMap<i64, Vec<crate::Rendition>>, HashMap<i64, Vec<CropRendition>>)> {
+        if photo_ids.is_empty() {
+            return Ok((HashMap::new(), HashMap::new()));
+        }
         self.reads().await?.photo_all_renditions_of(photo_ids).await
     }
 

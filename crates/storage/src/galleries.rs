@@ -362,6 +362,9 @@ impl Store {
     /// The galleries a story shows: its lead gallery first, then those of its
     /// body in order, each once.
     pub async fn story_galleries(&self, story: &newsdesk_domain::Story) -> Result<Vec<Gallery>> {
+        if story_gallery_ids(story).is_empty() {
+            return Ok(Vec::new());
+        }
         self.reads().await?.story_galleries(story).await
     }
 
@@ -420,15 +423,21 @@ impl Store {
     }
 }
 
+/// The galleries a story shows, by id: its lead gallery, then those of its body, each once.
+fn story_gallery_ids(story: &newsdesk_domain::Story) -> Vec<i64> {
+    let mut ids: Vec<i64> = story.gallery_id.into_iter().collect();
+    for id in body_gallery_ids(story.body_format, &story.body_source) {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    ids
+}
+
 impl crate::Reads {
     /// [`Store::story_galleries`] on this connection.
     pub async fn story_galleries(&mut self, story: &newsdesk_domain::Story) -> Result<Vec<Gallery>> {
-        let mut ids: Vec<i64> = story.gallery_id.into_iter().collect();
-        for id in body_gallery_ids(story.body_format, &story.body_source) {
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
+        let ids = story_gallery_ids(story);
         if ids.is_empty() {
             return Ok(Vec::new());
         }

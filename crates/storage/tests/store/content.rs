@@ -208,3 +208,17 @@ backend_test! {
         }
     }
 }
+
+backend_test! {
+    /// Reads of nothing take no connection: they answer even with the
+    /// database gone (a search page whose index found nothing, a story
+    /// without photo or gallery).
+    async fn reads_of_nothing_take_no_connection(db) {
+        let store = db.store.clone();
+        store.close().await;
+        assert!(store.stories(&[]).await.expect("no stories asked").is_empty());
+        let (plain, crops) = store.photo_all_renditions_of(&[]).await.expect("no photos asked");
+        assert!(plain.is_empty() && crops.is_empty());
+        assert!(store.stories(&[84427]).await.is_err(), "a real read needs the closed pool");
+    }
+}
