@@ -124,16 +124,6 @@ pub fn next_version() -> u64 {
     VERSIONS.fetch_add(1, Ordering::Relaxed)
 }
 
-/// The first 64 bits of the SHA-256 of `bytes`: a validator that stays the
-/// same for the same bytes, in every process.
-fn content_hash(bytes: &[u8]) -> u64 {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(bytes);
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&digest[..8]);
-    u64::from_be_bytes(first)
-}
-
 impl Chrome {
     fn slot(&self, slot: Slot) -> &str {
         match slot {
@@ -382,11 +372,11 @@ pub struct CachedPage {
     /// Unique id of this rendering (the cache's dependency index tells
     /// renderings apart by it).
     pub version: u64,
-    /// Part of the ETag: the version for a page with slots; for a document
-    /// without slots (a feed, a sitemap) a hash of its bytes, so the same bytes
-    /// keep their ETag when rendered again (after a change that did not touch
-    /// them) and on every node.
-    tag: u64,
+    /// Part of the ETag: the version (hex) for a page with slots; for a
+    /// document without slots (a feed, a sitemap) the start of its bytes'
+    /// SHA-256, so the same bytes keep their ETag when rendered again (after a
+    /// change that did not touch them) and on every node.
+    tag: String,
     /// `Cache-Control` value for the page.
     pub cache_control: &'static str,
     /// `Content-Type` of the page.
@@ -443,7 +433,11 @@ impl CachedPage {
         let version = next_version();
         CachedPage {
             version,
-            tag: if layout.slots.is_empty() { content_hash(&layout.bytes) } else { version },
+            tag: if layout.slots.is_empty() {
+                crate::site::content_hash(&layout.bytes)[..16].to_string()
+            } else {
+                format!("{version:x}")
+            },
             cache_control,
             content_type,
             modified,
@@ -472,7 +466,7 @@ impl CachedPage {
         let slots = !last.slots.is_empty();
         let a = Arc::new(Assembled::new(
             chrome.version,
-            if slots { format!("\"{:x}-{:x}\"", self.tag, chrome.version) } else { format!("\"{:x}\"", self.tag) },
+            if slots { format!("\"{}-{:x}\"", self.tag, chrome.version) } else { format!("\"{}\"", self.tag) },
             match (self.modified, chrome.updated_at.filter(|_| slots)) {
                 (Some(a), Some(b)) => Some(a.max(b)),
                 (a, b) => a.or(b),
