@@ -368,11 +368,6 @@ impl Store {
         self.reads().await?.story_galleries(story).await
     }
 
-    /// The viewer pictures of a gallery's photos, in its order.
-    pub async fn gallery_images(&self, gallery: &Gallery) -> Result<Vec<ViewerImage>> {
-        self.reads().await?.gallery_images(gallery).await
-    }
-
     /// The galleries, most recently changed first.
     pub async fn galleries(&self, offset: i64, limit: i64) -> Result<Vec<GallerySummary>> {
         let rows = sqlx::query(
@@ -445,7 +440,7 @@ impl crate::Reads {
         Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }
 
-    /// [`Store::gallery_images`] on this connection.
+    /// The viewer pictures of a gallery's photos, in its order.
     pub async fn gallery_images(&mut self, gallery: &Gallery) -> Result<Vec<ViewerImage>> {
         viewer_images_in(&mut self.conn, gallery).await
     }
