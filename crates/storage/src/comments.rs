@@ -140,11 +140,11 @@ const COMMENT_COLUMNS: &str = "c.id, c.news_id, c.edition_id, c.parent_id, c.aut
 
 /// A story's comment settings, as [`target_from_row`] reads them (named
 /// apart from [`COMMENT_COLUMNS`], which a query may select beside them).
-const TARGET_COLUMNS: &str = "s.news_id AS target_news_id, s.edition_id AS target_edition_id, \
+pub(crate) const TARGET_COLUMNS: &str = "s.news_id AS target_news_id, s.edition_id AS target_edition_id, \
      s.status AS target_status, s.published_at AS target_published_at, s.comments_closed, e.comment_moderation";
 const TARGET_FROM: &str = "FROM stories s JOIN editions e ON e.id = s.edition_id";
 
-fn target_from_row(r: &AnyRow) -> Result<CommentTarget> {
+pub(crate) fn target_from_row(r: &AnyRow) -> Result<CommentTarget> {
     let status: String = r.try_get("target_status")?;
     Ok(CommentTarget {
         news_id: r.try_get("target_news_id")?,

@@ -68,7 +68,7 @@ pub use live::{LiveUpdate, LiveUpdateInput};
 pub use locks::*;
 pub use media::*;
 pub use newsroom::*;
-pub use reads::Reads;
+pub use reads::{PageFacts, Reads};
 pub use routing::*;
 pub use search_feed::{IndexableStory, NewsroomFacts};
 pub use sources::*;

@@ -278,3 +278,75 @@ backend_test! {
         assert!(stored_n == 5 || stored_n == 10, "{stored_n} stored");
     }
 }
+
+backend_test! {
+    async fn a_story_page_learns_what_the_story_has_from_the_story_s_own_query(db) {
+        // The page skips the corrections', translations' and comments' reads
+        // when these say there are none: each must turn true with the first.
+        let (_, story, other) = site(&db.store).await;
+        let facts = |store: Store, id| async move {
+            let (s, f) = store.reads().await.expect("reads").story_for_page(id).await.expect("read").expect("found");
+            assert_eq!(s.news_id, id);
+            f
+        };
+        let f = facts(db.store.clone(), story).await;
+        assert_eq!((f.corrections, f.translations, f.comments), (false, false, false));
+        assert_eq!(f.comment_target, db.store.comment_target(story).await.expect("target").expect("found"));
+        assert!(db.store.reads().await.expect("reads").story_for_page(999_999).await.expect("read").is_none());
+
+        // A comment waiting for moderation is not on the page; approved, it is.
+        let c = stored(&db.store, &comment(story, "First!", "ip"), &LIMITS).await;
+        assert!(!facts(db.store.clone(), story).await.comments);
+        db.store.moderate_comments(&[c.id], CommentStatus::Approved, &by("ed"), Utc::now()).await.expect("approve");
+        let f = facts(db.store.clone(), story).await;
+        assert_eq!((f.corrections, f.translations, f.comments), (false, false, true));
+
+        let version = db.store.story(story).await.expect("read").expect("found").version;
+        db.store.add_correction(story, version, "A name was misspelt.", &by("ed")).await.expect("correct");
+        assert!(facts(db.store.clone(), story).await.corrections);
+        assert!(!facts(db.store.clone(), other).await.corrections, "another story's correction");
+
+        // A translation: a story of another edition linked to this one.
+        let fa = db
+            .store
+            .upsert_edition(&NewEdition {
+                lang: "fa".into(),
+                name: "خبرگزاری".into(),
+                direction: Direction::Rtl,
+                time_zone: chrono_tz::Asia::Tehran,
+                is_default: false,
+            })
+            .await
+            .expect("edition")
+            .id;
+        let (persian, _) = db
+            .store
+            .save_story(&StoryInput {
+                news_id: None,
+                edition_id: fa,
+                section: SectionRef::Names(vec!["ایران".into()]),
+                slug: None,
+                headline: "خبر نخست".into(),
+                lead: "لید".into(),
+                body_source: "متن".into(),
+                body_format: BodyFormat::Text,
+                photo_id: None,
+                gallery_id: None,
+                status: StoryStatus::Published,
+                published_at: Some(Utc::now()),
+                tags: vec![],
+                authors: vec![],
+                agency: None,
+                actor: "test".into(),
+            })
+            .await
+            .expect("story");
+        db.store
+            .set_translation_of(persian, Some(story), &AuditEntry::system("ed", "story.translate", "story", persian, ""))
+            .await
+            .expect("link");
+        assert!(facts(db.store.clone(), story).await.translations);
+        assert!(facts(db.store.clone(), persian).await.translations);
+        assert!(!facts(db.store.clone(), other).await.translations, "a story outside the group");
+    }
+}

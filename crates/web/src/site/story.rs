@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use minijinja::Value;
 use newsdesk_domain::crop::Ratio;
 use newsdesk_domain::{Edition, Section, Story, StoryStatus, dates};
-use newsdesk_storage::Reads;
+use newsdesk_storage::{PageFacts, Reads};
 
 use super::{Peer, Reader, Rendered, cache_key, cached_page, chrome, edition, render_page, story_deps};
 use crate::cache::CachedPage;
@@ -35,6 +35,12 @@ fn parse_news_id(id: &str) -> Result<i64, AppError> {
 
 async fn load_public_story(db: &mut Reads, id: i64) -> Result<Story, AppError> {
     let story = db.story(id).await?.ok_or(AppError::NotFound)?;
+    publicly_shown(db, story).await
+}
+
+/// `story` when readers may see it; otherwise why not (not found, gone, or withdrawn with the newsroom's note).
+async fn publicly_shown(db: &mut Reads, story: Story) -> Result<Story, AppError> {
+    let id = story.news_id;
     match story.status {
         StoryStatus::Published if story.published_at.is_some() => Ok(story),
         StoryStatus::Killed => {
@@ -94,7 +100,8 @@ async fn story_response(
     cached_page(&state, key, headers, reader, deco, || async {
         // One connection for all the page's reads.
         let mut db = state.store.reads().await?;
-        let story = load_public_story(&mut db, id).await?;
+        let (story, facts) = db.story_for_page(id).await?.ok_or(AppError::NotFound)?;
+        let story = publicly_shown(&mut db, story).await?;
         // A wrong slug, or a story asked for under another edition's prefix.
         if story.slug != slug || story.edition_id != edition(&state).id {
             return Ok(Rendered::Other(moved(&crate::editions::story_path(
@@ -104,30 +111,34 @@ async fn story_response(
                 &story.slug,
             ))));
         }
-        Ok(Rendered::Page(render_story(&state, db, &story, false).await?))
+        Ok(Rendered::Page(render_story(&state, db, &story, Some(&facts), false).await?))
     })
     .await
 }
 
 /// Renders the page of `story` (any state when `preview`: the back office
 /// shows unpublished stories this way, marked and kept out of search engines),
-/// reading what it shows on `db`, which it lets go before the rendering.
+/// reading what it shows on `db`, which it lets go before the rendering;
+/// what `facts` says the story has not (corrections, translations, comments)
+/// is not read.
 pub(crate) async fn render_story(
     state: &AppState,
     db: Reads,
     story: &Story,
+    facts: Option<&PageFacts>,
     preview: bool,
 ) -> Result<CachedPage, AppError> {
     let edition =
         state.editions.load().iter().find(|e| e.id == story.edition_id).cloned().unwrap_or_else(empty_edition);
     // Links and dates in the story's own edition, whoever asks (the back office's preview too).
-    crate::editions::scope(edition.clone(), render_story_in(state, db, story, preview, edition, None)).await
+    crate::editions::scope(edition.clone(), render_story_in(state, db, story, facts, preview, edition, None)).await
 }
 
 async fn render_story_in(
     state: &AppState,
     mut db: Reads,
     story: &Story,
+    facts: Option<&PageFacts>,
     preview: bool,
     edition: Edition,
     scheduled: Option<DateTime<Utc>>,
@@ -137,16 +148,14 @@ async fn render_story_in(
     let related = db.related(story, RELATED).await?;
     let public_url = &state.config.public_url;
     let related: Vec<Teaser> = related.iter().map(|s| Teaser::new(s, &edition, &sections, public_url)).collect();
-    let corrections: Vec<(DateTime<Utc>, String)> = db
-        .corrections(story.news_id)
-        .await?
-        .into_iter()
-        .filter(|c| !c.note.trim().is_empty())
-        .map(|c| (c.at, c.note))
-        .collect();
+    let has = |f: fn(&PageFacts) -> bool| facts.is_none_or(f);
+    let corrections = if has(|f| f.corrections) { db.corrections(story.news_id).await? } else { Vec::new() };
+    let corrections: Vec<(DateTime<Utc>, String)> =
+        corrections.into_iter().filter(|c| !c.note.trim().is_empty()).map(|c| (c.at, c.note)).collect();
     // The other languages of this story, for readers and for `hreflang`.
     let mut translations = Vec::new();
-    for t in db.translations(story.news_id).await? {
+    let others = if has(|f| f.translations) { db.translations(story.news_id).await? } else { Vec::new() };
+    for t in others {
         if t.status != StoryStatus::Published {
             continue;
         }
@@ -177,7 +186,11 @@ async fn render_story_in(
     let live = super::live::LiveInputs::of(story, &updates);
     let galleries = super::gallery::for_story(state, &mut db, story).await?;
     // A new story previewed before its first save has no News ID, and no comments yet.
-    let thread = if story.news_id > 0 { Some(db.comment_thread(story.news_id).await?) } else { None };
+    let thread = match facts {
+        _ if story.news_id <= 0 => None,
+        Some(f) if !f.comments => Some(Some((f.comment_target.clone(), Vec::new()))),
+        _ => Some(db.comment_thread(story.news_id).await?),
+    };
     // The reads are done: the connection goes back before the rendering.
     drop(db);
     let v = story_view(StoryInputs {
@@ -463,9 +476,11 @@ pub(crate) async fn preview_story_html(state: &AppState, story: &Story) -> Resul
     let edition =
         state.editions.load().iter().find(|e| e.id == story.edition_id).cloned().unwrap_or_else(empty_edition);
     let db = state.store.reads().await?;
-    let page =
-        crate::editions::scope(edition.clone(), render_story_in(state, db, story, true, edition.clone(), scheduled))
-            .await?;
+    let page = crate::editions::scope(
+        edition.clone(),
+        render_story_in(state, db, story, None, true, edition.clone(), scheduled),
+    )
+    .await?;
     let chrome = chrome(state, &edition).await?;
     Ok(String::from_utf8_lossy(&page.assemble(&chrome).identity).into_owned())
 }
