@@ -38,7 +38,7 @@ pub enum Slot {
 impl Slot {
     const ALL: [Slot; 4] = [Slot::UpdatedIn, Slot::Latest, Slot::MostVisited, Slot::Breaking];
 
-    /// The marker a template writes where the slot goes.
+    /// The marker a template writes where the slot goes (it starts with [`SLOT_PREFIX`]).
     pub const fn marker(self) -> &'static str {
         match self {
             Slot::UpdatedIn => "<!--nd:slot:updated-in-->",
@@ -49,6 +49,9 @@ impl Slot {
     }
 }
 
+/// How every slot marker starts.
+const SLOT_PREFIX: &str = "<!--nd:slot:";
+
 /// A page's bytes and where each slot's fragment lies in them.
 #[derive(Debug, Clone)]
 struct Layout {
@@ -58,20 +61,27 @@ struct Layout {
 
 impl Layout {
     /// Rendered HTML with its slot markers taken out (each slot empty where its marker was).
+    /// One pass over the page: every marker starts with [`SLOT_PREFIX`].
     fn parse(html: &str) -> Layout {
+        static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(SLOT_PREFIX));
         let mut bytes = Vec::with_capacity(html.len());
         let mut slots = Vec::new();
-        let mut rest = html;
-        loop {
-            let next = Slot::ALL.iter().filter_map(|s| rest.find(s.marker()).map(|i| (i, *s))).min_by_key(|(i, _)| *i);
-            let Some((i, slot)) = next else {
-                bytes.extend_from_slice(rest.as_bytes());
-                return Layout { bytes: Bytes::from(bytes), slots };
+        let mut rest = html.as_bytes();
+        let mut from = 0;
+        while let Some(i) = FINDER.find(&rest[from..]).map(|i| from + i) {
+            let Some(slot) = Slot::ALL.into_iter().find(|s| rest[i..].starts_with(s.marker().as_bytes())) else {
+                // Text that only looks like a marker stays.
+                from = i + SLOT_PREFIX.len();
+                continue;
             };
-            bytes.extend_from_slice(&rest.as_bytes()[..i]);
+            bytes.extend_from_slice(&rest[..i]);
             slots.push((slot, bytes.len()..bytes.len()));
             rest = &rest[i + slot.marker().len()..];
+            from = 0;
         }
+        bytes.extend_from_slice(rest);
+        Layout { bytes: Bytes::from(bytes), slots }
     }
 
     /// The same page with each slot's fragment replaced by `chrome`'s.
@@ -811,6 +821,32 @@ mod tests {
 
     fn page(deps: &[&str]) -> Arc<CachedPage> {
         Arc::new(CachedPage::new("<p>x</p>", "public", None, deps.iter().map(|d| d.to_string()).collect()))
+    }
+
+    #[test]
+    fn every_marker_is_found_in_one_pass_whatever_its_order_and_look_alikes_stay() {
+        let html = format!(
+            "<!--nd:slot:{}a<!--nd:slot:{}{}b<!--nd:slot:unknown-->{}{}c<!--nd:slot:",
+            Slot::Breaking.marker(),
+            Slot::MostVisited.marker(),
+            Slot::Latest.marker(),
+            Slot::UpdatedIn.marker(),
+            Slot::Latest.marker(),
+        );
+        let l = Layout::parse(&html);
+        assert_eq!(&l.bytes[..], b"<!--nd:slot:a<!--nd:slot:b<!--nd:slot:unknown-->c<!--nd:slot:");
+        let at: Vec<(Slot, usize)> = l.slots.iter().map(|(s, r)| (*s, r.start)).collect();
+        assert_eq!(
+            at,
+            [
+                (Slot::Breaking, 12),
+                (Slot::MostVisited, 25),
+                (Slot::Latest, 25),
+                (Slot::UpdatedIn, 48),
+                (Slot::Latest, 48)
+            ]
+        );
+        assert!(Layout::parse("").slots.is_empty());
     }
 
     #[test]
