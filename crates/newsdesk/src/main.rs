@@ -22,6 +22,9 @@ use clap::Parser;
 /// jemalloc gives unused memory back after it has been unused for about ten
 /// seconds (its background thread purges it), so memory a search-index commit
 /// frees is reused by the next one instead of being faulted in again.
+/// It is C's `malloc` too (`unprefixed_malloc_on_supported_platforms`): the
+/// bundled SQLite allocates for every page it reads and every row it returns,
+/// and glibc's malloc took ~4.5 % of the CPU of a walk of pages never cached.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

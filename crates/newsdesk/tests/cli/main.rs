@@ -1,6 +1,7 @@
 //! The newsdesk crate's integration tests as one test binary: one link
 //! instead of one per file, and the tests of every file share the CPUs.
 
+mod allocator;
 mod backup;
 mod comments_kill;
 mod import;
