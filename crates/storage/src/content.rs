@@ -970,7 +970,7 @@ pub(crate) const STORY_COLUMNS: &str = concat!(
 pub(crate) const STORY_FROM: &str = "FROM stories s LEFT JOIN photos p ON p.id = s.photo_id";
 
 /// A story from a row of [`STORY_COLUMNS`], with its tags and authors.
-fn story_from_row(r: &AnyRow, tags: Vec<Tag>, authors: Vec<Author>) -> Result<Story> {
+pub(crate) fn story_from_row(r: &AnyRow, tags: Vec<Tag>, authors: Vec<Author>) -> Result<Story> {
     let status: String = r.try_get("status")?;
     let format: String = r.try_get("body_format")?;
     Ok(Story {
@@ -1152,24 +1152,11 @@ impl crate::Reads {
 
     /// [`Store::stories`] on this connection.
     pub async fn stories(&mut self, ids: &[NewsId]) -> Result<Vec<Story>> {
-        Ok(self.stories_with(ids, "", "", |_| Ok(())).await?.into_iter().map(|(s, ())| s).collect())
-    }
-
-    /// The stories `ids` (those that exist, in that order), each with what
-    /// `extra` reads from its row: `columns` (after a comma) selected beside
-    /// [`STORY_COLUMNS`] from the joins of [`STORY_FROM`] and `joins`.
-    pub(crate) async fn stories_with<T>(
-        &mut self,
-        ids: &[NewsId],
-        columns: &str,
-        joins: &str,
-        extra: impl Fn(&AnyRow) -> Result<T>,
-    ) -> Result<Vec<(Story, T)>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let list = placeholders(1, ids.len());
-        let story_sql = format!("SELECT {STORY_COLUMNS}{columns} {STORY_FROM} {joins} WHERE s.news_id IN ({list})");
+        let story_sql = format!("SELECT {STORY_COLUMNS} {STORY_FROM} WHERE s.news_id IN ({list})");
         // Tags (kind 0) and authors (kind 1), each in its story's order.
         let byline_sql = format!(
             "SELECT CAST(0 AS BIGINT) AS kind, st.news_id, st.position, t.id, t.slug, t.name \
@@ -1201,12 +1188,12 @@ impl crate::Reads {
                 authors.entry(news_id).or_default().push(Author { id, slug, name });
             }
         }
-        let mut by_id: HashMap<NewsId, (Story, T)> = HashMap::with_capacity(rows.len());
+        let mut by_id: HashMap<NewsId, Story> = HashMap::with_capacity(rows.len());
         for r in &rows {
             let id: NewsId = r.try_get("news_id")?;
             let story =
                 story_from_row(r, tags.remove(&id).unwrap_or_default(), authors.remove(&id).unwrap_or_default())?;
-            by_id.insert(id, (story, extra(r)?));
+            by_id.insert(id, story);
         }
         Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
     }

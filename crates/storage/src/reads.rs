@@ -1,10 +1,11 @@
 //! Several reads in a row on one pooled connection.
 
-use newsdesk_domain::{NewsId, Story};
+use newsdesk_domain::{Author, NewsId, Story, Tag};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, Row};
 
-use crate::{CommentTarget, Result, Store};
+use crate::content::{STORY_COLUMNS, STORY_FROM, story_from_row};
+use crate::{CommentTarget, Result, Store, StoreError};
 
 /// One connection of the pool, held for several reads in a row.
 ///
@@ -51,21 +52,56 @@ const FACTS_COLUMNS: &str = "CAST(CASE WHEN EXISTS (SELECT 1 FROM story_correcti
      CAST(CASE WHEN EXISTS (SELECT 1 FROM comments c WHERE c.news_id = s.news_id AND c.status = 'approved') \
      THEN 1 ELSE 0 END AS BIGINT) AS has_comments";
 
+/// The story's tags (kind 0) and authors (kind 1), each in its order, as one
+/// JSON text `[[kind, id, slug, name], ...]`, so that the page's one query
+/// reads them too. SQLite aggregates the rows in the order its subquery gives them.
+fn byline_column(sqlite: bool) -> String {
+    let rows = "SELECT 0 AS kind, st.position AS position, t.id AS id, t.slug AS slug, t.name AS name \
+         FROM story_tags st JOIN tags t ON t.id = st.tag_id WHERE st.news_id = s.news_id \
+         UNION ALL SELECT 1, sa.position, a.id, a.slug, a.name \
+         FROM story_authors sa JOIN authors a ON a.id = sa.author_id WHERE sa.news_id = s.news_id";
+    if sqlite {
+        format!(
+            "(SELECT json_group_array(json_array(b.kind, b.id, b.slug, b.name)) FROM ({rows} ORDER BY 1, 2) b) AS byline"
+        )
+    } else {
+        format!(
+            "(SELECT COALESCE(json_agg(json_build_array(b.kind, b.id, b.slug, b.name) \
+             ORDER BY b.kind, b.position), '[]')::text FROM ({rows}) b) AS byline"
+        )
+    }
+}
+
 impl Reads {
-    /// The story `news_id` (any state) with its [`PageFacts`], in one query
-    /// (and the byline's).
+    /// The story `news_id` (any state) with its tags, authors and
+    /// [`PageFacts`], in one query.
     pub async fn story_for_page(&mut self, news_id: NewsId) -> Result<Option<(Story, PageFacts)>> {
-        let columns = format!(", {}, {FACTS_COLUMNS}", crate::comments::TARGET_COLUMNS);
-        let found = self
-            .stories_with(&[news_id], &columns, "JOIN editions e ON e.id = s.edition_id", |r| {
-                Ok(PageFacts {
-                    corrections: r.try_get::<i64, _>("has_corrections")? != 0,
-                    translations: r.try_get::<i64, _>("has_translations")? != 0,
-                    comments: r.try_get::<i64, _>("has_comments")? != 0,
-                    comment_target: crate::comments::target_from_row(r)?,
-                })
-            })
-            .await?;
-        Ok(found.into_iter().next())
+        let sqlite = self.conn.backend_name() == "SQLite";
+        let sql = format!(
+            "SELECT {STORY_COLUMNS}, {}, {FACTS_COLUMNS}, {} {STORY_FROM} \
+             JOIN editions e ON e.id = s.edition_id WHERE s.news_id = $1",
+            crate::comments::TARGET_COLUMNS,
+            byline_column(sqlite),
+        );
+        let Some(r) = sqlx::query(&sql).bind(news_id).fetch_optional(&mut *self.conn).await? else {
+            return Ok(None);
+        };
+        let byline: String = r.try_get("byline")?;
+        let byline: Vec<(i64, i64, String, String)> = serde_json::from_str(&byline)
+            .map_err(|e| StoreError::Invalid(format!("the byline of story {news_id} did not read back: {e}")))?;
+        let (mut tags, mut authors) = (Vec::new(), Vec::new());
+        for (kind, id, slug, name) in byline {
+            match kind {
+                0 => tags.push(Tag { id, slug, name }),
+                _ => authors.push(Author { id, slug, name }),
+            }
+        }
+        let facts = PageFacts {
+            corrections: r.try_get::<i64, _>("has_corrections")? != 0,
+            translations: r.try_get::<i64, _>("has_translations")? != 0,
+            comments: r.try_get::<i64, _>("has_comments")? != 0,
+            comment_target: crate::comments::target_from_row(&r)?,
+        };
+        Ok(Some((story_from_row(&r, tags, authors)?, facts)))
     }
 }

@@ -286,7 +286,9 @@ backend_test! {
         let (_, story, other) = site(&db.store).await;
         let facts = |store: Store, id| async move {
             let (s, f) = store.reads().await.expect("reads").story_for_page(id).await.expect("read").expect("found");
-            assert_eq!(s.news_id, id);
+            // The story itself, tags and authors in their order, as every other read gives it.
+            let alone = store.story(id).await.expect("read").expect("found");
+            assert_eq!(serde_json::to_value(&s).expect("json"), serde_json::to_value(&alone).expect("json"));
             f
         };
         let f = facts(db.store.clone(), story).await;
@@ -334,8 +336,8 @@ backend_test! {
                 gallery_id: None,
                 status: StoryStatus::Published,
                 published_at: Some(Utc::now()),
-                tags: vec![],
-                authors: vec![],
+                tags: vec!["نفت".into(), "Zeta \"quoted\"".into(), "Alpha".into()],
+                authors: vec!["Reporter B".into(), "خبرنگار".into()],
                 agency: None,
                 actor: "test".into(),
             })
@@ -347,6 +349,10 @@ backend_test! {
             .expect("link");
         assert!(facts(db.store.clone(), story).await.translations);
         assert!(facts(db.store.clone(), persian).await.translations);
+        let (p, _) = db.store.reads().await.expect("reads").story_for_page(persian).await.expect("read").expect("found");
+        let tags: Vec<&str> = p.tags.iter().map(|t| t.name.as_str()).collect();
+        let authors: Vec<&str> = p.authors.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!((tags, authors), (vec!["نفت", "Zeta \"quoted\"", "Alpha"], vec!["Reporter B", "خبرنگار"]));
         assert!(!facts(db.store.clone(), other).await.translations, "a story outside the group");
     }
 }
