@@ -12,9 +12,10 @@ use crate::{CommentTarget, Result, Store, StoreError};
 /// Each query made on the pool takes a connection and gives it back, and sqlx
 /// tests a connection as it comes back (one more round trip: to SQLite's
 /// connection thread, or to the PostgreSQL server) from a task of its own. A
-/// story page not yet cached makes about eight reads; made on one `Reads`,
-/// it pays for that once instead of eight times. Hold it for the reads only,
-/// not while rendering or waiting on anything else: the pool is small.
+/// story page not yet cached makes several reads (three for most stories,
+/// see [`Reads::story_for_page`]); made on one `Reads`, it pays for that once.
+/// Hold it for the reads only, not while rendering or waiting on anything
+/// else: the pool is small.
 #[derive(Debug)]
 pub struct Reads {
     pub(crate) conn: PoolConnection<Any>,
