@@ -1216,8 +1216,6 @@ impl crate::Reads {
 #[cfg(test)]
 mod plans {
     use super::related_sql;
-    use crate::Backend;
-    use sqlx::Row;
 
     crate::backend_test! {
         async fn the_stories_before_a_story_are_read_from_its_position_in_the_index(db) {
@@ -1226,34 +1224,11 @@ mod plans {
             // `published_at <=` PostgreSQL only filters by it (this fails), and
             // SQLite, which bounds it by itself on a small table, read a
             // section's index from its newest story down at 1,000,000 stories.
-            let sql = related_sql();
-            let pool = sqlx::AnyPool::connect(&db.url).await.expect("raw pool");
-            let mut conn = pool.acquire().await.expect("connection");
-            let explain = match db.store.backend() {
-                Backend::Sqlite => format!("EXPLAIN QUERY PLAN {sql}"),
-                Backend::Postgres => {
-                    // An empty table is scanned whatever its indexes; forbid the scan.
-                    sqlx::query("SET enable_seqscan = off").execute(&mut *conn).await.expect("set");
-                    format!("EXPLAIN {sql}")
-                }
-            };
-            let rows = sqlx::query(&explain)
-                .bind(1_i64)
-                .bind(84_427_i64)
-                .bind(1_700_000_000_i64)
-                .bind(5_i64)
-                .fetch_all(&mut *conn)
-                .await
-                .expect("plan");
-            let plan: Vec<String> = rows
-                .iter()
-                .map(|r| match db.store.backend() {
-                    Backend::Sqlite => r.get::<String, _>("detail"),
-                    Backend::Postgres => r.get::<String, _>(0),
-                })
-                .collect();
-            drop(conn);
-            pool.close().await;
+            let mut args = crate::sql::Args::new();
+            for n in [1_i64, 84_427, 1_700_000_000, 5] {
+                args.push(n);
+            }
+            let plan = db.plan(&related_sql(), args).await;
             let bounded = |line: &String| {
                 line.contains("stories_section_published")
                     && (line.contains("published_at<?") || line.contains("published_at <= "))

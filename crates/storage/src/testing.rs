@@ -31,6 +31,34 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// The plan of `sql` with `args` bound, a line each: the details of
+    /// `EXPLAIN QUERY PLAN` on SQLite, `EXPLAIN` on PostgreSQL with
+    /// sequential scans off (an empty table is scanned whatever its indexes).
+    #[cfg(test)]
+    pub(crate) async fn plan(&self, sql: &str, args: crate::sql::Args) -> Vec<String> {
+        use sqlx::Row;
+        let pool = sqlx::AnyPool::connect(&self.url).await.expect("raw pool");
+        let mut conn = pool.acquire().await.expect("connection");
+        let explain = match self.store.backend() {
+            Backend::Sqlite => format!("EXPLAIN QUERY PLAN {sql}"),
+            Backend::Postgres => {
+                sqlx::query("SET enable_seqscan = off").execute(&mut *conn).await.expect("set");
+                format!("EXPLAIN {sql}")
+            }
+        };
+        let rows = args.bind_to(sqlx::query(&explain)).fetch_all(&mut *conn).await.expect("plan");
+        let plan = rows
+            .iter()
+            .map(|r| match self.store.backend() {
+                Backend::Sqlite => r.get::<String, _>("detail"),
+                Backend::Postgres => r.get::<String, _>(0),
+            })
+            .collect();
+        drop(conn);
+        pool.close().await;
+        plan
+    }
+
     /// A new SQLite database in a temporary directory.
     pub async fn sqlite() -> TestDb {
         static TEMPLATE: OnceCell<Vec<u8>> = OnceCell::const_new();

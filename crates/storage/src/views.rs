@@ -103,7 +103,7 @@ fn most_visited_sql(in_section: bool) -> String {
 mod plans {
     use super::most_visited_sql;
     use crate::Backend;
-    use sqlx::Row;
+    use crate::sql::Args;
 
     crate::backend_test! {
         async fn most_visited_starts_from_the_views_not_from_every_story(db) {
@@ -111,29 +111,15 @@ mod plans {
             // each change. Read from the stories side, it visits every story.
             for in_section in [false, true] {
                 let sql = most_visited_sql(in_section);
-                let pool = sqlx::AnyPool::connect(&db.url).await.expect("raw pool");
-                let mut conn = pool.acquire().await.expect("connection");
-                let explain = match db.store.backend() {
-                    Backend::Sqlite => format!("EXPLAIN QUERY PLAN {sql}"),
-                    Backend::Postgres => {
-                        sqlx::query("SET enable_seqscan = off").execute(&mut *conn).await.expect("set");
-                        format!("EXPLAIN {sql}")
-                    }
-                };
-                let mut q = sqlx::query(&explain).bind(1_i64).bind(490_000_i64).bind(10_i64);
-                if in_section {
-                    q = q.bind("iran").bind("iran/%");
+                let mut args = Args::new();
+                for n in [1_i64, 490_000, 10] {
+                    args.push(n);
                 }
-                let rows = q.fetch_all(&mut *conn).await.expect("plan");
-                let plan: Vec<String> = rows
-                    .iter()
-                    .map(|r| match db.store.backend() {
-                        Backend::Sqlite => r.get::<String, _>("detail"),
-                        Backend::Postgres => r.get::<String, _>(0),
-                    })
-                    .collect();
-                drop(conn);
-                pool.close().await;
+                if in_section {
+                    args.push("iran");
+                    args.push("iran/%");
+                }
+                let plan = db.plan(&sql, args).await;
                 // SQLite (without statistics, as a filled site has them) follows the
                 // join order written; PostgreSQL plans by its statistics.
                 if db.store.backend() == Backend::Sqlite {

@@ -16,6 +16,28 @@ fn by(actor: &str) -> AuditEntry {
 
 const LIMITS: PostLimits = PostLimits { per_ip: 100, per_story: 100, window_secs: 600, duplicate_secs: 86_400 };
 
+/// A new story published now in `edition`, section `section`.
+fn published(edition: i64, section: &str, headline: &str) -> StoryInput {
+    StoryInput {
+        news_id: None,
+        edition_id: edition,
+        section: SectionRef::Names(vec![section.into()]),
+        slug: None,
+        headline: headline.into(),
+        lead: "Lead".into(),
+        body_source: "Body".into(),
+        body_format: BodyFormat::Text,
+        photo_id: None,
+        gallery_id: None,
+        status: StoryStatus::Published,
+        published_at: Some(Utc::now()),
+        tags: vec![],
+        authors: vec![],
+        agency: None,
+        actor: "test".into(),
+    }
+}
+
 async fn site(store: &Store) -> (i64, i64, i64) {
     let e = store
         .upsert_edition(&NewEdition {
@@ -30,27 +52,7 @@ async fn site(store: &Store) -> (i64, i64, i64) {
         .id;
     let mut ids = Vec::new();
     for headline in ["First story", "Second story"] {
-        let (id, _) = store
-            .save_story(&StoryInput {
-                news_id: None,
-                edition_id: e,
-                section: SectionRef::Names(vec!["Iran".into()]),
-                slug: None,
-                headline: headline.into(),
-                lead: "Lead".into(),
-                body_source: "Body".into(),
-                body_format: BodyFormat::Text,
-                photo_id: None,
-                gallery_id: None,
-                status: StoryStatus::Published,
-                published_at: Some(Utc::now()),
-                tags: vec![],
-                authors: vec![],
-                agency: None,
-                actor: "test".into(),
-            })
-            .await
-            .expect("story");
+        let (id, _) = store.save_story(&published(e, "Iran", headline)).await.expect("story");
         ids.push(id);
     }
     (e, ids[0], ids[1])
@@ -321,28 +323,12 @@ backend_test! {
             .await
             .expect("edition")
             .id;
-        let (persian, _) = db
-            .store
-            .save_story(&StoryInput {
-                news_id: None,
-                edition_id: fa,
-                section: SectionRef::Names(vec!["ایران".into()]),
-                slug: None,
-                headline: "خبر نخست".into(),
-                lead: "لید".into(),
-                body_source: "متن".into(),
-                body_format: BodyFormat::Text,
-                photo_id: None,
-                gallery_id: None,
-                status: StoryStatus::Published,
-                published_at: Some(Utc::now()),
-                tags: vec!["نفت".into(), "Zeta \"quoted\"".into(), "Alpha".into()],
-                authors: vec!["Reporter B".into(), "خبرنگار".into()],
-                agency: None,
-                actor: "test".into(),
-            })
-            .await
-            .expect("story");
+        let input = StoryInput {
+            tags: vec!["نفت".into(), "Zeta \"quoted\"".into(), "Alpha".into()],
+            authors: vec!["Reporter B".into(), "خبرنگار".into()],
+            ..published(fa, "ایران", "خبر نخست")
+        };
+        let (persian, _) = db.store.save_story(&input).await.expect("story");
         db.store
             .set_translation_of(persian, Some(story), &AuditEntry::system("ed", "story.translate", "story", persian, ""))
             .await
