@@ -38,7 +38,7 @@ pub enum Slot {
 impl Slot {
     const ALL: [Slot; 4] = [Slot::UpdatedIn, Slot::Latest, Slot::MostVisited, Slot::Breaking];
 
-    /// The marker a template writes where the slot goes (it starts with [`SLOT_PREFIX`]).
+    /// The marker a template writes where the slot goes (each starts with `<!--nd:slot:`).
     pub const fn marker(self) -> &'static str {
         match self {
             Slot::UpdatedIn => "<!--nd:slot:updated-in-->",
