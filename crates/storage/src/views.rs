@@ -120,8 +120,8 @@ mod plans {
                     args.push("iran/%");
                 }
                 let plan = db.plan(&sql, args).await;
-                // SQLite (without statistics, as a filled site has them) follows the
-                // join order written; PostgreSQL plans by its statistics.
+                // SQLite, without statistics here as on a filled site, follows
+                // the join order written; PostgreSQL plans by its statistics.
                 if db.store.backend() == Backend::Sqlite {
                     let by_key = plan.iter().any(|l| l.starts_with("SEARCH s USING INTEGER PRIMARY KEY"));
                     assert!(by_key, "the stories are not looked up by the views' News IDs: {plan:?}");
