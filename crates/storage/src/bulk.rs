@@ -345,7 +345,7 @@ async fn insert(
     rows: &[Vec<V<'_>>],
     tail: &str,
 ) -> Result<Vec<AnyRow>> {
-    let numbered = conn.backend_name() != "SQLite";
+    let numbered = crate::Backend::of(conn) != crate::Backend::Sqlite;
     let per_row = row.matches(['?', '#']).count().max(1);
     let chunk = (MAX_PARAMS / per_row).max(1);
     let mut out = Vec::new();

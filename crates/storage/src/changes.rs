@@ -130,7 +130,7 @@ impl ChangeSignal {
 
 /// Tells other nodes, at commit, that the log grew (PostgreSQL; nothing on SQLite).
 pub(crate) async fn notify_change(conn: &mut AnyConnection) -> Result<()> {
-    if conn.backend_name() == "PostgreSQL" {
+    if crate::Backend::of(conn) == crate::Backend::Postgres {
         sqlx::query("SELECT pg_notify($1, '')").bind(CHANNEL).execute(conn).await?;
     }
     Ok(())

@@ -91,6 +91,13 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// The engine of an open connection (sqlx names it; the name is matched here only).
+    pub(crate) fn of(conn: &sqlx::AnyConnection) -> Backend {
+        if conn.backend_name() == "SQLite" { Backend::Sqlite } else { Backend::Postgres }
+    }
+}
+
 impl FromStr for Backend {
     type Err = StoreError;
 

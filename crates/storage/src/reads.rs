@@ -77,7 +77,7 @@ impl Reads {
     /// The story `news_id` (any state) with its tags, authors and
     /// [`PageFacts`], in one query.
     pub async fn story_for_page(&mut self, news_id: NewsId) -> Result<Option<(Story, PageFacts)>> {
-        let sqlite = self.conn.backend_name() == "SQLite";
+        let sqlite = crate::Backend::of(&self.conn) == crate::Backend::Sqlite;
         let sql = format!(
             "SELECT {STORY_COLUMNS}, {}, {FACTS_COLUMNS}, {} {STORY_FROM} \
              JOIN editions e ON e.id = s.edition_id WHERE s.news_id = $1",
