@@ -327,9 +327,9 @@ impl AppState {
 
 /// Builds every edition's shared page fragments (the menus' latest stories,
 /// most visited, the breaking-news banner), so that the first readers after
-/// a start do not wait for them: at 1,000,000 stories the most-visited list
-/// alone takes ~50 ms to read, and every page shows it. Pages themselves are
-/// not rendered ahead. A failure is logged; readers then build them as usual.
+/// a start do not wait for them (every page shows them, and the first
+/// readers would queue for one build). Pages themselves are not rendered
+/// ahead. A failure is logged; readers then build them as usual.
 pub async fn warm_fragments(state: &AppState) {
     let editions = state.editions.load_full();
     for edition in editions.iter() {
