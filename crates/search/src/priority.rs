@@ -88,11 +88,13 @@ mod tests {
         let before = nice_of(&me);
         let dir = tempfile::tempdir().expect("dir");
         let _index = crate::SearchIndex::open_or_create(&dir.path().join("search")).expect("index");
-        // Other tests of this process open indexes too: a thread of theirs
-        // made between the lowering and the check is lowered at the next try.
-        let mut last = Vec::new();
-        for _ in 0..5 {
-            assert!(lower_index_threads() >= 2, "tantivy's indexing threads run");
+        // Other tests of this process open and write indexes too: a thread of
+        // theirs made between the lowering and the check is lowered at the
+        // next try, and a listing of /proc/self/task made while threads start
+        // and end can miss one.
+        let (mut found, mut last) = (0, Vec::new());
+        for _ in 0..20 {
+            found = lower_index_threads();
             last = std::fs::read_dir("/proc/self/task")
                 .expect("tasks")
                 .flatten()
@@ -102,10 +104,11 @@ mod tests {
                     (is_index_thread(comm.trim_end()) && nice != Some(target_nice())).then_some((comm, nice))
                 })
                 .collect();
-            if last.is_empty() {
+            if found >= 2 && last.is_empty() {
                 break;
             }
         }
+        assert!(found >= 2, "tantivy's indexing threads run");
         assert!(last.is_empty(), "not lowered: {last:?}");
         assert_eq!(nice_of(&me), before, "the caller keeps its priority");
         assert!(target_nice() >= NICE);
