@@ -26,7 +26,6 @@ mod priority;
 mod ranked;
 mod text;
 
-use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -35,7 +34,7 @@ use newsdesk_domain::dates::from_unix;
 use newsdesk_domain::{NewsId, StoryStatus, story_path};
 use newsdesk_storage::{ChangeMark, DatabaseIdentity, IndexableStory};
 use serde::Serialize;
-use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::query::{Query, QueryParser};
 use tantivy::schema::{
     FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TantivyDocument,
     TextFieldIndexing, TextOptions, Value,
@@ -49,7 +48,7 @@ pub use text::html_to_text;
 
 /// Version of the index layout (schema and analysis). An index written with
 /// another version is thrown away and rebuilt from the database.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 /// File in the index directory holding [`FORMAT_VERSION`].
 const VERSION_FILE: &str = "newsdesk-search-format";
 /// Hits per page.
@@ -118,6 +117,8 @@ struct Fields {
     text: Vec<(Analyzer, TextFields)>,
     /// Workflow state (`draft`, `published`, ...): readers find only `published`.
     status: Field,
+    /// The edition of a published story, as a fast field (see [`ranked`]).
+    readers_edition: Field,
     /// The edition's language, stored (the `edition` field is only indexed as a term).
     lang: Field,
     /// Newsroom facts (see [`newsdesk_storage::NewsroomFacts`]); -1 where there is none.
@@ -148,6 +149,7 @@ fn schema() -> (Schema, Fields) {
     let published = b.add_i64_field("published", INDEXED | STORED | FAST);
     let updated = b.add_i64_field("updated", STORED);
     let status = b.add_text_field("status", STRING | STORED);
+    let readers_edition = b.add_text_field(ranked::READERS_EDITION, FAST);
     let lang = b.add_text_field("lang", STORED);
     let created_by = b.add_i64_field("created_by", INDEXED);
     let modified = b.add_i64_field("modified", INDEXED | STORED | FAST);
@@ -188,6 +190,7 @@ fn schema() -> (Schema, Fields) {
         updated,
         text,
         status,
+        readers_edition,
         lang,
         created_by,
         modified,
@@ -275,6 +278,8 @@ pub struct SearchIndex {
     feeding: tokio::sync::Mutex<()>,
     /// Deletes of single stories queued since the index was opened (see [`SearchIndex::queued_deletes`]).
     queued_deletes: std::sync::atomic::AtomicU64,
+    /// Which stories of each segment readers of an edition may find (see [`ranked`]).
+    edition_docs: ranked::EditionDocs,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -396,6 +401,7 @@ impl SearchIndex {
             position: Mutex::new(position),
             feeding: tokio::sync::Mutex::new(()),
             queued_deletes: std::sync::atomic::AtomicU64::new(0),
+            edition_docs: ranked::EditionDocs::default(),
         })
     }
 
@@ -477,6 +483,9 @@ impl SearchIndex {
             doc.add_i64(f.published, published.timestamp());
         }
         doc.add_text(f.status, story.status.as_str());
+        if story.status == StoryStatus::Published {
+            doc.add_text(f.readers_edition, &story.edition_lang);
+        }
         doc.add_text(f.lang, &story.edition_lang);
         let n = &story.newsroom;
         doc.add_i64(f.created_by, n.created_by.unwrap_or(-1));
@@ -577,6 +586,28 @@ impl SearchIndex {
         self.len() == 0
     }
 
+    /// A reader's words as a query of the analyzer's fields `t`, weighted
+    /// (headline, tags, lead and byline above the body), all words required;
+    /// `None` when it holds no word to look for (only stop words, or syntax
+    /// alone such as `*`).
+    fn reader_query(&self, t: TextFields, query: &str) -> Option<Box<dyn Query>> {
+        let mut parser = QueryParser::new(
+            self.index.schema(),
+            vec![t.headline, t.lead, t.body, t.tags, t.byline],
+            self.index.tokenizers().clone(),
+        );
+        parser.set_conjunction_by_default();
+        parser.set_field_boost(t.headline, 3.0);
+        parser.set_field_boost(t.tags, 2.0);
+        parser.set_field_boost(t.lead, 1.5);
+        parser.set_field_boost(t.byline, 1.5);
+        // Lenient: a reader's stray quote or colon is not an error.
+        let (text_query, _) = parser.parse_query_lenient(&strip_field_syntax(query));
+        let mut has_terms = false;
+        text_query.query_terms(&mut |_, _| has_terms = true);
+        has_terms.then_some(text_query)
+    }
+
     /// Searches published stories of `edition` (a language code) for `query`,
     /// page `page` (from 1). An empty query finds nothing.
     pub fn search(&self, edition: &str, query: &str, filters: &Filters, page: usize) -> Result<SearchResults> {
@@ -608,58 +639,21 @@ impl SearchIndex {
             return Ok(empty);
         }
         let f = &self.fields;
-        let analyzer = Analyzer::for_lang(edition);
-        let t = f.text(analyzer);
-        let mut parser = QueryParser::new(
-            self.index.schema(),
-            vec![t.headline, t.lead, t.body, t.tags, t.byline],
-            self.index.tokenizers().clone(),
-        );
-        parser.set_conjunction_by_default();
-        parser.set_field_boost(t.headline, 3.0);
-        parser.set_field_boost(t.tags, 2.0);
-        parser.set_field_boost(t.lead, 1.5);
-        parser.set_field_boost(t.byline, 1.5);
-        // Lenient: a reader's stray quote or colon is not an error.
-        let (text_query, _) = parser.parse_query_lenient(&strip_field_syntax(query));
-        // Only stop words, or syntax alone (`*`): nothing to look for.
-        let mut has_terms = false;
-        text_query.query_terms(&mut |_, _| has_terms = true);
-        if !has_terms {
-            return Ok(empty);
-        }
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
-            (Occur::Must, text_query.box_clone()),
-            (
-                Occur::Must,
-                Box::new(TermQuery::new(Term::from_field_text(f.edition, edition), IndexRecordOption::Basic)),
-            ),
-            (
-                Occur::Must,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(f.status, StoryStatus::Published.as_str()),
-                    IndexRecordOption::Basic,
-                )),
-            ),
-        ];
-        if let Some(section) = filters.section.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            let facet = Facet::from_path(section.split('/').filter(|s| !s.is_empty()));
-            clauses.push((
-                Occur::Must,
-                Box::new(TermQuery::new(Term::from_facet(f.section, &facet), IndexRecordOption::Basic)),
-            ));
-        }
-        // The reader's date filters, when given, as a range of the index.
-        if filters.from.is_some() || filters.to.is_some() {
-            let lower = filters.from.map_or(Bound::Unbounded, |from| Bound::Included(from.timestamp()));
-            let upper = filters.to.map_or(Bound::Unbounded, |to| Bound::Excluded(to.timestamp()));
-            let term = |at: i64| Term::from_field_i64(f.published, at);
-            clauses.push((Occur::Must, Box::new(RangeQuery::new(lower.map(term), upper.map(term)))));
-        }
-        let query = BooleanQuery::new(clauses);
-
+        let t = f.text(Analyzer::for_lang(edition));
+        let Some(text_query) = self.reader_query(t, query) else { return Ok(empty) };
+        let section = filters.section.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|section| {
+            Term::from_facet(f.section, &Facet::from_path(section.split('/').filter(|s| !s.is_empty())))
+        });
+        let scope = ranked::Scope {
+            edition,
+            now: now.timestamp(),
+            from: filters.from.map(|t| t.timestamp()),
+            to: filters.to.map(|t| t.timestamp()),
+            section,
+        };
         let searcher = self.reader.searcher();
-        let (total, top) = searcher.search(&query, &ranked::Ranked::new(now, PER_PAGE, (page - 1) * PER_PAGE))?;
+        let (total, top) =
+            ranked::search(&searcher, &self.edition_docs, &*text_query, &scope, PER_PAGE, (page - 1) * PER_PAGE)?;
         let mut headline_gen = SnippetGenerator::create(&searcher, &*text_query, t.headline)?;
         headline_gen.set_max_num_chars(1000);
         let mut body_gen = SnippetGenerator::create(&searcher, &*text_query, t.body)?;
@@ -734,6 +728,172 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
+    use tantivy::collector::{Count, TopDocs};
+    use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, RangeQuery, TermQuery};
+    use tantivy::{DocId, Score, SegmentReader};
+
+    /// A fixed pseudo-random sequence (a linear congruential generator).
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (self.0 >> 33) % n
+        }
+        /// `n` words, the first of `words` far more often than the last.
+        fn words(&mut self, words: &[&str], n: usize) -> String {
+            let len = words.len() as u64;
+            (0..n)
+                .map(|_| {
+                    let reach = self.below(len) + 1;
+                    words[self.below(reach) as usize]
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+    }
+
+    /// tantivy's exhaustive search of the same words: the scope as clauses of
+    /// one query that add nothing to the score, every match scored and
+    /// boosted. The total and the page's news ids with their scores.
+    fn exhaustive(
+        index: &SearchIndex,
+        edition: &str,
+        q: &str,
+        filters: &Filters,
+        page: usize,
+        now: DateTime<Utc>,
+    ) -> (usize, Vec<(i64, Score)>) {
+        let f = &index.fields;
+        let text = index.reader_query(f.text(Analyzer::for_lang(edition)), q).expect("words");
+        let scoreless =
+            |query: Box<dyn Query>| (Occur::Must, Box::new(ConstScoreQuery::new(query, 0.0)) as Box<dyn Query>);
+        let term = |term: Term| -> Box<dyn Query> { Box::new(TermQuery::new(term, IndexRecordOption::Basic)) };
+        let published = |at: i64| Term::from_field_i64(f.published, at);
+        let upper = filters.to.map_or(now.timestamp() + 1, |to| to.timestamp().min(now.timestamp() + 1));
+        let lower = filters
+            .from
+            .map_or(std::ops::Bound::Unbounded, |from| std::ops::Bound::Included(published(from.timestamp())));
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
+            (Occur::Must, text),
+            scoreless(term(Term::from_field_text(f.edition, edition))),
+            scoreless(term(Term::from_field_text(f.status, "published"))),
+            scoreless(Box::new(RangeQuery::new(lower, std::ops::Bound::Excluded(published(upper))))),
+        ];
+        if let Some(section) = &filters.section {
+            clauses.push(scoreless(term(Term::from_facet(f.section, &Facet::from_path(section.split('/'))))));
+        }
+        let now = now.timestamp();
+        let top = TopDocs::with_limit(PER_PAGE).and_offset((page - 1) * PER_PAGE).tweak_score(
+            move |segment: &SegmentReader| {
+                let at = segment.fast_fields().i64("published").expect("published").first_or_default_col(i64::MAX);
+                move |doc: DocId, score: Score| score * ranked::freshness(now - at.get_val(doc))
+            },
+        );
+        let searcher = index.reader.searcher();
+        let (total, docs) = searcher.search(&BooleanQuery::new(clauses), &(Count, top)).expect("search");
+        let ids = docs
+            .into_iter()
+            .map(|(score, addr)| {
+                let doc: TantivyDocument = searcher.doc(addr).expect("doc");
+                (doc.get_first(f.news_id).and_then(|v| v.as_i64()).expect("news id"), score)
+            })
+            .collect();
+        (total, ids)
+    }
+
+    /// `ranked` (the words alone as the query, the scope read from fast fields
+    /// and a bit per story, the boost skipped for matches that cannot enter
+    /// the page) finds what tantivy's search with the scope as clauses finds,
+    /// page by page: drafts, another edition in the same language, embargoed
+    /// and replaced stories among the matches.
+    #[test]
+    fn search_finds_what_tantivys_exhaustive_search_finds() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let index = SearchIndex::open_or_create(&dir.path().join("search")).expect("open");
+        let now = Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).single().expect("time");
+        let words = ["minister", "oil", "talks", "bank", "vote", "court", "rain", "port", "drought", "bridge"];
+        let mut rng = Lcg(7);
+        let story = |rng: &mut Lcg, news_id: i64| {
+            // Stories 5 h apart over 600 days (within the boost's reach: no two boosts equal),
+            // a few after `now` (embargoed).
+            let published = now - chrono::Duration::hours(5 * (2_950 - news_id));
+            let status = match rng.below(10) {
+                0 => StoryStatus::Draft,
+                1 => StoryStatus::Unpublished,
+                _ => StoryStatus::Published,
+            };
+            let (headline_len, body_len) = (3 + rng.below(4) as usize, 10 + rng.below(60) as usize);
+            IndexableStory {
+                news_id,
+                edition_lang: if rng.below(5) == 0 { "en-GB" } else { "en" }.into(),
+                section_path: ["world", "world/asia", "sport"][rng.below(3) as usize].into(),
+                section_name: String::new(),
+                slug: format!("story-{news_id}"),
+                headline: rng.words(&words, headline_len),
+                lead: rng.words(&words, 8),
+                body_html: format!("<p>{}</p>", rng.words(&words, body_len)),
+                status,
+                published_at: Some(published),
+                updated_at: None,
+                tags: vec![rng.words(&words, 1)],
+                authors: Vec::new(),
+                newsroom: Default::default(),
+            }
+        };
+        // Four segments.
+        for batch in 0..4 {
+            for id in (batch * 750)..(batch * 750 + 750) {
+                index.index_story(&story(&mut rng, id)).expect("index");
+            }
+            index.commit().expect("commit");
+        }
+        let day = |d: u32| Utc.with_ymd_and_hms(2026, 1, d, 0, 0, 0).single().expect("day");
+        let scopes = [
+            Filters::default(),
+            Filters { section: Some("world".into()), ..Filters::default() },
+            Filters { section: Some("world/asia".into()), ..Filters::default() },
+            Filters { from: Some(day(5)), to: Some(day(28)), ..Filters::default() },
+            Filters { section: Some("sport".into()), from: Some(day(10)), to: None },
+        ];
+        let mut full_pages = 0;
+        let mut compare = |index: &SearchIndex| {
+            for edition in ["en", "en-GB"] {
+                for q in ["minister", "oil", "talks bank", "\"oil minister\"", "drought OR bridge", "court -rain"] {
+                    for filters in &scopes {
+                        for page in 1..=3 {
+                            let (total, expected) = exhaustive(index, edition, q, filters, page, now);
+                            let found = index.search_at(edition, q, filters, page, now).expect("search");
+                            let what = format!("{edition} {q} {filters:?} page {page}");
+                            assert_eq!(found.total, total, "{what}");
+                            let found: Vec<(i64, Score)> = found.hits.iter().map(|h| (h.news_id, h.score)).collect();
+                            assert_eq!(found.len(), expected.len(), "{what}");
+                            for ((id, score), (want, want_score)) in found.iter().zip(&expected) {
+                                assert_eq!(id, want, "{what}: {found:?} vs {expected:?}");
+                                assert!(
+                                    (score - want_score).abs() <= want_score * 1e-5,
+                                    "{what}: {score} vs {want_score}"
+                                );
+                            }
+                            full_pages += usize::from(total > 3 * PER_PAGE);
+                        }
+                    }
+                }
+            }
+        };
+        compare(&index);
+        // A tenth of the stories written again, some now unpublished or in
+        // the other edition (their old documents deleted in segments the
+        // searches above read), and a segment more.
+        for id in (0..3_000).step_by(10).chain(3_000..3_200) {
+            index.index_story(&story(&mut rng, id)).expect("index");
+        }
+        index.commit().expect("commit");
+        compare(&index);
+        // Most of them had more matches than three pages: skipping had work.
+        assert!(full_pages > 100, "{full_pages}");
+    }
 
     #[test]
     fn truncates_on_char_boundaries() {
