@@ -56,7 +56,8 @@ pub(crate) struct EditionDocs {
 struct Published {
     /// A bit per document.
     docs: Box<[u64]>,
-    /// The latest publish time among them (none later than now: no embargo to check).
+    /// The latest publish time among them: when a search admits it, the
+    /// search need not read any of their times to check them.
     latest: i64,
 }
 
@@ -158,8 +159,9 @@ struct Admit<'a> {
     edition: &'a Published,
     alive: Option<&'a tantivy::fastfield::AliveBitSet>,
     published: Arc<dyn ColumnValues<i64>>,
-    /// Whether each match's publish time must be compared (an embargo or a
-    /// date filter); else it is read only for the best pass's boost.
+    /// Whether each match's publish time must be compared (a story of the
+    /// segment is embargoed, or a date filter); else it is read only for a
+    /// boost.
     check_time: bool,
     /// Earliest and latest publish time admitted.
     earliest: i64,
