@@ -3,11 +3,12 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use newsdesk_domain::comments::{CommentStatus, ModerationMode};
-use newsdesk_domain::{BodyFormat, Direction, StoryStatus};
+use newsdesk_domain::{Direction, StoryStatus};
 use newsdesk_storage::{
-    AuditEntry, NewComment, NewEdition, PostLimits, PostOutcome, QueueFilter, SectionRef, Store, StoryInput,
-    backend_test,
+    AuditEntry, NewComment, NewEdition, PostLimits, PostOutcome, QueueFilter, Store, StoryInput, backend_test,
 };
+
+use crate::published;
 
 /// An audit entry for a moderation by `actor`.
 fn by(actor: &str) -> AuditEntry {
@@ -15,28 +16,6 @@ fn by(actor: &str) -> AuditEntry {
 }
 
 const LIMITS: PostLimits = PostLimits { per_ip: 100, per_story: 100, window_secs: 600, duplicate_secs: 86_400 };
-
-/// A new story published now in `edition`, section `section`.
-fn published(edition: i64, section: &str, headline: &str) -> StoryInput {
-    StoryInput {
-        news_id: None,
-        edition_id: edition,
-        section: SectionRef::Names(vec![section.into()]),
-        slug: None,
-        headline: headline.into(),
-        lead: "Lead".into(),
-        body_source: "Body".into(),
-        body_format: BodyFormat::Text,
-        photo_id: None,
-        gallery_id: None,
-        status: StoryStatus::Published,
-        published_at: Some(Utc::now()),
-        tags: vec![],
-        authors: vec![],
-        agency: None,
-        actor: "test".into(),
-    }
-}
 
 async fn site(store: &Store) -> (i64, i64, i64) {
     let e = store

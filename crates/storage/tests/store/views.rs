@@ -1,9 +1,11 @@
 //! View buckets for "most visited", on SQLite and on PostgreSQL.
 
 use chrono::{Duration, TimeZone, Utc};
-use newsdesk_domain::{BodyFormat, Direction, StoryStatus};
+use newsdesk_domain::{Direction, StoryStatus};
 use newsdesk_storage::testing::TestDb;
 use newsdesk_storage::{NewEdition, SectionRef, StoryInput, ViewBucket, backend_test, hour_of};
+
+use crate::published;
 
 async fn site(db: &TestDb) -> (i64, Vec<(i64, i64)>) {
     let e = db
@@ -23,22 +25,9 @@ async fn site(db: &TestDb) -> (i64, Vec<(i64, i64)>) {
         let (id, _) = db
             .store
             .save_story(&StoryInput {
-                news_id: None,
-                edition_id: e,
                 section: SectionRef::Names(sections.into_iter().map(String::from).collect()),
-                slug: None,
-                headline: format!("Story {i}"),
-                lead: "Lead".into(),
-                body_source: "Body".into(),
-                body_format: BodyFormat::Text,
-                photo_id: None,
-                gallery_id: None,
-                status: StoryStatus::Published,
                 published_at: Some(Utc::now() - Duration::days(40)),
-                tags: vec![],
-                authors: vec![],
-                agency: None,
-                actor: "test".into(),
+                ..published(e, "", &format!("Story {i}"))
             })
             .await
             .expect("story");
