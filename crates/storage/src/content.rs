@@ -631,8 +631,9 @@ impl Store {
         credit: &str,
         sha256: &str,
     ) -> Result<Photo> {
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
-            "INSERT INTO photos (sha256, mime, width, height, bytes, caption, credit, created_at) \
+            "INSERT INTO photos (sha256, mime, width, height, size, caption, credit, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT (sha256) DO UPDATE SET caption = excluded.caption, credit = excluded.credit \
              RETURNING {}",
@@ -642,21 +643,26 @@ impl Store {
         .bind(mime)
         .bind(width)
         .bind(height)
-        .bind(bytes.to_vec())
+        .bind(crate::media::byte_size(bytes))
         .bind(caption)
         .bind(credit)
         .bind(now())
-        .fetch_one(self.pool())
+        .fetch_one(&mut *tx)
         .await?;
-        photo_from_row(&row)?.ok_or_else(|| StoreError::Invalid("photo insert returned nothing".into()))
+        let photo = photo_from_row(&row)?.ok_or_else(|| StoreError::Invalid("photo insert returned nothing".into()))?;
+        crate::media::store_original(&mut tx, photo.id, bytes).await?;
+        tx.commit().await?;
+        Ok(photo)
     }
 
     /// The bytes and media type of a photo or one of its renditions by content address.
     pub async fn photo_bytes(&self, sha256: &str) -> Result<Option<(String, Vec<u8>)>> {
-        let mut row = sqlx::query("SELECT mime, bytes FROM photos WHERE sha256 = $1")
-            .bind(sha256)
-            .fetch_optional(self.pool())
-            .await?;
+        let mut row = sqlx::query(
+            "SELECT p.mime, o.bytes FROM photos p JOIN photo_originals o ON o.photo_id = p.id WHERE p.sha256 = $1",
+        )
+        .bind(sha256)
+        .fetch_optional(self.pool())
+        .await?;
         if row.is_none() {
             row = sqlx::query("SELECT mime, bytes FROM photo_renditions WHERE sha256 = $1 LIMIT 1")
                 .bind(sha256)

@@ -110,7 +110,7 @@ async fn renditions_in(conn: &mut AnyConnection, photo_ids: &[i64]) -> Result<Ha
         return Ok(out);
     }
     let sql = format!(
-        "SELECT photo_id, sha256, mime, width, height, CAST(LENGTH(bytes) AS BIGINT) AS size \
+        "SELECT photo_id, sha256, mime, width, height, size \
          FROM photo_renditions WHERE photo_id IN ({}) ORDER BY photo_id, width, mime",
         placeholders(1, photo_ids.len())
     );

@@ -200,16 +200,13 @@ impl Store {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let sql = format!(
-            "SELECT id, CAST(LENGTH(bytes) AS BIGINT) AS n FROM photos WHERE id IN ({})",
-            placeholders(1, ids.len())
-        );
+        let sql = format!("SELECT id, size FROM photos WHERE id IN ({})", placeholders(1, ids.len()));
         let mut q = sqlx::query(&sql);
         for id in ids {
             q = q.bind(*id);
         }
         let rows = q.fetch_all(self.pool()).await?;
-        rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("n")?))).collect()
+        rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("size")?))).collect()
     }
 }
 

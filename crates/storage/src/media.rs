@@ -164,6 +164,23 @@ fn rendition_of(r: &AnyRow) -> Result<Rendition> {
     Ok(Rendition::from_row(r)?)
 }
 
+/// The length of `bytes` as the `size` columns hold it.
+pub(crate) fn byte_size(bytes: &[u8]) -> i64 {
+    i64::try_from(bytes.len()).unwrap_or(i64::MAX)
+}
+
+/// Stores the original of photo `photo_id` (migration 36: apart from the
+/// photo's row); kept when the photo has one already (the same bytes
+/// uploaded again).
+pub(crate) async fn store_original(conn: &mut sqlx::AnyConnection, photo_id: i64, bytes: &[u8]) -> Result<()> {
+    sqlx::query("INSERT INTO photo_originals (photo_id, bytes) VALUES ($1, $2) ON CONFLICT (photo_id) DO NOTHING")
+        .bind(photo_id)
+        .bind(bytes.to_vec())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 impl Store {
     /// Stores an uploaded photo and its renditions in one transaction. The
     /// same bytes uploaded again give the same photo with its caption and
@@ -174,7 +191,7 @@ impl Store {
     pub async fn add_photo(&self, photo: &NewPhoto, renditions: &[NewRendition], audit: &AuditEntry) -> Result<Photo> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
-            "INSERT INTO photos (sha256, mime, width, height, bytes, caption, credit, created_at, \
+            "INSERT INTO photos (sha256, mime, width, height, size, caption, credit, created_at, \
              headline, creator, copyright_notice, source, date_created, keywords, usage_terms) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
              ON CONFLICT (sha256) DO UPDATE SET sha256 = photos.sha256 \
@@ -184,7 +201,7 @@ impl Store {
         .bind(&photo.mime)
         .bind(photo.width)
         .bind(photo.height)
-        .bind(photo.bytes.clone())
+        .bind(byte_size(&photo.bytes))
         .bind(&photo.caption)
         .bind(&photo.credit)
         .bind(now())
@@ -198,10 +215,11 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let stored = photo_of(&row)?;
+        store_original(&mut tx, stored.id, &photo.bytes).await?;
         for r in renditions {
             sqlx::query(
-                "INSERT INTO photo_renditions (photo_id, width, height, mime, sha256, bytes, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (photo_id, width, mime) DO NOTHING",
+                "INSERT INTO photo_renditions (photo_id, width, height, mime, sha256, bytes, size, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (photo_id, width, mime) DO NOTHING",
             )
             .bind(stored.id)
             .bind(r.width)
@@ -209,6 +227,7 @@ impl Store {
             .bind(&r.mime)
             .bind(&r.sha256)
             .bind(r.bytes.clone())
+            .bind(byte_size(&r.bytes))
             .bind(now())
             .execute(&mut *tx)
             .await?;
@@ -249,7 +268,7 @@ impl Store {
             return Ok(out);
         }
         let sql = format!(
-            "SELECT photo_id, sha256, mime, width, height, CAST(LENGTH(bytes) AS BIGINT) AS size \
+            "SELECT photo_id, sha256, mime, width, height, size \
              FROM photo_renditions WHERE photo_id IN ({}) ORDER BY photo_id, width, mime",
             placeholders(1, photo_ids.len())
         );
@@ -269,7 +288,7 @@ impl Store {
     pub async fn media_library(&self, caption: Option<&str>, offset: i64, limit: i64) -> Result<Vec<MediaItem>> {
         let filter = if caption.is_some() { "WHERE LOWER(caption) LIKE $3 ESCAPE '\\'" } else { "" };
         let sql = format!(
-            "SELECT {PHOTO_COLUMNS}, created_at, CAST(LENGTH(bytes) AS BIGINT) AS size FROM photos {filter} \
+            "SELECT {PHOTO_COLUMNS}, created_at, size FROM photos {filter} \
              ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2"
         );
         let mut q = sqlx::query(&sql).bind(limit).bind(offset);
@@ -348,8 +367,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         for r in renditions {
             sqlx::query(
-                "INSERT INTO photo_renditions (photo_id, width, height, mime, sha256, bytes, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (photo_id, width, mime) DO NOTHING",
+                "INSERT INTO photo_renditions (photo_id, width, height, mime, sha256, bytes, size, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (photo_id, width, mime) DO NOTHING",
             )
             .bind(photo_id)
             .bind(r.width)
@@ -357,6 +376,7 @@ impl Store {
             .bind(&r.mime)
             .bind(&r.sha256)
             .bind(r.bytes.clone())
+            .bind(byte_size(&r.bytes))
             .bind(now())
             .execute(&mut *tx)
             .await?;
@@ -402,5 +422,55 @@ impl Store {
             .fetch_all(self.pool())
             .await?;
         rows.iter().map(|r| Ok((r.try_get("news_id")?, r.try_get("edition_id")?))).collect()
+    }
+}
+
+#[cfg(test)]
+mod originals {
+    use crate::Backend;
+    use crate::testing::TestDb;
+
+    /// Migration 36 moves each photo's original out of its row: what was
+    /// stored before must still be served, with its size, and so must the
+    /// copies' sizes.
+    async fn originals_stored_before_migration_36_are_kept(backend: Backend) {
+        let Some(db) = TestDb::migrated_to(backend, 20261204000035).await else { return };
+        let original: Vec<u8> = (0..70_000_u32).map(|i| (i % 251) as u8).collect();
+        let copy = vec![7_u8; 5_000];
+        sqlx::query(
+            "INSERT INTO photos (id, sha256, mime, width, height, bytes, caption, credit, created_at) \
+             VALUES (1, 'aa', 'image/jpeg', 1600, 900, $1, 'A caption', 'A credit', 1)",
+        )
+        .bind(original.clone())
+        .execute(db.store.pool())
+        .await
+        .expect("a photo as migration 35 stored it");
+        sqlx::query(
+            "INSERT INTO photo_renditions (photo_id, width, height, mime, sha256, bytes, created_at) \
+             VALUES (1, 320, 180, 'image/webp', 'bb', $1, 1)",
+        )
+        .bind(copy.clone())
+        .execute(db.store.pool())
+        .await
+        .expect("its copy");
+        db.store.migrate().await.expect("migrate to the end");
+
+        assert_eq!(db.store.photo_bytes("aa").await.expect("read"), Some(("image/jpeg".to_string(), original)));
+        assert_eq!(db.store.photo_bytes("bb").await.expect("read"), Some(("image/webp".to_string(), copy)));
+        assert_eq!(db.store.photo_sizes(&[1]).await.expect("sizes").get(&1), Some(&70_000));
+        let copies = db.store.photo_renditions(1).await.expect("copies");
+        assert_eq!(copies.iter().map(|r| (r.width, r.size)).collect::<Vec<_>>(), [(320, 5_000)]);
+        let photo = db.store.photo(1).await.expect("read").expect("the photo");
+        assert_eq!((photo.caption.as_str(), photo.credit.as_str()), ("A caption", "A credit"));
+    }
+
+    #[tokio::test]
+    async fn originals_stored_before_migration_36_are_kept_on_sqlite() {
+        originals_stored_before_migration_36_are_kept(Backend::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn originals_stored_before_migration_36_are_kept_on_postgres() {
+        originals_stored_before_migration_36_are_kept(Backend::Postgres).await;
     }
 }

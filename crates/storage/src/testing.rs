@@ -109,6 +109,39 @@ impl TestDb {
         Some(TestDb { store, url, _dir: None, database: Some((base, name)) })
     }
 
+    /// A new database of `backend` migrated up to migration `version` only
+    /// (`None`: PostgreSQL not configured): to check what a later migration
+    /// does to data written before it. [`Store::migrate`] brings it up to date.
+    #[cfg(test)]
+    pub(crate) async fn migrated_to(backend: Backend, version: i64) -> Option<TestDb> {
+        let (url, dir, database) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary directory for a test database");
+                (sqlite_url_in(dir.path()), Some(dir), None)
+            }
+            Backend::Postgres => {
+                let base = std::env::var(POSTGRES_ENV).ok()?;
+                let name = format!("t_{:016x}", rand::random::<u64>());
+                let mut admin =
+                    sqlx::PgConnection::connect(&base).await.expect("connect to the test PostgreSQL server");
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create database");
+                let _ = admin.close().await;
+                (url_with_database(&base, &name), None, Some((base, name)))
+            }
+        };
+        let store = Store::connect(&url).await.expect("open the test database");
+        let all = match backend {
+            Backend::Sqlite => &crate::SQLITE_MIGRATOR,
+            Backend::Postgres => &POSTGRES_MIGRATOR,
+        };
+        let first: Vec<_> = all.iter().filter(|m| m.version <= version).cloned().collect();
+        assert!(first.iter().any(|m| m.version == version), "there is no migration {version}");
+        let migrator =
+            sqlx::migrate::Migrator { migrations: std::borrow::Cow::Owned(first), ..sqlx::migrate::Migrator::DEFAULT };
+        migrator.run(store.pool()).await.expect("migrate the test database part way");
+        Some(TestDb { store, url, _dir: dir, database })
+    }
+
     /// A database of the given backend (`None`: PostgreSQL not configured).
     pub async fn of(backend: Backend) -> Option<TestDb> {
         match backend {
