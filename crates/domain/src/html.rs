@@ -68,6 +68,13 @@ pub fn sanitize(html: &str) -> String {
 /// never inside a multi-byte character) instead of a character at a time.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 16);
+    // Writing to a String cannot fail.
+    let _ = escape_into(&mut out, text);
+    out
+}
+
+/// [`escape`], written to `out` (a page being rendered) instead of a new string.
+pub fn escape_into(out: &mut impl std::fmt::Write, text: &str) -> std::fmt::Result {
     let mut start = 0;
     for (i, b) in text.bytes().enumerate() {
         let entity = match b {
@@ -78,12 +85,11 @@ pub fn escape(text: &str) -> String {
             b'\'' => "&#39;",
             _ => continue,
         };
-        out.push_str(&text[start..i]);
-        out.push_str(entity);
+        out.write_str(&text[start..i])?;
+        out.write_str(entity)?;
         start = i + 1;
     }
-    out.push_str(&text[start..]);
-    out
+    out.write_str(&text[start..])
 }
 
 /// Plain paragraphs (blank-line separated) to `<p>` elements; lines inside a

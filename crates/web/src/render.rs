@@ -97,9 +97,28 @@ pub struct Templates {
     pub catalogs: Arc<Catalogs>,
 }
 
+/// The language and digits a template writes in, found once per rendering
+/// (see [`lang_of`]).
+#[derive(Debug)]
+struct PageLang {
+    lang: String,
+    digits: Digits,
+}
+
+impl minijinja::value::Object for PageLang {}
+
+/// The language and digits a template writes in ([`find_lang`]), kept for the
+/// rest of the rendering: a page asks for them at each of its words.
+fn lang_of(state: &minijinja::State) -> Arc<PageLang> {
+    state.get_or_set_temp_object("newsdesk.page_lang", || {
+        let (lang, digits) = find_lang(state);
+        PageLang { lang, digits }
+    })
+}
+
 /// The language and digits a template writes in: the page's `site` (or a
 /// fragment's `lang`), else the edition of the request being served.
-fn lang_of(state: &minijinja::State) -> (String, Digits) {
+fn find_lang(state: &minijinja::State) -> (String, Digits) {
     let from = |v: Value| -> Option<(String, Digits)> {
         let lang = v.get_attr("lang").ok().filter(|l| !l.is_undefined())?.to_string();
         let digits = v.get_attr("digits").ok().and_then(|d| d.as_str().and_then(|d| d.parse().ok()));
@@ -130,8 +149,12 @@ impl Templates {
             if value.is_safe() || state.auto_escape() == minijinja::AutoEscape::None {
                 return write!(out, "{value}").map_err(minijinja::Error::from);
             }
-            let text = value.to_string();
-            out.write_str(&newsdesk_domain::html::escape(&text)).map_err(minijinja::Error::from)
+            // Straight into the page: no copy of the text, escaped or not.
+            match value.as_str() {
+                Some(text) => newsdesk_domain::html::escape_into(out, text),
+                None => newsdesk_domain::html::escape_into(out, &value.to_string()),
+            }
+            .map_err(minijinja::Error::from)
         });
         for (name, source) in THEME {
             let override_path = theme_dir.map(|d| d.join(name)).filter(|p| p.is_file());
@@ -147,17 +170,17 @@ impl Templates {
         // `t("story.news_id")`, `t("comments.title", n=3)`: a message in the page's language.
         let words = catalogs.clone();
         env.add_function("t", move |state: &minijinja::State, key: &str, kwargs: minijinja::value::Kwargs| {
-            let (lang, digits) = lang_of(state);
-            let mut text = words.text(&lang, key).to_string();
+            let page = lang_of(state);
+            let mut text = words.text(&page.lang, key).to_string();
             for name in kwargs.args() {
                 let value: Value = kwargs.get(name)?;
-                let value = if value.is_number() { digits.apply(&value.to_string()) } else { value.to_string() };
+                let value = if value.is_number() { page.digits.apply(&value.to_string()) } else { value.to_string() };
                 text = text.replace(&format!("{{{name}}}"), &value);
             }
             Ok(text)
         });
         // `{{ story.news_id|num }}`: a number in the page's digits.
-        env.add_filter("num", |state: &minijinja::State, value: Value| lang_of(state).1.apply(&value.to_string()));
+        env.add_filter("num", |state: &minijinja::State, value: Value| lang_of(state).digits.apply(&value.to_string()));
         let css_href = format!("/static/site.css?v={}", &crate::site::content_hash(SITE_CSS.as_bytes())[..12]);
         Ok(Templates { env, css_href, catalogs })
     }
