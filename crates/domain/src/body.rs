@@ -834,7 +834,13 @@ fn render_photo(p: &PhotoUse, d: &PhotoData) -> String {
 /// The providers whose placeholders rendered HTML holds (`data-embed="KEY"`),
 /// each once, in [`PROVIDERS`] order: the page's `frame-src`.
 pub fn providers_in(html: &str) -> Vec<&'static Provider> {
-    PROVIDERS.iter().filter(|p| html.contains(&format!("data-embed=\"{}\"", p.key))).collect()
+    // One pass over the page (every story page not cached asks), not one per provider.
+    const MARK: &str = "data-embed=\"";
+    let keys: Vec<&str> = html
+        .match_indices(MARK)
+        .filter_map(|(at, _)| html[at + MARK.len()..].split_once('"').map(|(key, _)| key))
+        .collect();
+    PROVIDERS.iter().filter(|p| keys.contains(&p.key)).collect()
 }
 
 #[cfg(test)]

@@ -61,12 +61,32 @@ pub fn format_day(at: DateTime<Utc>, tz: Tz) -> String {
 
 /// Formats only the local hour and minute, `14:37`.
 pub fn format_time(at: DateTime<Utc>, tz: Tz) -> String {
-    at.with_timezone(&tz).format("%H:%M").to_string()
+    use chrono::Timelike;
+    let local = at.with_timezone(&tz);
+    format!("{:02}:{:02}", local.hour(), local.minute())
 }
 
-/// ISO 8601 with the zone's offset, to the second: `2023-11-15T14:37:00+03:30`.
+/// ISO 8601 with the zone's offset, to the second: `2023-11-15T14:37:00+03:30`
+/// (chrono's `%Y-%m-%dT%H:%M:%S%:z`, without parsing that pattern at each
+/// call: a page writes several).
 pub fn iso8601(at: DateTime<Utc>, tz: Tz) -> String {
-    at.with_timezone(&tz).format("%Y-%m-%dT%H:%M:%S%:z").to_string()
+    use chrono::{Datelike, Offset, Timelike};
+    let local = at.with_timezone(&tz);
+    let offset = local.offset().fix().local_minus_utc();
+    let (sign, offset) = if offset < 0 { ('-', -offset) } else { ('+', offset) };
+    // In whole minutes, rounded as chrono's `%:z` does (+03:25:44 is +03:26).
+    let minutes = (offset + 30) / 60;
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
+        local.year(),
+        local.month(),
+        local.day(),
+        local.hour(),
+        local.minute(),
+        local.second(),
+        minutes / 60,
+        minutes % 60
+    )
 }
 
 /// Reads `15 November 2023 - 14:37`; also the seed's `15November 2023 - 14:37`
@@ -142,6 +162,30 @@ mod tests {
         let utc = local_to_utc(t, chrono_tz::Asia::Tehran).expect("tz");
         assert_eq!(iso8601(utc, chrono_tz::Asia::Tehran), "2023-11-15T14:37:00+03:30");
         assert_eq!(format_long(utc, chrono_tz::Asia::Tehran), "15 November 2023 - 14:37");
+    }
+
+    #[test]
+    fn iso8601_and_time_write_what_chronos_patterns_write() {
+        // Zones east and west of UTC, half hours, summer time, and offsets
+        // with seconds (Tehran's local mean time before 1946: +03:25:44).
+        let zones = [
+            chrono_tz::Asia::Tehran,
+            chrono_tz::America::St_Johns,
+            chrono_tz::America::New_York,
+            chrono_tz::Asia::Kathmandu,
+            chrono_tz::Pacific::Marquesas,
+            chrono_tz::UTC,
+        ];
+        let mut seconds = -2_208_988_800_i64; // 1900-01-01
+        while seconds < 4_102_444_800 {
+            let at = DateTime::from_timestamp(seconds, 0).expect("in range");
+            for tz in zones {
+                let local = at.with_timezone(&tz);
+                assert_eq!(iso8601(at, tz), local.format("%Y-%m-%dT%H:%M:%S%:z").to_string(), "{at} in {tz}");
+                assert_eq!(format_time(at, tz), local.format("%H:%M").to_string(), "{at} in {tz}");
+            }
+            seconds += 7_777_777; // about three months, never the same second of the minute
+        }
     }
 
     #[test]
