@@ -295,6 +295,48 @@ fn crop_rendition(row: &sqlx::any::AnyRow) -> Result<Option<CropRendition>> {
     }))
 }
 
+/// The copies and crops of the photo `photo_id` (an SQL expression: the
+/// story page's `s.photo_id`) as one JSON text, `[[kind, ratio, sha256, mime,
+/// width, height, size], …]` in the order of [`all_renditions_sql`], so that
+/// the page's one query reads them too ([`renditions_from_json`]).
+pub(crate) fn renditions_column(sqlite: bool, photo_id: &str) -> String {
+    let rows = format!(
+        "SELECT 0 AS kind, '' AS ratio, sha256, mime, width, height, size FROM photo_renditions \
+         WHERE photo_id = {photo_id} \
+         UNION ALL SELECT 1, ratio, sha256, mime, width, height, 0 FROM photo_crop_renditions \
+         WHERE photo_id = {photo_id}"
+    );
+    if sqlite {
+        // SQLite aggregates the rows in the order its subquery gives them.
+        format!(
+            "(SELECT json_group_array(json_array(r.kind, r.ratio, r.sha256, r.mime, r.width, r.height, r.size)) \
+             FROM ({rows} ORDER BY 1, 5, 4) r) AS renditions"
+        )
+    } else {
+        format!(
+            "(SELECT COALESCE(json_agg(json_build_array(r.kind, r.ratio, r.sha256, r.mime, r.width, r.height, r.size) \
+             ORDER BY r.kind, r.width, r.mime), '[]')::text FROM ({rows}) r) AS renditions"
+        )
+    }
+}
+
+/// The copies and crops of photo `photo_id` from [`renditions_column`]'s text,
+/// as [`Store::photo_all_renditions_of`] gives them.
+pub(crate) fn renditions_from_json(photo_id: i64, text: &str) -> Result<(Vec<crate::Rendition>, Vec<CropRendition>)> {
+    let rows: Vec<(i64, String, String, String, i64, i64, i64)> = serde_json::from_str(text)
+        .map_err(|e| StoreError::Invalid(format!("the copies of photo {photo_id} did not read back: {e}")))?;
+    let (mut plain, mut crops) = (Vec::new(), Vec::new());
+    for (kind, ratio, sha256, mime, width, height, size) in rows {
+        if kind == 0 {
+            plain.push(crate::Rendition { photo_id, sha256, mime, width, height, size });
+        } else if let Some(ratio) = Ratio::parse(&ratio) {
+            crops.push(CropRendition { photo_id, ratio, sha256, mime, width, height });
+        }
+    }
+    crops.sort_by_key(|r| r.ratio);
+    Ok((plain, crops))
+}
+
 /// The resized copies and crop renditions of `n` photos (`$1`…), copies
 /// first. Each part is read from an index that holds every column it reads
 /// (migration 36), not from the rows, whose bytes fill a page each.

@@ -12,8 +12,9 @@ use crate::{CommentTarget, Result, Store, StoreError};
 /// Each query made on the pool takes a connection and gives it back, and sqlx
 /// tests a connection as it comes back (one more round trip: to SQLite's
 /// connection thread, or to the PostgreSQL server) from a task of its own. A
-/// story page not yet cached makes several reads (three for most stories,
-/// see [`Reads::story_for_page`]); made on one `Reads`, it pays for that once.
+/// story page not yet cached makes several reads (two for most stories:
+/// [`Reads::story_for_page`] and its section's stories before it); made on one
+/// `Reads`, it pays for that once.
 /// Hold it for the reads only, not while rendering or waiting on anything
 /// else: the pool is small.
 #[derive(Debug)]
@@ -42,6 +43,9 @@ pub struct PageFacts {
     pub comments: bool,
     /// What the comment form needs to know about it.
     pub comment_target: CommentTarget,
+    /// Its photo's resized copies and crops, as [`Store::photo_all_renditions_of`]
+    /// gives them (none without a photo).
+    pub photo_renditions: (Vec<crate::Rendition>, Vec<crate::CropRendition>),
 }
 
 /// The columns [`PageFacts`] is read from, beside the story's own.
@@ -74,15 +78,16 @@ fn byline_column(sqlite: bool) -> String {
 }
 
 impl Reads {
-    /// The story `news_id` (any state) with its tags, authors and
-    /// [`PageFacts`], in one query.
+    /// The story `news_id` (any state) with its tags, authors, its photo's
+    /// copies and crops, and [`PageFacts`], in one query.
     pub async fn story_for_page(&mut self, news_id: NewsId) -> Result<Option<(Story, PageFacts)>> {
         let sqlite = crate::Backend::of(&self.conn) == crate::Backend::Sqlite;
         let sql = format!(
-            "SELECT {STORY_COLUMNS}, {}, {FACTS_COLUMNS}, {} {STORY_FROM} \
+            "SELECT {STORY_COLUMNS}, {}, {FACTS_COLUMNS}, {}, {} {STORY_FROM} \
              JOIN editions e ON e.id = s.edition_id WHERE s.news_id = $1",
             crate::comments::TARGET_COLUMNS,
             byline_column(sqlite),
+            crate::crops::renditions_column(sqlite, "s.photo_id"),
         );
         let Some(r) = sqlx::query(&sql).bind(news_id).fetch_optional(&mut *self.conn).await? else {
             return Ok(None);
@@ -97,12 +102,18 @@ impl Reads {
                 _ => authors.push(Author { id, slug, name }),
             }
         }
+        let story = story_from_row(&r, tags, authors)?;
+        let photo_renditions = match &story.photo {
+            Some(p) => crate::crops::renditions_from_json(p.id, &r.try_get::<String, _>("renditions")?)?,
+            None => (Vec::new(), Vec::new()),
+        };
         let facts = PageFacts {
             corrections: r.try_get::<i64, _>("has_corrections")? != 0,
             translations: r.try_get::<i64, _>("has_translations")? != 0,
             comments: r.try_get::<i64, _>("has_comments")? != 0,
             comment_target: crate::comments::target_from_row(&r)?,
+            photo_renditions,
         };
-        Ok(Some((story_from_row(&r, tags, authors)?, facts)))
+        Ok(Some((story, facts)))
     }
 }

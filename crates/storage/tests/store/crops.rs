@@ -78,19 +78,20 @@ backend_test! {
     }
 }
 
+fn edition() -> NewEdition {
+    NewEdition {
+        lang: "en".into(),
+        name: "Agency".into(),
+        direction: Direction::Ltr,
+        time_zone: chrono_tz::Asia::Tehran,
+        is_default: true,
+    }
+}
+
 backend_test! {
     async fn framing_a_photo_marks_the_stories_showing_it_changed(db) {
         let stored = db.store.add_photo(&photo(b"shown"), &[], &upload()).await.expect("add");
-        let edition = db.store
-            .upsert_edition(&NewEdition {
-                lang: "en".into(),
-                name: "Agency".into(),
-                direction: Direction::Ltr,
-                time_zone: chrono_tz::Asia::Tehran,
-                is_default: true,
-            })
-            .await
-            .expect("edition");
+        let edition = db.store.upsert_edition(&edition()).await.expect("edition");
         let (news_id, ..) = db.store
             .save_story(&StoryInput {
                 news_id: None,
@@ -162,6 +163,21 @@ backend_test! {
         let ratios: Vec<(Ratio, i64)> = crops[&a.id].iter().map(|r| (r.ratio, r.width)).collect();
         assert_eq!(ratios, vec![(Ratio::Wide, 320), (Ratio::Wide, 640), (Ratio::Square, 640)]);
         assert!(!plain.contains_key(&bare.id) && !crops.contains_key(&bare.id));
+
+        // The story page reads its photo's copies and crops in the story's own query.
+        let edition = db.store.upsert_edition(&edition()).await.expect("edition");
+        for (photo_id, expected) in [
+            (Some(a.id), (plain[&a.id].clone(), crops[&a.id].clone())),
+            (Some(b.id), (plain[&b.id].clone(), crops[&b.id].clone())),
+            (Some(bare.id), (Vec::new(), Vec::new())),
+            (None, (Vec::new(), Vec::new())),
+        ] {
+            let input = StoryInput { photo_id, ..crate::published(edition.id, "World", "Shown") };
+            let (news_id, ..) = db.store.save_story(&input).await.expect("story");
+            let (_, facts) = db.store.reads().await.expect("reads").story_for_page(news_id).await.expect("read").expect("found");
+            assert_eq!(facts.photo_renditions, expected, "photo {photo_id:?}");
+        }
+
         let (plain, crops) = db.store.photo_all_renditions_of(&[]).await.expect("none");
         assert!(plain.is_empty() && crops.is_empty());
     }

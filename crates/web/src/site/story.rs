@@ -120,7 +120,7 @@ async fn story_response(
 /// shows unpublished stories this way, marked and kept out of search engines),
 /// reading what it shows on `db`, which it lets go before the rendering;
 /// what `facts` says the story has not (corrections, translations, comments)
-/// is not read.
+/// is not read, and the photo's copies and crops come from `facts` when given.
 pub(crate) async fn render_story(
     state: &AppState,
     db: Reads,
@@ -171,11 +171,16 @@ async fn render_story_in(
     let photo = match story.photo.as_ref() {
         Some(p) => {
             // The 16:9 crop in the lead slot and on cards once made; the uncropped photo until then.
-            let (mut renditions, mut crops) = db.photo_all_renditions_of(&[p.id]).await?;
-            let crops = crops.remove(&p.id).unwrap_or_default();
+            let (renditions, crops) = match facts {
+                Some(f) => f.photo_renditions.clone(),
+                None => {
+                    let (mut renditions, mut crops) = db.photo_all_renditions_of(&[p.id]).await?;
+                    (renditions.remove(&p.id).unwrap_or_default(), crops.remove(&p.id).unwrap_or_default())
+                }
+            };
             Some(
                 PhotoView::new(p, &story.headline, public_url)
-                    .with_renditions(&renditions.remove(&p.id).unwrap_or_default())
+                    .with_renditions(&renditions)
                     .with_crop(Ratio::Wide, &crops)
                     .with_card(&crops, public_url),
             )
