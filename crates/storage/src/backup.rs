@@ -3,8 +3,9 @@
 //! A backup is one SQLite file made with `VACUUM INTO` while the site serves:
 //! a consistent snapshot of one read transaction, writers are not held up.
 //! Everything of a site is in it, photos and their renditions included (they
-//! are rows of `photos` and `photo_renditions`); the only other thing in the
-//! data directory is each node's search index, which is derived and rebuilt.
+//! are rows of `photo_originals`, `photo_renditions` and
+//! `photo_crop_renditions`); the only other thing in the data directory is
+//! each node's search index, which is derived and rebuilt.
 //!
 //! A restore checks the file before it touches the site (an SQLite database,
 //! intact, with newsdesk's schema at a version this build can migrate), works
