@@ -231,7 +231,7 @@ impl BodyFormat {
 }
 
 /// A stored image (the lead photo of stories).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Photo {
     /// Database id.
     pub id: i64,
@@ -368,7 +368,7 @@ pub fn story_path(news_id: NewsId, slug: &str) -> String {
 }
 
 /// A story in a list (home, section, tag pages): what a teaser shows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct StorySummary {
     /// Public id.
     pub news_id: NewsId,

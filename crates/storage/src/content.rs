@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use newsdesk_domain::agency::Agency;
 use newsdesk_domain::dates::from_unix;
+use newsdesk_domain::photo_meta::PhotoDetails;
 use newsdesk_domain::slug::slugify;
 use newsdesk_domain::{
     Author, BodyFormat, Direction, Edition, NewsId, Photo, Section, Story, StoryStatus, StorySummary, Tag,
@@ -1130,12 +1131,131 @@ async fn set_story_authors(conn: &mut AnyConnection, news_id: NewsId, names: &[S
 
 /// The query of [`Store::related`]: section `$1`, before story `$2` published at `$3`, `$4` of them.
 fn related_sql() -> String {
+    format!("SELECT {SUMMARY_COLUMNS} {} LIMIT $4", before_in_section("s", "p", "$1", "$2", "$3"))
+}
+
+/// From the stories `s` (with their photos `p`) of section `section`,
+/// those published before story `news_id` published at `at`, newest first
+/// (SQL expressions: bound values, or the columns of an outer query).
+fn before_in_section(s: &str, p: &str, section: &str, news_id: &str, at: &str) -> String {
     format!(
-        "SELECT {SUMMARY_COLUMNS} FROM stories s LEFT JOIN photos p ON p.id = s.photo_id \
-         WHERE s.section_id = $1 AND s.status = 'published' AND s.news_id <> $2{} \
-         ORDER BY s.published_at DESC, s.news_id DESC LIMIT $4",
-        published_before("$3", "$2")
+        "FROM stories {s} LEFT JOIN photos {p} ON {p}.id = {s}.photo_id \
+         WHERE {s}.section_id = {section} AND {s}.status = 'published' AND {s}.news_id <> {news_id} \
+         AND {s}.published_at <= {at} AND ({s}.published_at < {at} OR ({s}.published_at = {at} AND {s}.news_id < {news_id})) \
+         ORDER BY {s}.published_at DESC, {s}.news_id DESC"
     )
+}
+
+/// The columns of a [`StorySummary`] of story `r` and its photo `rp`, in
+/// the order of [`SummaryJson`]'s fields.
+const SUMMARY_FIELDS: [&str; 21] = [
+    "r.news_id",
+    "r.slug",
+    "r.headline",
+    "r.lead",
+    "r.section_id",
+    "r.published_at",
+    "r.updated_at",
+    "rp.id",
+    "rp.sha256",
+    "rp.mime",
+    "rp.width",
+    "rp.height",
+    "rp.caption",
+    "rp.credit",
+    "rp.headline",
+    "rp.creator",
+    "rp.copyright_notice",
+    "rp.source",
+    "rp.date_created",
+    "rp.keywords",
+    "rp.usage_terms",
+];
+
+/// What [`Store::related`] gives for the story `s` of an outer query (its
+/// section's `limit` stories before it) as one JSON text column `related`,
+/// so that the story page reads them in the story's own query.
+pub(crate) fn related_column(sqlite: bool, limit: i64) -> String {
+    let named: Vec<String> = SUMMARY_FIELDS.iter().enumerate().map(|(i, f)| format!("{f} AS c{i}")).collect();
+    let fields: Vec<String> = (0..SUMMARY_FIELDS.len()).map(|i| format!("x.c{i}")).collect();
+    let (named, fields) = (named.join(", "), fields.join(", "));
+    let rows = format!(
+        "SELECT {named} {} LIMIT {limit}",
+        before_in_section("r", "rp", "s.section_id", "s.news_id", "s.published_at")
+    );
+    if sqlite {
+        // SQLite aggregates the rows in the order its subquery gives them.
+        format!("(SELECT json_group_array(json_array({fields})) FROM ({rows}) x) AS related")
+    } else {
+        // c5, c0: the publish time and the News ID.
+        format!(
+            "(SELECT COALESCE(json_agg(json_build_array({fields}) ORDER BY x.c5 DESC, x.c0 DESC), '[]')::text \
+             FROM ({rows}) x) AS related"
+        )
+    }
+}
+
+/// One story of [`related_column`]'s array.
+#[derive(serde::Deserialize)]
+struct SummaryJson(
+    NewsId,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// The stories of [`related_column`]'s text, as [`Store::related`] gives them.
+pub(crate) fn related_from_json(news_id: NewsId, text: &str) -> Result<Vec<StorySummary>> {
+    let rows: Vec<SummaryJson> = serde_json::from_str(text)
+        .map_err(|e| StoreError::Invalid(format!("the stories before story {news_id} did not read back: {e}")))?;
+    let text = |v: Option<String>| v.unwrap_or_default();
+    Ok(rows
+        .into_iter()
+        .map(|r| StorySummary {
+            news_id: r.0,
+            slug: r.1,
+            headline: r.2,
+            lead: r.3,
+            section_id: r.4,
+            published_at: from_unix(r.5.unwrap_or_default()),
+            updated_at: r.6.map(from_unix),
+            photo: r.7.map(|id| Photo {
+                id,
+                sha256: text(r.8),
+                mime: text(r.9),
+                width: r.10.unwrap_or_default(),
+                height: r.11.unwrap_or_default(),
+                caption: text(r.12),
+                credit: text(r.13),
+                details: PhotoDetails {
+                    headline: text(r.14),
+                    creator: text(r.15),
+                    copyright: text(r.16),
+                    source: text(r.17),
+                    date_created: text(r.18),
+                    keywords: text(r.19).lines().filter(|k| !k.is_empty()).map(String::from).collect(),
+                    usage_terms: text(r.20),
+                },
+            }),
+        })
+        .collect())
 }
 
 impl crate::Reads {
@@ -1221,7 +1341,7 @@ impl crate::Reads {
 
 #[cfg(test)]
 mod plans {
-    use super::related_sql;
+    use super::{related_column, related_sql};
 
     crate::backend_test! {
         async fn the_stories_before_a_story_are_read_from_its_position_in_the_index(db) {
@@ -1235,13 +1355,29 @@ mod plans {
                 args.push(n);
             }
             let plan = db.plan(&related_sql(), args).await;
-            let bounded = |line: &String| {
-                line.contains("stories_section_published")
-                    && (line.contains("published_at<?") || line.contains("published_at <= "))
-            };
-            let index_cond = plan.windows(2).any(|w| w[0].contains("stories_section_published") && w[1].contains("published_at <="));
-            assert!(plan.iter().any(bounded) || index_cond, "the index is not bounded by the publish time: {plan:?}");
+            assert_bounded(&plan);
         }
+    }
+
+    crate::backend_test! {
+        async fn the_story_pages_query_reads_the_stories_before_it_from_its_position_in_the_index(db) {
+            // The same list as a column of the story's own query (the story page's).
+            let sql = format!("SELECT {} FROM stories s WHERE s.news_id = $1", related_column(db.store.backend() == crate::Backend::Sqlite, 5));
+            let mut args = crate::sql::Args::new();
+            args.push(84_427_i64);
+            assert_bounded(&db.plan(&sql, args).await);
+        }
+    }
+
+    /// The plan walks the section's index from the story's publish time down.
+    fn assert_bounded(plan: &[String]) {
+        let bounded = |line: &String| {
+            line.contains("stories_section_published")
+                && (line.contains("published_at<?") || line.contains("published_at <= "))
+        };
+        let index_cond =
+            plan.windows(2).any(|w| w[0].contains("stories_section_published") && w[1].contains("published_at <="));
+        assert!(plan.iter().any(bounded) || index_cond, "the index is not bounded by the publish time: {plan:?}");
     }
 }
 

@@ -300,17 +300,12 @@ fn crop_rendition(row: &sqlx::any::AnyRow) -> Result<Option<CropRendition>> {
 /// width, height, size], …]` in the order of [`all_renditions_sql`], so that
 /// the page's one query reads them too ([`renditions_from_json`]).
 pub(crate) fn renditions_column(sqlite: bool, photo_id: &str) -> String {
-    let rows = format!(
-        "SELECT 0 AS kind, '' AS ratio, sha256, mime, width, height, size FROM photo_renditions \
-         WHERE photo_id = {photo_id} \
-         UNION ALL SELECT 1, ratio, sha256, mime, width, height, 0 FROM photo_crop_renditions \
-         WHERE photo_id = {photo_id}"
-    );
+    let rows = renditions_union(&format!("= {photo_id}"));
     if sqlite {
         // SQLite aggregates the rows in the order its subquery gives them.
         format!(
             "(SELECT json_group_array(json_array(r.kind, r.ratio, r.sha256, r.mime, r.width, r.height, r.size)) \
-             FROM ({rows} ORDER BY 1, 5, 4) r) AS renditions"
+             FROM ({rows} ORDER BY kind, width, mime) r) AS renditions"
         )
     } else {
         format!(
@@ -337,19 +332,23 @@ pub(crate) fn renditions_from_json(photo_id: i64, text: &str) -> Result<(Vec<cra
     Ok((plain, crops))
 }
 
-/// The resized copies and crop renditions of `n` photos (`$1`…), copies
-/// first. Each part is read from an index that holds every column it reads
-/// (migration 36), not from the rows, whose bytes fill a page each.
-fn all_renditions_sql(n: usize) -> String {
-    let list = placeholders(1, n);
+/// The resized copies (kind 0) and crop renditions (kind 1) of the photos
+/// whose `photo_id` matches `filter` (`= s.photo_id`, `IN ($1, $2)`). Each
+/// part is read from an index that holds every column it reads (migration
+/// 36), not from the rows, whose bytes fill a page each.
+fn renditions_union(filter: &str) -> String {
     format!(
         "SELECT CAST(0 AS BIGINT) AS kind, photo_id, '' AS ratio, sha256, mime, width, height, size \
-         FROM photo_renditions WHERE photo_id IN ({list}) \
+         FROM photo_renditions WHERE photo_id {filter} \
          UNION ALL \
          SELECT CAST(1 AS BIGINT) AS kind, photo_id, ratio, sha256, mime, width, height, CAST(0 AS BIGINT) AS size \
-         FROM photo_crop_renditions WHERE photo_id IN ({list}) \
-         ORDER BY kind, photo_id, width, mime"
+         FROM photo_crop_renditions WHERE photo_id {filter}"
     )
+}
+
+/// The resized copies and crop renditions of `n` photos (`$1`…), copies first.
+fn all_renditions_sql(n: usize) -> String {
+    format!("{} ORDER BY kind, photo_id, width, mime", renditions_union(&format!("IN ({})", placeholders(1, n))))
 }
 
 impl crate::Reads {

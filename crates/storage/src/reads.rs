@@ -1,6 +1,6 @@
 //! Several reads in a row on one pooled connection.
 
-use newsdesk_domain::{Author, NewsId, Story, Tag};
+use newsdesk_domain::{Author, NewsId, Story, StorySummary, Tag};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, Row};
 
@@ -12,9 +12,9 @@ use crate::{CommentTarget, Result, Store, StoreError};
 /// Each query made on the pool takes a connection and gives it back, and sqlx
 /// tests a connection as it comes back (one more round trip: to SQLite's
 /// connection thread, or to the PostgreSQL server) from a task of its own. A
-/// story page not yet cached makes several reads (two for most stories:
-/// [`Reads::story_for_page`] and its section's stories before it); made on one
-/// `Reads`, it pays for that once.
+/// story page not yet cached may make several reads (its corrections, its
+/// comments, a live blog's updates; most stories need only
+/// [`Reads::story_for_page`]); made on one `Reads`, it pays for that once.
 /// Hold it for the reads only, not while rendering or waiting on anything
 /// else: the pool is small.
 #[derive(Debug)]
@@ -46,6 +46,8 @@ pub struct PageFacts {
     /// Its photo's resized copies and crops, as [`Store::photo_all_renditions_of`]
     /// gives them (none without a photo).
     pub photo_renditions: (Vec<crate::Rendition>, Vec<crate::CropRendition>),
+    /// Its section's stories before it, as [`Store::related`] gives them.
+    pub related: Vec<StorySummary>,
 }
 
 /// The columns [`PageFacts`] is read from, beside the story's own.
@@ -79,15 +81,17 @@ fn byline_column(sqlite: bool) -> String {
 
 impl Reads {
     /// The story `news_id` (any state) with its tags, authors, its photo's
-    /// copies and crops, and [`PageFacts`], in one query.
-    pub async fn story_for_page(&mut self, news_id: NewsId) -> Result<Option<(Story, PageFacts)>> {
+    /// copies and crops, its section's `related` stories before it and
+    /// [`PageFacts`], in one query.
+    pub async fn story_for_page(&mut self, news_id: NewsId, related: i64) -> Result<Option<(Story, PageFacts)>> {
         let sqlite = crate::Backend::of(&self.conn) == crate::Backend::Sqlite;
         let sql = format!(
-            "SELECT {STORY_COLUMNS}, {}, {FACTS_COLUMNS}, {}, {} {STORY_FROM} \
+            "SELECT {STORY_COLUMNS}, {}, {FACTS_COLUMNS}, {}, {}, {} {STORY_FROM} \
              JOIN editions e ON e.id = s.edition_id WHERE s.news_id = $1",
             crate::comments::TARGET_COLUMNS,
             byline_column(sqlite),
             crate::crops::renditions_column(sqlite, "s.photo_id"),
+            crate::content::related_column(sqlite, related),
         );
         let Some(r) = sqlx::query(&sql).bind(news_id).fetch_optional(&mut *self.conn).await? else {
             return Ok(None);
@@ -113,6 +117,7 @@ impl Reads {
             comments: r.try_get::<i64, _>("has_comments")? != 0,
             comment_target: crate::comments::target_from_row(&r)?,
             photo_renditions,
+            related: crate::content::related_from_json(news_id, &r.try_get::<String, _>("related")?)?,
         };
         Ok(Some((story, facts)))
     }

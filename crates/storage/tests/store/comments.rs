@@ -266,7 +266,7 @@ backend_test! {
         // when these say there are none: each must turn true with the first.
         let (_, story, other) = site(&db.store).await;
         let facts = |store: Store, id| async move {
-            let (s, f) = store.reads().await.expect("reads").story_for_page(id).await.expect("read").expect("found");
+            let (s, f) = store.reads().await.expect("reads").story_for_page(id, 5).await.expect("read").expect("found");
             // The story itself, tags and authors in their order, as every other read gives it.
             let alone = store.story(id).await.expect("read").expect("found");
             assert_eq!(serde_json::to_value(&s).expect("json"), serde_json::to_value(&alone).expect("json"));
@@ -275,7 +275,7 @@ backend_test! {
         let f = facts(db.store.clone(), story).await;
         assert_eq!((f.corrections, f.translations, f.comments), (false, false, false));
         assert_eq!(f.comment_target, db.store.comment_target(story).await.expect("target").expect("found"));
-        assert!(db.store.reads().await.expect("reads").story_for_page(999_999).await.expect("read").is_none());
+        assert!(db.store.reads().await.expect("reads").story_for_page(999_999, 5).await.expect("read").is_none());
 
         // A comment waiting for moderation is not on the page; approved, it is.
         let c = stored(&db.store, &comment(story, "First!", "ip"), &LIMITS).await;
@@ -314,7 +314,7 @@ backend_test! {
             .expect("link");
         assert!(facts(db.store.clone(), story).await.translations);
         assert!(facts(db.store.clone(), persian).await.translations);
-        let (p, _) = db.store.reads().await.expect("reads").story_for_page(persian).await.expect("read").expect("found");
+        let (p, _) = db.store.reads().await.expect("reads").story_for_page(persian, 5).await.expect("read").expect("found");
         let tags: Vec<&str> = p.tags.iter().map(|t| t.name.as_str()).collect();
         let authors: Vec<&str> = p.authors.iter().map(|a| a.name.as_str()).collect();
         assert_eq!((tags, authors), (vec!["نفت", "Zeta \"quoted\"", "Alpha"], vec!["Reporter B", "خبرنگار"]));

@@ -174,7 +174,7 @@ backend_test! {
         ] {
             let input = StoryInput { photo_id, ..crate::published(edition.id, "World", "Shown") };
             let (news_id, ..) = db.store.save_story(&input).await.expect("story");
-            let (_, facts) = db.store.reads().await.expect("reads").story_for_page(news_id).await.expect("read").expect("found");
+            let (_, facts) = db.store.reads().await.expect("reads").story_for_page(news_id, 5).await.expect("read").expect("found");
             assert_eq!(facts.photo_renditions, expected, "photo {photo_id:?}");
         }
 

@@ -100,7 +100,7 @@ async fn story_response(
     cached_page(&state, key, headers, reader, deco, || async {
         // One connection for all the page's reads.
         let mut db = state.store.reads().await?;
-        let (story, facts) = db.story_for_page(id).await?.ok_or(AppError::NotFound)?;
+        let (story, facts) = db.story_for_page(id, RELATED).await?.ok_or(AppError::NotFound)?;
         let story = publicly_shown(&mut db, story).await?;
         // A wrong slug, or a story asked for under another edition's prefix.
         if story.slug != slug || story.edition_id != edition(&state).id {
@@ -120,7 +120,8 @@ async fn story_response(
 /// shows unpublished stories this way, marked and kept out of search engines),
 /// reading what it shows on `db`, which it lets go before the rendering;
 /// what `facts` says the story has not (corrections, translations, comments)
-/// is not read, and the photo's copies and crops come from `facts` when given.
+/// is not read, and the photo's copies and crops and the section's stories
+/// before it come from `facts` when given.
 pub(crate) async fn render_story(
     state: &AppState,
     db: Reads,
@@ -145,7 +146,14 @@ async fn render_story_in(
 ) -> Result<CachedPage, AppError> {
     let tz = edition.time_zone;
     let sections = state.sections_with_on(&mut db, edition.id, |s| s.id == story.section_id).await?;
-    let related = db.related(story, RELATED).await?;
+    let related_read;
+    let related = match facts {
+        Some(f) => &f.related,
+        None => {
+            related_read = db.related(story, RELATED).await?;
+            &related_read
+        }
+    };
     let public_url = &state.config.public_url;
     let related: Vec<Teaser> = related.iter().map(|s| Teaser::new(s, &edition, &sections, public_url)).collect();
     let has = |f: fn(&PageFacts) -> bool| facts.is_none_or(f);
@@ -171,18 +179,20 @@ async fn render_story_in(
     let photo = match story.photo.as_ref() {
         Some(p) => {
             // The 16:9 crop in the lead slot and on cards once made; the uncropped photo until then.
+            let read;
             let (renditions, crops) = match facts {
-                Some(f) => f.photo_renditions.clone(),
+                Some(f) => (&f.photo_renditions.0, &f.photo_renditions.1),
                 None => {
                     let (mut renditions, mut crops) = db.photo_all_renditions_of(&[p.id]).await?;
-                    (renditions.remove(&p.id).unwrap_or_default(), crops.remove(&p.id).unwrap_or_default())
+                    read = (renditions.remove(&p.id).unwrap_or_default(), crops.remove(&p.id).unwrap_or_default());
+                    (&read.0, &read.1)
                 }
             };
             Some(
                 PhotoView::new(p, &story.headline, public_url)
-                    .with_renditions(&renditions)
-                    .with_crop(Ratio::Wide, &crops)
-                    .with_card(&crops, public_url),
+                    .with_renditions(renditions)
+                    .with_crop(Ratio::Wide, crops)
+                    .with_card(crops, public_url),
             )
         }
         None => None,
