@@ -26,7 +26,9 @@
 //! `SameSite=Strict` cookie (double submit). The issue time is the start of
 //! the minimum fill time.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::{Arc, RwLock};
 
 use axum::Router;
 use axum::extract::rejection::FormRejection;
@@ -43,6 +45,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::cache::{CachedPage, Chrome};
+use crate::render::Templates;
 use crate::{AppError, AppState, http};
 
 /// Marker in the story page where a per-reader notice goes.
@@ -96,14 +99,22 @@ pub struct Comments {
     /// Settings.
     pub settings: CommentSettings,
     key: [u8; 32],
+    /// The blank forms of story pages ([`blank_form`]) by edition and state;
+    /// `None`: a theme's form does not keep the markers, rendered each time.
+    blank_forms: RwLock<HashMap<BlankKey, Option<Arc<str>>>>,
 }
+
+/// What a blank form's text depends on besides the story: the current
+/// edition's language, digits and prefix, whether comments are open, whether
+/// they are moderated before they show.
+type BlankKey = (Option<(String, newsdesk_domain::calendar::Digits, String)>, bool, bool);
 
 impl Comments {
     /// Loads the site secret from the database (made on first use, then shared by all nodes).
     pub async fn load(store: &newsdesk_storage::Store, settings: CommentSettings) -> Result<Comments, AppError> {
         let secret = store.site_secret("comment_form_secret", || hex::encode(rand::random::<[u8; 32]>())).await?;
         let key: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
-        Ok(Comments { settings, key })
+        Ok(Comments { settings, key, blank_forms: RwLock::default() })
     }
 
     fn sign(&self, msg: &str) -> String {
@@ -544,14 +555,32 @@ fn render_form(
     premoderated: bool,
 ) -> Result<String, AppError> {
     let c = &state.comments;
-    state.templates.render(
+    let cancel_url =
+        format!("{}#your-comment", crate::editions::story_path(state, story.edition_id, story.news_id, &story.slug));
+    let token = c.form_token(story.news_id, Utc::now(), None);
+    form_html(&state.templates, c, &story.news_id.to_string(), &token, &cancel_url, view, open, premoderated)
+}
+
+/// The form of story `news_id` with `token`, in the current edition.
+#[expect(clippy::too_many_arguments, reason = "the form's inputs, passed through once")]
+fn form_html(
+    templates: &Templates,
+    c: &Comments,
+    news_id: &str,
+    token: &str,
+    cancel_url: &str,
+    view: &FormView,
+    open: bool,
+    premoderated: bool,
+) -> Result<String, AppError> {
+    templates.render(
         "comment_form.html",
         minijinja::context! {
             open => open,
             premoderated => premoderated,
-            action => crate::editions::url(&format!("/news/{}/comments", story.news_id)),
-            token_url => crate::editions::url(&format!("/news/{}/comments/token", story.news_id)),
-            token => c.form_token(story.news_id, Utc::now(), None),
+            action => crate::editions::url(&format!("/news/{news_id}/comments")),
+            token_url => crate::editions::url(&format!("/news/{news_id}/comments/token")),
+            token => token,
             name => view.name,
             email => view.email,
             text => view.text,
@@ -561,9 +590,55 @@ fn render_form(
             error_field => view.error.as_ref().map(|(_, f)| *f),
             focus => view.focus,
             max_length => c.settings.rules.max_length,
-            cancel_url => format!("{}#your-comment", crate::editions::story_path(state, story.edition_id, story.news_id, &story.slug)),
+            cancel_url => cancel_url,
         },
     )
+}
+
+/// Where a blank form's News ID and token go (control characters: no text
+/// of a template or a catalog has them, and escaping keeps them).
+const ID_MARK: &str = "\u{1}news_id\u{1}";
+const TOKEN_MARK: &str = "\u{1}token\u{1}";
+const CANCEL_MARK: &str = "\u{1}cancel_url\u{1}";
+
+/// The form with nothing typed in, as every story page shows it: the same
+/// text as [`form_html`] with a blank [`FormView`], but rendered once per
+/// edition and state with markers where the News ID and the token go, then
+/// filled in for each story.
+fn blank_form(
+    templates: &Templates,
+    c: &Comments,
+    news_id: NewsId,
+    cancel_url: &str,
+    issued: DateTime<Utc>,
+    open: bool,
+    premoderated: bool,
+) -> Result<String, AppError> {
+    let token = c.form_token(news_id, issued, None);
+    let key: BlankKey = (crate::editions::current_words_and_prefix(), open, premoderated);
+    let known = c.blank_forms.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key).cloned();
+    let shell = match known {
+        Some(shell) => shell,
+        None => {
+            let html =
+                form_html(templates, c, ID_MARK, TOKEN_MARK, CANCEL_MARK, &FormView::default(), open, premoderated)?;
+            // A theme that changes the values it prints (a filter) loses the
+            // markers: its form is rendered for each story instead.
+            let kept = html.replace(ID_MARK, "").replace(TOKEN_MARK, "").replace(CANCEL_MARK, "");
+            let shell = (!kept.contains('\u{1}')).then(|| Arc::from(html));
+            c.blank_forms.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key, shell.clone());
+            shell
+        }
+    };
+    match shell {
+        Some(shell) => Ok(shell
+            .replace(ID_MARK, &news_id.to_string())
+            .replace(TOKEN_MARK, &html::escape(&token))
+            .replace(CANCEL_MARK, &html::escape(cancel_url))),
+        None => {
+            form_html(templates, c, &news_id.to_string(), &token, cancel_url, &FormView::default(), open, premoderated)
+        }
+    }
 }
 
 /// The comments part of a story page's context: the thread (approved
@@ -596,7 +671,8 @@ pub(crate) fn story_ctx(
     }
     let open = c.is_open(&target, Utc::now());
     let premoderated = c.mode(&target) == ModerationMode::Pre;
-    let form = render_form(state, story, &FormView::default(), open, premoderated)?;
+    let cancel_url = format!("{path}#your-comment");
+    let form = blank_form(&state.templates, c, story.news_id, &cancel_url, Utc::now(), open, premoderated)?;
     Ok(minijinja::context! {
         count => all.len(),
         items => items,
@@ -692,6 +768,55 @@ fn splice_form(page: &str, form: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_blank_form_is_the_form_rendered_for_its_story() {
+        // Story pages fill in a form rendered once per edition and state; it
+        // must be the very text the form renders for the story itself.
+        let templates = Templates::load(None).expect("templates");
+        let c = Comments { settings: CommentSettings::default(), key: [7; 32], blank_forms: RwLock::default() };
+        let issued = Utc::now();
+        let english = crate::editions::empty_edition();
+        let persian = Edition {
+            id: 2,
+            lang: "fa".into(),
+            direction: newsdesk_domain::Direction::Rtl,
+            is_default: false,
+            digits: newsdesk_domain::calendar::Digits::Persian,
+            ..crate::editions::empty_edition()
+        };
+        let mut forms = Vec::new();
+        for edition in [english, persian] {
+            let prefix = edition.prefix();
+            crate::editions::scope(edition, async {
+                for (open, premoderated) in [(true, true), (true, false), (false, false)] {
+                    for news_id in [1, 84_427, 1_000_074] {
+                        let cancel = format!("{prefix}/news/{news_id}/a-story-\"quoted\"#your-comment");
+                        let token = c.form_token(news_id, issued, None);
+                        let view = FormView::default();
+                        let direct =
+                            form_html(&templates, &c, &news_id.to_string(), &token, &cancel, &view, open, premoderated)
+                                .expect("form");
+                        let blank =
+                            blank_form(&templates, &c, news_id, &cancel, issued, open, premoderated).expect("blank");
+                        assert_eq!(blank, direct, "{prefix} {news_id} open {open} pre {premoderated}");
+                        assert!(!blank.contains('\u{1}'));
+                        if open {
+                            assert!(blank.contains(&format!("{prefix}/news/{news_id}/comments\"")), "{blank}");
+                            assert!(blank.contains(&token));
+                        }
+                        forms.push(blank);
+                    }
+                }
+            })
+            .await;
+        }
+        // One shell per edition and state, each kept.
+        let shells = c.blank_forms.read().expect("lock");
+        assert_eq!(shells.len(), 6);
+        assert!(shells.values().all(Option::is_some));
+        assert_ne!(forms[0], forms[9], "the Persian form is in Persian");
+    }
 
     #[test]
     fn hmac_matches_rfc_4231_shape() {

@@ -56,6 +56,12 @@ pub(crate) fn current_lang_digits() -> Option<(String, Digits)> {
     CURRENT.try_with(|e| (e.lang.clone(), e.digits)).ok()
 }
 
+/// The current edition's language, digits and prefix, when inside one: what
+/// a fragment rendered in it depends on.
+pub(crate) fn current_words_and_prefix() -> Option<(String, Digits, String)> {
+    CURRENT.try_with(|e| (e.lang.clone(), e.digits, e.prefix())).ok()
+}
+
 /// `path` inside the current edition (`/news/1/x` → `/fa/news/1/x`). Site-wide
 /// paths (`/media/…`, `/static/…`, `/api/…`) and paths already inside the edition are kept.
 pub(crate) fn url(path: &str) -> String {
