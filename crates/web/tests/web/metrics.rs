@@ -228,13 +228,26 @@ backend_test! {
             tokio::time::sleep(StdDuration::from_millis(100)).await;
         };
         dispatcher.abort();
+        let _ = dispatcher.await;
         receiver.abort();
         assert_eq!(value(&text, "newsdesk_webhook_deliveries_total", &[("subscriber", good.as_str()), ("outcome", "failed")]), 0.0, "{text}");
         assert!(value(&text, "newsdesk_webhook_delivery_duration_seconds_count", &[("subscriber", good.as_str())]) >= 1.0, "{text}");
         assert!(text.contains(&format!("newsdesk_webhook_delivery_duration_seconds_bucket{{subscriber=\"{good}\",le=\"0.01\"}}")), "{text}");
-        // The failing receiver's event waits for its retry; the delivered one is gone.
-        let backlog = value(&text, "newsdesk_webhook_backlog", &[]);
-        assert!(backlog >= 1.0, "{text}");
-        assert_eq!(backlog, app.db.store.webhook_backlog().await.expect("backlog") as f64);
+        // The failing receiver's event waits for its retry; the delivered one
+        // is gone. The gauge is read from the store at each scrape: once the
+        // dispatcher is stopped (a write it had sent may still land), a
+        // scrape says what the store says.
+        let start = Instant::now();
+        loop {
+            let text = scrape(&app).await;
+            let backlog = value(&text, "newsdesk_webhook_backlog", &[]);
+            assert!(backlog >= 1.0, "{text}");
+            let stored = app.db.store.webhook_backlog().await.expect("backlog") as f64;
+            if backlog == stored {
+                break;
+            }
+            assert!(start.elapsed() < StdDuration::from_secs(10), "the gauge says {backlog}, the store {stored}");
+            tokio::time::sleep(StdDuration::from_millis(100)).await;
+        }
     }
 }
