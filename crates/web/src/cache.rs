@@ -399,6 +399,10 @@ pub struct CachedPage {
     pub view: Option<(i64, i64, i64)>,
     /// The page's own Content-Security-Policy (a story with embeds allows their frames); `None`: the site's.
     pub csp: Option<String>,
+    /// The route of the GET that rendered it when that GET asked for the
+    /// page's key itself: a GET of the key is then answered from the cache
+    /// before routing ([`crate::site::hot_page`]) and counted as this route.
+    pub(crate) route: Option<Arc<crate::metrics::RouteMetrics>>,
     /// The page as last assembled (the one copy of its bytes kept).
     assembled: ArcSwap<Assembled>,
     /// Its bytes without the fragments, for the cache's weigher.
@@ -454,6 +458,7 @@ impl CachedPage {
             deps,
             view: None,
             csp: None,
+            route: None,
             fixed_len: layout.fixed_len(),
             assembled: ArcSwap::from_pointee(Assembled::new(UNFILLED, String::new(), None, layout)),
         }

@@ -99,6 +99,22 @@ pub(crate) fn story_path(state: &AppState, edition_id: i64, news_id: i64, slug: 
 /// the default edition's own prefix (`/en/…`) to the path without it.
 pub(crate) async fn resolve(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let editions = state.editions.load_full();
+    // A page in the cache is answered here, before the router (see `hot_page`):
+    // an address of the default edition, or one inside another edition's prefix.
+    let hot = {
+        let path = req.uri().path();
+        let first = path.trim_start_matches('/').split('/').next().unwrap_or_default();
+        match editions.iter().find(|e| !first.is_empty() && e.lang == first) {
+            None => Some(editions.first().map_or(0, |e| e.id)),
+            Some(e) => {
+                let rest = &path[1 + first.len()..];
+                (!e.is_default && !rest.is_empty() && !is_site_wide(rest)).then_some(e.id)
+            }
+        }
+    };
+    if let Some(res) = hot.and_then(|edition_id| crate::site::hot_page(&state, edition_id, &req)) {
+        return res;
+    }
     let default = editions.first().cloned().unwrap_or_else(empty_edition);
     let path = req.uri().path().to_string();
     let first = path.trim_start_matches('/').split('/').next().unwrap_or_default();

@@ -420,6 +420,12 @@ fn log_service_error(class: tower_http::classify::ServerErrorsFailureClass, late
     }
 }
 
+/// Marks an answer (in its extensions) that came from the page cache before
+/// routing: a GET of a cached page whose address a GET rendered. Tests tell
+/// the two ways apart by it; the answer is the same either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BeforeRouting;
+
 /// `Strict-Transport-Security` of every answer when the site's `public_url` is
 /// https: browsers then use https only, for a year, on this host and its
 /// subdomains. A site served over plain http sends none (browsers ignore it there,
@@ -433,7 +439,7 @@ pub(crate) const CSP: &str = "default-src 'self'; img-src 'self' data:; style-sr
 /// The security headers of every answer: no framing, no MIME sniffing, the
 /// origin only as referrer, and [`CSP`] unless the answer set its own. One
 /// layer for the four (each layer costs every request a move of the response).
-fn security_headers<B>(mut res: axum::http::Response<B>) -> axum::http::Response<B> {
+pub(crate) fn security_headers<B>(mut res: axum::http::Response<B>) -> axum::http::Response<B> {
     let h = res.headers_mut();
     h.insert(HeaderName::from_static("x-frame-options"), HeaderValue::from_static("DENY"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));

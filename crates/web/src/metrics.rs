@@ -18,8 +18,8 @@ use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{MatchedPath, OriginalUri, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -184,7 +184,7 @@ pub(crate) fn page_cache_evicted(cause: moka::notification::RemovalCause) {
 
 /// Counters and the latency histogram of one route, made once: the request
 /// path then only looks them up (no label strings built per request).
-struct RouteMetrics {
+pub(crate) struct RouteMetrics {
     route: Arc<str>,
     duration: Histogram,
     by_status: RwLock<Vec<(u16, Counter)>>,
@@ -201,7 +201,8 @@ impl RouteMetrics {
         }
     }
 
-    fn record(&self, status: StatusCode, elapsed: Duration) {
+    /// Counts one answer of this route.
+    pub(crate) fn record(&self, status: StatusCode, elapsed: Duration) {
         self.duration.record(elapsed.as_secs_f64());
         let code = status.as_u16();
         if let Ok(known) = self.by_status.read()
@@ -219,6 +220,30 @@ impl RouteMetrics {
             known.push((code, counter));
         }
     }
+}
+
+impl std::fmt::Debug for RouteMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouteMetrics").field("route", &self.route).finish_non_exhaustive()
+    }
+}
+
+/// The route answering a GET or HEAD request, and the address the request
+/// asked for (before the edition's prefix was taken off).
+struct Answering {
+    route: Arc<RouteMetrics>,
+    asked: Uri,
+}
+
+tokio::task_local! {
+    static ANSWERING: Answering;
+}
+
+/// The route of the GET or HEAD request being answered when it asked for
+/// `path` itself: a page it renders and caches under `path` may then be
+/// answered before routing ([`crate::site::hot_page`]), counted as this route.
+pub(crate) fn answering_route(path: &str) -> Option<Arc<RouteMetrics>> {
+    ANSWERING.try_with(|a| (a.asked.path() == path).then(|| a.route.clone())).ok().flatten()
 }
 
 /// The metrics of `route`, made on its first request.
@@ -242,7 +267,13 @@ fn route_metrics(route: &str) -> Arc<RouteMetrics> {
 pub async fn track_requests(req: Request, next: Next) -> Response {
     let start = Instant::now();
     let route = route_metrics(req.extensions().get::<MatchedPath>().map_or(UNMATCHED, MatchedPath::as_str));
-    let res = next.run(req).await;
+    let asked = matches!(*req.method(), Method::GET | Method::HEAD)
+        .then(|| req.extensions().get::<OriginalUri>().map(|u| u.0.clone()))
+        .flatten();
+    let res = match asked {
+        Some(asked) => ANSWERING.scope(Answering { route: route.clone(), asked }, next.run(req)).await,
+        None => next.run(req).await,
+    };
     route.record(res.status(), start.elapsed());
     res
 }

@@ -312,7 +312,8 @@ where
                 turn.finish(matches!(rendered, Ok(Rendered::Page(_))));
             }
             match rendered {
-                Ok(Rendered::Page(page)) => {
+                Ok(Rendered::Page(mut page)) => {
+                    page.route = crate::metrics::answering_route(&key);
                     let page = Arc::new(page);
                     state.pages.insert(key, page.clone(), generation);
                     page
@@ -331,6 +332,42 @@ where
         }
     };
     serve_cached(state, &edition, page, reader, headers, deco).await
+}
+
+/// A GET answered from the page cache before routing, when `req` asks for
+/// a page a GET of the same address rendered ([`CachedPage::route`]), without
+/// a query string, outside a front's preview, and the edition's chrome
+/// (`edition_id`) is fresh: what the
+/// page's handler would answer through [`cached_page`] (the view counted, the
+/// conditional request honoured, the route's metrics counted, the security
+/// headers set), without the router and the layers around it. `None`: the
+/// request goes the whole way.
+pub(crate) fn hot_page(state: &AppState, edition_id: i64, req: &axum::extract::Request) -> Option<Response> {
+    // A newsroom preview of a front asks for `/` too; it is rendered apart.
+    if req.method() != Method::GET || req.uri().query().is_some() || fronts::previewing() {
+        return None;
+    }
+    let start = std::time::Instant::now();
+    let page = state.pages.get(req.uri().path())?;
+    let route = page.route.as_ref()?;
+    // Fresh fragments only (without taking the turn to rebuild expired ones, which `chrome` takes).
+    let chrome = state.chrome.get(&edition_id)?;
+    crate::metrics::page_cache_hit();
+    let headers = req.headers();
+    if let Some((news_id, edition_id, section_id)) = page.view {
+        let peer = req.extensions().get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0);
+        let ip = views::client_ip(peer, headers, &state.config.trusted_proxies);
+        let visit = views::Visit { news_id, edition_id, section_id, ip, method: req.method(), headers };
+        state.views.record(&visit, Utc::now());
+    }
+    let mut res = crate::security_headers(crate::http::serve_page(&page, &chrome, headers));
+    // As the router's route does for a body of known length.
+    if let Some(len) = axum::body::HttpBody::size_hint(res.body()).exact() {
+        res.headers_mut().insert(axum::http::header::CONTENT_LENGTH, axum::http::HeaderValue::from(len));
+    }
+    res.extensions_mut().insert(crate::BeforeRouting);
+    route.record(res.status(), start.elapsed());
+    Some(res)
 }
 
 /// Counts the view (pages that carry a view target) and serves `page` with the edition's chrome.

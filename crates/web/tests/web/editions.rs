@@ -328,3 +328,30 @@ fn persian_and_arabic_catalogs_are_complete() {
     assert_eq!(templates.text("fa", "story.news_id", &[]), "کد خبر:");
     assert_eq!(templates.text("en", "comments.title", &[("n", "3")]), "Comments (3)");
 }
+
+backend_test! {
+    async fn a_persian_page_is_answered_from_the_cache_under_its_own_address(db) {
+        // The cache answers before routing, where the edition's prefix is still
+        // on the path: `/fa/…` is the Persian page, `/…` the default edition's.
+        let app = TestApp::new(db).await;
+        let (_, id) = with_persian(&app).await;
+        let story = location(&app, &format!("/fa/news/{id}")).await;
+        for path in [story.as_str(), "/fa/", "/fa/section/%D8%A7%DB%8C%D8%B1%D8%A7%D9%86", "/fa/feed.rss", "/", SEED_PATH] {
+            let first = crate::site::fetch(&app, path, &[]).await;
+            assert_eq!(first.0, StatusCode::OK, "{path}");
+            let again = crate::site::fetch(&app, path, &[]).await;
+            assert!(!first.3 && again.3, "{path}: rendered through the route, then answered from the cache");
+            assert_eq!((again.0, &again.1), (first.0, &first.1), "{path}");
+            assert!(again.2 == first.2, "{path}: the same body");
+        }
+        let fa_home = String::from_utf8_lossy(&crate::site::fetch(&app, "/fa/", &[]).await.2).into_owned();
+        let home = String::from_utf8_lossy(&crate::site::fetch(&app, "/", &[]).await.2).into_owned();
+        assert!(fa_home.contains("<html lang=\"fa\" dir=\"rtl\">") && home.contains("<html lang=\"en\" dir=\"ltr\">"));
+        // The default edition's own prefix and an edition without its slash still redirect.
+        for (path, to) in [("/en/", "/"), ("/fa", "/fa/")] {
+            let a = crate::site::fetch(&app, path, &[]).await;
+            assert_eq!((a.0, a.1[axum::http::header::LOCATION].to_str().expect("location")), (StatusCode::MOVED_PERMANENTLY, to), "{path}");
+            assert!(!a.3);
+        }
+    }
+}

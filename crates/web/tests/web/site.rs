@@ -434,3 +434,74 @@ backend_test! {
         assert_eq!(app.state.chrome.builds() - before, 1, "a reader built them again");
     }
 }
+
+/// What a GET of `uri` with `headers` answers: status, headers, body, and
+/// whether it came from the page cache before routing.
+pub(crate) async fn fetch(
+    app: &TestApp,
+    uri: &str,
+    headers: &[(header::HeaderName, &str)],
+) -> (StatusCode, header::HeaderMap, Vec<u8>, bool) {
+    let mut req = Request::get(uri);
+    for (name, value) in headers {
+        req = req.header(name, *value);
+    }
+    let res = app.router().oneshot(req.body(Body::empty()).expect("request")).await.expect("infallible");
+    let hot = res.extensions().get::<newsdesk_web::BeforeRouting>().is_some();
+    let (parts, body) = res.into_parts();
+    (parts.status, parts.headers, body.collect().await.expect("body").to_bytes().to_vec(), hot)
+}
+
+backend_test! {
+    async fn a_page_answered_from_the_cache_before_routing_is_what_its_route_answers(db) {
+        // A GET of a cached page skips the router and its layers. It must
+        // answer byte for byte what the page's route answers from the same
+        // cache entry (a query string the page ignores takes the route).
+        let app = TestApp::new(db).await;
+        let pages = [SEED_PATH, "/", "/section/iran", "/section/iran/feed.atom", "/tag/defense",
+            "/author/jane-reporter", "/feed.rss", "/feed.json", "/sitemap.xml", "/corrections"];
+        for path in pages {
+            let first = fetch(&app, path, &[]).await;
+            assert_eq!(first.0, StatusCode::OK, "{path}");
+            assert!(!first.3, "{path}: the first GET renders it through its route");
+            let routed_uri = format!("{path}?utm_source=test");
+            for encodings in [None, Some("gzip"), Some("gzip, deflate, br"), Some("deflate"), Some("br;q=0, gzip")] {
+                let asked: Vec<(header::HeaderName, &str)> =
+                    encodings.map(|e| (header::ACCEPT_ENCODING, e)).into_iter().collect();
+                let hot = fetch(&app, path, &asked).await;
+                let routed = fetch(&app, &routed_uri, &asked).await;
+                assert!(hot.3, "{path} {encodings:?}: answered before routing");
+                assert!(!routed.3, "{path} {encodings:?}: with a query string, through the route");
+                assert_eq!((hot.0, &hot.1), (routed.0, &routed.1), "{path} {encodings:?}");
+                assert!(hot.2 == routed.2, "{path} {encodings:?}: the same body");
+                for name in ["x-frame-options", "x-content-type-options", "referrer-policy", "content-security-policy", "etag"] {
+                    assert!(hot.1.contains_key(name), "{path}: {name}");
+                }
+                // The same page again, asked conditionally: 304 both ways.
+                let etag = hot.1[header::ETAG].to_str().expect("etag").to_string();
+                let conditional: Vec<(header::HeaderName, &str)> =
+                    asked.iter().cloned().chain([(header::IF_NONE_MATCH, etag.as_str())]).collect();
+                let hot = fetch(&app, path, &conditional).await;
+                let routed = fetch(&app, &routed_uri, &conditional).await;
+                assert_eq!(hot.0, StatusCode::NOT_MODIFIED, "{path} {encodings:?}");
+                assert!(hot.3 && !routed.3);
+                assert_eq!((hot.0, &hot.1), (routed.0, &routed.1), "{path} {encodings:?} (304)");
+                assert!(hot.2.is_empty() && routed.2.is_empty(), "{path} {encodings:?}: no body with a 304");
+            }
+        }
+        // What the cache does not answer as it is goes the whole way.
+        let notice = fetch(&app, &format!("{SEED_PATH}?comment=pending"), &[]).await;
+        assert!(!notice.3 && String::from_utf8_lossy(&notice.2).contains("class=\"notice\""), "a reader's notice");
+        let head = app.router().oneshot(Request::head(SEED_PATH).body(Body::empty()).expect("head")).await.expect("ok");
+        assert!(head.extensions().get::<newsdesk_web::BeforeRouting>().is_none(), "HEAD is routed");
+        assert_eq!(fetch(&app, "/no-such-page", &[]).await.0, StatusCode::NOT_FOUND);
+        assert!(!fetch(&app, "/no-such-page", &[]).await.3, "a 404 is not cached");
+        // A new story drops the pages it appears on; the next GET renders them again through the route.
+        app.add_story(&["Iran"], "Fresh from the desk", 90).await;
+        app.sync().await;
+        let section = fetch(&app, "/section/iran", &[]).await;
+        assert!(!section.3 && String::from_utf8_lossy(&section.2).contains("Fresh from the desk"), "rendered again");
+        let again = fetch(&app, "/section/iran", &[]).await;
+        assert!(again.3 && again.2 == section.2, "then answered from the cache");
+    }
+}
