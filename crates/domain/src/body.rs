@@ -227,7 +227,7 @@ pub struct PhotoData {
 }
 
 /// What the blocks of a body name, read beforehand by the caller.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
     /// Photos by id.
     pub photos: HashMap<i64, PhotoData>,

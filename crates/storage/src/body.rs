@@ -77,24 +77,51 @@ async fn galleries_in(conn: &mut AnyConnection, ids: &[i64]) -> Result<HashMap<i
     crate::galleries::rendered_in(conn, ids).await
 }
 
+/// What the blocks of a body name in the database, each once.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Named {
+    photo_ids: Vec<i64>,
+    urls: Vec<String>,
+    gallery_ids: Vec<i64>,
+}
+
+impl Named {
+    /// The photos, embeds and galleries the body's blocks name.
+    pub(crate) fn of(format: BodyFormat, source: &str) -> Named {
+        let mut n = Named::default();
+        for b in body::blocks(format, source) {
+            match b {
+                Block::Photo(p) if !n.photo_ids.contains(&p.id) => n.photo_ids.push(p.id),
+                Block::Embed(e) if !n.urls.contains(&e.url) => n.urls.push(e.url),
+                Block::Gallery(g) if !n.gallery_ids.contains(&g) => n.gallery_ids.push(g),
+                _ => {}
+            }
+        }
+        n
+    }
+
+    /// Whether the body names nothing: it renders the same whatever the database holds.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.photo_ids.is_empty() && self.urls.is_empty() && self.gallery_ids.is_empty()
+    }
+}
+
 /// Reads what the blocks of a body name.
 pub(crate) async fn context_in(conn: &mut AnyConnection, format: BodyFormat, source: &str) -> Result<Context> {
-    let mut photo_ids = Vec::new();
-    let mut urls = Vec::new();
-    let mut gallery_ids = Vec::new();
-    for b in body::blocks(format, source) {
-        match b {
-            Block::Photo(p) if !photo_ids.contains(&p.id) => photo_ids.push(p.id),
-            Block::Embed(e) if !urls.contains(&e.url) => urls.push(e.url),
-            Block::Gallery(g) if !gallery_ids.contains(&g) => gallery_ids.push(g),
-            _ => {}
-        }
-    }
+    context_of(conn, &Named::of(format, source)).await
+}
+
+/// Reads `named` from the database.
+pub(crate) async fn context_of(conn: &mut AnyConnection, named: &Named) -> Result<Context> {
+    let Named { photo_ids, urls, gallery_ids } = named;
     let mut ctx = Context::default();
+    if named.is_empty() {
+        return Ok(ctx);
+    }
     if !photo_ids.is_empty() {
         let sql = format!("SELECT {PHOTO_COLUMNS} FROM photos WHERE id IN ({})", placeholders(1, photo_ids.len()));
         let mut q = sqlx::query(&sql);
-        for id in &photo_ids {
+        for id in photo_ids {
             q = q.bind(*id);
         }
         let photos = q.fetch_all(&mut *conn).await?.iter().map(photo_of).collect::<Result<Vec<_>>>()?;
@@ -104,7 +131,7 @@ pub(crate) async fn context_in(conn: &mut AnyConnection, format: BodyFormat, sou
             placeholders(1, photo_ids.len())
         );
         let mut q = sqlx::query(&sql);
-        for id in &photo_ids {
+        for id in photo_ids {
             q = q.bind(*id);
         }
         let mut renditions: HashMap<i64, Vec<(String, String, i64)>> = HashMap::new();
@@ -144,25 +171,31 @@ pub(crate) async fn context_in(conn: &mut AnyConnection, format: BodyFormat, sou
         }
     }
     for url in urls {
-        if let Some(e) = embed_in(conn, &url).await? {
-            ctx.embeds.insert(url, EmbedMeta { title: e.title, thumbnail: e.thumbnail });
+        if let Some(e) = embed_in(conn, url).await? {
+            ctx.embeds.insert(url.clone(), EmbedMeta { title: e.title, thumbnail: e.thumbnail });
         }
     }
     if !gallery_ids.is_empty() {
-        ctx.galleries = galleries_in(conn, &gallery_ids).await?;
+        ctx.galleries = galleries_in(conn, gallery_ids).await?;
     }
     Ok(ctx)
+}
+
+/// `source` rendered with `ctx`; a photo or gallery it names that `ctx` lacks
+/// refuses it ([`StoreError::Invalid`]), as a save does.
+pub(crate) fn render_with(format: BodyFormat, source: &str, ctx: &Context) -> Result<String> {
+    let missing = body::missing(format, source, ctx);
+    if !missing.is_empty() {
+        return Err(StoreError::Invalid(missing.iter().map(Missing::to_string).collect::<Vec<_>>().join(" ")));
+    }
+    Ok(body::render(format, source, ctx))
 }
 
 /// A body's HTML for storing; a photo or gallery it names that does not
 /// exist refuses the save ([`StoreError::Invalid`]).
 pub(crate) async fn render_body_in(conn: &mut AnyConnection, format: BodyFormat, source: &str) -> Result<String> {
     let ctx = context_in(conn, format, source).await?;
-    let missing = body::missing(format, source, &ctx);
-    if !missing.is_empty() {
-        return Err(StoreError::Invalid(missing.iter().map(Missing::to_string).collect::<Vec<_>>().join(" ")));
-    }
-    Ok(body::render(format, source, &ctx))
+    render_with(format, source, &ctx)
 }
 
 async fn embed_in(conn: &mut AnyConnection, url: &str) -> Result<Option<StoredEmbed>> {

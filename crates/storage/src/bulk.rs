@@ -3,13 +3,16 @@
 //! multi-row statements per batch instead of some twenty statements and a
 //! commit per story.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use newsdesk_domain::NewsId;
+use newsdesk_domain::body::Context;
 use newsdesk_domain::slug::slugify;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use crate::body::{Named, context_of, render_with};
 use crate::content::{StoryInput, now};
 use crate::sql::AnyQuery;
 use crate::{Result, SectionRef, Store, StoreError};
@@ -25,6 +28,29 @@ enum V<'a> {
     Text(&'a str),
 }
 
+/// New stories checked and their bodies rendered ([`Store::prepare_stories`]),
+/// ready for [`Store::create_prepared`].
+#[derive(Debug)]
+pub struct PreparedStories {
+    inputs: Vec<StoryInput>,
+    bodies: Vec<PreparedBody>,
+}
+
+impl PreparedStories {
+    /// The stories, in order.
+    pub fn inputs(&self) -> &[StoryInput] {
+        &self.inputs
+    }
+}
+
+/// A body rendered ahead of its transaction, with what it was rendered from.
+#[derive(Debug)]
+struct PreparedBody {
+    named: Named,
+    ctx: Context,
+    html: String,
+}
+
 impl Store {
     /// Creates `inputs` as new stories, in order, in one transaction (all or
     /// nothing), with the next News IDs in sequence, and returns their News
@@ -34,10 +60,18 @@ impl Store {
     /// and its change-log entry (one notification for the batch). Every input
     /// must be new (`news_id: None`).
     pub async fn create_stories(&self, inputs: &[StoryInput]) -> Result<Vec<NewsId>> {
-        if inputs.is_empty() {
-            return Ok(Vec::new());
-        }
-        for input in inputs {
+        let prepared = self.prepare_stories(inputs.to_vec()).await?;
+        self.create_prepared(&prepared).await
+    }
+
+    /// The first half of [`Store::create_stories`], outside any transaction:
+    /// checks the stories and renders their bodies (on a blocking thread), so
+    /// that a bulk load renders the next batch while the database stores this
+    /// one. The transaction of [`Store::create_prepared`] reads again what a
+    /// body names (photos, embeds, galleries) and renders it again if that
+    /// changed meanwhile.
+    pub async fn prepare_stories(&self, inputs: Vec<StoryInput>) -> Result<PreparedStories> {
+        for input in &inputs {
             if input.headline.trim().is_empty() {
                 return Err(StoreError::Invalid("headline must not be empty".into()));
             }
@@ -49,6 +83,39 @@ impl Store {
             {
                 return Err(StoreError::Invalid(format!("urgency must be 1 to 8, got {}", a.urgency)));
             }
+        }
+        let named: Vec<Named> = inputs.iter().map(|i| Named::of(i.body_format, &i.body_source)).collect();
+        let mut contexts = Vec::with_capacity(inputs.len());
+        let mut conn = None;
+        for n in &named {
+            contexts.push(if n.is_empty() {
+                Context::default()
+            } else {
+                let conn = match &mut conn {
+                    Some(c) => c,
+                    None => conn.insert(self.pool().acquire().await?),
+                };
+                context_of(conn, n).await?
+            });
+        }
+        drop(conn);
+        tokio::task::spawn_blocking(move || {
+            let mut bodies = Vec::with_capacity(inputs.len());
+            for ((input, named), ctx) in inputs.iter().zip(named).zip(contexts) {
+                let html = render_with(input.body_format, &input.body_source, &ctx)?;
+                bodies.push(PreparedBody { named, ctx, html });
+            }
+            Ok(PreparedStories { inputs, bodies })
+        })
+        .await
+        .map_err(|e| StoreError::Invalid(format!("rendering the stories' bodies failed: {e}")))?
+    }
+
+    /// The second half of [`Store::create_stories`]: stores `prepared` in one transaction.
+    pub async fn create_prepared(&self, prepared: &PreparedStories) -> Result<Vec<NewsId>> {
+        let inputs = prepared.inputs.as_slice();
+        if inputs.is_empty() {
+            return Ok(Vec::new());
         }
         // Sections named by path are found or created first (in their own
         // transactions, as the back office does), each once.
@@ -62,7 +129,7 @@ impl Store {
             }
         }
         let mut tx = self.begin_write().await?;
-        let result = create_stories_in(&mut tx, inputs, &named).await;
+        let result = create_stories_in(&mut tx, inputs, &prepared.bodies, &named).await;
         match result {
             Ok(_) => tx.commit().await?,
             Err(_) => tx.rollback().await?,
@@ -77,7 +144,7 @@ struct NewRow<'a> {
     input: &'a StoryInput,
     section_id: i64,
     slug: String,
-    body_html: String,
+    body_html: Cow<'a, str>,
     /// Agency genres and subjects as stored (space-separated).
     genres: String,
     subjects: String,
@@ -88,9 +155,10 @@ const STORY_ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, #, #, 1, ?";
 /// The agency columns' part of [`STORY_ROW`].
 const AGENCY_ROW: &str = ", ?, ?, ?, ?, ?, ?, ?";
 
-async fn create_stories_in(
+async fn create_stories_in<'a>(
     conn: &mut AnyConnection,
-    inputs: &[StoryInput],
+    inputs: &'a [StoryInput],
+    bodies: &'a [PreparedBody],
     named: &HashMap<(i64, &[String]), i64>,
 ) -> Result<Vec<NewsId>> {
     // Sections by id, each checked once.
@@ -133,13 +201,25 @@ async fn create_stories_in(
     let first = last - n + 1;
 
     let mut rows = Vec::with_capacity(inputs.len());
-    for ((i, input), section_id) in inputs.iter().enumerate().zip(section_ids) {
+    for (((i, input), section_id), body) in inputs.iter().enumerate().zip(section_ids).zip(bodies) {
+        // What the body names, read again inside the transaction: rendered
+        // again only if it changed since it was prepared.
+        let body_html = if body.named.is_empty() {
+            Cow::Borrowed(body.html.as_str())
+        } else {
+            let ctx = context_of(conn, &body.named).await?;
+            if ctx == body.ctx {
+                Cow::Borrowed(body.html.as_str())
+            } else {
+                Cow::Owned(render_with(input.body_format, &input.body_source, &ctx)?)
+            }
+        };
         rows.push(NewRow {
             news_id: first + i as i64,
             input,
             section_id,
             slug: input.slug.clone().unwrap_or_else(|| slugify(&input.headline)),
-            body_html: crate::body::render_body_in(conn, input.body_format, &input.body_source).await?,
+            body_html,
             genres: input.agency.as_ref().map(|a| a.genres.join(" ")).unwrap_or_default(),
             subjects: input.agency.as_ref().map(|a| a.subjects.join(" ")).unwrap_or_default(),
         });

@@ -53,6 +53,7 @@ pub use api_tokens::*;
 pub use backup::{BackupError, ChangeMark, DatabaseIdentity, SiteSummary};
 pub use body::{EmbedInput, EmbedThumbnail, StoredEmbed};
 pub use breaking::*;
+pub use bulk::PreparedStories;
 pub use changes::{Change, ChangeCursor, Follower, GAP_WAIT};
 pub use comments::*;
 pub use content::*;

@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use anyhow::Context;
 use chrono::{DateTime, Datelike, Duration, Utc, Weekday};
 use newsdesk_domain::{BodyFormat, Direction, NewsId, StoryStatus, dates, saved_page};
-use newsdesk_storage::{NewEdition, SaveOutcome, SectionRef, Store, StoryInput};
+use newsdesk_storage::{NewEdition, PreparedStories, SaveOutcome, SectionRef, Store, StoryInput};
 use rand::rngs::StdRng;
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
@@ -254,15 +254,30 @@ async fn fill_with(
     let stories = async {
         let mut created = 0;
         let mut done = 0;
+        // Batched: the next batch's bodies are rendered while the database stores this one.
+        let mut ready: Option<PreparedStories> = None;
+        // `stored`: how many were stored before these (for the error message).
+        let store_ready = |ready: Option<PreparedStories>, stored: usize| async move {
+            let Some(p) = ready else { return anyhow::Ok(0) };
+            let n = p.inputs().len();
+            store
+                .create_prepared(&p)
+                .await
+                .with_context(|| format!("saving synthetic stories {} to {} of {count}", stored + 1, stored + n))?;
+            anyhow::Ok(n)
+        };
         while let Some(batch) = received.recv().await {
             let n = batch.len();
             match writes {
                 Writes::Batched(_) => {
-                    store
-                        .create_stories(&batch)
-                        .await
-                        .with_context(|| format!("saving synthetic stories {} to {} of {count}", done + 1, done + n))?;
-                    created += n;
+                    let prepare = async {
+                        store.prepare_stories(batch).await.with_context(|| {
+                            format!("rendering synthetic stories {} to {} of {count}", done + 1, done + n)
+                        })
+                    };
+                    let (saved, next) = tokio::try_join!(store_ready(ready.take(), created), prepare)?;
+                    created += saved;
+                    ready = Some(next);
                 }
                 Writes::OneByOne => {
                     for (k, input) in batch.iter().enumerate() {
@@ -278,6 +293,7 @@ async fn fill_with(
             }
             done += n;
         }
+        created += store_ready(ready.take(), created).await?;
         anyhow::Ok(created)
     };
     // The first error stops both (the story writer stops when its channel closes).

@@ -172,3 +172,42 @@ backend_test! {
         assert!(changed.contains(&id), "{changed:?}");
     }
 }
+
+backend_test! {
+    async fn stories_prepared_ahead_are_stored_with_what_their_bodies_name_at_commit(db) {
+        // A bulk load renders the next batch outside its transaction; a photo
+        // a body names may change before the batch commits.
+        let ed = edition(&db.store).await;
+        let id = photo(&db.store, b"inline", "Old caption").await;
+        let with_photo = story(ed, &format!("Floods.\n\n![](photo:{id})\n\nMore text."), None);
+        let plain = story(ed, "Plain body.", None);
+        let prepared = db.store.prepare_stories(vec![with_photo.clone(), plain.clone()]).await.expect("prepared");
+        assert_eq!(prepared.inputs().len(), 2);
+        db.store
+            .update_photo_text(id, "New caption", "Library", &PhotoDetails::default(), &audit("media.update", ""))
+            .await
+            .expect("updated")
+            .expect("exists");
+        let ids = db.store.create_prepared(&prepared).await.expect("stored");
+        assert_eq!(ids.len(), 2);
+        assert_eq!(ids[1], ids[0] + 1, "in order, News IDs in sequence");
+        let first = db.store.story(ids[0]).await.expect("read").expect("story");
+        assert!(first.body_html.contains("New caption") && !first.body_html.contains("Old caption"), "{}", first.body_html);
+        // The same as creating them at once now.
+        let again = db.store.create_stories(&[with_photo, plain]).await.expect("created");
+        for (a, b) in ids.iter().zip(&again) {
+            let (a, b) = (db.store.story(*a).await.expect("a").expect("a"), db.store.story(*b).await.expect("b").expect("b"));
+            assert_eq!(a.body_html, b.body_html);
+        }
+        // A body naming a photo that does not exist is refused before anything is stored.
+        let count = db.store.story_count().await.expect("count");
+        let missing = db.store.prepare_stories(vec![story(ed, "![](photo:987654)", None)]).await;
+        assert!(matches!(missing, Err(StoreError::Invalid(ref m)) if m.contains("987654")), "{missing:?}");
+        let empty = db.store.prepare_stories(vec![story(ed, "Body.", None)]).await.expect("prepared");
+        let mut bad = story(ed, "Body.", None);
+        bad.headline = "  ".into();
+        assert!(matches!(db.store.prepare_stories(vec![bad]).await, Err(StoreError::Invalid(_))));
+        assert_eq!(db.store.story_count().await.expect("count"), count);
+        assert_eq!(db.store.create_prepared(&empty).await.expect("stored").len(), 1);
+    }
+}
