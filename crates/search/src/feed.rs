@@ -121,12 +121,17 @@ pub async fn follow(index: Arc<SearchIndex>, store: Store, poll: Duration) {
 }
 
 /// Syncs the index's commits to disk every [`CHECKPOINT_EVERY`], beside the
-/// follower, so a change is searchable without waiting for the disk.
+/// follower, so a change is searchable without waiting for the disk; and
+/// moves searches off segments merged away meanwhile.
 async fn checkpoints(index: &Arc<SearchIndex>) {
     let mut every = tokio::time::interval(CHECKPOINT_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
+        let idx = Arc::clone(index);
+        if let Err(e) = blocking(move || idx.refresh_after_merges()).await {
+            tracing::warn!(error = %e, "moving searches to the merged search index failed; retrying");
+        }
         if index.unsynced_files() == 0 {
             continue;
         }
