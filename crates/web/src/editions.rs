@@ -99,36 +99,36 @@ pub(crate) fn story_path(state: &AppState, edition_id: i64, news_id: i64, slug: 
 /// the default edition's own prefix (`/en/…`) to the path without it.
 pub(crate) async fn resolve(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let editions = state.editions.load_full();
+    // The edition the path's first segment names, if any, and where the rest of the path starts.
+    let (named, rest_at) = {
+        let first = req.uri().path().trim_start_matches('/').split('/').next().unwrap_or_default();
+        (editions.iter().find(|e| !first.is_empty() && e.lang == first), 1 + first.len())
+    };
     // A page in the cache is answered here, before the router (see `hot_page`):
     // an address of the default edition, or one inside another edition's prefix.
-    let hot = {
-        let path = req.uri().path();
-        let first = path.trim_start_matches('/').split('/').next().unwrap_or_default();
-        match editions.iter().find(|e| !first.is_empty() && e.lang == first) {
-            None => Some(editions.first().map_or(0, |e| e.id)),
-            Some(e) => {
-                let rest = &path[1 + first.len()..];
-                (!e.is_default && !rest.is_empty() && !is_site_wide(rest)).then_some(e.id)
-            }
+    let hot = match named {
+        None => Some(editions.first().map_or(0, |e| e.id)),
+        Some(e) => {
+            let rest = &req.uri().path()[rest_at..];
+            (!e.is_default && !rest.is_empty() && !is_site_wide(rest)).then_some(e.id)
         }
     };
     if let Some(res) = hot.and_then(|edition_id| crate::site::hot_page(&state, edition_id, &req)) {
         return res;
     }
-    let default = editions.first().cloned().unwrap_or_else(empty_edition);
-    let path = req.uri().path().to_string();
-    let first = path.trim_start_matches('/').split('/').next().unwrap_or_default();
-    let Some(edition) = editions.iter().find(|e| !first.is_empty() && e.lang == first).cloned() else {
+    let Some(edition) = named.cloned() else {
+        let default = editions.first().cloned().unwrap_or_else(empty_edition);
         return CURRENT.scope(default, next.run(req)).await;
     };
-    let rest = &path[1 + first.len()..];
+    let path = req.uri().path().to_string();
+    let rest = &path[rest_at..];
     let query = req.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
     if edition.is_default {
         let to = if rest.is_empty() { "/".to_string() } else { rest.to_string() };
         return moved(&format!("{to}{query}"));
     }
     if rest.is_empty() {
-        return moved(&format!("/{first}/{query}"));
+        return moved(&format!("/{}/{query}", edition.lang));
     }
     if is_site_wide(rest) {
         // Not part of an edition: left as it is, so the router answers the edition's 404 page.
