@@ -99,7 +99,7 @@ impl Store {
             });
         }
         drop(conn);
-        tokio::task::spawn_blocking(move || {
+        let rendered = tokio::task::spawn_blocking(move || {
             let mut bodies = Vec::with_capacity(inputs.len());
             for ((input, named), ctx) in inputs.iter().zip(named).zip(contexts) {
                 let html = render_with(input.body_format, &input.body_source, &ctx)?;
@@ -107,8 +107,13 @@ impl Store {
             }
             Ok(PreparedStories { inputs, bodies })
         })
-        .await
-        .map_err(|e| StoreError::Invalid(format!("rendering the stories' bodies failed: {e}")))?
+        .await;
+        match rendered {
+            Ok(prepared) => prepared,
+            // A panic while rendering goes on as it would have in the caller's task (a save renders in place).
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(StoreError::Invalid(format!("rendering the stories' bodies was cancelled: {e}"))),
+        }
     }
 
     /// The second half of [`Store::create_stories`]: stores `prepared` in one transaction.
