@@ -72,6 +72,8 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     };
     let follower = tokio::spawn(newsdesk_web::follow_changes(state.clone()));
     let flusher = tokio::spawn(newsdesk_web::flush_views(state.clone()));
+    // Cached pages unread for a while are kept compressed.
+    let packer = tokio::spawn(newsdesk_web::pack_cold_pages(state.clone()));
     let webhook_holder = newsdesk_web::webhooks::holder_id();
     let webhooks = tokio::spawn(newsdesk_web::webhooks::run_webhooks(state.clone(), webhook_holder.clone()));
     let scheduler = tokio::spawn(newsdesk_web::scheduler::run(state.clone()));
@@ -128,6 +130,7 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         }
     }
     flusher.abort();
+    packer.abort();
     webhooks.abort();
     // Another node (or this one after a restart) takes over the webhooks at once.
     newsdesk_web::webhooks::release_lease(&state, &webhook_holder).await;

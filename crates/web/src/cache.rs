@@ -330,6 +330,8 @@ pub struct Assembled {
     brotli: OnceLock<Bytes>,
     /// Its response headers, made at the first request.
     pub(crate) headers: OnceLock<crate::http::PageHeaders>,
+    /// Kept as its gzip form only (`identity` empty): see [`CachedPage::pack_if_unused`].
+    packed: bool,
 }
 
 /// The chrome version of a page not yet assembled (its slots empty).
@@ -346,6 +348,42 @@ impl Assembled {
             gzip: OnceLock::new(),
             brotli: OnceLock::new(),
             headers: OnceLock::new(),
+            packed: false,
+        }
+    }
+
+    /// The same assembly kept as its gzip form only (compressed now if it was not yet).
+    fn pack(&self) -> Assembled {
+        Assembled {
+            chrome_version: self.chrome_version,
+            etag: self.etag.clone(),
+            last_modified: self.last_modified,
+            identity: Bytes::new(),
+            slots: self.slots.clone(),
+            gzip: OnceLock::from(self.gzip().clone()),
+            brotli: OnceLock::new(),
+            headers: OnceLock::new(),
+            packed: true,
+        }
+    }
+
+    /// A packed assembly's bytes again (the same validators), its gzip form kept.
+    fn unpack(&self) -> Assembled {
+        let mut identity = Vec::with_capacity(self.gzip().len() * 4);
+        // The gzip form was made here from the page's bytes: it reads back.
+        if let Err(e) = std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&self.gzip()[..]), &mut identity) {
+            tracing::error!(error = %e, etag = %self.etag, "a packed page did not unpack");
+        }
+        Assembled {
+            chrome_version: self.chrome_version,
+            etag: self.etag.clone(),
+            last_modified: self.last_modified,
+            identity: Bytes::from(identity),
+            slots: self.slots.clone(),
+            gzip: OnceLock::from(self.gzip().clone()),
+            brotli: OnceLock::new(),
+            headers: OnceLock::new(),
+            packed: false,
         }
     }
 
@@ -405,6 +443,8 @@ pub struct CachedPage {
     pub(crate) route: Option<Arc<crate::metrics::RouteMetrics>>,
     /// The page as last assembled (the one copy of its bytes kept).
     assembled: ArcSwap<Assembled>,
+    /// When it was last served ([`clock`] seconds).
+    last_used: AtomicU64,
     /// Its bytes without the fragments, for the cache's weigher.
     fixed_len: usize,
 }
@@ -461,6 +501,7 @@ impl CachedPage {
             route: None,
             fixed_len: layout.fixed_len(),
             assembled: ArcSwap::from_pointee(Assembled::new(UNFILLED, String::new(), None, layout)),
+            last_used: AtomicU64::new(clock()),
         }
     }
 
@@ -472,7 +513,11 @@ impl CachedPage {
     /// The page with `chrome` filled in, assembled once per chrome version
     /// (from the last assembled copy, which is then let go).
     pub fn assemble(&self, chrome: &Chrome) -> Arc<Assembled> {
-        let last = self.assembled.load_full();
+        let now = clock();
+        if self.last_used.load(Ordering::Relaxed) != now {
+            self.last_used.store(now, Ordering::Relaxed);
+        }
+        let last = self.unpacked(self.assembled.load_full());
         if last.chrome_version == chrome.version {
             return last;
         }
@@ -491,6 +536,48 @@ impl CachedPage {
         self.assembled.store(a.clone());
         a
     }
+
+    /// `last` (the page's assembly) with its bytes, unpacked if it was packed.
+    fn unpacked(&self, mut last: Arc<Assembled>) -> Arc<Assembled> {
+        while last.packed {
+            let bytes = Arc::new(last.unpack());
+            let before = self.assembled.compare_and_swap(&last, bytes.clone());
+            if Arc::ptr_eq(&before, &last) {
+                return bytes;
+            }
+            // Another reader unpacked or assembled it meanwhile: that one.
+            last = arc_swap::Guard::into_inner(before);
+        }
+        last
+    }
+
+    /// Keeps the page as its gzip form only (about a quarter of its bytes)
+    /// when it was not served for `idle`: the next reader unpacks it, with the
+    /// same validators. A page cache of a large archive mostly holds pages
+    /// read once (crawlers, shared links); packed, they give their memory
+    /// back. Returns whether it packed the page.
+    pub fn pack_if_unused(&self, idle: Duration) -> bool {
+        if clock().saturating_sub(self.last_used.load(Ordering::Relaxed)) < idle.as_secs() {
+            return false;
+        }
+        let last = self.assembled.load_full();
+        if last.packed {
+            return false;
+        }
+        let packed = Arc::new(last.pack());
+        Arc::ptr_eq(&self.assembled.compare_and_swap(&last, packed), &last)
+    }
+
+    /// Whether the page is kept packed (for tests).
+    pub fn is_packed(&self) -> bool {
+        self.assembled.load().packed
+    }
+}
+
+/// Seconds since this process first asked: when pages were last served.
+fn clock() -> u64 {
+    static START: std::sync::LazyLock<Instant> = std::sync::LazyLock::new(Instant::now);
+    START.elapsed().as_secs()
 }
 
 /// The sections of each edition, kept in memory for the public pages (every
@@ -719,6 +806,18 @@ impl PageCache {
         for k in keys {
             self.pages.invalidate(&k);
         }
+    }
+
+    /// Packs the pages (and the last good renderings) not served for `idle`
+    /// ([`CachedPage::pack_if_unused`]); returns how many it packed.
+    pub fn pack_cold(&self, idle: Duration) -> usize {
+        let mut packed = 0;
+        for (_, page) in self.pages.iter().chain(self.last_good.iter()) {
+            if page.pack_if_unused(idle) {
+                packed += 1;
+            }
+        }
+        packed
     }
 
     /// Drops everything.
@@ -1137,5 +1236,105 @@ mod tests {
         let mut out = Vec::new();
         brotli::Decompressor::new(&a.brotli()[..], 4096).read_to_end(&mut out).expect("brotli");
         assert_eq!(&out[..], &a.identity[..]);
+    }
+
+    fn chrome_of(version: u64, updated_in: &str, latest: &str) -> Chrome {
+        Chrome {
+            version,
+            updated_in: updated_in.into(),
+            latest: latest.into(),
+            most_visited: String::new(),
+            updated_at: None,
+            breaking: String::new(),
+            breaking_until: None,
+        }
+    }
+
+    /// A page unread for a while is kept as its gzip form only; served again
+    /// it has the same bytes and validators, for this chrome and the next.
+    #[test]
+    fn a_page_unread_for_a_while_is_packed_and_served_again_unchanged() {
+        let html = format!("<p>{}</p>{}<p>end</p>", "a story page ".repeat(200), Slot::Latest.marker());
+        let p = CachedPage::new(&html, "public", None, vec![]);
+        let c5 = chrome_of(5, "", "<ul>latest</ul>");
+        let served = p.assemble(&c5);
+        let (bytes, etag) = (served.identity.clone(), served.etag.clone());
+        assert!(!p.pack_if_unused(Duration::from_secs(3600)), "just served: kept as it is");
+        assert!(p.pack_if_unused(Duration::ZERO));
+        assert!(p.is_packed() && p.assembled.load().identity.is_empty(), "only the gzip form kept");
+        assert!(p.assembled.load().gzip().len() < bytes.len() / 4);
+        assert!(!p.pack_if_unused(Duration::ZERO), "packed once");
+        // Readers holding the assembly from before the packing still have its bytes.
+        assert_eq!(served.identity, bytes);
+        let again = p.assemble(&c5);
+        assert!(!p.is_packed());
+        assert_eq!((&again.identity, &again.etag), (&bytes, &etag), "the same bytes and ETag");
+        // Packed, then the fragments change: filled in from the unpacked bytes.
+        assert!(p.pack_if_unused(Duration::ZERO));
+        let c6 = chrome_of(6, "", "<ul>newer</ul>");
+        let newer = p.assemble(&c6);
+        assert_eq!(String::from_utf8_lossy(&newer.identity), html.replace(Slot::Latest.marker(), "<ul>newer</ul>"));
+        // A document without slots keeps its ETag through a packing.
+        let doc = page(&["feed"]);
+        let before = doc.assemble(&chrome(7)).etag.clone();
+        assert!(doc.pack_if_unused(Duration::ZERO));
+        assert_eq!(doc.assemble(&chrome(8)).etag, before);
+        assert_eq!(&doc.assemble(&chrome(8)).identity[..], b"<p>x</p>");
+    }
+
+    /// Readers serving a page while it is packed and unpacked over and over
+    /// always get its whole bytes.
+    #[test]
+    fn readers_of_a_page_being_packed_always_get_its_bytes() {
+        let html = format!("<p>{}</p>{}", "the page ".repeat(500), Slot::UpdatedIn.marker());
+        let p = Arc::new(CachedPage::new(&html, "public", None, vec![]));
+        let c = Arc::new(chrome_of(3, "Updated", ""));
+        let expected = p.assemble(&c).identity.clone();
+        let etag = p.assemble(&c).etag.clone();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let readers: Vec<_> = (0..4)
+            .map(|_| {
+                let (p, c, expected, etag, stop) = (p.clone(), c.clone(), expected.clone(), etag.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let mut reads = 0u64;
+                    while !stop.load(Ordering::Relaxed) || reads == 0 {
+                        let a = p.assemble(&c);
+                        assert_eq!(a.identity, expected, "a reader got other bytes");
+                        assert_eq!(a.etag, etag);
+                        reads += 1;
+                    }
+                    reads
+                })
+            })
+            .collect();
+        let mut packs = 0;
+        for _ in 0..2000 {
+            if p.pack_if_unused(Duration::ZERO) {
+                packs += 1;
+            }
+            std::thread::yield_now();
+        }
+        stop.store(true, Ordering::Relaxed);
+        let reads: u64 = readers.into_iter().map(|r| r.join().expect("reader")).sum();
+        assert!(packs > 0 && reads > 0, "{packs} packings, {reads} reads");
+    }
+
+    /// The cache packs its pages and its last good renderings unread for the given while.
+    #[test]
+    fn the_cache_packs_what_went_unread() {
+        let cache = PageCache::new(1 << 20);
+        let g = cache.generation();
+        assert!(cache.insert("/a".into(), page(&["story:1"]), g));
+        assert!(cache.insert("/".into(), page(&["list:edition:1"]), g));
+        cache.invalidate(&["list:edition:1".into()]);
+        assert!(cache.last_good("/").is_some(), "kept as the last good rendering");
+        assert_eq!(cache.pack_cold(Duration::from_secs(3600)), 0, "nothing unread that long");
+        assert_eq!(cache.pack_cold(Duration::ZERO), 2, "the page and the last good rendering");
+        assert!(cache.get("/a").is_some_and(|p| p.is_packed()));
+        assert!(cache.last_good("/").is_some_and(|p| p.is_packed()));
+        assert_eq!(cache.pack_cold(Duration::ZERO), 0, "each once");
+        // Still dropped by what it depends on.
+        cache.invalidate(&["story:1".into()]);
+        assert!(cache.get("/a").is_none());
     }
 }

@@ -406,6 +406,29 @@ pub async fn flush_views(state: AppState) {
     }
 }
 
+/// Cached pages go unread this long before they are packed (see [`cache::CachedPage::pack_if_unused`]).
+pub const PACK_IDLE: Duration = Duration::from_secs(10);
+
+/// Packs the cached pages not served for [`PACK_IDLE`], every few seconds.
+/// Runs until the task is dropped.
+pub async fn pack_cold_pages(state: AppState) {
+    let mut tick = tokio::time::interval(PACK_IDLE / 2);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let pages = state.pages.clone();
+        // Compressing takes CPU: off the threads that answer requests.
+        match tokio::task::spawn_blocking(move || pages.pack_cold(PACK_IDLE)).await {
+            Ok(n) if n > 0 => {
+                crate::metrics::page_cache_packed(n);
+                tracing::debug!(pages = n, "packed cached pages unread for a while");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "packing cold cached pages failed"),
+        }
+    }
+}
+
 /// Writes the views counted so far (kept in memory for the next try on failure).
 pub async fn flush_views_now(state: &AppState) {
     if let Err(e) = state.views.flush(&state.store, chrono::Utc::now()).await {

@@ -107,6 +107,11 @@ fn describe() {
     describe_counter!("newsdesk_page_cache_hits_total", Unit::Count, "Pages served from the page cache.");
     describe_counter!("newsdesk_page_cache_misses_total", Unit::Count, "Cacheable pages rendered because not cached.");
     describe_counter!("newsdesk_page_cache_evictions_total", Unit::Count, "Pages dropped from the cache, by cause.");
+    describe_counter!(
+        "newsdesk_page_cache_packed_total",
+        Unit::Count,
+        "Cached pages kept as their gzip form only after going unread a while."
+    );
     describe_gauge!("newsdesk_page_cache_bytes", Unit::Bytes, "Size of the pages in the page cache.");
     describe_gauge!("newsdesk_page_cache_entries", Unit::Count, "Pages in the page cache.");
     describe_gauge!("newsdesk_changes_lag", Unit::Count, "Changes in the change log a follower has yet to apply.");
@@ -166,6 +171,11 @@ pub(crate) fn page_cache_hit() {
 /// A cacheable page was not in the cache and is rendered.
 pub(crate) fn page_cache_miss() {
     static_counter!("newsdesk_page_cache_misses_total").increment(1);
+}
+
+/// Cached pages packed by [`crate::pack_cold_pages`].
+pub(crate) fn page_cache_packed(n: usize) {
+    static_counter!("newsdesk_page_cache_packed_total").increment(n as u64);
 }
 
 /// A page left the cache: pushed out for room (`size`), dropped by an

@@ -505,3 +505,45 @@ backend_test! {
         assert!(again.3 && again.2 == section.2, "then answered from the cache");
     }
 }
+
+backend_test! {
+    async fn pages_packed_after_going_unread_are_answered_as_before(db) {
+        // Pages unread for a while are kept as their gzip form only; the next
+        // reader gets the same bytes, validators and headers, whichever way
+        // the request goes, and a conditional request still matches.
+        let app = TestApp::new(db).await;
+        let pages = [SEED_PATH, "/", "/section/iran", "/feed.rss"];
+        let mut before = Vec::new();
+        for path in pages {
+            let plain = fetch(&app, path, &[]).await;
+            let gzip = fetch(&app, path, &[(header::ACCEPT_ENCODING, "gzip")]).await;
+            assert_eq!((plain.0, gzip.0), (StatusCode::OK, StatusCode::OK), "{path}");
+            before.push((plain, gzip));
+        }
+        assert_eq!(app.state.pages.pack_cold(std::time::Duration::ZERO), pages.len(), "each page packed");
+        for (path, (plain, gzip)) in pages.iter().zip(&before) {
+            assert!(app.state.pages.get(path).is_some_and(|p| p.is_packed()), "{path}");
+            let routed = format!("{path}?utm_source=test");
+            for uri in [path.to_string(), routed] {
+                let again = fetch(&app, &uri, &[]).await;
+                assert_eq!((again.0, &again.1, &again.2), (plain.0, &plain.1, &plain.2), "{uri}: as before");
+                assert!(app.state.pages.pack_cold(std::time::Duration::ZERO) == 1, "{uri}: unpacked to answer");
+                let zipped = fetch(&app, &uri, &[(header::ACCEPT_ENCODING, "gzip")]).await;
+                assert_eq!((zipped.0, &zipped.1, &zipped.2), (gzip.0, &gzip.1, &gzip.2), "{uri}: gzip as before");
+                let mut out = Vec::new();
+                flate2::read::GzDecoder::new(&zipped.2[..]).read_to_end(&mut out).expect("gzip");
+                assert!(out == plain.2, "{uri}: the gzip form is the page");
+                app.state.pages.pack_cold(std::time::Duration::ZERO);
+                let etag = plain.1[header::ETAG].to_str().expect("etag");
+                let cond = fetch(&app, &uri, &[(header::IF_NONE_MATCH, etag)]).await;
+                assert_eq!(cond.0, StatusCode::NOT_MODIFIED, "{uri}: the packed page keeps its ETag");
+                app.state.pages.pack_cold(std::time::Duration::ZERO);
+            }
+        }
+        // A packed page is still dropped by a change to what it shows.
+        app.add_story(&["Iran"], "Fresh from the desk", 90).await;
+        app.sync().await;
+        let section = fetch(&app, "/section/iran", &[]).await;
+        assert!(String::from_utf8_lossy(&section.2).contains("Fresh from the desk"), "rendered again");
+    }
+}
