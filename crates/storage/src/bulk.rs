@@ -17,9 +17,6 @@ use crate::content::{StoryInput, now};
 use crate::sql::AnyQuery;
 use crate::{Result, SectionRef, Store, StoreError};
 
-/// The page cache (KiB) of a bulk transaction's SQLite connection: a batch's new pages fit.
-const BULK_CACHE_KIB: i64 = 32 * 1024;
-
 /// Bound values per statement: below SQLite's limit (32,766) and PostgreSQL's (65,535).
 const MAX_PARAMS: usize = 30_000;
 
@@ -52,10 +49,6 @@ struct PreparedBody {
     named: Named,
     ctx: Context,
     html: String,
-    /// The story's slug (given, or made from the headline).
-    slug: String,
-    /// Whether the body shows galleries (then the transaction records which).
-    galleries: bool,
 }
 
 impl Store {
@@ -110,9 +103,7 @@ impl Store {
             let mut bodies = Vec::with_capacity(inputs.len());
             for ((input, named), ctx) in inputs.iter().zip(named).zip(contexts) {
                 let html = render_with(input.body_format, &input.body_source, &ctx)?;
-                let slug = input.slug.clone().unwrap_or_else(|| slugify(&input.headline));
-                let galleries = !crate::galleries::body_gallery_ids(input.body_format, &input.body_source).is_empty();
-                bodies.push(PreparedBody { named, ctx, html, slug, galleries });
+                bodies.push(PreparedBody { named, ctx, html });
             }
             Ok(PreparedStories { inputs, bodies })
         })
@@ -142,9 +133,6 @@ impl Store {
                 named.insert((input.edition_id, names.as_slice()), id);
             }
         }
-        if self.backend == crate::Backend::Sqlite {
-            return self.create_prepared_sqlite(prepared, &named).await;
-        }
         let mut tx = self.begin_write().await?;
         let result = create_stories_in(&mut tx, inputs, &prepared.bodies, &named).await;
         match result {
@@ -153,63 +141,6 @@ impl Store {
         }
         result
     }
-
-    /// [`Store::create_prepared`] on SQLite. A batch writes megabytes of pages:
-    /// its connection holds them in a larger page cache for the transaction
-    /// (SQLite's default of 2 MB would spill them to the WAL before the commit
-    /// and read some of them back), and the WAL is copied into the database by
-    /// another connection after the commit, while the next batch is prepared
-    /// and written, instead of by this one before it returns.
-    async fn create_prepared_sqlite(
-        &self,
-        prepared: &PreparedStories,
-        named: &HashMap<(i64, &[String]), i64>,
-    ) -> Result<Vec<NewsId>> {
-        use sqlx::{Connection, Executor};
-        let mut conn = self.pool().acquire().await?;
-        let cache_size: i64 = sqlx::query_scalar("PRAGMA cache_size").fetch_one(&mut *conn).await?;
-        let autocheckpoint: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint").fetch_one(&mut *conn).await?;
-        conn.execute(sqlx::raw_sql(&format!("PRAGMA cache_size = -{BULK_CACHE_KIB}; PRAGMA wal_autocheckpoint = 0")))
-            .await?;
-        let result = async {
-            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
-            let result = create_stories_in(&mut tx, &prepared.inputs, &prepared.bodies, named).await;
-            match result {
-                Ok(_) => tx.commit().await?,
-                Err(_) => tx.rollback().await?,
-            }
-            result
-        }
-        .await;
-        // The connection goes back to the pool as it was (the cache's pages let go).
-        let restored = conn
-            .execute(sqlx::raw_sql(&format!(
-                "PRAGMA cache_size = {cache_size}; PRAGMA wal_autocheckpoint = {autocheckpoint}"
-            )))
-            .await;
-        if restored.is_err() {
-            // Not to be reused with a bulk load's settings.
-            drop(conn.detach());
-        }
-        if result.is_ok() {
-            self.checkpoint_in_background();
-        }
-        result
-    }
-
-    /// Copies the WAL into the database on another connection (SQLite's
-    /// passive checkpoint: it waits for no reader or writer), unless one is
-    /// under way; the next one takes what it leaves.
-    fn checkpoint_in_background(&self) {
-        let Ok(turn) = self.checkpointing.clone().try_lock_owned() else { return };
-        let pool = self.pool().clone();
-        tokio::spawn(async move {
-            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
-                tracing::debug!(error = %e, "a background checkpoint after a bulk write failed (the next one retries)");
-            }
-            drop(turn);
-        });
-    }
 }
 
 /// A new story's values as the INSERTs need them.
@@ -217,9 +148,7 @@ struct NewRow<'a> {
     news_id: NewsId,
     input: &'a StoryInput,
     section_id: i64,
-    slug: &'a str,
-    /// Whether the body shows galleries.
-    galleries: bool,
+    slug: String,
     body_html: Cow<'a, str>,
     /// Agency genres and subjects as stored (space-separated).
     genres: String,
@@ -294,8 +223,7 @@ async fn create_stories_in<'a>(
             news_id: first + i as i64,
             input,
             section_id,
-            slug: &body.slug,
-            galleries: body.galleries,
+            slug: input.slug.clone().unwrap_or_else(|| slugify(&input.headline)),
             body_html,
             genres: input.agency.as_ref().map(|a| a.genres.join(" ")).unwrap_or_default(),
             subjects: input.agency.as_ref().map(|a| a.subjects.join(" ")).unwrap_or_default(),
@@ -314,7 +242,7 @@ async fn create_stories_in<'a>(
                     V::Int(r.news_id),
                     V::Int(i.edition_id),
                     V::Int(r.section_id),
-                    V::Text(r.slug),
+                    V::Text(&r.slug),
                     V::Text(&i.headline),
                     V::Text(&i.lead),
                     V::Text(&i.body_source),
@@ -430,8 +358,10 @@ async fn create_stories_in<'a>(
     insert(conn, "INSERT INTO story_authors (news_id, author_id, position) VALUES ", "(?, ?, ?)", t, &values, "")
         .await?;
 
-    for r in rows.iter().filter(|r| r.galleries) {
-        crate::galleries::set_body_galleries_in(conn, r.news_id, r.input.body_format, &r.input.body_source).await?;
+    for r in &rows {
+        if !crate::galleries::body_gallery_ids(r.input.body_format, &r.input.body_source).is_empty() {
+            crate::galleries::set_body_galleries_in(conn, r.news_id, r.input.body_format, &r.input.body_source).await?;
+        }
     }
 
     let values: Vec<Vec<V<'_>>> = rows
@@ -440,7 +370,7 @@ async fn create_stories_in<'a>(
             vec![
                 V::Int(r.news_id),
                 V::Int(r.section_id),
-                V::Text(r.slug),
+                V::Text(&r.slug),
                 V::Text(&r.input.headline),
                 V::Text(&r.input.lead),
                 V::Text(&r.input.body_source),
@@ -546,81 +476,5 @@ fn bind<'q>(q: AnyQuery<'q>, v: V<'q>) -> AnyQuery<'q> {
         V::Int(n) => q.bind(n),
         V::OptInt(n) => q.bind(n),
         V::Text(t) => q.bind(t),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use newsdesk_domain::{BodyFormat, Direction, StoryStatus};
-    use sqlx::Connection;
-
-    use super::*;
-    use crate::NewEdition;
-    use crate::testing::TestDb;
-
-    /// A bulk load on SQLite writes with a larger page cache and leaves the
-    /// WAL's copy into the database to another connection: afterwards every
-    /// connection of the pool has SQLite's settings again, and the stories are
-    /// in the database file, not only in the WAL.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_bulk_load_on_sqlite_puts_its_connection_back_as_it_was_and_checkpoints() {
-        let db = TestDb::sqlite().await;
-        let store = &db.store;
-        let file = std::path::PathBuf::from(
-            db.url.trim_start_matches("sqlite://").split('?').next().expect("a path in the URL"),
-        );
-        let edition = NewEdition {
-            lang: "en".into(),
-            name: "Agency".into(),
-            direction: Direction::Ltr,
-            time_zone: chrono_tz::Asia::Tehran,
-            is_default: true,
-        };
-        let ed = store.upsert_edition(&edition).await.expect("edition").id;
-        let story = |i: usize| StoryInput {
-            news_id: None,
-            edition_id: ed,
-            section: SectionRef::Names(vec!["World".into()]),
-            slug: None,
-            headline: format!("Story number {i}"),
-            lead: "Lead.".into(),
-            body_source: format!("Paragraph {i}. {}", "Words of a long body. ".repeat(150)),
-            body_format: BodyFormat::Markdown,
-            photo_id: None,
-            gallery_id: None,
-            status: StoryStatus::Published,
-            published_at: Some(chrono::Utc::now()),
-            tags: vec![format!("tag {}", i % 7)],
-            authors: vec!["Jane Reporter".into()],
-            agency: None,
-            actor: "test".into(),
-        };
-        let size_before = std::fs::metadata(&file).expect("database file").len();
-        let ids = store.create_stories(&(0..1500).map(story).collect::<Vec<_>>()).await.expect("created");
-        assert_eq!(ids.len(), 1500);
-        // The background checkpoint has finished once its turn is free.
-        drop(store.checkpointing.lock().await);
-        let size_after = std::fs::metadata(&file).expect("database file").len();
-        assert!(size_after > size_before + 4_000_000, "{size_before} -> {size_after}: copied into the database file");
-        // Every connection the pool holds (the bulk load's among them) has SQLite's defaults.
-        let mut held = Vec::new();
-        for _ in 0..store.pool_stats().max {
-            held.push(store.pool().acquire().await.expect("connection"));
-        }
-        for conn in &mut held {
-            let cache: i64 = sqlx::query_scalar("PRAGMA cache_size").fetch_one(&mut **conn).await.expect("cache");
-            let auto: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint").fetch_one(&mut **conn).await.expect("auto");
-            assert_eq!((cache, auto), (-2000, 1000), "the connection's settings");
-            conn.ping().await.expect("usable");
-        }
-        drop(held);
-        // A failed batch (a section of another edition) changes nothing and leaves the settings too.
-        let mut bad = story(1);
-        bad.section = SectionRef::Id(987_654);
-        assert!(matches!(store.create_stories(&[story(2), bad]).await, Err(StoreError::Invalid(_))));
-        assert_eq!(store.story_count().await.expect("count"), 1500);
-        let mut conn = store.pool().acquire().await.expect("connection");
-        let cache: i64 = sqlx::query_scalar("PRAGMA cache_size").fetch_one(&mut *conn).await.expect("cache");
-        assert_eq!(cache, -2000);
     }
 }

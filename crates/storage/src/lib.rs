@@ -132,8 +132,6 @@ pub struct Store {
     url: std::sync::Arc<str>,
     /// Wakes change-log followers (see [`Follower`]).
     signal: std::sync::Arc<changes::ChangeSignal>,
-    /// Held while a bulk load's checkpoint runs (see `Store::create_prepared`).
-    checkpointing: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Use of the connection pool at one moment.
@@ -196,13 +194,7 @@ impl Store {
             }),
         };
         let pool = options.connect(url).await.map_err(|e| StoreError::Connect(redact(url), e))?;
-        Ok(Store {
-            pool,
-            backend,
-            url: url.into(),
-            signal: std::sync::Arc::new(changes::ChangeSignal::new()),
-            checkpointing: std::sync::Arc::default(),
-        })
+        Ok(Store { pool, backend, url: url.into(), signal: std::sync::Arc::new(changes::ChangeSignal::new()) })
     }
 
     /// Applies pending schema migrations.
