@@ -330,8 +330,25 @@ pub struct Assembled {
     brotli: OnceLock<Bytes>,
     /// Its response headers, made at the first request.
     pub(crate) headers: OnceLock<crate::http::PageHeaders>,
-    /// Kept as its gzip form only (`identity` empty): see [`CachedPage::pack_if_unused`].
-    packed: bool,
+    /// How it is kept packed (`identity` empty), if it is: see [`CachedPage::pack_if_unused`].
+    packed: Packed,
+}
+
+/// The form a packed page is kept in.
+#[derive(Debug)]
+enum Packed {
+    /// Not packed: `identity` holds the bytes.
+    No,
+    /// Its gzip form (made for a reader before): `gzip` holds it.
+    Gzip,
+    /// LZ4 of its bytes, the size first.
+    Lz4(Bytes),
+}
+
+impl Packed {
+    fn is_packed(&self) -> bool {
+        !matches!(self, Packed::No)
+    }
 }
 
 /// The chrome version of a page not yet assembled (its slots empty).
@@ -348,42 +365,65 @@ impl Assembled {
             gzip: OnceLock::new(),
             brotli: OnceLock::new(),
             headers: OnceLock::new(),
-            packed: false,
+            packed: Packed::No,
         }
     }
 
-    /// The same assembly kept as its gzip form only (compressed now if it was not yet).
+    /// The same assembly kept packed: as its gzip form when a reader asked
+    /// for it (nothing to compress), otherwise as LZ4 (a few microseconds).
     fn pack(&self) -> Assembled {
+        let (gzip, packed) = match self.gzip.get() {
+            Some(gzip) => (OnceLock::from(gzip.clone()), Packed::Gzip),
+            None => (OnceLock::new(), Packed::Lz4(Bytes::from(lz4_flex::compress_prepend_size(&self.identity)))),
+        };
         Assembled {
             chrome_version: self.chrome_version,
             etag: self.etag.clone(),
             last_modified: self.last_modified,
             identity: Bytes::new(),
             slots: self.slots.clone(),
-            gzip: OnceLock::from(self.gzip().clone()),
+            gzip,
             brotli: OnceLock::new(),
             headers: OnceLock::new(),
-            packed: true,
+            packed,
         }
     }
 
-    /// A packed assembly's bytes again (the same validators), its gzip form kept.
+    /// A packed assembly's bytes again, with the same validators (and its gzip form if it had one).
     fn unpack(&self) -> Assembled {
-        let mut identity = Vec::with_capacity(self.gzip().len() * 4);
-        // The gzip form was made here from the page's bytes: it reads back.
-        if let Err(e) = std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&self.gzip()[..]), &mut identity) {
-            tracing::error!(error = %e, etag = %self.etag, "a packed page did not unpack");
-        }
+        // Both forms were made here from the page's bytes: they read back.
+        let identity = match &self.packed {
+            Packed::No => return self.copy(self.identity.clone()),
+            Packed::Gzip => {
+                let mut out = Vec::with_capacity(self.gzip().len() * 4);
+                match std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&self.gzip()[..]), &mut out) {
+                    Ok(_) => out,
+                    Err(e) => {
+                        tracing::error!(error = %e, etag = %self.etag, "a packed page did not unpack");
+                        out
+                    }
+                }
+            }
+            Packed::Lz4(bytes) => lz4_flex::decompress_size_prepended(bytes).unwrap_or_else(|e| {
+                tracing::error!(error = %e, etag = %self.etag, "a packed page did not unpack");
+                Vec::new()
+            }),
+        };
+        self.copy(Bytes::from(identity))
+    }
+
+    /// This assembly with `identity` as its bytes, unpacked.
+    fn copy(&self, identity: Bytes) -> Assembled {
         Assembled {
             chrome_version: self.chrome_version,
             etag: self.etag.clone(),
             last_modified: self.last_modified,
-            identity: Bytes::from(identity),
+            identity,
             slots: self.slots.clone(),
-            gzip: OnceLock::from(self.gzip().clone()),
+            gzip: self.gzip.get().map(|g| OnceLock::from(g.clone())).unwrap_or_default(),
             brotli: OnceLock::new(),
             headers: OnceLock::new(),
-            packed: false,
+            packed: Packed::No,
         }
     }
 
@@ -393,6 +433,7 @@ impl Assembled {
 
     /// The gzip form, compressed once.
     pub fn gzip(&self) -> &Bytes {
+        debug_assert!(!matches!(self.packed, Packed::Lz4(_)), "the gzip form of a page packed without one");
         self.gzip.get_or_init(|| {
             let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
             // Writing into a Vec cannot fail.
@@ -403,6 +444,7 @@ impl Assembled {
 
     /// The brotli form, compressed once.
     pub fn brotli(&self) -> &Bytes {
+        debug_assert!(!self.packed.is_packed(), "the brotli form of a packed page");
         self.brotli.get_or_init(|| {
             let mut out = Vec::new();
             {
@@ -539,7 +581,7 @@ impl CachedPage {
 
     /// `last` (the page's assembly) with its bytes, unpacked if it was packed.
     fn unpacked(&self, mut last: Arc<Assembled>) -> Arc<Assembled> {
-        while last.packed {
+        while last.packed.is_packed() {
             let bytes = Arc::new(last.unpack());
             let before = self.assembled.compare_and_swap(&last, bytes.clone());
             if Arc::ptr_eq(&before, &last) {
@@ -551,8 +593,8 @@ impl CachedPage {
         last
     }
 
-    /// Keeps the page as its gzip form only (about a quarter of its bytes)
-    /// when it was not served for `idle`: the next reader unpacks it, with the
+    /// Keeps the page packed (its gzip form, or LZ4: a quarter to a third of
+    /// its bytes) when it was not served for `idle`: the next reader unpacks it, with the
     /// same validators. A page cache of a large archive mostly holds pages
     /// read once (crawlers, shared links); packed, they give their memory
     /// back. Returns whether it packed the page.
@@ -561,7 +603,7 @@ impl CachedPage {
             return false;
         }
         let last = self.assembled.load_full();
-        if last.packed {
+        if last.packed.is_packed() {
             return false;
         }
         let packed = Arc::new(last.pack());
@@ -570,7 +612,7 @@ impl CachedPage {
 
     /// Whether the page is kept packed (for tests).
     pub fn is_packed(&self) -> bool {
-        self.assembled.load().packed
+        self.assembled.load().packed.is_packed()
     }
 }
 
@@ -1261,14 +1303,24 @@ mod tests {
         let (bytes, etag) = (served.identity.clone(), served.etag.clone());
         assert!(!p.pack_if_unused(Duration::from_secs(3600)), "just served: kept as it is");
         assert!(p.pack_if_unused(Duration::ZERO));
-        assert!(p.is_packed() && p.assembled.load().identity.is_empty(), "only the gzip form kept");
-        assert!(p.assembled.load().gzip().len() < bytes.len() / 4);
+        assert!(p.is_packed() && p.assembled.load().identity.is_empty(), "the bytes let go");
+        assert!(
+            matches!(&p.assembled.load().packed, Packed::Lz4(b) if b.len() < bytes.len() / 3),
+            "no gzip form was asked for: LZ4"
+        );
         assert!(!p.pack_if_unused(Duration::ZERO), "packed once");
         // Readers holding the assembly from before the packing still have its bytes.
         assert_eq!(served.identity, bytes);
         let again = p.assemble(&c5);
         assert!(!p.is_packed());
         assert_eq!((&again.identity, &again.etag), (&bytes, &etag), "the same bytes and ETag");
+        // Once a reader asked for the gzip form, the page is packed as that (nothing compressed again).
+        let gzip = again.gzip().clone();
+        assert!(p.pack_if_unused(Duration::ZERO));
+        assert!(matches!(p.assembled.load().packed, Packed::Gzip));
+        assert!(p.assembled.load().gzip() == &gzip);
+        let again = p.assemble(&c5);
+        assert_eq!((&again.identity, &again.etag, again.gzip()), (&bytes, &etag, &gzip));
         // Packed, then the fragments change: filled in from the unpacked bytes.
         assert!(p.pack_if_unused(Duration::ZERO));
         let c6 = chrome_of(6, "", "<ul>newer</ul>");

@@ -110,7 +110,7 @@ fn describe() {
     describe_counter!(
         "newsdesk_page_cache_packed_total",
         Unit::Count,
-        "Cached pages kept as their gzip form only after going unread a while."
+        "Cached pages packed (gzip or LZ4) after going unread a while."
     );
     describe_gauge!("newsdesk_page_cache_bytes", Unit::Bytes, "Size of the pages in the page cache.");
     describe_gauge!("newsdesk_page_cache_entries", Unit::Count, "Pages in the page cache.");
