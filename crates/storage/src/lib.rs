@@ -145,9 +145,6 @@ pub struct PoolStats {
     pub max: u32,
 }
 
-/// An idle SQLite connection is closed after this long (checked as often).
-const SQLITE_IDLE_TIMEOUT: Duration = Duration::from_secs(15);
-
 /// The SQLite URL for the database file inside a data directory.
 pub fn sqlite_url_in(data_dir: &Path) -> String {
     format!("sqlite://{}?mode=rwc", data_dir.join("newsdesk.db").display())
@@ -172,14 +169,6 @@ impl Store {
             Backend::Sqlite => 8,
             Backend::Postgres => 16,
         });
-        // An SQLite connection holds up to 2 MB of pages it read; one unused
-        // for a while is closed (its memory given back) and opened again when
-        // needed, which takes about a millisecond. A server under load uses
-        // every connection in turn, so none is idle that long.
-        let options = match backend {
-            Backend::Sqlite => options.idle_timeout(SQLITE_IDLE_TIMEOUT),
-            Backend::Postgres => options,
-        };
         let options = match backend {
             // No ping of a pooled SQLite connection before each use (sqlx's
             // default): the file does not go away, and the ping is one more
@@ -295,30 +284,6 @@ mod tests {
         second.await.expect("task").expect("the second waited and committed");
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(db.store.pool()).await.expect("n");
         assert_eq!(n, 2);
-    }
-
-    /// SQLite connections left unused are closed (the pages each holds given
-    /// back) and opened again when asked for; PostgreSQL's stay.
-    #[tokio::test]
-    async fn idle_sqlite_connections_are_closed_and_opened_again_when_needed() {
-        let db = crate::testing::TestDb::sqlite().await;
-        let mut held = Vec::new();
-        for _ in 0..3 {
-            let mut conn = db.store.pool().acquire().await.expect("connection");
-            sqlx::query("SELECT COUNT(*) FROM stories").fetch_one(&mut *conn).await.expect("read");
-            held.push(conn);
-        }
-        drop(held);
-        assert!(db.store.pool_stats().size >= 3);
-        let deadline = std::time::Instant::now() + SQLITE_IDLE_TIMEOUT * 3;
-        while db.store.pool_stats().size > 0 {
-            assert!(std::time::Instant::now() < deadline, "idle connections still open: {:?}", db.store.pool_stats());
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-        // Asked for again: a new connection, with the store's settings.
-        let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(db.store.pool()).await.expect("mode");
-        assert_eq!(mode, "wal");
-        assert_eq!(db.store.story_count().await.expect("count"), 0);
     }
 
     #[test]
