@@ -1292,8 +1292,9 @@ mod tests {
         }
     }
 
-    /// A page unread for a while is kept as its gzip form only; served again
-    /// it has the same bytes and validators, for this chrome and the next.
+    /// A page unread for a while is kept packed (LZ4, or its gzip form once
+    /// a reader asked for that); served again it has the same bytes and
+    /// validators, for this chrome and the next.
     #[test]
     fn a_page_unread_for_a_while_is_packed_and_served_again_unchanged() {
         let html = format!("<p>{}</p>{}<p>end</p>", "a story page ".repeat(200), Slot::Latest.marker());
