@@ -552,3 +552,25 @@ backend_test! {
         assert!(String::from_utf8_lossy(&section.2).contains("Fresh from the desk"), "rendered again");
     }
 }
+
+backend_test! {
+    async fn the_server_s_packer_packs_a_page_left_unread(db) {
+        // The background task `serve` runs: a page unread for PACK_IDLE is
+        // packed within a few seconds more, and answered as before after.
+        let app = TestApp::new(db).await;
+        let packer = tokio::spawn(newsdesk_web::pack_cold_pages(app.state.clone()));
+        let first = fetch(&app, SEED_PATH, &[]).await;
+        assert_eq!(first.0, StatusCode::OK);
+        let page = app.state.pages.get(SEED_PATH).expect("cached");
+        let deadline = std::time::Instant::now() + newsdesk_web::PACK_IDLE * 3;
+        while !page.is_packed() {
+            assert!(std::time::Instant::now() < deadline, "not packed after {:?}", newsdesk_web::PACK_IDLE * 3);
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        packer.abort();
+        let again = fetch(&app, SEED_PATH, &[]).await;
+        assert!(again.3, "answered from the cache");
+        assert_eq!((again.0, &again.1, &again.2), (first.0, &first.1, &first.2));
+        assert!(!page.is_packed(), "unpacked for the reader");
+    }
+}
