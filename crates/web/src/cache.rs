@@ -372,21 +372,11 @@ impl Assembled {
     /// The same assembly kept packed: as its gzip form when a reader asked
     /// for it (nothing to compress), otherwise as LZ4 (a few microseconds).
     fn pack(&self) -> Assembled {
-        let (gzip, packed) = match self.gzip.get() {
-            Some(gzip) => (OnceLock::from(gzip.clone()), Packed::Gzip),
-            None => (OnceLock::new(), Packed::Lz4(Bytes::from(lz4_flex::compress_prepend_size(&self.identity)))),
+        let packed = match self.gzip.get() {
+            Some(_) => Packed::Gzip,
+            None => Packed::Lz4(Bytes::from(lz4_flex::compress_prepend_size(&self.identity))),
         };
-        Assembled {
-            chrome_version: self.chrome_version,
-            etag: self.etag.clone(),
-            last_modified: self.last_modified,
-            identity: Bytes::new(),
-            slots: self.slots.clone(),
-            gzip,
-            brotli: OnceLock::new(),
-            headers: OnceLock::new(),
-            packed,
-        }
+        Assembled { packed, ..self.copy(Bytes::new()) }
     }
 
     /// A packed assembly's bytes again, with the same validators (and its gzip form if it had one).
@@ -412,7 +402,7 @@ impl Assembled {
         self.copy(Bytes::from(identity))
     }
 
-    /// This assembly with `identity` as its bytes, unpacked.
+    /// This assembly (its validators, slots and gzip form) with `identity` as its bytes, unpacked.
     fn copy(&self, identity: Bytes) -> Assembled {
         Assembled {
             chrome_version: self.chrome_version,
