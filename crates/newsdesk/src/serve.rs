@@ -116,8 +116,14 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         None => None,
     };
     tracing::info!(url = %config.public_url(), "newsdesk is serving");
-    newsdesk_web::server::serve(listener, newsdesk_web::app(state.clone()), config.server_limits(), shutdown_signal())
-        .await;
+    newsdesk_web::server::serve(
+        listener,
+        newsdesk_web::app(state.clone()),
+        Some(newsdesk_web::front(state.clone())),
+        config.server_limits(),
+        shutdown_signal(),
+    )
+    .await;
     follower.abort();
     if let Some(metrics) = metrics {
         metrics.abort();

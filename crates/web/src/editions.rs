@@ -94,27 +94,52 @@ pub(crate) fn story_path(state: &AppState, edition_id: i64, news_id: i64, slug: 
     }
 }
 
+/// The edition the first segment of `path` names, if any, and where the rest of the path starts.
+fn named_edition<'a>(editions: &'a [Edition], path: &str) -> (Option<&'a Edition>, usize) {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or_default();
+    (editions.iter().find(|e| !first.is_empty() && e.lang == first), 1 + first.len())
+}
+
+/// The edition whose cached pages may answer a request before routing: the
+/// default edition for an address without an edition's prefix, the edition
+/// `named` for an address inside its prefix (`rest`, not empty and not
+/// site-wide); `None` for the rest (redirects, site-wide addresses).
+fn hot_edition(editions: &[Edition], named: Option<&Edition>, rest: &str) -> Option<i64> {
+    match named {
+        None => Some(editions.first().map_or(0, |e| e.id)),
+        Some(e) => (!e.is_default && !rest.is_empty() && !is_site_wide(rest)).then_some(e.id),
+    }
+}
+
+/// A cached page answering `req` before the router and its layers, as
+/// [`resolve`] would answer it (see [`crate::site::hot_page`]); `None` when the
+/// request must be routed. `peer` is the TCP peer.
+pub(crate) fn before_routing<B>(
+    state: &AppState,
+    req: &axum::http::Request<B>,
+    peer: std::net::SocketAddr,
+) -> Option<Response> {
+    let editions = state.editions.load();
+    let path = req.uri().path();
+    let (named, rest_at) = named_edition(&editions, path);
+    let edition_id = hot_edition(&editions, named, path.get(rest_at..).unwrap_or_default())?;
+    crate::site::hot_page(state, edition_id, req, Some(peer))
+}
+
 /// Middleware: resolves the edition from the path prefix, strips it, and runs
 /// the rest of the stack inside that edition. `/fa` is redirected to `/fa/`;
 /// the default edition's own prefix (`/en/…`) to the path without it.
 pub(crate) async fn resolve(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let editions = state.editions.load_full();
-    // The edition the path's first segment names, if any, and where the rest of the path starts.
-    let (named, rest_at) = {
-        let first = req.uri().path().trim_start_matches('/').split('/').next().unwrap_or_default();
-        (editions.iter().find(|e| !first.is_empty() && e.lang == first), 1 + first.len())
-    };
-    // A page in the cache is answered here, before the router (see `hot_page`):
-    // an address of the default edition, or one inside another edition's prefix.
-    let hot = match named {
-        None => Some(editions.first().map_or(0, |e| e.id)),
-        Some(e) => {
-            let rest = &req.uri().path()[rest_at..];
-            (!e.is_default && !rest.is_empty() && !is_site_wide(rest)).then_some(e.id)
+    let (named, rest_at) = named_edition(&editions, req.uri().path());
+    // A page in the cache is answered here, before the router (see `hot_page`);
+    // the server tries it before this too (`before_routing`).
+    if let Some(edition_id) = hot_edition(&editions, named, req.uri().path().get(rest_at..).unwrap_or_default()) {
+        let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
+        if let Some(mut res) = crate::site::hot_page(&state, edition_id, &req, peer) {
+            res.extensions_mut().insert(crate::BeforeRouting);
+            return res;
         }
-    };
-    if let Some(res) = hot.and_then(|edition_id| crate::site::hot_page(&state, edition_id, &req)) {
-        return res;
     }
     let Some(edition) = named.cloned() else {
         let default = editions.first().cloned().unwrap_or_else(empty_edition);

@@ -5,6 +5,8 @@
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
+use std::sync::OnceLock;
+
 use chrono::{DateTime, Utc};
 
 use crate::cache::{Assembled, CachedPage, Chrome};
@@ -42,19 +44,19 @@ fn negotiate(headers: &HeaderMap) -> Encoding {
     let mut gzip = false;
     for item in accept.split(',') {
         let mut it = item.split(';');
-        let name = it.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let name = it.next().unwrap_or_default().trim();
         let q = it.find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok())).unwrap_or(1.0);
         if q <= 0.0 {
             continue;
         }
-        match name.as_str() {
-            "br" => br = true,
-            "gzip" | "x-gzip" => gzip = true,
-            "*" => {
-                br = true;
-                gzip = true;
-            }
-            _ => {}
+        let is = |n: &str| name.eq_ignore_ascii_case(n);
+        if is("br") {
+            br = true;
+        } else if is("gzip") || is("x-gzip") {
+            gzip = true;
+        } else if name == "*" {
+            br = true;
+            gzip = true;
         }
     }
     if br {
@@ -78,6 +80,12 @@ pub struct PageHeaders {
     etags: [Option<HeaderValue>; 3],
     last_modified: Option<HeaderValue>,
     csp: Option<HeaderValue>,
+    /// Every header of the answer with the page in each encoding, made at the
+    /// first such answer: each later one copies them rather than inserting
+    /// them one by one.
+    full: [OnceLock<HeaderMap>; 3],
+    /// Every header of the 304 answer for each encoding, likewise.
+    unchanged: [OnceLock<HeaderMap>; 3],
 }
 
 impl PageHeaders {
@@ -87,7 +95,43 @@ impl PageHeaders {
             etags: Encoding::ALL.map(|e| HeaderValue::from_str(&format!("{base}{}\"", e.suffix())).ok()),
             last_modified: assembled.last_modified.and_then(|lm| HeaderValue::from_str(&http_date(lm)).ok()),
             csp: page.csp.as_deref().and_then(|c| HeaderValue::from_str(c).ok()),
+            full: Default::default(),
+            unchanged: Default::default(),
         }
+    }
+
+    /// The headers of the answer in `encoding`: with the page (`body` bytes
+    /// long) or, for `None`, a 304. They are what the router's layers would
+    /// add too (the security headers, `Content-Length`), so that an answer
+    /// before routing needs nothing added.
+    fn answer(&self, page: &CachedPage, encoding: Encoding, body: Option<usize>) -> HeaderMap {
+        let mut h = HeaderMap::with_capacity(16);
+        if body.is_some() {
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(page.content_type));
+            match encoding {
+                Encoding::Gzip => {
+                    h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                }
+                Encoding::Brotli => {
+                    h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
+                }
+                Encoding::Identity => {}
+            }
+        }
+        if let Some(v) = &self.etags[encoding.index()] {
+            h.insert(header::ETAG, v.clone());
+        }
+        if let Some(v) = &self.last_modified {
+            h.insert(header::LAST_MODIFIED, v.clone());
+        }
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static(page.cache_control));
+        if let Some(csp) = &self.csp {
+            h.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
+        }
+        h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+        crate::add_security_headers(&mut h);
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.unwrap_or(0)));
+        h
     }
 }
 
@@ -113,47 +157,29 @@ fn not_modified(headers: &HeaderMap, page: &Assembled, made: &PageHeaders) -> bo
 }
 
 /// Answers a request with a cached page: 304 when the client's copy is
-/// current, otherwise the page in the best accepted encoding.
+/// current, otherwise the page in the best accepted encoding. The answer has
+/// every header it goes out with (but `Date` and HSTS), the security headers
+/// and `Content-Length` included.
 pub fn serve_page(page: &CachedPage, chrome: &Chrome, headers: &HeaderMap) -> Response {
     let assembled = page.assemble(chrome);
     let made = assembled.headers.get_or_init(|| PageHeaders::of(page, &assembled));
     let encoding = negotiate(headers);
-    let mut res = if not_modified(headers, &assembled, made) {
+    let i = encoding.index();
+    if not_modified(headers, &assembled, made) {
         let mut r = Response::new(Body::empty());
         *r.status_mut() = StatusCode::NOT_MODIFIED;
-        r
-    } else {
-        let body = match encoding {
-            Encoding::Identity => assembled.identity.clone(),
-            Encoding::Gzip => assembled.gzip().clone(),
-            Encoding::Brotli => assembled.brotli().clone(),
-        };
-        let mut r = Response::new(Body::from(body));
-        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(page.content_type));
-        match encoding {
-            Encoding::Gzip => {
-                r.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            }
-            Encoding::Brotli => {
-                r.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
-            }
-            Encoding::Identity => {}
-        }
-        r
+        *r.headers_mut() = made.unchanged[i].get_or_init(|| made.answer(page, encoding, None)).clone();
+        return r;
+    }
+    let body = match encoding {
+        Encoding::Identity => assembled.identity.clone(),
+        Encoding::Gzip => assembled.gzip().clone(),
+        Encoding::Brotli => assembled.brotli().clone(),
     };
-    let h = res.headers_mut();
-    if let Some(v) = &made.etags[encoding.index()] {
-        h.insert(header::ETAG, v.clone());
-    }
-    if let Some(v) = &made.last_modified {
-        h.insert(header::LAST_MODIFIED, v.clone());
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(page.cache_control));
-    if let Some(csp) = &made.csp {
-        h.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
-    }
-    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-    res
+    let answer = made.full[i].get_or_init(|| made.answer(page, encoding, Some(body.len()))).clone();
+    let mut r = Response::new(Body::from(body));
+    *r.headers_mut() = answer;
+    r
 }
 
 #[cfg(test)]

@@ -444,8 +444,10 @@ fn log_service_error(class: tower_http::classify::ServerErrorsFailureClass, late
 }
 
 /// Marks an answer (in its extensions) that came from the page cache before
-/// routing: a GET of a cached page whose address a GET rendered. Tests tell
-/// the two ways apart by it; the answer is the same either way.
+/// routing, in the router's first layer: a GET of a cached page whose address
+/// a GET rendered. Tests tell the two ways apart by it; the answer is the same
+/// either way. The server's [`front`] answers such pages before the router
+/// without the mark (it would cost each answer an allocation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BeforeRouting;
 
@@ -463,14 +465,33 @@ pub(crate) const CSP: &str = "default-src 'self'; img-src 'self' data:; style-sr
 /// origin only as referrer, and [`CSP`] unless the answer set its own. One
 /// layer for the four (each layer costs every request a move of the response).
 pub(crate) fn security_headers<B>(mut res: axum::http::Response<B>) -> axum::http::Response<B> {
-    let h = res.headers_mut();
+    add_security_headers(res.headers_mut());
+    res
+}
+
+/// What [`security_headers`] adds, added to `h`.
+pub(crate) fn add_security_headers(h: &mut axum::http::HeaderMap) {
     h.insert(HeaderName::from_static("x-frame-options"), HeaderValue::from_static("DENY"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
         h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     }
-    res
+}
+
+/// What the server ([`server::serve`]) answers before [`app`]'s router: a GET
+/// of a page in the page cache, with the same answer the router would give
+/// (the view counted, the route's metrics, the security headers and HSTS on
+/// an https site), without the router and its layers around it.
+pub fn front(state: AppState) -> server::Front {
+    let https = state.config.public_url.starts_with("https://");
+    std::sync::Arc::new(move |req, peer| {
+        let mut res = editions::before_routing(&state, req, peer)?;
+        if https {
+            res.headers_mut().insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+        }
+        Some(res)
+    })
 }
 
 /// The whole application: every feature's router merged, with the HTTP layers.

@@ -7,7 +7,8 @@
 //! [`ServerLimits::max_connections_per_ip`] connections at once: the next one is
 //! closed as soon as it is accepted, while the others keep working. The peer
 //! address reaches handlers as `ConnectInfo<SocketAddr>`, as with
-//! `into_make_service_with_connect_info`.
+//! `into_make_service_with_connect_info`. A [`Front`] may answer a request
+//! before the router sees it (the page cache's pages: [`crate::front`]).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -19,12 +20,17 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::Request;
+use axum::response::Response;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceExt;
+
+/// Answers a request, given its TCP peer, before the router, or leaves it to
+/// the router (`None`). It runs on the connection's task and must not block:
+/// the page cache's lookup, not a database read.
+pub type Front = Arc<dyn Fn(&Request<Incoming>, SocketAddr) -> Option<Response> + Send + Sync>;
 
 /// Limits of the server's connections.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,9 +103,11 @@ fn is_connection_error(e: &std::io::Error) -> bool {
 
 /// Serves `app` on `listener` within `limits` until `shutdown` completes, then
 /// stops accepting, lets the connections finish the requests in flight and returns.
+/// `front`, when given, answers what it can before `app` sees the request.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
+    front: Option<Front>,
     limits: ServerLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
@@ -140,9 +148,17 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let service = app.clone().map_request(move |mut req: Request<Incoming>| {
-            req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-            req.map(Body::new)
+        let (app, front) = (app.clone(), front.clone());
+        let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+            let answered = front.as_ref().and_then(|front| front(&req, peer));
+            let app = app.clone();
+            async move {
+                if let Some(res) = answered {
+                    return Ok::<_, std::convert::Infallible>(res);
+                }
+                req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+                app.oneshot(req.map(Body::new)).await
+            }
         });
         let timeout = limits.header_read_timeout;
         let signal = signal_tx.clone();
@@ -151,8 +167,7 @@ pub async fn serve(
             let _slot = slot;
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder.timer(TokioTimer::new()).header_read_timeout(timeout);
-            let conn =
-                builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)).with_upgrades();
+            let conn = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
             let mut conn = std::pin::pin!(conn);
             let mut stopping = std::pin::pin!(signal.closed());
             loop {
@@ -177,6 +192,37 @@ pub async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A GET over a new connection to `addr` from `conn`: the answer's body.
+    async fn get(conn: &mut tokio::net::TcpStream, path: &str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        conn.write_all(req.as_bytes()).await.expect("write");
+        let mut got = String::new();
+        conn.read_to_string(&mut got).await.expect("read");
+        got.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn a_front_answers_before_the_router_and_both_see_the_peer() {
+        let router = Router::new().route(
+            "/routed",
+            axum::routing::get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { format!("router {peer}") }),
+        );
+        let front: Front = Arc::new(|req, peer| {
+            (req.uri().path() != "/routed").then(|| Response::new(Body::from(format!("front {peer}"))))
+        });
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server =
+            tokio::spawn(serve(listener, router, Some(front), ServerLimits::default(), std::future::pending()));
+        for (path, by) in [("/page", "front"), ("/routed", "router")] {
+            let mut conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            let me = conn.local_addr().expect("local");
+            assert_eq!(get(&mut conn, path).await, format!("{by} {me}"), "{path}");
+        }
+        server.abort();
+    }
 
     #[test]
     fn slots_are_counted_per_address_and_given_back() {

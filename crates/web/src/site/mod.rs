@@ -340,9 +340,14 @@ where
 /// (`edition_id`) is fresh: what the
 /// page's handler would answer through [`cached_page`] (the view counted, the
 /// conditional request honoured, the route's metrics counted, the security
-/// headers set), without the router and the layers around it. `None`: the
-/// request goes the whole way.
-pub(crate) fn hot_page(state: &AppState, edition_id: i64, req: &axum::extract::Request) -> Option<Response> {
+/// headers set), without the router and the layers around it. `peer` is the
+/// TCP peer, when known. `None`: the request goes the whole way.
+pub(crate) fn hot_page<B>(
+    state: &AppState,
+    edition_id: i64,
+    req: &axum::http::Request<B>,
+    peer: Option<SocketAddr>,
+) -> Option<Response> {
     // A newsroom preview of a front asks for `/` too; it is rendered apart.
     if req.method() != Method::GET || req.uri().query().is_some() || fronts::previewing() {
         return None;
@@ -355,17 +360,12 @@ pub(crate) fn hot_page(state: &AppState, edition_id: i64, req: &axum::extract::R
     crate::metrics::page_cache_hit();
     let headers = req.headers();
     if let Some((news_id, edition_id, section_id)) = page.view {
-        let peer = req.extensions().get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0);
         let ip = views::client_ip(peer, headers, &state.config.trusted_proxies);
         let visit = views::Visit { news_id, edition_id, section_id, ip, method: req.method(), headers };
         state.views.record(&visit, Utc::now());
     }
-    let mut res = crate::security_headers(crate::http::serve_page(&page, &chrome, headers));
-    // As the router's route does for a body of known length.
-    if let Some(len) = axum::body::HttpBody::size_hint(res.body()).exact() {
-        res.headers_mut().insert(axum::http::header::CONTENT_LENGTH, axum::http::HeaderValue::from(len));
-    }
-    res.extensions_mut().insert(crate::BeforeRouting);
+    // With every header the router's layers would add (`serve_page`).
+    let res = crate::http::serve_page(&page, &chrome, headers);
     route.record(res.status(), start.elapsed());
     Some(res)
 }

@@ -334,7 +334,13 @@ async fn server(limits: ServerLimits) -> (TestApp, std::net::SocketAddr) {
     let app = TestApp::new(newsdesk_storage::testing::TestDb::sqlite().await).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(newsdesk_web::server::serve(listener, app.router(), limits, std::future::pending()));
+    tokio::spawn(newsdesk_web::server::serve(
+        listener,
+        app.router(),
+        Some(newsdesk_web::front(app.state.clone())),
+        limits,
+        std::future::pending(),
+    ));
     (app, addr)
 }
 

@@ -506,6 +506,74 @@ backend_test! {
     }
 }
 
+/// One request over a new connection to the server at `addr`: the status
+/// line and headers (without `date`, which changes), and the body.
+async fn over_tcp(addr: std::net::SocketAddr, method: &str, path: &str, extra: &str) -> (Vec<String>, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let req = format!("{method} {path} HTTP/1.1\r\nHost: news.example\r\n{extra}Connection: close\r\n\r\n");
+    conn.write_all(req.as_bytes()).await.expect("write");
+    let mut got = Vec::new();
+    conn.read_to_end(&mut got).await.expect("read");
+    let end = got.windows(4).position(|w| w == b"\r\n\r\n").expect("a head") + 4;
+    let head = String::from_utf8_lossy(&got[..end]).into_owned();
+    let mut lines: Vec<String> = head
+        .split("\r\n")
+        .filter(|l| !l.is_empty() && !l.to_ascii_lowercase().starts_with("date:"))
+        .map(String::from)
+        .collect();
+    lines[1..].sort();
+    (lines, got[end..].to_vec())
+}
+
+backend_test! {
+    async fn the_server_answers_cached_pages_before_its_router_as_the_router_would(db) {
+        // The real server asks the page cache (`newsdesk_web::front`) before the
+        // router: a cached page's GET never reaches the router, and its answer
+        // (status, headers, HSTS of this https site, body) is the router's.
+        let app = TestApp::new(db).await;
+        let routed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = routed.clone();
+        let router = app.router().layer(axum::middleware::map_request(move |req: Request<Body>| {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move { req }
+        }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = tokio::spawn(newsdesk_web::server::serve(
+            listener,
+            router,
+            Some(newsdesk_web::front(app.state.clone())),
+            newsdesk_web::server::ServerLimits::default(),
+            std::future::pending(),
+        ));
+        let reached = || routed.load(std::sync::atomic::Ordering::SeqCst);
+        let hsts = format!("strict-transport-security: {}", newsdesk_web::HSTS);
+        for path in [SEED_PATH, "/", "/section/iran", "/feed.rss", "/tag/defense"] {
+            let before = reached();
+            let first = over_tcp(addr, "GET", path, "").await;
+            assert!(first.0[0].starts_with("HTTP/1.1 200"), "{path}: {:?}", first.0);
+            assert_eq!(reached(), before + 1, "{path}: the first GET renders it through the router");
+            for extra in ["", "Accept-Encoding: gzip\r\n"] {
+                let before = reached();
+                let hot = over_tcp(addr, "GET", path, extra).await;
+                assert_eq!(reached(), before, "{path} {extra:?}: answered before the router");
+                let through = over_tcp(addr, "GET", &format!("{path}?utm_source=test"), extra).await;
+                assert_eq!(reached(), before + 1, "{path}: a query string takes the router");
+                assert_eq!(hot.0, through.0, "{path} {extra:?}: the same status and headers");
+                assert!(hot.1 == through.1, "{path} {extra:?}: the same body");
+                assert!(hot.0.iter().any(|h| h.eq_ignore_ascii_case(&hsts)), "{path}: HSTS");
+            }
+        }
+        // Another method goes the whole way.
+        let before = reached();
+        let head = over_tcp(addr, "HEAD", SEED_PATH, "").await;
+        assert!(head.0[0].starts_with("HTTP/1.1 200") && head.1.is_empty(), "{:?}", head.0);
+        assert_eq!(reached(), before + 1, "HEAD is routed");
+        server.abort();
+    }
+}
+
 backend_test! {
     async fn pages_packed_after_going_unread_are_answered_as_before(db) {
         // Pages unread for a while are kept as their gzip form only; the next
