@@ -26,6 +26,7 @@ mod priority;
 mod ranked;
 mod text;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -48,7 +49,7 @@ pub use text::html_to_text;
 
 /// Version of the index layout (schema and analysis). An index written with
 /// another version is thrown away and rebuilt from the database.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 /// File in the index directory holding [`FORMAT_VERSION`].
 const VERSION_FILE: &str = "newsdesk-search-format";
 /// Hits per page.
@@ -166,13 +167,15 @@ fn schema() -> (Schema, Fields) {
             .set_index_option(IndexRecordOption::WithFreqsAndPositions);
         let shown = TextOptions::default().set_indexing_options(indexing.clone()).set_stored();
         let hidden = TextOptions::default().set_indexing_options(indexing);
+        // The body is not stored: it was most of the index's size, which every
+        // merge read again; snippets read it from the database ([`Bodies`]).
         let c = a.code();
         text.push((
             a,
             TextFields {
                 headline: b.add_text_field(&format!("headline_{c}"), shown.clone()),
                 lead: b.add_text_field(&format!("lead_{c}"), shown.clone()),
-                body: b.add_text_field(&format!("body_{c}"), shown),
+                body: b.add_text_field(&format!("body_{c}"), hidden.clone()),
                 tags: b.add_text_field(&format!("tags_{c}"), hidden.clone()),
                 byline: b.add_text_field(&format!("byline_{c}"), hidden.clone()),
                 slugline: b.add_text_field(&format!("slugline_{c}"), hidden),
@@ -202,6 +205,55 @@ fn schema() -> (Schema, Fields) {
         spiked,
     };
     (b.build(), fields)
+}
+
+/// Where a search reads the bodies of its hits for their snippets (the index
+/// does not keep them): for each News ID asked for, its body as plain text
+/// ([`html_to_text`] of the body's HTML, as it was indexed). An ID left out
+/// shows its lead instead.
+pub trait Bodies {
+    /// The bodies of `news_ids`.
+    fn bodies(&self, news_ids: &[i64]) -> Result<HashMap<i64, String>>;
+}
+
+/// Bodies given as plain text (tools and tests).
+impl Bodies for HashMap<i64, String> {
+    fn bodies(&self, news_ids: &[i64]) -> Result<HashMap<i64, String>> {
+        Ok(news_ids.iter().filter_map(|id| self.get(id).map(|b| (*id, b.clone()))).collect())
+    }
+}
+
+/// No bodies: snippets come from the lead.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoBodies;
+
+impl Bodies for NoBodies {
+    fn bodies(&self, _: &[i64]) -> Result<HashMap<i64, String>> {
+        Ok(HashMap::new())
+    }
+}
+
+/// The bodies in the database: one query for a page of hits. It waits for
+/// the query, so a search with it runs on a thread that may block (tokio's
+/// `spawn_blocking`), never on the runtime's own threads.
+#[derive(Debug, Clone)]
+pub struct StoreBodies {
+    store: newsdesk_storage::Store,
+    runtime: tokio::runtime::Handle,
+}
+
+impl StoreBodies {
+    /// Reads from `store` on the runtime of the caller (call it inside one).
+    pub fn new(store: newsdesk_storage::Store) -> StoreBodies {
+        StoreBodies { store, runtime: tokio::runtime::Handle::current() }
+    }
+}
+
+impl Bodies for StoreBodies {
+    fn bodies(&self, news_ids: &[i64]) -> Result<HashMap<i64, String>> {
+        let html = self.runtime.block_on(self.store.bodies_html(news_ids))?;
+        Ok(html.into_iter().map(|(id, html)| (id, html_to_text(&html))).collect())
+    }
 }
 
 /// Filters of a search besides the edition.
@@ -630,8 +682,16 @@ impl SearchIndex {
 
     /// Searches published stories of `edition` (a language code) for `query`,
     /// page `page` (from 1). An empty query finds nothing.
-    pub fn search(&self, edition: &str, query: &str, filters: &Filters, page: usize) -> Result<SearchResults> {
-        self.search_at(edition, query, filters, page, Utc::now())
+    /// Snippets come from `bodies`.
+    pub fn search(
+        &self,
+        edition: &str,
+        query: &str,
+        filters: &Filters,
+        page: usize,
+        bodies: &dyn Bodies,
+    ) -> Result<SearchResults> {
+        self.search_at(edition, query, filters, page, Utc::now(), bodies)
     }
 
     /// [`SearchIndex::search`] as of `now` (for the freshness boost and the embargo cut-off).
@@ -642,6 +702,7 @@ impl SearchIndex {
         filters: &Filters,
         page: usize,
         now: DateTime<Utc>,
+        bodies: &dyn Bodies,
     ) -> Result<SearchResults> {
         if !(1..=MAX_PAGE).contains(&page) {
             return Err(SearchError::Invalid(format!("page must be between 1 and {MAX_PAGE}")));
@@ -680,16 +741,22 @@ impl SearchIndex {
         body_gen.set_max_num_chars(220);
         let mut lead_gen = SnippetGenerator::create(&searcher, &*text_query, t.lead)?;
         lead_gen.set_max_num_chars(220);
-        let mut hits = Vec::with_capacity(top.len());
+        let mut docs = Vec::with_capacity(top.len());
         for (score, addr) in top {
-            let doc: TantivyDocument = searcher.doc(addr)?;
+            docs.push((score, searcher.doc::<TantivyDocument>(addr)?));
+        }
+        let ids: Vec<i64> = docs.iter().filter_map(|(_, d)| d.get_first(f.news_id).and_then(|v| v.as_i64())).collect();
+        let texts = bodies.bodies(&ids)?;
+        let mut hits = Vec::with_capacity(docs.len());
+        for (score, doc) in docs {
             let text = |field: Field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_string();
             let int = |field: Field| doc.get_first(field).and_then(|v| v.as_i64());
             let headline = text(t.headline);
             let lead = text(t.lead);
             let news_id = int(f.news_id).unwrap_or_default();
             let headline_html = highlighted(&headline_gen, &headline).unwrap_or_else(|| escape(&headline));
-            let snippet_html = highlighted(&body_gen, &text(t.body))
+            let body = texts.get(&news_id).map(String::as_str).unwrap_or_default();
+            let snippet_html = highlighted(&body_gen, body)
                 .or_else(|| highlighted(&lead_gen, &lead))
                 .unwrap_or_else(|| escape(&truncate_chars(&lead, 220)));
             hits.push(Hit {
@@ -940,7 +1007,7 @@ mod tests {
                     for filters in &scopes {
                         for page in 1..=3 {
                             let (total, expected) = exhaustive(index, edition, q, filters, page, now);
-                            let found = index.search_at(edition, q, filters, page, now).expect("search");
+                            let found = index.search_at(edition, q, filters, page, now, &NoBodies).expect("search");
                             let what = format!("{edition} {q} {filters:?} page {page}");
                             assert_eq!(found.total, total, "{what}");
                             let found: Vec<(i64, Score)> = found.hits.iter().map(|h| (h.news_id, h.score)).collect();

@@ -133,7 +133,8 @@ impl SearchIndex {
     /// Searches every story in the index for the newsroom. Words go through
     /// the analyzer of the chosen edition's language, or of every language
     /// when no edition is chosen; with no words, the filters alone choose.
-    pub fn newsroom_search(&self, q: &NewsroomQuery) -> Result<NewsroomResults> {
+    /// Snippets come from `bodies`.
+    pub fn newsroom_search(&self, q: &NewsroomQuery, bodies: &dyn crate::Bodies) -> Result<NewsroomResults> {
         let page = q.page.max(1);
         if page > NEWSROOM_MAX_PAGE {
             return Err(SearchError::Invalid(format!("page must be between 1 and {NEWSROOM_MAX_PAGE}")));
@@ -295,9 +296,21 @@ impl SearchIndex {
             }
             None => None,
         };
-        let mut hits = Vec::with_capacity(addresses.len());
+        let mut docs = Vec::with_capacity(addresses.len());
         for addr in addresses {
-            let doc: TantivyDocument = searcher.doc(addr)?;
+            docs.push(searcher.doc::<TantivyDocument>(addr)?);
+        }
+        // Bodies only when there are words to mark in them.
+        let texts = match &snippets {
+            Some(_) => {
+                let ids: Vec<i64> =
+                    docs.iter().filter_map(|d| d.get_first(f.news_id).and_then(|v| v.as_i64())).collect();
+                bodies.bodies(&ids)?
+            }
+            None => std::collections::HashMap::new(),
+        };
+        let mut hits = Vec::with_capacity(docs.len());
+        for doc in docs {
             let text = |field: Field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_string();
             let int = |field: Field| doc.get_first(field).and_then(|v| v.as_i64());
             let lang = text(f.lang);
@@ -309,7 +322,7 @@ impl SearchIndex {
             let (headline_html, snippet_html) = match gens {
                 Some((_, h, b, l)) => (
                     highlighted(h, &headline).unwrap_or_else(|| escape(&headline)),
-                    highlighted(b, &text(tf.body))
+                    highlighted(b, int(f.news_id).and_then(|id| texts.get(&id)).map_or("", String::as_str))
                         .or_else(|| highlighted(l, &lead))
                         .unwrap_or_else(|| escape(&crate::truncate_chars(&lead, 220))),
                 ),

@@ -49,7 +49,13 @@ async fn publish(store: &Store, edition_id: i64, news_id: i64, headline: &str, b
 }
 
 fn found(index: &SearchIndex, edition: &str, q: &str) -> Vec<i64> {
-    index.search(edition, q, &Filters::default(), 1).expect("search").hits.iter().map(|h| h.news_id).collect()
+    index
+        .search(edition, q, &Filters::default(), 1, &newsdesk_search::NoBodies)
+        .expect("search")
+        .hits
+        .iter()
+        .map(|h| h.news_id)
+        .collect()
 }
 
 fn open(dir: &std::path::Path) -> Arc<SearchIndex> {

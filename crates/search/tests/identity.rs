@@ -52,8 +52,13 @@ async fn publish(store: &Store, edition_id: i64, news_id: i64, headline: &str) {
 }
 
 fn found(index: &SearchIndex, q: &str) -> Vec<i64> {
-    let mut ids: Vec<i64> =
-        index.search("en", q, &Filters::default(), 1).expect("search").hits.iter().map(|h| h.news_id).collect();
+    let mut ids: Vec<i64> = index
+        .search("en", q, &Filters::default(), 1, &newsdesk_search::NoBodies)
+        .expect("search")
+        .hits
+        .iter()
+        .map(|h| h.news_id)
+        .collect();
     ids.sort_unstable();
     ids
 }

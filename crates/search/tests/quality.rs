@@ -6,7 +6,9 @@
 use chrono::{DateTime, TimeZone, Utc};
 use newsdesk_domain::StoryStatus;
 use newsdesk_search::newsroom::{NewsroomOrder, NewsroomQuery};
-use newsdesk_search::{Filters, SearchError, SearchIndex, SearchResults};
+use std::collections::HashMap;
+
+use newsdesk_search::{Filters, NoBodies, SearchError, SearchIndex, SearchResults, html_to_text};
 use newsdesk_storage::IndexableStory;
 
 fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
@@ -238,12 +240,17 @@ fn index_with(stories: &[IndexableStory]) -> (tempfile::TempDir, SearchIndex) {
     (dir, index)
 }
 
+/// The bodies of `stories` as a search reads them for snippets (the index keeps none).
+fn bodies(stories: &[IndexableStory]) -> HashMap<i64, String> {
+    stories.iter().map(|s| (s.news_id, html_to_text(&s.body_html))).collect()
+}
+
 fn ids(r: &SearchResults) -> Vec<i64> {
     r.hits.iter().map(|h| h.news_id).collect()
 }
 
 fn find(index: &SearchIndex, edition: &str, q: &str) -> Vec<i64> {
-    ids(&index.search_at(edition, q, &Filters::default(), 1, now()).expect("search"))
+    ids(&index.search_at(edition, q, &Filters::default(), 1, now(), &NoBodies).expect("search"))
 }
 
 #[test]
@@ -320,31 +327,37 @@ fn fresher_story_ranks_first_among_equals() {
 fn section_filter_includes_subsections() {
     let (_dir, index) = index_with(&corpus());
     let economy = Filters { section: Some("economy".into()), ..Filters::default() };
-    let r = index.search_at("en", "bank OR budget", &economy, 1, now()).expect("search");
+    let r = index.search_at("en", "bank OR budget", &economy, 1, now(), &NoBodies).expect("search");
     assert_eq!(ids(&r).into_iter().collect::<std::collections::BTreeSet<_>>(), [101, 104].into());
     let banking = Filters { section: Some("economy/banking".into()), ..Filters::default() };
-    assert_eq!(ids(&index.search_at("en", "bank OR budget", &banking, 1, now()).expect("search")), vec![104]);
+    assert_eq!(
+        ids(&index.search_at("en", "bank OR budget", &banking, 1, now(), &NoBodies).expect("search")),
+        vec![104]
+    );
     let sports = Filters { section: Some("sports".into()), ..Filters::default() };
-    assert!(index.search_at("en", "budget", &sports, 1, now()).expect("search").hits.is_empty());
+    assert!(index.search_at("en", "budget", &sports, 1, now(), &NoBodies).expect("search").hits.is_empty());
 }
 
 #[test]
 fn date_filters_bound_the_publish_time() {
     let (_dir, index) = index_with(&corpus());
     let may = Filters { from: Some(at(2025, 5, 1)), to: Some(at(2025, 6, 1)), ..Filters::default() };
-    let r = index.search_at("en", "air pollution", &may, 1, now()).expect("search");
+    let r = index.search_at("en", "air pollution", &may, 1, now(), &NoBodies).expect("search");
     assert_eq!(ids(&r), vec![108]);
     let bad = Filters { from: Some(at(2025, 5, 1)), to: Some(at(2025, 4, 1)), ..Filters::default() };
-    assert!(matches!(index.search_at("en", "oil", &bad, 1, now()), Err(SearchError::Invalid(_))));
+    assert!(matches!(index.search_at("en", "oil", &bad, 1, now(), &NoBodies), Err(SearchError::Invalid(_))));
 }
 
 #[test]
 fn embargoed_stories_appear_only_at_their_time() {
     let future = story(400, "en", "world", at(2025, 7, 1), "Embargoed summit statement", "", "Leaders sign.");
     let (_dir, index) = index_with(&[future]);
-    assert!(index.search_at("en", "summit", &Filters::default(), 1, now()).expect("search").hits.is_empty());
+    assert!(index.search_at("en", "summit", &Filters::default(), 1, now(), &NoBodies).expect("search").hits.is_empty());
     let later = at(2025, 7, 2);
-    assert_eq!(ids(&index.search_at("en", "summit", &Filters::default(), 1, later).expect("search")), vec![400]);
+    assert_eq!(
+        ids(&index.search_at("en", "summit", &Filters::default(), 1, later, &NoBodies).expect("search")),
+        vec![400]
+    );
 }
 
 #[test]
@@ -371,7 +384,7 @@ fn a_correction_replaces_the_old_text() {
     index.index_story(&s).expect("reindex");
     index.commit().expect("commit");
     assert!(find(&index, "en", "roads").is_empty());
-    let r = index.search_at("en", "housing", &Filters::default(), 1, now()).expect("search");
+    let r = index.search_at("en", "housing", &Filters::default(), 1, now(), &NoBodies).expect("search");
     assert_eq!(ids(&r), vec![500]);
     assert_eq!(r.total, 1);
     assert_eq!(r.hits[0].updated_at, Some(at(2025, 5, 2)));
@@ -388,22 +401,26 @@ fn snippets_are_escaped_and_marked() {
         "A lead.",
         "Plain words &lt;script&gt;alert(1)&lt;/script&gt; then rockets fell.",
     );
+    let texts = bodies(std::slice::from_ref(&s));
     let (_dir, index) = index_with(&[s]);
-    let r = index.search_at("en", "rockets", &Filters::default(), 1, now()).expect("search");
+    let r = index.search_at("en", "rockets", &Filters::default(), 1, now(), &texts).expect("search");
     let hit = &r.hits[0];
     assert_eq!(hit.headline_html, "<mark>Rockets</mark> &amp; &lt;b&gt;markup&lt;/b&gt; in headline");
     assert!(hit.snippet_html.contains("<mark>rockets</mark>"), "{}", hit.snippet_html);
     assert!(!hit.snippet_html.contains("<script"), "{}", hit.snippet_html);
     assert_eq!(hit.path, "/news/600/story-600");
     // A query that matches only the headline still shows the lead as the snippet.
-    let r = index.search_at("en", "markup", &Filters::default(), 1, now()).expect("search");
+    let r = index.search_at("en", "markup", &Filters::default(), 1, now(), &texts).expect("search");
+    assert_eq!(r.hits[0].snippet_html, "A lead.");
+    // Without its body (a story gone from the database meanwhile), the lead.
+    let r = index.search_at("en", "rockets", &Filters::default(), 1, now(), &NoBodies).expect("search");
     assert_eq!(r.hits[0].snippet_html, "A lead.");
 }
 
 #[test]
 fn persian_snippets_mark_the_original_spelling() {
     let (_dir, index) = index_with(&corpus());
-    let r = index.search_at("fa", "میرویم", &Filters::default(), 1, now()).expect("search");
+    let r = index.search_at("fa", "میرویم", &Filters::default(), 1, now(), &bodies(&corpus())).expect("search");
     assert!(r.hits[0].snippet_html.contains("<mark>می\u{200C}رویم</mark>"), "{}", r.hits[0].snippet_html);
     assert!(r.hits[0].headline_html.contains("<mark>می\u{200C}رویم</mark>"), "{}", r.hits[0].headline_html);
 }
@@ -416,24 +433,33 @@ fn pages_of_ten_with_a_total() {
         })
         .collect();
     let (_dir, index) = index_with(&stories);
-    let p1 = index.search_at("en", "drought", &Filters::default(), 1, now()).expect("page 1");
-    let p3 = index.search_at("en", "drought", &Filters::default(), 3, now()).expect("page 3");
+    let p1 = index.search_at("en", "drought", &Filters::default(), 1, now(), &NoBodies).expect("page 1");
+    let p3 = index.search_at("en", "drought", &Filters::default(), 3, now(), &NoBodies).expect("page 3");
     assert_eq!((p1.total, p1.hits.len(), p1.pages()), (23, 10, 3));
     assert_eq!(p3.hits.len(), 3);
     // Newest first among equals; page 3 holds the oldest.
     assert_eq!(p1.hits[0].news_id, 723);
     assert_eq!(ids(&p3), vec![703, 702, 701]);
-    assert!(matches!(index.search_at("en", "drought", &Filters::default(), 0, now()), Err(SearchError::Invalid(_))));
-    assert!(matches!(index.search_at("en", "drought", &Filters::default(), 101, now()), Err(SearchError::Invalid(_))));
+    assert!(matches!(
+        index.search_at("en", "drought", &Filters::default(), 0, now(), &NoBodies),
+        Err(SearchError::Invalid(_))
+    ));
+    assert!(matches!(
+        index.search_at("en", "drought", &Filters::default(), 101, now(), &NoBodies),
+        Err(SearchError::Invalid(_))
+    ));
     let long = "x".repeat(301);
-    assert!(matches!(index.search_at("en", &long, &Filters::default(), 1, now()), Err(SearchError::Invalid(_))));
+    assert!(matches!(
+        index.search_at("en", &long, &Filters::default(), 1, now(), &NoBodies),
+        Err(SearchError::Invalid(_))
+    ));
 }
 
 #[test]
 fn query_syntax_from_readers_is_harmless() {
     let (_dir, index) = index_with(&corpus());
     for q in ["\"oil", "oil:", "headline_en:oil", "(((", "oil AND", "-", "*", "budget^"] {
-        index.search_at("en", q, &Filters::default(), 1, now()).expect(q);
+        index.search_at("en", q, &Filters::default(), 1, now(), &NoBodies).expect(q);
     }
     assert_eq!(find(&index, "en", "\"oil budget\""), vec![101]);
 }
@@ -491,8 +517,9 @@ fn passages_cut_from_long_bodies_show_ellipses() {
     let filler = "Nothing of note happened in the capital today. ".repeat(20);
     let body = format!("{filler}Then the volcano erupted. {filler}");
     let s = story(800, "en", "world", at(2025, 5, 1), "A long day", "Lead.", &body);
+    let texts = bodies(std::slice::from_ref(&s));
     let (_dir, index) = index_with(&[s]);
-    let r = index.search_at("en", "volcano", &Filters::default(), 1, now()).expect("search");
+    let r = index.search_at("en", "volcano", &Filters::default(), 1, now(), &texts).expect("search");
     let snippet = &r.hits[0].snippet_html;
     assert!(snippet.starts_with("… ") && snippet.ends_with(" …"), "{snippet}");
     assert!(snippet.contains("<mark>volcano</mark>"), "{snippet}");
@@ -525,7 +552,7 @@ fn draft(
 }
 
 fn newsroom_ids(index: &SearchIndex, q: &NewsroomQuery) -> Vec<i64> {
-    index.newsroom_search(q).expect("newsroom search").hits.iter().map(|h| h.news_id).collect()
+    index.newsroom_search(q, &NoBodies).expect("newsroom search").hits.iter().map(|h| h.news_id).collect()
 }
 
 #[test]
@@ -544,7 +571,7 @@ fn the_newsroom_finds_every_state_by_slugline_and_filters_readers_do_not() {
     assert_eq!(newsroom_ids(&index, &q("defence")), vec![900]);
     // Persian slugline typed with Arabic yeh and kaf forms is normalized like readers' search.
     assert_eq!(newsroom_ids(&index, &q("ايران-صادرات")), vec![901]);
-    let hit = index.newsroom_search(&q("WEATHER")).expect("search").hits.remove(0);
+    let hit = index.newsroom_search(&q("WEATHER"), &NoBodies).expect("search").hits.remove(0);
     assert_eq!((hit.status.as_str(), hit.slugline.as_str(), hit.urgency), ("draft", "WEATHER", Some(6)));
     // Published stories are in the newsroom too.
     assert_eq!(newsroom_ids(&index, &q("earthquake")), vec![105]);
@@ -583,6 +610,6 @@ fn the_newsroom_finds_every_state_by_slugline_and_filters_readers_do_not() {
         NewsroomQuery { page: 10_000, ..NewsroomQuery::default() },
         NewsroomQuery { from: Some(at(2025, 5, 3)), to: Some(at(2025, 5, 2)), page: 1, ..NewsroomQuery::default() },
     ] {
-        assert!(matches!(index.newsroom_search(&bad), Err(SearchError::Invalid(_))), "{bad:?}");
+        assert!(matches!(index.newsroom_search(&bad, &NoBodies), Err(SearchError::Invalid(_))), "{bad:?}");
     }
 }

@@ -559,6 +559,27 @@ impl Store {
         rows.iter().map(summary_from_row).collect()
     }
 
+    /// The body HTML of each of `news_ids` that exists, in any state (search
+    /// snippets read them: the index does not keep bodies). At most 1,000 IDs.
+    pub async fn bodies_html(&self, news_ids: &[NewsId]) -> Result<Vec<(NewsId, String)>> {
+        if news_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        if news_ids.len() > 1000 {
+            return Err(StoreError::Invalid(format!("at most 1000 bodies at once, asked for {}", news_ids.len())));
+        }
+        let sql = format!(
+            "SELECT news_id, body_html FROM stories WHERE news_id IN ({})",
+            crate::sql::placeholders(1, news_ids.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in news_ids {
+            q = q.bind(*id);
+        }
+        let rows = q.fetch_all(self.pool()).await?;
+        rows.iter().map(|r| Ok((r.try_get("news_id")?, r.try_get("body_html")?))).collect()
+    }
+
     /// Published stories of the same section published before `story`, newest first.
     /// (Older neighbours: a new story never changes an existing page's list.)
     pub async fn related(&self, story: &Story, limit: i64) -> Result<Vec<StorySummary>> {

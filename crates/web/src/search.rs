@@ -93,10 +93,16 @@ fn validate(raw: RawSearch, edition: &Edition) -> Result<Request, String> {
     Ok(Request { q, section, from, to, page, filters })
 }
 
-/// Runs the search off the async threads.
-async fn run(index: Arc<SearchIndex>, lang: String, req: &Request) -> Result<SearchResults, SearchError> {
+/// Runs the search off the async threads; snippets read the hits' bodies from `store`.
+async fn run(
+    index: Arc<SearchIndex>,
+    store: newsdesk_storage::Store,
+    lang: String,
+    req: &Request,
+) -> Result<SearchResults, SearchError> {
     let (q, filters, page) = (req.q.clone(), req.filters.clone(), req.page);
-    tokio::task::spawn_blocking(move || index.search(&lang, &q, &filters, page))
+    let bodies = newsdesk_search::StoreBodies::new(store);
+    tokio::task::spawn_blocking(move || index.search(&lang, &q, &filters, page, &bodies))
         .await
         .map_err(|e| SearchError::Invalid(format!("search task failed: {e}")))?
 }
@@ -185,7 +191,7 @@ pub async fn search_page(state: &AppState, edition: &Edition, raw: Option<String
     let (results, available) = match (&state.search, req.q.is_empty()) {
         (_, true) => (None, true),
         (None, false) => (None, false),
-        (Some(index), false) => match run(Arc::clone(index), edition.lang.clone(), &req).await {
+        (Some(index), false) => match run(Arc::clone(index), state.store.clone(), edition.lang.clone(), &req).await {
             Ok(r) => (Some(r), true),
             Err(SearchError::Invalid(m)) => return Err(AppError::BadRequest(m)),
             Err(SearchError::Store(e)) => return Err(e.into()),
@@ -291,7 +297,7 @@ async fn api(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Response
     let Some(index) = state.search.clone() else {
         return api_error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "search is not available on this server");
     };
-    let results = match run(index, edition.lang.clone(), &req).await {
+    let results = match run(index, state.store.clone(), edition.lang.clone(), &req).await {
         Ok(r) => r,
         Err(SearchError::Invalid(m)) => return api_error(StatusCode::BAD_REQUEST, "bad_request", m),
         Err(SearchError::Store(e)) if e.is_unavailable() => {

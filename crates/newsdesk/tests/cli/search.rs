@@ -44,7 +44,9 @@ backend_test! {
         assert!(stdout.starts_with("indexed 1 stories (every state; readers find the published ones) into "), "{stdout}");
 
         let index = newsdesk_search::SearchIndex::open_or_create(&dir.path().join("search")).expect("open");
-        let hits = index.search("en", "military technologies", &Default::default(), 1).expect("search");
+        let hits = index
+            .search("en", "military technologies", &Default::default(), 1, &newsdesk_search::NoBodies)
+            .expect("search");
         assert_eq!(hits.hits.iter().map(|h| h.news_id).collect::<Vec<_>>(), vec![84427]);
 
         // While another process holds the index, reindex says so and fails.

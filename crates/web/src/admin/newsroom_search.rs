@@ -150,7 +150,8 @@ async fn search(
         (Some(index), true) => {
             let index = Arc::clone(index);
             let q = query.clone();
-            let found = tokio::task::spawn_blocking(move || index.newsroom_search(&q))
+            let bodies = newsdesk_search::StoreBodies::new(state.store.clone());
+            let found = tokio::task::spawn_blocking(move || index.newsroom_search(&q, &bodies))
                 .await
                 .map_err(|e| AdminError::Internal(format!("newsroom search task: {e}")))?;
             match found {

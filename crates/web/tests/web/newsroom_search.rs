@@ -134,6 +134,8 @@ backend_test! {
         assert_eq!(found(&a), vec![budget]);
         assert!(a.body.contains("Secret &lt;b&gt;<mark>budget</mark>&lt;/b&gt; talks"), "{}", main_of(&a.body));
         assert!(!a.body.contains("<b>budget"));
+        // The passage of the draft's body, read from the database (the index keeps no bodies).
+        assert!(a.body.contains("The <mark>budget</mark> draft is not public yet"), "{}", main_of(&a.body));
         assert_eq!(found(&app.get_as(&ed, "/admin/search?q=defense+ministry&status=published").await), vec![84427]);
         assert!(found(&app.get_as(&ed, "/admin/search?q=budget&status=published").await).is_empty());
         assert_eq!(found(&app.get_as(&ed, "/admin/search?status=draft&edition=fa").await), vec![persian]);

@@ -39,6 +39,19 @@ backend_test! {
 }
 
 backend_test! {
+    async fn snippets_show_the_passage_of_the_body_read_from_the_database(db) {
+        // The index does not keep bodies: the passage comes from the story in the database.
+        let (app, _dir) = with_index(db).await;
+        let a = app.get("/search?q=Farahi").await;
+        assert_eq!(a.status, StatusCode::OK);
+        let main = main_of(&a.body);
+        assert!(main.contains("Brigadier General Mehdi <mark>Farahi</mark> made the remarks"), "{main}");
+        let api = app.get("/api/v1/search?q=Farahi").await;
+        assert!(api.body.contains("Mehdi <mark>Farahi</mark> made"), "{}", api.body);
+    }
+}
+
+backend_test! {
     async fn filters_narrow_and_nothing_found_offers_help(db) {
         let (app, _dir) = with_index(db).await;
         let in_section = app.get("/search?q=military&section=iran").await;
