@@ -280,3 +280,37 @@ backend_test! {
         assert!(store.stories(&[84427]).await.is_err(), "a real read needs the closed pool");
     }
 }
+
+backend_test! {
+    async fn bodies_are_read_by_news_id_and_connections_give_back_their_page_memory(db) {
+        let e = edition(&db.store).await;
+        db.store.save_story(&story(e, Some(84427), &["Iran"], "One", 0)).await.expect("one");
+        db.store.save_story(&story(e, Some(84428), &["Iran"], "Two", 1)).await.expect("two");
+        let mut bodies = db.store.bodies_html(&[84428, 84427, 99999]).await.expect("bodies");
+        bodies.sort();
+        let expected = "<p>First paragraph.</p>\n<p>Second &lt;paragraph&gt;.</p>".to_string();
+        assert_eq!(bodies, vec![(84427, expected.clone()), (84428, expected)], "a missing ID is left out");
+        assert!(db.store.bodies_html(&[]).await.expect("none").is_empty());
+        let many: Vec<i64> = (1..=1001).collect();
+        assert!(db.store.bodies_html(&many).await.is_err(), "at most 1000 at once");
+
+        // Reads filled the connections' page caches; idle ones give them back and read on.
+        let (a, b) = tokio::join!(db.store.story(84427), db.store.story(84428));
+        assert!(a.expect("a").is_some() && b.expect("b").is_some());
+        let idle = db.store.pool_stats().idle;
+        let shrunk = db.store.release_memory().await.expect("release");
+        match db.store.backend() {
+            newsdesk_storage::Backend::Sqlite => {
+                assert!(shrunk >= 1 && shrunk <= idle, "{shrunk} of {idle} idle connections")
+            }
+            newsdesk_storage::Backend::Postgres => assert_eq!(shrunk, 0, "nothing kept on this side"),
+        }
+        assert_eq!(db.store.story(84427).await.expect("read").expect("story").headline, "One");
+        // Connections go back to the pool on a task of their own: none is kept.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while db.store.pool_stats().idle < db.store.pool_stats().size as usize {
+            assert!(std::time::Instant::now() < deadline, "a connection was not given back: {:?}", db.store.pool_stats());
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+}
