@@ -2,11 +2,11 @@
 //! conditional requests (`ETag` / `If-None-Match`, `Last-Modified` /
 //! `If-Modified-Since`).
 
+use std::sync::OnceLock;
+
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use std::sync::OnceLock;
-
 use chrono::{DateTime, Utc};
 
 use crate::cache::{Assembled, CachedPage, Chrome};
