@@ -249,10 +249,29 @@ impl StoreBodies {
     }
 }
 
+/// How long a search waits for its hits' bodies before it shows their leads.
+const BODIES_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl Bodies for StoreBodies {
+    /// Search answers from this node's index alone during a database outage:
+    /// bodies that cannot be read (an error, or no answer within [`BODIES_WAIT`])
+    /// leave the hits with their leads as snippets, and the failure is logged.
     fn bodies(&self, news_ids: &[i64]) -> Result<HashMap<i64, String>> {
-        let html = self.runtime.block_on(self.store.bodies_html(news_ids))?;
-        Ok(html.into_iter().map(|(id, html)| (id, html_to_text(&html))).collect())
+        let read = self.runtime.block_on(tokio::time::timeout(BODIES_WAIT, self.store.bodies_html(news_ids)));
+        match read {
+            Ok(Ok(html)) => Ok(html.into_iter().map(|(id, html)| (id, html_to_text(&html))).collect()),
+            Ok(Err(e)) => {
+                newsdesk_storage::outage::warn("search snippets show leads: the bodies could not be read", &e);
+                Ok(HashMap::new())
+            }
+            Err(_) => {
+                tracing::warn!(
+                    wait_ms = BODIES_WAIT.as_millis(),
+                    "search snippets show leads: the bodies took too long"
+                );
+                Ok(HashMap::new())
+            }
+        }
     }
 }
 
