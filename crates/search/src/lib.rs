@@ -254,7 +254,7 @@ const BODIES_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Bodies for StoreBodies {
     /// Search answers from this node's index alone during a database outage:
-    /// bodies that cannot be read (an error, or no answer within [`BODIES_WAIT`])
+    /// bodies that cannot be read (an error, or no answer within a second)
     /// leave the hits with their leads as snippets, and the failure is logged.
     fn bodies(&self, news_ids: &[i64]) -> Result<HashMap<i64, String>> {
         let read = self.runtime.block_on(tokio::time::timeout(BODIES_WAIT, self.store.bodies_html(news_ids)));
