@@ -193,7 +193,7 @@ pub async fn serve(
 mod tests {
     use super::*;
 
-    /// A GET over a new connection to `addr` from `conn`: the answer's body.
+    /// A GET of `path` on the connection `conn` (closed after): the answer's body.
     async fn get(conn: &mut tokio::net::TcpStream, path: &str) -> String {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
