@@ -51,3 +51,19 @@ fn main() -> std::process::ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The binary's jemalloc has the settings of `.cargo/config.toml`
+    /// (`JEMALLOC_SYS_WITH_MALLOC_CONF`), read before `main`.
+    #[test]
+    fn the_allocator_has_its_settings() {
+        if std::env::var_os("MALLOC_CONF").is_some() {
+            return; // the environment's settings win; nothing to check
+        }
+        assert_eq!(tikv_jemalloc_ctl::opt::tcache_max::read().expect("opt.tcache_max"), 4096);
+        let narenas = tikv_jemalloc_ctl::opt::narenas::read().expect("opt.narenas") as usize;
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert!(narenas < 4 * cpus, "{narenas} arenas for {cpus} CPUs: one per CPU, not four");
+    }
+}
