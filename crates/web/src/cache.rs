@@ -328,8 +328,10 @@ pub struct Assembled {
     slots: Vec<(Slot, Range<usize>)>,
     gzip: OnceLock<Bytes>,
     brotli: OnceLock<Bytes>,
-    /// Its response headers, made at the first request.
-    pub(crate) headers: OnceLock<crate::http::PageHeaders>,
+    /// Its response headers, made at the first request (boxed: most cached
+    /// pages of a large archive are read once and packed, and their
+    /// assemblies are kept small).
+    pub(crate) headers: OnceLock<Box<crate::http::PageHeaders>>,
     /// How it is kept packed (`identity` empty), if it is: see [`CachedPage::pack_if_unused`].
     packed: Packed,
 }
@@ -708,7 +710,9 @@ const LAST_GOOD_SHARE: u64 = 8;
 
 /// Dependency key → the cached pages (by key) that depend on it, each with the
 /// version of the rendering that registered it.
-type DepIndex = HashMap<String, HashMap<String, u64>>;
+/// Dependency key → the pages (their keys, one `Arc` per page shared by all
+/// its dependencies: a Persian story's address is ~200 bytes) → the rendering.
+type DepIndex = HashMap<String, HashMap<Arc<str>, u64>>;
 
 /// Pages moka has let go of, waiting to be taken out of the index.
 type Evicted = Arc<Mutex<Vec<(Arc<String>, Arc<CachedPage>)>>>;
@@ -867,8 +871,9 @@ impl PageCache {
         if self.generation.load(Ordering::Acquire) != generation {
             return false;
         }
+        let shared: Arc<str> = Arc::from(key.as_str());
         for dep in &page.deps {
-            index.entry(dep.clone()).or_default().insert(key.clone(), page.version);
+            index.entry(dep.clone()).or_default().insert(shared.clone(), page.version);
         }
         self.pages.insert(key, page);
         true
@@ -879,10 +884,10 @@ impl PageCache {
         let Ok(mut index) = self.index.lock() else { return };
         self.unregister_evicted(&mut index);
         self.generation.fetch_add(1, Ordering::AcqRel);
-        let keys: Vec<String> = deps.iter().filter_map(|d| index.remove(d)).flat_map(HashMap::into_keys).collect();
+        let keys: Vec<Arc<str>> = deps.iter().filter_map(|d| index.remove(d)).flat_map(HashMap::into_keys).collect();
         self.keep_last_good(deps, &keys);
         for k in keys {
-            self.pages.invalidate(&k);
+            self.pages.invalidate(&*k);
         }
     }
 
@@ -918,7 +923,7 @@ impl PageCache {
     /// was added since. A page showing a changed story (it may have been
     /// corrected, unpublished or killed) is not kept, and kept renderings that
     /// show it are dropped.
-    fn keep_last_good(&self, deps: &[String], keys: &[String]) {
+    fn keep_last_good(&self, deps: &[String], keys: &[Arc<str>]) {
         let changed: Vec<&String> = deps.iter().filter(|d| !d.starts_with(LIST_DEP_PREFIX)).collect();
         let shows_changed = |page: &CachedPage| page.deps.iter().any(|d| changed.contains(&d));
         if !changed.is_empty() {
@@ -929,9 +934,9 @@ impl PageCache {
             }
         }
         for k in keys {
-            match self.pages.get(k) {
-                Some(page) if !shows_changed(&page) => self.last_good.insert(k.clone(), page),
-                _ => self.last_good.invalidate(k),
+            match self.pages.get(&**k) {
+                Some(page) if !shows_changed(&page) => self.last_good.insert(k.to_string(), page),
+                _ => self.last_good.invalidate(&**k),
             }
         }
     }

@@ -162,7 +162,7 @@ fn not_modified(headers: &HeaderMap, page: &Assembled, made: &PageHeaders) -> bo
 /// and `Content-Length` included.
 pub fn serve_page(page: &CachedPage, chrome: &Chrome, headers: &HeaderMap) -> Response {
     let assembled = page.assemble(chrome);
-    let made = assembled.headers.get_or_init(|| PageHeaders::of(page, &assembled));
+    let made = assembled.headers.get_or_init(|| Box::new(PageHeaders::of(page, &assembled)));
     let encoding = negotiate(headers);
     let i = encoding.index();
     if not_modified(headers, &assembled, made) {
