@@ -709,9 +709,8 @@ pub const LIST_DEP_PREFIX: &str = "list:";
 const LAST_GOOD_SHARE: u64 = 8;
 
 /// Dependency key → the cached pages (by key) that depend on it, each with the
-/// version of the rendering that registered it.
-/// Dependency key → the pages (their keys, one `Arc` per page shared by all
-/// its dependencies: a Persian story's address is ~200 bytes) → the rendering.
+/// version of the rendering that registered it. A page's key is one `Arc`
+/// shared by all its dependencies (a Persian story's address is ~200 bytes).
 type DepIndex = HashMap<String, HashMap<Arc<str>, u64>>;
 
 /// Pages moka has let go of, waiting to be taken out of the index.
