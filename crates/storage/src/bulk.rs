@@ -34,6 +34,9 @@ enum V<'a> {
 pub struct PreparedStories {
     inputs: Vec<StoryInput>,
     bodies: Vec<PreparedBody>,
+    /// The first of the News IDs set aside for them ([`Store::number_prepared`]);
+    /// `None`: numbered in their own transaction.
+    first: Option<NewsId>,
 }
 
 impl PreparedStories {
@@ -105,7 +108,7 @@ impl Store {
                 let html = render_with(input.body_format, &input.body_source, &ctx)?;
                 bodies.push(PreparedBody { named, ctx, html });
             }
-            Ok(PreparedStories { inputs, bodies })
+            Ok(PreparedStories { inputs, bodies, first: None })
         })
         .await;
         match rendered {
@@ -116,7 +119,34 @@ impl Store {
         }
     }
 
-    /// The second half of [`Store::create_stories`]: stores `prepared` in one transaction.
+    /// Sets aside the next News IDs for `prepared`, in a transaction of its
+    /// own, so that batches numbered one after the other can then be stored
+    /// by [`Store::create_prepared`] side by side (on PostgreSQL, two writing
+    /// transactions use two CPUs; numbered in the storing transaction, each
+    /// would wait for the one before it to commit). The IDs are in order
+    /// across the batches numbered; a batch numbered and never stored leaves
+    /// a gap in the News IDs. Numbering twice is an error.
+    pub async fn number_prepared(&self, prepared: &mut PreparedStories) -> Result<()> {
+        if prepared.first.is_some() {
+            return Err(StoreError::Invalid("these stories are numbered already".into()));
+        }
+        if prepared.inputs.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin_write().await?;
+        let first = next_news_ids(&mut tx, prepared.inputs.len()).await?;
+        tx.commit().await?;
+        prepared.first = Some(first);
+        Ok(())
+    }
+
+    /// The second half of [`Store::create_stories`]: stores `prepared` in one
+    /// transaction, with the News IDs set aside by [`Store::number_prepared`]
+    /// if it was numbered, else with the next ones. Transactions storing
+    /// batches side by side do not wait for each other, except where both
+    /// create the same new tag or author (the second waits for the first to
+    /// commit: tags and authors are created in one order, so neither waits
+    /// forever).
     pub async fn create_prepared(&self, prepared: &PreparedStories) -> Result<Vec<NewsId>> {
         let inputs = prepared.inputs.as_slice();
         if inputs.is_empty() {
@@ -134,7 +164,7 @@ impl Store {
             }
         }
         let mut tx = self.begin_write().await?;
-        let result = create_stories_in(&mut tx, inputs, &prepared.bodies, &named).await;
+        let result = create_stories_in(&mut tx, inputs, &prepared.bodies, prepared.first, &named).await;
         match result {
             Ok(_) => tx.commit().await?,
             Err(_) => tx.rollback().await?,
@@ -164,6 +194,7 @@ async fn create_stories_in<'a>(
     conn: &mut AnyConnection,
     inputs: &'a [StoryInput],
     bodies: &'a [PreparedBody],
+    first: Option<NewsId>,
     named: &HashMap<(i64, &[String]), i64>,
 ) -> Result<Vec<NewsId>> {
     // Sections by id, each checked once.
@@ -197,13 +228,10 @@ async fn create_stories_in<'a>(
         section_ids.push(id);
     }
 
-    let n = inputs.len() as i64;
-    let last: i64 = sqlx::query("UPDATE counters SET value = value + $1 WHERE name = 'news_id' RETURNING value")
-        .bind(n)
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get("value")?;
-    let first = last - n + 1;
+    let first = match first {
+        Some(first) => first,
+        None => next_news_ids(conn, inputs.len()).await?,
+    };
 
     let mut rows = Vec::with_capacity(inputs.len());
     for (((i, input), section_id), body) in inputs.iter().enumerate().zip(section_ids).zip(bodies) {
@@ -316,31 +344,40 @@ async fn create_stories_in<'a>(
             story_authors.push((r.news_id, slug, pos as i64));
         }
     }
+    // Existing tags and authors are read, not updated: an upsert that updates
+    // locks the row, and a batch stored beside this one would wait for this
+    // transaction at the tag every synthetic story has. New ones are created
+    // in the order of their keys, so two such batches never wait for each
+    // other both ways.
+    tag_order.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    author_order.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let values: Vec<Vec<V<'_>>> =
         tag_order.iter().map(|(e, slug, name)| vec![V::Int(*e), V::Text(slug), V::Text(name)]).collect();
-    for row in insert(
+    insert(
         conn,
         "INSERT INTO tags (edition_id, slug, name) VALUES ",
         "(?, ?, ?)",
         t,
         &values,
-        " ON CONFLICT (edition_id, slug) DO UPDATE SET name = tags.name RETURNING id, edition_id, slug",
+        " ON CONFLICT (edition_id, slug) DO NOTHING",
     )
-    .await?
-    {
-        tag_ids.insert((row.try_get("edition_id")?, row.try_get("slug")?), row.try_get("id")?);
+    .await?;
+    let mut editions: Vec<i64> = tag_order.iter().map(|(e, _, _)| *e).collect();
+    editions.dedup();
+    for edition in editions {
+        let slugs: Vec<&str> =
+            tag_order.iter().filter(|(e, _, _)| *e == edition).map(|(_, slug, _)| slug.as_str()).collect();
+        for row in select_in(conn, "SELECT id, slug FROM tags WHERE edition_id = ? AND slug IN ", Some(edition), &slugs)
+            .await?
+        {
+            tag_ids.insert((edition, row.try_get("slug")?), row.try_get("id")?);
+        }
     }
     let values: Vec<Vec<V<'_>>> = author_order.iter().map(|(slug, name)| vec![V::Text(slug), V::Text(name)]).collect();
-    for row in insert(
-        conn,
-        "INSERT INTO authors (slug, name) VALUES ",
-        "(?, ?)",
-        t,
-        &values,
-        " ON CONFLICT (slug) DO UPDATE SET name = authors.name RETURNING id, slug",
-    )
-    .await?
-    {
+    insert(conn, "INSERT INTO authors (slug, name) VALUES ", "(?, ?)", t, &values, " ON CONFLICT (slug) DO NOTHING")
+        .await?;
+    let slugs: Vec<&str> = author_order.iter().map(|(slug, _)| slug.as_str()).collect();
+    for row in select_in(conn, "SELECT id, slug FROM authors WHERE slug IN ", None, &slugs).await? {
         author_ids.insert(row.try_get("slug")?, row.try_get("id")?);
     }
     let mut values = Vec::with_capacity(story_tags.len());
@@ -414,6 +451,51 @@ async fn create_stories_in<'a>(
     .await?;
     crate::changes::notify_change(conn).await?;
     Ok(rows.iter().map(|r| r.news_id).collect())
+}
+
+/// The next `n` News IDs (the counter's row is locked until `conn`'s transaction ends); returns the first.
+async fn next_news_ids(conn: &mut AnyConnection, n: usize) -> Result<NewsId> {
+    let n = n as i64;
+    let last: i64 = sqlx::query("UPDATE counters SET value = value + $1 WHERE name = 'news_id' RETURNING value")
+        .bind(n)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("value")?;
+    Ok(last - n + 1)
+}
+
+/// Runs `head` + `(?, ?, ...)` over `keys`, as many a statement as the
+/// engines' limit allows; a `?` in `head` takes `first`.
+async fn select_in(conn: &mut AnyConnection, head: &str, first: Option<i64>, keys: &[&str]) -> Result<Vec<AnyRow>> {
+    let numbered = crate::Backend::of(conn) != crate::Backend::Sqlite;
+    let before = usize::from(first.is_some());
+    let mut out = Vec::new();
+    for part in keys.chunks(MAX_PARAMS - before) {
+        let mut sql = String::with_capacity(head.len() + part.len() * 7);
+        sql.push_str(&if numbered { head.replace('?', "$1") } else { head.to_string() });
+        sql.push('(');
+        for i in 0..part.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            if numbered {
+                sql.push('$');
+                sql.push_str(&(before + i + 1).to_string());
+            } else {
+                sql.push('?');
+            }
+        }
+        sql.push(')');
+        let mut q = sqlx::query(&sql);
+        if let Some(first) = first {
+            q = q.bind(first);
+        }
+        for k in part {
+            q = q.bind(*k);
+        }
+        out.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
 }
 
 /// Runs `head` + rows + `tail` over `rows`, as many rows per statement as the

@@ -314,3 +314,63 @@ backend_test! {
         }
     }
 }
+
+backend_test! {
+    /// A bulk load on PostgreSQL numbers its batches in order and stores two
+    /// at once: each gets the News IDs set aside for it, tags and authors
+    /// new to several batches are created once, and existing ones keep their
+    /// first spelling.
+    async fn batches_numbered_in_order_are_stored_side_by_side(db) {
+        let e = edition(&db.store).await;
+        let (existing, _) = db.store.save_story(&story(e, None, &["Iran"], "Before", 0)).await.expect("before");
+        let batch = |k: usize, tags: [&str; 3]| -> Vec<StoryInput> {
+            (0..40)
+                .map(|i| {
+                    let mut s = story(e, None, &["Iran"], &format!("Batch {k} story {i}"), (k * 100 + i) as i64);
+                    s.tags = tags.iter().map(|t| t.to_string()).collect();
+                    s.authors = vec!["STAFF WRITER".into(), format!("Writer {k}")];
+                    s
+                })
+                .collect()
+        };
+        // New tags in opposite orders; "DEFENSE" exists as "Defense".
+        let mut a = db.store.prepare_stories(batch(1, ["Zeta new", "Alpha new", "DEFENSE"])).await.expect("a");
+        let mut b = db.store.prepare_stories(batch(2, ["Alpha new", "Zeta new", "Defense"])).await.expect("b");
+        let mut c = db.store.prepare_stories(batch(3, ["Gamma", "Zeta new", "Alpha new"])).await.expect("c");
+        for p in [&mut a, &mut b, &mut c] {
+            db.store.number_prepared(p).await.expect("numbered");
+        }
+        let again = db.store.number_prepared(&mut a).await;
+        assert!(matches!(again, Err(newsdesk_storage::StoreError::Invalid(_))), "{again:?}");
+        // A numbered batch never stored leaves a gap, nothing else.
+        let mut dropped = db.store.prepare_stories(batch(4, ["Gamma", "Delta", "Defense"])).await.expect("d");
+        db.store.number_prepared(&mut dropped).await.expect("numbered");
+        drop(dropped);
+
+        let before = db.store.last_change_id().await.expect("head");
+        let (ra, rb, rc) =
+            tokio::join!(db.store.create_prepared(&a), db.store.create_prepared(&b), db.store.create_prepared(&c));
+        let ids = [ra.expect("a stored"), rb.expect("b stored"), rc.expect("c stored")];
+        for (k, ids) in ids.iter().enumerate() {
+            let first = existing + 1 + 40 * k as i64;
+            assert_eq!(*ids, (first..first + 40).collect::<Vec<_>>(), "batch {k} has its own News IDs, in order");
+        }
+        let (after, _) = db.store.save_story(&story(e, None, &["Iran"], "After", 999)).await.expect("after");
+        assert_eq!(after, existing + 1 + 40 * 4, "the next story comes after the batch left out");
+        assert_eq!(db.store.story_count().await.expect("count"), 1 + 3 * 40 + 1);
+
+        let stories = db.store.stories(&[ids[0][0], ids[1][39], ids[2][7]]).await.expect("read");
+        let names = |s: &newsdesk_domain::Story| s.tags.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&stories[0]), ["Zeta new", "Alpha new", "Defense"]);
+        assert_eq!(names(&stories[1]), ["Alpha new", "Zeta new", "Defense"]);
+        assert_eq!(names(&stories[2]), ["Gamma", "Zeta new", "Alpha new"]);
+        assert_eq!(stories[0].tags[0].id, stories[1].tags[1].id, "one tag however many batches create it");
+        assert_eq!(stories[0].tags[0].id, stories[2].tags[1].id);
+        assert_eq!(stories[1].authors.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["Staff Writer", "Writer 2"]);
+        assert_eq!(stories[0].authors[0].id, stories[2].authors[0].id);
+        let zeta = db.store.tag_by_slug(e, "zeta-new").await.expect("tag").expect("zeta");
+        assert_eq!(zeta.name, "Zeta new");
+        let changes = db.store.changes_since(before, 1000).await.expect("changes");
+        assert_eq!(changes.len(), 3 * 40 + 1, "one change a story");
+    }
+}
