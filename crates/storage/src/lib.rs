@@ -123,6 +123,9 @@ static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations
 /// before it fails as [`StoreError::Unavailable`].
 pub const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// A PostgreSQL connection idle in the pool this long is pinged before use.
+const POSTGRES_PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 /// Handle to the database; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -185,13 +188,28 @@ impl Store {
                     Ok(())
                 })
             }),
-            // A new connection means the server is reachable (again).
-            Backend::Postgres => options.after_connect(|_conn, _meta| {
-                Box::pin(async move {
-                    outage::log().recovered();
-                    Ok(())
+            // A pooled connection is pinged before use only when it has been
+            // idle for a while (the server may have dropped it meanwhile), not
+            // before each use as by sqlx's default: a busy node's connections
+            // were in use a moment ago, and the ping is one more round trip to
+            // the server per page (sqlx pings each connection given back, too).
+            Backend::Postgres => options
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= POSTGRES_PING_AFTER_IDLE {
+                            sqlx::Connection::ping(conn).await?;
+                        }
+                        Ok(true)
+                    })
                 })
-            }),
+                // A new connection means the server is reachable (again).
+                .after_connect(|_conn, _meta| {
+                    Box::pin(async move {
+                        outage::log().recovered();
+                        Ok(())
+                    })
+                }),
         };
         let pool = options.connect(url).await.map_err(|e| StoreError::Connect(redact(url), e))?;
         Ok(Store { pool, backend, url: url.into(), signal: std::sync::Arc::new(changes::ChangeSignal::new()) })
