@@ -267,7 +267,7 @@ async fn fill_with(
         let mut done = 0;
         // Batches being stored; each gives the number of its stories.
         let mut storing: tokio::task::JoinSet<anyhow::Result<usize>> = tokio::task::JoinSet::new();
-        let stored = |result: Option<Result<anyhow::Result<usize>, tokio::task::JoinError>>| match result {
+        let finished = |result: Option<Result<anyhow::Result<usize>, tokio::task::JoinError>>| match result {
             Some(Ok(n)) => n,
             Some(Err(e)) => Err(anyhow::Error::new(e).context("storing synthetic stories")),
             None => Ok(0),
@@ -281,7 +281,7 @@ async fn fill_with(
                         format!("rendering synthetic stories {} to {} of {count}", done + 1, done + n)
                     })?;
                     while storing.len() >= side_by_side {
-                        created += stored(storing.join_next().await)?;
+                        created += finished(storing.join_next().await)?;
                     }
                     if side_by_side > 1 {
                         // Numbered in order here, stored in any order.
@@ -310,7 +310,7 @@ async fn fill_with(
             done += n;
         }
         while !storing.is_empty() {
-            created += stored(storing.join_next().await)?;
+            created += finished(storing.join_next().await)?;
         }
         anyhow::Ok(created)
     };
