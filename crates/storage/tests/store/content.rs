@@ -374,3 +374,31 @@ backend_test! {
         assert_eq!(changes.len(), 3 * 40 + 1, "one change a story");
     }
 }
+
+backend_test! {
+    /// A PostgreSQL connection left idle in the pool is tested before it is
+    /// used again (not before every use): one the server dropped meanwhile
+    /// is replaced, and the read answers.
+    async fn an_idle_connection_the_server_dropped_is_replaced_before_use(db) {
+        let e = edition(&db.store).await;
+        let (id, _) = db.store.save_story(&story(e, None, &["Iran"], "Kept", 0)).await.expect("save");
+        assert!(db.store.story(id).await.expect("read").is_some());
+        if db.store.backend() == newsdesk_storage::Backend::Postgres {
+            let admin = sqlx::AnyPool::connect(&db.url).await.expect("admin pool");
+            let mut admin_conn = admin.acquire().await.expect("admin connection");
+            let dropped: Vec<bool> = sqlx::query_scalar(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            .fetch_all(&mut *admin_conn)
+            .await
+            .expect("terminate");
+            assert!(!dropped.is_empty(), "the store's connection was there to drop");
+            drop(admin_conn);
+            admin.close().await;
+            tokio::time::sleep(std::time::Duration::from_millis(1_300)).await;
+        }
+        let read = db.store.story(id).await;
+        assert!(matches!(read, Ok(Some(_))), "{read:?}");
+    }
+}
