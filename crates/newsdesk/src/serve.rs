@@ -8,9 +8,11 @@ use crate::config::Config;
 
 /// The log filter when `RUST_LOG` is not set: tantivy logs every index commit
 /// at INFO (hundreds of lines at a start), so only its warnings show; sqlx's
-/// pool says at INFO each dead connection it drops (a line per connection
-/// when the database goes away, which the outage log reports once).
-const DEFAULT_LOG_FILTER: &str = "info,tantivy=warn,sqlx_core::pool=warn";
+/// pool says each dead connection it drops (at INFO when the test before use
+/// fails, at WARN when the one as it comes back does: a line per connection
+/// when the database goes away, which the outage log reports once), so only
+/// its errors show.
+const DEFAULT_LOG_FILTER: &str = "info,tantivy=warn,sqlx_core::pool=error";
 
 fn init_tracing(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
