@@ -20,6 +20,9 @@ use crate::{Result, SectionRef, Store, StoreError};
 /// Bound values per statement: below SQLite's limit (32,766) and PostgreSQL's (65,535).
 const MAX_PARAMS: usize = 30_000;
 
+/// Keys looked up per statement by [`select_in`].
+const KEYS_PER_SELECT: usize = 500;
+
 /// A value bound to a multi-row statement.
 #[derive(Debug, Clone, Copy)]
 enum V<'a> {
@@ -312,8 +315,10 @@ async fn create_stories_in<'a>(
 
     // Tags and authors, each distinct one upserted once (the first spelling wins, as one by one).
     let mut tag_order: Vec<(i64, String, &str)> = Vec::new();
+    let mut tags_seen: std::collections::HashSet<(i64, String)> = std::collections::HashSet::new();
     let mut tag_ids: HashMap<(i64, String), i64> = HashMap::new();
     let mut author_order: Vec<(String, &str)> = Vec::new();
+    let mut authors_seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut author_ids: HashMap<String, i64> = HashMap::new();
     let mut story_tags: Vec<(NewsId, (i64, String), i64)> = Vec::new();
     let mut story_authors: Vec<(NewsId, String, i64)> = Vec::new();
@@ -325,8 +330,7 @@ async fn create_stories_in<'a>(
                 continue;
             }
             let key = (r.input.edition_id, slug);
-            if !tag_ids.contains_key(&key) {
-                tag_ids.insert(key.clone(), 0);
+            if tags_seen.insert(key.clone()) {
                 tag_order.push((key.0, key.1.clone(), name.trim()));
             }
             story_tags.push((r.news_id, key, pos as i64));
@@ -337,8 +341,7 @@ async fn create_stories_in<'a>(
             if !seen.insert(slug.clone()) {
                 continue;
             }
-            if !author_ids.contains_key(&slug) {
-                author_ids.insert(slug.clone(), 0);
+            if authors_seen.insert(slug.clone()) {
                 author_order.push((slug.clone(), name.trim()));
             }
             story_authors.push((r.news_id, slug, pos as i64));
@@ -367,8 +370,9 @@ async fn create_stories_in<'a>(
     for edition in editions {
         let slugs: Vec<&str> =
             tag_order.iter().filter(|(e, _, _)| *e == edition).map(|(_, slug, _)| slug.as_str()).collect();
-        for row in select_in(conn, "SELECT id, slug FROM tags WHERE edition_id = ? AND slug IN ", Some(edition), &slugs)
-            .await?
+        for row in
+            select_in(conn, "SELECT id, slug FROM tags WHERE edition_id = $1 AND slug IN ", Some(edition), &slugs)
+                .await?
         {
             tag_ids.insert((edition, row.try_get("slug")?), row.try_get("id")?);
         }
@@ -464,28 +468,14 @@ async fn next_news_ids(conn: &mut AnyConnection, n: usize) -> Result<NewsId> {
     Ok(last - n + 1)
 }
 
-/// Runs `head` + `(?, ?, ...)` over `keys`, as many a statement as the
-/// engines' limit allows; a `?` in `head` takes `first`.
+/// Runs `head` + `($n, ...)` over `keys`, [`KEYS_PER_SELECT`] a statement;
+/// `head`'s `$1`, if any, takes `first`. (Numbered placeholders: SQLite looks
+/// them up by name, fine at this many.)
 async fn select_in(conn: &mut AnyConnection, head: &str, first: Option<i64>, keys: &[&str]) -> Result<Vec<AnyRow>> {
-    let numbered = crate::Backend::of(conn) != crate::Backend::Sqlite;
     let before = usize::from(first.is_some());
     let mut out = Vec::new();
-    for part in keys.chunks(MAX_PARAMS - before) {
-        let mut sql = String::with_capacity(head.len() + part.len() * 7);
-        sql.push_str(&if numbered { head.replace('?', "$1") } else { head.to_string() });
-        sql.push('(');
-        for i in 0..part.len() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            if numbered {
-                sql.push('$');
-                sql.push_str(&(before + i + 1).to_string());
-            } else {
-                sql.push('?');
-            }
-        }
-        sql.push(')');
+    for part in keys.chunks(KEYS_PER_SELECT) {
+        let sql = format!("{head}({})", crate::sql::placeholders(before + 1, part.len()));
         let mut q = sqlx::query(&sql);
         if let Some(first) = first {
             q = q.bind(first);

@@ -402,3 +402,16 @@ backend_test! {
         assert!(matches!(read, Ok(Some(_))), "{read:?}");
     }
 }
+
+backend_test! {
+    /// Tags are looked up a few hundred a statement: a batch naming more stores them all.
+    async fn a_batch_with_more_tags_than_one_lookup_takes_stores_them_all(db) {
+        let e = edition(&db.store).await;
+        let mut s = story(e, None, &["Iran"], "Many tags", 0);
+        s.tags = (0..1_100).map(|i| format!("Tag {i}")).collect();
+        let ids = db.store.create_stories(&[s]).await.expect("stored");
+        let stored = db.store.story(ids[0]).await.expect("read").expect("story");
+        assert_eq!(stored.tags.len(), 1_100);
+        assert_eq!(stored.tags[1_099].name, "Tag 1099", "in the story's order");
+    }
+}
