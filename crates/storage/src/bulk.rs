@@ -25,7 +25,7 @@ const KEYS_PER_SELECT: usize = 500;
 
 /// A value bound to a multi-row statement.
 #[derive(Debug, Clone, Copy)]
-enum V<'a> {
+pub(crate) enum V<'a> {
     Int(i64),
     OptInt(Option<i64>),
     Text(&'a str),
@@ -494,7 +494,7 @@ async fn select_in(conn: &mut AnyConnection, head: &str, first: Option<i64>, key
 /// `#` the time of the save `t`. SQLite gets anonymous `?` placeholders:
 /// numbered ones are looked up by name, which costs time quadratic in their
 /// number (it was most of the work at a thousand rows a statement).
-async fn insert(
+pub(crate) async fn insert(
     conn: &mut AnyConnection,
     head: &str,
     row: &str,

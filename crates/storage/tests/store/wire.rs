@@ -153,6 +153,41 @@ backend_test! {
 }
 
 backend_test! {
+    async fn a_batch_of_marks_moves_each_story_forward_only(db) {
+        let mark = |news_id: i64, change_id: i64, status: &str, updated_at: Option<i64>| {
+            (news_id, WireMark { change_id, state: SentState { status: status.into(), version: change_id, updated_at } })
+        };
+        // More stories than one statement takes (6,000 rows of five values).
+        let first: Vec<(i64, WireMark)> = (1..=7_000).map(|n| mark(n, 10 * n, "published", Some(n))).collect();
+        assert_eq!(db.store.commit_wire_events(&first, &[]).await.expect("commit"), 0);
+        let ids: Vec<i64> = (1..=7_000).collect();
+        let sent = db.store.wire_sent(&ids).await.expect("sent");
+        assert_eq!(sent.len(), 7_000);
+        assert_eq!((sent[&6_999].change_id, sent[&6_999].state.updated_at), (69_990, Some(6_999)));
+        // Newer for story 1, older for 2 (kept as stored), two marks for 3
+        // and for 4 (the newer counts, whichever comes first), a new story 8,000.
+        let second = vec![
+            mark(1, 11, "killed", None),
+            mark(2, 19, "unpublished", None),
+            mark(3, 35, "killed", None),
+            mark(3, 31, "unpublished", None),
+            mark(4, 41, "unpublished", None),
+            mark(4, 45, "killed", Some(9)),
+            mark(8_000, 5, "embargoed", None),
+        ];
+        db.store.commit_wire_events(&second, &[]).await.expect("commit");
+        let sent = db.store.wire_sent(&[1, 2, 3, 4, 5, 8_000]).await.expect("sent");
+        let got = |n: i64| (sent[&n].change_id, sent[&n].state.status.as_str(), sent[&n].state.updated_at);
+        assert_eq!(got(1), (11, "killed", None));
+        assert_eq!(got(2), (20, "published", Some(2)));
+        assert_eq!(got(3), (35, "killed", None));
+        assert_eq!(got(4), (45, "killed", Some(9)));
+        assert_eq!(got(5), (50, "published", Some(5)));
+        assert_eq!(got(8_000), (5, "embargoed", None));
+    }
+}
+
+backend_test! {
     async fn outbox_delivers_in_order_per_webhook_and_story_with_retries(db) {
         db.store.wire_cursor().await.expect("cursor");
         let s = subscriber(&db.store, "S", &[], 60).await;
