@@ -1,5 +1,7 @@
 //! Several reads in a row on one pooled connection.
 
+use std::sync::OnceLock;
+
 use newsdesk_domain::{Author, NewsId, Story, StorySummary, Tag};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, Row};
@@ -79,21 +81,36 @@ fn byline_column(sqlite: bool) -> String {
     }
 }
 
+/// The query of [`Reads::story_for_page`].
+fn story_for_page_sql(sqlite: bool, related: i64) -> String {
+    format!(
+        "SELECT {STORY_COLUMNS}, {}, {FACTS_COLUMNS}, {}, {}, {} {STORY_FROM} \
+         JOIN editions e ON e.id = s.edition_id WHERE s.news_id = $1",
+        crate::comments::TARGET_COLUMNS,
+        byline_column(sqlite),
+        crate::crops::renditions_column(sqlite, "s.photo_id"),
+        crate::content::related_column(sqlite, related),
+    )
+}
+
 impl Reads {
     /// The story `news_id` (any state) with its tags, authors, its photo's
     /// copies and crops, its section's `related` stories before it and
     /// [`PageFacts`], in one query.
     pub async fn story_for_page(&mut self, news_id: NewsId, related: i64) -> Result<Option<(Story, PageFacts)>> {
         let sqlite = crate::Backend::of(&self.conn) == crate::Backend::Sqlite;
-        let sql = format!(
-            "SELECT {STORY_COLUMNS}, {}, {FACTS_COLUMNS}, {}, {}, {} {STORY_FROM} \
-             JOIN editions e ON e.id = s.edition_id WHERE s.news_id = $1",
-            crate::comments::TARGET_COLUMNS,
-            byline_column(sqlite),
-            crate::crops::renditions_column(sqlite, "s.photo_id"),
-            crate::content::related_column(sqlite, related),
-        );
-        let Some(r) = sqlx::query(&sql).bind(news_id).fetch_optional(&mut *self.conn).await? else {
+        // The text is the same for every page of an engine: made once (it is
+        // 3 KB of formatted pieces), for the `related` count the site asks for.
+        static MADE: [OnceLock<(i64, String)>; 2] = [OnceLock::new(), OnceLock::new()];
+        let (made_for, made) = MADE[usize::from(sqlite)].get_or_init(|| (related, story_for_page_sql(sqlite, related)));
+        let other;
+        let sql = if *made_for == related {
+            made.as_str()
+        } else {
+            other = story_for_page_sql(sqlite, related);
+            other.as_str()
+        };
+        let Some(r) = sqlx::query(sql).bind(news_id).fetch_optional(&mut *self.conn).await? else {
             return Ok(None);
         };
         let byline: String = r.try_get("byline")?;
