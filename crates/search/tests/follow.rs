@@ -182,3 +182,39 @@ backend_test! {
         assert!(index.queued_deletes() > 0, "updates replace stories");
     }
 }
+
+backend_test! {
+    async fn a_rebuild_of_several_pages_indexes_every_story(db) {
+        let en = edition(&db.store, "en").await;
+        // More stories than a rebuild reads at once (1,000): the pages are
+        // read while the one before goes into the index on the rebuild's thread.
+        let inputs: Vec<StoryInput> = (1..=2_345)
+            .map(|n| StoryInput {
+                news_id: None,
+                edition_id: en,
+                section: SectionRef::Names(vec!["Iran".into()]),
+                slug: None,
+                headline: format!("Dispatch marker{n}"),
+                lead: "Lead.".into(),
+                body_source: "Wheat was brought in.".into(),
+                body_format: BodyFormat::Text,
+                photo_id: None,
+                gallery_id: None,
+                status: StoryStatus::Published,
+                published_at: Some(Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).single().expect("time")),
+                tags: vec!["Energy".into()],
+                authors: vec!["Staff".into()],
+                agency: None,
+                actor: "test".into(),
+            })
+            .collect();
+        let ids = db.store.create_stories(&inputs).await.expect("stories");
+        let dir = tempfile::tempdir().expect("dir");
+        let index = open(dir.path());
+        assert_eq!(reindex_all(&index, &db.store).await.expect("rebuild"), 2_345);
+        assert_eq!(index.len(), 2_345);
+        for n in [1, 1_000, 1_001, 2_000, 2_345] {
+            assert_eq!(found(&index, "en", &format!("marker{n}")), [ids[n - 1]], "story {n}");
+        }
+    }
+}
