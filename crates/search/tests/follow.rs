@@ -186,8 +186,8 @@ backend_test! {
 backend_test! {
     async fn a_rebuild_of_several_pages_indexes_every_story(db) {
         let en = edition(&db.store, "en").await;
-        // More stories than a rebuild reads at once (1,000): the pages are
-        // read while the one before goes into the index on the rebuild's thread.
+        // More stories than a rebuild reads at once (1,000): the rebuild goes
+        // on from the last News ID of each page, through a page not full.
         let inputs: Vec<StoryInput> = (1..=2_345)
             .map(|n| StoryInput {
                 news_id: None,
