@@ -24,28 +24,30 @@ async fn edition(store: &Store, lang: &str) -> i64 {
         .id
 }
 
+/// A published story of section "Iran" (`news_id: None` for a new one).
+fn published(edition_id: i64, news_id: Option<i64>, headline: &str, body: &str) -> StoryInput {
+    StoryInput {
+        news_id,
+        edition_id,
+        section: SectionRef::Names(vec!["Iran".into()]),
+        slug: None,
+        headline: headline.into(),
+        lead: "Lead.".into(),
+        body_source: body.into(),
+        body_format: BodyFormat::Text,
+        photo_id: None,
+        gallery_id: None,
+        status: StoryStatus::Published,
+        published_at: Some(Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).single().expect("time")),
+        tags: vec!["Energy".into()],
+        authors: vec!["Staff".into()],
+        agency: None,
+        actor: "test".into(),
+    }
+}
+
 async fn publish(store: &Store, edition_id: i64, news_id: i64, headline: &str, body: &str) {
-    store
-        .save_story(&StoryInput {
-            news_id: Some(news_id),
-            edition_id,
-            section: SectionRef::Names(vec!["Iran".into()]),
-            slug: None,
-            headline: headline.into(),
-            lead: "Lead.".into(),
-            body_source: body.into(),
-            body_format: BodyFormat::Text,
-            photo_id: None,
-            gallery_id: None,
-            status: StoryStatus::Published,
-            published_at: Some(Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).single().expect("time")),
-            tags: vec!["Energy".into()],
-            authors: vec!["Staff".into()],
-            agency: None,
-            actor: "test".into(),
-        })
-        .await
-        .expect("save");
+    store.save_story(&published(edition_id, Some(news_id), headline, body)).await.expect("save");
 }
 
 fn found(index: &SearchIndex, edition: &str, q: &str) -> Vec<i64> {
@@ -188,26 +190,8 @@ backend_test! {
         let en = edition(&db.store, "en").await;
         // More stories than a rebuild reads at once (1,000): the rebuild goes
         // on from the last News ID of each page, through a page not full.
-        let inputs: Vec<StoryInput> = (1..=2_345)
-            .map(|n| StoryInput {
-                news_id: None,
-                edition_id: en,
-                section: SectionRef::Names(vec!["Iran".into()]),
-                slug: None,
-                headline: format!("Dispatch marker{n}"),
-                lead: "Lead.".into(),
-                body_source: "Wheat was brought in.".into(),
-                body_format: BodyFormat::Text,
-                photo_id: None,
-                gallery_id: None,
-                status: StoryStatus::Published,
-                published_at: Some(Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).single().expect("time")),
-                tags: vec!["Energy".into()],
-                authors: vec!["Staff".into()],
-                agency: None,
-                actor: "test".into(),
-            })
-            .collect();
+        let inputs: Vec<StoryInput> =
+            (1..=2_345).map(|n| published(en, None, &format!("Dispatch marker{n}"), "Wheat was brought in.")).collect();
         let ids = db.store.create_stories(&inputs).await.expect("stories");
         let dir = tempfile::tempdir().expect("dir");
         let index = open(dir.path());
