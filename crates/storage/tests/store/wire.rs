@@ -188,6 +188,40 @@ backend_test! {
 }
 
 backend_test! {
+    async fn two_dispatchers_recording_the_same_stories_at_once_both_commit(db) {
+        // A failover: the node that lost the lease and the one that took it
+        // record marks for the same stories in one moment, handed over in
+        // opposite orders. Both commit (rows are locked in News ID order, so
+        // neither waits for the other in a cycle), and each story keeps its newest mark.
+        let marks = |bump: i64, descending: bool| {
+            let mut m: Vec<(i64, WireMark)> = (1..=3_000)
+                .map(|n| {
+                    let change_id = 10 * n + if n % 2 == 0 { bump } else { -bump };
+                    (n, WireMark { change_id, state: SentState { status: "published".into(), version: 1, updated_at: None } })
+                })
+                .collect();
+            if descending {
+                m.reverse();
+            }
+            m
+        };
+        // The second node: a store of its own on the same database.
+        let other = Store::connect(&db.url).await.expect("second node");
+        for round in 0..3 {
+            let (a, b) = (marks(round + 1, false), marks(-(round + 1), true));
+            let (ra, rb) = tokio::join!(db.store.commit_wire_events(&a, &[]), other.commit_wire_events(&b, &[]));
+            ra.expect("first dispatcher");
+            rb.expect("second dispatcher");
+            let ids: Vec<i64> = (1..=3_000).collect();
+            let sent = db.store.wire_sent(&ids).await.expect("sent");
+            for n in [1, 2, 1_499, 3_000] {
+                assert_eq!(sent[&n].change_id, 10 * n + round + 1, "story {n}, round {round}");
+            }
+        }
+    }
+}
+
+backend_test! {
     async fn outbox_delivers_in_order_per_webhook_and_story_with_retries(db) {
         db.store.wire_cursor().await.expect("cursor");
         let s = subscriber(&db.store, "S", &[], 60).await;
