@@ -131,7 +131,7 @@ const POSTGRES_PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 /// the CPUs can keep busy only make the server's backends take turns: on two
 /// CPUs shared with the server, pages not yet cached came 12 % faster (p99 23
 /// → 15 ms) with 8 connections than with 16 (bench/README, thirteenth run).
-pub fn postgres_pool_size(cpus: usize) -> u32 {
+pub(crate) fn postgres_pool_size(cpus: usize) -> u32 {
     u32::try_from(cpus.saturating_mul(4)).unwrap_or(u32::MAX).clamp(8, 32)
 }
 
