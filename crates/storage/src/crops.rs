@@ -12,7 +12,7 @@ use newsdesk_domain::{NewsId, Photo};
 use sqlx::Row;
 
 use crate::accounts::audit_in;
-use crate::content::{now, record_change};
+use crate::content::{now, record_photo_changes};
 use crate::media::{PHOTO_COLUMNS, photo_of};
 use crate::sql::placeholders;
 use crate::{AuditEntry, NewRendition, Result, Store, StoreError};
@@ -101,22 +101,6 @@ async fn insert_crop_renditions(
     Ok(())
 }
 
-/// Marks every story showing photo `photo_id` changed (their cached pages go
-/// on every node); returns them as (News ID, edition).
-async fn photo_changed(tx: &mut sqlx::Transaction<'static, sqlx::Any>, photo_id: i64) -> Result<Vec<(NewsId, i64)>> {
-    let rows = sqlx::query("SELECT news_id, edition_id FROM stories WHERE photo_id = $1 ORDER BY news_id")
-        .bind(photo_id)
-        .fetch_all(&mut **tx)
-        .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for s in &rows {
-        let (news_id, edition_id): (i64, i64) = (s.try_get("news_id")?, s.try_get("edition_id")?);
-        record_change(tx, news_id, edition_id).await?;
-        out.push((news_id, edition_id));
-    }
-    Ok(out)
-}
-
 impl Store {
     /// The framing of photo `photo_id`: the centre and no hand-set crop unless an editor set them.
     pub async fn photo_framing(&self, photo_id: i64) -> Result<Framing> {
@@ -189,7 +173,7 @@ impl Store {
         }
         sqlx::query("DELETE FROM photo_crop_renditions WHERE photo_id = $1").bind(photo_id).execute(&mut *tx).await?;
         insert_crop_renditions(&mut tx, photo_id, renditions).await?;
-        let stories = photo_changed(&mut tx, photo_id).await?;
+        let stories = record_photo_changes(&mut tx, photo_id).await?;
         audit_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(Some(stories))
@@ -209,7 +193,7 @@ impl Store {
             return Ok(());
         }
         insert_crop_renditions(&mut tx, photo_id, renditions).await?;
-        photo_changed(&mut tx, photo_id).await?;
+        record_photo_changes(&mut tx, photo_id).await?;
         tx.commit().await?;
         Ok(())
     }

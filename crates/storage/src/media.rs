@@ -14,7 +14,7 @@ use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
 use crate::accounts::audit_in;
-use crate::content::{now, record_change};
+use crate::content::{now, record_photo_changes};
 use crate::{AuditEntry, Result, Store, StoreError};
 
 /// A photo to store: the original as kept (metadata already cleaned) and its text.
@@ -333,13 +333,7 @@ impl Store {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let photo = photo_of(&row)?;
-        let stories = sqlx::query("SELECT news_id, edition_id FROM stories WHERE photo_id = $1")
-            .bind(id)
-            .fetch_all(&mut *tx)
-            .await?;
-        for s in &stories {
-            record_change(&mut tx, s.try_get("news_id")?, s.try_get("edition_id")?).await?;
-        }
+        record_photo_changes(&mut tx, id).await?;
         crate::galleries::touch_photo_users_in(&mut tx, id).await?;
         audit_in(&mut tx, audit).await?;
         tx.commit().await?;
@@ -381,13 +375,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        let stories = sqlx::query("SELECT news_id, edition_id FROM stories WHERE photo_id = $1")
-            .bind(photo_id)
-            .fetch_all(&mut *tx)
-            .await?;
-        for s in &stories {
-            record_change(&mut tx, s.try_get("news_id")?, s.try_get("edition_id")?).await?;
-        }
+        record_photo_changes(&mut tx, photo_id).await?;
         tx.commit().await?;
         Ok(())
     }

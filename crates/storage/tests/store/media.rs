@@ -167,6 +167,74 @@ backend_test! {
 }
 
 backend_test! {
+    async fn a_photo_leading_thousands_of_stories_marks_each_once_with_its_state(db) {
+        // More stories than one statement of change-log rows takes (5,000).
+        let p = db.store.add_photo(&photo(b"file photo", "Old"), &[], &upload()).await.expect("add");
+        let other = db.store.add_photo(&photo(b"another", "Other"), &[], &upload()).await.expect("add");
+        let first = story_with_photo(&db.store, p.id).await;
+        let edition_id = db.store.story(first).await.expect("story").expect("exists").edition_id;
+        let inputs: Vec<StoryInput> = (0..5_200)
+            .map(|i| StoryInput {
+                news_id: None,
+                edition_id,
+                section: SectionRef::Names(vec!["World".into()]),
+                slug: None,
+                headline: format!("Story {i}"),
+                lead: "Lead.".into(),
+                body_source: "Body.".into(),
+                body_format: BodyFormat::Text,
+                photo_id: Some(if i % 7 == 3 { other.id } else { p.id }),
+                gallery_id: None,
+                status: match i {
+                    8 | 9 => StoryStatus::Scheduled,
+                    12 => StoryStatus::Draft,
+                    _ => StoryStatus::Published,
+                },
+                published_at: Some(chrono::Utc::now() + chrono::Duration::hours(if matches!(i, 8 | 9) { 2 } else { -2 })),
+                tags: Vec::new(),
+                authors: Vec::new(),
+                agency: None,
+                actor: "test".into(),
+            })
+            .collect();
+        let ids = db.store.create_stories(&inputs).await.expect("stories");
+        let audit = AuditEntry::system("test", "wire.release", "story", ids[8], "");
+        db.store.release_to_wire(ids[8], None, chrono::Utc::now(), &audit).await.expect("released");
+        let mut showing: Vec<i64> =
+            ids.iter().enumerate().filter(|(i, _)| i % 7 != 3).map(|(_, id)| *id).collect();
+        showing.insert(0, first);
+        let before = db.store.last_change_id().await.expect("changes");
+        db.store
+            .update_photo_text(p.id, "New", "Agency", &PhotoDetails::default(), &AuditEntry::system("test", "media.edit", "photo", p.id, ""))
+            .await
+            .expect("update")
+            .expect("exists");
+        let pool = sqlx::AnyPool::connect(&db.url).await.expect("raw pool");
+        let rows = sqlx::query(
+            "SELECT c.news_id, c.edition_id, c.status, c.version, c.embargoed, s.status AS now_status, s.version AS now_version \
+             FROM story_changes c JOIN stories s ON s.news_id = c.news_id WHERE c.id > $1 ORDER BY c.id",
+        )
+        .bind(before)
+        .fetch_all(&pool)
+        .await
+        .expect("changes");
+        let marked: Vec<i64> = rows.iter().map(|r| r.get::<i64, _>("news_id")).collect();
+        assert_eq!(marked, showing, "each story showing the photo once, in News ID order; none of the other photo's");
+        for r in &rows {
+            let news_id: i64 = r.get("news_id");
+            assert_eq!(r.get::<i64, _>("edition_id"), edition_id);
+            assert_eq!(r.get::<String, _>("status"), r.get::<String, _>("now_status"), "story {news_id}");
+            assert_eq!(r.get::<i64, _>("version"), r.get::<i64, _>("now_version"), "story {news_id}");
+            let embargoed = r.get::<i64, _>("embargoed") != 0;
+            assert_eq!(embargoed, news_id == ids[8], "only the scheduled story released to the wire is embargoed copy");
+        }
+        assert_eq!(rows.iter().filter(|r| r.get::<String, _>("status") == "scheduled").count(), 2);
+        assert_eq!(rows.iter().filter(|r| r.get::<String, _>("status") == "draft").count(), 1);
+        pool.close().await;
+    }
+}
+
+backend_test! {
     async fn photos_stored_before_renditions_are_found_and_completed(db) {
         let old = db.store.put_photo(b"legacy", "image/jpeg", 1200, 675, "Legacy", "", &sha(b"legacy")).await.expect("put");
         let small = db.store.put_photo(b"tiny", "image/jpeg", 200, 100, "Tiny", "", &sha(b"tiny")).await.expect("put");
