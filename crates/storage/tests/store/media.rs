@@ -235,6 +235,50 @@ backend_test! {
 }
 
 backend_test! {
+    async fn two_nodes_editing_a_file_photo_at_once_both_commit_and_mark_every_story(db) {
+        let p = db.store.add_photo(&photo(b"file photo", "Old"), &[], &upload()).await.expect("add");
+        let first = story_with_photo(&db.store, p.id).await;
+        let edition_id = db.store.story(first).await.expect("story").expect("exists").edition_id;
+        let inputs: Vec<StoryInput> = (0..3_000)
+            .map(|i| StoryInput {
+                news_id: None,
+                edition_id,
+                section: SectionRef::Names(vec!["World".into()]),
+                slug: None,
+                headline: format!("Story {i}"),
+                lead: "Lead.".into(),
+                body_source: "Body.".into(),
+                body_format: BodyFormat::Text,
+                photo_id: Some(p.id),
+                gallery_id: None,
+                status: StoryStatus::Published,
+                published_at: Some(chrono::Utc::now()),
+                tags: Vec::new(),
+                authors: Vec::new(),
+                agency: None,
+                actor: "test".into(),
+            })
+            .collect();
+        db.store.create_stories(&inputs).await.expect("stories");
+        // The second node: a store of its own on the same database.
+        let other = Store::connect(&db.url).await.expect("second node");
+        let audit = AuditEntry::system("test", "media.edit", "photo", p.id, "");
+        for round in 0..3 {
+            let before = db.store.last_change_id().await.expect("changes");
+            let (caption_a, caption_b, details) = (format!("A {round}"), format!("B {round}"), PhotoDetails::default());
+            let (a, b) = tokio::join!(
+                db.store.update_photo_text(p.id, &caption_a, "Agency", &details, &audit),
+                other.update_photo_text(p.id, &caption_b, "Agency", &details, &audit),
+            );
+            a.expect("first node").expect("exists");
+            b.expect("second node").expect("exists");
+            let changes = db.store.changes_since(before, 10_000).await.expect("changes");
+            assert_eq!(changes.len(), 2 * 3_001, "round {round}: every story marked by each edit");
+        }
+    }
+}
+
+backend_test! {
     async fn photos_stored_before_renditions_are_found_and_completed(db) {
         let old = db.store.put_photo(b"legacy", "image/jpeg", 1200, 675, "Legacy", "", &sha(b"legacy")).await.expect("put");
         let small = db.store.put_photo(b"tiny", "image/jpeg", 200, 100, "Tiny", "", &sha(b"tiny")).await.expect("put");
