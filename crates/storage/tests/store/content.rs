@@ -415,3 +415,51 @@ backend_test! {
         assert_eq!(stored.tags[1_099].name, "Tag 1099", "in the story's order");
     }
 }
+
+backend_test! {
+    async fn a_long_story_is_stored_compressed_where_the_server_can_and_reads_back_whole(db) {
+        // An article of ~12 KB in Persian and English: its row is well over the
+        // 2 KB above which PostgreSQL compresses the longest values.
+        let e = edition(&db.store).await;
+        let paragraphs: Vec<String> = (0..60)
+            .map(|i| format!("Paragraph {i}: تهران — the agency's correspondent reports on item {i}, with figures {}.", i * 37))
+            .collect();
+        let mut input = story(e, None, &["Iran"], "A long report", 0);
+        input.body_source = paragraphs.join("\n\n");
+        let (id, _) = db.store.save_story(&input).await.expect("save");
+        let s = db.store.story(id).await.expect("load").expect("exists");
+        assert_eq!(s.body_source, input.body_source);
+        assert!(s.body_html.contains("<p>Paragraph 59: تهران"), "{}", &s.body_html[s.body_html.len() - 200..]);
+        if db.store.backend() == newsdesk_storage::Backend::Postgres {
+            let pool = sqlx::AnyPool::connect(&db.url).await.expect("raw pool");
+            let lz4: bool = sqlx::query_scalar::<_, bool>(
+                "SELECT EXISTS (SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals))",
+            )
+            .fetch_one(&pool)
+            .await
+            .expect("settings");
+            let (html, source): (Option<String>, Option<String>) = sqlx::query_as(
+                "SELECT pg_column_compression(body_html)::text, pg_column_compression(body_source)::text FROM stories WHERE news_id = $1",
+            )
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .expect("compression");
+            let revision: Option<String> = sqlx::query_scalar(
+                "SELECT pg_column_compression(body_source)::text FROM story_revisions WHERE news_id = $1",
+            )
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .expect("revision");
+            let expected = if lz4 { "lz4" } else { "pglz" };
+            assert_eq!(
+                (html.as_deref(), source.as_deref(), revision.as_deref()),
+                (Some(expected), Some(expected), Some(expected)),
+                "this server {} lz4",
+                if lz4 { "has" } else { "has no" }
+            );
+            pool.close().await;
+        }
+    }
+}

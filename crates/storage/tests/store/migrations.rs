@@ -57,6 +57,21 @@ const ENGINE_SPECIFIC: &[EngineSpecific] = &[
         postgres: "VALUES (1, replace(gen_random_uuid()::text, '-', ''), replace(gen_random_uuid()::text, '-', ''),\n        \
                    CAST(EXTRACT(EPOCH FROM now()) AS BIGINT));\n",
     },
+    // LZ4 for story text is a PostgreSQL column setting (guarded: only where
+    // the server was built with lz4); SQLite has no such setting.
+    EngineSpecific {
+        file: "20261206000037_story_text_lz4.sql",
+        sqlite: "-- SQLite keeps text as it is: nothing to do.\n",
+        postgres: "DO $$\n\
+                   BEGIN\n    \
+                   IF EXISTS (SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)) THEN\n        \
+                   EXECUTE 'ALTER TABLE stories ALTER COLUMN body_html SET COMPRESSION lz4, '\n            \
+                   'ALTER COLUMN body_source SET COMPRESSION lz4';\n        \
+                   EXECUTE 'ALTER TABLE story_revisions ALTER COLUMN body_source SET COMPRESSION lz4';\n    \
+                   END IF;\n\
+                   END\n\
+                   $$;\n",
+    },
 ];
 
 fn folder(engine: &str) -> PathBuf {
