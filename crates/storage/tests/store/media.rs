@@ -47,26 +47,35 @@ async fn story_with_photo(store: &Store, photo_id: i64) -> i64 {
         .expect("edition");
     store
         .save_story(&StoryInput {
-            news_id: None,
-            edition_id: edition.id,
-            section: SectionRef::Names(vec!["World".into()]),
-            slug: None,
             headline: "With a photo".into(),
-            lead: "Lead.".into(),
-            body_source: "Body.".into(),
-            body_format: BodyFormat::Text,
-            photo_id: Some(photo_id),
-            gallery_id: None,
-            status: StoryStatus::Published,
             published_at: Some(chrono::Utc::now()),
-            tags: Vec::new(),
-            authors: Vec::new(),
-            agency: None,
-            actor: "test".into(),
+            ..led_by(edition.id, photo_id, 0)
         })
         .await
         .expect("story")
         .0
+}
+
+/// Story `i` of many led by photo `photo_id`, published two hours ago.
+fn led_by(edition_id: i64, photo_id: i64, i: usize) -> StoryInput {
+    StoryInput {
+        news_id: None,
+        edition_id,
+        section: SectionRef::Names(vec!["World".into()]),
+        slug: None,
+        headline: format!("Story {i}"),
+        lead: "Lead.".into(),
+        body_source: "Body.".into(),
+        body_format: BodyFormat::Text,
+        photo_id: Some(photo_id),
+        gallery_id: None,
+        status: StoryStatus::Published,
+        published_at: Some(chrono::Utc::now() - chrono::Duration::hours(2)),
+        tags: Vec::new(),
+        authors: Vec::new(),
+        agency: None,
+        actor: "test".into(),
+    }
 }
 
 backend_test! {
@@ -174,27 +183,15 @@ backend_test! {
         let first = story_with_photo(&db.store, p.id).await;
         let edition_id = db.store.story(first).await.expect("story").expect("exists").edition_id;
         let inputs: Vec<StoryInput> = (0..5_200)
-            .map(|i| StoryInput {
-                news_id: None,
-                edition_id,
-                section: SectionRef::Names(vec!["World".into()]),
-                slug: None,
-                headline: format!("Story {i}"),
-                lead: "Lead.".into(),
-                body_source: "Body.".into(),
-                body_format: BodyFormat::Text,
-                photo_id: Some(if i % 7 == 3 { other.id } else { p.id }),
-                gallery_id: None,
-                status: match i {
-                    8 | 9 => StoryStatus::Scheduled,
-                    12 => StoryStatus::Draft,
-                    _ => StoryStatus::Published,
-                },
-                published_at: Some(chrono::Utc::now() + chrono::Duration::hours(if matches!(i, 8 | 9) { 2 } else { -2 })),
-                tags: Vec::new(),
-                authors: Vec::new(),
-                agency: None,
-                actor: "test".into(),
+            .map(|i| {
+                let mut input = led_by(edition_id, if i % 7 == 3 { other.id } else { p.id }, i);
+                if matches!(i, 8 | 9) {
+                    input.status = StoryStatus::Scheduled;
+                    input.published_at = Some(chrono::Utc::now() + chrono::Duration::hours(2));
+                } else if i == 12 {
+                    input.status = StoryStatus::Draft;
+                }
+                input
             })
             .collect();
         let ids = db.store.create_stories(&inputs).await.expect("stories");
@@ -239,26 +236,7 @@ backend_test! {
         let p = db.store.add_photo(&photo(b"file photo", "Old"), &[], &upload()).await.expect("add");
         let first = story_with_photo(&db.store, p.id).await;
         let edition_id = db.store.story(first).await.expect("story").expect("exists").edition_id;
-        let inputs: Vec<StoryInput> = (0..3_000)
-            .map(|i| StoryInput {
-                news_id: None,
-                edition_id,
-                section: SectionRef::Names(vec!["World".into()]),
-                slug: None,
-                headline: format!("Story {i}"),
-                lead: "Lead.".into(),
-                body_source: "Body.".into(),
-                body_format: BodyFormat::Text,
-                photo_id: Some(p.id),
-                gallery_id: None,
-                status: StoryStatus::Published,
-                published_at: Some(chrono::Utc::now()),
-                tags: Vec::new(),
-                authors: Vec::new(),
-                agency: None,
-                actor: "test".into(),
-            })
-            .collect();
+        let inputs: Vec<StoryInput> = (0..3_000).map(|i| led_by(edition_id, p.id, i)).collect();
         db.store.create_stories(&inputs).await.expect("stories");
         // The second node: a store of its own on the same database.
         let other = Store::connect(&db.url).await.expect("second node");
