@@ -177,7 +177,7 @@ backend_test! {
 
 backend_test! {
     async fn a_photo_leading_thousands_of_stories_marks_each_once_with_its_state(db) {
-        // More stories than one statement of change-log rows takes (5,000).
+        // More stories than one statement of change-log rows takes (4,285: seven values a row).
         let p = db.store.add_photo(&photo(b"file photo", "Old"), &[], &upload()).await.expect("add");
         let other = db.store.add_photo(&photo(b"another", "Other"), &[], &upload()).await.expect("add");
         let first = story_with_photo(&db.store, p.id).await;
