@@ -53,7 +53,7 @@ pub use api_tokens::*;
 pub use backup::{BackupError, ChangeMark, DatabaseIdentity, SiteSummary};
 pub use body::{EmbedInput, EmbedThumbnail, StoredEmbed};
 pub use breaking::*;
-pub use bulk::PreparedStories;
+pub use bulk::{KeyChecks, PreparedStories};
 pub use changes::{Change, ChangeCursor, Follower, GAP_WAIT};
 pub use comments::*;
 pub use content::*;
@@ -144,6 +144,8 @@ pub struct Store {
     url: std::sync::Arc<str>,
     /// Wakes change-log followers (see [`Follower`]).
     signal: std::sync::Arc<changes::ChangeSignal>,
+    /// How bulk loads check their foreign keys, found out at the first one.
+    key_checks: std::sync::Arc<tokio::sync::OnceCell<bulk::Checks>>,
 }
 
 /// Use of the connection pool at one moment.
@@ -221,7 +223,13 @@ impl Store {
                 }),
         };
         let pool = options.connect(url).await.map_err(|e| StoreError::Connect(redact(url), e))?;
-        Ok(Store { pool, backend, url: url.into(), signal: std::sync::Arc::new(changes::ChangeSignal::new()) })
+        Ok(Store {
+            pool,
+            backend,
+            url: url.into(),
+            signal: std::sync::Arc::new(changes::ChangeSignal::new()),
+            key_checks: Default::default(),
+        })
     }
 
     /// Applies pending schema migrations.

@@ -255,13 +255,15 @@ async fn fill_with(
             }
         }
     });
-    // On PostgreSQL two batches are stored side by side (the server's work,
-    // its foreign-key checks most of all, takes one CPU per transaction);
+    // On PostgreSQL two batches are stored side by side (the server's work
+    // takes one CPU per transaction);
     // SQLite has one writer at a time.
     let side_by_side = match store.backend() {
         newsdesk_storage::Backend::Postgres => STORED_SIDE_BY_SIDE,
         newsdesk_storage::Backend::Sqlite => 1,
     };
+    let key_checks = store.bulk_key_checks().await.context("finding out how to check the stories' keys")?;
+    tracing::info!(?key_checks, "storing {count} synthetic stories");
     let stories = async {
         let mut created = 0;
         let mut done = 0;

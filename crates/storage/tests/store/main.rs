@@ -8,6 +8,7 @@ use newsdesk_storage::{SectionRef, StoryInput};
 mod accounts;
 mod api_tokens;
 mod backup;
+mod bulk;
 mod comments;
 mod content;
 mod crops;
