@@ -68,22 +68,35 @@ pub enum KeyChecks {
     /// columns.
     PerRow,
     /// On PostgreSQL, by the store, once a batch: the rows are written with
-    /// the database's key triggers off for the transaction
-    /// (`SET LOCAL session_replication_role = replica`, as `pg_restore
-    /// --disable-triggers` does), then one statement a foreign key finds
-    /// every value the batch's rows name in its table and locks those rows
-    /// (`FOR KEY SHARE`, the lock the database's own check takes) before the
-    /// batch commits. A value not found fails the batch: nothing is stored.
-    /// Row by row, the checks were 45 % of the server's time in a fill.
+    /// the database's key triggers off (`session_replication_role =
+    /// replica`, as `pg_restore --disable-triggers` does), then one statement
+    /// a foreign key finds every value the batch's rows name in its table and
+    /// locks those rows (`FOR KEY SHARE`, the lock the database's own check
+    /// takes) before the batch commits. A value not found fails the batch:
+    /// nothing is stored. Row by row, the checks were 45 % of the server's
+    /// time in a fill.
+    ///
+    /// The batches are written on connections of their own, kept with the
+    /// setting on (at most [`BULK_CONNECTIONS`], closed after a few idle
+    /// seconds) and used for nothing else: the store's other connections
+    /// always check keys. (Set and reset in each batch's transaction instead,
+    /// the setting made the server plan every statement again — it drops a
+    /// connection's cached plans at each change: a tenth of a fill's time.)
     PerBatch,
 }
 
-/// What [`KeyChecks`] a store uses, with the statements checking each key for [`KeyChecks::PerBatch`].
+/// What [`KeyChecks`] a store uses; for [`KeyChecks::PerBatch`], the
+/// connections the batches are written on and the statements checking each
+/// key.
 #[derive(Debug, Clone)]
 pub(crate) enum Checks {
     PerRow,
-    PerBatch(std::sync::Arc<[KeyCheck]>),
+    PerBatch { pool: sqlx::AnyPool, keys: std::sync::Arc<[KeyCheck]> },
 }
+
+/// Most connections writing batches with [`KeyChecks::PerBatch`] at once (a
+/// fill stores two batches side by side); more callers wait for one.
+pub const BULK_CONNECTIONS: u32 = 4;
 
 /// One foreign key of a table a bulk load writes, and the statement that
 /// checks a batch's rows against it: `$1` and `$2` are the batch's first and
@@ -105,7 +118,7 @@ impl Store {
     pub async fn bulk_key_checks(&self) -> Result<KeyChecks> {
         Ok(match self.key_checks().await? {
             Checks::PerRow => KeyChecks::PerRow,
-            Checks::PerBatch(_) => KeyChecks::PerBatch,
+            Checks::PerBatch { .. } => KeyChecks::PerBatch,
         })
     }
 
@@ -222,7 +235,10 @@ impl Store {
             }
         }
         let checks = self.key_checks().await?;
-        let mut tx = self.begin_write().await?;
+        let mut tx = match checks {
+            Checks::PerRow => self.begin_write().await?,
+            Checks::PerBatch { pool, .. } => pool.begin().await?,
+        };
         let result = create_stories_in(&mut tx, inputs, &prepared.bodies, prepared.first, &named, checks).await;
         match result {
             Ok(_) => tx.commit().await?,
@@ -390,11 +406,8 @@ async fn create_stories_in<'a>(
     for row in select_in(conn, "SELECT id, slug FROM authors WHERE slug IN ", None, &slugs).await? {
         author_ids.insert(row.try_get("slug")?, row.try_get("id")?);
     }
-    // From here on every row written is keyed by the batch's News IDs: on
-    // PostgreSQL their foreign keys may be checked once for the batch.
-    if let Checks::PerBatch(_) = checks {
-        conn.execute(sqlx::raw_sql("SET LOCAL session_replication_role = replica")).await?;
-    }
+    // From here on every row written is keyed by the batch's News IDs (with
+    // `KeyChecks::PerBatch`, checked below, tags and authors above).
     // Stories; those with agency metadata set it, the others keep the columns' defaults.
     for with_agency in [true, false] {
         let values: Vec<Vec<V<'_>>> = rows
@@ -515,7 +528,7 @@ async fn create_stories_in<'a>(
         "",
     )
     .await?;
-    if let Checks::PerBatch(keys) = checks {
+    if let Checks::PerBatch { keys, .. } = checks {
         let last = first + rows.len() as i64 - 1;
         for key in keys.iter() {
             let missing: Vec<String> =
@@ -592,6 +605,13 @@ async fn probe_key_checks(store: &Store) -> Result<Checks> {
             tracing::warn!(table = child, "bulk loads check foreign keys row by row: a key has several columns");
             return Ok(Checks::PerRow);
         }
+        // A row naming its own story: the batch's rows are found by their
+        // News IDs, all of which the batch created in this transaction (no
+        // other can see those stories, let alone delete them). Nothing to
+        // check; locking each new story again cost ~10 µs a row.
+        if col == "news_id" && parent == "stories" && key == "news_id" {
+            continue;
+        }
         // The batch's rows are found by News ID; the rows they name are
         // locked as the database's own check locks them, so that none is
         // deleted before the batch commits.
@@ -602,7 +622,29 @@ async fn probe_key_checks(store: &Store) -> Result<Checks> {
         );
         checks.push(KeyCheck { name: format!("{child}.{col} -> {parent}.{key}"), sql });
     }
-    Ok(Checks::PerBatch(checks.into()))
+    let pool = sqlx::any::AnyPoolOptions::new()
+        .max_connections(BULK_CONNECTIONS)
+        .min_connections(0)
+        .idle_timeout(std::time::Duration::from_secs(10))
+        // A batch waits for the one before it on the same connection.
+        .acquire_timeout(std::time::Duration::from_secs(60))
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                conn.execute(sqlx::raw_sql("SET session_replication_role = replica")).await?;
+                Ok(())
+            })
+        })
+        .connect_lazy(&store.url)?;
+    Ok(Checks::PerBatch { pool, keys: checks.into() })
+}
+
+impl Store {
+    /// Closes the connections bulk loads write on, if any were opened.
+    pub(crate) async fn close_bulk(&self) {
+        if let Some(Checks::PerBatch { pool, .. }) = self.key_checks.get() {
+            pool.close().await;
+        }
+    }
 }
 
 /// The next `n` News IDs (the counter's row is locked until `conn`'s transaction ends); returns the first.

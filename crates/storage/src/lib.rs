@@ -255,6 +255,7 @@ impl Store {
 
     /// Closes the pool, waiting for connections to finish.
     pub async fn close(&self) {
+        self.close_bulk().await;
         self.pool.close().await;
     }
 
