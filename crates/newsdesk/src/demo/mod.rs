@@ -379,12 +379,24 @@ pub async fn fill_site(
 pub async fn run(config: &crate::config::Config, stories: usize) -> anyhow::Result<()> {
     let store = crate::startup::open_store(config).await?;
     let report = fill_site(&store, stories, Utc::now(), config.demo_arabic_calendar()?).await;
+    let checks = match store.backend() {
+        newsdesk_storage::Backend::Postgres => Some(store.bulk_key_checks().await),
+        newsdesk_storage::Backend::Sqlite => None,
+    };
     store.close().await;
     let report = report?;
     if report.created == 0 {
         println!("the site already has stories; nothing was added");
     } else {
         println!("created {} stories", report.created);
+        match checks.transpose().context("finding out how the stories' keys were checked")? {
+            Some(newsdesk_storage::KeyChecks::PerBatch) => println!("foreign keys checked once a batch"),
+            Some(newsdesk_storage::KeyChecks::PerRow) => println!(
+                "foreign keys checked row by row by the server (a role that may set \
+                 session_replication_role checks them once a batch: see README, PostgreSQL)"
+            ),
+            None => {}
+        }
     }
     Ok(())
 }

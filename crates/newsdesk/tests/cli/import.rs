@@ -155,3 +155,23 @@ backend_test! {
         assert!(text(&bad.stderr).contains("there is no edition `F A`"), "{}", text(&bad.stderr));
     }
 }
+
+backend_test! {
+    /// `newsdesk demo` fills an empty site and, on PostgreSQL, says how the
+    /// stories' foreign keys were checked (the test server's role may turn
+    /// the key triggers off: once a batch).
+    async fn demo_fills_an_empty_site_and_says_how_its_keys_were_checked(db) {
+        let dir = tempfile::tempdir().expect("tmp");
+        let out = newsdesk(&db, dir.path(), &["demo", "--stories", "40"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let said = text(&out.stdout);
+        assert!(said.starts_with("created "), "{said}");
+        match db.store.backend() {
+            newsdesk_storage::Backend::Postgres => assert!(said.contains("\nforeign keys checked once a batch\n"), "{said}"),
+            newsdesk_storage::Backend::Sqlite => assert!(!said.contains("foreign keys"), "{said}"),
+        }
+        assert!(db.store.story_count().await.expect("count") > 40);
+        let again = newsdesk(&db, dir.path(), &["demo", "--stories", "40"]);
+        assert_eq!(text(&again.stdout), "the site already has stories; nothing was added\n");
+    }
+}
