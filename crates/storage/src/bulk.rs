@@ -108,9 +108,23 @@ pub(crate) struct KeyCheck {
     sql: String,
 }
 
-/// The tables a bulk load writes, each with its rows found by `news_id` (the first column of an index on each).
-const BATCH_TABLES: &[&str] =
-    &["stories", "story_tags", "story_authors", "story_body_galleries", "story_revisions", "story_changes"];
+/// The tables a bulk load writes, each with the condition finding the rows
+/// a batch wrote or named there (`$1` and `$2`: its first and last News
+/// IDs; each by an index). A table the batch writes and its key checks
+/// leave out would have its foreign keys unchecked.
+const BATCH_TABLES: &[(&str, &str)] = &[
+    ("stories", "news_id BETWEEN $1 AND $2"),
+    ("story_tags", "news_id BETWEEN $1 AND $2"),
+    ("story_authors", "news_id BETWEEN $1 AND $2"),
+    ("story_body_galleries", "news_id BETWEEN $1 AND $2"),
+    ("story_revisions", "news_id BETWEEN $1 AND $2"),
+    ("story_changes", "news_id BETWEEN $1 AND $2"),
+    // The tags and authors the batch created are among those its stories name.
+    ("tags", "id IN (SELECT tag_id FROM story_tags WHERE news_id BETWEEN $1 AND $2)"),
+    ("authors", "id IN (SELECT author_id FROM story_authors WHERE news_id BETWEEN $1 AND $2)"),
+    // When the batch takes its own News IDs.
+    ("counters", "name = 'news_id' AND $1 <= $2"),
+];
 
 impl Store {
     /// How this store's bulk loads ([`Store::create_prepared`]) check their
@@ -406,8 +420,8 @@ async fn create_stories_in<'a>(
     for row in select_in(conn, "SELECT id, slug FROM authors WHERE slug IN ", None, &slugs).await? {
         author_ids.insert(row.try_get("slug")?, row.try_get("id")?);
     }
-    // From here on every row written is keyed by the batch's News IDs (with
-    // `KeyChecks::PerBatch`, checked below, tags and authors above).
+    // With `KeyChecks::PerBatch` the rows written so far (tags, authors)
+    // and from here on are checked at the end, as `BATCH_TABLES` finds them.
     // Stories; those with agency metadata set it, the others keep the columns' defaults.
     for with_agency in [true, false] {
         let values: Vec<Vec<V<'_>>> = rows
@@ -569,7 +583,7 @@ async fn probe_key_checks(store: &Store) -> Result<Checks> {
         tracing::debug!("bulk loads check foreign keys row by row: this role may not set session_replication_role");
         return Ok(Checks::PerRow);
     }
-    let tables = BATCH_TABLES.iter().map(|t| format!("'{t}'")).collect::<Vec<_>>().join(", ");
+    let tables = BATCH_TABLES.iter().map(|(t, _)| format!("'{t}'")).collect::<Vec<_>>().join(", ");
     // Triggers and rules of our own would be turned off too (the key checks are the database's, `tgisinternal`).
     let own: i64 = sqlx::query_scalar(&format!(
         "SELECT (SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgrelid IN \
@@ -605,18 +619,21 @@ async fn probe_key_checks(store: &Store) -> Result<Checks> {
             tracing::warn!(table = child, "bulk loads check foreign keys row by row: a key has several columns");
             return Ok(Checks::PerRow);
         }
+        let Some((_, rows)) = BATCH_TABLES.iter().find(|(t, _)| *t == child) else {
+            return Err(StoreError::Invalid(format!("no rows of {child} to check")));
+        };
         // A row naming its own story: the batch's rows are found by their
         // News IDs, all of which the batch created in this transaction (no
         // other can see those stories, let alone delete them). Nothing to
         // check; locking each new story again cost ~10 µs a row.
-        if col == "news_id" && parent == "stories" && key == "news_id" {
+        if col == "news_id" && parent == "stories" && key == "news_id" && rows.starts_with("news_id BETWEEN") {
             continue;
         }
         // The batch's rows are found by News ID; the rows they name are
         // locked as the database's own check locks them, so that none is
         // deleted before the batch commits.
         let sql = format!(
-            "WITH wanted AS (SELECT DISTINCT {col} AS k FROM {child} WHERE news_id BETWEEN $1 AND $2 AND {col} IS NOT NULL), \
+            "WITH wanted AS (SELECT DISTINCT {col} AS k FROM {child} WHERE {rows} AND {col} IS NOT NULL), \
              found AS (SELECT {key} AS k FROM {parent} WHERE {key} IN (SELECT k FROM wanted) FOR KEY SHARE) \
              SELECT w.k::text FROM wanted w WHERE NOT EXISTS (SELECT 1 FROM found f WHERE f.k = w.k) ORDER BY w.k LIMIT 5"
         );
