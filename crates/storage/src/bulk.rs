@@ -77,7 +77,7 @@ pub enum KeyChecks {
     /// time in a fill.
     ///
     /// The batches are written on connections of their own, kept with the
-    /// setting on (at most [`BULK_CONNECTIONS`], closed after a few idle
+    /// setting on (at most four, closed after ten idle
     /// seconds) and used for nothing else: the store's other connections
     /// always check keys. (Set and reset in each batch's transaction instead,
     /// the setting made the server plan every statement again — it drops a
@@ -96,7 +96,7 @@ pub(crate) enum Checks {
 
 /// Most connections writing batches with [`KeyChecks::PerBatch`] at once (a
 /// fill stores two batches side by side); more callers wait for one.
-pub const BULK_CONNECTIONS: u32 = 4;
+const BULK_CONNECTIONS: u32 = 4;
 
 /// One foreign key of a table a bulk load writes, and the statement that
 /// checks a batch's rows against it: `$1` and `$2` are the batch's first and

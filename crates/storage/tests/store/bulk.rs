@@ -98,15 +98,16 @@ backend_test! {
         }
         db.store.create_stories(&[story(e, "Before", &["Iran"])]).await.expect("a first batch");
         let before = db.store.story_count().await.expect("count");
-        let bad: [(&str, fn(&mut StoryInput)); 2] =
+        type Spoil = fn(&mut StoryInput);
+        let bad: [(&str, Spoil); 2] =
             [("photo_id", |s| s.photo_id = Some(987_654)), ("gallery_id", |s| s.gallery_id = Some(987_654))];
         for (column, spoil) in bad {
             let mut inputs: Vec<StoryInput> = (0..30).map(|i| story(e, &format!("Story {i}"), &["Iran", "New tag"])).collect();
             spoil(&mut inputs[17]);
             let result = db.store.create_stories(&inputs).await;
-            assert!(result.is_err(), "{column}: {result:?}");
+            let err = result.expect_err(column);
             if checks == KeyChecks::PerBatch {
-                let message = result.unwrap_err().to_string();
+                let message = err.to_string();
                 assert!(message.contains(&format!("stories.{column}")) && message.contains("987654"), "{message}");
             }
             assert_eq!(db.store.story_count().await.expect("count"), before, "{column}: nothing stored");
