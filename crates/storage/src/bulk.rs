@@ -629,9 +629,9 @@ async fn probe_key_checks(store: &Store) -> Result<Checks> {
         if col == "news_id" && parent == "stories" && key == "news_id" && rows.starts_with("news_id BETWEEN") {
             continue;
         }
-        // The batch's rows are found by News ID; the rows they name are
-        // locked as the database's own check locks them, so that none is
-        // deleted before the batch commits.
+        // The batch's rows are found as `BATCH_TABLES` says; the rows they
+        // name are locked as the database's own check locks them, so that
+        // none is deleted before the batch commits.
         let sql = format!(
             "WITH wanted AS (SELECT DISTINCT {col} AS k FROM {child} WHERE {rows} AND {col} IS NOT NULL), \
              found AS (SELECT {key} AS k FROM {parent} WHERE {key} IN (SELECT k FROM wanted) FOR KEY SHARE) \
@@ -643,7 +643,7 @@ async fn probe_key_checks(store: &Store) -> Result<Checks> {
         .max_connections(BULK_CONNECTIONS)
         .min_connections(0)
         .idle_timeout(std::time::Duration::from_secs(10))
-        // A batch waits for the one before it on the same connection.
+        // More batches at once than connections wait for one (a batch takes well under a second).
         .acquire_timeout(std::time::Duration::from_secs(60))
         .after_connect(|conn, _meta| {
             Box::pin(async move {

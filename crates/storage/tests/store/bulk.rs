@@ -113,8 +113,8 @@ backend_test! {
             assert_eq!(db.store.story_count().await.expect("count"), before, "{column}: nothing stored");
             assert!(db.store.tag_by_slug(e, "new-tag").await.expect("tag").is_none(), "{column}: no tag left behind");
         }
-        // Every pooled connection checks keys row by row again (the setting
-        // lasted only for the batches' transactions).
+        // Every connection of the store's pool checks keys row by row (the
+        // batches went through connections of their own).
         for _ in 0..=db.store.pool_stats().size {
             let mut s = story(e, "Saved with a photo that is not there", &["Iran"]);
             s.photo_id = Some(987_654);
