@@ -48,8 +48,16 @@ const RNG_SEED: u64 = 84_427;
 const PHOTOS_PER_SECTION: usize = 3;
 /// Stories per distinct section photo below which fewer photos are drawn.
 const STORIES_PER_PHOTO: usize = 40;
-/// Synthetic stories stored per transaction.
+/// Synthetic stories stored per transaction on PostgreSQL.
 const BATCH: usize = 1_000;
+/// Synthetic stories stored per transaction on SQLite. Its one writer takes
+/// turns with the commit's sync of the WAL and with the next statement's
+/// making (a fill left half the machine idle): fewer, larger commits
+/// (300,000 stories by hand: 1,000 a batch 18.6–19.3 s, 2,000 17.0–17.9 s,
+/// 4,000 16.0–16.6 s, 8,000 15.6–15.7 s). PostgreSQL's two transactions at
+/// once gained nothing from 4,000 (19.9–20.2 s vs 20.3–20.5 s). A batch of
+/// 8,000 holds ~60 MB of stories and their pages while it is stored.
+const SQLITE_BATCH: usize = 8_000;
 
 /// How many batches a fill on PostgreSQL stores at once.
 const STORED_SIDE_BY_SIDE: usize = 2;
@@ -95,14 +103,19 @@ pub fn demo_edition() -> NewEdition {
 /// publish order after the seed's), each with 2-3 tags (one of them
 /// [`SYNTHETIC_TAG`]), the [`SYNTHETIC_AUTHOR`] byline and, on most of them, a
 /// drawn lead photo (one to three drawings per top-level section, reused).
-/// Stories are stored [`BATCH`] to a transaction while the next batch is
-/// written (on PostgreSQL [`STORED_SIDE_BY_SIDE`] batches at once): a
-/// million take one to two minutes on two cores (see `bench/README.md`).
+/// Stories are stored [`BATCH`] ([`SQLITE_BATCH`] on SQLite) to a
+/// transaction while the next batch is written (on PostgreSQL
+/// [`STORED_SIDE_BY_SIDE`] batches at once): a million take one to two
+/// minutes on two cores (see `bench/README.md`).
 ///
 /// When the store already has stories it writes nothing and reports
 /// `created: 0`; the caller decides when a demo fill is wanted.
 pub async fn fill(store: &Store, count: usize, now: DateTime<Utc>) -> anyhow::Result<DemoReport> {
-    fill_with(store, count, now, Writes::Batched(BATCH), COPIES_FIRST_FROM).await
+    let batch = match store.backend() {
+        newsdesk_storage::Backend::Postgres => BATCH,
+        newsdesk_storage::Backend::Sqlite => SQLITE_BATCH,
+    };
+    fill_with(store, count, now, Writes::Batched(batch), COPIES_FIRST_FROM).await
 }
 
 /// From this many synthetic stories on, the fill makes its photos' resized
