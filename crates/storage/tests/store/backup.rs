@@ -2,28 +2,15 @@
 //! SQLite site: consistent while writers write, checked before anything is
 //! replaced, refused over a site in use or with content.
 
+use crate::edition;
 use std::path::Path;
 use std::time::Duration;
 
-use newsdesk_domain::{BodyFormat, Direction, StoryStatus};
+use newsdesk_domain::{BodyFormat, StoryStatus};
 use newsdesk_storage::backup::restore_sqlite;
 use newsdesk_storage::testing::TestDb;
-use newsdesk_storage::{BackupError, NewEdition, SectionRef, Store, StoryInput, backend_test, sqlite_url_in};
+use newsdesk_storage::{BackupError, SectionRef, Store, StoryInput, backend_test, sqlite_url_in};
 use sha2::{Digest, Sha256};
-
-async fn edition(store: &Store) -> i64 {
-    store
-        .upsert_edition(&NewEdition {
-            lang: "en".into(),
-            name: "Agency".into(),
-            direction: Direction::Ltr,
-            time_zone: chrono_tz::Asia::Tehran,
-            is_default: true,
-        })
-        .await
-        .expect("edition")
-        .id
-}
 
 async fn publish(store: &Store, edition_id: i64, headline: &str) -> i64 {
     store

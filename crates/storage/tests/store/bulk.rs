@@ -1,43 +1,17 @@
 //! Bulk loads ([`Store::create_stories`]): their foreign keys, checked row by
 //! row by the database or once a batch by the store, hold as for any save.
 
-use chrono::{TimeZone, Utc};
-use newsdesk_domain::{BodyFormat, Direction, StoryStatus};
-use newsdesk_storage::{
-    AuditEntry, Backend, KeyChecks, NewEdition, SectionRef, Store, StoreError, StoryInput, backend_test,
-    testing::TestDb,
-};
+use crate::edition;
+use newsdesk_storage::{AuditEntry, Backend, KeyChecks, Store, StoreError, StoryInput, backend_test, testing::TestDb};
 use sqlx::Row;
 
-async fn edition(store: &Store) -> i64 {
-    let e = NewEdition {
-        lang: "en".into(),
-        name: "Agency".into(),
-        direction: Direction::Ltr,
-        time_zone: chrono_tz::Asia::Tehran,
-        is_default: true,
-    };
-    store.upsert_edition(&e).await.expect("edition").id
-}
-
+/// A published story in section Iran with `tags` and one author (so that
+/// each key a batch's rows can name is written).
 fn story(edition_id: i64, headline: &str, tags: &[&str]) -> StoryInput {
     StoryInput {
-        news_id: None,
-        edition_id,
-        section: SectionRef::Names(vec!["Iran".into()]),
-        slug: None,
-        headline: headline.into(),
-        lead: format!("Lead of {headline}"),
-        body_source: "One paragraph.".into(),
-        body_format: BodyFormat::Text,
-        photo_id: None,
-        gallery_id: None,
-        status: StoryStatus::Published,
-        published_at: Some(Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap()),
         tags: tags.iter().map(|t| t.to_string()).collect(),
         authors: vec!["Staff Writer".into()],
-        agency: None,
-        actor: "test".into(),
+        ..crate::published(edition_id, "Iran", headline)
     }
 }
 

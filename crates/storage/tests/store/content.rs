@@ -1,22 +1,9 @@
 //! Storage behaviour, on SQLite and on PostgreSQL.
 
+use crate::edition;
 use chrono::{Duration, TimeZone, Utc};
-use newsdesk_domain::{BodyFormat, Direction, StoryStatus};
-use newsdesk_storage::{Cursor, NewEdition, SaveOutcome, SectionRef, Store, StoryFilter, StoryInput, backend_test};
-
-async fn edition(store: &Store) -> i64 {
-    store
-        .upsert_edition(&NewEdition {
-            lang: "en".into(),
-            name: "Agency".into(),
-            direction: Direction::Ltr,
-            time_zone: chrono_tz::Asia::Tehran,
-            is_default: true,
-        })
-        .await
-        .expect("edition")
-        .id
-}
+use newsdesk_domain::{BodyFormat, StoryStatus};
+use newsdesk_storage::{Cursor, SaveOutcome, SectionRef, StoryFilter, StoryInput, backend_test};
 
 fn story(edition_id: i64, news_id: Option<i64>, sections: &[&str], headline: &str, minute: i64) -> StoryInput {
     StoryInput {

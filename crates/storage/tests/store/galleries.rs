@@ -2,10 +2,11 @@
 //! galleries inside bodies and what a change of a gallery does to the stories
 //! showing it, on SQLite and on PostgreSQL.
 
+use crate::edition;
 use newsdesk_domain::photo_meta::PhotoDetails;
-use newsdesk_domain::{BodyFormat, Direction, StoryStatus};
+use newsdesk_domain::{BodyFormat, StoryStatus};
 use newsdesk_storage::{
-    AuditEntry, GalleryItemInput, NewEdition, NewPhoto, SectionRef, Store, StoreError, StoryInput, backend_test,
+    AuditEntry, GalleryItemInput, NewPhoto, SectionRef, Store, StoreError, StoryInput, backend_test,
 };
 use sha2::{Digest, Sha256};
 
@@ -50,20 +51,6 @@ fn story(edition_id: i64, body: &str, gallery_id: Option<i64>) -> StoryInput {
         agency: None,
         actor: "test".into(),
     }
-}
-
-async fn edition(store: &Store) -> i64 {
-    store
-        .upsert_edition(&NewEdition {
-            lang: "en".into(),
-            name: "Agency".into(),
-            direction: Direction::Ltr,
-            time_zone: chrono_tz::Asia::Tehran,
-            is_default: true,
-        })
-        .await
-        .expect("edition")
-        .id
 }
 
 backend_test! {

@@ -20,6 +20,21 @@ mod sqlite_build;
 mod views;
 mod wire;
 
+/// The default edition (English, Tehran time), made or found.
+pub(crate) async fn edition(store: &newsdesk_storage::Store) -> i64 {
+    store
+        .upsert_edition(&newsdesk_storage::NewEdition {
+            lang: "en".into(),
+            name: "Agency".into(),
+            direction: newsdesk_domain::Direction::Ltr,
+            time_zone: chrono_tz::Asia::Tehran,
+            is_default: true,
+        })
+        .await
+        .expect("edition")
+        .id
+}
+
 /// A new story published now in `edition`, section `section`.
 pub(crate) fn published(edition: i64, section: &str, headline: &str) -> StoryInput {
     StoryInput {
