@@ -1,10 +1,8 @@
 //! Photos and their renditions, the media library and caption edits, on SQLite and on PostgreSQL.
 
 use newsdesk_domain::photo_meta::PhotoDetails;
-use newsdesk_domain::{BodyFormat, Direction, StoryStatus};
-use newsdesk_storage::{
-    AuditEntry, NewEdition, NewPhoto, NewRendition, PhotoUse, SectionRef, Store, StoryInput, backend_test,
-};
+use newsdesk_domain::{Direction, StoryStatus};
+use newsdesk_storage::{AuditEntry, NewEdition, NewPhoto, NewRendition, PhotoUse, Store, StoryInput, backend_test};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
@@ -59,22 +57,9 @@ async fn story_with_photo(store: &Store, photo_id: i64) -> i64 {
 /// Story `i` of many led by photo `photo_id`, published two hours ago.
 fn led_by(edition_id: i64, photo_id: i64, i: usize) -> StoryInput {
     StoryInput {
-        news_id: None,
-        edition_id,
-        section: SectionRef::Names(vec!["World".into()]),
-        slug: None,
-        headline: format!("Story {i}"),
-        lead: "Lead.".into(),
-        body_source: "Body.".into(),
-        body_format: BodyFormat::Text,
         photo_id: Some(photo_id),
-        gallery_id: None,
-        status: StoryStatus::Published,
         published_at: Some(chrono::Utc::now() - chrono::Duration::hours(2)),
-        tags: Vec::new(),
-        authors: Vec::new(),
-        agency: None,
-        actor: "test".into(),
+        ..crate::published(edition_id, "World", &format!("Story {i}"))
     }
 }
 
