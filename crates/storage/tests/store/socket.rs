@@ -52,7 +52,8 @@ async fn a_store_opened_through_the_unix_socket_reads_writes_listens_and_bulk_lo
         store.reads().await.expect("reads").story_for_page(news_id, 5).await.expect("read").expect("found");
     assert_eq!(story.headline, "Through the socket");
 
-    // A bulk load, on the connections it opens from the URL.
+    // A bulk load: with a role that may turn key triggers off (the test
+    // server's superuser), on connections of its own opened from the URL.
     let batch: Vec<_> = (0..3).map(|i| crate::published(edition, "Iran", &format!("Bulk {i}"))).collect();
     let ids = store.create_stories(&batch).await.expect("bulk load");
     assert_eq!(ids.len(), 3);
