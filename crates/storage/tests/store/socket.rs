@@ -31,6 +31,9 @@ async fn a_store_opened_through_the_unix_socket_reads_writes_listens_and_bulk_lo
         eprintln!("note: the test PostgreSQL server has no Unix socket: socket test skipped");
         return;
     };
+    // The test database's own store (over TCP) lets go, so that every
+    // connection to the database below is one this test made.
+    db.store.close().await;
     let store = Store::connect(&url).await.unwrap_or_else(|e| panic!("open {url}: {e}"));
     store.migrate().await.expect("migrate (nothing to do)");
     // Through the socket: the server sees no client address.
@@ -38,7 +41,6 @@ async fn a_store_opened_through_the_unix_socket_reads_writes_listens_and_bulk_lo
     let addr: Option<String> =
         sqlx::query_scalar("SELECT inet_client_addr()::text").fetch_one(&pool).await.expect("client address");
     assert_eq!(addr, None, "{url} connects over TCP");
-    pool.close().await;
 
     // The LISTEN connection (opened from the URL) signals once it listens,
     // then at each change.
@@ -59,5 +61,18 @@ async fn a_store_opened_through_the_unix_socket_reads_writes_listens_and_bulk_lo
     assert_eq!(ids.len(), 3);
     let last = store.reads().await.expect("reads").story_for_page(ids[2], 5).await.expect("read").expect("found");
     assert_eq!(last.0.headline, "Bulk 2");
+
+    // The store's connections still open (its pool, the LISTEN connection
+    // and the bulk load's own, idle for seconds yet): none came over TCP.
+    let backends: Vec<(i32, Option<String>)> = sqlx::query_as(
+        "SELECT pid, client_addr::text FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("the database's connections");
+    assert!(backends.len() >= 3, "the pool, the listener and the bulk load's connections: {backends:?}");
+    let tcp: Vec<_> = backends.iter().filter(|(_, addr)| addr.is_some()).collect();
+    assert!(tcp.is_empty(), "connections over TCP: {tcp:?}");
+    pool.close().await;
     store.close().await;
 }
