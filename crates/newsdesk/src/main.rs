@@ -33,6 +33,7 @@ fn main() -> std::process::ExitCode {
     if let Err(e) = tikv_jemalloc_ctl::background_thread::write(true) {
         eprintln!("newsdesk: jemalloc's background thread did not start ({e}); memory is given back less promptly");
     }
+    newsdesk_web::metrics::report_allocator(allocator_stats);
     let cli = cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -52,6 +53,21 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// jemalloc's own figures, for `/metrics` (`newsdesk_allocator_*_bytes`):
+/// they tell memory the program holds from freed memory not yet given back.
+fn allocator_stats() -> Option<newsdesk_web::metrics::AllocatorStats> {
+    use tikv_jemalloc_ctl::{epoch, stats};
+    // The figures are a snapshot taken when the epoch advances.
+    epoch::advance().ok()?;
+    Some(newsdesk_web::metrics::AllocatorStats {
+        allocated: stats::allocated::read().ok()? as u64,
+        active: stats::active::read().ok()? as u64,
+        resident: stats::resident::read().ok()? as u64,
+        metadata: stats::metadata::read().ok()? as u64,
+        retained: stats::retained::read().ok()? as u64,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     /// The binary's jemalloc has the settings of `.cargo/config.toml`
@@ -65,5 +81,18 @@ mod tests {
         let narenas = tikv_jemalloc_ctl::opt::narenas::read().expect("opt.narenas") as usize;
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         assert!(narenas < 4 * cpus, "{narenas} arenas for {cpus} CPUs: one per CPU, not four");
+    }
+
+    /// jemalloc is built with its statistics (`/metrics` reports them), and
+    /// they move with what the program allocates.
+    #[test]
+    fn the_allocator_keeps_statistics() {
+        let before = super::allocator_stats().expect("jemalloc built with its statistics (feature `stats`)");
+        assert!(before.allocated > 0 && before.active >= before.allocated, "{before:?}");
+        assert!(before.resident >= before.active && before.metadata > 0, "{before:?}");
+        let block = vec![1u8; 64 << 20];
+        let during = super::allocator_stats().expect("statistics");
+        assert!(during.allocated >= 64 << 20, "64 MB held: {during:?}");
+        drop(std::hint::black_box(block));
     }
 }

@@ -6,7 +6,8 @@
 //! `newsdesk_`, carry their unit (`_seconds`, `_bytes`, `_total`) and only
 //! labels with a small, fixed set of values (route patterns, never paths).
 //! Values that live elsewhere (page cache size, pool use, views in memory,
-//! webhook backlog) are sampled when Prometheus scrapes.
+//! webhook backlog, the allocator's figures) are sampled when Prometheus
+//! scrapes.
 //!
 //! `/metrics` on the site's address needs `Authorization: Bearer <metrics_token>`
 //! and is not there at all without a configured token; [`listener_app`] serves
@@ -91,7 +92,68 @@ fn install() -> PrometheusHandle {
     }
     process_collector().describe();
     describe();
+    if ALLOCATOR_STATS.get().is_some() {
+        describe_allocator();
+    }
     handle
+}
+
+/// What the process's memory allocator holds, in bytes (jemalloc's
+/// `stats.*`): `allocated` is in use by the program, `active` the pages those
+/// allocations sit on, `resident` the allocator's pages in memory (active
+/// ones, its own bookkeeping, and freed pages not yet given back), `metadata`
+/// its bookkeeping, `retained` address space given back but kept mapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AllocatorStats {
+    pub allocated: u64,
+    pub active: u64,
+    pub resident: u64,
+    pub metadata: u64,
+    pub retained: u64,
+}
+
+static ALLOCATOR_STATS: OnceLock<fn() -> Option<AllocatorStats>> = OnceLock::new();
+
+/// Has every scrape report `read`'s figures as `newsdesk_allocator_*_bytes`
+/// (the binary knows its allocator; the web layer does not). `None` from
+/// `read` leaves the gauges at their last values. The first call wins; call
+/// it before or after the recorder is installed.
+pub fn report_allocator(read: fn() -> Option<AllocatorStats>) {
+    if ALLOCATOR_STATS.set(read).is_ok() {
+        describe_allocator();
+    }
+}
+
+/// The help text of the allocator's gauges (a no-op before the recorder is
+/// installed: `install` describes them again).
+fn describe_allocator() {
+    use metrics::describe_gauge;
+    describe_gauge!(
+        "newsdesk_allocator_allocated_bytes",
+        Unit::Bytes,
+        "Memory the program has allocated and not freed."
+    );
+    describe_gauge!("newsdesk_allocator_active_bytes", Unit::Bytes, "The allocator's pages that hold allocations.");
+    describe_gauge!(
+        "newsdesk_allocator_resident_bytes",
+        Unit::Bytes,
+        "The allocator's pages in memory: active ones, its bookkeeping, freed pages not yet given back."
+    );
+    describe_gauge!("newsdesk_allocator_metadata_bytes", Unit::Bytes, "The allocator's own bookkeeping.");
+    describe_gauge!(
+        "newsdesk_allocator_retained_bytes",
+        Unit::Bytes,
+        "Address space the allocator gave back to the system and keeps mapped for reuse (not in memory)."
+    );
+}
+
+fn sample_allocator() {
+    let Some(stats) = ALLOCATOR_STATS.get().and_then(|read| read()) else { return };
+    metrics::gauge!("newsdesk_allocator_allocated_bytes").set(stats.allocated as f64);
+    metrics::gauge!("newsdesk_allocator_active_bytes").set(stats.active as f64);
+    metrics::gauge!("newsdesk_allocator_resident_bytes").set(stats.resident as f64);
+    metrics::gauge!("newsdesk_allocator_metadata_bytes").set(stats.metadata as f64);
+    metrics::gauge!("newsdesk_allocator_retained_bytes").set(stats.retained as f64);
 }
 
 fn process_collector() -> &'static metrics_process::Collector {
@@ -112,7 +174,11 @@ fn describe() {
         Unit::Count,
         "Cached pages packed (gzip or LZ4) after going unread a while."
     );
-    describe_gauge!("newsdesk_page_cache_bytes", Unit::Bytes, "Size of the pages in the page cache.");
+    describe_gauge!(
+        "newsdesk_page_cache_bytes",
+        Unit::Bytes,
+        "Size of the cached pages as counted against page_cache_mb (unpacked, with room for compressed forms)."
+    );
     describe_gauge!("newsdesk_page_cache_entries", Unit::Count, "Pages in the page cache.");
     describe_gauge!("newsdesk_changes_lag", Unit::Count, "Changes in the change log a follower has yet to apply.");
     describe_counter!("newsdesk_changes_applied_total", Unit::Count, "Changes applied, by follower.");
@@ -339,6 +405,7 @@ async fn scrape(state: &AppState) -> Response {
 /// Reads the gauges whose values live elsewhere.
 async fn sample(state: &AppState) {
     process_collector().collect();
+    sample_allocator();
     // `len` first: it applies the cache's pending bookkeeping, which the byte count reads.
     metrics::gauge!("newsdesk_page_cache_entries").set(state.pages.len() as f64);
     metrics::gauge!("newsdesk_page_cache_bytes").set(state.pages.bytes() as f64);
