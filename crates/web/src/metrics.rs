@@ -124,36 +124,41 @@ pub fn report_allocator(read: fn() -> Option<AllocatorStats>) {
     }
 }
 
+/// The allocator's gauges, name and help, in the order of [`AllocatorStats::values`].
+const ALLOCATOR_GAUGES: [(&str, &str); 5] = [
+    ("newsdesk_allocator_allocated_bytes", "Memory the program has allocated and not freed."),
+    ("newsdesk_allocator_active_bytes", "The allocator's pages that hold allocations."),
+    (
+        "newsdesk_allocator_resident_bytes",
+        "The allocator's pages in memory: active ones, its bookkeeping, freed pages not yet given back.",
+    ),
+    ("newsdesk_allocator_metadata_bytes", "The allocator's own bookkeeping."),
+    (
+        "newsdesk_allocator_retained_bytes",
+        "Address space the allocator gave back to the system and keeps mapped for reuse (not in memory).",
+    ),
+];
+
+impl AllocatorStats {
+    /// The figures in the order of [`ALLOCATOR_GAUGES`].
+    fn values(&self) -> [u64; 5] {
+        [self.allocated, self.active, self.resident, self.metadata, self.retained]
+    }
+}
+
 /// The help text of the allocator's gauges (a no-op before the recorder is
 /// installed: `install` describes them again).
 fn describe_allocator() {
-    use metrics::describe_gauge;
-    describe_gauge!(
-        "newsdesk_allocator_allocated_bytes",
-        Unit::Bytes,
-        "Memory the program has allocated and not freed."
-    );
-    describe_gauge!("newsdesk_allocator_active_bytes", Unit::Bytes, "The allocator's pages that hold allocations.");
-    describe_gauge!(
-        "newsdesk_allocator_resident_bytes",
-        Unit::Bytes,
-        "The allocator's pages in memory: active ones, its bookkeeping, freed pages not yet given back."
-    );
-    describe_gauge!("newsdesk_allocator_metadata_bytes", Unit::Bytes, "The allocator's own bookkeeping.");
-    describe_gauge!(
-        "newsdesk_allocator_retained_bytes",
-        Unit::Bytes,
-        "Address space the allocator gave back to the system and keeps mapped for reuse (not in memory)."
-    );
+    for (name, help) in ALLOCATOR_GAUGES {
+        metrics::describe_gauge!(name, Unit::Bytes, help);
+    }
 }
 
 fn sample_allocator() {
     let Some(stats) = ALLOCATOR_STATS.get().and_then(|read| read()) else { return };
-    metrics::gauge!("newsdesk_allocator_allocated_bytes").set(stats.allocated as f64);
-    metrics::gauge!("newsdesk_allocator_active_bytes").set(stats.active as f64);
-    metrics::gauge!("newsdesk_allocator_resident_bytes").set(stats.resident as f64);
-    metrics::gauge!("newsdesk_allocator_metadata_bytes").set(stats.metadata as f64);
-    metrics::gauge!("newsdesk_allocator_retained_bytes").set(stats.retained as f64);
+    for ((name, _), value) in ALLOCATOR_GAUGES.into_iter().zip(stats.values()) {
+        metrics::gauge!(name).set(value as f64);
+    }
 }
 
 fn process_collector() -> &'static metrics_process::Collector {
