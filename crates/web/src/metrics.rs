@@ -177,7 +177,7 @@ fn describe() {
     describe_counter!(
         "newsdesk_page_cache_packed_total",
         Unit::Count,
-        "Cached pages packed (gzip or LZ4) after going unread a while."
+        "Cached pages packed (gzip or Zstandard) after going unread a while."
     );
     describe_gauge!(
         "newsdesk_page_cache_bytes",
