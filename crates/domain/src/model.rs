@@ -394,3 +394,24 @@ impl StorySummary {
         story_path(self.news_id, &self.slug)
     }
 }
+
+/// A link to a story in a list of headlines (the stories before a story in
+/// its section, under the story's page): what such a link shows, no more.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct StoryLink {
+    /// Public id.
+    pub news_id: NewsId,
+    /// URL slug.
+    pub slug: String,
+    /// Headline.
+    pub headline: String,
+    /// First publish time (UTC).
+    pub published_at: DateTime<Utc>,
+}
+
+impl StoryLink {
+    /// Canonical path of the story page.
+    pub fn path(&self) -> String {
+        story_path(self.news_id, &self.slug)
+    }
+}

@@ -7,10 +7,9 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use newsdesk_domain::agency::Agency;
 use newsdesk_domain::dates::from_unix;
-use newsdesk_domain::photo_meta::PhotoDetails;
 use newsdesk_domain::slug::slugify;
 use newsdesk_domain::{
-    Author, BodyFormat, Direction, Edition, NewsId, Photo, Section, Story, StoryStatus, StorySummary, Tag,
+    Author, BodyFormat, Direction, Edition, NewsId, Photo, Section, Story, StoryLink, StoryStatus, StorySummary, Tag,
 };
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -582,7 +581,7 @@ impl Store {
 
     /// Published stories of the same section published before `story`, newest first.
     /// (Older neighbours: a new story never changes an existing page's list.)
-    pub async fn related(&self, story: &Story, limit: i64) -> Result<Vec<StorySummary>> {
+    pub async fn related(&self, story: &Story, limit: i64) -> Result<Vec<StoryLink>> {
         self.reads().await?.related(story, limit).await
     }
 
@@ -1221,67 +1220,47 @@ async fn set_story_authors(conn: &mut AnyConnection, news_id: NewsId, names: &[S
     Ok(())
 }
 
+/// The columns of a [`StoryLink`] of story `r`, in the order of
+/// [`LinkJson`]'s fields.
+const LINK_FIELDS: [&str; 4] = ["r.news_id", "r.slug", "r.headline", "r.published_at"];
+
 /// The query of [`Store::related`]: section `$1`, before story `$2` published at `$3`, `$4` of them.
 fn related_sql() -> String {
-    format!("SELECT {SUMMARY_COLUMNS} {} LIMIT $4", before_in_section("s", "p", "$1", "$2", "$3"))
+    format!("SELECT {} {} LIMIT $4", LINK_FIELDS.join(", "), before_in_section("r", "$1", "$2", "$3"))
 }
 
-/// From the stories `s` (with their photos `p`) of section `section`,
-/// those published before story `news_id` published at `at`, newest first
-/// (SQL expressions: bound values, or the columns of an outer query).
-fn before_in_section(s: &str, p: &str, section: &str, news_id: &str, at: &str) -> String {
+/// From the stories `s` of section `section`, those published before story
+/// `news_id` published at `at`, newest first (SQL expressions: bound values,
+/// or the columns of an outer query). Only the index's own columns and a
+/// [`StoryLink`]'s are read: `stories_section_published` holds them all, so
+/// the stories' rows are not read.
+fn before_in_section(s: &str, section: &str, news_id: &str, at: &str) -> String {
     format!(
-        "FROM stories {s} LEFT JOIN photos {p} ON {p}.id = {s}.photo_id \
+        "FROM stories {s} \
          WHERE {s}.section_id = {section} AND {s}.status = 'published' AND {s}.news_id <> {news_id} \
          AND {s}.published_at <= {at} AND ({s}.published_at < {at} OR ({s}.published_at = {at} AND {s}.news_id < {news_id})) \
          ORDER BY {s}.published_at DESC, {s}.news_id DESC"
     )
 }
 
-/// The columns of a [`StorySummary`] of story `r` and its photo `rp`, in
-/// the order of [`SummaryJson`]'s fields.
-const SUMMARY_FIELDS: [&str; 21] = [
-    "r.news_id",
-    "r.slug",
-    "r.headline",
-    "r.lead",
-    "r.section_id",
-    "r.published_at",
-    "r.updated_at",
-    "rp.id",
-    "rp.sha256",
-    "rp.mime",
-    "rp.width",
-    "rp.height",
-    "rp.caption",
-    "rp.credit",
-    "rp.headline",
-    "rp.creator",
-    "rp.copyright_notice",
-    "rp.source",
-    "rp.date_created",
-    "rp.keywords",
-    "rp.usage_terms",
-];
-
 /// What [`Store::related`] gives for the story `s` of an outer query (its
 /// section's `limit` stories before it) as one JSON text column `related`,
 /// so that the story page reads them in the story's own query.
 pub(crate) fn related_column(sqlite: bool, limit: i64) -> String {
-    let named: Vec<String> = SUMMARY_FIELDS.iter().enumerate().map(|(i, f)| format!("{f} AS c{i}")).collect();
-    let fields: Vec<String> = (0..SUMMARY_FIELDS.len()).map(|i| format!("x.c{i}")).collect();
+    let named: Vec<String> = LINK_FIELDS.iter().enumerate().map(|(i, f)| format!("{f} AS c{i}")).collect();
+    let fields: Vec<String> = (0..LINK_FIELDS.len()).map(|i| format!("x.c{i}")).collect();
     let (named, fields) = (named.join(", "), fields.join(", "));
     let rows = format!(
         "SELECT {named} {} LIMIT {limit}",
-        before_in_section("r", "rp", "s.section_id", "s.news_id", "s.published_at")
+        before_in_section("r", "s.section_id", "s.news_id", "s.published_at")
     );
     if sqlite {
         // SQLite aggregates the rows in the order its subquery gives them.
         format!("(SELECT json_group_array(json_array({fields})) FROM ({rows}) x) AS related")
     } else {
-        // c5, c0: the publish time and the News ID.
+        // c3, c0: the publish time and the News ID.
         format!(
-            "(SELECT COALESCE(json_agg(json_build_array({fields}) ORDER BY x.c5 DESC, x.c0 DESC), '[]')::text \
+            "(SELECT COALESCE(json_agg(json_build_array({fields}) ORDER BY x.c3 DESC, x.c0 DESC), '[]')::text \
              FROM ({rows}) x) AS related"
         )
     }
@@ -1289,65 +1268,30 @@ pub(crate) fn related_column(sqlite: bool, limit: i64) -> String {
 
 /// One story of [`related_column`]'s array.
 #[derive(serde::Deserialize)]
-struct SummaryJson(
-    NewsId,
-    String,
-    String,
-    String,
-    i64,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
+struct LinkJson(NewsId, String, String, i64);
 
 /// The stories of [`related_column`]'s text, as [`Store::related`] gives them.
-pub(crate) fn related_from_json(news_id: NewsId, text: &str) -> Result<Vec<StorySummary>> {
-    let rows: Vec<SummaryJson> = serde_json::from_str(text)
+pub(crate) fn related_from_json(news_id: NewsId, text: &str) -> Result<Vec<StoryLink>> {
+    let rows: Vec<LinkJson> = serde_json::from_str(text)
         .map_err(|e| StoreError::Invalid(format!("the stories before story {news_id} did not read back: {e}")))?;
-    let text = |v: Option<String>| v.unwrap_or_default();
     Ok(rows
         .into_iter()
-        .map(|r| StorySummary {
-            news_id: r.0,
-            slug: r.1,
-            headline: r.2,
-            lead: r.3,
-            section_id: r.4,
-            published_at: from_unix(r.5.unwrap_or_default()),
-            updated_at: r.6.map(from_unix),
-            photo: r.7.map(|id| Photo {
-                id,
-                sha256: text(r.8),
-                mime: text(r.9),
-                width: r.10.unwrap_or_default(),
-                height: r.11.unwrap_or_default(),
-                caption: text(r.12),
-                credit: text(r.13),
-                details: PhotoDetails {
-                    headline: text(r.14),
-                    creator: text(r.15),
-                    copyright: text(r.16),
-                    source: text(r.17),
-                    date_created: text(r.18),
-                    keywords: text(r.19).lines().filter(|k| !k.is_empty()).map(String::from).collect(),
-                    usage_terms: text(r.20),
-                },
-            }),
+        .map(|LinkJson(news_id, slug, headline, published_at)| StoryLink {
+            news_id,
+            slug,
+            headline,
+            published_at: from_unix(published_at),
         })
         .collect())
+}
+
+fn link_from_row(r: &AnyRow) -> Result<StoryLink> {
+    Ok(StoryLink {
+        news_id: r.try_get("news_id")?,
+        slug: r.try_get("slug")?,
+        headline: r.try_get("headline")?,
+        published_at: from_unix(r.try_get("published_at")?),
+    })
 }
 
 impl crate::Reads {
@@ -1417,7 +1361,7 @@ impl crate::Reads {
     }
 
     /// [`Store::related`] on this connection.
-    pub async fn related(&mut self, story: &Story, limit: i64) -> Result<Vec<StorySummary>> {
+    pub async fn related(&mut self, story: &Story, limit: i64) -> Result<Vec<StoryLink>> {
         let Some(published) = story.published_at else { return Ok(Vec::new()) };
         let sql = related_sql();
         let rows = sqlx::query(&sql)
@@ -1427,7 +1371,7 @@ impl crate::Reads {
             .bind(limit)
             .fetch_all(&mut *self.conn)
             .await?;
-        rows.iter().map(summary_from_row).collect()
+        rows.iter().map(link_from_row).collect()
     }
 }
 
@@ -1461,8 +1405,14 @@ mod plans {
         }
     }
 
-    /// The plan walks the section's index from the story's publish time down.
+    /// The plan walks the section's index from the story's publish time down,
+    /// and reads the stories' links from the index alone, not their rows.
     fn assert_bounded(plan: &[String]) {
+        assert!(
+            plan.iter().any(|line| line.contains("COVERING INDEX stories_section_published")
+                || line.contains("Index Only Scan using stories_section_published")),
+            "the stories' rows are read, not only the index: {plan:?}"
+        );
         let bounded = |line: &String| {
             line.contains("stories_section_published")
                 && (line.contains("published_at<?") || line.contains("published_at <= "))

@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use newsdesk_domain::{Author, NewsId, Story, StorySummary, Tag};
+use newsdesk_domain::{Author, NewsId, Story, StoryLink, Tag};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, Row};
 
@@ -49,7 +49,7 @@ pub struct PageFacts {
     /// gives them (none without a photo).
     pub photo_renditions: (Vec<crate::Rendition>, Vec<crate::CropRendition>),
     /// Its section's stories before it, as [`Store::related`] gives them.
-    pub related: Vec<StorySummary>,
+    pub related: Vec<StoryLink>,
 }
 
 /// The columns [`PageFacts`] is read from, beside the story's own.

@@ -57,6 +57,13 @@ const ENGINE_SPECIFIC: &[EngineSpecific] = &[
         postgres: "VALUES (1, replace(gen_random_uuid()::text, '-', ''), replace(gen_random_uuid()::text, '-', ''),\n        \
                    CAST(EXTRACT(EPOCH FROM now()) AS BIGINT));\n",
     },
+    // The links of a section's stories kept in its index: PostgreSQL as
+    // included columns, SQLite (no INCLUDE) as the key's last columns.
+    EngineSpecific {
+        file: "20261206000038_section_links.sql",
+        sqlite: "CREATE INDEX stories_section_published ON stories (section_id, status, published_at DESC, news_id DESC, slug, headline);\n",
+        postgres: "CREATE INDEX stories_section_published ON stories (section_id, status, published_at DESC, news_id DESC) INCLUDE (slug, headline);\n",
+    },
     // LZ4 for story text is a PostgreSQL column setting (guarded: only where
     // the server was built with lz4); SQLite has no such setting.
     EngineSpecific {

@@ -15,7 +15,7 @@ use newsdesk_storage::{PageFacts, Reads};
 use super::{Peer, Reader, Rendered, cache_key, cached_page, chrome, edition, render_page, story_deps};
 use crate::cache::CachedPage;
 use crate::editions::empty_edition;
-use crate::render::{Link, Meta, PhotoView, Teaser, script_json};
+use crate::render::{Link, Meta, PhotoView, script_json};
 use crate::{AppError, AppState};
 
 /// Related stories under a story.
@@ -135,6 +135,31 @@ pub(crate) async fn render_story(
     crate::editions::scope(edition.clone(), render_story_in(state, db, story, facts, preview, edition, None)).await
 }
 
+/// A story before this one in its section, as the page lists it: a headline
+/// linked, and its date.
+#[derive(serde::Serialize)]
+struct RelatedLink {
+    news_id: i64,
+    url: String,
+    headline: String,
+    /// `15 November 2023 - 14:37` in the edition's zone.
+    date: String,
+    /// ISO 8601 with offset.
+    iso: String,
+}
+
+impl RelatedLink {
+    fn new(s: &newsdesk_domain::StoryLink, edition: &Edition) -> RelatedLink {
+        RelatedLink {
+            news_id: s.news_id,
+            url: edition.url(&s.path()),
+            headline: s.headline.clone(),
+            date: edition.format_long(s.published_at),
+            iso: dates::iso8601(s.published_at, edition.time_zone),
+        }
+    }
+}
+
 async fn render_story_in(
     state: &AppState,
     mut db: Reads,
@@ -155,7 +180,7 @@ async fn render_story_in(
         }
     };
     let public_url = &state.config.public_url;
-    let related: Vec<Teaser> = related.iter().map(|s| Teaser::new(s, &edition, &sections, public_url)).collect();
+    let related: Vec<RelatedLink> = related.iter().map(|s| RelatedLink::new(s, &edition)).collect();
     let has = |f: fn(&PageFacts) -> bool| facts.is_none_or(f);
     let corrections = if has(|f| f.corrections) { db.corrections(story.news_id).await? } else { Vec::new() };
     let corrections: Vec<(DateTime<Utc>, String)> =

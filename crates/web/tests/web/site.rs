@@ -179,6 +179,43 @@ backend_test! {
 }
 
 backend_test! {
+    async fn a_story_page_lists_its_sections_stories_before_it(db) {
+        // Below the story: its section's published stories before it, newest
+        // first, each a headline linked to its page with its date; not the
+        // newer ones, not other sections', not drafts.
+        let app = TestApp::new(db).await;
+        let oldest = app.add_story(&["World"], "Oldest world story", -240).await;
+        let older = app.add_story(&["World"], "Older <b>\"world\"</b> story", -120).await;
+        app.add_story(&["Iran"], "An Iran story meanwhile", -60).await;
+        let story = app.add_story(&["World"], "The world story", 0).await;
+        app.add_story(&["World"], "A newer world story", 60).await;
+        let store = &app.db.store;
+        let load = |id| async move { store.story(id).await.expect("load").expect("exists") };
+        let draft = load(app.add_story(&["World"], "A world draft", -30).await).await;
+        assert!(app.db.store.set_story_status(draft.news_id, StoryStatus::Draft).await.expect("draft"));
+        app.sync().await;
+        let page = app.get(&load(story).await.path()).await;
+        assert_eq!(page.status, StatusCode::OK);
+        let list = page.body.split("<section class=\"related\"").nth(1).expect("the list").split("</section>").next().expect("its end");
+        let zone = app.db.store.default_edition().await.expect("edition").expect("exists").time_zone;
+        let mut at = 0;
+        for id in [older, oldest] {
+            let s = load(id).await;
+            let link = format!("<a href=\"{}\">", s.path());
+            let found = list[at..].find(&link).unwrap_or_else(|| panic!("{} after {at} in {list}", s.path())) + at;
+            let iso = dates::iso8601(s.published_at.expect("published"), zone);
+            assert!(list[found..].contains(&format!("<time datetime=\"{iso}\">")), "{iso} in {list}");
+            at = found + link.len();
+        }
+        assert!(list.contains("Older &lt;b&gt;&quot;world&quot;"), "{list}");
+        assert!(!list.contains("<b>"), "{list}");
+        for absent in ["The world story", "A newer world story", "An Iran story", "A world draft"] {
+            assert!(!list.contains(absent), "{absent} in {list}");
+        }
+    }
+}
+
+backend_test! {
     async fn a_change_drops_only_the_pages_that_show_the_story(db) {
         let app = TestApp::new(db).await;
         let other = app.add_story(&["World"], "Unrelated world story", 60).await;
