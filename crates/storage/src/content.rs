@@ -1231,9 +1231,9 @@ fn related_sql() -> String {
 
 /// From the stories `s` of section `section`, those published before story
 /// `news_id` published at `at`, newest first (SQL expressions: bound values,
-/// or the columns of an outer query). Only the index's own columns and a
-/// [`StoryLink`]'s are read: `stories_section_published` holds them all, so
-/// the stories' rows are not read.
+/// or the columns of an outer query). Its callers select a [`StoryLink`]'s
+/// columns only: `stories_section_published` holds those beside the ones
+/// filtered and ordered on, so the stories' rows are not read.
 fn before_in_section(s: &str, section: &str, news_id: &str, at: &str) -> String {
     format!(
         "FROM stories {s} \
