@@ -212,6 +212,20 @@ backend_test! {
         for absent in ["The world story", "A newer world story", "An Iran story", "A world draft"] {
             assert!(!list.contains(absent), "{absent} in {list}");
         }
+        // A linked story retitled (a new slug too): the cached page drops and lists it anew.
+        let s = load(oldest).await;
+        app.db.store.save_story(&StoryInput {
+            news_id: Some(oldest), edition_id: s.edition_id, section: SectionRef::Id(s.section_id), slug: None,
+            headline: "Oldest world story, retitled".into(), lead: s.lead.clone(), body_source: s.body_source.clone(), body_format: s.body_format,
+            photo_id: None, status: s.status, published_at: s.published_at, tags: Vec::new(), authors: Vec::new(), agency: None, actor: "test".into(),
+            gallery_id: None,
+        }).await.expect("retitle");
+        app.sync().await;
+        let retitled = load(oldest).await;
+        assert_ne!(retitled.path(), s.path(), "a new slug");
+        let page = app.get(&load(story).await.path()).await;
+        assert!(page.body.contains(&format!("<a href=\"{}\">Oldest world story, retitled</a>", retitled.path())), "{}", page.body);
+        assert!(!page.body.contains(&format!("href=\"{}\"", s.path())), "the old link is gone");
     }
 }
 
