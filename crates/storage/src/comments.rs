@@ -515,8 +515,9 @@ impl crate::Reads {
              WHERE s.news_id = $1 ORDER BY c.created_at, c.id"
         ))
         .bind(news_id)
-        .fetch_all(&mut *self.conn)
+        .fetch_all(&mut **self.conn()?)
         .await?;
+        self.settle(());
         let Some(first) = rows.first() else { return Ok(None) };
         let target = target_from_row(first)?;
         let mut comments = Vec::with_capacity(rows.len());

@@ -1302,8 +1302,9 @@ impl crate::Reads {
              WHERE edition_id = $1 ORDER BY position, id",
         )
         .bind(edition_id)
-        .fetch_all(&mut *self.conn)
+        .fetch_all(&mut **self.conn()?)
         .await?;
+        self.settle(());
         rows.iter().map(section_from_row).collect()
     }
 
@@ -1335,7 +1336,8 @@ impl crate::Reads {
                 for id in ids {
                     q = q.bind(*id);
                 }
-                *rows = q.fetch_all(&mut *self.conn).await?;
+                *rows = q.fetch_all(&mut **self.conn()?).await?;
+                self.settle(());
             }
             out
         };
@@ -1369,8 +1371,9 @@ impl crate::Reads {
             .bind(story.news_id)
             .bind(published.timestamp())
             .bind(limit)
-            .fetch_all(&mut *self.conn)
+            .fetch_all(&mut **self.conn()?)
             .await?;
+        self.settle(());
         rows.iter().map(link_from_row).collect()
     }
 }

@@ -351,7 +351,9 @@ impl crate::Reads {
         for id in photo_ids {
             q = q.bind(*id);
         }
-        for row in q.fetch_all(&mut *self.conn).await? {
+        let rows = q.fetch_all(&mut **self.conn()?).await?;
+        self.settle(());
+        for row in rows {
             if row.try_get::<i64, _>("kind")? == 0 {
                 let r = <crate::Rendition as sqlx::FromRow<_>>::from_row(&row)?;
                 plain.entry(r.photo_id).or_default().push(r);

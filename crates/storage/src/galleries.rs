@@ -436,12 +436,14 @@ impl crate::Reads {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut found = galleries_in(&mut self.conn, &ids).await?;
+        let mut found = galleries_in(self.conn()?, &ids).await?;
+        self.settle(());
         Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }
 
     /// The viewer pictures of a gallery's photos, in its order.
     pub async fn gallery_images(&mut self, gallery: &Gallery) -> Result<Vec<ViewerImage>> {
-        viewer_images_in(&mut self.conn, gallery).await
+        let images = viewer_images_in(self.conn()?, gallery).await?;
+        Ok(self.settle(images))
     }
 }

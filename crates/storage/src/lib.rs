@@ -146,6 +146,8 @@ pub struct Store {
     signal: std::sync::Arc<changes::ChangeSignal>,
     /// How bulk loads check their foreign keys, found out at the first one.
     key_checks: std::sync::Arc<tokio::sync::OnceCell<bulk::Checks>>,
+    /// Connections page reads let go, kept for the next ones ([`Reads`]).
+    spare: std::sync::Arc<reads::Spare>,
 }
 
 /// Use of the connection pool at one moment.
@@ -179,10 +181,11 @@ impl Store {
             Backend::Sqlite => Duration::from_secs(10),
             Backend::Postgres => POSTGRES_ACQUIRE_TIMEOUT,
         };
-        let options = AnyPoolOptions::new().acquire_timeout(acquire_timeout).max_connections(match backend {
+        let max_connections = match backend {
             Backend::Sqlite => 8,
             Backend::Postgres => postgres_pool_size(std::thread::available_parallelism().map_or(1, |n| n.get())),
-        });
+        };
+        let options = AnyPoolOptions::new().acquire_timeout(acquire_timeout).max_connections(max_connections);
         let options = match backend {
             // No ping of a pooled SQLite connection before each use (sqlx's
             // default): the file does not go away, and the ping is one more
@@ -229,6 +232,8 @@ impl Store {
             url: url.into(),
             signal: std::sync::Arc::new(changes::ChangeSignal::new()),
             key_checks: Default::default(),
+            // Half the pool at most: the other users of the pool find the other half.
+            spare: std::sync::Arc::new(reads::Spare::new(max_connections as usize / 2)),
         })
     }
 
@@ -256,20 +261,34 @@ impl Store {
     /// Closes the pool, waiting for connections to finish.
     pub async fn close(&self) {
         self.close_bulk().await;
+        // The pool waits for every connection to come back, the kept ones too.
+        drop(self.spare.take_all());
         self.pool.close().await;
     }
 
-    /// How many connections the pool holds and how many of them are idle (for metrics).
+    /// How many connections the pool holds and how many of them are idle
+    /// (for metrics): those kept for the next page reads ([`Reads`]) are idle too.
     pub fn pool_stats(&self) -> PoolStats {
-        PoolStats { size: self.pool.size(), idle: self.pool.num_idle(), max: self.pool.options().get_max_connections() }
+        PoolStats {
+            size: self.pool.size(),
+            idle: self.pool.num_idle() + self.spare.len(),
+            max: self.pool.options().get_max_connections(),
+        }
     }
 
-    /// Gives back the memory SQLite's connections keep for pages they read
-    /// (up to 2 MB each; `PRAGMA shrink_memory`), one idle connection at a
-    /// time, and returns how many it shrank. The pages come back from the
-    /// operating system's file cache at the next reads. PostgreSQL's
-    /// connections keep nothing here: 0.
+    /// How many connections wait for the next page reads ([`Reads`]) outside the pool.
+    pub fn spare_connections(&self) -> usize {
+        self.spare.len()
+    }
+
+    /// Gives the connections kept for page reads ([`Reads`]) back to the pool
+    /// (which closes those idle or old beyond its limits), and gives back the
+    /// memory SQLite's connections keep for pages they read (up to 2 MB each;
+    /// `PRAGMA shrink_memory`), one idle connection at a time, and returns how
+    /// many it shrank. The pages come back from the operating system's file
+    /// cache at the next reads. PostgreSQL's connections keep nothing here: 0.
     pub async fn release_memory(&self) -> Result<usize> {
+        let kept = self.spare.take_all();
         if self.backend != Backend::Sqlite {
             return Ok(0);
         }
@@ -277,6 +296,11 @@ impl Store {
         // Released connections go to the back of the idle queue: each try takes another.
         for _ in 0..self.pool.num_idle() {
             let Some(mut conn) = self.pool.try_acquire() else { break };
+            sqlx::query("PRAGMA shrink_memory").execute(&mut *conn).await?;
+            shrunk += 1;
+        }
+        // The kept ones last: given back one by one, they would be counted twice above.
+        for mut conn in kept {
             sqlx::query("PRAGMA shrink_memory").execute(&mut *conn).await?;
             shrunk += 1;
         }

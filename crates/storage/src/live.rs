@@ -314,8 +314,9 @@ impl crate::Reads {
     pub async fn live_updates(&mut self, news_id: NewsId) -> Result<Vec<LiveUpdate>> {
         let rows = sqlx::query(&format!("{UPDATE_SELECT} WHERE u.news_id = $1 ORDER BY u.pinned DESC, u.id DESC"))
             .bind(news_id)
-            .fetch_all(&mut *self.conn)
+            .fetch_all(&mut **self.conn()?)
             .await?;
+        self.settle(());
         rows.iter().map(update_from).collect()
     }
 }

@@ -673,8 +673,9 @@ impl crate::Reads {
              ORDER BY created_at, id",
         )
         .bind(news_id)
-        .fetch_all(&mut *self.conn)
+        .fetch_all(&mut **self.conn()?)
         .await?;
+        self.settle(());
         rows.iter().map(correction_from).collect()
     }
 
@@ -686,8 +687,9 @@ impl crate::Reads {
              FROM stories WHERE news_id = $1",
         )
         .bind(news_id)
-        .fetch_optional(&mut *self.conn)
+        .fetch_optional(&mut **self.conn()?)
         .await?;
+        self.settle(());
         row.map(|r| {
             Ok(StoryExtras {
                 created_by: r.try_get("created_by")?,

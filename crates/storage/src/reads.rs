@@ -1,13 +1,14 @@
 //! Several reads in a row on one pooled connection.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use newsdesk_domain::{Author, NewsId, Story, StoryLink, Tag};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, Row};
 
 use crate::content::{STORY_COLUMNS, STORY_FROM, story_from_row};
-use crate::{CommentTarget, Result, Store, StoreError};
+use crate::{CommentTarget, POSTGRES_ACQUIRE_TIMEOUT, POSTGRES_PING_AFTER_IDLE, Result, Store, StoreError};
 
 /// One connection of the pool, held for several reads in a row.
 ///
@@ -17,17 +18,142 @@ use crate::{CommentTarget, Result, Store, StoreError};
 /// story page not yet cached may make several reads (its corrections, its
 /// comments, a live blog's updates; most stories need only
 /// [`Reads::story_for_page`]); made on one `Reads`, it pays for that once.
+/// When every read on it finished, a `Reads` that is let go keeps its
+/// connection for the next one ([`Spare`]) instead of giving it back to the
+/// pool, and the next page pays nothing of it.
 /// Hold it for the reads only, not while rendering or waiting on anything
 /// else: the pool is small.
 #[derive(Debug)]
 pub struct Reads {
-    pub(crate) conn: PoolConnection<Any>,
+    /// `None` only once let go.
+    conn: Option<PoolConnection<Any>>,
+    /// No read is under way on `conn` and none failed: it can be kept for the next `Reads`.
+    settled: bool,
+    /// Since when `conn` has gone from one `Reads` to the next without the pool.
+    kept_since: Option<Instant>,
+    spare: Arc<Spare>,
 }
 
 impl Store {
-    /// A connection held for several reads ([`Reads`]).
+    /// A connection held for several reads ([`Reads`]): one a `Reads` before
+    /// it kept, or one of the pool.
     pub async fn reads(&self) -> Result<Reads> {
-        Ok(Reads { conn: self.pool().acquire().await? })
+        while let Some(kept) = self.spare.take() {
+            let mut conn = kept.conn;
+            // As the pool does before use: PostgreSQL may have dropped a
+            // connection left unused for a while (an outage, a restart).
+            if self.backend() == crate::Backend::Postgres && kept.idle_since.elapsed() >= POSTGRES_PING_AFTER_IDLE {
+                let answered = tokio::time::timeout(POSTGRES_ACQUIRE_TIMEOUT, sqlx::Connection::ping(&mut *conn)).await;
+                if !matches!(answered, Ok(Ok(()))) {
+                    // Back to the pool, which tests it again and closes it.
+                    continue;
+                }
+            }
+            return Ok(Reads { conn: Some(conn), settled: true, kept_since: Some(kept.since), spare: self.spare.clone() });
+        }
+        Ok(Reads { conn: Some(self.pool().acquire().await?), settled: true, kept_since: None, spare: self.spare.clone() })
+    }
+}
+
+impl Reads {
+    /// The connection, for a read that [`Reads::settle`] ends once it has all its rows.
+    pub(crate) fn conn(&mut self) -> Result<&mut PoolConnection<Any>> {
+        self.settled = false;
+        self.conn.as_mut().ok_or_else(|| StoreError::Invalid("a read on a connection already let go".into()))
+    }
+
+    /// The reads begun since [`Reads::conn`] ended in good order: the
+    /// connection is fit for the next `Reads`. A read that fails, or whose
+    /// future is dropped before it ends, leaves it unsettled, and it goes back
+    /// to the pool, which tests it (and closes it if need be).
+    pub(crate) fn settle<T>(&mut self, value: T) -> T {
+        self.settled = true;
+        value
+    }
+
+    /// Which engine the connection speaks.
+    fn backend(&self) -> crate::Backend {
+        self.conn.as_ref().map_or(crate::Backend::Sqlite, |c| crate::Backend::of(c))
+    }
+}
+
+impl Drop for Reads {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take()
+            && self.settled
+        {
+            self.spare.keep(conn, self.kept_since);
+        }
+    }
+}
+
+/// How long a connection goes from one [`Reads`] to the next at most before
+/// it goes back to the pool once, where sqlx closes it if it is older than
+/// the pool allows.
+const KEPT_AT_MOST: Duration = Duration::from_secs(60);
+
+/// Connections [`Reads`] let go in good order, kept for the next ones.
+///
+/// The pool tests each connection given back to it (sqlx's ping: a round trip
+/// to SQLite's connection thread or to the PostgreSQL server, a tenth of a
+/// page not yet cached); a connection kept here skips that. It holds at most
+/// half the pool's connections, so that the other users of the pool (writes,
+/// the newsroom) always find the other half, and gives them all back when the
+/// server is idle ([`Store::release_memory`]).
+#[derive(Debug)]
+pub(crate) struct Spare {
+    kept: Mutex<Vec<Kept>>,
+    most: usize,
+}
+
+/// A connection kept in [`Spare`].
+#[derive(Debug)]
+struct Kept {
+    conn: PoolConnection<Any>,
+    /// Since when it has gone from one `Reads` to the next without the pool.
+    since: Instant,
+    /// Since when it has been waiting here.
+    idle_since: Instant,
+}
+
+impl Spare {
+    /// Keeps at most `most` connections.
+    pub(crate) fn new(most: usize) -> Spare {
+        Spare { kept: Mutex::new(Vec::new()), most }
+    }
+
+    /// How many connections wait here.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Takes all the connections kept here (to give them back to the pool, or to tidy them).
+    pub(crate) fn take_all(&self) -> Vec<PoolConnection<Any>> {
+        self.lock().drain(..).map(|k| k.conn).collect()
+    }
+
+    /// The connection kept last (its pages are the likeliest in memory).
+    fn take(&self) -> Option<Kept> {
+        self.lock().pop()
+    }
+
+    /// Keeps `conn`, or lets it go back to the pool when enough wait here
+    /// already or it has gone without the pool for [`KEPT_AT_MOST`].
+    fn keep(&self, conn: PoolConnection<Any>, since: Option<Instant>) {
+        let now = Instant::now();
+        let since = since.unwrap_or(now);
+        if now.duration_since(since) >= KEPT_AT_MOST {
+            return;
+        }
+        let mut kept = self.lock();
+        if kept.len() < self.most {
+            kept.push(Kept { conn, since, idle_since: now });
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Kept>> {
+        // The list stays whole whatever a panicking holder was doing (a push or a pop).
+        self.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -98,7 +224,7 @@ impl Reads {
     /// copies and crops, its section's `related` stories before it and
     /// [`PageFacts`], in one query.
     pub async fn story_for_page(&mut self, news_id: NewsId, related: i64) -> Result<Option<(Story, PageFacts)>> {
-        let sqlite = crate::Backend::of(&self.conn) == crate::Backend::Sqlite;
+        let sqlite = self.backend() == crate::Backend::Sqlite;
         // The text is the same for every page of an engine: made once (it is
         // 3 KB of formatted pieces), for the `related` count the site asks for.
         static MADE: [OnceLock<(i64, String)>; 2] = [OnceLock::new(), OnceLock::new()];
@@ -110,9 +236,10 @@ impl Reads {
             other = story_for_page_sql(sqlite, related);
             other.as_str()
         };
-        let Some(r) = sqlx::query(sql).bind(news_id).fetch_optional(&mut *self.conn).await? else {
-            return Ok(None);
+        let Some(r) = sqlx::query(sql).bind(news_id).fetch_optional(&mut **self.conn()?).await? else {
+            return Ok(self.settle(None));
         };
+        self.settle(());
         let byline: String = r.try_get("byline")?;
         let byline: Vec<(i64, i64, String, String)> = serde_json::from_str(&byline)
             .map_err(|e| StoreError::Invalid(format!("the byline of story {news_id} did not read back: {e}")))?;

@@ -140,8 +140,9 @@ impl crate::Reads {
              WHERE me.news_id = $1 ORDER BY s.news_id",
         )
         .bind(news_id)
-        .fetch_all(&mut *self.conn)
+        .fetch_all(&mut **self.conn()?)
         .await?;
+        self.settle(());
         rows.iter()
             .map(|r| {
                 let status: String = r.try_get("status")?;

@@ -410,10 +410,11 @@ pub async fn flush_views(state: AppState) {
 pub const PACK_IDLE: Duration = Duration::from_secs(10);
 
 /// Packs the cached pages not served for [`PACK_IDLE`], every few seconds,
-/// and every [`PACK_IDLE`] has SQLite's idle connections give back the pages
-/// they keep in memory ([`newsdesk_storage::Store::release_memory`]: an idle
-/// server holds no page cache it does not use; a busy one reads those pages
-/// again from the file cache, ~2 MB a connection every 10 s).
+/// and every [`PACK_IDLE`] gives the connections kept for page reads back to
+/// the pool and has SQLite's idle connections give back the pages they keep
+/// in memory ([`newsdesk_storage::Store::release_memory`]: an idle server
+/// holds no page cache it does not use; a busy one reads those pages again
+/// from the file cache, ~2 MB a connection every 10 s).
 /// Runs until the task is dropped.
 pub async fn pack_cold_pages(state: AppState) {
     let mut tick = tokio::time::interval(PACK_IDLE / 2);

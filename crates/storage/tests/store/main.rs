@@ -16,6 +16,7 @@ mod galleries;
 mod media;
 mod migrations;
 mod properties;
+mod reads;
 mod socket;
 mod sqlite_build;
 mod views;

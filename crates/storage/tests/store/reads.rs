@@ -1,0 +1,172 @@
+//! Page reads and the connections they keep for the next ones, on SQLite and on PostgreSQL.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use newsdesk_storage::{Store, backend_test};
+
+use crate::{edition, published};
+
+/// Waits until every open connection of `store` is idle (given back, or kept for page reads).
+async fn all_idle(store: &Store) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while store.pool_stats().idle < store.pool_stats().size as usize {
+        assert!(Instant::now() < deadline, "a connection was not given back: {:?}", store.pool_stats());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+backend_test! {
+    /// A page read that ended keeps its connection for the next one, at most
+    /// half the pool's connections, and gives them back when the server tidies up.
+    async fn a_page_read_keeps_its_connection_for_the_next_one(db) {
+        let e = edition(&db.store).await;
+        let (id, _) = db.store.save_story(&published(e, "Iran", "Kept")).await.expect("save");
+        db.store.release_memory().await.expect("tidy");
+        assert_eq!(db.store.spare_connections(), 0, "tidying gives every kept connection back");
+
+        let mut reads = db.store.reads().await.expect("reads");
+        let (story, _) = reads.story_for_page(id, 5).await.expect("read").expect("found");
+        assert_eq!(story.headline, "Kept");
+        drop(reads);
+        assert_eq!(db.store.spare_connections(), 1, "kept for the next read");
+        let reads = db.store.reads().await.expect("reads");
+        assert_eq!(db.store.spare_connections(), 0, "the next read took it");
+        drop(reads);
+        assert_eq!(db.store.spare_connections(), 1, "a read that made no query keeps it too");
+
+        // Every connection of the pool held for reads, then let go: half are kept.
+        let max = db.store.pool_stats().max as usize;
+        let mut held = Vec::new();
+        for _ in 0..max {
+            let mut r = db.store.reads().await.expect("a connection");
+            assert!(r.story_for_page(id, 5).await.expect("read").is_some());
+            held.push(r);
+        }
+        drop(held);
+        assert_eq!(db.store.spare_connections(), max / 2, "at most half the pool is kept");
+        all_idle(&db.store).await;
+        // The other half is the pool's: a write takes one and gives it back.
+        db.store.save_story(&published(e, "Iran", "Written meanwhile")).await.expect("a write finds a connection");
+
+        let idle = db.store.pool_stats().idle;
+        let shrunk = db.store.release_memory().await.expect("tidy");
+        assert_eq!(db.store.spare_connections(), 0, "given back");
+        if db.store.backend() == newsdesk_storage::Backend::Sqlite {
+            assert!(shrunk >= max / 2 && shrunk <= idle, "the kept ones shrank too: {shrunk} of {idle}");
+        }
+        all_idle(&db.store).await;
+        assert_eq!(db.store.pool_stats().size as usize, max, "none was closed on the way");
+    }
+}
+
+backend_test! {
+    /// A read cut short (its future dropped before the rows came) leaves its
+    /// connection to the pool, which tests it; nothing read after it is wrong.
+    async fn a_read_cut_short_gives_its_connection_to_the_pool(db) {
+        let e = edition(&db.store).await;
+        let (a, _) = db.store.save_story(&published(e, "Iran", "First")).await.expect("save");
+        let (b, _) = db.store.save_story(&published(e, "Iran", "Second")).await.expect("save");
+        db.store.release_memory().await.expect("tidy");
+
+        // A read is cut short when its first poll does not end it; on SQLite
+        // a small read may end within it, so some tries may be needed.
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            assert!(tries <= 5000, "no read was under way after its first poll");
+            db.store.release_memory().await.expect("tidy");
+            let mut reads = db.store.reads().await.expect("reads");
+            let cut = tokio::time::timeout(Duration::ZERO, reads.story_for_page(a, 5)).await;
+            drop(reads);
+            if cut.is_err() {
+                break;
+            }
+            assert_eq!(db.store.spare_connections(), 1, "a read that ended keeps its connection");
+        }
+        eprintln!("cut short at try {tries}");
+        assert_eq!(db.store.spare_connections(), 0, "a connection whose read was cut short is not kept");
+        all_idle(&db.store).await;
+
+        for (id, headline) in [(b, "Second"), (a, "First"), (b, "Second")] {
+            let mut reads = db.store.reads().await.expect("reads");
+            let (story, _) = reads.story_for_page(id, 5).await.expect("read").expect("found");
+            assert_eq!(story.headline, headline);
+        }
+        assert_eq!(db.store.spare_connections(), 1, "reads that ended keep it again");
+    }
+}
+
+backend_test! {
+    /// Closing the store gives back the kept connections first: it does not
+    /// wait for them.
+    async fn closing_the_store_does_not_wait_for_kept_connections(db) {
+        let e = edition(&db.store).await;
+        let (id, _) = db.store.save_story(&published(e, "Iran", "Closing")).await.expect("save");
+        let mut reads = db.store.reads().await.expect("reads");
+        assert!(reads.story_for_page(id, 5).await.expect("read").is_some());
+        drop(reads);
+        assert!(db.store.spare_connections() >= 1);
+        tokio::time::timeout(Duration::from_secs(5), db.store.close()).await.expect("closed without waiting");
+        assert_eq!(db.store.spare_connections(), 0);
+        assert!(db.store.reads().await.is_err(), "a closed store has no connection to give");
+    }
+}
+
+backend_test! {
+    /// Two nodes on one database: one writes a story again and again while
+    /// many page reads on the other run, on kept connections and the pool's.
+    /// No read sees a version older than the last one written before it
+    /// began, and the writes never wait out the pool's timeout.
+    async fn page_reads_on_kept_connections_see_every_write_before_them(db) {
+        const WRITES: usize = 40;
+        const READERS: usize = 12;
+        let e = edition(&db.store).await;
+        let (id, _) = db.store.save_story(&published(e, "Iran", "Version 0")).await.expect("save");
+        let reader = Store::connect(&db.url).await.expect("the second node");
+        let written = Arc::new(AtomicUsize::new(0));
+
+        let writer = {
+            let (store, written) = (db.store.clone(), written.clone());
+            tokio::spawn(async move {
+                for v in 1..=WRITES {
+                    let mut s = published(e, "Iran", &format!("Version {v}"));
+                    s.news_id = Some(id);
+                    store.save_story(&s).await.expect("a write while pages are read");
+                    written.store(v, Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                }
+            })
+        };
+        let readers: Vec<_> = (0..READERS)
+            .map(|_| {
+                let (store, written) = (reader.clone(), written.clone());
+                tokio::spawn(async move {
+                    let mut reads_done = 0;
+                    loop {
+                        let before = written.load(Ordering::SeqCst);
+                        let mut reads = store.reads().await.expect("a connection for a page");
+                        let (story, _) = reads.story_for_page(id, 5).await.expect("read").expect("found");
+                        drop(reads);
+                        let seen: usize = story.headline["Version ".len()..].parse().expect("a version");
+                        assert!(seen >= before, "read version {seen} after version {before} was written");
+                        reads_done += 1;
+                        if before == WRITES {
+                            return reads_done;
+                        }
+                        tokio::task::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        tokio::time::timeout(Duration::from_secs(60), writer).await.expect("the writes ended").expect("writer");
+        for r in readers {
+            let done = tokio::time::timeout(Duration::from_secs(60), r).await.expect("the reads ended").expect("reader");
+            assert!(done >= 1);
+        }
+        assert!(reader.spare_connections() >= 1, "the reads kept connections");
+        assert!(reader.spare_connections() <= reader.pool_stats().max as usize / 2);
+        reader.close().await;
+    }
+}
