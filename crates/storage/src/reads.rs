@@ -36,22 +36,49 @@ pub struct Reads {
 
 impl Store {
     /// A connection held for several reads ([`Reads`]): one a `Reads` before
-    /// it kept, or one of the pool.
+    /// it kept, or one of the pool, whichever comes first (a `Reads` let go
+    /// while others wait for the pool is handed to one of them: kept
+    /// connections do not sit idle while readers queue). It waits at most the
+    /// pool's own time for a connection.
     pub async fn reads(&self) -> Result<Reads> {
-        while let Some(kept) = self.spare.take() {
-            let mut conn = kept.conn;
-            // As the pool does before use: PostgreSQL may have dropped a
-            // connection left unused for a while (an outage, a restart).
-            if self.backend() == crate::Backend::Postgres && kept.idle_since.elapsed() >= POSTGRES_PING_AFTER_IDLE {
-                let answered = tokio::time::timeout(POSTGRES_ACQUIRE_TIMEOUT, sqlx::Connection::ping(&mut *conn)).await;
-                if !matches!(answered, Ok(Ok(()))) {
-                    // Back to the pool, which tests it again and closes it.
-                    continue;
+        let deadline = tokio::time::Instant::now() + self.pool().options().get_acquire_timeout();
+        loop {
+            // Registered before looking, so that a connection kept meanwhile wakes it.
+            let kept_one = self.spare.kept_one.notified();
+            tokio::pin!(kept_one);
+            kept_one.as_mut().enable();
+            while let Some(kept) = self.spare.take() {
+                if let Some(conn) = self.fit_for_use(kept.conn, kept.idle_since).await {
+                    return Ok(self.reads_on(conn, Some(kept.since)));
                 }
             }
-            return Ok(Reads { conn: Some(conn), settled: true, kept_since: Some(kept.since), spare: self.spare.clone() });
+            tokio::select! {
+                biased;
+                () = &mut kept_one => {}
+                from_pool = tokio::time::timeout_at(deadline, self.pool().acquire()) => {
+                    let conn = from_pool.map_err(|_| sqlx::Error::PoolTimedOut)??;
+                    return Ok(self.reads_on(conn, None));
+                }
+            }
         }
-        Ok(Reads { conn: Some(self.pool().acquire().await?), settled: true, kept_since: None, spare: self.spare.clone() })
+    }
+
+    fn reads_on(&self, conn: PoolConnection<Any>, kept_since: Option<Instant>) -> Reads {
+        Reads { conn: Some(conn), settled: true, kept_since, spare: self.spare.clone() }
+    }
+
+    /// `conn` if it can be used, tested as the pool does before use:
+    /// PostgreSQL may have dropped a connection left unused for a while (an
+    /// outage, a restart). One that fails goes back to the pool, which tests
+    /// it again and closes it.
+    async fn fit_for_use(&self, mut conn: PoolConnection<Any>, idle_since: Instant) -> Option<PoolConnection<Any>> {
+        if self.backend() == crate::Backend::Postgres && idle_since.elapsed() >= POSTGRES_PING_AFTER_IDLE {
+            let answered = tokio::time::timeout(POSTGRES_ACQUIRE_TIMEOUT, sqlx::Connection::ping(&mut *conn)).await;
+            if !matches!(answered, Ok(Ok(()))) {
+                return None;
+            }
+        }
+        Some(conn)
     }
 }
 
@@ -104,6 +131,8 @@ const KEPT_AT_MOST: Duration = Duration::from_secs(60);
 pub(crate) struct Spare {
     kept: Mutex<Vec<Kept>>,
     most: usize,
+    /// Wakes a [`Store::reads`] waiting for the pool when a connection is kept.
+    kept_one: tokio::sync::Notify,
 }
 
 /// A connection kept in [`Spare`].
@@ -119,7 +148,7 @@ struct Kept {
 impl Spare {
     /// Keeps at most `most` connections.
     pub(crate) fn new(most: usize) -> Spare {
-        Spare { kept: Mutex::new(Vec::new()), most }
+        Spare { kept: Mutex::new(Vec::new()), most, kept_one: tokio::sync::Notify::new() }
     }
 
     /// How many connections wait here.
@@ -148,6 +177,8 @@ impl Spare {
         let mut kept = self.lock();
         if kept.len() < self.most {
             kept.push(Kept { conn, since, idle_since: now });
+            drop(kept);
+            self.kept_one.notify_one();
         }
     }
 

@@ -62,6 +62,37 @@ backend_test! {
 }
 
 backend_test! {
+    /// A connection let go while page reads wait for the pool goes to one of
+    /// them at once: kept connections never sit idle while readers queue.
+    async fn a_kept_connection_goes_to_a_reader_waiting_for_the_pool(db) {
+        let e = edition(&db.store).await;
+        let (id, _) = db.store.save_story(&published(e, "Iran", "Waited for")).await.expect("save");
+        let max = db.store.pool_stats().max as usize;
+        let mut held = Vec::new();
+        for _ in 0..max {
+            held.push(db.store.reads().await.expect("a connection"));
+        }
+        let waiter = {
+            let store = db.store.clone();
+            tokio::spawn(async move {
+                let mut reads = store.reads().await.expect("a connection after the wait");
+                reads.story_for_page(id, 5).await.expect("read").expect("found").0.headline
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!waiter.is_finished(), "every connection is held: it waits");
+        drop(held.pop());
+        // Far under the pool's own wait (3 s on PostgreSQL, 10 s on SQLite).
+        let headline = tokio::time::timeout(Duration::from_secs(1), waiter)
+            .await
+            .expect("the waiting reader got the connection let go")
+            .expect("waiter");
+        assert_eq!(headline, "Waited for");
+        drop(held);
+    }
+}
+
+backend_test! {
     /// A read cut short (its future dropped before the rows came) leaves its
     /// connection to the pool, which tests it; nothing read after it is wrong.
     async fn a_read_cut_short_gives_its_connection_to_the_pool(db) {
