@@ -1,11 +1,13 @@
 //! Several reads in a row on one pooled connection.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use newsdesk_domain::{Author, NewsId, Story, StoryLink, Tag};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, Row};
+use tokio::sync::oneshot;
 
 use crate::content::{STORY_COLUMNS, STORY_FROM, story_from_row};
 use crate::{CommentTarget, POSTGRES_ACQUIRE_TIMEOUT, POSTGRES_PING_AFTER_IDLE, Result, Store, StoreError};
@@ -36,29 +38,34 @@ pub struct Reads {
 
 impl Store {
     /// A connection held for several reads ([`Reads`]): one a `Reads` before
-    /// it kept, or one of the pool, whichever comes first (a `Reads` let go
-    /// while others wait for the pool is handed to one of them: kept
-    /// connections do not sit idle while readers queue). It waits at most the
-    /// pool's own time for a connection.
+    /// it kept, or one of the pool, whichever comes first. Readers waiting
+    /// for the pool are handed the connections `Reads` let go meanwhile, in
+    /// the order they came (kept connections never sit idle while readers
+    /// queue, and none is taken ahead of them). It waits at most the pool's
+    /// own time for a connection.
     pub async fn reads(&self) -> Result<Reads> {
         let deadline = tokio::time::Instant::now() + self.pool().options().get_acquire_timeout();
-        loop {
-            // Registered before looking, so that a connection kept meanwhile wakes it.
-            let kept_one = self.spare.kept_one.notified();
-            tokio::pin!(kept_one);
-            kept_one.as_mut().enable();
-            while let Some(kept) = self.spare.take() {
-                if let Some(conn) = self.fit_for_use(kept.conn, kept.idle_since).await {
-                    return Ok(self.reads_on(conn, Some(kept.since)));
+        let mut handed = loop {
+            match self.spare.take_or_wait() {
+                Ok(kept) => {
+                    if let Some(conn) = self.fit_for_use(kept.conn, kept.idle_since).await {
+                        return Ok(self.reads_on(conn, Some(kept.since)));
+                    }
                 }
+                Err(handed) => break handed,
             }
-            tokio::select! {
-                biased;
-                () = &mut kept_one => {}
-                from_pool = tokio::time::timeout_at(deadline, self.pool().acquire()) => {
-                    let conn = from_pool.map_err(|_| sqlx::Error::PoolTimedOut)??;
-                    return Ok(self.reads_on(conn, None));
+        };
+        tokio::select! {
+            biased;
+            Ok(h) = &mut handed => Ok(self.reads_on(h.conn, Some(h.since))),
+            from_pool = tokio::time::timeout_at(deadline, self.pool().acquire()) => {
+                let conn = from_pool.map_err(|_| sqlx::Error::PoolTimedOut)??;
+                // One handed over meanwhile is kept for the next reader.
+                handed.close();
+                if let Ok(h) = handed.try_recv() {
+                    self.spare.keep(h.conn, Some(h.since));
                 }
+                Ok(self.reads_on(conn, None))
             }
         }
     }
@@ -129,10 +136,17 @@ const KEPT_AT_MOST: Duration = Duration::from_secs(60);
 /// server is idle ([`Store::release_memory`]).
 #[derive(Debug)]
 pub(crate) struct Spare {
-    kept: Mutex<Vec<Kept>>,
+    state: Mutex<SpareState>,
     most: usize,
-    /// Wakes a [`Store::reads`] waiting for the pool when a connection is kept.
-    kept_one: tokio::sync::Notify,
+}
+
+#[derive(Debug, Default)]
+struct SpareState {
+    /// Connections waiting for a reader, the last kept last.
+    kept: Vec<Kept>,
+    /// Readers waiting for the pool, the first come first (some may have
+    /// got a connection from the pool since: their channel is closed).
+    waiting: VecDeque<oneshot::Sender<Handed>>,
 }
 
 /// A connection kept in [`Spare`].
@@ -145,46 +159,72 @@ struct Kept {
     idle_since: Instant,
 }
 
+/// A connection handed from a `Reads` let go to a reader waiting for one.
+#[derive(Debug)]
+struct Handed {
+    conn: PoolConnection<Any>,
+    since: Instant,
+}
+
 impl Spare {
     /// Keeps at most `most` connections.
     pub(crate) fn new(most: usize) -> Spare {
-        Spare { kept: Mutex::new(Vec::new()), most, kept_one: tokio::sync::Notify::new() }
+        Spare { state: Mutex::default(), most }
     }
 
     /// How many connections wait here.
     pub(crate) fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().kept.len()
     }
 
     /// Takes all the connections kept here (to give them back to the pool, or to tidy them).
     pub(crate) fn take_all(&self) -> Vec<PoolConnection<Any>> {
-        self.lock().drain(..).map(|k| k.conn).collect()
+        self.lock().kept.drain(..).map(|k| k.conn).collect()
     }
 
-    /// The connection kept last (its pages are the likeliest in memory).
-    fn take(&self) -> Option<Kept> {
-        self.lock().pop()
+    /// The connection kept last (its pages are the likeliest in memory), or
+    /// else a place in the queue for the next one let go.
+    fn take_or_wait(&self) -> std::result::Result<Kept, oneshot::Receiver<Handed>> {
+        let mut state = self.lock();
+        if let Some(kept) = state.kept.pop() {
+            return Ok(kept);
+        }
+        let (tx, rx) = oneshot::channel();
+        state.waiting.retain(|w| !w.is_closed());
+        state.waiting.push_back(tx);
+        Err(rx)
     }
 
-    /// Keeps `conn`, or lets it go back to the pool when enough wait here
-    /// already or it has gone without the pool for [`KEPT_AT_MOST`].
+    /// Hands `conn` to the first reader waiting, or keeps it; lets it go back
+    /// to the pool when enough wait here already or it has gone without the
+    /// pool for [`KEPT_AT_MOST`].
     fn keep(&self, conn: PoolConnection<Any>, since: Option<Instant>) {
         let now = Instant::now();
         let since = since.unwrap_or(now);
         if now.duration_since(since) >= KEPT_AT_MOST {
             return;
         }
-        let mut kept = self.lock();
-        if kept.len() < self.most {
-            kept.push(Kept { conn, since, idle_since: now });
-            drop(kept);
-            self.kept_one.notify_one();
+        let mut state = self.lock();
+        let mut handed = Handed { conn, since };
+        while let Some(reader) = state.waiting.pop_front() {
+            match reader.send(handed) {
+                Ok(()) => return,
+                // That reader got one from the pool meanwhile.
+                Err(back) => handed = back,
+            }
         }
+        if state.kept.len() < self.most {
+            state.kept.push(Kept { conn: handed.conn, since, idle_since: now });
+            return;
+        }
+        // Given back to the pool once the list is let go.
+        drop(state);
+        drop(handed);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Kept>> {
-        // The list stays whole whatever a panicking holder was doing (a push or a pop).
-        self.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn lock(&self) -> std::sync::MutexGuard<'_, SpareState> {
+        // The lists stay whole whatever a panicking holder was doing (a push or a pop).
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
