@@ -227,13 +227,13 @@ impl Store {
         };
         let pool = options.connect(url).await.map_err(|e| StoreError::Connect(redact(url), e))?;
         Ok(Store {
-            pool,
             backend,
             url: url.into(),
             signal: std::sync::Arc::new(changes::ChangeSignal::new()),
             key_checks: Default::default(),
             // Half the pool at most: the other users of the pool find the other half.
-            spare: std::sync::Arc::new(reads::Spare::new(max_connections as usize / 2)),
+            spare: std::sync::Arc::new(reads::Spare::new(pool.clone(), max_connections as usize / 2)),
+            pool,
         })
     }
 

@@ -138,6 +138,8 @@ const KEPT_AT_MOST: Duration = Duration::from_secs(60);
 pub(crate) struct Spare {
     state: Mutex<SpareState>,
     most: usize,
+    /// The pool the connections are from: none is kept while it has none left to give.
+    pool: sqlx::AnyPool,
 }
 
 #[derive(Debug, Default)]
@@ -167,9 +169,9 @@ struct Handed {
 }
 
 impl Spare {
-    /// Keeps at most `most` connections.
-    pub(crate) fn new(most: usize) -> Spare {
-        Spare { state: Mutex::default(), most }
+    /// Keeps at most `most` connections of `pool`.
+    pub(crate) fn new(pool: sqlx::AnyPool, most: usize) -> Spare {
+        Spare { state: Mutex::default(), most, pool }
     }
 
     /// How many connections wait here.
@@ -196,8 +198,9 @@ impl Spare {
     }
 
     /// Hands `conn` to the first reader waiting, or keeps it; lets it go back
-    /// to the pool when enough wait here already or it has gone without the
-    /// pool for [`KEPT_AT_MOST`].
+    /// to the pool when enough wait here already, when the pool has no other
+    /// connection to give, or when it has gone without the pool for
+    /// [`KEPT_AT_MOST`].
     fn keep(&self, conn: PoolConnection<Any>, since: Option<Instant>) {
         let now = Instant::now();
         let since = since.unwrap_or(now);
@@ -213,7 +216,10 @@ impl Spare {
                 Err(back) => handed = back,
             }
         }
-        if state.kept.len() < self.most {
+        // The pool's other users (writes, the newsroom) cannot take a kept
+        // connection: while the pool has none left to give, it goes back.
+        let pool_has_one = self.pool.num_idle() > 0 || self.pool.size() < self.pool.options().get_max_connections();
+        if pool_has_one && state.kept.len() < self.most {
             state.kept.push(Kept { conn: handed.conn, since, idle_since: now });
             return;
         }
@@ -225,6 +231,19 @@ impl Spare {
     fn lock(&self) -> std::sync::MutexGuard<'_, SpareState> {
         // The lists stay whole whatever a panicking holder was doing (a push or a pop).
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Drop for Spare {
+    fn drop(&mut self) {
+        // The pool takes a connection back on a task of its own, which needs
+        // a runtime: a store dropped after its runtime closes each kept one here.
+        if tokio::runtime::Handle::try_current().is_err() {
+            let state = self.state.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
+            for kept in state.kept.drain(..) {
+                drop(kept.conn.detach());
+            }
+        }
     }
 }
 

@@ -36,7 +36,9 @@ backend_test! {
         drop(reads);
         assert_eq!(db.store.spare_connections(), 1, "a read that made no query keeps it too");
 
-        // Every connection of the pool held for reads, then let go: half are kept.
+        // Every connection of the pool held for reads, then let go one by
+        // one: the first goes back to the pool (which had no other to give),
+        // the next are kept, up to half the pool; the rest go back.
         let max = db.store.pool_stats().max as usize;
         let mut held = Vec::new();
         for _ in 0..max {
@@ -44,7 +46,14 @@ backend_test! {
             assert!(r.story_for_page(id, 5).await.expect("read").is_some());
             held.push(r);
         }
-        drop(held);
+        while let Some(r) = held.pop() {
+            drop(r);
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while db.store.pool_stats().idle + held.len() < db.store.pool_stats().size as usize {
+                assert!(Instant::now() < deadline, "not given back: {:?}", db.store.pool_stats());
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
         assert_eq!(db.store.spare_connections(), max / 2, "at most half the pool is kept");
         all_idle(&db.store).await;
         // The other half is the pool's: a write takes one and gives it back.
@@ -88,6 +97,34 @@ backend_test! {
             .expect("the waiting reader got the connection let go")
             .expect("waiter");
         assert_eq!(headline, "Waited for");
+        drop(held);
+    }
+}
+
+backend_test! {
+    /// A connection is not kept while the pool has no other to give: the
+    /// pool's other users (a write here) cannot take a kept one.
+    async fn a_kept_connection_never_makes_a_write_wait(db) {
+        let e = edition(&db.store).await;
+        let (id, _) = db.store.save_story(&published(e, "Iran", "Before")).await.expect("save");
+        db.store.release_memory().await.expect("tidy");
+        all_idle(&db.store).await;
+        let max = db.store.pool_stats().max as usize;
+        let mut held = Vec::new();
+        for _ in 1..max {
+            held.push(db.store.reads().await.expect("a connection"));
+        }
+        let mut last = db.store.reads().await.expect("the last connection");
+        assert!(last.story_for_page(id, 5).await.expect("read").is_some());
+        drop(last);
+        assert_eq!(db.store.spare_connections(), 0, "the pool had no other: it went back");
+        // Far under the pool's own wait (3 s on PostgreSQL, 10 s on SQLite).
+        let mut s = published(e, "Iran", "After");
+        s.news_id = Some(id);
+        tokio::time::timeout(Duration::from_secs(1), db.store.save_story(&s))
+            .await
+            .expect("the write got the connection")
+            .expect("saved");
         drop(held);
     }
 }
