@@ -20,8 +20,9 @@ use crate::{CommentTarget, POSTGRES_ACQUIRE_TIMEOUT, POSTGRES_PING_AFTER_IDLE, R
 /// story page not yet cached may make several reads (its corrections, its
 /// comments, a live blog's updates; most stories need only
 /// [`Reads::story_for_page`]); made on one `Reads`, it pays for that once.
-/// When every read on it finished, a `Reads` that is let go keeps its
-/// connection for the next one ([`Spare`]) instead of giving it back to the
+/// When every read on it finished, a `Reads` that is let go hands its
+/// connection to the next one (a reader waiting for it, or kept for the next
+/// to come: [`Store::spare_connections`]) instead of giving it back to the
 /// pool, and the next page pays nothing of it.
 /// Hold it for the reads only, not while rendering or waiting on anything
 /// else: the pool is small.
