@@ -127,14 +127,16 @@ impl Drop for Reads {
 /// the pool allows.
 const KEPT_AT_MOST: Duration = Duration::from_secs(60);
 
-/// Connections [`Reads`] let go in good order, kept for the next ones.
+/// Connections [`Reads`] let go in good order, handed to the readers waiting
+/// for one or kept for the next ones.
 ///
 /// The pool tests each connection given back to it (sqlx's ping: a round trip
 /// to SQLite's connection thread or to the PostgreSQL server, a tenth of a
-/// page not yet cached); a connection kept here skips that. It holds at most
-/// half the pool's connections, so that the other users of the pool (writes,
-/// the newsroom) always find the other half, and gives them all back when the
-/// server is idle ([`Store::release_memory`]).
+/// page not yet cached); a connection handed over or kept here skips that. It
+/// keeps at most half the pool's connections, and none while the pool has no
+/// other to give, so that the other users of the pool (writes, the newsroom),
+/// who cannot take one from here, never wait for one kept; the web layer gives
+/// them all back every 10 s ([`Store::release_memory`]).
 #[derive(Debug)]
 pub(crate) struct Spare {
     state: Mutex<SpareState>,
