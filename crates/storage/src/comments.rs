@@ -509,15 +509,16 @@ impl Store {
 impl crate::Reads {
     /// [`Store::comment_thread`] on this connection.
     pub async fn comment_thread(&mut self, news_id: NewsId) -> Result<Option<(CommentTarget, Vec<Comment>)>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {TARGET_COLUMNS}, {COMMENT_COLUMNS} {TARGET_FROM} \
+        let rows = self
+            .fetch_all(
+                sqlx::query(&format!(
+                    "SELECT {TARGET_COLUMNS}, {COMMENT_COLUMNS} {TARGET_FROM} \
              LEFT JOIN comments c ON c.news_id = s.news_id AND c.status = 'approved' \
              WHERE s.news_id = $1 ORDER BY c.created_at, c.id"
-        ))
-        .bind(news_id)
-        .fetch_all(&mut **self.conn()?)
-        .await?;
-        self.settle(());
+                ))
+                .bind(news_id),
+            )
+            .await?;
         let Some(first) = rows.first() else { return Ok(None) };
         let target = target_from_row(first)?;
         let mut comments = Vec::with_capacity(rows.len());

@@ -1297,14 +1297,15 @@ fn link_from_row(r: &AnyRow) -> Result<StoryLink> {
 impl crate::Reads {
     /// [`Store::sections`] on this connection.
     pub async fn sections(&mut self, edition_id: i64) -> Result<Vec<Section>> {
-        let rows = sqlx::query(
-            "SELECT id, edition_id, parent_id, slug, name, path, position FROM sections \
+        let rows = self
+            .fetch_all(
+                sqlx::query(
+                    "SELECT id, edition_id, parent_id, slug, name, path, position FROM sections \
              WHERE edition_id = $1 ORDER BY position, id",
-        )
-        .bind(edition_id)
-        .fetch_all(&mut **self.conn()?)
-        .await?;
-        self.settle(());
+                )
+                .bind(edition_id),
+            )
+            .await?;
         rows.iter().map(section_from_row).collect()
     }
 
@@ -1336,8 +1337,7 @@ impl crate::Reads {
                 for id in ids {
                     q = q.bind(*id);
                 }
-                *rows = q.fetch_all(&mut **self.conn()?).await?;
-                self.settle(());
+                *rows = self.fetch_all(q).await?;
             }
             out
         };
@@ -1366,14 +1366,11 @@ impl crate::Reads {
     pub async fn related(&mut self, story: &Story, limit: i64) -> Result<Vec<StoryLink>> {
         let Some(published) = story.published_at else { return Ok(Vec::new()) };
         let sql = related_sql();
-        let rows = sqlx::query(&sql)
-            .bind(story.section_id)
-            .bind(story.news_id)
-            .bind(published.timestamp())
-            .bind(limit)
-            .fetch_all(&mut **self.conn()?)
+        let rows = self
+            .fetch_all(
+                sqlx::query(&sql).bind(story.section_id).bind(story.news_id).bind(published.timestamp()).bind(limit),
+            )
             .await?;
-        self.settle(());
         rows.iter().map(link_from_row).collect()
     }
 }

@@ -351,8 +351,7 @@ impl crate::Reads {
         for id in photo_ids {
             q = q.bind(*id);
         }
-        let rows = q.fetch_all(&mut **self.conn()?).await?;
-        self.settle(());
+        let rows = self.fetch_all(q).await?;
         for row in rows {
             if row.try_get::<i64, _>("kind")? == 0 {
                 let r = <crate::Rendition as sqlx::FromRow<_>>::from_row(&row)?;

@@ -312,11 +312,12 @@ impl Store {
 impl crate::Reads {
     /// [`Store::live_updates`] on this connection.
     pub async fn live_updates(&mut self, news_id: NewsId) -> Result<Vec<LiveUpdate>> {
-        let rows = sqlx::query(&format!("{UPDATE_SELECT} WHERE u.news_id = $1 ORDER BY u.pinned DESC, u.id DESC"))
-            .bind(news_id)
-            .fetch_all(&mut **self.conn()?)
+        let rows = self
+            .fetch_all(
+                sqlx::query(&format!("{UPDATE_SELECT} WHERE u.news_id = $1 ORDER BY u.pinned DESC, u.id DESC"))
+                    .bind(news_id),
+            )
             .await?;
-        self.settle(());
         rows.iter().map(update_from).collect()
     }
 }

@@ -668,28 +668,30 @@ fn desk_row(r: &AnyRow) -> Result<DeskRow> {
 impl crate::Reads {
     /// [`Store::corrections`] on this connection.
     pub async fn corrections(&mut self, news_id: NewsId) -> Result<Vec<Correction>> {
-        let rows = sqlx::query(
-            "SELECT id, news_id, note, actor, created_at FROM story_corrections WHERE news_id = $1 \
+        let rows = self
+            .fetch_all(
+                sqlx::query(
+                    "SELECT id, news_id, note, actor, created_at FROM story_corrections WHERE news_id = $1 \
              ORDER BY created_at, id",
-        )
-        .bind(news_id)
-        .fetch_all(&mut **self.conn()?)
-        .await?;
-        self.settle(());
+                )
+                .bind(news_id),
+            )
+            .await?;
         rows.iter().map(correction_from).collect()
     }
 
     /// [`Store::story_extras`] on this connection.
     pub async fn story_extras(&mut self, news_id: NewsId) -> Result<Option<StoryExtras>> {
-        let row = sqlx::query(
-            "SELECT created_by, editorial_note, correction_note, public_note, scheduled_at, \
+        let row = self
+            .fetch_optional(
+                sqlx::query(
+                    "SELECT created_by, editorial_note, correction_note, public_note, scheduled_at, \
              (SELECT sp.spiked_at FROM story_spikes sp WHERE sp.news_id = stories.news_id) AS spiked_at \
              FROM stories WHERE news_id = $1",
-        )
-        .bind(news_id)
-        .fetch_optional(&mut **self.conn()?)
-        .await?;
-        self.settle(());
+                )
+                .bind(news_id),
+            )
+            .await?;
         row.map(|r| {
             Ok(StoryExtras {
                 created_by: r.try_get("created_by")?,

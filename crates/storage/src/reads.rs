@@ -106,6 +106,24 @@ impl Reads {
         value
     }
 
+    /// All the rows of `query`, read on this connection.
+    pub(crate) async fn fetch_all<'q>(
+        &mut self,
+        query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    ) -> Result<Vec<sqlx::any::AnyRow>> {
+        let rows = query.fetch_all(&mut **self.conn()?).await?;
+        Ok(self.settle(rows))
+    }
+
+    /// The first row of `query`, if any, read on this connection.
+    pub(crate) async fn fetch_optional<'q>(
+        &mut self,
+        query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    ) -> Result<Option<sqlx::any::AnyRow>> {
+        let row = query.fetch_optional(&mut **self.conn()?).await?;
+        Ok(self.settle(row))
+    }
+
     /// Which engine the connection speaks.
     fn backend(&self) -> crate::Backend {
         self.conn.as_ref().map_or(crate::Backend::Sqlite, |c| crate::Backend::of(c))
@@ -329,10 +347,9 @@ impl Reads {
             other = story_for_page_sql(sqlite, related);
             other.as_str()
         };
-        let Some(r) = sqlx::query(sql).bind(news_id).fetch_optional(&mut **self.conn()?).await? else {
-            return Ok(self.settle(None));
+        let Some(r) = self.fetch_optional(sqlx::query(sql).bind(news_id)).await? else {
+            return Ok(None);
         };
-        self.settle(());
         let byline: String = r.try_get("byline")?;
         let byline: Vec<(i64, i64, String, String)> = serde_json::from_str(&byline)
             .map_err(|e| StoreError::Invalid(format!("the byline of story {news_id} did not read back: {e}")))?;

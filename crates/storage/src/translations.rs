@@ -132,17 +132,18 @@ impl Store {
 impl crate::Reads {
     /// [`Store::translations`] on this connection.
     pub async fn translations(&mut self, news_id: NewsId) -> Result<Vec<Translation>> {
-        let rows = sqlx::query(
-            "SELECT s.news_id, s.edition_id, e.lang, s.slug, s.headline, s.status \
+        let rows = self
+            .fetch_all(
+                sqlx::query(
+                    "SELECT s.news_id, s.edition_id, e.lang, s.slug, s.headline, s.status \
              FROM story_translations me \
              JOIN story_translations t ON t.group_id = me.group_id AND t.news_id <> me.news_id \
              JOIN stories s ON s.news_id = t.news_id JOIN editions e ON e.id = s.edition_id \
              WHERE me.news_id = $1 ORDER BY s.news_id",
-        )
-        .bind(news_id)
-        .fetch_all(&mut **self.conn()?)
-        .await?;
-        self.settle(());
+                )
+                .bind(news_id),
+            )
+            .await?;
         rows.iter()
             .map(|r| {
                 let status: String = r.try_get("status")?;
