@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use newsdesk_domain::NewsId;
-use newsdesk_storage::{Change, Follower, Store};
+use newsdesk_storage::{Change, Follower, IndexableStory, Store};
 pub use newsdesk_storage::{ChangeCursor, GAP_WAIT};
 
 use crate::{Result, SearchError, SearchIndex};
@@ -23,31 +23,40 @@ const REBUILD_PAGE: i64 = 1000;
 /// Rebuilds the index from the database: every published story, then one
 /// commit (searches see the old index until then). Returns the number of stories.
 /// Updates from the change log wait until it is done.
+///
+/// The stories are turned into documents (their bodies' text taken out of
+/// the HTML) on a thread of the rebuild's own, at the index threads' lower
+/// priority, while the next page of stories is read: pages served meanwhile
+/// get the CPU first.
 pub async fn reindex_all(index: &Arc<SearchIndex>, store: &Store) -> Result<u64> {
-    let _turn = index.feeding_turn().await;
+    let turn = index.feeding_turn().await;
     // Changes made while the rebuild runs are applied afterwards from here.
     let start = store.last_change_id().await?;
     index.set_followed(store.database_identity().await?, store.change_mark_at_or_below(start).await?);
     index.clear()?;
-    let mut after: NewsId = 0;
-    let mut count = 0u64;
-    loop {
-        let page = store.indexable_stories(after, REBUILD_PAGE).await?;
-        let Some(last) = page.last().map(|s| s.news_id) else { break };
-        let idx = Arc::clone(index);
-        count += blocking(move || {
-            // Each story once (pages by News ID), into a cleared index.
-            for s in &page {
-                idx.add_new_story(s)?;
+    let (pages, done) = documents_thread(Arc::clone(index), turn)?;
+    let read: Result<()> = async {
+        let mut after: NewsId = 0;
+        loop {
+            let page = store.indexable_stories(after, REBUILD_PAGE).await?;
+            let Some(last) = page.last().map(|s| s.news_id) else { return Ok(()) };
+            if pages.send(page).await.is_err() {
+                // The thread stopped on an error: its report tells it.
+                return Ok(());
             }
-            // Threads tantivy made meanwhile from one of its own inherit the
-            // lower priority; any other is lowered here.
-            crate::priority::lower_index_threads();
-            Ok(page.len() as u64)
-        })
-        .await?;
-        after = last;
+            after = last;
+        }
     }
+    .await;
+    // The thread adds what it was sent, then reports and hands the turn back
+    // (if this future is dropped meanwhile, the turn is let go as the thread
+    // ends: no other feeding of the index overlaps its adds).
+    drop(pages);
+    let (added, _turn) = done
+        .await
+        .map_err(|_| SearchError::Index(tantivy::TantivyError::InternalError("the rebuild's thread ended".into())))?;
+    read?;
+    let count = added?;
     let idx = Arc::clone(index);
     blocking(move || {
         idx.commit_applied(Some(start))?;
@@ -56,6 +65,49 @@ pub async fn reindex_all(index: &Arc<SearchIndex>, store: &Store) -> Result<u64>
     .await?;
     tracing::info!(stories = count, "search index rebuilt");
     Ok(count)
+}
+
+/// Where a rebuild sends its pages of stories to be added.
+type PageSender = tokio::sync::mpsc::Sender<Vec<IndexableStory>>;
+/// What the rebuild's thread reports: how many stories it added (or the
+/// first error), and the turn to feed the index it held meanwhile.
+type ThreadReport = tokio::sync::oneshot::Receiver<(Result<u64>, tokio::sync::OwnedMutexGuard<()>)>;
+
+/// The rebuild's thread: adds each page of stories sent to it (each story
+/// once, pages by News ID, into a cleared index) until the sender is
+/// dropped, then reports.
+fn documents_thread(
+    index: Arc<SearchIndex>,
+    turn: tokio::sync::OwnedMutexGuard<()>,
+) -> Result<(PageSender, ThreadReport)> {
+    // One page waits while the thread works on the one before.
+    let (pages, mut incoming) = tokio::sync::mpsc::channel::<Vec<IndexableStory>>(1);
+    let (report, done) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name(crate::priority::REBUILD_THREAD.into())
+        .spawn(move || {
+            crate::priority::lower_this_thread();
+            let added = (|| {
+                let mut count = 0u64;
+                while let Some(page) = incoming.blocking_recv() {
+                    for s in &page {
+                        index.add_new_story(s)?;
+                    }
+                    count += page.len() as u64;
+                    // Threads tantivy made meanwhile from one of its own
+                    // inherit the lower priority; any other is lowered here.
+                    crate::priority::lower_index_threads();
+                }
+                Ok(count)
+            })();
+            // With the rebuild dropped (the server stopping), the report and
+            // the turn are dropped here.
+            let _ = report.send((added, turn));
+        })
+        .map_err(|e| {
+            SearchError::Index(tantivy::TantivyError::InternalError(format!("cannot start the rebuild's thread: {e}")))
+        })?;
+    Ok((pages, done))
 }
 
 /// Applies the change log not yet applied by `follower` to the index and
@@ -224,4 +276,81 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + '
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| SearchError::Index(tantivy::TantivyError::InternalError(format!("index task failed: {e}"))))?
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use newsdesk_domain::StoryStatus;
+
+    fn story(news_id: NewsId) -> IndexableStory {
+        IndexableStory {
+            news_id,
+            edition_lang: "en".into(),
+            section_path: "world".into(),
+            section_name: "World".into(),
+            slug: format!("story-{news_id}"),
+            headline: format!("Harbour cranes idle {news_id}"),
+            lead: "Lead.".into(),
+            body_html: "<p>Dockers <b>stopped</b> work.</p>".into(),
+            status: StoryStatus::Published,
+            published_at: Some(chrono::Utc::now()),
+            updated_at: None,
+            tags: Vec::new(),
+            authors: Vec::new(),
+            newsroom: Default::default(),
+        }
+    }
+
+    /// The thread of [`documents_thread`] with its nice value, while it runs.
+    fn rebuild_threads() -> Vec<Option<i32>> {
+        std::fs::read_dir("/proc/self/task")
+            .expect("tasks")
+            .flatten()
+            .filter(|task| {
+                std::fs::read_to_string(task.path().join("comm")).unwrap_or_default().trim_end()
+                    == crate::priority::REBUILD_THREAD
+            })
+            .map(|task| crate::priority::nice_of(&task.file_name().to_string_lossy()))
+            .collect()
+    }
+
+    /// A rebuild makes its documents on a thread of its own at the index
+    /// threads' lower priority (the caller's is left as it was), adds every
+    /// story sent to it, and ends when the rebuild stops sending.
+    #[tokio::test]
+    async fn a_rebuild_makes_documents_at_the_lower_priority_and_adds_every_story() {
+        let me = std::fs::read_link("/proc/thread-self").expect("thread-self");
+        let me = me.file_name().expect("tid").to_string_lossy().into_owned();
+        let before = crate::priority::nice_of(&me);
+        let dir = tempfile::tempdir().expect("dir");
+        let index = Arc::new(SearchIndex::open_or_create(&dir.path().join("search")).expect("index"));
+        let turn = index.feeding_turn().await;
+        let (pages, done) = documents_thread(Arc::clone(&index), turn).expect("thread");
+        pages.send((1..=40).map(story).collect()).await.expect("first page");
+        // The channel holds one page: the second is taken once the thread
+        // has started on the first, so the thread is running now.
+        pages.send((41..=50).map(story).collect()).await.expect("second page");
+        let mut seen = rebuild_threads();
+        for _ in 0..100 {
+            if seen.iter().all(|nice| *nice == Some(crate::priority::target_nice())) && !seen.is_empty() {
+                break;
+            }
+            // The thread lowers itself as it starts.
+            std::thread::sleep(Duration::from_millis(10));
+            seen = rebuild_threads();
+        }
+        assert!(!seen.is_empty(), "the rebuild's thread runs while pages come");
+        assert!(seen.iter().all(|nice| *nice == Some(crate::priority::target_nice())), "{seen:?}");
+        // The thread holds the turn to feed the index until it reports.
+        assert!(index.feeding.try_lock().is_err());
+        drop(pages);
+        let (added, turn) = done.await.expect("report");
+        assert_eq!(added.expect("added"), 50);
+        drop(turn);
+        assert!(index.feeding.try_lock().is_ok());
+        assert_eq!(crate::priority::nice_of(&me), before, "the caller keeps its priority");
+        index.commit().expect("commit");
+        assert_eq!(index.reader.searcher().num_docs(), 50);
+    }
 }

@@ -345,8 +345,8 @@ pub struct SearchIndex {
     /// Held by whoever feeds the index from the database (a rebuild, or an
     /// update from the change log) for the whole of it: a rebuild adds each
     /// story without first deleting it, which is right only while no update
-    /// adds one meanwhile.
-    feeding: tokio::sync::Mutex<()>,
+    /// adds one meanwhile. A rebuild's thread holds it while it adds.
+    feeding: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Deletes of single stories queued since the index was opened (see [`SearchIndex::queued_deletes`]).
     queued_deletes: std::sync::atomic::AtomicU64,
     /// Which stories of each segment readers of an edition may find (see [`ranked`]).
@@ -470,7 +470,7 @@ impl SearchIndex {
             dir: dir.to_path_buf(),
             directory,
             position: Mutex::new(position),
-            feeding: tokio::sync::Mutex::new(()),
+            feeding: std::sync::Arc::new(tokio::sync::Mutex::new(())),
             queued_deletes: std::sync::atomic::AtomicU64::new(0),
             edition_docs: ranked::EditionDocs::default(),
         })
@@ -610,8 +610,8 @@ impl SearchIndex {
 
     /// Waits for, then holds, the turn to feed the index from the database
     /// (see [`crate::reindex_all`] and [`crate::update`]).
-    pub(crate) async fn feeding_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.feeding.lock().await
+    pub(crate) async fn feeding_turn(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        std::sync::Arc::clone(&self.feeding).lock_owned().await
     }
 
     /// Removes every story (a rebuild starts so). Visible after [`SearchIndex::commit`].

@@ -7,13 +7,20 @@
 //! waited for the CPU at each hand-off: pages served during a rebuild of a
 //! million stories answered in a quarter of a second at the 99th percentile.
 //! Those threads run at a lower priority (nice [`NICE`]) on Linux: they get
-//! the CPU the readers leave, and the whole of it when there are none.
+//! the CPU the readers leave, and the whole of it when there are none. So does
+//! the thread a rebuild turns stories into documents on (the text taken out
+//! of each body's HTML), which before ran on the async runtime's blocking
+//! threads at the readers' priority.
 
 /// The nice value of the index's threads (0 is the default, 19 the lowest).
 pub(crate) const NICE: i32 = 10;
 
 /// The names (as the kernel keeps them: 15 bytes) tantivy gives its threads.
 const INDEX_THREADS: [&str; 4] = ["thrd-tantivy-in", "merge_thread_", "docstore-compre", "segment_update"];
+
+/// The name of the thread a rebuild makes documents on (`crate::reindex_all`);
+/// it lowers its own priority ([`lower_this_thread`]).
+pub(crate) const REBUILD_THREAD: &str = "search-rebuild";
 
 /// Whether a thread named `comm` is one of tantivy's.
 fn is_index_thread(comm: &str) -> bool {
@@ -43,10 +50,23 @@ pub(crate) fn lower_index_threads() -> usize {
     found
 }
 
+/// Lowers the calling thread's priority to the index threads' (for a thread
+/// made for index work only: it cannot be raised again without privileges).
+#[cfg(target_os = "linux")]
+pub(crate) fn lower_this_thread() {
+    if let Err(e) = rustix::process::setpriority_process(None, target_nice()) {
+        tracing::debug!(error = %e, "could not lower the priority of a search index thread");
+    }
+}
+
+/// Elsewhere the thread keeps its priority.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn lower_this_thread() {}
+
 /// [`NICE`], or the calling thread's own when it runs lower already (a
 /// server started with `nice`): never higher than the rest of the server.
 #[cfg(target_os = "linux")]
-fn target_nice() -> i32 {
+pub(crate) fn target_nice() -> i32 {
     // PRIO_PROCESS with no id: the calling thread on Linux.
     NICE.max(rustix::process::getpriority_process(None).unwrap_or(0))
 }
@@ -59,7 +79,7 @@ pub(crate) fn lower_index_threads() -> usize {
 
 /// The nice value of thread `tid` of this process, if it can be read.
 #[cfg(all(test, target_os = "linux"))]
-fn nice_of(tid: &str) -> Option<i32> {
+pub(crate) fn nice_of(tid: &str) -> Option<i32> {
     let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
     // Fields after the command's closing parenthesis; nice is the 19th field overall.
     let rest = &stat[stat.rfind(')')? + 2..];
