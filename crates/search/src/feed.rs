@@ -302,7 +302,7 @@ mod tests {
         }
     }
 
-    /// The thread of [`documents_thread`] with its nice value, while it runs.
+    /// The nice value of each rebuild thread running now (see [`documents_thread`]).
     fn rebuild_threads() -> Vec<Option<i32>> {
         std::fs::read_dir("/proc/self/task")
             .expect("tasks")
