@@ -145,6 +145,10 @@ backend_test! {
             tries += 1;
             assert!(tries <= 5000, "no read was under way after its first poll");
             db.store.release_memory().await.expect("tidy");
+            // The connections given back are back in the pool (sqlx tests
+            // each on a task of its own): while the pool has none to give,
+            // a read that ends keeps none, as it should.
+            all_idle(&db.store).await;
             let mut reads = db.store.reads().await.expect("reads");
             let cut = tokio::time::timeout(Duration::ZERO, reads.story_for_page(a, 5)).await;
             drop(reads);
