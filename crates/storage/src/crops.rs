@@ -279,28 +279,10 @@ fn crop_rendition(row: &sqlx::any::AnyRow) -> Result<Option<CropRendition>> {
     }))
 }
 
-/// The copies and crops of the photo `photo_id` (an SQL expression: the
-/// story page's `s.photo_id`) as one JSON text, `[[kind, ratio, sha256, mime,
-/// width, height, size], …]` in the order of [`all_renditions_sql`], so that
-/// the page's one query reads them too ([`renditions_from_json`]).
-pub(crate) fn renditions_column(sqlite: bool, photo_id: &str) -> String {
-    let rows = renditions_union(&format!("= {photo_id}"));
-    if sqlite {
-        // SQLite aggregates the rows in the order its subquery gives them.
-        format!(
-            "(SELECT json_group_array(json_array(r.kind, r.ratio, r.sha256, r.mime, r.width, r.height, r.size)) \
-             FROM ({rows} ORDER BY kind, width, mime) r) AS renditions"
-        )
-    } else {
-        format!(
-            "(SELECT COALESCE(json_agg(json_build_array(r.kind, r.ratio, r.sha256, r.mime, r.width, r.height, r.size) \
-             ORDER BY r.kind, r.width, r.mime), '[]')::text FROM ({rows}) r) AS renditions"
-        )
-    }
-}
-
-/// The copies and crops of photo `photo_id` from [`renditions_column`]'s text,
-/// as [`Store::photo_all_renditions_of`] gives them.
+/// The copies and crops of photo `photo_id` from its list in `photos.renditions`
+/// (kept by triggers, migration 39: a JSON array of `[kind, ratio, sha256, mime,
+/// width, height, size]` in no particular order), in the order
+/// [`Store::photo_all_renditions_of`] gives them.
 pub(crate) fn renditions_from_json(photo_id: i64, text: &str) -> Result<(Vec<crate::Rendition>, Vec<CropRendition>)> {
     let rows: Vec<(i64, String, String, String, i64, i64, i64)> = serde_json::from_str(text)
         .map_err(|e| StoreError::Invalid(format!("the copies of photo {photo_id} did not read back: {e}")))?;
@@ -312,7 +294,8 @@ pub(crate) fn renditions_from_json(photo_id: i64, text: &str) -> Result<(Vec<cra
             crops.push(CropRendition { photo_id, ratio, sha256, mime, width, height });
         }
     }
-    crops.sort_by_key(|r| r.ratio);
+    plain.sort_by(|a, b| (a.width, &a.mime).cmp(&(b.width, &b.mime)));
+    crops.sort_by(|a, b| (a.ratio, a.width, &a.mime).cmp(&(b.ratio, b.width, &b.mime)));
     Ok((plain, crops))
 }
 
@@ -389,6 +372,114 @@ mod plans {
             {
                 let read = plan.iter().any(|line| line.contains(index) && (!sqlite || line.contains("COVERING INDEX")));
                 assert!(read, "{table} is not read from {index}: {text}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod lists {
+    use super::renditions_from_json;
+    use crate::Backend;
+    use crate::testing::TestDb;
+    use newsdesk_domain::crop::Ratio;
+    use sqlx::Row;
+
+    /// Migration 39 fills the list in the row of every photo stored before it
+    /// (story pages read the list from there): equal to the tables, and empty
+    /// for a photo with no copies.
+    async fn photos_stored_before_migration_39_get_their_lists(backend: Backend) {
+        let Some(db) = TestDb::migrated_to(backend, 20261206000038).await else { return };
+        let pool = db.store.pool();
+        for (id, sha) in [(1_i64, "aa"), (2, "bb")] {
+            sqlx::query(
+                "INSERT INTO photos (id, sha256, mime, width, height, size, caption, credit, created_at) \
+                 VALUES ($1, $2, 'image/jpeg', 1600, 900, 70000, '', '', 1)",
+            )
+            .bind(id)
+            .bind(sha)
+            .execute(pool)
+            .await
+            .expect("a photo as migration 38 stored it");
+        }
+        for (width, mime) in [(640_i64, "image/webp"), (320, "image/jpeg")] {
+            sqlx::query(
+                "INSERT INTO photo_renditions (photo_id, width, height, mime, sha256, bytes, size, created_at) \
+                 VALUES (1, $1, $2, $3, $4, $5, 5000, 1)",
+            )
+            .bind(width)
+            .bind(width / 2)
+            .bind(mime)
+            .bind(format!("copy-{width}"))
+            .bind(vec![1_u8; 10])
+            .execute(pool)
+            .await
+            .expect("a copy");
+        }
+        sqlx::query(
+            "INSERT INTO photo_crop_renditions (photo_id, ratio, width, height, mime, sha256, bytes, created_at) \
+             VALUES (1, $1, 640, 360, 'image/jpeg', 'crop-640', $2, 1)",
+        )
+        .bind(Ratio::Wide.key())
+        .bind(vec![2_u8; 10])
+        .execute(pool)
+        .await
+        .expect("a crop");
+        db.store.migrate().await.expect("migrate to the end");
+
+        for id in [1_i64, 2] {
+            let text: String = sqlx::query("SELECT renditions FROM photos WHERE id = $1")
+                .bind(id)
+                .fetch_one(db.store.pool())
+                .await
+                .expect("the list")
+                .get(0);
+            let listed = renditions_from_json(id, &text).expect("a list");
+            let (mut plain, mut crops) = db.store.photo_all_renditions_of(&[id]).await.expect("the tables");
+            let tables = (plain.remove(&id).unwrap_or_default(), crops.remove(&id).unwrap_or_default());
+            assert_eq!(listed, tables, "photo {id}");
+        }
+        let text: String = sqlx::query("SELECT renditions FROM photos WHERE id = 1")
+            .fetch_one(db.store.pool())
+            .await
+            .expect("list")
+            .get(0);
+        assert_eq!(renditions_from_json(1, &text).expect("list").0.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn photos_stored_before_migration_39_get_their_lists_on_sqlite() {
+        photos_stored_before_migration_39_get_their_lists(Backend::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn photos_stored_before_migration_39_get_their_lists_on_postgres() {
+        photos_stored_before_migration_39_get_their_lists(Backend::Postgres).await;
+    }
+
+    crate::backend_test! {
+        async fn the_triggers_make_one_photos_list_from_its_own_rows(db) {
+            // Each copy or crop written makes its photo's list again: that
+            // must find the photo by its key and its copies and crops by
+            // their indexes, never scan all photos or all copies (an agency
+            // has hundreds of thousands).
+            let mut args = crate::sql::Args::new();
+            args.push(7_i64);
+            let plan = db.plan("SELECT l.list FROM photo_rendition_lists l WHERE l.photo_id = $1", args).await;
+            let text = plan.join("\n");
+            // SQLite's `SCAN r` reads the rows the two searches gave, not a table.
+            let scans = plan.iter().any(|l| l.contains("Seq Scan") || (l.starts_with("SCAN ") && l != "SCAN r"));
+            assert!(!scans, "a scan: {text}");
+            let reads = match db.store.backend() {
+                crate::Backend::Sqlite => [
+                    "SEARCH p USING INTEGER PRIMARY KEY",
+                    "SEARCH photo_renditions USING COVERING INDEX",
+                    "SEARCH photo_crop_renditions USING COVERING INDEX",
+                ],
+                crate::Backend::Postgres => ["photos_pkey on photos", "on photo_renditions", "on photo_crop_renditions"],
+            };
+            for read in reads {
+                assert!(plan.iter().any(|line| line.contains(read)), "no {read:?}: {text}");
             }
         }
     }

@@ -321,11 +321,10 @@ fn byline_column(sqlite: bool) -> String {
 /// The query of [`Reads::story_for_page`].
 fn story_for_page_sql(sqlite: bool, related: i64) -> String {
     format!(
-        "SELECT {STORY_COLUMNS}, {}, {FACTS_COLUMNS}, {}, {}, {} {STORY_FROM} \
+        "SELECT {STORY_COLUMNS}, {}, {FACTS_COLUMNS}, {}, p.renditions AS renditions, {} {STORY_FROM} \
          JOIN editions e ON e.id = s.edition_id WHERE s.news_id = $1",
         crate::comments::TARGET_COLUMNS,
         byline_column(sqlite),
-        crate::crops::renditions_column(sqlite, "s.photo_id"),
         crate::content::related_column(sqlite, related),
     )
 }
