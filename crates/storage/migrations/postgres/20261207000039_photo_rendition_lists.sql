@@ -12,6 +12,15 @@
 -- tables, in the writing transaction.
 ALTER TABLE photos ADD COLUMN renditions TEXT NOT NULL DEFAULT '[]';
 
+-- Kept compressed with LZ4 where the server has it (the list is ~2.8 KB).
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)) THEN
+        EXECUTE 'ALTER TABLE photos ALTER COLUMN renditions SET COMPRESSION lz4';
+    END IF;
+END
+$$;
+
 -- A photo's list as the two tables give it now.
 CREATE VIEW photo_rendition_lists AS SELECT p.id AS photo_id, (
     SELECT COALESCE(json_agg(json_build_array(r.kind, r.ratio, r.sha256, r.mime, r.width, r.height, r.size)), '[]')::text FROM (
@@ -41,12 +50,3 @@ CREATE TRIGGER photo_renditions_listed AFTER INSERT OR UPDATE OR DELETE ON photo
     FOR EACH ROW EXECUTE FUNCTION photo_renditions_relist();
 CREATE TRIGGER photo_crop_renditions_listed AFTER INSERT OR UPDATE OR DELETE ON photo_crop_renditions
     FOR EACH ROW EXECUTE FUNCTION photo_renditions_relist();
-
--- Kept compressed with LZ4 where the server has it (the list is ~2.8 KB).
-DO $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)) THEN
-        EXECUTE 'ALTER TABLE photos ALTER COLUMN renditions SET COMPRESSION lz4';
-    END IF;
-END
-$$;

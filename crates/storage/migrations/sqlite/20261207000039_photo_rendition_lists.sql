@@ -12,6 +12,8 @@
 -- tables, in the writing transaction.
 ALTER TABLE photos ADD COLUMN renditions TEXT NOT NULL DEFAULT '[]';
 
+-- SQLite keeps text as it is: no compression to set.
+
 -- A photo's list as the two tables give it now.
 CREATE VIEW photo_rendition_lists AS SELECT p.id AS photo_id, (
     SELECT json_group_array(json_array(r.kind, r.ratio, r.sha256, r.mime, r.width, r.height, r.size)) FROM (

@@ -85,13 +85,71 @@ const ENGINE_SPECIFIC: &[EngineSpecific] = &[
     // LZ4 on PostgreSQL as for story text.
     EngineSpecific {
         file: "20261207000039_photo_rendition_lists.sql",
-        sqlite: "    SELECT json_group_array(json_array(r.kind, r.ratio, r.sha256, r.mime, r.width, r.height, r.size)) FROM (\n",
-        postgres: "    SELECT COALESCE(json_agg(json_build_array(r.kind, r.ratio, r.sha256, r.mime, r.width, r.height, r.size)), '[]')::text FROM (\n",
+        sqlite: "    SELECT json_group_array(json_array(r.kind, r.ratio, r.sha256, r.mime, r.width, r.height, r.size)) FROM (\n\
+                 ",
+        postgres: "    SELECT COALESCE(json_agg(json_build_array(r.kind, r.ratio, r.sha256, r.mime, r.width, r.height, r.size)), '[]')::text FROM (\n\
+                   ",
     },
     EngineSpecific {
         file: "20261207000039_photo_rendition_lists.sql",
-        sqlite: "-- The list made again for the photo of each row written.\nCREATE TRIGGER photo_renditions_listed_on_insert AFTER INSERT ON photo_renditions BEGIN\n    UPDATE photos SET renditions = (SELECT l.list FROM photo_rendition_lists l WHERE l.photo_id = photos.id)\n    WHERE id = NEW.photo_id;\nEND;\nCREATE TRIGGER photo_renditions_listed_on_update AFTER UPDATE ON photo_renditions BEGIN\n    UPDATE photos SET renditions = (SELECT l.list FROM photo_rendition_lists l WHERE l.photo_id = photos.id)\n    WHERE id IN (OLD.photo_id, NEW.photo_id);\nEND;\nCREATE TRIGGER photo_renditions_listed_on_delete AFTER DELETE ON photo_renditions BEGIN\n    UPDATE photos SET renditions = (SELECT l.list FROM photo_rendition_lists l WHERE l.photo_id = photos.id)\n    WHERE id = OLD.photo_id;\nEND;\nCREATE TRIGGER photo_crop_renditions_listed_on_insert AFTER INSERT ON photo_crop_renditions BEGIN\n    UPDATE photos SET renditions = (SELECT l.list FROM photo_rendition_lists l WHERE l.photo_id = photos.id)\n    WHERE id = NEW.photo_id;\nEND;\nCREATE TRIGGER photo_crop_renditions_listed_on_update AFTER UPDATE ON photo_crop_renditions BEGIN\n    UPDATE photos SET renditions = (SELECT l.list FROM photo_rendition_lists l WHERE l.photo_id = photos.id)\n    WHERE id IN (OLD.photo_id, NEW.photo_id);\nEND;\nCREATE TRIGGER photo_crop_renditions_listed_on_delete AFTER DELETE ON photo_crop_renditions BEGIN\n    UPDATE photos SET renditions = (SELECT l.list FROM photo_rendition_lists l WHERE l.photo_id = photos.id)\n    WHERE id = OLD.photo_id;\nEND;\n",
-        postgres: "-- The list made again for the photo of each row written.\nCREATE FUNCTION photo_renditions_relist() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n    IF TG_OP <> 'INSERT' THEN\n        UPDATE photos SET renditions = (SELECT l.list FROM photo_rendition_lists l WHERE l.photo_id = photos.id)\n        WHERE id = OLD.photo_id;\n    END IF;\n    IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.photo_id <> OLD.photo_id) THEN\n        UPDATE photos SET renditions = (SELECT l.list FROM photo_rendition_lists l WHERE l.photo_id = photos.id)\n        WHERE id = NEW.photo_id;\n    END IF;\n    RETURN NULL;\nEND\n$$;\nCREATE TRIGGER photo_renditions_listed AFTER INSERT OR UPDATE OR DELETE ON photo_renditions\n    FOR EACH ROW EXECUTE FUNCTION photo_renditions_relist();\nCREATE TRIGGER photo_crop_renditions_listed AFTER INSERT OR UPDATE OR DELETE ON photo_crop_renditions\n    FOR EACH ROW EXECUTE FUNCTION photo_renditions_relist();\n\n-- Kept compressed with LZ4 where the server has it (the list is ~2.8 KB).\nDO $$\nBEGIN\n    IF EXISTS (SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)) THEN\n        EXECUTE 'ALTER TABLE photos ALTER COLUMN renditions SET COMPRESSION lz4';\n    END IF;\nEND\n$$;\n",
+        sqlite: "-- The list made again for the photo of each row written.\n\
+                 CREATE TRIGGER photo_renditions_listed_on_insert AFTER INSERT ON photo_renditions BEGIN\n    \
+                     UPDATE photos SET renditions = (SELECT l.list FROM photo_rendition_lists l WHERE l.photo_id = photos.id)\n    \
+                     WHERE id = NEW.photo_id;\n\
+                 END;\n\
+                 CREATE TRIGGER photo_renditions_listed_on_update AFTER UPDATE ON photo_renditions BEGIN\n    \
+                     UPDATE photos SET renditions = (SELECT l.list FROM photo_rendition_lists l WHERE l.photo_id = photos.id)\n    \
+                     WHERE id IN (OLD.photo_id, NEW.photo_id);\n\
+                 END;\n\
+                 CREATE TRIGGER photo_renditions_listed_on_delete AFTER DELETE ON photo_renditions BEGIN\n    \
+                     UPDATE photos SET renditions = (SELECT l.list FROM photo_rendition_lists l WHERE l.photo_id = photos.id)\n    \
+                     WHERE id = OLD.photo_id;\n\
+                 END;\n\
+                 CREATE TRIGGER photo_crop_renditions_listed_on_insert AFTER INSERT ON photo_crop_renditions BEGIN\n    \
+                     UPDATE photos SET renditions = (SELECT l.list FROM photo_rendition_lists l WHERE l.photo_id = photos.id)\n    \
+                     WHERE id = NEW.photo_id;\n\
+                 END;\n\
+                 CREATE TRIGGER photo_crop_renditions_listed_on_update AFTER UPDATE ON photo_crop_renditions BEGIN\n    \
+                     UPDATE photos SET renditions = (SELECT l.list FROM photo_rendition_lists l WHERE l.photo_id = photos.id)\n    \
+                     WHERE id IN (OLD.photo_id, NEW.photo_id);\n\
+                 END;\n\
+                 CREATE TRIGGER photo_crop_renditions_listed_on_delete AFTER DELETE ON photo_crop_renditions BEGIN\n    \
+                     UPDATE photos SET renditions = (SELECT l.list FROM photo_rendition_lists l WHERE l.photo_id = photos.id)\n    \
+                     WHERE id = OLD.photo_id;\n\
+                 END;\n\
+                 ",
+        postgres: "-- The list made again for the photo of each row written.\n\
+                   CREATE FUNCTION photo_renditions_relist() RETURNS trigger LANGUAGE plpgsql AS $$\n\
+                   BEGIN\n    \
+                       IF TG_OP <> 'INSERT' THEN\n        \
+                           UPDATE photos SET renditions = (SELECT l.list FROM photo_rendition_lists l WHERE l.photo_id = photos.id)\n        \
+                           WHERE id = OLD.photo_id;\n    \
+                       END IF;\n    \
+                       IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.photo_id <> OLD.photo_id) THEN\n        \
+                           UPDATE photos SET renditions = (SELECT l.list FROM photo_rendition_lists l WHERE l.photo_id = photos.id)\n        \
+                           WHERE id = NEW.photo_id;\n    \
+                       END IF;\n    \
+                       RETURN NULL;\n\
+                   END\n\
+                   $$;\n\
+                   CREATE TRIGGER photo_renditions_listed AFTER INSERT OR UPDATE OR DELETE ON photo_renditions\n    \
+                       FOR EACH ROW EXECUTE FUNCTION photo_renditions_relist();\n\
+                   CREATE TRIGGER photo_crop_renditions_listed AFTER INSERT OR UPDATE OR DELETE ON photo_crop_renditions\n    \
+                       FOR EACH ROW EXECUTE FUNCTION photo_renditions_relist();\n\
+                   ",
+    },
+    EngineSpecific {
+        file: "20261207000039_photo_rendition_lists.sql",
+        sqlite: "-- SQLite keeps text as it is: no compression to set.\n",
+        postgres: "-- Kept compressed with LZ4 where the server has it (the list is ~2.8 KB).\n\
+                   DO $$\n\
+                   BEGIN\n    \
+                       IF EXISTS (SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)) THEN\n        \
+                           EXECUTE 'ALTER TABLE photos ALTER COLUMN renditions SET COMPRESSION lz4';\n    \
+                       END IF;\n\
+                   END\n\
+                   $$;\n\
+                   ",
     },
 ];
 
