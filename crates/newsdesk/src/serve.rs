@@ -65,6 +65,9 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let search = match crate::search::open_index(&config) {
         Ok(index) => {
             state.search = Some(index.clone());
+            // A rebuild reads its next stories once no reader waits for a page being made (or 100 ms on).
+            let pages = state.pages.clone();
+            index.yield_to(move || pages.renders_in_flight() > 0);
             Some((index.clone(), tokio::spawn(newsdesk_search::follow(index, store.clone(), state.config.change_poll))))
         }
         Err(e) => {

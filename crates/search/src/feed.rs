@@ -19,6 +19,12 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(5);
 const BATCH: i64 = 500;
 /// Stories read from the database at once during a rebuild.
 const REBUILD_PAGE: i64 = 1000;
+/// How long a rebuild waits at most, before reading its next page of
+/// stories, for readers waiting for pages (see [`SearchIndex::yield_to`]): a
+/// site busy all the time still gets its index, at ten pages a second.
+pub(crate) const YIELD_AT_MOST: Duration = Duration::from_millis(100);
+/// How often a rebuild that yields looks again whether readers still wait.
+const YIELD_STEP: Duration = Duration::from_millis(2);
 
 /// Rebuilds the index from the database: every published story, then one
 /// commit (searches see the old index until then). Returns the number of stories.
@@ -27,7 +33,9 @@ const REBUILD_PAGE: i64 = 1000;
 /// The stories are turned into documents (their bodies' text taken out of
 /// the HTML) on a thread of the rebuild's own, at the index threads' lower
 /// priority, while the next page of stories is read: pages served meanwhile
-/// get the CPU first.
+/// get the CPU first. Reading a page of stories (the database's work and the
+/// rows' decoding) cannot be lowered so: it waits while readers wait for
+/// pages being made, up to [`YIELD_AT_MOST`] a page ([`SearchIndex::yield_to`]).
 pub async fn reindex_all(index: &Arc<SearchIndex>, store: &Store) -> Result<u64> {
     let turn = index.feeding_turn().await;
     // Changes made while the rebuild runs are applied afterwards from here.
@@ -38,6 +46,7 @@ pub async fn reindex_all(index: &Arc<SearchIndex>, store: &Store) -> Result<u64>
     let read: Result<()> = async {
         let mut after: NewsId = 0;
         loop {
+            wait_for_readers(|| index.readers_busy(), YIELD_STEP, YIELD_AT_MOST).await;
             let page = store.indexable_stories(after, REBUILD_PAGE).await?;
             let Some(last) = page.last().map(|s| s.news_id) else { return Ok(()) };
             if pages.send(page).await.is_err() {
@@ -65,6 +74,16 @@ pub async fn reindex_all(index: &Arc<SearchIndex>, store: &Store) -> Result<u64>
     .await?;
     tracing::info!(stories = count, "search index rebuilt");
     Ok(count)
+}
+
+/// Waits while `busy` says readers wait, looking again every `step`, for at
+/// most `at_most`; returns how long it waited.
+async fn wait_for_readers(busy: impl Fn() -> bool, step: Duration, at_most: Duration) -> Duration {
+    let start = tokio::time::Instant::now();
+    while busy() && start.elapsed() < at_most {
+        tokio::time::sleep(step).await;
+    }
+    start.elapsed()
 }
 
 /// Where a rebuild sends its pages of stories to be added.
@@ -352,5 +371,20 @@ mod tests {
         assert_eq!(crate::priority::nice_of(&me), before, "the caller keeps its priority");
         index.commit().expect("commit");
         assert_eq!(index.reader.searcher().num_docs(), 50);
+    }
+
+    /// A rebuild waits before each page of stories while readers wait for
+    /// pages, at most `at_most`, and not at all when none waits.
+    #[tokio::test(start_paused = true)]
+    async fn a_rebuild_waits_for_readers_a_bounded_time() {
+        let step = Duration::from_millis(2);
+        let at_most = Duration::from_millis(100);
+        assert_eq!(wait_for_readers(|| false, step, at_most).await, Duration::ZERO, "nobody waits");
+        let waited = wait_for_readers(|| true, step, at_most).await;
+        assert!(waited >= at_most && waited < at_most + step * 2, "busy all the time: {waited:?}");
+        // Readers served after 30 ms: the rebuild goes on then.
+        let start = tokio::time::Instant::now();
+        let waited = wait_for_readers(|| start.elapsed() < Duration::from_millis(30), step, at_most).await;
+        assert!(waited >= Duration::from_millis(30) && waited < Duration::from_millis(30) + step * 2, "{waited:?}");
     }
 }

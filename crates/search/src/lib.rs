@@ -351,7 +351,12 @@ pub struct SearchIndex {
     queued_deletes: std::sync::atomic::AtomicU64,
     /// Which stories of each segment readers of an edition may find (see [`ranked`]).
     edition_docs: ranked::EditionDocs,
+    /// Says whether readers are waiting for pages being made (see [`SearchIndex::yield_to`]).
+    readers_busy: std::sync::OnceLock<ReadersBusy>,
 }
+
+/// Whether the site's readers are waiting for pages being made at this moment.
+pub type ReadersBusy = Box<dyn Fn() -> bool + Send + Sync>;
 
 impl std::fmt::Debug for SearchIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -472,6 +477,7 @@ impl SearchIndex {
             position: Mutex::new(position),
             feeding: std::sync::Arc::new(tokio::sync::Mutex::new(())),
             queued_deletes: std::sync::atomic::AtomicU64::new(0),
+            readers_busy: std::sync::OnceLock::new(),
             edition_docs: ranked::EditionDocs::default(),
         })
     }
@@ -610,6 +616,19 @@ impl SearchIndex {
 
     /// Waits for, then holds, the turn to feed the index from the database
     /// (see [`crate::reindex_all`] and [`crate::update`]).
+    /// Has a rebuild read its next page of stories from the database only
+    /// once `busy` says no reader waits, or after
+    /// [`crate::feed::YIELD_AT_MOST`] (see [`crate::reindex_all`]). Set
+    /// once; later calls are ignored.
+    pub fn yield_to(&self, busy: impl Fn() -> bool + Send + Sync + 'static) {
+        let _ = self.readers_busy.set(Box::new(busy));
+    }
+
+    /// Whether readers wait for pages at this moment (never, unless [`SearchIndex::yield_to`] said how to know).
+    pub(crate) fn readers_busy(&self) -> bool {
+        self.readers_busy.get().is_some_and(|busy| busy())
+    }
+
     pub(crate) async fn feeding_turn(&self) -> tokio::sync::OwnedMutexGuard<()> {
         std::sync::Arc::clone(&self.feeding).lock_owned().await
     }

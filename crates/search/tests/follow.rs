@@ -202,3 +202,30 @@ backend_test! {
         }
     }
 }
+
+backend_test! {
+    /// A rebuild on a site whose readers wait for pages asks before each page
+    /// of stories whether they still do, and waits for them, for a bounded
+    /// time: busy all the time, it still indexes every story.
+    async fn a_rebuild_asks_before_each_page_whether_readers_wait(db) {
+        let en = edition(&db.store, "en").await;
+        let inputs: Vec<StoryInput> =
+            (1..=2_100).map(|n| published(en, None, &format!("Yielding marker{n}"), "Barley.")).collect();
+        db.store.create_stories(&inputs).await.expect("stories");
+        let dir = tempfile::tempdir().expect("dir");
+        let index = open(dir.path());
+        let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = asked.clone();
+        index.yield_to(move || {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            true
+        });
+        let start = std::time::Instant::now();
+        assert_eq!(reindex_all(&index, &db.store).await.expect("rebuild"), 2_100);
+        // Three pages of stories and the empty one that ends the rebuild,
+        // each read after waiting its 100 ms.
+        assert!(start.elapsed() >= std::time::Duration::from_millis(400), "{:?}", start.elapsed());
+        assert!(asked.load(std::sync::atomic::Ordering::SeqCst) >= 4);
+        assert_eq!(index.len(), 2_100);
+    }
+}

@@ -865,7 +865,8 @@ impl PageCache {
         RenderTurn { key: key.to_string(), lock, guard: Some(guard), flights: self.flights.clone() }
     }
 
-    /// Number of keys being rendered or awaited (for tests).
+    /// Number of keys being rendered or awaited: readers are waiting for
+    /// pages being made (a search index rebuild waits for them).
     pub fn renders_in_flight(&self) -> usize {
         self.flights.lock().map(|f| f.len()).unwrap_or(0)
     }
