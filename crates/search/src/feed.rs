@@ -35,7 +35,7 @@ const YIELD_STEP: Duration = Duration::from_millis(2);
 /// priority, while the next page of stories is read: pages served meanwhile
 /// get the CPU first. Reading a page of stories (the database's work and the
 /// rows' decoding) cannot be lowered so: it waits while readers wait for
-/// pages being made, up to [`YIELD_AT_MOST`] a page ([`SearchIndex::yield_to`]).
+/// pages being made, up to 100 ms a page ([`SearchIndex::yield_to`]).
 pub async fn reindex_all(index: &Arc<SearchIndex>, store: &Store) -> Result<u64> {
     let turn = index.feeding_turn().await;
     // Changes made while the rebuild runs are applied afterwards from here.

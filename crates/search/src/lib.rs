@@ -618,7 +618,7 @@ impl SearchIndex {
     /// (see [`crate::reindex_all`] and [`crate::update`]).
     /// Has a rebuild read its next page of stories from the database only
     /// once `busy` says no reader waits, or after
-    /// [`crate::feed::YIELD_AT_MOST`] (see [`crate::reindex_all`]). Set
+    /// 100 ms (see [`crate::reindex_all`]). Set
     /// once; later calls are ignored.
     pub fn yield_to(&self, busy: impl Fn() -> bool + Send + Sync + 'static) {
         let _ = self.readers_busy.set(Box::new(busy));
