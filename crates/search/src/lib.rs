@@ -614,12 +614,9 @@ impl SearchIndex {
         self.queued_deletes.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Waits for, then holds, the turn to feed the index from the database
-    /// (see [`crate::reindex_all`] and [`crate::update`]).
     /// Has a rebuild read its next page of stories from the database only
-    /// once `busy` says no reader waits, or after
-    /// 100 ms (see [`crate::reindex_all`]). Set
-    /// once; later calls are ignored.
+    /// once `busy` says no reader waits, or after 100 ms (see
+    /// [`crate::reindex_all`]). Set once; later calls are ignored.
     pub fn yield_to(&self, busy: impl Fn() -> bool + Send + Sync + 'static) {
         let _ = self.readers_busy.set(Box::new(busy));
     }
@@ -629,6 +626,8 @@ impl SearchIndex {
         self.readers_busy.get().is_some_and(|busy| busy())
     }
 
+    /// Waits for, then holds, the turn to feed the index from the database
+    /// (see [`crate::reindex_all`] and [`crate::update`]).
     pub(crate) async fn feeding_turn(&self) -> tokio::sync::OwnedMutexGuard<()> {
         std::sync::Arc::clone(&self.feeding).lock_owned().await
     }
