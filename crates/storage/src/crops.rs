@@ -300,7 +300,7 @@ pub(crate) fn renditions_from_json(photo_id: i64, text: &str) -> Result<(Vec<cra
 }
 
 /// The resized copies (kind 0) and crop renditions (kind 1) of the photos
-/// whose `photo_id` matches `filter` (`= s.photo_id`, `IN ($1, $2)`). Each
+/// whose `photo_id` matches `filter` (`IN ($1, $2)`). Each
 /// part is read from an index that holds every column it reads (migration
 /// 36), not from the rows, whose bytes fill a page each.
 fn renditions_union(filter: &str) -> String {
