@@ -22,7 +22,7 @@ const REBUILD_PAGE: i64 = 1000;
 /// How long a rebuild waits at most, before reading its next page of
 /// stories, for readers waiting for pages (see [`SearchIndex::yield_to`]): a
 /// site busy all the time still gets its index, at ten pages a second.
-pub(crate) const YIELD_AT_MOST: Duration = Duration::from_millis(100);
+const YIELD_AT_MOST: Duration = Duration::from_millis(100);
 /// How often a rebuild that yields looks again whether readers still wait.
 const YIELD_STEP: Duration = Duration::from_millis(2);
 

@@ -356,7 +356,7 @@ pub struct SearchIndex {
 }
 
 /// Whether the site's readers are waiting for pages being made at this moment.
-pub type ReadersBusy = Box<dyn Fn() -> bool + Send + Sync>;
+type ReadersBusy = Box<dyn Fn() -> bool + Send + Sync>;
 
 impl std::fmt::Debug for SearchIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
