@@ -282,29 +282,37 @@ impl Store {
     }
 
     /// Gives the connections kept for page reads ([`Reads`]) back to the pool
-    /// (which closes those idle or old beyond its limits), and gives back the
-    /// memory SQLite's connections keep for pages they read (up to 2 MB each;
-    /// `PRAGMA shrink_memory`), one idle connection at a time, and returns how
-    /// many it shrank. The pages come back from the operating system's file
-    /// cache at the next reads. PostgreSQL's connections keep nothing here: 0.
+    /// and, on SQLite, closes the idle connections. A SQLite connection holds
+    /// in this process its copy of the schema, the statements it prepared and
+    /// the pages it read, and gives all of it back only when closed (after a
+    /// first start at 1,000,000 stories, ~14 MB of the server's heap, spread
+    /// among what the server keeps; `PRAGMA shrink_memory` gave back only the
+    /// pages). The next reads open connections again as they need them (the
+    /// file opened, the schema read, the statements prepared: about a
+    /// millisecond). An in-memory database (`mode=memory&cache=shared`) lives only
+    /// while a connection is open: one stays open and shrinks.
+    /// Returns how many it closed. PostgreSQL's connections keep nothing here: 0.
     pub async fn release_memory(&self) -> Result<usize> {
         let kept = self.spare.take_all();
         if self.backend != Backend::Sqlite {
             return Ok(0);
         }
-        let mut shrunk = 0;
-        // Released connections go to the back of the idle queue: each try takes another.
-        for _ in 0..self.pool.num_idle() {
-            let Some(mut conn) = self.pool.try_acquire() else { break };
-            sqlx::query("PRAGMA shrink_memory").execute(&mut *conn).await?;
-            shrunk += 1;
+        // Those idle now: connections a busy server opens meanwhile are left alone.
+        let mut left = kept.len() + self.pool.num_idle();
+        let mut idle = kept.into_iter().chain(std::iter::from_fn(|| {
+            left = left.checked_sub(1)?;
+            self.pool.try_acquire()
+        }));
+        let open = if sqlite_in_memory(&self.url) { idle.next() } else { None };
+        let mut closed = 0;
+        for conn in idle {
+            conn.close().await?;
+            closed += 1;
         }
-        // The kept ones last: given back one by one, they would be counted twice above.
-        for mut conn in kept {
-            sqlx::query("PRAGMA shrink_memory").execute(&mut *conn).await?;
-            shrunk += 1;
+        if let Some(mut open) = open {
+            sqlx::query("PRAGMA shrink_memory").execute(&mut *open).await?;
         }
-        Ok(shrunk)
+        Ok(closed)
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {
@@ -321,6 +329,11 @@ impl Store {
             Backend::Postgres => self.pool.begin().await?,
         })
     }
+}
+
+/// Whether a SQLite URL names a database kept in memory (it lives only while a connection is open).
+fn sqlite_in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
 }
 
 /// Hides a password in a database URL for messages.

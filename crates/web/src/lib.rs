@@ -411,10 +411,10 @@ pub const PACK_IDLE: Duration = Duration::from_secs(10);
 
 /// Packs the cached pages not served for [`PACK_IDLE`], every few seconds,
 /// and every [`PACK_IDLE`] gives the connections kept for page reads back to
-/// the pool and has SQLite's idle connections give back the pages they keep
-/// in memory ([`newsdesk_storage::Store::release_memory`]: an idle server
-/// holds no page cache it does not use; a busy one reads those pages again
-/// from the file cache, ~2 MB a connection every 10 s).
+/// the pool and closes SQLite's idle connections
+/// ([`newsdesk_storage::Store::release_memory`]: an idle server holds no
+/// connection memory it does not use; a busy one opens connections again as
+/// it needs them and reads their pages again from the file cache).
 /// Runs until the task is dropped.
 pub async fn pack_cold_pages(state: AppState) {
     let mut tick = tokio::time::interval(PACK_IDLE / 2);
@@ -423,8 +423,8 @@ pub async fn pack_cold_pages(state: AppState) {
         tick.tick().await;
         if round % 2 == 1 {
             match state.store.release_memory().await {
-                Ok(n) => tracing::trace!(connections = n, "database connections gave back their page memory"),
-                Err(e) => tracing::debug!(error = %e, "database connections could not give back their page memory"),
+                Ok(n) => tracing::trace!(connections = n, "idle database connections closed"),
+                Err(e) => tracing::debug!(error = %e, "idle database connections could not be closed"),
             }
         }
         let pages = state.pages.clone();
