@@ -428,4 +428,3 @@ backend_test! {
         }
     }
 }
-
