@@ -285,7 +285,7 @@ impl Store {
     /// and, on SQLite, closes the idle connections. A SQLite connection holds
     /// in this process its copy of the schema, the statements it prepared and
     /// the pages it read, and gives all of it back only when closed (after a
-    /// first start at 1,000,000 stories, ~14 MB of the server's heap, spread
+    /// first start at 1,000,000 stories, 6–14 MB of the server's heap, spread
     /// among what the server keeps; `PRAGMA shrink_memory` gave back only the
     /// pages). The next reads open connections again as they need them (the
     /// file opened, the schema read, the statements prepared: about a
