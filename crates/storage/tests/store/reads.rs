@@ -83,6 +83,52 @@ backend_test! {
     }
 }
 
+backend_test! {
+    /// Tidying while pages are read and stories written: it closes only the
+    /// connections idle at that moment (on SQLite), so every read and write
+    /// goes on, on connections opened again, and reads what was written.
+    async fn tidying_races_page_reads_and_writes(db) {
+        let e = edition(&db.store).await;
+        let (id, _) = db.store.save_story(&published(e, "Iran", "Raced 0")).await.expect("save");
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reads = Arc::new(AtomicUsize::new(0));
+        let mut readers = Vec::new();
+        for _ in 0..4 {
+            let (store, stop, reads) = (db.store.clone(), stop.clone(), reads.clone());
+            readers.push(tokio::spawn(async move {
+                while !stop.load(Ordering::SeqCst) {
+                    let mut r = store.reads().await.expect("a connection while tidying");
+                    let (story, _) = r.story_for_page(id, 5).await.expect("read while tidying").expect("found");
+                    assert!(story.headline.starts_with("Raced "), "{}", story.headline);
+                    drop(r);
+                    reads.fetch_add(1, Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                }
+            }));
+        }
+        let mut closed = 0;
+        for n in 1..=20 {
+            let mut s = published(e, "Iran", &format!("Raced {n}"));
+            s.news_id = Some(id);
+            db.store.save_story(&s).await.expect("a write while tidying");
+            closed += db.store.release_memory().await.expect("tidy while reading");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        stop.store(true, Ordering::SeqCst);
+        for r in readers {
+            r.await.expect("reader");
+        }
+        assert!(reads.load(Ordering::SeqCst) >= 20, "readers read meanwhile: {}", reads.load(Ordering::SeqCst));
+        if db.store.backend() == newsdesk_storage::Backend::Sqlite {
+            assert!(closed > 0, "idle connections were closed meanwhile");
+        } else {
+            assert_eq!(closed, 0);
+        }
+        let mut r = db.store.reads().await.expect("reads");
+        assert_eq!(r.story_for_page(id, 5).await.expect("read").expect("found").0.headline, "Raced 20");
+    }
+}
+
 /// An in-memory SQLite database lives while a connection is open: tidying
 /// keeps one open (and closes the others), and what was written stays.
 #[tokio::test]
