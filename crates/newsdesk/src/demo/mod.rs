@@ -204,19 +204,23 @@ async fn fill_with(
             ids.push(id);
         }
     }
-    // Their copies and crops, made while the stories are written (the story
-    // writes keep about one CPU busy), done before the fill returns: a server
-    // started on the filled site has them from its first page.
-    let copies = async {
-        if count >= copies_first_from {
-            tracing::info!(photos = stored.len(), "making the demo photos' resized copies and crops");
-            futures::future::try_join_all(
-                stored.iter().zip(&photos).map(|(&id, p)| photos::make_copies(store, id, &p.bytes)),
-            )
-            .await?;
-        }
-        anyhow::Ok(())
-    };
+    // Their copies and crops, made while the first stories are written and
+    // rendered, and stored before any story is: storing a photo's copies marks
+    // every story showing it changed (change-log entries the page cache and
+    // the search index would follow at the first start). Done before the fill
+    // returns: a server started on the filled site has them from its first
+    // page. (A task of its own, dropped and so stopped if the fill fails.)
+    let mut copies = tokio::task::JoinSet::new();
+    if count >= copies_first_from {
+        tracing::info!(photos = stored.len(), "making the demo photos' resized copies and crops");
+        let jobs: Vec<(i64, Vec<u8>)> = stored.iter().zip(&photos).map(|(&id, p)| (id, p.bytes.clone())).collect();
+        let store = store.clone();
+        copies.spawn(async move {
+            futures::future::try_join_all(jobs.iter().map(|(id, bytes)| photos::make_copies(&store, *id, bytes)))
+                .await
+                .map(|_| ())
+        });
+    }
 
     // The stories are written (on a blocking thread) while the database stores
     // the batch before: the two CPUs of a small server both work.
@@ -289,6 +293,10 @@ async fn fill_with(
         };
         while let Some(batch) = received.recv().await {
             let n = batch.len();
+            // The first batch was made meanwhile (and the next ones are).
+            while let Some(made) = copies.join_next().await {
+                made.context("making the demo photos' copies")??;
+            }
             match writes {
                 Writes::Batched(_) => {
                     // The next batch's bodies are rendered while the database stores the ones before.
@@ -330,8 +338,7 @@ async fn fill_with(
         anyhow::Ok(created)
     };
     // The first error stops both (the story writer stops when its channel closes).
-    let ((), stored_stories) = tokio::try_join!(copies, stories)?;
-    created += stored_stories;
+    created += stories.await?;
     writer.await.context("writing the synthetic stories")?;
     Ok(DemoReport { created, edition_id: edition.id })
 }
@@ -389,15 +396,39 @@ pub async fn fill_site(
 }
 
 /// `newsdesk demo`: [`fill_site`] with `stories` synthetic stories, now.
+///
+/// On SQLite a new database is filled by a store opened for a bulk load
+/// ([`Store::connect_for_bulk_load`]: a rollback journal instead of the
+/// write-ahead log), then returned to the log; if another process has the
+/// database open, the fill goes through the log as a server's writes do.
 pub async fn run(config: &crate::config::Config, stories: usize) -> anyhow::Result<()> {
-    let store = crate::startup::open_store(config).await?;
+    let mut store = crate::startup::open_store(config).await?;
+    let bulk = store.backend() == newsdesk_storage::Backend::Sqlite
+        && store.story_count().await.context("counting stories")? == 0;
+    if bulk {
+        store.close().await;
+        store = match Store::connect_for_bulk_load(&config.database_url()).await {
+            Ok(bulk) => bulk,
+            Err(e) => {
+                // `demo` logs nothing else; a person running it should know why it is slower.
+                eprintln!("newsdesk: filling through the write-ahead log (slower): {e}");
+                crate::startup::open_store(config).await?
+            }
+        };
+    }
     let report = fill_site(&store, stories, Utc::now(), config.demo_arabic_calendar()?).await;
     let checks = match store.backend() {
         newsdesk_storage::Backend::Postgres => Some(store.bulk_key_checks().await),
         newsdesk_storage::Backend::Sqlite => None,
     };
     store.close().await;
+    // The first connection switches the database back to the log (and fails if it cannot).
+    let returned = if bulk { Store::connect(&config.database_url()).await.map(Some) } else { Ok(None) };
+    if let Ok(Some(s)) = &returned {
+        s.close().await;
+    }
     let report = report?;
+    returned.context("returning the database to write-ahead logging after the fill")?;
     if report.created == 0 {
         println!("the site already has stories; nothing was added");
     } else {
@@ -932,11 +963,18 @@ mod tests {
 
     newsdesk_storage::backend_test! {
         /// A fill at least `COPIES_FIRST_FROM` large makes its photos' copies
-        /// and crops before its stories exist (here with the bar at 0).
+        /// and crops before its stories exist (here with the bar at 0): no
+        /// story is marked changed by them, each is in the change log once.
         async fn a_large_fill_makes_its_photo_copies_first(db) {
             let store = &db.store;
             let count = 40;
-            fill_with(store, count, now(), Writes::Batched(BATCH), 0).await.expect("fill");
+            fill_with(store, count, now(), Writes::Batched(10), 0).await.expect("fill");
+            let mut logged = std::collections::BTreeMap::<i64, usize>::new();
+            for c in store.changes_after(0, 10_000).await.expect("change log") {
+                *logged.entry(c.news_id).or_default() += 1;
+            }
+            assert_eq!(logged.len(), count + 1, "the seed and each synthetic story: {logged:?}");
+            assert!(logged.values().all(|&n| n == 1), "a story was marked changed again: {logged:?}");
             let mut photos = std::collections::BTreeSet::new();
             for news_id in 84_428..84_428 + count as i64 {
                 if let Some(p) = store.story(news_id).await.expect("read").and_then(|s| s.photo) {

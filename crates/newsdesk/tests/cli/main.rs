@@ -4,6 +4,7 @@
 mod allocator;
 mod backup;
 mod comments_kill;
+mod demo;
 mod import;
 mod import_feed;
 mod ingest;

@@ -194,3 +194,70 @@ async fn a_role_without_the_right_to_turn_key_triggers_off_checks_row_by_row() {
     sqlx::query(&format!("DROP ROLE {role}")).execute(&admin).await.expect("drop role");
     admin.close().await;
 }
+
+/// The journal mode SQLite reports for the database at `url`, on a connection of its own.
+async fn journal_mode(url: &str) -> String {
+    use sqlx::Connection;
+    let mut conn = sqlx::AnyConnection::connect(url).await.expect("raw connection");
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut conn).await.expect("journal mode");
+    conn.close().await.expect("close");
+    mode
+}
+
+/// A store opened for a bulk load writes through a rollback journal, its
+/// commits are kept, and the next ordinary store puts the database back in WAL.
+#[tokio::test]
+async fn a_bulk_load_store_journals_by_rollback_and_the_next_store_returns_to_wal() {
+    let db = TestDb::sqlite().await;
+    let e = edition(&db.store).await;
+    db.store.create_stories(&[story(e, "Before", &["Iran"])]).await.expect("an ordinary write");
+    assert_eq!(journal_mode(&db.url).await, "wal");
+    db.store.close().await;
+
+    let bulk = Store::connect_for_bulk_load(&db.url).await.expect("open for a bulk load");
+    assert_eq!(journal_mode(&db.url).await, "delete");
+    let batch: Vec<StoryInput> = (0..50).map(|i| story(e, &format!("Bulk {i}"), &["Iran", "Oil"])).collect();
+    bulk.create_stories(&batch).await.expect("a batch through the rollback journal");
+    bulk.close().await;
+    assert!(!db.url.is_empty() && !journal_file(&db.url).exists(), "the journal is deleted at commit");
+
+    let store = Store::connect(&db.url).await.expect("an ordinary store");
+    assert_eq!(journal_mode(&db.url).await, "wal");
+    assert_eq!(store.story_count().await.expect("count"), 51);
+    assert!(dangling(&db).await.is_empty());
+    store.close().await;
+}
+
+/// While another connection has the database open in WAL (a running
+/// server), a store for a bulk load is refused, saying why, and the
+/// database stays in WAL with its data.
+#[tokio::test]
+async fn a_bulk_load_store_is_refused_while_the_database_is_open_elsewhere() {
+    let db = TestDb::sqlite().await;
+    let e = edition(&db.store).await;
+    db.store.create_stories(&[story(e, "Kept", &["Iran"])]).await.expect("a write");
+    let refused = Store::connect_for_bulk_load(&db.url).await.expect_err("the database is open elsewhere");
+    let message = refused.to_string();
+    assert!(message.contains("another connection has the database open"), "{message}");
+    assert_eq!(journal_mode(&db.url).await, "wal");
+    db.store.create_stories(&[story(e, "After", &["Iran"])]).await.expect("the open store writes on");
+    assert_eq!(db.store.story_count().await.expect("count"), 2);
+}
+
+/// On PostgreSQL a store for a bulk load is an ordinary store.
+#[tokio::test]
+async fn a_bulk_load_store_on_postgres_is_an_ordinary_store() {
+    let Some(db) = TestDb::postgres().await else { return };
+    let e = edition(&db.store).await;
+    let bulk = Store::connect_for_bulk_load(&db.url).await.expect("open for a bulk load");
+    bulk.create_stories(&[story(e, "Bulk", &["Iran"]), story(e, "Load", &["Oil"])]).await.expect("a batch");
+    bulk.close().await;
+    assert_eq!(db.store.story_count().await.expect("count"), 2);
+    assert!(dangling(&db).await.is_empty());
+}
+
+/// The rollback journal's file beside the SQLite database at `url`.
+fn journal_file(url: &str) -> std::path::PathBuf {
+    let path = url.trim_start_matches("sqlite://").split('?').next().unwrap_or_default();
+    std::path::PathBuf::from(format!("{path}-journal"))
+}
