@@ -100,6 +100,11 @@ impl Named {
         n
     }
 
+    /// Whether the body shows a gallery (its blocks name one).
+    pub(crate) fn has_galleries(&self) -> bool {
+        !self.gallery_ids.is_empty()
+    }
+
     /// Whether the body names nothing: it renders the same whatever the database holds.
     pub(crate) fn is_empty(&self) -> bool {
         self.photo_ids.is_empty() && self.urls.is_empty() && self.gallery_ids.is_empty()

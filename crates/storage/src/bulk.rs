@@ -49,12 +49,49 @@ impl PreparedStories {
     }
 }
 
-/// A body rendered ahead of its transaction, with what it was rendered from.
+/// What a new story's rows need that its transaction does not change, worked
+/// out ahead of it ([`Store::prepare_stories`]): a bulk load's transactions are
+/// its critical path (SQLite has one writer), the work before them is not.
 #[derive(Debug)]
 struct PreparedBody {
+    /// What the body names, the context it was rendered in, and the HTML.
     named: Named,
     ctx: Context,
     html: String,
+    /// The story's slug (given, or from the headline).
+    slug: String,
+    /// Agency genres and subjects as stored (space-separated).
+    genres: String,
+    subjects: String,
+    /// Distinct tags and authors by slug (the first spelling wins, as one by
+    /// one), each with its position among the story's names.
+    tags: Vec<Link>,
+    authors: Vec<Link>,
+}
+
+/// The name `link` stands for among `names`, trimmed.
+fn name_at<'a>(names: &'a [String], link: &Link) -> &'a str {
+    names.get(link.position as usize).map_or("", |n| n.trim())
+}
+
+/// Distinct `names` by slug, the first of each, with their positions.
+fn links(names: &[String]) -> Vec<Link> {
+    let mut out: Vec<Link> = Vec::with_capacity(names.len());
+    for (position, name) in names.iter().enumerate() {
+        let slug = slugify(name);
+        if !out.iter().any(|l| l.slug == slug) {
+            out.push(Link { slug, position: position as i64 });
+        }
+    }
+    out
+}
+
+/// A story's tag or author: its slug and its position among the story's
+/// names (whose spelling, trimmed, a new tag or author gets).
+#[derive(Debug)]
+struct Link {
+    slug: String,
+    position: i64,
 }
 
 /// How a bulk load's rows have their foreign keys checked
@@ -191,7 +228,16 @@ impl Store {
             let mut bodies = Vec::with_capacity(inputs.len());
             for ((input, named), ctx) in inputs.iter().zip(named).zip(contexts) {
                 let html = render_with(input.body_format, &input.body_source, &ctx)?;
-                bodies.push(PreparedBody { named, ctx, html });
+                bodies.push(PreparedBody {
+                    named,
+                    ctx,
+                    html,
+                    slug: input.slug.clone().unwrap_or_else(|| slugify(&input.headline)),
+                    genres: input.agency.as_ref().map(|a| a.genres.join(" ")).unwrap_or_default(),
+                    subjects: input.agency.as_ref().map(|a| a.subjects.join(" ")).unwrap_or_default(),
+                    tags: links(&input.tags),
+                    authors: links(&input.authors),
+                });
             }
             Ok(PreparedStories { inputs, bodies, first: None })
         })
@@ -266,12 +312,9 @@ impl Store {
 struct NewRow<'a> {
     news_id: NewsId,
     input: &'a StoryInput,
+    prepared: &'a PreparedBody,
     section_id: i64,
-    slug: String,
     body_html: Cow<'a, str>,
-    /// Agency genres and subjects as stored (space-separated).
-    genres: String,
-    subjects: String,
 }
 
 /// The story INSERT's row (see [`insert`] for `?` and `#`).
@@ -337,50 +380,32 @@ async fn create_stories_in<'a>(
                 Cow::Owned(render_with(input.body_format, &input.body_source, &ctx)?)
             }
         };
-        rows.push(NewRow {
-            news_id: first + i as i64,
-            input,
-            section_id,
-            slug: input.slug.clone().unwrap_or_else(|| slugify(&input.headline)),
-            body_html,
-            genres: input.agency.as_ref().map(|a| a.genres.join(" ")).unwrap_or_default(),
-            subjects: input.agency.as_ref().map(|a| a.subjects.join(" ")).unwrap_or_default(),
-        });
+        rows.push(NewRow { news_id: first + i as i64, input, prepared: body, section_id, body_html });
     }
     let t = now();
 
     // Tags and authors, each distinct one upserted once (the first spelling wins, as one by one).
-    let mut tag_order: Vec<(i64, String, &str)> = Vec::new();
-    let mut tags_seen: std::collections::HashSet<(i64, String)> = std::collections::HashSet::new();
-    let mut tag_ids: HashMap<(i64, String), i64> = HashMap::new();
-    let mut author_order: Vec<(String, &str)> = Vec::new();
-    let mut authors_seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut tag_order: Vec<(i64, &str, &str)> = Vec::new();
+    let mut tags_seen: std::collections::HashSet<(i64, &str)> = std::collections::HashSet::new();
+    let mut tag_ids: HashMap<i64, HashMap<String, i64>> = HashMap::new();
+    let mut author_order: Vec<(&str, &str)> = Vec::new();
+    let mut authors_seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
     let mut author_ids: HashMap<String, i64> = HashMap::new();
-    let mut story_tags: Vec<(NewsId, (i64, String), i64)> = Vec::new();
-    let mut story_authors: Vec<(NewsId, String, i64)> = Vec::new();
+    let mut story_tags: Vec<(NewsId, i64, &str, i64)> = Vec::new();
+    let mut story_authors: Vec<(NewsId, &str, i64)> = Vec::new();
     for r in &rows {
-        let mut seen = std::collections::HashSet::new();
-        for (pos, name) in r.input.tags.iter().enumerate() {
-            let slug = slugify(name);
-            if !seen.insert(slug.clone()) {
-                continue;
+        let edition = r.input.edition_id;
+        for link in &r.prepared.tags {
+            if tags_seen.insert((edition, &link.slug)) {
+                tag_order.push((edition, &link.slug, name_at(&r.input.tags, link)));
             }
-            let key = (r.input.edition_id, slug);
-            if tags_seen.insert(key.clone()) {
-                tag_order.push((key.0, key.1.clone(), name.trim()));
-            }
-            story_tags.push((r.news_id, key, pos as i64));
+            story_tags.push((r.news_id, edition, &link.slug, link.position));
         }
-        let mut seen = std::collections::HashSet::new();
-        for (pos, name) in r.input.authors.iter().enumerate() {
-            let slug = slugify(name);
-            if !seen.insert(slug.clone()) {
-                continue;
+        for link in &r.prepared.authors {
+            if authors_seen.insert(&link.slug) {
+                author_order.push((&link.slug, name_at(&r.input.authors, link)));
             }
-            if authors_seen.insert(slug.clone()) {
-                author_order.push((slug.clone(), name.trim()));
-            }
-            story_authors.push((r.news_id, slug, pos as i64));
+            story_authors.push((r.news_id, &link.slug, link.position));
         }
     }
     // Existing tags and authors are read, not updated: an upsert that updates
@@ -388,8 +413,8 @@ async fn create_stories_in<'a>(
     // transaction at the tag every synthetic story has. New ones are created
     // in the order of their keys, so two such batches never wait for each
     // other both ways.
-    tag_order.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-    author_order.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    tag_order.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    author_order.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let values: Vec<Vec<V<'_>>> =
         tag_order.iter().map(|(e, slug, name)| vec![V::Int(*e), V::Text(slug), V::Text(name)]).collect();
     insert(
@@ -404,19 +429,18 @@ async fn create_stories_in<'a>(
     let mut editions: Vec<i64> = tag_order.iter().map(|(e, _, _)| *e).collect();
     editions.dedup();
     for edition in editions {
-        let slugs: Vec<&str> =
-            tag_order.iter().filter(|(e, _, _)| *e == edition).map(|(_, slug, _)| slug.as_str()).collect();
+        let slugs: Vec<&str> = tag_order.iter().filter(|(e, _, _)| *e == edition).map(|(_, slug, _)| *slug).collect();
         for row in
             select_in(conn, "SELECT id, slug FROM tags WHERE edition_id = $1 AND slug IN ", Some(edition), &slugs)
                 .await?
         {
-            tag_ids.insert((edition, row.try_get("slug")?), row.try_get("id")?);
+            tag_ids.entry(edition).or_default().insert(row.try_get("slug")?, row.try_get("id")?);
         }
     }
     let values: Vec<Vec<V<'_>>> = author_order.iter().map(|(slug, name)| vec![V::Text(slug), V::Text(name)]).collect();
     insert(conn, "INSERT INTO authors (slug, name) VALUES ", "(?, ?)", t, &values, " ON CONFLICT (slug) DO NOTHING")
         .await?;
-    let slugs: Vec<&str> = author_order.iter().map(|(slug, _)| slug.as_str()).collect();
+    let slugs: Vec<&str> = author_order.iter().map(|(slug, _)| *slug).collect();
     for row in select_in(conn, "SELECT id, slug FROM authors WHERE slug IN ", None, &slugs).await? {
         author_ids.insert(row.try_get("slug")?, row.try_get("id")?);
     }
@@ -433,7 +457,7 @@ async fn create_stories_in<'a>(
                     V::Int(r.news_id),
                     V::Int(i.edition_id),
                     V::Int(r.section_id),
-                    V::Text(&r.slug),
+                    V::Text(&r.prepared.slug),
                     V::Text(&i.headline),
                     V::Text(&i.lead),
                     V::Text(&i.body_source),
@@ -449,8 +473,8 @@ async fn create_stories_in<'a>(
                         V::Int(a.urgency),
                         V::Text(&a.slugline),
                         V::Text(&a.located),
-                        V::Text(&r.genres),
-                        V::Text(&r.subjects),
+                        V::Text(&r.prepared.genres),
+                        V::Text(&r.prepared.subjects),
                         V::Text(&a.ednote),
                         V::Int(i64::from(a.subjects_public)),
                     ]);
@@ -474,22 +498,26 @@ async fn create_stories_in<'a>(
     }
 
     let mut values = Vec::with_capacity(story_tags.len());
-    for (news_id, key, pos) in &story_tags {
-        let id = tag_ids.get(key).copied().ok_or_else(|| StoreError::Invalid(format!("tag {} not stored", key.1)))?;
+    for (news_id, edition, slug, pos) in &story_tags {
+        let id = tag_ids
+            .get(edition)
+            .and_then(|ids| ids.get(*slug))
+            .copied()
+            .ok_or_else(|| StoreError::Invalid(format!("tag {slug} not stored")))?;
         values.push(vec![V::Int(*news_id), V::Int(id), V::Int(*pos)]);
     }
     insert(conn, "INSERT INTO story_tags (news_id, tag_id, position) VALUES ", "(?, ?, ?)", t, &values, "").await?;
     let mut values = Vec::with_capacity(story_authors.len());
     for (news_id, slug, pos) in &story_authors {
         let id =
-            author_ids.get(slug).copied().ok_or_else(|| StoreError::Invalid(format!("author {slug} not stored")))?;
+            author_ids.get(*slug).copied().ok_or_else(|| StoreError::Invalid(format!("author {slug} not stored")))?;
         values.push(vec![V::Int(*news_id), V::Int(id), V::Int(*pos)]);
     }
     insert(conn, "INSERT INTO story_authors (news_id, author_id, position) VALUES ", "(?, ?, ?)", t, &values, "")
         .await?;
 
     for r in &rows {
-        if !crate::galleries::body_gallery_ids(r.input.body_format, &r.input.body_source).is_empty() {
+        if r.prepared.named.has_galleries() {
             crate::galleries::set_body_galleries_in(conn, r.news_id, r.input.body_format, &r.input.body_source).await?;
         }
     }
@@ -500,7 +528,7 @@ async fn create_stories_in<'a>(
             vec![
                 V::Int(r.news_id),
                 V::Int(r.section_id),
-                V::Text(&r.slug),
+                V::Text(&r.prepared.slug),
                 V::Text(&r.input.headline),
                 V::Text(&r.input.lead),
                 V::Text(&r.input.body_source),
