@@ -105,8 +105,9 @@ pub fn demo_edition() -> NewEdition {
 /// drawn lead photo (one to three drawings per top-level section, reused).
 /// Stories are stored [`BATCH`] ([`SQLITE_BATCH`] on SQLite) to a
 /// transaction while the next batch is written (on PostgreSQL
-/// [`STORED_SIDE_BY_SIDE`] batches at once): a million take one to two
-/// minutes on two cores (see `bench/README.md`).
+/// [`STORED_SIDE_BY_SIDE`] batches at once): a million take about 35 s on
+/// SQLite (through a rollback journal, see [`run`]) and a minute or more on
+/// PostgreSQL, on two cores (see `bench/README.md`).
 ///
 /// When the store already has stories it writes nothing and reports
 /// `created: 0`; the caller decides when a demo fill is wanted.
