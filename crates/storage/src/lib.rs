@@ -397,20 +397,33 @@ impl Journal {
     }
 }
 
+/// How long [`leave_wal`] tries: a connection just closed (a store closed a
+/// moment before, its threads still closing their files) holds the database
+/// for a few milliseconds; a running server's do not go away.
+const LEAVE_WAL_PATIENCE: Duration = Duration::from_secs(3);
+
 /// Switches the SQLite database at `url` to [`Journal::Rollback`] on a
-/// connection of its own: SQLite refuses while another connection has it
-/// open in WAL mode.
+/// connection of its own: SQLite refuses (at once, without waiting as for a
+/// lock) while another connection has it open in WAL mode, so it tries again
+/// for [`LEAVE_WAL_PATIENCE`].
 async fn leave_wal(url: &str) -> std::result::Result<(), sqlx::Error> {
     use sqlx::Connection;
     let mut conn = sqlx::AnyConnection::connect(url).await?;
-    let switched = match sqlx::query_scalar::<_, String>(Journal::Rollback.pragma()).fetch_one(&mut conn).await {
-        Ok(mode) => Journal::Rollback.check(&mode),
-        Err(e) => Err(sqlx::Error::Configuration(
-            format!(
-                "another connection has the database open (a running server?), so it keeps its write-ahead log: {e}"
-            )
-            .into(),
-        )),
+    let started = std::time::Instant::now();
+    let switched = loop {
+        let tried = match sqlx::query_scalar::<_, String>(Journal::Rollback.pragma()).fetch_one(&mut conn).await {
+            Ok(mode) => Journal::Rollback.check(&mode),
+            Err(e) => Err(sqlx::Error::Configuration(
+                format!(
+                    "another connection has the database open (a running server?), so it keeps its write-ahead log: {e}"
+                )
+                .into(),
+            )),
+        };
+        if tried.is_ok() || started.elapsed() >= LEAVE_WAL_PATIENCE {
+            break tried;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     };
     conn.close().await?;
     switched
