@@ -397,9 +397,10 @@ impl Journal {
     }
 }
 
-/// How long [`leave_wal`] tries: a connection just closed (a store closed a
-/// moment before, its threads still closing their files) holds the database
-/// for a few milliseconds; a running server's do not go away.
+/// How long [`leave_wal`] tries: once in CI the demo's own store, closed a
+/// moment before, still held the database (a connection not yet through
+/// closing its file, as far as can be told); a running server's connections
+/// do not go away.
 const LEAVE_WAL_PATIENCE: Duration = Duration::from_secs(3);
 
 /// Switches the SQLite database at `url` to [`Journal::Rollback`] on a
