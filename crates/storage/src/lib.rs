@@ -454,6 +454,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_connection_in_another_journal_mode_than_asked_is_refused() {
+        assert!(Journal::WriteAhead.check("wal").is_ok());
+        assert!(Journal::WriteAhead.check("WAL").is_ok());
+        assert!(Journal::Rollback.check("delete").is_ok());
+        // A database in memory keeps its own mode whatever is asked.
+        assert!(Journal::WriteAhead.check("memory").is_ok());
+        let refused = Journal::WriteAhead.check("delete").expect_err("a store without its log");
+        assert!(refused.to_string().contains("kept journal mode delete instead of wal"), "{refused}");
+        assert!(Journal::Rollback.check("wal").is_err());
+    }
+
+    #[test]
     fn the_postgres_pool_grows_with_the_cpus_within_bounds() {
         assert_eq!([1, 2, 3, 4, 8, 9, 64].map(postgres_pool_size), [8, 8, 12, 16, 32, 32, 32]);
         assert_eq!(postgres_pool_size(usize::MAX), 32);
