@@ -64,10 +64,8 @@ pub async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     // Search is this node's own index, kept current from the change log; without it the site still serves.
     let search = match crate::search::open_index(&config) {
         Ok(index) => {
-            state.search = Some(index.clone());
             // A rebuild reads its next stories once no reader waits for a page being made (or 100 ms on).
-            let pages = state.pages.clone();
-            index.yield_to(move || pages.renders_in_flight() > 0);
+            state.use_search(index.clone());
             Some((index.clone(), tokio::spawn(newsdesk_search::follow(index, store.clone(), state.config.change_poll))))
         }
         Err(e) => {

@@ -622,7 +622,7 @@ impl SearchIndex {
     }
 
     /// Whether readers wait for pages at this moment (never, unless [`SearchIndex::yield_to`] said how to know).
-    pub(crate) fn readers_busy(&self) -> bool {
+    pub fn readers_busy(&self) -> bool {
         self.readers_busy.get().is_some_and(|busy| busy())
     }
 

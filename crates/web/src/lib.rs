@@ -184,6 +184,15 @@ impl AppState {
         })))
     }
 
+    /// Serves search from `index`, whose rebuilds read their next stories
+    /// only once no reader waits for a page being made on this node (or
+    /// 100 ms on: [`newsdesk_search::SearchIndex::yield_to`]).
+    pub fn use_search(&mut self, index: Arc<newsdesk_search::SearchIndex>) {
+        let pages = self.pages.clone();
+        index.yield_to(move || pages.renders_in_flight() > 0);
+        self.search = Some(index);
+    }
+
     /// The edition served at `/`, if the site has one.
     pub fn default_edition(&self) -> Option<Edition> {
         self.editions.load().first().cloned()

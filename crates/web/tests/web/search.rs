@@ -18,8 +18,26 @@ async fn with_index(db: newsdesk_storage::testing::TestDb) -> (TestApp, tempfile
     let dir = tempfile::tempdir().expect("dir");
     let index = Arc::new(SearchIndex::open_or_create(&dir.path().join("search")).expect("index"));
     reindex_all(&index, &app.db.store).await.expect("rebuild");
-    app.state.search = Some(index);
+    app.state.use_search(index);
     (app, dir)
+}
+
+backend_test! {
+    /// The site's index gives way to readers: while a page is being made on
+    /// this node, a rebuild waits before reading its next stories.
+    async fn the_index_knows_when_readers_wait_for_a_page_being_made(db) {
+        let (app, _dir) = with_index(db).await;
+        let index = app.state.search.clone().expect("an index");
+        assert!(!index.readers_busy(), "no page is being made");
+        let turn = app.state.pages.render_turn("/en/news/84427").await;
+        assert!(index.readers_busy(), "a page is being made");
+        drop(turn);
+        assert!(!index.readers_busy(), "made");
+        // Pages made through the router hand their turns back too.
+        assert_eq!(app.get("/").await.status, StatusCode::OK);
+        assert!(!index.readers_busy());
+        assert_eq!(reindex_all(&index, &app.db.store).await.expect("rebuild"), index.len());
+    }
 }
 
 backend_test! {
