@@ -349,7 +349,8 @@ enum Packed {
 
 /// The page a kind of page is packed against, ready for Zstandard both ways.
 struct Dictionary {
-    /// The page's bytes (a raw-content dictionary).
+    /// The page's bytes, at most [`DICTIONARY_MAX`] of them (a raw-content
+    /// dictionary; a copy: the page's own may be dropped).
     raw: Bytes,
     encoder: zstd::dict::EncoderDictionary<'static>,
     decoder: zstd::dict::DecoderDictionary<'static>,
@@ -360,6 +361,15 @@ impl std::fmt::Debug for Dictionary {
         f.debug_struct("Dictionary").field("len", &self.raw.len()).finish_non_exhaustive()
     }
 }
+
+/// The most bytes of a page a dictionary holds: story, section and home pages
+/// whole (15–40 KB), the start of a larger one. A month's sitemap of a large
+/// archive (50,000 addresses, ~5 MB) was once a whole dictionary, held three
+/// times (its bytes, Zstandard's tables both ways) for as long as the process
+/// ran: ~11 MB of an idle server's memory, in the runs where a sitemap was
+/// the first XML document packed. Its first 64 KB show the markup all its
+/// addresses share, as much as the whole does.
+const DICTIONARY_MAX: usize = 64 * 1024;
 
 /// Zstandard's level for packing: the fastest. Against a dictionary, story
 /// pages of the demo pack to 1.6 KB at it (1.5 KB at level 6, 2.6 KB with LZ4).
@@ -389,10 +399,11 @@ impl Dictionaries {
         lock(&self.by_kind)
             .entry((page.view.map(|(_, edition, _)| edition), page.content_type))
             .or_insert_with(|| {
+                let raw = Bytes::copy_from_slice(&bytes[..bytes.len().min(DICTIONARY_MAX)]);
                 Arc::new(Dictionary {
-                    raw: bytes.clone(),
-                    encoder: zstd::dict::EncoderDictionary::copy(bytes, ZSTD_LEVEL),
-                    decoder: zstd::dict::DecoderDictionary::copy(bytes),
+                    encoder: zstd::dict::EncoderDictionary::copy(&raw, ZSTD_LEVEL),
+                    decoder: zstd::dict::DecoderDictionary::copy(&raw),
+                    raw,
                 })
             })
             .clone()
@@ -1457,6 +1468,53 @@ mod tests {
         let alone = zstd::bulk::compress(&bytes[1], ZSTD_LEVEL).expect("zstd").len();
         assert!(packed[1].0 * 4 < alone, "{} bytes against the dictionary, {alone} alone", packed[1].0);
         for (p, b) in pages.iter().zip(&bytes) {
+            assert_eq!(&p.assemble(&c).identity, b, "unpacked to its own bytes");
+        }
+    }
+
+    /// A large document (a month's sitemap) first of its kind gives only its
+    /// start to the dictionary, a copy: the dictionaries stay small, and
+    /// the pages packed against it, large or small, unpack to their bytes.
+    #[test]
+    fn a_large_page_gives_only_its_start_to_the_dictionary() {
+        let sitemap = |from: usize| {
+            let urls: String = (from..from + 40_000)
+                .map(|n| {
+                    format!(
+                        "<url><loc>https://example.org/news/{n}/a-story-{n}</loc><lastmod>2026-12-07</lastmod></url>"
+                    )
+                })
+                .collect();
+            CachedPage::document(
+                format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><urlset>{urls}</urlset>"),
+                "application/xml",
+                "public",
+                None,
+                vec![],
+            )
+        };
+        let (first, second) = (sitemap(0), sitemap(500_000));
+        let small = CachedPage::document(
+            "<urlset><url><loc>/</loc></url></urlset>".into(),
+            "application/xml",
+            "public",
+            None,
+            vec![],
+        );
+        let c = chrome(1);
+        let bytes: Vec<Bytes> = [&first, &second, &small].iter().map(|p| p.assemble(&c).identity.clone()).collect();
+        assert!(bytes[0].len() > 40 * DICTIONARY_MAX, "{} bytes", bytes[0].len());
+        let dicts = Dictionaries::default();
+        for p in [&first, &second, &small] {
+            assert!(p.pack_if_unused(Duration::ZERO, &dicts));
+        }
+        let Packed::Zstd { dictionary, bytes: packed, .. } = &first.assembled.load().packed else { panic!("not zstd") };
+        assert_eq!(dictionary.raw.len(), DICTIONARY_MAX);
+        assert_eq!(dictionary.raw, bytes[0].slice(..DICTIONARY_MAX), "the page's start");
+        assert_ne!(dictionary.raw.as_ptr(), bytes[0].as_ptr(), "a copy: the page's bytes are not held");
+        assert!(packed.len() * 8 < bytes[0].len(), "packed to {} of {} bytes", packed.len(), bytes[0].len());
+        for (p, b) in [&first, &second, &small].iter().zip(&bytes) {
+            assert!(p.is_packed());
             assert_eq!(&p.assemble(&c).identity, b, "unpacked to its own bytes");
         }
     }
