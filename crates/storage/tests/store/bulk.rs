@@ -244,6 +244,26 @@ async fn a_bulk_load_store_is_refused_while_the_database_is_open_elsewhere() {
     assert_eq!(db.store.story_count().await.expect("count"), 2);
 }
 
+/// A store closed a moment after a bulk load asked: the switch, tried again
+/// meanwhile, goes through once that store is gone.
+#[tokio::test]
+async fn a_bulk_load_store_waits_for_a_store_closing_meanwhile() {
+    let db = TestDb::sqlite().await;
+    let e = edition(&db.store).await;
+    db.store.create_stories(&[story(e, "Kept", &["Iran"])]).await.expect("a write");
+    let closing = {
+        let store = db.store.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            store.close().await;
+        })
+    };
+    let bulk = Store::connect_for_bulk_load(&db.url).await.expect("switched once the other store closed");
+    closing.await.expect("closed");
+    assert_eq!(journal_mode(&db.url).await, "delete");
+    bulk.close().await;
+}
+
 /// On PostgreSQL a store for a bulk load is an ordinary store.
 #[tokio::test]
 async fn a_bulk_load_store_on_postgres_is_an_ordinary_store() {
