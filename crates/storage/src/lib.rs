@@ -148,6 +148,8 @@ pub struct Store {
     key_checks: std::sync::Arc<tokio::sync::OnceCell<bulk::Checks>>,
     /// Connections page reads let go, kept for the next ones ([`Reads`]).
     spare: std::sync::Arc<reads::Spare>,
+    /// How many [`Reads`] were begun (see [`Store::page_reads`]).
+    page_reads: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Use of the connection pool at one moment.
@@ -264,6 +266,7 @@ impl Store {
             key_checks: Default::default(),
             // Half the pool at most: the other users of the pool find the other half.
             spare: std::sync::Arc::new(reads::Spare::new(pool.clone(), max_connections as usize / 2)),
+            page_reads: Default::default(),
             pool,
         })
     }
@@ -310,6 +313,19 @@ impl Store {
     /// How many connections wait for the next page reads ([`Reads`]) outside the pool.
     pub fn spare_connections(&self) -> usize {
         self.spare.len()
+    }
+
+    /// How many page reads ([`Store::reads`]) were begun since the store was
+    /// opened: whether readers used its connections since a moment before
+    /// (the web layer closes SQLite's idle connections only when none did).
+    pub fn page_reads(&self) -> u64 {
+        self.page_reads.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Gives the connections kept for page reads ([`Reads`]) back to the pool,
+    /// which closes those older than it allows.
+    pub fn give_back_kept(&self) {
+        drop(self.spare.take_all());
     }
 
     /// Gives the connections kept for page reads ([`Reads`]) back to the pool

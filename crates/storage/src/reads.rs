@@ -45,6 +45,7 @@ impl Store {
     /// queue, and none is taken ahead of them). It waits at most the pool's
     /// own time for a connection.
     pub async fn reads(&self) -> Result<Reads> {
+        self.page_reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let deadline = tokio::time::Instant::now() + self.pool().options().get_acquire_timeout();
         let mut handed = loop {
             match self.spare.take_or_wait() {

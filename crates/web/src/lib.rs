@@ -419,22 +419,16 @@ pub async fn flush_views(state: AppState) {
 pub const PACK_IDLE: Duration = Duration::from_secs(10);
 
 /// Packs the cached pages not served for [`PACK_IDLE`], every few seconds,
-/// and every [`PACK_IDLE`] gives the connections kept for page reads back to
-/// the pool and closes SQLite's idle connections
-/// ([`newsdesk_storage::Store::release_memory`]: an idle server holds no
-/// connection memory it does not use; a busy one opens connections again as
-/// it needs them and reads their pages again from the file cache).
+/// and every [`PACK_IDLE`] tidies the database connections ([`tidy_connections`]).
 /// Runs until the task is dropped.
 pub async fn pack_cold_pages(state: AppState) {
     let mut tick = tokio::time::interval(PACK_IDLE / 2);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut reads_before = state.store.page_reads();
     for round in 0u64.. {
         tick.tick().await;
         if round % 2 == 1 {
-            match state.store.release_memory().await {
-                Ok(n) => tracing::trace!(connections = n, "idle database connections closed"),
-                Err(e) => tracing::debug!(error = %e, "idle database connections could not be closed"),
-            }
+            reads_before = tidy_connections(&state.store, reads_before).await;
         }
         let pages = state.pages.clone();
         // Compressing takes CPU: off the threads that answer requests.
@@ -447,6 +441,27 @@ pub async fn pack_cold_pages(state: AppState) {
             Err(e) => tracing::warn!(error = %e, "packing cold cached pages failed"),
         }
     }
+}
+
+/// Gives the connections kept for page reads back to the pool and, when no
+/// page was read since the last tidy (`reads_before`, the store's
+/// [`newsdesk_storage::Store::page_reads`] then), closes SQLite's idle
+/// connections ([`newsdesk_storage::Store::release_memory`]): an idle server
+/// holds no connection memory it does not use. A server reading pages keeps
+/// them: closed under load, every reader would open one again at once (the
+/// file, the schema, the statements), and pages waited meanwhile. Returns the
+/// count to pass to the next tidy.
+pub async fn tidy_connections(store: &newsdesk_storage::Store, reads_before: u64) -> u64 {
+    let reads = store.page_reads();
+    if reads != reads_before {
+        store.give_back_kept();
+        return reads;
+    }
+    match store.release_memory().await {
+        Ok(n) => tracing::trace!(connections = n, "idle database connections closed"),
+        Err(e) => tracing::debug!(error = %e, "idle database connections could not be closed"),
+    }
+    store.page_reads()
 }
 
 /// Writes the views counted so far (kept in memory for the next try on failure).

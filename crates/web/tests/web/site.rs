@@ -673,6 +673,56 @@ backend_test! {
 }
 
 backend_test! {
+    /// The server's tidy of its database connections: while pages were read
+    /// since the last tidy, the connections kept for page reads go back to
+    /// the pool and none is closed; once none was read since, SQLite's idle
+    /// connections are closed (PostgreSQL's stay: they keep nothing here).
+    async fn connections_are_closed_only_after_a_tidy_without_page_reads(db) {
+        let app = TestApp::new(db).await;
+        let store = &app.state.store;
+        let before = store.page_reads();
+        // Nothing cached: the page is read from the database.
+        app.state.apply_site_change();
+        let page = app.get(SEED_PATH).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(store.page_reads() > before, "the page was read: {} then {}", before, store.page_reads());
+        all_idle(store).await;
+        assert!(store.spare_connections() > 0, "the page read kept its connection");
+        let open = store.pool_stats().size;
+
+        let after = newsdesk_web::tidy_connections(store, before).await;
+        assert_eq!(after, store.page_reads(), "the count for the next tidy");
+        assert_eq!(store.spare_connections(), 0, "the kept connections went back to the pool");
+        all_idle(store).await;
+        assert_eq!(store.pool_stats().size, open, "none closed after page reads");
+
+        let last = newsdesk_web::tidy_connections(store, after).await;
+        assert_eq!(last, after, "no page read meanwhile");
+        all_idle(store).await;
+        let left = store.pool_stats().size;
+        match store.backend() {
+            newsdesk_storage::Backend::Sqlite => assert_eq!(left, 0, "closed after a tidy without page reads"),
+            newsdesk_storage::Backend::Postgres => assert_eq!(left, open, "PostgreSQL's stay open"),
+        }
+
+        // Pages are read again on connections opened again.
+        app.state.apply_site_change();
+        let again = app.get(SEED_PATH).await;
+        assert_eq!(again.status, StatusCode::OK);
+        assert!(again.body.contains(common::SEED_HEADLINE), "the seed story's page");
+    }
+}
+
+/// Waits until every open connection of `store` is idle (given back, or kept for page reads).
+async fn all_idle(store: &newsdesk_storage::Store) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while store.pool_stats().idle < store.pool_stats().size as usize {
+        assert!(std::time::Instant::now() < deadline, "a connection was not given back: {:?}", store.pool_stats());
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+backend_test! {
     async fn the_server_s_packer_packs_a_page_left_unread(db) {
         // The background task `serve` runs: a page unread for PACK_IDLE is
         // packed within a few seconds more, and answered as before after.
