@@ -155,7 +155,7 @@ const KEPT_AT_MOST: Duration = Duration::from_secs(60);
 /// keeps at most half the pool's connections, and none while the pool has no
 /// other to give, so that the other users of the pool (writes, the newsroom),
 /// who cannot take one from here, never wait for one kept; the web layer gives
-/// them all back every 10 s ([`Store::release_memory`]).
+/// them all back every 10 s ([`Store::give_back_kept`], [`Store::release_memory`]).
 #[derive(Debug)]
 pub(crate) struct Spare {
     state: Mutex<SpareState>,
