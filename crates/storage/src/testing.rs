@@ -364,6 +364,18 @@ macro_rules! backend_test {
     };
 }
 
+/// Waits (at most 5 s, then panics) until every open connection of `store` is
+/// idle: given back to the pool, or kept for page reads. A connection let go
+/// goes back to the pool on a task of its own, so tests that count or close
+/// idle connections wait for this first.
+pub async fn all_idle(store: &Store) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while store.pool_stats().idle < store.pool_stats().size as usize {
+        assert!(std::time::Instant::now() < deadline, "a connection was not given back: {:?}", store.pool_stats());
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::url_with_database;

@@ -258,7 +258,7 @@ backend_test! {
         // closed, and reads go on, on new ones.
         let (a, b) = tokio::join!(db.store.story(84427), db.store.story(84428));
         assert!(a.expect("a").is_some() && b.expect("b").is_some());
-        crate::reads::all_idle(&db.store).await;
+        newsdesk_storage::testing::all_idle(&db.store).await;
         let open = db.store.pool_stats().size as usize;
         assert!(open >= 2, "the two reads had a connection each: {open}");
         let closed = db.store.release_memory().await.expect("release");
@@ -276,7 +276,7 @@ backend_test! {
         assert_eq!(a.expect("read").expect("story").headline, "One");
         assert_eq!(b.expect("read").expect("story").headline, "Two");
         // Connections go back to the pool on a task of their own: none is kept.
-        crate::reads::all_idle(&db.store).await;
+        newsdesk_storage::testing::all_idle(&db.store).await;
     }
 }
 

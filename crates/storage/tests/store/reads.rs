@@ -4,18 +4,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use newsdesk_storage::testing::all_idle;
 use newsdesk_storage::{Store, backend_test};
 
 use crate::{edition, published};
-
-/// Waits until every open connection of `store` is idle (given back, or kept for page reads).
-pub(crate) async fn all_idle(store: &Store) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while store.pool_stats().idle < store.pool_stats().size as usize {
-        assert!(Instant::now() < deadline, "a connection was not given back: {:?}", store.pool_stats());
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
 
 backend_test! {
     /// A page read that ended keeps its connection for the next one, at most
