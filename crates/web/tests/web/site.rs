@@ -686,19 +686,19 @@ backend_test! {
         let page = app.get(SEED_PATH).await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(store.page_reads() > before, "the page was read: {} then {}", before, store.page_reads());
-        all_idle(store).await;
+        newsdesk_storage::testing::all_idle(store).await;
         assert!(store.spare_connections() > 0, "the page read kept its connection");
         let open = store.pool_stats().size;
 
         let after = newsdesk_web::tidy_connections(store, before).await;
         assert_eq!(after, store.page_reads(), "the count for the next tidy");
         assert_eq!(store.spare_connections(), 0, "the kept connections went back to the pool");
-        all_idle(store).await;
+        newsdesk_storage::testing::all_idle(store).await;
         assert_eq!(store.pool_stats().size, open, "none closed after page reads");
 
         let last = newsdesk_web::tidy_connections(store, after).await;
         assert_eq!(last, after, "no page read meanwhile");
-        all_idle(store).await;
+        newsdesk_storage::testing::all_idle(store).await;
         let left = store.pool_stats().size;
         match store.backend() {
             newsdesk_storage::Backend::Sqlite => assert_eq!(left, 0, "closed after a tidy without page reads"),
@@ -713,12 +713,55 @@ backend_test! {
     }
 }
 
-/// Waits until every open connection of `store` is idle (given back, or kept for page reads).
-async fn all_idle(store: &newsdesk_storage::Store) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while store.pool_stats().idle < store.pool_stats().size as usize {
-        assert!(std::time::Instant::now() < deadline, "a connection was not given back: {:?}", store.pool_stats());
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+backend_test! {
+    /// Tidies every 100 ms while four readers read pages not yet cached: no
+    /// tidy closes a connection (the pool never shrinks across one) and every
+    /// page answers; once the readers stopped, the second tidy without page
+    /// reads closes SQLite's idle connections.
+    async fn tidies_among_page_readers_close_nothing(db) {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let app = TestApp::new(db).await;
+        let store = &app.state.store;
+        let stop = Arc::new(AtomicBool::new(false));
+        let readers: Vec<_> = (0..4)
+            .map(|_| {
+                let (state, stop) = (app.state.clone(), stop.clone());
+                tokio::spawn(async move {
+                    let mut pages = 0u32;
+                    while !stop.load(Ordering::Relaxed) {
+                        state.apply_site_change();
+                        let req = Request::get(SEED_PATH).body(Body::empty()).expect("request");
+                        let res = newsdesk_web::app(state.clone()).oneshot(req).await.expect("infallible");
+                        assert_eq!(res.status(), StatusCode::OK);
+                        pages += 1;
+                    }
+                    pages
+                })
+            })
+            .collect();
+        let mut before = store.page_reads();
+        for _ in 0..15 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            let open = store.pool_stats().size;
+            before = newsdesk_web::tidy_connections(store, before).await;
+            assert!(store.pool_stats().size >= open, "a tidy among readers closed connections: {open} then {:?}", store.pool_stats());
+        }
+        stop.store(true, Ordering::Relaxed);
+        for r in readers {
+            assert!(r.await.expect("reader") > 0, "every reader read pages");
+        }
+        newsdesk_storage::testing::all_idle(store).await;
+        let open = store.pool_stats().size;
+        let after = newsdesk_web::tidy_connections(store, before).await;
+        // The kept connections go back to the pool on a task of their own.
+        newsdesk_storage::testing::all_idle(store).await;
+        newsdesk_web::tidy_connections(store, after).await;
+        newsdesk_storage::testing::all_idle(store).await;
+        match store.backend() {
+            newsdesk_storage::Backend::Sqlite => assert_eq!(store.pool_stats().size, 0, "closed once idle"),
+            newsdesk_storage::Backend::Postgres => assert_eq!(store.pool_stats().size, open, "PostgreSQL's stay open"),
+        }
     }
 }
 
