@@ -448,20 +448,30 @@ async fn prepare(backup: &Path, staged: &Path) -> Result<(), BackupError> {
 /// Makes sure no other process has `db_file` open, and that no write-ahead
 /// log of it is left that SQLite would apply to the database renamed in.
 /// Leaving WAL mode needs the only connection and does not wait, so it both
-/// checks and checkpoints.
+/// checks and checkpoints. A store closed just before may still be closing
+/// its file: it tries again for [`crate::LEAVE_WAL_PATIENCE`], as leaving WAL
+/// for a bulk load does.
 async fn take_over(db_file: &Path) -> Result<(), BackupError> {
     if db_file.exists() {
         let mut conn = open_file(db_file).await?;
-        let mode: Result<String, _> = sqlx::query_scalar("PRAGMA journal_mode = DELETE").fetch_one(&mut conn).await;
-        let _ = conn.close().await;
-        match mode {
-            Ok(m) if m.eq_ignore_ascii_case("delete") => {}
-            Ok(_) => return Err(BackupError::InUse(db_file.to_path_buf())),
-            Err(sqlx::Error::Database(d)) if d.message().contains("locked") || d.message().contains("busy") => {
-                return Err(BackupError::InUse(db_file.to_path_buf()));
+        let started = std::time::Instant::now();
+        let taken = loop {
+            let mode: Result<String, _> = sqlx::query_scalar("PRAGMA journal_mode = DELETE").fetch_one(&mut conn).await;
+            let tried = match mode {
+                Ok(m) if m.eq_ignore_ascii_case("delete") => Ok(()),
+                Ok(_) => Err(BackupError::InUse(db_file.to_path_buf())),
+                Err(sqlx::Error::Database(d)) if d.message().contains("locked") || d.message().contains("busy") => {
+                    Err(BackupError::InUse(db_file.to_path_buf()))
+                }
+                Err(e) => break Err(db_error(e)),
+            };
+            if tried.is_ok() || started.elapsed() >= crate::LEAVE_WAL_PATIENCE {
+                break tried;
             }
-            Err(e) => return Err(db_error(e)),
-        }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        let _ = conn.close().await;
+        taken?;
     }
     for suffix in ["wal", "shm"] {
         let mut name = db_file.file_name().map(|n| n.to_os_string()).unwrap_or_default();
