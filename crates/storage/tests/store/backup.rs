@@ -213,6 +213,36 @@ async fn a_restore_refuses_foreign_and_damaged_files_a_site_with_content_and_a_d
     reopened.close().await;
 }
 
+/// A restore asked while the site's store is still open, which closes 500 ms
+/// later (a server stopping): the take-over, tried again meanwhile, goes through.
+#[tokio::test]
+async fn a_restore_waits_for_a_store_closing_meanwhile() {
+    let source = TestDb::sqlite().await;
+    let e = edition(&source.store).await;
+    publish(&source.store, e, "In the backup").await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let backup = dir.path().join("good.backup");
+    source.store.backup_to(&backup, false).await.expect("backup");
+
+    let site = TestDb::sqlite().await;
+    edition(&site.store).await;
+    let db_file = newsdesk_storage::backup::sqlite_file(&site.url).expect("file");
+    let closing = {
+        let store = site.store.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            store.close().await;
+        })
+    };
+    let summary = restore_sqlite(&backup, &db_file, true).await.expect("restored once the store closed");
+    closing.await.expect("closed");
+    assert_eq!(summary.stories, 1);
+    let reopened = Store::connect(&site.url).await.expect("reopen");
+    let only = reopened.indexable_stories(0, 10).await.expect("stories");
+    assert_eq!(only.iter().map(|s| s.headline.as_str()).collect::<Vec<_>>(), vec!["In the backup"]);
+    reopened.close().await;
+}
+
 #[tokio::test]
 async fn a_restore_refused_for_content_changes_no_byte_of_a_site_whose_log_is_not_checkpointed() {
     let source = TestDb::sqlite().await;
