@@ -318,7 +318,7 @@ struct NewRow<'a> {
 }
 
 /// The story INSERT's row (see [`insert`] for `?` and `#`).
-const STORY_ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, #, #, 1, ?";
+const STORY_ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, #, #, 1, ?, ?";
 /// The agency columns' part of [`STORY_ROW`].
 const AGENCY_ROW: &str = ", ?, ?, ?, ?, ?, ?, ?";
 
@@ -387,10 +387,10 @@ async fn create_stories_in<'a>(
     // Tags and authors, each distinct one upserted once (the first spelling wins, as one by one).
     let mut tag_order: Vec<(i64, &str, &str)> = Vec::new();
     let mut tags_seen: std::collections::HashSet<(i64, &str)> = std::collections::HashSet::new();
-    let mut tag_ids: HashMap<i64, HashMap<String, i64>> = HashMap::new();
+    let mut tag_ids: HashMap<i64, HashMap<String, (i64, String)>> = HashMap::new();
     let mut author_order: Vec<(&str, &str)> = Vec::new();
     let mut authors_seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
-    let mut author_ids: HashMap<String, i64> = HashMap::new();
+    let mut author_ids: HashMap<String, (i64, String)> = HashMap::new();
     let mut story_tags: Vec<(NewsId, i64, &str, i64)> = Vec::new();
     let mut story_authors: Vec<(NewsId, &str, i64)> = Vec::new();
     for r in &rows {
@@ -431,18 +431,44 @@ async fn create_stories_in<'a>(
     for edition in editions {
         let slugs: Vec<&str> = tag_order.iter().filter(|(e, _, _)| *e == edition).map(|(_, slug, _)| *slug).collect();
         for row in
-            select_in(conn, "SELECT id, slug FROM tags WHERE edition_id = $1 AND slug IN ", Some(edition), &slugs)
+            select_in(conn, "SELECT id, slug, name FROM tags WHERE edition_id = $1 AND slug IN ", Some(edition), &slugs)
                 .await?
         {
-            tag_ids.entry(edition).or_default().insert(row.try_get("slug")?, row.try_get("id")?);
+            tag_ids
+                .entry(edition)
+                .or_default()
+                .insert(row.try_get("slug")?, (row.try_get("id")?, row.try_get("name")?));
         }
     }
     let values: Vec<Vec<V<'_>>> = author_order.iter().map(|(slug, name)| vec![V::Text(slug), V::Text(name)]).collect();
     insert(conn, "INSERT INTO authors (slug, name) VALUES ", "(?, ?)", t, &values, " ON CONFLICT (slug) DO NOTHING")
         .await?;
     let slugs: Vec<&str> = author_order.iter().map(|(slug, _)| *slug).collect();
-    for row in select_in(conn, "SELECT id, slug FROM authors WHERE slug IN ", None, &slugs).await? {
-        author_ids.insert(row.try_get("slug")?, row.try_get("id")?);
+    for row in select_in(conn, "SELECT id, slug, name FROM authors WHERE slug IN ", None, &slugs).await? {
+        author_ids.insert(row.try_get("slug")?, (row.try_get("id")?, row.try_get("name")?));
+    }
+    // Each story's byline kept in its row (as one by one: the stored names).
+    let tag = |edition: i64, slug: &str| {
+        tag_ids
+            .get(&edition)
+            .and_then(|ids| ids.get(slug))
+            .ok_or_else(|| StoreError::Invalid(format!("tag {slug} not stored")))
+    };
+    let author =
+        |slug: &str| author_ids.get(slug).ok_or_else(|| StoreError::Invalid(format!("author {slug} not stored")));
+    let mut bylines = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let tags = r
+            .prepared
+            .tags
+            .iter()
+            .map(|l| tag(r.input.edition_id, &l.slug).map(|(id, name)| (*id, l.slug.as_str(), name.as_str())));
+        let authors =
+            r.prepared.authors.iter().map(|l| author(&l.slug).map(|(id, name)| (*id, l.slug.as_str(), name.as_str())));
+        bylines.push(crate::content::byline_json(
+            tags.collect::<Result<Vec<_>>>()?,
+            authors.collect::<Result<Vec<_>>>()?,
+        )?);
     }
     // With `KeyChecks::PerBatch` the rows written so far (tags, authors)
     // and from here on are checked at the end, as `BATCH_TABLES` finds them.
@@ -450,8 +476,9 @@ async fn create_stories_in<'a>(
     for with_agency in [true, false] {
         let values: Vec<Vec<V<'_>>> = rows
             .iter()
-            .filter(|r| r.input.agency.is_some() == with_agency)
-            .map(|r| {
+            .zip(&bylines)
+            .filter(|(r, _)| r.input.agency.is_some() == with_agency)
+            .map(|(r, byline)| {
                 let i = r.input;
                 let mut v = vec![
                     V::Int(r.news_id),
@@ -467,6 +494,7 @@ async fn create_stories_in<'a>(
                     V::Text(i.status.as_str()),
                     V::OptInt(i.published_at.map(|d| d.timestamp())),
                     V::OptInt(i.gallery_id),
+                    V::Text(byline),
                 ];
                 if let Some(a) = &i.agency {
                     v.extend([
@@ -492,26 +520,21 @@ async fn create_stories_in<'a>(
         };
         let head = format!(
             "INSERT INTO stories (news_id, edition_id, section_id, slug, headline, lead, body_source, body_format, \
-             body_html, photo_id, status, published_at, updated_at, created_at, modified_at, version, gallery_id{agency_columns}) VALUES "
+             body_html, photo_id, status, published_at, updated_at, created_at, modified_at, version, gallery_id, byline{agency_columns}) VALUES "
         );
         insert(conn, &head, &row, t, &values, "").await?;
     }
 
     let mut values = Vec::with_capacity(story_tags.len());
     for (news_id, edition, slug, pos) in &story_tags {
-        let id = tag_ids
-            .get(edition)
-            .and_then(|ids| ids.get(*slug))
-            .copied()
-            .ok_or_else(|| StoreError::Invalid(format!("tag {slug} not stored")))?;
-        values.push(vec![V::Int(*news_id), V::Int(id), V::Int(*pos)]);
+        let (id, _) = tag(*edition, slug)?;
+        values.push(vec![V::Int(*news_id), V::Int(*id), V::Int(*pos)]);
     }
     insert(conn, "INSERT INTO story_tags (news_id, tag_id, position) VALUES ", "(?, ?, ?)", t, &values, "").await?;
     let mut values = Vec::with_capacity(story_authors.len());
     for (news_id, slug, pos) in &story_authors {
-        let id =
-            author_ids.get(*slug).copied().ok_or_else(|| StoreError::Invalid(format!("author {slug} not stored")))?;
-        values.push(vec![V::Int(*news_id), V::Int(id), V::Int(*pos)]);
+        let (id, _) = author(slug)?;
+        values.push(vec![V::Int(*news_id), V::Int(*id), V::Int(*pos)]);
     }
     insert(conn, "INSERT INTO story_authors (news_id, author_id, position) VALUES ", "(?, ?, ?)", t, &values, "")
         .await?;

@@ -837,8 +837,9 @@ pub(crate) async fn save_story_in_as(
         (news_id, 1, SaveOutcome::Created)
     };
 
-    set_story_tags(conn, news_id, input.edition_id, &input.tags).await?;
-    set_story_authors(conn, news_id, &input.authors).await?;
+    let tags = set_story_tags(conn, news_id, input.edition_id, &input.tags).await?;
+    let authors = set_story_authors(conn, news_id, &input.authors).await?;
+    set_byline(conn, news_id, &tags, &authors).await?;
     crate::galleries::set_body_galleries_in(conn, news_id, input.body_format, &input.body_source).await?;
     sqlx::query(
         "INSERT INTO story_revisions (news_id, version, section_id, slug, headline, lead, body_source, body_format, status, actor, created_at) \
@@ -1166,57 +1167,113 @@ async fn story_author_names(conn: &mut AnyConnection, news_id: NewsId) -> Result
     Ok(story_authors(conn, news_id).await?.into_iter().map(|a| a.name).collect())
 }
 
-async fn set_story_tags(conn: &mut AnyConnection, news_id: NewsId, edition_id: i64, names: &[String]) -> Result<()> {
+/// Sets the story's tags to `names` (the first of each slug, in order) and
+/// returns them as stored (a tag's name is the one it was first made with).
+async fn set_story_tags(
+    conn: &mut AnyConnection,
+    news_id: NewsId,
+    edition_id: i64,
+    names: &[String],
+) -> Result<Vec<Tag>> {
     sqlx::query("DELETE FROM story_tags WHERE news_id = $1").bind(news_id).execute(&mut *conn).await?;
     let mut seen = std::collections::HashSet::new();
+    let mut tags = Vec::new();
     for (pos, name) in names.iter().enumerate() {
         let slug = slugify(name);
         if !seen.insert(slug.clone()) {
             continue;
         }
-        let tag_id: i64 = sqlx::query(
+        let row = sqlx::query(
             "INSERT INTO tags (edition_id, slug, name) VALUES ($1, $2, $3) \
-             ON CONFLICT (edition_id, slug) DO UPDATE SET name = tags.name RETURNING id",
+             ON CONFLICT (edition_id, slug) DO UPDATE SET name = tags.name RETURNING id, name",
         )
         .bind(edition_id)
         .bind(&slug)
         .bind(name.trim())
         .fetch_one(&mut *conn)
-        .await?
-        .try_get("id")?;
+        .await?;
+        let tag = Tag { id: row.try_get("id")?, slug, name: row.try_get("name")? };
         sqlx::query("INSERT INTO story_tags (news_id, tag_id, position) VALUES ($1, $2, $3)")
             .bind(news_id)
-            .bind(tag_id)
+            .bind(tag.id)
             .bind(pos as i64)
             .execute(&mut *conn)
             .await?;
+        tags.push(tag);
     }
-    Ok(())
+    Ok(tags)
 }
 
-async fn set_story_authors(conn: &mut AnyConnection, news_id: NewsId, names: &[String]) -> Result<()> {
+/// Sets the story's authors to `names` (the first of each slug, in order)
+/// and returns them as stored (an author's name is the one first made with).
+async fn set_story_authors(conn: &mut AnyConnection, news_id: NewsId, names: &[String]) -> Result<Vec<Author>> {
     sqlx::query("DELETE FROM story_authors WHERE news_id = $1").bind(news_id).execute(&mut *conn).await?;
     let mut seen = std::collections::HashSet::new();
+    let mut authors = Vec::new();
     for (pos, name) in names.iter().enumerate() {
         let slug = slugify(name);
         if !seen.insert(slug.clone()) {
             continue;
         }
-        let author_id: i64 = sqlx::query(
-            "INSERT INTO authors (slug, name) VALUES ($1, $2) ON CONFLICT (slug) DO UPDATE SET name = authors.name RETURNING id",
+        let row = sqlx::query(
+            "INSERT INTO authors (slug, name) VALUES ($1, $2) \
+             ON CONFLICT (slug) DO UPDATE SET name = authors.name RETURNING id, name",
         )
         .bind(&slug)
         .bind(name.trim())
         .fetch_one(&mut *conn)
-        .await?
-        .try_get("id")?;
+        .await?;
+        let author = Author { id: row.try_get("id")?, slug, name: row.try_get("name")? };
         sqlx::query("INSERT INTO story_authors (news_id, author_id, position) VALUES ($1, $2, $3)")
             .bind(news_id)
-            .bind(author_id)
+            .bind(author.id)
             .bind(pos as i64)
             .execute(&mut *conn)
             .await?;
+        authors.push(author);
     }
+    Ok(authors)
+}
+
+/// A story's byline as its row keeps it (`stories.byline`, migration 40): a
+/// JSON array of `[kind, id, slug, name]`, kind 0 a tag and 1 an author, tags
+/// then authors, each in its order. The story page reads it back with
+/// [`byline_from_json`]; the view `story_bylines` gives the same list as the
+/// link tables have it.
+pub(crate) fn byline_json<'a>(
+    tags: impl IntoIterator<Item = (i64, &'a str, &'a str)>,
+    authors: impl IntoIterator<Item = (i64, &'a str, &'a str)>,
+) -> Result<String> {
+    let entries: Vec<(u8, i64, &str, &str)> = tags
+        .into_iter()
+        .map(|(id, slug, name)| (0, id, slug, name))
+        .chain(authors.into_iter().map(|(id, slug, name)| (1, id, slug, name)))
+        .collect();
+    serde_json::to_string(&entries).map_err(|e| StoreError::Invalid(format!("a byline did not write: {e}")))
+}
+
+/// The tags and authors of a byline written by [`byline_json`] (or by the
+/// view `story_bylines`), of story `news_id`.
+pub(crate) fn byline_from_json(news_id: NewsId, json: &str) -> Result<(Vec<Tag>, Vec<Author>)> {
+    let entries: Vec<(i64, i64, String, String)> = serde_json::from_str(json)
+        .map_err(|e| StoreError::Invalid(format!("the byline of story {news_id} did not read back: {e}")))?;
+    let (mut tags, mut authors) = (Vec::new(), Vec::new());
+    for (kind, id, slug, name) in entries {
+        match kind {
+            0 => tags.push(Tag { id, slug, name }),
+            _ => authors.push(Author { id, slug, name }),
+        }
+    }
+    Ok((tags, authors))
+}
+
+/// Writes the byline of story `news_id` kept in its row.
+async fn set_byline(conn: &mut AnyConnection, news_id: NewsId, tags: &[Tag], authors: &[Author]) -> Result<()> {
+    let byline = byline_json(
+        tags.iter().map(|t| (t.id, t.slug.as_str(), t.name.as_str())),
+        authors.iter().map(|a| (a.id, a.slug.as_str(), a.name.as_str())),
+    )?;
+    sqlx::query("UPDATE stories SET byline = $2 WHERE news_id = $1").bind(news_id).bind(byline).execute(conn).await?;
     Ok(())
 }
 
@@ -1455,5 +1512,97 @@ mod tests {
         for raw in ["v1:1:0", "v1:1:2:3", "v2:1:2", "v1:1", "1-0"] {
             assert_eq!(Cursor::decode(&hex::encode(raw)), None, "{raw}");
         }
+    }
+}
+
+#[cfg(test)]
+mod bylines {
+    use crate::Backend;
+    use crate::testing::TestDb;
+
+    /// Migration 40 fills the byline kept in the row of every story stored
+    /// before it (story pages read it from there), in order and with the
+    /// stored names; a story without tags or authors keeps an empty one.
+    async fn stories_stored_before_migration_40_get_their_bylines(backend: Backend) {
+        let Some(db) = TestDb::migrated_to(backend, 20261207000039).await else { return };
+        let edition = db
+            .store
+            .upsert_edition(&crate::NewEdition {
+                lang: "en".into(),
+                name: "Test".into(),
+                direction: newsdesk_domain::Direction::Ltr,
+                time_zone: chrono_tz::UTC,
+                is_default: true,
+            })
+            .await
+            .expect("edition")
+            .id;
+        let pool = db.store.pool();
+        let run = |sql: &'static str| async move { sqlx::query(sql).execute(pool).await.expect(sql) };
+        sqlx::query(
+            "INSERT INTO sections (id, edition_id, parent_id, slug, name, path, position) VALUES (5, $1, NULL, 'world', 'World', 'world', 0)",
+        )
+        .bind(edition)
+        .execute(pool)
+        .await
+        .expect("section");
+        for news_id in [101_i64, 102] {
+            sqlx::query(
+                "INSERT INTO stories (news_id, edition_id, section_id, slug, headline, lead, body_source, body_format, \
+                 body_html, photo_id, status, published_at, updated_at, created_at, modified_at, version, gallery_id) \
+                 VALUES ($1, $2, 5, 's', 'Headline', '', '', 'text', '', NULL, 'published', 1, NULL, 1, 1, 1, NULL)",
+            )
+            .bind(news_id)
+            .bind(edition)
+            .execute(pool)
+            .await
+            .expect("a story as migration 39 stored it");
+        }
+        sqlx::query(
+            "INSERT INTO tags (id, edition_id, slug, name) VALUES (7, $1, 'oil', 'Oil'), (8, $1, 'iran', 'Iran')",
+        )
+        .bind(edition)
+        .execute(pool)
+        .await
+        .expect("tags");
+        run("INSERT INTO authors (id, slug, name) VALUES (3, 'jane-doe', 'Jane Doe')").await;
+        // Tag 8 first: the list follows the positions, not the ids.
+        run("INSERT INTO story_tags (news_id, tag_id, position) VALUES (101, 7, 1), (101, 8, 0)").await;
+        run("INSERT INTO story_authors (news_id, author_id, position) VALUES (101, 3, 0)").await;
+        db.store.migrate().await.expect("migrate to the end");
+
+        let (page, _) =
+            db.store.reads().await.expect("reads").story_for_page(101, 5).await.expect("read").expect("found");
+        let tags: Vec<(i64, &str, &str)> = page.tags.iter().map(|t| (t.id, t.slug.as_str(), t.name.as_str())).collect();
+        assert_eq!(tags, [(8, "iran", "Iran"), (7, "oil", "Oil")]);
+        let authors: Vec<(i64, &str, &str)> =
+            page.authors.iter().map(|a| (a.id, a.slug.as_str(), a.name.as_str())).collect();
+        assert_eq!(authors, [(3, "jane-doe", "Jane Doe")]);
+        let (page, _) =
+            db.store.reads().await.expect("reads").story_for_page(102, 5).await.expect("read").expect("found");
+        assert!(page.tags.is_empty() && page.authors.is_empty(), "{page:?}");
+        let (compared, stale) = crate::testing::stale_bylines(&db.store).await;
+        assert_eq!((compared, stale), (2, Vec::new()));
+    }
+
+    #[tokio::test]
+    async fn stories_stored_before_migration_40_get_their_bylines_on_sqlite() {
+        stories_stored_before_migration_40_get_their_bylines(Backend::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn stories_stored_before_migration_40_get_their_bylines_on_postgres() {
+        stories_stored_before_migration_40_get_their_bylines(Backend::Postgres).await;
+    }
+
+    /// The list the save writes and the one the view gives are the same JSON
+    /// (the view's is the engine's spelling).
+    #[test]
+    fn a_byline_is_kind_id_slug_name_tags_first() {
+        let json = super::byline_json([(8, "iran", "Iran \"quoted\"")], [(3, "jane-doe", "Jane Doe")]).expect("json");
+        assert_eq!(json, r#"[[0,8,"iran","Iran \"quoted\""],[1,3,"jane-doe","Jane Doe"]]"#);
+        let (tags, authors) = super::byline_from_json(1, &json).expect("read back");
+        assert_eq!((tags[0].name.as_str(), authors[0].slug.as_str()), ("Iran \"quoted\"", "jane-doe"));
+        assert!(super::byline_from_json(1, "[[0, 8]]").is_err());
     }
 }

@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use newsdesk_domain::{Author, NewsId, Story, StoryLink, Tag};
+use newsdesk_domain::{NewsId, Story, StoryLink};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, Row};
 use tokio::sync::oneshot;
@@ -299,33 +299,12 @@ const FACTS_COLUMNS: &str = "CAST(CASE WHEN EXISTS (SELECT 1 FROM story_correcti
      CAST(CASE WHEN EXISTS (SELECT 1 FROM comments c WHERE c.news_id = s.news_id AND c.status = 'approved') \
      THEN 1 ELSE 0 END AS BIGINT) AS has_comments";
 
-/// The story's tags (kind 0) and authors (kind 1), each in its order, as one
-/// JSON text `[[kind, id, slug, name], ...]`, so that the page's one query
-/// reads them too. SQLite aggregates the rows in the order its subquery gives them.
-fn byline_column(sqlite: bool) -> String {
-    let rows = "SELECT 0 AS kind, st.position AS position, t.id AS id, t.slug AS slug, t.name AS name \
-         FROM story_tags st JOIN tags t ON t.id = st.tag_id WHERE st.news_id = s.news_id \
-         UNION ALL SELECT 1, sa.position, a.id, a.slug, a.name \
-         FROM story_authors sa JOIN authors a ON a.id = sa.author_id WHERE sa.news_id = s.news_id";
-    if sqlite {
-        format!(
-            "(SELECT json_group_array(json_array(b.kind, b.id, b.slug, b.name)) FROM ({rows} ORDER BY 1, 2) b) AS byline"
-        )
-    } else {
-        format!(
-            "(SELECT COALESCE(json_agg(json_build_array(b.kind, b.id, b.slug, b.name) \
-             ORDER BY b.kind, b.position), '[]')::text FROM ({rows}) b) AS byline"
-        )
-    }
-}
-
 /// The query of [`Reads::story_for_page`].
 fn story_for_page_sql(sqlite: bool, related: i64) -> String {
     format!(
-        "SELECT {STORY_COLUMNS}, {}, {FACTS_COLUMNS}, {}, p.renditions AS renditions, {} {STORY_FROM} \
+        "SELECT {STORY_COLUMNS}, {}, {FACTS_COLUMNS}, s.byline AS byline, p.renditions AS renditions, {} {STORY_FROM} \
          JOIN editions e ON e.id = s.edition_id WHERE s.news_id = $1",
         crate::comments::TARGET_COLUMNS,
-        byline_column(sqlite),
         crate::content::related_column(sqlite, related),
     )
 }
@@ -350,16 +329,7 @@ impl Reads {
         let Some(r) = self.fetch_optional(sqlx::query(sql).bind(news_id)).await? else {
             return Ok(None);
         };
-        let byline: String = r.try_get("byline")?;
-        let byline: Vec<(i64, i64, String, String)> = serde_json::from_str(&byline)
-            .map_err(|e| StoreError::Invalid(format!("the byline of story {news_id} did not read back: {e}")))?;
-        let (mut tags, mut authors) = (Vec::new(), Vec::new());
-        for (kind, id, slug, name) in byline {
-            match kind {
-                0 => tags.push(Tag { id, slug, name }),
-                _ => authors.push(Author { id, slug, name }),
-            }
-        }
+        let (tags, authors) = crate::content::byline_from_json(news_id, &r.try_get::<String, _>("byline")?)?;
         let story = story_from_row(&r, tags, authors)?;
         let photo_renditions = match &story.photo {
             Some(p) => crate::crops::renditions_from_json(p.id, &r.try_get::<String, _>("renditions")?)?,

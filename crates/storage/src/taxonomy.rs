@@ -274,13 +274,6 @@ impl Store {
                 }
             }
         }
-        let stories: Vec<i64> = sqlx::query("SELECT news_id FROM story_tags WHERE tag_id = $1")
-            .bind(from)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| r.try_get("news_id"))
-            .collect::<std::result::Result<_, _>>()?;
         sqlx::query(
             "INSERT INTO story_tags (news_id, tag_id, position) SELECT news_id, $2, position FROM story_tags \
              WHERE tag_id = $1 AND news_id NOT IN (SELECT news_id FROM story_tags WHERE tag_id = $2)",
@@ -289,8 +282,30 @@ impl Store {
         .bind(into)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM story_tags WHERE tag_id = $1").bind(from).execute(&mut *tx).await?;
+        // The stories moved: those whose link to `from` this deletes (on
+        // PostgreSQL a story saved meanwhile is counted only if its link is).
+        let mut stories: Vec<i64> = sqlx::query("DELETE FROM story_tags WHERE tag_id = $1 RETURNING news_id")
+            .bind(from)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| r.try_get("news_id"))
+            .collect::<std::result::Result<_, _>>()?;
+        stories.sort_unstable();
         sqlx::query("DELETE FROM tags WHERE id = $1").bind(from).execute(&mut *tx).await?;
+        // The moved stories' bylines kept in their rows, as the link tables have them now.
+        for part in stories.chunks(500) {
+            let sql = format!(
+                "UPDATE stories SET byline = (SELECT l.list FROM story_bylines l WHERE l.news_id = stories.news_id) \
+                 WHERE news_id IN ({})",
+                crate::sql::placeholders(1, part.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for id in part {
+                q = q.bind(*id);
+            }
+            q.execute(&mut *tx).await?;
+        }
         sqlx::query("UPDATE redirects SET new_path = $3 WHERE edition_id = $1 AND kind = 'tag' AND new_path = $2")
             .bind(edition_id)
             .bind(&slugs[0])

@@ -104,7 +104,7 @@ backend_test! {
     /// A tag merged into another on a second node while a batch naming it
     /// is stored: one of the two waits for the other (a batch after the
     /// merge makes the tag again), or the batch fails whole; no story is
-    /// left naming a tag that is gone.
+    /// left naming a tag that is gone, in its links or in its byline.
     async fn a_tag_merged_away_while_a_batch_names_it_leaves_nothing_dangling(db) {
         let e = edition(&db.store).await;
         let other = Store::connect(&db.url).await.expect("second node");
@@ -134,6 +134,10 @@ backend_test! {
                 }
             }
             assert_eq!(dangling(&db).await, Vec::<String>::new(), "round {round}");
+            // Nor in the byline kept in its row (what its page shows).
+            let (compared, stale) = newsdesk_storage::testing::stale_bylines(&db.store).await;
+            assert!(compared > round, "round {round}: {compared} stories compared");
+            assert_eq!(stale, Vec::new(), "round {round}");
         }
         assert!(db.store.story(kept_story).await.expect("read").is_some());
         eprintln!("{failed} of 8 batches failed on {:?}", db.store.backend());

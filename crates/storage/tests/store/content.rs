@@ -333,6 +333,12 @@ backend_test! {
         assert_eq!(stories[0].tags[0].id, stories[2].tags[1].id);
         assert_eq!(stories[1].authors.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["Staff Writer", "Writer 2"]);
         assert_eq!(stories[0].authors[0].id, stories[2].authors[0].id);
+        // The bylines kept in the rows (what the pages show) have the same
+        // tags, ids and stored names ("Defense", not "DEFENSE").
+        let (compared, stale) = newsdesk_storage::testing::stale_bylines(&db.store).await;
+        assert_eq!((compared, stale), (1 + 3 * 40 + 1, Vec::new()));
+        let (page, _) = db.store.reads().await.expect("reads").story_for_page(ids[0][0], 5).await.expect("read").expect("found");
+        assert_eq!((&page.tags, &page.authors), (&stories[0].tags, &stories[0].authors));
         let zeta = db.store.tag_by_slug(e, "zeta-new").await.expect("tag").expect("zeta");
         assert_eq!(zeta.name, "Zeta new");
         let changes = db.store.changes_since(before, 1000).await.expect("changes");
@@ -426,5 +432,64 @@ backend_test! {
             );
             pool.close().await;
         }
+    }
+}
+
+backend_test! {
+    /// The story page reads a story's tags and authors from the list kept in
+    /// its row (migration 40), not from the link tables: every write of the
+    /// links writes the list too, with the stored names (the first spelling
+    /// of a tag or author wins), in order, and a merge of tags rewrites the
+    /// lists of the stories it moves.
+    async fn a_storys_byline_kept_in_its_row_follows_saves_and_merges(db) {
+        use newsdesk_storage::AuditEntry;
+        let e = edition(&db.store).await;
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let save = |news_id: i64, tags: &[&str], authors: &[&str]| {
+            let mut input = story(e, Some(news_id), &["World"], &format!("Story {news_id}"), news_id - 84_000);
+            input.tags = names(tags);
+            input.authors = names(authors);
+            input
+        };
+        // What the page reads, and what the editor reads from the link tables.
+        let read = |news_id: i64| {
+            let store = db.store.clone();
+            async move {
+                let (page, _) = store.reads().await.expect("reads").story_for_page(news_id, 5).await.expect("read").expect("found");
+                let linked = store.story(news_id).await.expect("read").expect("found");
+                assert_eq!((&page.tags, &page.authors), (&linked.tags, &linked.authors), "story {news_id}");
+                let tags: Vec<String> = page.tags.iter().map(|t| t.name.clone()).collect();
+                let authors: Vec<String> = page.authors.iter().map(|a| a.name.clone()).collect();
+                (tags, authors)
+            }
+        };
+        let no_stale = || async {
+            let (compared, stale) = newsdesk_storage::testing::stale_bylines(&db.store).await;
+            assert!(compared >= 3, "{compared} stories compared");
+            assert_eq!(stale, Vec::new());
+        };
+
+        db.store.save_story(&save(84427, &["Oil Prices", "Iran", "iran "], &["Staff Writer", "Jane Doe"])).await.expect("save");
+        db.store.save_story(&save(84428, &["OIL PRICES", "Gulf"], &["jane doe"])).await.expect("save");
+        db.store.save_story(&save(84429, &["Gulf"], &[])).await.expect("save");
+        no_stale().await;
+        assert_eq!(read(84427).await, (names(&["Oil Prices", "Iran"]), names(&["Staff Writer", "Jane Doe"])));
+        assert_eq!(read(84428).await, (names(&["Oil Prices", "Gulf"]), names(&["Jane Doe"])));
+
+        // Reordered, one tag and every author taken off.
+        db.store.save_story(&save(84427, &["Gulf", "Oil Prices"], &[])).await.expect("edit");
+        no_stale().await;
+        assert_eq!(read(84427).await, (names(&["Gulf", "Oil Prices"]), Vec::new()));
+
+        // Gulf merged into Oil Prices: 84427 and 84428 had both, 84429 only Gulf.
+        let tags = db.store.story(84429).await.expect("read").expect("found").tags;
+        let gulf = tags[0].id;
+        let oil = db.store.story(84428).await.expect("read").expect("found").tags[0].id;
+        let audit = AuditEntry::system("test", "tag.merge", "tag", oil, "");
+        assert_eq!(db.store.merge_tags(e, gulf, oil, &audit).await.expect("merge"), 3);
+        no_stale().await;
+        assert_eq!(read(84427).await, (names(&["Oil Prices"]), Vec::new()));
+        assert_eq!(read(84428).await, (names(&["Oil Prices"]), names(&["Jane Doe"])));
+        assert_eq!(read(84429).await, (names(&["Oil Prices"]), Vec::new()));
     }
 }

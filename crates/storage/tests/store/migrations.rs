@@ -151,6 +151,19 @@ const ENGINE_SPECIFIC: &[EngineSpecific] = &[
                    $$;\n\
                    ",
     },
+    // Each story's tags and authors kept in its row (migration 40): the list
+    // built with each engine's JSON aggregate, in order (PostgreSQL's
+    // aggregate orders its rows, SQLite's takes its subquery's order).
+    EngineSpecific {
+        file: "20261208000040_story_bylines.sql",
+        sqlite: "    SELECT json_group_array(json_array(b.kind, b.id, b.slug, b.name)) FROM (\n",
+        postgres: "    SELECT COALESCE(json_agg(json_build_array(b.kind, b.id, b.slug, b.name) ORDER BY b.kind, b.position), '[]')::text FROM (\n",
+    },
+    EngineSpecific {
+        file: "20261208000040_story_bylines.sql",
+        sqlite: "WHERE sa.news_id = s.news_id\n        ORDER BY 1, 2\n",
+        postgres: "WHERE sa.news_id = s.news_id\n",
+    },
 ];
 
 fn folder(engine: &str) -> PathBuf {
