@@ -1023,8 +1023,25 @@ mod tests {
         // The database's identity is its own by design; SQLite's sequences
         // remember the ids used up (see above).
         let skip = ["site_identity", "sqlite_sequence", "tags", "authors", "story_tags", "story_authors"];
-        let expected = newsdesk_storage::testing::dump(&one_by_one.store, &skip, window.clone()).await;
-        let got = newsdesk_storage::testing::dump(&batched.store, &skip, window.clone()).await;
+        let mut expected = newsdesk_storage::testing::dump(&one_by_one.store, &skip, window.clone()).await;
+        let mut got = newsdesk_storage::testing::dump(&batched.store, &skip, window.clone()).await;
+        // A story's byline kept in its row names its tags' and authors' ids,
+        // which are each database's own (as above): compared without them.
+        for dump in [&mut expected, &mut got] {
+            for (table, rows) in dump.iter_mut().filter(|(t, _)| t.starts_with("stories (")) {
+                let columns: Vec<&str> =
+                    table.trim_start_matches("stories (").trim_end_matches(')').split(", ").collect();
+                let at = columns.iter().position(|c| *c == "byline").expect("a byline column");
+                for row in rows.iter_mut() {
+                    let text = row[at].as_deref().expect("a byline");
+                    let mut entries: Vec<serde_json::Value> = serde_json::from_str(text).expect("a byline is JSON");
+                    for e in &mut entries {
+                        e[1] = serde_json::Value::Null;
+                    }
+                    row[at] = Some(serde_json::to_string(&entries).expect("JSON"));
+                }
+            }
+        }
         for (table, rows) in &expected {
             let written = ["stories", "story_revisions", "story_changes"];
             if written.iter().any(|t| table.starts_with(&format!("{t} ("))) {
