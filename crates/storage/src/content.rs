@@ -1525,18 +1525,7 @@ mod bylines {
     /// stored names; a story without tags or authors keeps an empty one.
     async fn stories_stored_before_migration_40_get_their_bylines(backend: Backend) {
         let Some(db) = TestDb::migrated_to(backend, 20261207000039).await else { return };
-        let edition = db
-            .store
-            .upsert_edition(&crate::NewEdition {
-                lang: "en".into(),
-                name: "Test".into(),
-                direction: newsdesk_domain::Direction::Ltr,
-                time_zone: chrono_tz::UTC,
-                is_default: true,
-            })
-            .await
-            .expect("edition")
-            .id;
+        let edition = crate::testing::english_edition(&db.store).await;
         let pool = db.store.pool();
         let run = |sql: &'static str| async move { sqlx::query(sql).execute(pool).await.expect(sql) };
         sqlx::query(

@@ -215,20 +215,10 @@ mod tests {
     }
 
     async fn story(db: &crate::testing::TestDb) -> i64 {
-        let edition = db
-            .store
-            .upsert_edition(&crate::NewEdition {
-                lang: "en".into(),
-                name: "Test".into(),
-                direction: newsdesk_domain::Direction::Ltr,
-                time_zone: chrono_tz::UTC,
-                is_default: true,
-            })
-            .await
-            .expect("edition");
+        let edition = crate::testing::english_edition(&db.store).await;
         let input = StoryInput {
             news_id: None,
-            edition_id: edition.id,
+            edition_id: edition,
             section: SectionRef::Names(vec!["World".into()]),
             slug: None,
             headline: "Locked".into(),

@@ -376,6 +376,21 @@ pub async fn all_idle(store: &Store) {
     }
 }
 
+/// The default English edition ("Test", UTC) of a test database, made if missing; its id.
+pub async fn english_edition(store: &Store) -> i64 {
+    store
+        .upsert_edition(&crate::NewEdition {
+            lang: "en".into(),
+            name: "Test".into(),
+            direction: newsdesk_domain::Direction::Ltr,
+            time_zone: chrono_tz::UTC,
+            is_default: true,
+        })
+        .await
+        .expect("edition")
+        .id
+}
+
 /// The stories whose byline kept in their row (`stories.byline`, migration
 /// 40) is not what their link tables give (the view `story_bylines`), each
 /// with the two lists; compared as JSON, so the engines' own spacing and
