@@ -394,7 +394,7 @@ pub async fn english_edition(store: &Store) -> i64 {
 /// The stories whose byline kept in their row (`stories.byline`, migration
 /// 40) is not what their link tables give (the view `story_bylines`), each
 /// with the two lists; compared as JSON, so the engines' own spacing and
-/// [`crate::content`]'s agree. Also the number of stories compared (a check
+/// the store's own writes agree. Also the number of stories compared (a check
 /// of no story proves nothing).
 pub async fn stale_bylines(store: &Store) -> (usize, Vec<(newsdesk_domain::NewsId, String, String)>) {
     use sqlx::Row;
