@@ -757,10 +757,78 @@ pub const LIST_DEP_PREFIX: &str = "list:";
 /// The share of the page cache's byte budget that last good renderings may use.
 const LAST_GOOD_SHARE: u64 = 8;
 
-/// Dependency key → the cached pages (by key) that depend on it, each with the
+/// Dependency → the cached pages (by key) that depend on it, each with the
 /// version of the rendering that registered it. A page's key is one `Arc`
 /// shared by all its dependencies (a Persian story's address is ~200 bytes).
-type DepIndex = HashMap<String, HashMap<Arc<str>, u64>>;
+///
+/// A dependency is held by its 64-bit hash ([`PageCache::dep_hash`], seeded at
+/// random per cache), not its text: every page not yet cached registers about
+/// six (the story and the stories it links to) and each is taken out again
+/// when the page is evicted, so on the long tail this index is walked for
+/// every page; without the text there is no key to copy, free or compare, and
+/// one fewer memory read a lookup. Two dependencies whose hashes collide
+/// share an entry: a change to either drops the pages of both, so a collision
+/// can only cost a rendering, never keep a stale page.
+type DepIndex = HashMap<u64, Registrations, foldhash::fast::RandomState>;
+
+/// The pages registered under one dependency: one page inline (a story
+/// linked from a few pages has one at a time, mostly), else a map.
+#[derive(Debug)]
+enum Registrations {
+    One(Arc<str>, u64),
+    // Boxed: the map inline would make every entry of the index twice as large.
+    #[allow(clippy::box_collection)]
+    Many(Box<HashMap<Arc<str>, u64, foldhash::fast::RandomState>>),
+}
+
+impl Registrations {
+    /// Registers the rendering `version` of the page `key` (replacing an older one of it).
+    fn add(&mut self, key: &Arc<str>, version: u64) {
+        match self {
+            Registrations::One(k, v) if **k == **key => *v = version,
+            Registrations::One(k, v) => {
+                let mut many: HashMap<Arc<str>, u64, foldhash::fast::RandomState> = HashMap::default();
+                many.insert(k.clone(), *v);
+                many.insert(key.clone(), version);
+                *self = Registrations::Many(Box::new(many));
+            }
+            Registrations::Many(many) => {
+                many.insert(key.clone(), version);
+            }
+        }
+    }
+
+    /// Takes out the registration of `key`'s rendering `version` (not a newer
+    /// one of the same page); returns whether none is left.
+    fn remove(&mut self, key: &str, version: u64) -> bool {
+        match self {
+            Registrations::One(k, v) => **k == *key && *v == version,
+            Registrations::Many(many) => {
+                if many.get(key) == Some(&version) {
+                    many.remove(key);
+                }
+                many.is_empty()
+            }
+        }
+    }
+
+    /// The keys of the registered pages.
+    fn into_keys(self) -> Vec<Arc<str>> {
+        match self {
+            Registrations::One(k, _) => vec![k],
+            Registrations::Many(many) => many.into_keys().collect(),
+        }
+    }
+
+    /// Number of registered pages.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        match self {
+            Registrations::One(..) => 1,
+            Registrations::Many(many) => many.len(),
+        }
+    }
+}
 
 /// Pages moka has let go of, waiting to be taken out of the index.
 type Evicted = Arc<Mutex<Vec<(Arc<String>, Arc<CachedPage>)>>>;
@@ -782,6 +850,8 @@ pub struct PageCache {
     /// [`PageCache::last_good`]). Bounded by bytes, like `pages`.
     last_good: moka::sync::Cache<String, Arc<CachedPage>>,
     index: Mutex<DepIndex>,
+    /// The seed of the index's dependency hashes.
+    dep_seed: foldhash::fast::RandomState,
     evicted: Evicted,
     generation: AtomicU64,
     /// The renderings under way, by key (see [`PageCache::render_turn`]).
@@ -853,6 +923,7 @@ impl PageCache {
             pages,
             last_good,
             index: Mutex::default(),
+            dep_seed: foldhash::fast::RandomState::default(),
             evicted,
             generation: AtomicU64::new(0),
             flights: Arc::default(),
@@ -890,16 +961,17 @@ impl PageCache {
         };
         for (key, page) in evicted {
             for dep in &page.deps {
-                if let Some(keys) = index.get_mut(dep) {
-                    if keys.get(key.as_str()) == Some(&page.version) {
-                        keys.remove(key.as_str());
-                    }
-                    if keys.is_empty() {
-                        index.remove(dep);
-                    }
+                let dep = self.dep_hash(dep);
+                if index.get_mut(&dep).is_some_and(|pages| pages.remove(&key, page.version)) {
+                    index.remove(&dep);
                 }
             }
         }
+    }
+
+    /// Where `dep` is held in the index (see [`DepIndex`]).
+    fn dep_hash(&self, dep: &str) -> u64 {
+        std::hash::BuildHasher::hash_one(&self.dep_seed, dep)
     }
 
     /// The page cached for `key`.
@@ -922,7 +994,12 @@ impl PageCache {
         }
         let shared: Arc<str> = Arc::from(key.as_str());
         for dep in &page.deps {
-            index.entry(dep.clone()).or_default().insert(shared.clone(), page.version);
+            match index.entry(self.dep_hash(dep)) {
+                std::collections::hash_map::Entry::Occupied(mut pages) => pages.get_mut().add(&shared, page.version),
+                std::collections::hash_map::Entry::Vacant(place) => {
+                    place.insert(Registrations::One(shared.clone(), page.version));
+                }
+            }
         }
         self.pages.insert(key, page);
         true
@@ -933,7 +1010,8 @@ impl PageCache {
         let Ok(mut index) = self.index.lock() else { return };
         self.unregister_evicted(&mut index);
         self.generation.fetch_add(1, Ordering::AcqRel);
-        let keys: Vec<Arc<str>> = deps.iter().filter_map(|d| index.remove(d)).flat_map(HashMap::into_keys).collect();
+        let keys: Vec<Arc<str>> =
+            deps.iter().filter_map(|d| index.remove(&self.dep_hash(d))).flat_map(Registrations::into_keys).collect();
         self.keep_last_good(deps, &keys);
         for k in keys {
             self.pages.invalidate(&*k);
@@ -1257,7 +1335,44 @@ mod tests {
         cache.pages.run_pending_tasks();
         assert!(cache.pages.weighted_size() <= 64 * 1024, "{}", cache.pages.weighted_size());
         cache.insert("/last".into(), page(&[]), cache.generation());
-        assert!(cache.index.lock().map(|i| i.len()).unwrap_or(0) < 100);
+        cache.pages.run_pending_tasks();
+        // Evicted pages leave the index: what is registered is what is cached
+        // (or queued as evicted since the last insert).
+        let index = cache.index.lock().expect("the index");
+        let queued = cache.evicted.lock().expect("the queue").len();
+        let registered: usize = index.values().map(Registrations::len).sum();
+        assert!(registered <= cache.pages.entry_count() as usize + queued, "{registered} registered");
+        assert!((1..100).contains(&registered), "{registered} registered");
+    }
+
+    /// Several renderings of one page and several pages under one dependency:
+    /// each eviction takes out only its own registration.
+    #[test]
+    fn the_index_takes_out_only_the_evicted_rendering() {
+        let cache = PageCache::new(1 << 20);
+        let key: Arc<str> = Arc::from("/a");
+        let mut pages = Registrations::One(key.clone(), 1);
+        pages.add(&key, 2);
+        assert!(!pages.remove("/a", 1), "an older rendering's eviction leaves the newer one");
+        assert_eq!(pages.len(), 1);
+        pages.add(&Arc::from("/b"), 3);
+        pages.add(&Arc::from("/c"), 4);
+        assert_eq!(pages.len(), 3);
+        assert!(!pages.remove("/b", 3));
+        assert!(!pages.remove("/c", 5), "not its version");
+        assert!(!pages.remove("/a", 2));
+        assert!(pages.remove("/c", 4), "none left");
+        // Through the cache: a dependency shared by two pages, one of them
+        // rendered again (its first rendering's removal is queued, then applied).
+        cache.insert("/x".into(), page(&["story:1", "story:2"]), cache.generation());
+        cache.insert("/y".into(), page(&["story:1"]), cache.generation());
+        cache.insert("/x".into(), page(&["story:1", "story:2"]), cache.generation());
+        cache.pages.run_pending_tasks();
+        cache.insert("/z".into(), page(&["story:9"]), cache.generation());
+        cache.invalidate(&["story:1".into()]);
+        cache.pages.run_pending_tasks();
+        assert!(cache.get("/x").is_none() && cache.get("/y").is_none());
+        assert!(cache.get("/z").is_some());
     }
 
     /// A page dropped because its list gained a story keeps its last rendering

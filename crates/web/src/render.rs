@@ -1,5 +1,6 @@
 //! Templates (minijinja) and the view models the pages are rendered from.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use std::sync::Arc;
@@ -103,16 +104,47 @@ pub struct Templates {
 struct PageLang {
     lang: String,
     digits: Digits,
+    /// The messages of `lang` (else of English) as template values.
+    words: Option<Arc<HashMap<String, Value>>>,
+}
+
+/// Each catalog's messages as template values, made once: a page's `t("…")`
+/// without placeholders (most of its ~30 words) is then a lookup and a
+/// reference count, not two copies of the text.
+#[derive(Debug, Default)]
+struct Words {
+    by_lang: HashMap<String, Arc<HashMap<String, Value>>>,
+}
+
+impl Words {
+    fn new(catalogs: &Catalogs) -> Words {
+        let keys: Vec<&str> = catalogs.catalog("en").map(|en| en.keys().collect()).unwrap_or_default();
+        let by_lang = catalogs
+            .languages()
+            .map(|lang| {
+                let words = keys.iter().map(|k| (k.to_string(), Value::from(catalogs.text(lang, k)))).collect();
+                (lang.to_string(), Arc::new(words))
+            })
+            .collect();
+        Words { by_lang }
+    }
+
+    /// The messages shown in `lang`: its catalog's (a regional tag falls back
+    /// to its language's, as [`Catalogs::text`] does), else English's.
+    fn of(&self, lang: &str) -> Option<Arc<HashMap<String, Value>>> {
+        let primary = lang.split(['-', '_']).next().unwrap_or(lang);
+        self.by_lang.get(lang).or_else(|| self.by_lang.get(primary)).or_else(|| self.by_lang.get("en")).cloned()
+    }
 }
 
 impl minijinja::value::Object for PageLang {}
 
 /// The language and digits a template writes in ([`find_lang`]), kept for the
 /// rest of the rendering: a page asks for them at each of its words.
-fn lang_of(state: &minijinja::State) -> Arc<PageLang> {
+fn lang_of(state: &minijinja::State, words: &Words) -> Arc<PageLang> {
     state.get_or_set_temp_object("newsdesk.page_lang", || {
         let (lang, digits) = find_lang(state);
-        PageLang { lang, digits }
+        PageLang { words: words.of(&lang), lang, digits }
     })
 }
 
@@ -168,19 +200,28 @@ impl Templates {
         let catalogs =
             Arc::new(Catalogs::load(CATALOGS).map_err(|e| AppError::Internal(format!("message catalogs: {e}")))?);
         // `t("story.news_id")`, `t("comments.title", n=3)`: a message in the page's language.
-        let words = catalogs.clone();
+        let texts = catalogs.clone();
+        let words = Arc::new(Words::new(&catalogs));
+        let in_t = words.clone();
         env.add_function("t", move |state: &minijinja::State, key: &str, kwargs: minijinja::value::Kwargs| {
-            let page = lang_of(state);
-            let mut text = words.text(&page.lang, key).to_string();
+            let page = lang_of(state, &in_t);
+            if kwargs.args().next().is_none()
+                && let Some(word) = page.words.as_ref().and_then(|w| w.get(key))
+            {
+                return Ok(word.clone());
+            }
+            let mut text = texts.text(&page.lang, key).to_string();
             for name in kwargs.args() {
                 let value: Value = kwargs.get(name)?;
                 let value = if value.is_number() { page.digits.apply(&value.to_string()) } else { value.to_string() };
                 text = text.replace(&format!("{{{name}}}"), &value);
             }
-            Ok(text)
+            Ok::<_, minijinja::Error>(Value::from(text))
         });
         // `{{ story.news_id|num }}`: a number in the page's digits.
-        env.add_filter("num", |state: &minijinja::State, value: Value| lang_of(state).digits.apply(&value.to_string()));
+        env.add_filter("num", move |state: &minijinja::State, value: Value| {
+            lang_of(state, &words).digits.apply(&value.to_string())
+        });
         let css_href = format!("/static/site.css?v={}", &crate::site::content_hash(SITE_CSS.as_bytes())[..12]);
         Ok(Templates { env, css_href, catalogs })
     }
@@ -422,7 +463,8 @@ pub struct Meta {
 
 /// Serializes JSON for a `<script>` element: `<` is escaped so no `</script>` can occur.
 pub fn script_json(v: &serde_json::Value) -> String {
-    v.to_string().replace('<', "\\u003c")
+    let json = v.to_string();
+    if json.contains('<') { json.replace('<', "\\u003c") } else { json }
 }
 
 /// The context shared by every page.
@@ -451,5 +493,34 @@ pub fn page_ctx(
         },
         meta => meta,
         ..main
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn say(templates: &Templates, lang: &str, source: &str) -> String {
+        let ctx = minijinja::context! { site => minijinja::context! { lang => lang } };
+        templates.env.render_str(source, ctx).expect("renders")
+    }
+
+    #[test]
+    fn words_are_in_the_page_s_language_else_its_region_s_else_english() {
+        let templates = Templates::load(None).expect("the theme");
+        let home = |lang: &str| say(&templates, lang, r#"{{ t("site.home") }}"#);
+        let fa = templates.catalogs.text("fa", "site.home");
+        assert_ne!(fa, "Home");
+        assert_eq!(home("fa"), fa);
+        assert_eq!(home("fa-IR"), fa);
+        assert_eq!(home("en"), "Home");
+        assert_eq!(home("de"), "Home");
+        // Placeholders filled (numbers in the page's digits), a missing key shown as itself.
+        assert_eq!(
+            say(&templates, "en", r#"{{ t("site.home_description", edition="Newsdesk") }}"#),
+            "Newsdesk: the latest news, as it happens."
+        );
+        assert_eq!(say(&templates, "en", r#"{{ t("no.such.key") }}"#), "no.such.key");
+        assert_eq!(say(&templates, "fa", r#"{{ 2024|num }}"#), "۲۰۲۴");
     }
 }

@@ -495,11 +495,17 @@ fn share_links(url: &str, title: &str) -> Vec<Link> {
 }
 
 fn urlencode(s: &str) -> String {
-    let mut out = String::new();
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    // A Persian or Arabic headline is escaped byte by byte: room for all of it.
+    let mut out = String::with_capacity(s.len() * 3);
     for b in s.bytes() {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
+            _ => {
+                out.push('%');
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 15)]));
+            }
         }
     }
     out
@@ -634,6 +640,20 @@ mod tests {
         let lost = view(&story(99), &en, None, None);
         assert!(lost.breadcrumb.is_empty());
         assert_eq!(lost.section_name, "");
+    }
+
+    #[test]
+    fn share_links_carry_the_address_and_headline_percent_encoded() {
+        let mut s = story(1);
+        s.headline = "Tehran & Co: «خبر» 50%".into();
+        let v = view(&s, &edition("en", true), None, None);
+        let x = &v.share.iter().find(|l| l.name == "X").expect("an X link").url;
+        assert_eq!(
+            x,
+            "https://x.com/intent/post?url=https%3A%2F%2Fnews.example%2Fnews%2F84427%2Fa-story\
+             &text=Tehran%20%26%20Co%3A%20%C2%AB%D8%AE%D8%A8%D8%B1%C2%BB%2050%25"
+        );
+        assert_eq!(urlencode("a-Z_0.~"), "a-Z_0.~");
     }
 
     #[test]
