@@ -37,6 +37,18 @@ async fn publish(store: &Store, edition_id: i64, headline: &str) -> i64 {
         .0
 }
 
+/// A backup of a site with one published story ("In the backup"), in a
+/// temporary directory that lives as long as the returned guard.
+async fn one_story_backup() -> (tempfile::TempDir, std::path::PathBuf) {
+    let source = TestDb::sqlite().await;
+    let e = edition(&source.store).await;
+    publish(&source.store, e, "In the backup").await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let backup = dir.path().join("good.backup");
+    source.store.backup_to(&backup, false).await.expect("backup");
+    (dir, backup)
+}
+
 fn digest(path: &Path) -> String {
     hex::encode(Sha256::digest(std::fs::read(path).expect("read")))
 }
@@ -146,12 +158,7 @@ async fn a_backup_taken_while_writers_write_is_consistent_and_restores() {
 
 #[tokio::test]
 async fn a_restore_refuses_foreign_and_damaged_files_a_site_with_content_and_a_database_in_use() {
-    let source = TestDb::sqlite().await;
-    let e = edition(&source.store).await;
-    publish(&source.store, e, "In the backup").await;
-    let dir = tempfile::tempdir().expect("tmp");
-    let backup = dir.path().join("good.backup");
-    source.store.backup_to(&backup, false).await.expect("backup");
+    let (dir, backup) = one_story_backup().await;
 
     let site = TestDb::sqlite().await;
     let se = edition(&site.store).await;
@@ -217,12 +224,7 @@ async fn a_restore_refuses_foreign_and_damaged_files_a_site_with_content_and_a_d
 /// later (a server stopping): the take-over, tried again meanwhile, goes through.
 #[tokio::test]
 async fn a_restore_waits_for_a_store_closing_meanwhile() {
-    let source = TestDb::sqlite().await;
-    let e = edition(&source.store).await;
-    publish(&source.store, e, "In the backup").await;
-    let dir = tempfile::tempdir().expect("tmp");
-    let backup = dir.path().join("good.backup");
-    source.store.backup_to(&backup, false).await.expect("backup");
+    let (_dir, backup) = one_story_backup().await;
 
     let site = TestDb::sqlite().await;
     edition(&site.store).await;
@@ -245,12 +247,7 @@ async fn a_restore_waits_for_a_store_closing_meanwhile() {
 
 #[tokio::test]
 async fn a_restore_refused_for_content_changes_no_byte_of_a_site_whose_log_is_not_checkpointed() {
-    let source = TestDb::sqlite().await;
-    let e = edition(&source.store).await;
-    publish(&source.store, e, "In the backup").await;
-    let dir = tempfile::tempdir().expect("tmp");
-    let backup = dir.path().join("good.backup");
-    source.store.backup_to(&backup, false).await.expect("backup");
+    let (_dir, backup) = one_story_backup().await;
 
     // A stopped site whose last writes are still in its write-ahead log (as a
     // server killed before it closed its pool leaves it): the files are
