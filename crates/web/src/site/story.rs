@@ -494,21 +494,12 @@ fn share_links(url: &str, title: &str) -> Vec<Link> {
     ]
 }
 
+/// Everything but RFC 3986's unreserved characters, percent-encoded.
+const NOT_UNRESERVED: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
 fn urlencode(s: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    // A Persian or Arabic headline is escaped byte by byte: room for all of it.
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            _ => {
-                out.push('%');
-                out.push(char::from(HEX[usize::from(b >> 4)]));
-                out.push(char::from(HEX[usize::from(b & 15)]));
-            }
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, NOT_UNRESERVED).to_string()
 }
 
 /// The public page of `story` in any state, for the newsroom's preview (not
